@@ -1,0 +1,75 @@
+"""The exception tree of the input side.
+
+Every error carries a :class:`~layers.messages.Message`: what input was wrong, what was
+received, what was expected and how to fix it, in Chinese and English. ``str(error)`` is
+the English text so that logs and tests read the same everywhere.
+
+::
+
+    LayersError
+    ├── SourceError          the file cannot be opened as given (missing part, format)
+    │   ├── ArchiveError     an unsafe or unusable archive (zip slip, bomb, nested zip)
+    │   └── LayerChoiceError a container holds several layers and none was chosen
+    ├── EncodingError        text cannot be decoded with the given or detected encoding
+    ├── CRSError             no usable coordinate reference system
+    ├── ClassifiedDataError  the data is marked as classified and must not be stored
+    └── SchemaError          required fields missing or a mapping file is invalid
+"""
+
+from __future__ import annotations
+
+from layers.messages import Lang, Message
+
+
+class LayersError(Exception):
+    """Base class of every error raised by :mod:`layers`."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.en)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        return self.message.code
+
+    def text(self, lang: Lang = "zh") -> str:
+        """The message in ``lang``."""
+        return self.message.text(lang)
+
+
+class SourceError(LayersError):
+    """The input path cannot be read as a layer (missing file or part, unknown format)."""
+
+
+class ArchiveError(SourceError):
+    """An archive is unsafe (path escape, bomb) or unusable (nested archive, empty)."""
+
+
+class LayerChoiceError(SourceError):
+    """A container holds several layers; the caller must name one.
+
+    Attributes
+    ----------
+    choices : list of str
+        The layer names found, for the caller to list.
+    """
+
+    def __init__(self, message: Message, choices: list[str]) -> None:
+        super().__init__(message)
+        self.choices = choices
+
+
+class EncodingError(LayersError):
+    """Text in the file cannot be decoded with the detected or requested encoding."""
+
+
+class CRSError(LayersError):
+    """The coordinate reference system is missing, unknown or cannot be used."""
+
+
+class ClassifiedDataError(LayersError):
+    """The file is marked classified (涉密); it does not belong on this system."""
+
+
+class SchemaError(LayersError):
+    """Required fields are missing, or a field mapping file is invalid."""

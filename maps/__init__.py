@@ -1,0 +1,1 @@
+"""The output side for eyes: offline folium map products built from layers-schema frames."""
