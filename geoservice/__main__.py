@@ -1,0 +1,3 @@
+from geoservice.cli import main
+
+main()

@@ -1,0 +1,38 @@
+"""The exception tree of the engine.
+
+``geoservice.errors`` wraps what the workspace and the engine can refuse; errors from
+:mod:`layers` (bad input files) pass through unchanged. The HTTP layer maps both trees to
+status codes in one table; the CLI prints the message and exits with status 2.
+"""
+
+from __future__ import annotations
+
+from layers.errors import LayersError
+from layers.messages import Message
+
+__all__ = ["ConflictError", "GeoserviceError", "NotFoundError", "OptionError", "WorkspaceError"]
+
+
+class GeoserviceError(LayersError):
+    """Base class of every error raised by :mod:`geoservice` itself."""
+
+
+class WorkspaceError(GeoserviceError):
+    """The workspace file is missing, locked, unreadable or not a workspace."""
+
+
+class NotFoundError(GeoserviceError):
+    """A named object (layer, target, problem) does not exist."""
+
+
+class ConflictError(GeoserviceError):
+    """A change conflicts with the stored state (another import running, stale version)."""
+
+
+def message(code: str, zh: str, en: str) -> Message:
+    """Shorthand for building a :class:`~layers.messages.Message`."""
+    return Message(code, zh, en)
+
+
+class OptionError(GeoserviceError):
+    """An option has a value outside what it accepts (mode, owner, classification)."""

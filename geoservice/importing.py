@@ -1,0 +1,235 @@
+"""Importing survey files into the workspace: read, choose the CRS, merge, store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from geoservice.errors import OptionError, message
+from geoservice.workspace import (
+    CLASSIFICATIONS,
+    DEFAULT_CLASSIFICATION,
+    DEFAULT_OWNER,
+    CatalogEntry,
+    Mode,
+    Workspace,
+    now_iso,
+)
+from layers import read_layer
+from layers.codes import DEPARTMENTS
+from layers.crs import describe_crs, is_projected_metres
+from layers.messages import Message
+from layers.report import ImportReport, reason_text
+from layers.schema import schema_for
+
+
+@dataclass
+class ImportResult:
+    """What one import did: the report, the register row and the stored row count."""
+
+    report: ImportReport
+    entry: CatalogEntry
+    layer_rows: int
+
+
+def gauss_kruger_for(lon: float) -> pyproj.CRS:
+    """CGCS2000 3-degree Gauss-Kruger CRS (central-meridian form) nearest ``lon``.
+
+    EPSG:4534 is CM 75E and each next code is 3 degrees further east, up to 4554 (CM 135E).
+    """
+    cm = int(round(lon / 3.0) * 3)
+    cm = min(max(cm, 75), 135)
+    return pyproj.CRS.from_epsg(4534 + (cm - 75) // 3)
+
+
+def _check_options(mode: str, owner: str | None, classification: str | None) -> None:
+    if mode not in ("replace", "append"):
+        raise OptionError(
+            message(
+                "import.bad_mode",
+                f"--mode 为“{mode}”，应为 replace（替换）或 append（追加）。",
+                f"`mode` was {mode!r} but is expected to be 'replace' or 'append'.",
+            )
+        )
+    if owner is not None and owner not in DEPARTMENTS:
+        raise OptionError(
+            message(
+                "import.bad_owner",
+                f"--owner 为“{owner}”，应为部门代码之一：{', '.join(DEPARTMENTS)}。",
+                f"`owner` was {owner!r} but is expected to be one of: {', '.join(DEPARTMENTS)}.",
+            )
+        )
+    if classification is not None and classification not in CLASSIFICATIONS:
+        raise OptionError(
+            message(
+                "import.bad_classification",
+                f"--classification 为“{classification}”，应为 {'/'.join(CLASSIFICATIONS)}。"
+                "涉密数据不得导入本系统。",
+                f"`classification` was {classification!r} but is expected to be one of "
+                f"{', '.join(CLASSIFICATIONS)}; classified data does not belong on this system.",
+            )
+        )
+
+
+def _to_workspace_crs(
+    frame: gpd.GeoDataFrame, target: pyproj.CRS | None, report: ImportReport
+) -> gpd.GeoDataFrame:
+    if target is not None:
+        return frame.to_crs(target) if frame.crs is not None and frame.crs != target else frame
+    if frame.crs is not None and is_projected_metres(frame.crs):
+        return frame
+    geoms = frame.geometry[frame.geometry.notna()]
+    lon = float(geoms.to_crs(4326).union_all().centroid.x) if len(geoms) else 111.0
+    chosen = gauss_kruger_for(lon)
+    report.warn(
+        Message(
+            "workspace.crs_chosen",
+            f"工作空间尚无投影坐标系，按数据中心经度 {lon:.2f}° 选用 {describe_crs(chosen)}；"
+            "如需其他坐标系，请设置 GEOSERVICE_CRS 后重新导入。",
+            f"The workspace had no projected CRS yet; chose {describe_crs(chosen)} from the "
+            f"data's central longitude {lon:.2f}. Set GEOSERVICE_CRS and import again to use "
+            "another.",
+        )
+    )
+    if frame.crs is None:
+        return frame.set_crs(chosen)
+    return frame.to_crs(chosen)
+
+
+def _merge(
+    ws: Workspace, kind: str, new: gpd.GeoDataFrame, mode: Mode, report: ImportReport
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Combine the new rows with what the workspace holds; return (layer, extra rejects)."""
+    empty = pd.DataFrame(columns=["reason", "detail"])
+    if kind not in ws.layer_names():
+        return new, empty
+    old = ws.read(kind)
+    if old.crs is not None and new.crs is not None and old.crs != new.crs:
+        new = new.to_crs(old.crs)
+    if mode == "replace":
+        if kind != "parcels":
+            return new, empty
+        keep = ~old["kind"].isin(new["kind"].dropna().unique())
+        old = old.loc[keep.to_numpy()]
+        return _concat(old, new), empty
+    id_col = schema_for(kind).id_column
+    clash = new[id_col].isin(old[id_col]).to_numpy()
+    extra = pd.DataFrame(
+        {
+            "reason": "duplicate_id",
+            "detail": (id_col + "=" + new.loc[clash, id_col].astype("string") + " already in the workspace"),
+        },
+        index=new.index[clash],
+    )
+    return _concat(old, new.loc[~clash]), extra
+
+
+def _concat(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if not len(old):
+        return new
+    frames = [f for f in (old, new) if len(f)]
+    out = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=new.crs or old.crs)
+
+
+def import_file(
+    ws: Workspace,
+    path: str | Path,
+    kind: str,
+    *,
+    actor: str,
+    parcel_kind: str | None = None,
+    encoding: str | None = None,
+    crs: str | None = None,
+    mapping: str | Path | None = None,
+    layer: str | None = None,
+    mode: str = "replace",
+    owner: str | None = None,
+    classification: str | None = None,
+    workspace_crs: str | None = None,
+) -> ImportResult:
+    """Import one survey file into the workspace, atomically.
+
+    The file is read and cleaned by :func:`layers.read_layer`, reprojected to the
+    workspace CRS (the stored one; else ``workspace_crs``; else the layer's own when it
+    is projected in metres; else the CGCS2000 3-degree Gauss-Kruger zone of its centre),
+    merged with what the layer holds (``replace``: the new rows replace the layer, for
+    parcels only the rows of the same forest/wetland kind; ``append``: added, rows whose
+    id is already stored are rejected), and stored with its register and audit rows.
+
+    Returns
+    -------
+    ImportResult
+    """
+    _check_options(mode, owner, classification)
+    schema = schema_for(kind)
+    stored = ws.crs()
+    target = stored or (pyproj.CRS.from_user_input(workspace_crs) if workspace_crs else None)
+    frame, report = read_layer(
+        path,
+        kind,
+        parcel_kind=parcel_kind,
+        encoding=encoding,
+        crs=crs,
+        mapping=mapping,
+        layer=layer,
+        target_crs=target,
+    )
+    frame = _to_workspace_crs(frame, target, report)
+    merged, extra = _merge(ws, schema.kind, frame, mode, report)  # type: ignore[arg-type]
+    if len(extra):
+        _add_rejects(report, frame, extra)
+    parts = sorted(frame["kind"].dropna().unique()) if kind == "parcels" else []
+    part = ",".join(parts)
+    entry = CatalogEntry(
+        layer=schema.kind,
+        part=part,
+        owner_department=owner or DEFAULT_OWNER[kind],
+        classification=classification or DEFAULT_CLASSIFICATION[kind],
+        source_file=Path(path).name,
+        sha256=report.sha256,
+        encoding=report.encoding,
+        crs=report.crs,
+        rows=report.rows_imported,
+        rows_rejected=report.rows_rejected,
+        imported_by=actor,
+        imported_at=now_iso(),
+        mode=mode,
+    )
+    replace_parts = None
+    if mode == "replace":
+        replace_parts = [""]
+        if kind == "parcels":
+            replace_parts = [
+                e.part
+                for e in (ws.catalog() if ws.exists() else [])
+                if e.layer == "parcels" and set(e.part.split(",")) & set(parts)
+            ] or [part]
+    ws.write_layer(
+        schema.kind,
+        merged,
+        report.rejects,
+        entry,
+        replace_parts=replace_parts,
+        audit_detail={"report": report.to_dict("en")},
+    )
+    return ImportResult(report, entry, len(merged))
+
+
+def _add_rejects(report: ImportReport, frame: gpd.GeoDataFrame, extra: pd.DataFrame) -> None:
+    """Move rows the merge refused from the imported count to the rejects."""
+    rows = pd.DataFrame(frame.drop(columns="geometry").loc[extra.index])
+    rows.insert(0, "geometry_wkt", frame.geometry.loc[extra.index].to_wkt().to_numpy())
+    rows.insert(0, "reject_detail", extra["detail"].to_numpy())
+    rows.insert(0, "reject_label", [reason_text(r) for r in extra["reason"]])
+    rows.insert(0, "reject_reason", extra["reason"].to_numpy())
+    rows.insert(0, "source_row", np.nan)
+    report.rejects = pd.concat([report.rejects, rows], ignore_index=True)
+    report.rejected += Counter(extra["reason"].astype(str).tolist())
+    report.rows_imported -= len(extra)

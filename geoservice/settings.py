@@ -1,0 +1,74 @@
+"""Settings: one pydantic-settings class, environment prefix ``GEOSERVICE_``."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Literal
+
+import pyproj
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    """Service and CLI settings.
+
+    Every field can be set from the environment, e.g. ``GEOSERVICE_WORKSPACE=town.gpkg``.
+
+    Attributes
+    ----------
+    workspace : Path
+        The workspace GeoPackage.
+    crs : str or None
+        The workspace's projected CRS in metres (``EPSG:4546``); when unset, the first
+        projected layer imported decides it.
+    lang : {"zh", "en"}
+        Language of user-facing text.
+    user : str
+        Who is acting, written to the catalog and the audit log.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEOSERVICE_", extra="ignore")
+
+    workspace: Path = Path("workspace.gpkg")
+    crs: str | None = None
+    lang: Literal["zh", "en"] = "zh"
+    user: str = Field(default_factory=_default_user)
+
+    @field_validator("workspace")
+    @classmethod
+    def _gpkg_suffix(cls, value: Path) -> Path:
+        if value.suffix.lower() != ".gpkg":
+            raise ValueError(
+                f"GEOSERVICE_WORKSPACE was {str(value)!r} but is expected to be a GeoPackage "
+                "file ending in .gpkg, e.g. town.gpkg"
+            )
+        return value
+
+    @field_validator("crs")
+    @classmethod
+    def _projected_metres(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            crs = pyproj.CRS.from_user_input(value)
+        except pyproj.exceptions.CRSError as exc:
+            raise ValueError(
+                f"GEOSERVICE_CRS was {value!r}, which is not a CRS ({exc}); expected an EPSG "
+                "code such as EPSG:4546"
+            ) from exc
+        unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+        if not crs.is_projected or unit not in ("metre", "meter"):
+            raise ValueError(
+                f"GEOSERVICE_CRS was {value!r} but the workspace needs a projected CRS in "
+                "metres, such as EPSG:4546 (CGCS2000 / 3-degree Gauss-Kruger CM 111E)"
+            )
+        return value

@@ -1,0 +1,355 @@
+"""The workspace: one GeoPackage holding every shared layer and its register.
+
+Layers are stored under their canonical kind name (``villages``, ``parcels``,
+``complaints``, ``patches``, ``problems``), all in the workspace CRS (one projected CRS in
+metres). Beside them:
+
+- ``layer_catalog``: the Article 5 sharing register, a row per contribution to a layer
+  (owner department, classification, source file, sha256, encoding, CRS, rows, who
+  imported it and when);
+- ``audit_log``: every import, append-only;
+- ``workspace_meta``: the workspace CRS;
+- ``rejects_<kind>``: the rows the last import of that kind rejected, with reasons.
+
+Every change is made on a copy of the file that replaces the original only when complete
+(``os.replace`` is atomic), so an import killed half-way leaves the workspace exactly as
+it was. One writer at a time holds ``<workspace>.lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pyproj
+
+from geoservice.errors import ConflictError, NotFoundError, WorkspaceError, message
+from layers.schema import KINDS, Kind
+
+Mode = Literal["replace", "append"]
+CLASSIFICATIONS = ("public", "internal", "restricted")
+DEFAULT_OWNER: dict[str, str] = {
+    "villages": "natural_resources",
+    "parcels": "agriculture",
+    "complaints": "agriculture",
+    "patches": "agriculture",
+    "problems": "agriculture",
+}
+DEFAULT_CLASSIFICATION: dict[str, str] = {
+    "villages": "public",
+    "parcels": "internal",
+    "complaints": "restricted",
+    "patches": "internal",
+    "problems": "internal",
+}
+
+_CATALOG_SQL = """
+CREATE TABLE IF NOT EXISTS layer_catalog (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  layer TEXT NOT NULL, part TEXT NOT NULL DEFAULT '', owner_department TEXT NOT NULL,
+  classification TEXT NOT NULL, source_file TEXT NOT NULL, sha256 TEXT,
+  encoding TEXT, crs TEXT, rows INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
+  imported_by TEXT NOT NULL, imported_at TEXT NOT NULL, mode TEXT NOT NULL)
+"""
+_AUDIT_SQL = """
+CREATE TABLE IF NOT EXISTS audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL)
+"""
+_META_SQL = "CREATE TABLE IF NOT EXISTS workspace_meta (key TEXT PRIMARY KEY, value TEXT)"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One row of the sharing register (``layer_catalog``)."""
+
+    layer: str
+    part: str
+    owner_department: str
+    classification: str
+    source_file: str
+    sha256: str | None
+    encoding: str | None
+    crs: str | None
+    rows: int
+    rows_rejected: int
+    imported_by: str
+    imported_at: str
+    mode: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def now_iso() -> str:
+    """The current time, UTC, ISO 8601 to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+class Workspace:
+    """A workspace GeoPackage.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.gpkg`` file; created by the first import.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def _require(self) -> None:
+        if not self.exists():
+            raise WorkspaceError(
+                message(
+                    "workspace.missing",
+                    f"工作空间 {self.path} 不存在；请先用 geoservice import 导入数据，"
+                    "或用 --workspace 指定已有的工作空间。",
+                    f"Workspace {self.path} does not exist; import data into it first with "
+                    "'geoservice import', or pass --workspace with an existing one.",
+                )
+            )
+
+    def _connect(self, path: Path | None = None) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(path or self.path)
+            con.execute("SELECT name FROM sqlite_master LIMIT 1")
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(
+                message(
+                    "workspace.unreadable",
+                    f"{self.path} 不是可读的 GeoPackage 工作空间（{exc}）。",
+                    f"{self.path} is not a readable GeoPackage workspace ({exc}).",
+                )
+            ) from exc
+        return con
+
+    def crs(self) -> pyproj.CRS | None:
+        """The workspace CRS, or None for a workspace with no layer yet."""
+        if not self.exists():
+            return None
+        with contextlib.closing(self._connect()) as con:
+            if not _has_table(con, "workspace_meta"):
+                return None
+            row = con.execute("SELECT value FROM workspace_meta WHERE key = 'crs'").fetchone()
+        return pyproj.CRS.from_user_input(row[0]) if row else None
+
+    def catalog(self) -> list[CatalogEntry]:
+        """The sharing register, oldest first."""
+        self._require()
+        with contextlib.closing(self._connect()) as con:
+            if not _has_table(con, "layer_catalog"):
+                return []
+            cur = con.execute(
+                "SELECT layer, part, owner_department, classification, source_file, sha256, "
+                "encoding, crs, rows, rows_rejected, imported_by, imported_at, mode "
+                "FROM layer_catalog ORDER BY id"
+            )
+            return [CatalogEntry(*row) for row in cur.fetchall()]
+
+    def audit(self) -> pd.DataFrame:
+        """The audit log as a table (``at``, ``actor``, ``action``, ``target``, ``detail``)."""
+        self._require()
+        with contextlib.closing(self._connect()) as con:
+            if not _has_table(con, "audit_log"):
+                return pd.DataFrame(columns=["at", "actor", "action", "target", "detail"])
+            return pd.read_sql_query(
+                "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id", con
+            )
+
+    def layer_names(self) -> list[str]:
+        if not self.exists():
+            return []
+        return [str(name) for name, _ in pyogrio.list_layers(self.path)]
+
+    def read(self, layer: str) -> gpd.GeoDataFrame:
+        """Read one layer (a canonical kind or a ``rejects_<kind>`` table)."""
+        self._require()
+        if layer not in self.layer_names():
+            raise NotFoundError(
+                message(
+                    "workspace.no_layer",
+                    f"工作空间 {self.path} 中没有图层“{layer}”；现有图层："
+                    f"{', '.join(self.layer_names()) or '无'}。",
+                    f"Workspace {self.path} has no layer {layer!r}; it has: "
+                    f"{', '.join(self.layer_names()) or 'none'}.",
+                )
+            )
+        return pyogrio.read_dataframe(self.path, layer=layer, use_arrow=True)
+
+    # --- writing ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Path]:
+        """Yield a working copy of the workspace that replaces it on success.
+
+        Holds ``<workspace>.lock`` for the duration; removes copies left behind by a
+        writer that was killed.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with open(lock_path, "a+b") as lock:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise ConflictError(
+                    message(
+                        "workspace.locked",
+                        f"工作空间 {self.path} 正在被另一个导入写入；请等它结束后再试。",
+                        f"Workspace {self.path} is being written by another import; "
+                        "try again when it has finished.",
+                    )
+                ) from exc
+            for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+            work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            if self.exists():
+                shutil.copy2(self.path, work)
+            try:
+                yield work
+                with open(work, "rb") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(work, self.path)
+                _fsync_dir(self.path.parent)
+            finally:
+                work.unlink(missing_ok=True)
+
+    def write_layer(
+        self,
+        kind: Kind,
+        frame: gpd.GeoDataFrame,
+        rejects: pd.DataFrame,
+        entry: CatalogEntry,
+        *,
+        replace_parts: list[str] | None = None,
+        audit_detail: dict[str, Any] | None = None,
+    ) -> CatalogEntry:
+        """Store an imported layer, its rejects, its register row and an audit row.
+
+        Parameters
+        ----------
+        kind : str
+            Canonical layer name.
+        frame : geopandas.GeoDataFrame
+            The complete new content of the layer, in the workspace CRS.
+        rejects : pandas.DataFrame
+            Rows rejected by this import (replaces ``rejects_<kind>``).
+        entry : CatalogEntry
+            The register row for this import.
+        replace_parts : list of str, optional
+            Register rows of this layer with these parts are superseded (``replace`` mode);
+            None keeps them (``append`` mode).
+        audit_detail : dict, optional
+            Extra JSON detail for the audit row.
+        """
+        if kind not in KINDS:
+            raise NotFoundError(message("workspace.bad_kind", f"未知图层 {kind}", f"unknown layer {kind}"))
+        if frame.crs is None:
+            raise WorkspaceError(
+                message(
+                    "workspace.no_crs",
+                    f"图层 {kind} 没有坐标系，不能写入工作空间。",
+                    f"Layer {kind} has no CRS and cannot be stored in the workspace.",
+                )
+            )
+        with self._transaction() as work:
+            _write_frame(_gpkg_safe(frame), work, kind)
+            _write_frame(_gpkg_safe(rejects), work, f"rejects_{kind}")
+            with contextlib.closing(self._connect(work)) as con, con:
+                _ensure_tables(con)
+                con.execute(
+                    "INSERT OR IGNORE INTO workspace_meta VALUES ('crs', ?)",
+                    (frame.crs.to_wkt(),),
+                )
+                if replace_parts is not None:
+                    marks = ",".join("?" * len(replace_parts))
+                    con.execute(
+                        f"DELETE FROM layer_catalog WHERE layer = ? AND part IN ({marks})",
+                        (kind, *replace_parts),
+                    )
+                values = entry.to_dict()
+                con.execute(
+                    f"INSERT INTO layer_catalog ({', '.join(values)}) "
+                    f"VALUES ({', '.join('?' * len(values))})",
+                    tuple(values.values()),
+                )
+                con.execute(
+                    "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+                    (
+                        entry.imported_at,
+                        entry.imported_by,
+                        f"import.{entry.mode}",
+                        kind,
+                        json.dumps(
+                            {**entry.to_dict(), **(audit_detail or {})}, ensure_ascii=False
+                        ),
+                    ),
+                )
+        return entry
+
+
+def _has_table(con: sqlite3.Connection, name: str) -> bool:
+    row = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+def _ensure_tables(con: sqlite3.Connection) -> None:
+    """Create the register tables and list them in gpkg_contents (so QGIS shows them)."""
+    for name, sql, title in (
+        ("layer_catalog", _CATALOG_SQL, "数据共享目录 layer catalog"),
+        ("audit_log", _AUDIT_SQL, "操作日志 audit log"),
+        ("workspace_meta", _META_SQL, "工作空间设置 workspace settings"),
+    ):
+        con.execute(sql)
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+            "description, last_change) VALUES (?, 'attributes', ?, ?, "
+            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+            (name, name, title),
+        )
+
+
+def _gpkg_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename source columns GeoPackage reserves (``fid``) so writing cannot fail."""
+    clash = {c: f"{c}_source" for c in frame.columns if str(c).lower() == "fid"}
+    return frame.rename(columns=clash) if clash else frame
+
+
+def _write_frame(frame: pd.DataFrame, path: Path, layer: str) -> None:
+    if isinstance(frame, gpd.GeoDataFrame):
+        pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", promote_to_multi=None)
+        return
+    table = frame.copy()
+    for col in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[col]) and not pd.api.types.is_bool_dtype(
+            table[col]
+        ):
+            table[col] = table[col].astype("string")
+    pyogrio.write_dataframe(table, path, layer=layer, driver="GPKG")
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
