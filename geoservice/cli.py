@@ -25,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
@@ -97,8 +97,11 @@ def _report_lines(report: Any, lang: Lang) -> list[str]:
     d = report.to_dict(lang)
     lines = [
         _t(lang, f"文件：{d['source']}（{d['format']}）", f"File: {d['source']} ({d['format']})"),
-        _t(lang, f"编码：{d['encoding']} — {d['encoding_reason']}",
-           f"Encoding: {d['encoding']} — {d['encoding_reason']}"),
+        _t(
+            lang,
+            f"编码：{d['encoding']} — {d['encoding_reason']}",
+            f"Encoding: {d['encoding']} — {d['encoding_reason']}",
+        ),
         _t(lang, f"坐标系：{d['crs']} — {d['crs_reason']}", f"CRS: {d['crs']} — {d['crs_reason']}"),
         _t(
             lang,
@@ -116,8 +119,12 @@ def _report_lines(report: Any, lang: Lang) -> list[str]:
 
 @app.command("import")
 def import_cmd(
-    kind: Annotated[str, typer.Argument(help="villages | parcels | complaints | patches | problems")],
-    path: Annotated[Path, typer.Argument(help="shapefile/.zip/.gpkg/.geojson/.kml/.kmz/.csv/.xlsx")],
+    kind: Annotated[
+        str, typer.Argument(help="villages | parcels | complaints | patches | problems")
+    ],
+    path: Annotated[
+        Path, typer.Argument(help="shapefile/.zip/.gpkg/.geojson/.kml/.kmz/.csv/.xlsx")
+    ],
     workspace: WorkspaceOpt = None,
     parcel_kind: Annotated[
         str | None, typer.Option("--kind", help="parcels only: forest or wetland")
@@ -187,8 +194,10 @@ def import_cmd(
     )
     if result.report.rows_rejected:
         where = str(rejects) if rejects else f"{ws.path} → rejects_{result.entry.layer}"
-        out.print(_t(lg, f"被拒绝的行及原因见：{where}", f"Rejected rows and reasons: {where}"),
-                  markup=False)
+        out.print(
+            _t(lg, f"被拒绝的行及原因见：{where}", f"Rejected rows and reasons: {where}"),
+            markup=False,
+        )
 
 
 def _catalog_table(entries: list[Any], lang: Lang) -> Table:
@@ -209,7 +218,9 @@ def _catalog_table(entries: list[Any], lang: Lang) -> Table:
     )
     table = Table(title=_t(lang, "数据共享目录", "Layer catalog"))
     for zh, en in heads:
-        table.add_column(_t(lang, zh, en), justify="right" if en in ("rows", "rejected") else "left")
+        table.add_column(
+            _t(lang, zh, en), justify="right" if en in ("rows", "rejected") else "left"
+        )
     for e in entries:
         dept = DEPARTMENTS.get(e.owner_department, (e.owner_department, e.owner_department))
         table.add_row(
@@ -219,7 +230,7 @@ def _catalog_table(entries: list[Any], lang: Lang) -> Table:
             e.classification,
             e.source_file,
             e.encoding or "",
-            e.crs or "",
+            (e.crs or "").split(" ")[0],
             str(e.rows),
             str(e.rows_rejected),
             e.imported_by,
@@ -229,7 +240,9 @@ def _catalog_table(entries: list[Any], lang: Lang) -> Table:
 
 
 @app.command("layers")
-def layers_cmd(workspace: WorkspaceOpt = None, as_json: JsonOpt = False, lang: LangOpt = None) -> None:
+def layers_cmd(
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+) -> None:
     """List the workspace's sharing register (数据共享目录)."""
     from geoservice.workspace import Workspace
 
@@ -250,8 +263,10 @@ def layers_cmd(workspace: WorkspaceOpt = None, as_json: JsonOpt = False, lang: L
     if crs is not None:
         from layers.crs import describe_crs
 
-        out.print(_t(lg, f"工作空间坐标系：{describe_crs(crs)}", f"Workspace CRS: {describe_crs(crs)}"),
-                  markup=False)
+        out.print(
+            _t(lg, f"工作空间坐标系：{describe_crs(crs)}", f"Workspace CRS: {describe_crs(crs)}"),
+            markup=False,
+        )
 
 
 @app.command("sample")
@@ -266,8 +281,13 @@ def sample_cmd(
 
     _, lg = _settings(None, lang)
     if scale not in ("town", "county", "province"):
-        _fail(_t(lg, f"错误：--scale 为“{scale}”，应为 town、county 或 province。",
-                 f"Error: `scale` was {scale!r} but is expected to be town, county or province."))
+        _fail(
+            _t(
+                lg,
+                f"错误：--scale 为“{scale}”，应为 town、county 或 province。",
+                f"Error: `scale` was {scale!r} but is expected to be town, county or province.",
+            )
+        )
     with _spinner(_t(lg, "正在生成示例数据 …", "Generating sample data …"), True):
         files = _guard(lg, lambda: generate(out_dir, scale, seed))  # type: ignore[arg-type]
     for kind, path in files.items():
@@ -293,8 +313,14 @@ def _sample_dir(data: Path | None, lang: Lang) -> Path:
     from geoservice.sample import generate
 
     target = Path("sample_gis")
-    out.print(_t(lang, f"未找到随附的示例数据，正在生成到 {target} …",
-                 f"Shipped sample data not found; generating it into {target} …"), markup=False)
+    out.print(
+        _t(
+            lang,
+            f"未找到随附的示例数据，正在生成到 {target} …",
+            f"Shipped sample data not found; generating it into {target} …",
+        ),
+        markup=False,
+    )
     generate(target, "town")
     return target
 
@@ -320,7 +346,11 @@ def demo_cmd(
             result = _guard(
                 lg,
                 lambda k=kind, n=name, pk=parcel_kind: import_file(
-                    ws, folder / n, k, actor=settings.user, parcel_kind=pk,
+                    ws,
+                    folder / n,
+                    k,
+                    actor=settings.user,
+                    parcel_kind=pk,
                     workspace_crs=settings.crs,
                 ),
             )
@@ -339,8 +369,14 @@ def demo_cmd(
         )
         return
     out.print(_catalog_table(ws.catalog(), lg))
-    out.print(_t(lg, f"工作空间已写入 {ws.path}，可直接用 QGIS 打开。",
-                 f"Workspace written to {ws.path}; open it in QGIS as it is."), markup=False)
+    out.print(
+        _t(
+            lg,
+            f"工作空间已写入 {ws.path}，可直接用 QGIS 打开。",
+            f"Workspace written to {ws.path}; open it in QGIS as it is.",
+        ),
+        markup=False,
+    )
 
 
 def main() -> None:

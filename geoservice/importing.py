@@ -123,7 +123,9 @@ def _merge(
     extra = pd.DataFrame(
         {
             "reason": "duplicate_id",
-            "detail": (id_col + "=" + new.loc[clash, id_col].astype("string") + " already in the workspace"),
+            "detail": (
+                id_col + "=" + new.loc[clash, id_col].astype("string") + " already in the workspace"
+            ),
         },
         index=new.index[clash],
     )

@@ -217,9 +217,9 @@ class Workspace:
                         "try again when it has finished.",
                     )
                 ) from exc
-            for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
                 stale.unlink(missing_ok=True)
-            work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.gpkg")
             if self.exists():
                 shutil.copy2(self.path, work)
             try:
@@ -260,7 +260,9 @@ class Workspace:
             Extra JSON detail for the audit row.
         """
         if kind not in KINDS:
-            raise NotFoundError(message("workspace.bad_kind", f"未知图层 {kind}", f"unknown layer {kind}"))
+            raise NotFoundError(
+                message("workspace.bad_kind", f"未知图层 {kind}", f"unknown layer {kind}")
+            )
         if frame.crs is None:
             raise WorkspaceError(
                 message(
@@ -297,9 +299,7 @@ class Workspace:
                         entry.imported_by,
                         f"import.{entry.mode}",
                         kind,
-                        json.dumps(
-                            {**entry.to_dict(), **(audit_detail or {})}, ensure_ascii=False
-                        ),
+                        json.dumps({**entry.to_dict(), **(audit_detail or {})}, ensure_ascii=False),
                     ),
                 )
         return entry

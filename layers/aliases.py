@@ -23,10 +23,31 @@ from layers.errors import SchemaError
 from layers.messages import Message
 from layers.schema import SCHEMAS, Kind
 
-_VILLAGE_CODE = ("village_code", "XZQDM", "CJQYDM", "CUN_DM", "CUNDM", "村代码", "村级代码",
-                 "行政区代码", "行政村代码", "村编码")
-_VILLAGE_NAME = ("village_name", "XZQMC", "CJQYMC", "CUN_MC", "CUNMC", "村名", "村名称",
-                 "行政村", "行政区名称", "所在村", "村")
+_VILLAGE_CODE = (
+    "village_code",
+    "XZQDM",
+    "CJQYDM",
+    "CUN_DM",
+    "CUNDM",
+    "村代码",
+    "村级代码",
+    "行政区代码",
+    "行政村代码",
+    "村编码",
+)
+_VILLAGE_NAME = (
+    "village_name",
+    "XZQMC",
+    "CJQYMC",
+    "CUN_MC",
+    "CUNMC",
+    "村名",
+    "村名称",
+    "行政村",
+    "行政区名称",
+    "所在村",
+    "村",
+)
 
 ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
     "villages": {
@@ -66,20 +87,52 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
         "_land_class_name": ("DLMC", "地类名称"),
     },
     "complaints": {
-        "complaint_id": ("complaint_id", "举报编号", "投诉编号", "工单编号", "工单号", "案件编号",
-                         "编号", "No"),
-        "received_at": ("received_at", "受理时间", "受理日期", "举报时间", "举报日期",
-                        "来电时间", "报案时间", "日期", "时间"),
+        "complaint_id": (
+            "complaint_id",
+            "举报编号",
+            "投诉编号",
+            "工单编号",
+            "工单号",
+            "案件编号",
+            "编号",
+            "No",
+        ),
+        "received_at": (
+            "received_at",
+            "受理时间",
+            "受理日期",
+            "举报时间",
+            "举报日期",
+            "来电时间",
+            "报案时间",
+            "日期",
+            "时间",
+        ),
         "category": ("category", "类别", "举报类别", "问题类别", "问题类型", "案件类型", "类型"),
-        "description": ("description", "举报内容", "投诉内容", "诉求内容", "报案内容", "内容",
-                        "问题描述"),
+        "description": (
+            "description",
+            "举报内容",
+            "投诉内容",
+            "诉求内容",
+            "报案内容",
+            "内容",
+            "问题描述",
+        ),
         "channel": ("channel", "来源", "渠道", "举报方式", "报案方式", "举报渠道"),
         "status": ("status", "核实结果", "核查结果", "办理状态", "处理状态", "状态"),
         "village_name": _VILLAGE_NAME,
     },
     "patches": {
-        "patch_id": ("patch_id", "PAN_NO_TB", "NO_TB", "判读图斑号", "判读图斑编号", "图斑号",
-                     "图斑编号", "TBBH"),
+        "patch_id": (
+            "patch_id",
+            "PAN_NO_TB",
+            "NO_TB",
+            "判读图斑号",
+            "判读图斑编号",
+            "图斑号",
+            "图斑编号",
+            "TBBH",
+        ),
         "year": ("year", "BHND", "变化年度", "年度"),
         "permit_no": ("permit_no", "SH_WH", "审核文号", "审批文号", "PZWH", "批准文号"),
         "illegal_area_ha": ("illegal_area_ha", "WF_MJ", "违法面积", "违法违规面积"),

@@ -33,7 +33,10 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 # Keywords that classify free Chinese text, most specific first. The first category with
 # a matching keyword wins, so order matters (湿地 filling before generic 占用).
 CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("wildlife_crime", ("猎", "捕鸟", "下套", "夹子", "野生动物", "野味", "穿山甲", "电鱼", "毒鸟")),
+    (
+        "wildlife_crime",
+        ("猎", "捕鸟", "下套", "夹子", "野生动物", "野味", "穿山甲", "电鱼", "毒鸟"),
+    ),
     ("wetland_damage", ("填埋湿地", "填湿地", "围垦", "排干", "湿地", "倒土", "填塘", "填河")),
     ("illegal_mining", ("采石", "挖沙", "采砂", "采矿", "开矿", "石场", "矿山", "取土")),
     ("fire_hazard", ("烧", "火", "烟", "野炊", "祭祀")),

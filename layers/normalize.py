@@ -101,9 +101,7 @@ def area_hectares(geometry: gpd.GeoSeries, metric_crs: object) -> pd.Series:
     return pd.Series(g.area.to_numpy() / 10_000.0, index=geometry.index, dtype="Float64")
 
 
-def _check_area(
-    out: _Collector, computed: pd.Series, file_area: pd.Series, ids: pd.Series
-) -> None:
+def _check_area(out: _Collector, computed: pd.Series, file_area: pd.Series, ids: pd.Series) -> None:
     both = computed.notna() & file_area.notna() & (file_area > 0)
     rel = ((computed - file_area).abs() / file_area).where(both)
     off = (rel > AREA_TOLERANCE).fillna(False).astype(bool)
@@ -222,17 +220,17 @@ def normalize_parcels(
     df["parcel_id"] = _parcel_id(df)
     df["village_code"] = _village_code(df)
     df["village_name"] = _text(df, "village_name")
-    land = codes.normalize_code(_col(df, "land_class"))
-    df["land_class"] = land
     land4 = codes.normalize_code(_col(df, "land_class"), 4)
+    df["land_class"] = land4
     df["wetland_type"] = codes.normalize_code(_col(df, "wetland_type"))
     if parcel_kind is not None:
         df["kind"] = parcel_kind
     else:
         given = _text(df, "kind").str.lower()
-        wet = land4.isin(codes.WETLAND_LAND_CLASSES).fillna(False).astype(bool) | df[
-            "wetland_type"
-        ].notna()
+        wet = (
+            land4.isin(codes.WETLAND_LAND_CLASSES).fillna(False).astype(bool)
+            | df["wetland_type"].notna()
+        )
         derived = pd.Series(np.where(wet, "wetland", "forest"), index=df.index, dtype="string")
         df["kind"] = given.where(given.isin(["forest", "wetland"])).fillna(derived)
     df["forest_category"] = codes.normalize_code(_col(df, "forest_category"))
@@ -264,9 +262,11 @@ def normalize_complaints(df: gpd.GeoDataFrame) -> Normalized:
     out.bad(missing_date, "bad_value", "received_at is empty")
     by_category = codes.category_from_text(_col(df, "category"))
     by_text = codes.category_from_text(_col(df, "description"))
-    df["category"] = by_category.mask(by_category.eq("other") & by_text.notna(), by_text).fillna(
-        by_text
-    ).fillna("other")
+    df["category"] = (
+        by_category.mask(by_category.eq("other") & by_text.notna(), by_text)
+        .fillna(by_text)
+        .fillna("other")
+    )
     df["description"] = _text(df, "description")
     df["channel"] = _text(df, "channel")
     raw = _text(df, "status")

@@ -24,7 +24,13 @@ from layers.aliases import (
     load_mapping,
     match_columns,
 )
-from layers.errors import ClassifiedDataError, LayerChoiceError, SchemaError, SourceError
+from layers.errors import (
+    ClassifiedDataError,
+    CRSError,
+    LayerChoiceError,
+    SchemaError,
+    SourceError,
+)
 from layers.messages import Message
 from layers.normalize import (
     Normalized,
@@ -166,7 +172,9 @@ def _read_vector(path: Path, layer: str | None, enc: str | None) -> gpd.GeoDataF
     except UnicodeDecodeError:
         # UTF-8 field names cut mid-character by the 10-byte DBF limit.
         gdf = pyogrio.read_dataframe(path, use_arrow=False, layer=layer, encoding="latin1")
-        gdf = gdf.rename(columns=lambda c: enc_mod.repair_truncated_utf8(c) if c != "geometry" else c)
+        gdf = gdf.rename(
+            columns=lambda c: enc_mod.repair_truncated_utf8(c) if c != "geometry" else c
+        )
         for col in gdf.columns:
             if col != "geometry" and not pd.api.types.is_numeric_dtype(gdf[col]):
                 gdf[col] = gdf[col].map(
@@ -215,8 +223,9 @@ def _read_table(source: Source, encoding: str | None, report: ImportReport) -> p
         enc, reason = enc_mod.detect_text_encoding(data, encoding)
         report.encoding, report.encoding_reason = enc, reason
         text = data.decode(enc, errors="strict")
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=None,
-                            engine="python")
+        table = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python"
+        )
     else:
         report.encoding = "UTF-8"
         report.encoding_reason = Message(
@@ -302,12 +311,41 @@ def _decide_crs(
         return None
     else:
         usable = geoms[present & ~shapely.is_empty(np.where(present, geoms, shapely.Point()))]
-        b = shapely.total_bounds(usable)
-        chosen, reason = crs_mod.infer_crs((float(b[0]), float(b[1]), float(b[2]), float(b[3])))
+        chosen, reason = _infer_crs(usable)
         report.crs_reason = reason
         report.warn(reason)
     report.crs = crs_mod.describe_crs(chosen)
     return chosen
+
+
+def _infer_crs(geoms: np.ndarray) -> tuple[pyproj.CRS, Message]:
+    """Infer the CRS of a layer without one from its coordinates.
+
+    The whole extent is tried first. When it fits no pattern (typically because a few
+    rows have swapped or garbage coordinates), up to 201 evenly spaced rows are tried one
+    by one and the answer most of them agree on is taken, provided at least half do; the
+    rows that disagree are then rejected by the area check that follows.
+    """
+    b = shapely.total_bounds(geoms)
+    try:
+        return crs_mod.infer_crs((float(b[0]), float(b[1]), float(b[2]), float(b[3])))
+    except CRSError as whole_error:
+        picks = np.unique(np.linspace(0, len(geoms) - 1, num=min(len(geoms), 201)).astype(int))
+        votes: Counter[str] = Counter()
+        found: dict[str, tuple[pyproj.CRS, Message]] = {}
+        for row_bounds in shapely.bounds(geoms[picks]):
+            try:
+                crs, reason = crs_mod.infer_crs(tuple(float(v) for v in row_bounds))  # type: ignore[arg-type]
+            except CRSError:
+                continue
+            key = crs.to_wkt()
+            votes[key] += 1
+            found.setdefault(key, (crs, reason))
+        if votes:
+            key, n = votes.most_common(1)[0]
+            if 2 * n >= len(picks):
+                return found[key]
+        raise whole_error
 
 
 # --- cleaning ------------------------------------------------------------------------
@@ -349,15 +387,17 @@ def _clean(
     metric = _metric_crs(mapped, source_crs, target_crs)
     norm = _normalize(mapped, kind, metric, parcel_kind)
     report.warnings.extend(norm.warnings)
+    _require_columns(norm.frame, kind, report)
     reasons.append(_reasons(norm.problems.index, norm.problems["reason"], norm.problems["detail"]))
     frame = norm.frame.drop(index=norm.problems.index)
     frame, id_reasons = _check_ids(frame, schema.id_column)
     reasons.append(id_reasons)
-    _require_columns(frame, kind, report)
     if target_crs is not None and frame.crs is not None:
         frame = frame.to_crs(target_crs)
-    all_reasons = pd.concat([r for r in reasons if len(r)]) if any(len(r) for r in reasons) else (
-        _reasons(pd.Index([]), "", "")
+    all_reasons = (
+        pd.concat([r for r in reasons if len(r)])
+        if any(len(r) for r in reasons)
+        else (_reasons(pd.Index([]), "", ""))
     )
     report.rejected = Counter(all_reasons["reason"].astype(str).tolist())
     report.rejects = _rejects_frame(raw, all_reasons)
@@ -403,9 +443,7 @@ def _check_ids(frame: gpd.GeoDataFrame, id_col: str) -> tuple[gpd.GeoDataFrame, 
     missing = ids.isna()
     dup = ids.duplicated(keep="first") & ~missing
     first_row = frame.loc[~ids.duplicated(keep="first") & ~missing].set_index(id_col)[ROW]
-    detail = (
-        id_col + "=" + ids.fillna("") + ", first at row " + ids.map(first_row).astype("string")
-    )
+    detail = id_col + "=" + ids.fillna("") + ", first at row " + ids.map(first_row).astype("string")
     out = pd.concat(
         [
             _reasons(frame.index[missing.to_numpy()], "missing_id", f"{id_col} is empty"),
@@ -418,9 +456,7 @@ def _check_ids(frame: gpd.GeoDataFrame, id_col: str) -> tuple[gpd.GeoDataFrame, 
 def _require_columns(frame: gpd.GeoDataFrame, kind: Kind, report: ImportReport) -> None:
     schema = schema_for(kind)
     missing = [
-        c.name
-        for c in schema.columns
-        if c.required and len(frame) and frame[c.name].isna().all()
+        c.name for c in schema.columns if c.required and len(frame) and frame[c.name].isna().all()
     ]
     if missing and report.rows_read:
         fields = ", ".join(report.unmapped_fields) or "-"

@@ -54,8 +54,10 @@ def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
         )
         merged = np.full(len(idx), shapely.Polygon(), dtype=object)
         if poly.any():
-            collected = pd.Series(parts[poly]).groupby(owner[poly]).agg(
-                lambda g: shapely.union_all(np.asarray(g, dtype=object))
+            collected = (
+                pd.Series(parts[poly])
+                .groupby(owner[poly])
+                .agg(lambda g: shapely.union_all(np.asarray(g, dtype=object)))
             )
             merged[collected.index.to_numpy()] = collected.to_numpy()
         out[idx] = merged
@@ -156,8 +158,9 @@ def outside_area(
         Aligned to ``geometry``.
     """
     geoms = np.asarray(geometry.array, dtype=object)
-    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(np.where(
-        shapely.is_missing(geoms), shapely.Point(), geoms))
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(
+        np.where(shapely.is_missing(geoms), shapely.Point(), geoms)
+    )
     flags = np.zeros(len(geoms), dtype=bool)
     if not present.any():
         return flags

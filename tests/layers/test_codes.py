@@ -69,7 +69,9 @@ def test_unknown_status_word_maps_to_missing():
 
 
 def test_department_codes_reads_chinese_names_and_reports_unknown():
-    values, unknown = codes.department_codes(pd.Series(["镇自然资源所、派出所", "环保办，某某公司", None]))
+    values, unknown = codes.department_codes(
+        pd.Series(["镇自然资源所、派出所", "环保办，某某公司", None])
+    )
     assert values.tolist()[:2] == ["natural_resources,police", "environment"]
     assert pd.isna(values.iloc[2])
     assert unknown == {"某某公司"}
