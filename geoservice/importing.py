@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyproj
 
@@ -17,7 +15,6 @@ from geoservice.workspace import (
     DEFAULT_CLASSIFICATION,
     DEFAULT_OWNER,
     CatalogEntry,
-    Mode,
     Workspace,
     now_iso,
 )
@@ -25,8 +22,8 @@ from layers import read_layer
 from layers.codes import DEPARTMENTS
 from layers.crs import describe_crs, is_projected_metres
 from layers.messages import Message
-from layers.report import ImportReport, reason_text
-from layers.schema import schema_for
+from layers.report import ImportReport
+from layers.schema import Kind, schema_for
 
 
 @dataclass
@@ -102,34 +99,19 @@ def _to_workspace_crs(
     return frame.to_crs(chosen)
 
 
-def _merge(
-    ws: Workspace, kind: str, new: gpd.GeoDataFrame, mode: Mode, report: ImportReport
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Combine the new rows with what the workspace holds; return (layer, extra rejects)."""
-    empty = pd.DataFrame(columns=["reason", "detail"])
+def _merge(ws: Workspace, kind: Kind, new: gpd.GeoDataFrame, mode: str) -> gpd.GeoDataFrame:
+    """Combine the new rows with what the workspace holds under the import mode."""
     if kind not in ws.layer_names():
-        return new, empty
+        return new
     old = ws.read(kind)
     if old.crs is not None and new.crs is not None and old.crs != new.crs:
         new = new.to_crs(old.crs)
-    if mode == "replace":
-        if kind != "parcels":
-            return new, empty
-        keep = ~old["kind"].isin(new["kind"].dropna().unique())
-        old = old.loc[keep.to_numpy()]
-        return _concat(old, new), empty
-    id_col = schema_for(kind).id_column
-    clash = new[id_col].isin(old[id_col]).to_numpy()
-    extra = pd.DataFrame(
-        {
-            "reason": "duplicate_id",
-            "detail": (
-                id_col + "=" + new.loc[clash, id_col].astype("string") + " already in the workspace"
-            ),
-        },
-        index=new.index[clash],
-    )
-    return _concat(old, new.loc[~clash]), extra
+    if mode == "append":
+        return _concat(old, new)
+    if kind != "parcels":
+        return new
+    keep = ~old["kind"].isin(new["kind"].dropna().unique())
+    return _concat(old.loc[keep.to_numpy()], new)
 
 
 def _concat(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -173,6 +155,9 @@ def import_file(
     schema = schema_for(kind)
     stored = ws.crs()
     target = stored or (pyproj.CRS.from_user_input(workspace_crs) if workspace_crs else None)
+    existing = None
+    if mode == "append" and schema.kind in ws.layer_names():
+        existing = set(ws.read(schema.kind)[schema.id_column].dropna().astype(str))
     frame, report = read_layer(
         path,
         kind,
@@ -182,11 +167,10 @@ def import_file(
         mapping=mapping,
         layer=layer,
         target_crs=target,
+        existing_ids=existing,
     )
     frame = _to_workspace_crs(frame, target, report)
-    merged, extra = _merge(ws, schema.kind, frame, mode, report)  # type: ignore[arg-type]
-    if len(extra):
-        _add_rejects(report, frame, extra)
+    merged = _merge(ws, schema.kind, frame, mode)
     parts = sorted(frame["kind"].dropna().unique()) if kind == "parcels" else []
     part = ",".join(parts)
     entry = CatalogEntry(
@@ -222,16 +206,3 @@ def import_file(
         audit_detail={"report": report.to_dict("en")},
     )
     return ImportResult(report, entry, len(merged))
-
-
-def _add_rejects(report: ImportReport, frame: gpd.GeoDataFrame, extra: pd.DataFrame) -> None:
-    """Move rows the merge refused from the imported count to the rejects."""
-    rows = pd.DataFrame(frame.drop(columns="geometry").loc[extra.index])
-    rows.insert(0, "geometry_wkt", frame.geometry.loc[extra.index].to_wkt().to_numpy())
-    rows.insert(0, "reject_detail", extra["detail"].to_numpy())
-    rows.insert(0, "reject_label", [reason_text(r) for r in extra["reason"]])
-    rows.insert(0, "reject_reason", extra["reason"].to_numpy())
-    rows.insert(0, "source_row", np.nan)
-    report.rejects = pd.concat([report.rejects, rows], ignore_index=True)
-    report.rejected += Counter(extra["reason"].astype(str).tolist())
-    report.rows_imported -= len(extra)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -59,6 +59,7 @@ def read_layer(
     mapping: str | Path | Mapping[str, tuple[str, ...]] | None = None,
     layer: str | None = None,
     target_crs: pyproj.CRS | str | None = None,
+    existing_ids: Collection[str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Read one survey file as a canonical layer.
 
@@ -84,6 +85,8 @@ def read_layer(
         Reproject the result to this CRS (the workspace CRS). Areas are always computed
         in a projected CRS in metres: ``target_crs`` when projected, else the file's CRS
         when projected, else the local UTM zone.
+    existing_ids : collection of str, optional
+        Ids already stored (appending): rows with one of them are rejected as duplicates.
 
     Returns
     -------
@@ -120,7 +123,9 @@ def read_layer(
     raw[ROW] = _row_numbers(raw, source)
     report.rows_read = len(raw)
     source_crs = _decide_crs(raw, file_crs, crs, report)
-    return _clean(raw, schema.kind, source_crs, parcel_kind, user_map, target_crs, report)
+    return _clean(
+        raw, schema.kind, source_crs, parcel_kind, user_map, target_crs, existing_ids, report
+    )
 
 
 def _row_numbers(raw: pd.DataFrame, source: Source) -> np.ndarray:
@@ -358,6 +363,7 @@ def _clean(
     parcel_kind: str | None,
     user_map: Mapping[str, tuple[str, ...]] | None,
     target_crs: pyproj.CRS | str | None,
+    existing_ids: Collection[str] | None,
     report: ImportReport,
 ) -> tuple[gpd.GeoDataFrame, ImportReport]:
     schema = schema_for(kind)
@@ -390,7 +396,7 @@ def _clean(
     _require_columns(norm.frame, kind, report)
     reasons.append(_reasons(norm.problems.index, norm.problems["reason"], norm.problems["detail"]))
     frame = norm.frame.drop(index=norm.problems.index)
-    frame, id_reasons = _check_ids(frame, schema.id_column)
+    frame, id_reasons = _check_ids(frame, schema.id_column, existing_ids)
     reasons.append(id_reasons)
     if target_crs is not None and frame.crs is not None:
         frame = frame.to_crs(target_crs)
@@ -438,19 +444,27 @@ def _normalize(
     return normalize_problems(df)
 
 
-def _check_ids(frame: gpd.GeoDataFrame, id_col: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _check_ids(
+    frame: gpd.GeoDataFrame, id_col: str, existing: Collection[str] | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     ids = frame[id_col].astype("string")
     missing = ids.isna()
-    dup = ids.duplicated(keep="first") & ~missing
+    stored = ids.isin(list(existing or ())) & ~missing
+    dup = ids.duplicated(keep="first") & ~missing & ~stored
     first_row = frame.loc[~ids.duplicated(keep="first") & ~missing].set_index(id_col)[ROW]
     detail = id_col + "=" + ids.fillna("") + ", first at row " + ids.map(first_row).astype("string")
     out = pd.concat(
         [
             _reasons(frame.index[missing.to_numpy()], "missing_id", f"{id_col} is empty"),
             _reasons(frame.index[dup.to_numpy()], "duplicate_id", detail[dup]),
+            _reasons(
+                frame.index[stored.to_numpy()],
+                "duplicate_id",
+                id_col + "=" + ids[stored] + " is already in the workspace",
+            ),
         ]
     )
-    return frame.loc[~(missing | dup)], out
+    return frame.loc[~(missing | dup | stored)], out
 
 
 def _require_columns(frame: gpd.GeoDataFrame, kind: Kind, report: ImportReport) -> None:
