@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -289,7 +290,7 @@ def sample_cmd(
             )
         )
     with _spinner(_t(lg, "正在生成示例数据 …", "Generating sample data …"), True):
-        files = _guard(lg, lambda: generate(out_dir, scale, seed))  # type: ignore[arg-type]
+        files = _guard(lg, lambda: generate(out_dir, scale, seed))
     for kind, path in files.items():
         out.print(f"{kind}: {path}", markup=False)
 
@@ -345,12 +346,13 @@ def demo_cmd(
         with _spinner(_t(lg, f"正在导入 {name} …", f"Importing {name} …"), not as_json):
             result = _guard(
                 lg,
-                lambda k=kind, n=name, pk=parcel_kind: import_file(
+                functools.partial(
+                    import_file,
                     ws,
-                    folder / n,
-                    k,
+                    folder / name,
+                    kind,
                     actor=settings.user,
-                    parcel_kind=pk,
+                    parcel_kind=parcel_kind,
                     workspace_crs=settings.crs,
                 ),
             )

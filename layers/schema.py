@@ -164,4 +164,4 @@ def schema_for(kind: str) -> LayerSchema:
                 f"`kind` was {kind!r} but is expected to be one of: {allowed}.",
             )
         )
-    return SCHEMAS[kind]  # type: ignore[index]
+    return SCHEMAS[kind]

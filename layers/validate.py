@@ -17,7 +17,7 @@ import shapely
 
 from layers.schema import GeometryRule
 
-POLYGONAL = np.array(["Polygon", "MultiPolygon"])
+_NONE = np.array(None, dtype=object)
 
 
 @dataclass
@@ -88,11 +88,11 @@ def check_geometries(gdf: gpd.GeoDataFrame, rule: GeometryRule) -> GeometryCheck
     if rule != "point_optional":
         reasons[missing] = "null_geometry"
     present = ~missing
-    geoms = np.where(present, shapely.force_2d(np.where(present, geoms, None)), None)
+    geoms = np.where(present, shapely.force_2d(np.where(present, geoms, _NONE)), _NONE)
     empty = present & shapely.is_empty(np.where(present, geoms, shapely.Point()))
     reasons[empty & reasons.isna().to_numpy()] = "empty_geometry"
     ok = present & ~empty
-    types = np.where(ok, shapely.get_type_id(np.where(ok, geoms, None)), -1)
+    types = np.where(ok, shapely.get_type_id(np.where(ok, geoms, _NONE)), -1)
     repaired = np.zeros(len(geoms), dtype=bool)
     if rule == "polygon":
         wrong = ok & ~np.isin(
@@ -105,7 +105,7 @@ def check_geometries(gdf: gpd.GeoDataFrame, rule: GeometryRule) -> GeometryCheck
         )
         reasons[wrong] = "wrong_geometry_type"
         todo = ok & ~wrong
-        invalid = todo & ~shapely.is_valid(np.where(todo, geoms, None))
+        invalid = todo & ~shapely.is_valid(np.where(todo, geoms, _NONE))
         is_gc = todo & (types == shapely.GeometryType.GEOMETRYCOLLECTION)
         fix = invalid | is_gc
         if fix.any():

@@ -20,7 +20,11 @@ def run(*args, cwd=None, env_extra=None):
     env = {**os.environ, "GEOSERVICE_USER": "tester", **(env_extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "geoservice", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, env=env, check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
     )
 
 
@@ -96,19 +100,39 @@ def test_import_killed_half_way_leaves_the_workspace_as_it_was(tmp_path):
     before = _sha(ws)
     n = 120_000
     i = np.arange(n)
-    boxes = shapely.box(641_000 + (i % 400) * 20, 2_744_000 + (i // 400) * 20,
-                        641_000 + (i % 400) * 20 + 18, 2_744_000 + (i // 400) * 20 + 18)
+    boxes = shapely.box(
+        641_000 + (i % 400) * 20,
+        2_744_000 + (i // 400) * 20,
+        641_000 + (i % 400) * 20 + 18,
+        2_744_000 + (i // 400) * 20 + 18,
+    )
     big = gpd.GeoDataFrame(
-        {"LIN_BAN": (i // 1000).astype(str), "XIAO_BAN": (i % 1000).astype(str),
-         "DI_LEI": ["0111"] * n},
-        geometry=boxes, crs="EPSG:4546",
+        {
+            "LIN_BAN": (i // 1000).astype(str),
+            "XIAO_BAN": (i % 1000).astype(str),
+            "DI_LEI": ["0111"] * n,
+        },
+        geometry=boxes,
+        crs="EPSG:4546",
     )
     shp = write_shp(big, tmp_path / "big" / "big.shp")
     env = {**os.environ, "GEOSERVICE_USER": "tester"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "geoservice", "import", "parcels", str(shp), "-w", str(ws),
-         "--mode", "append"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "geoservice",
+            "import",
+            "parcels",
+            str(shp),
+            "-w",
+            str(ws),
+            "--mode",
+            "append",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     size = ws.stat().st_size
     deadline = time.monotonic() + 120

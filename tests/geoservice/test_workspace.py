@@ -33,7 +33,11 @@ def test_first_import_creates_workspace_with_register_and_audit(ws, tmp_path):
     assert ws.exists()
     [entry] = ws.catalog()
     assert (entry.layer, entry.part, entry.rows, entry.imported_by) == (
-        "parcels", "forest", 3, "planner1")
+        "parcels",
+        "forest",
+        3,
+        "planner1",
+    )
     assert entry.owner_department == "agriculture"
     assert entry.classification == "internal"
     assert entry.source_file == "xb.shp"
@@ -61,8 +65,9 @@ def test_lon_lat_first_layer_gets_the_gauss_kruger_zone_of_its_centre(ws, tmp_pa
 
 
 def test_setting_decides_the_workspace_crs(ws, tmp_path):
-    import_file(ws, _complaints_csv(tmp_path / "c.csv"), "complaints", actor="a",
-                workspace_crs="EPSG:4547")
+    import_file(
+        ws, _complaints_csv(tmp_path / "c.csv"), "complaints", actor="a", workspace_crs="EPSG:4547"
+    )
     assert ws.crs().to_epsg() == 4547
 
 
@@ -81,7 +86,10 @@ def test_replace_mode_replaces_the_layer(ws, tmp_path):
 def test_append_mode_adds_rows_and_rejects_ids_already_stored(ws, tmp_path):
     import_file(ws, _complaints_csv(tmp_path / "a.csv", ("A1", "A2")), "complaints", actor="a")
     result = import_file(
-        ws, _complaints_csv(tmp_path / "b.csv", ("A2", "B1")), "complaints", actor="a",
+        ws,
+        _complaints_csv(tmp_path / "b.csv", ("A2", "B1")),
+        "complaints",
+        actor="a",
         mode="append",
     )
     assert sorted(ws.read("complaints")["complaint_id"]) == ["A1", "A2", "B1"]
@@ -95,8 +103,9 @@ def test_wetland_import_keeps_forest_parcels(ws, tmp_path):
     import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
     wet = xiaoban(2, LIN_BAN=["0099", "0099"]).set_geometry(squares(2, y0=2_745_000.0))
     wet = wet.set_crs("EPSG:4546", allow_override=True)
-    import_file(ws, write_shp(wet, tmp_path / "wet.shp"), "parcels", actor="a",
-                parcel_kind="wetland")
+    import_file(
+        ws, write_shp(wet, tmp_path / "wet.shp"), "parcels", actor="a", parcel_kind="wetland"
+    )
     parcels = ws.read("parcels")
     assert parcels["kind"].value_counts().to_dict() == {"forest": 3, "wetland": 2}
     assert sorted(e.part for e in ws.catalog()) == ["forest", "wetland"]
@@ -152,7 +161,9 @@ def test_workspace_is_a_valid_geopackage_gdal_lists(ws, tmp_path):
 def test_workspace_opens_in_a_second_gdal_client(ws, tmp_path):
     import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
     run = subprocess.run(
-        ["ogrinfo", "-ro", "-so", str(ws.path), "parcels"], capture_output=True, text=True,
+        ["ogrinfo", "-ro", "-so", str(ws.path), "parcels"],
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert run.returncode == 0, run.stderr
@@ -161,7 +172,7 @@ def test_workspace_opens_in_a_second_gdal_client(ws, tmp_path):
 
 
 def test_settings_reject_a_workspace_that_is_not_a_gpkg():
-    with pytest.raises(ValueError, match="expected to be a GeoPackage file ending in .gpkg"):
+    with pytest.raises(ValueError, match=r"expected to be a GeoPackage file ending in \.gpkg"):
         Settings(workspace="town.sqlite")
 
 

@@ -164,7 +164,7 @@ def test_zip_with_two_shapefiles_needs_layer_and_lists_them(tmp_path):
     a = write_shp(xiaoban(), tmp_path / "src" / "aa.shp")
     b = write_shp(xiaoban(), tmp_path / "src" / "bb.shp")
     zp = _zip(tmp_path / "two.zip", _shp_parts(a) + _shp_parts(b))
-    with pytest.raises(LayerChoiceError, match="aa.*bb"):
+    with pytest.raises(LayerChoiceError, match=r"aa.*bb"):
         read_layer(zp, "parcels")
     gdf, _ = read_layer(zp, "parcels", layer="bb")
     assert len(gdf) == 3
@@ -183,14 +183,14 @@ def test_zip_bomb_is_refused(tmp_path):
     zp = tmp_path / "bomb.zip"
     with zipfile.ZipFile(zp, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("big.csv", b"0" * (64 * 1024 * 1024))
-    with pytest.raises(ArchiveError, match="(?i)ratio|bomb"):
+    with pytest.raises(ArchiveError, match=r"(?i)ratio|bomb"):
         read_layer(zp, "complaints")
 
 
 def test_nested_zip_is_refused(tmp_path):
     inner = _zip(tmp_path / "inner.zip", [write_shp(xiaoban(), tmp_path / "s" / "xb.shp")])
     outer = _zip(tmp_path / "outer.zip", [inner])
-    with pytest.raises(ArchiveError, match="(?i)nested"):
+    with pytest.raises(ArchiveError, match=r"(?i)nested"):
         read_layer(outer, "parcels")
 
 
@@ -270,7 +270,7 @@ def test_other_vector_formats_import(tmp_path, fmt):
     ext = {"GPKG": "gpkg", "GeoJSON": "geojson", "KML": "kml"}[fmt]
     path = tmp_path / f"xb.{ext}"
     pyogrio.write_dataframe(src, path, driver=fmt)
-    gdf, report = read_layer(path, "parcels", target_crs="EPSG:4546")
+    gdf, _ = read_layer(path, "parcels", target_crs="EPSG:4546")
     assert len(gdf) == 3
     assert gdf.crs.to_epsg() == 4546
     assert gdf["area_ha"].round(2).tolist() == [1.0, 1.0, 1.0]
