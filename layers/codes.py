@@ -153,8 +153,9 @@ def normalize_code(values: pd.Series, width: int = 0) -> pd.Series:
     """Normalise code values to clean strings.
 
     Numbers read as floats lose their ``.0``; whitespace is stripped; empty strings and
-    missing values become ``<NA>``. With ``width`` > 0, numeric codes are left-padded with
-    zeros to that width, so ``131`` and ``0131`` compare equal.
+    missing values become ``<NA>``. With ``width`` > 0, numeric codes lose their leading
+    zeros and are left-padded with zeros to that width, so ``131``, ``0131`` and
+    ``00131`` are all ``0131``.
 
     Parameters
     ----------
@@ -173,7 +174,7 @@ def normalize_code(values: pd.Series, width: int = 0) -> pd.Series:
     numeric = s.str.fullmatch(_NUMERIC_CODE.pattern).fillna(False).astype(bool)
     s = s.where(~numeric, s.str.replace(r"\.0+$", "", regex=True))
     if width:
-        s = s.where(~numeric, s.str.zfill(width))
+        s = s.where(~numeric, s.str.lstrip("0").str.zfill(width))
     return s
 
 

@@ -119,6 +119,9 @@ def check_geometries(gdf: gpd.GeoDataFrame, rule: GeometryRule) -> GeometryCheck
                 "invalid_geometry",
             )
             repaired[fix_idx[~bad]] = True
+        flat = todo & reasons.isna().to_numpy()
+        flat[flat] = shapely.area(geoms[flat]) <= 0
+        reasons[flat] = "invalid_geometry"
     else:
         single_mp = ok & (types == shapely.GeometryType.MULTIPOINT)
         if single_mp.any():
