@@ -270,6 +270,42 @@ def layers_cmd(
         )
 
 
+@app.command("export")
+def export_cmd(
+    layer: Annotated[str, typer.Argument(help="workspace layer, e.g. parcels")],
+    path: Annotated[Path, typer.Argument(help=".geojson/.kml (lon/lat), .gpkg/.shp/.csv")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """Export a workspace layer to a file (导出图层); written to the audit log."""
+    from geoservice.exporting import export_layer
+    from geoservice.workspace import Workspace
+
+    settings, lg = _settings(workspace, lang)
+    ws = Workspace(settings.workspace)
+    result = _guard(lg, lambda: export_layer(ws, layer, path, actor=settings.user))
+    if as_json:
+        _print_json(
+            {
+                "layer": result.layer,
+                "path": str(result.path),
+                "driver": result.driver,
+                "rows": result.rows,
+                "crs": result.crs,
+            }
+        )
+        return
+    out.print(
+        _t(
+            lg,
+            f"已导出 {result.rows} 个要素到 {result.path}（{result.driver}，{result.crs}）",
+            f"Exported {result.rows} features to {result.path} ({result.driver}, {result.crs})",
+        ),
+        markup=False,
+    )
+
+
 @app.command("sample")
 def sample_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write the files into")],

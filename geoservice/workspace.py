@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -197,26 +198,47 @@ class Workspace:
     # --- writing ---------------------------------------------------------------------
 
     @contextlib.contextmanager
+    def _lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+        """Hold ``<workspace>.lock``, waiting up to ``wait_seconds`` for another writer."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        deadline = time.monotonic() + wait_seconds
+        with open(lock_path, "a+b") as lock:
+            while True:
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as exc:
+                    if time.monotonic() >= deadline:
+                        raise ConflictError(
+                            message(
+                                "workspace.locked",
+                                f"工作空间 {self.path} 正在被另一个导入写入；请等它结束后再试。",
+                                f"Workspace {self.path} is being written by another import; "
+                                "try again when it has finished.",
+                            )
+                        ) from exc
+                    time.sleep(0.05)
+            yield
+
+    def log(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        """Append one row to the audit log (waits up to 60 s for a running import)."""
+        self._require()
+        with self._lock(wait_seconds=60.0), contextlib.closing(self._connect()) as con, con:
+            _ensure_tables(con)
+            con.execute(
+                "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+                (now_iso(), actor, action, target, json.dumps(detail, ensure_ascii=False)),
+            )
+
+    @contextlib.contextmanager
     def _transaction(self) -> Iterator[Path]:
         """Yield a working copy of the workspace that replaces it on success.
 
         Holds ``<workspace>.lock`` for the duration; removes copies left behind by a
         writer that was killed.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+b") as lock:
-            try:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise ConflictError(
-                    message(
-                        "workspace.locked",
-                        f"工作空间 {self.path} 正在被另一个导入写入；请等它结束后再试。",
-                        f"Workspace {self.path} is being written by another import; "
-                        "try again when it has finished.",
-                    )
-                ) from exc
+        with self._lock():
             for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
                 stale.unlink(missing_ok=True)
             work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.gpkg")

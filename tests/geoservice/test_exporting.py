@@ -1,0 +1,64 @@
+"""Exports: lon/lat for GeoJSON and KML, workspace CRS otherwise, always audited."""
+
+import json
+
+import pyogrio
+import pytest
+
+from geoservice.errors import NotFoundError, OptionError
+from geoservice.exporting import export_layer, shapefile_names
+from geoservice.importing import import_file
+from geoservice.workspace import Workspace
+from tests.builders import write_shp, xiaoban
+
+
+@pytest.fixture
+def ws(tmp_path):
+    ws = Workspace(tmp_path / "ws.gpkg")
+    import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
+    return ws
+
+
+@pytest.mark.parametrize(
+    ("name", "epsg"), [("p.geojson", 4326), ("p.kml", 4326), ("p.gpkg", 4546), ("p.shp", 4546)]
+)
+def test_export_writes_lon_lat_only_for_geojson_and_kml(ws, tmp_path, name, epsg):
+    result = export_layer(ws, "parcels", tmp_path / name, actor="planner")
+    back = pyogrio.read_dataframe(result.path)
+    assert len(back) == 3
+    assert back.crs.to_epsg() == epsg
+    assert "丰阳村" in set(back[result.renamed.get("village_name", "village_name")])
+
+
+def test_csv_export_has_a_bom_and_wkt(ws, tmp_path):
+    result = export_layer(ws, "parcels", tmp_path / "p.csv", actor="planner")
+    data = result.path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert "POLYGON" in data.decode("utf-8-sig")
+
+
+def test_every_export_is_audited(ws, tmp_path):
+    export_layer(ws, "parcels", tmp_path / "p.geojson", actor="planner")
+    audit = ws.audit()
+    assert audit["action"].tolist() == ["import.replace", "export"]
+    assert audit["actor"].tolist()[-1] == "planner"
+    assert json.loads(audit["detail"].iloc[-1])["rows"] == 3
+
+
+def test_unknown_export_format_names_the_allowed_ones(ws, tmp_path):
+    with pytest.raises(OptionError, match=r"expected one of \.geojson"):
+        export_layer(ws, "parcels", tmp_path / "p.dxf", actor="planner")
+
+
+def test_unknown_layer_names_the_layers_there_are(ws, tmp_path):
+    with pytest.raises(NotFoundError, match="has no layer 'rivers'"):
+        export_layer(ws, "rivers", tmp_path / "p.geojson", actor="planner")
+
+
+def test_shapefile_names_fit_ten_bytes_and_stay_unique():
+    names = shapefile_names(["village_name", "village_name2", "parcel_id", "小班备注信息"])
+    assert names == {
+        "village_name": "village_na",
+        "village_name2": "village_n1",
+        "小班备注信息": "小班备",
+    }
