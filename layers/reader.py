@@ -405,6 +405,8 @@ def _clean(
         if any(len(r) for r in reasons)
         else (_reasons(pd.Index([]), "", ""))
     )
+    # A row keeps the first reason found (missing coordinates also make a null geometry).
+    all_reasons = all_reasons[~all_reasons.index.duplicated(keep="first")]
     report.rejected = Counter(all_reasons["reason"].astype(str).tolist())
     report.rejects = _rejects_frame(raw, all_reasons)
     report.rows_imported = len(frame)
@@ -488,7 +490,6 @@ def _require_columns(frame: gpd.GeoDataFrame, kind: Kind, report: ImportReport) 
 def _rejects_frame(raw: gpd.GeoDataFrame, reasons: pd.DataFrame) -> pd.DataFrame:
     if not len(reasons):
         return pd.DataFrame(columns=[ROW, "reject_reason", "reject_detail", "geometry_wkt"])
-    reasons = reasons[~reasons.index.duplicated(keep="first")]
     rows = pd.DataFrame(raw.drop(columns="geometry").loc[reasons.index])
     geoms = raw.geometry.loc[reasons.index].to_numpy()
     rows.insert(0, "geometry_wkt", shapely.to_wkt(geoms, rounding_precision=-1))

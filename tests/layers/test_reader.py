@@ -291,3 +291,17 @@ def test_real_guangdong_districts_file_reads_chinese_and_lon_lat(shared_dir):
     assert gdf.crs.to_epsg() == 4490
     assert report.encoding.upper().replace("-", "") == "UTF8"
     assert report.rows_imported + report.rows_rejected == 125
+
+
+def test_row_without_coordinates_is_rejected_once(tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_text(
+        "举报编号,受理时间,举报内容,经度,纬度\n"
+        "A1,2025-01-02,有人砍树,112.41,24.81\n"
+        "A2,2025-01-03,有人砍树,,\n",
+        encoding="utf-8",
+    )
+    gdf, report = read_layer(csv, "complaints")
+    assert report.rejected == {"missing_coordinates": 1}
+    assert report.rows_read == report.rows_imported + report.rows_rejected == 2
+    assert len(report.rejects) == 1
