@@ -61,7 +61,9 @@ def main() -> None:
     data, ws = root / "data", root / "bench.gpkg"
     ws.unlink(missing_ok=True)
     rows = ["| step | rows imported | seconds | peak RSS (MiB) |", "|---|---:|---:|---:|"]
-    seconds, rss, _ = run(["sample", "--scale", args.scale, "--seed", str(args.seed), "--out", str(data)])
+    seconds, rss, _ = run(
+        ["sample", "--scale", args.scale, "--seed", str(args.seed), "--out", str(data)]
+    )
     rows.append(f"| generate {args.scale} sample | - | {seconds:.1f} | {rss:.0f} |")
     total = 0.0
     for kind, name, parcel_kind in STEPS:

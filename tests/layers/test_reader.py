@@ -301,7 +301,7 @@ def test_row_without_coordinates_is_rejected_once(tmp_path):
         "A2,2025-01-03,有人砍树,,\n",
         encoding="utf-8",
     )
-    gdf, report = read_layer(csv, "complaints")
+    _, report = read_layer(csv, "complaints")
     assert report.rejected == {"missing_coordinates": 1}
     assert report.rows_read == report.rows_imported + report.rows_rejected == 2
     assert len(report.rejects) == 1
