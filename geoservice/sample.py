@@ -100,7 +100,7 @@ class PlantedCase:
         ``old_closed``, ``approved_road``, ``unfounded_felling`` (look-alikes).
     village_code, village_name : str
     parcel_ids : tuple of str
-        LIN_BAN + XIAO_BAN of the 小班 the evidence touches.
+        Ids of the 小班 the evidence touches, as the importer builds them: ``LIN_BAN-XIAO_BAN``.
     wetland_ids : tuple of str
         BSM of the wetland parcels the evidence touches.
     complaint_ids, patch_ids, problem_ids : tuple of str
@@ -236,7 +236,7 @@ def _manifest(
     to_ll = Transformer.from_crs(4546, 4490, always_xy=True)
     f_tree = shapely.STRtree(forest.geometry.to_numpy())
     w_tree = shapely.STRtree(wetlands.geometry.to_numpy())
-    f_ids = (forest["LIN_BAN"] + forest["XIAO_BAN"]).to_numpy()
+    f_ids = (forest["LIN_BAN"] + "-" + forest["XIAO_BAN"]).to_numpy()
     out = []
     for s in sites:  # one pass per case (eight in all)
         c = complaints[complaints["_case"] == s.key]

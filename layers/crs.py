@@ -389,9 +389,9 @@ def _ambiguous(bounds: tuple[float, float, float, float], why_zh: str, why_en: s
     return CRSError(
         Message(
             "crs.ambiguous",
-            f"图层没有 .prj 坐标系文件，坐标范围 {b} {why_zh}，无法推断坐标系；"
+            f"文件未声明坐标系（如 shapefile 缺 .prj，或表格只有坐标列），坐标范围 {b} {why_zh}，无法推断坐标系；"
             f"请用 --crs 指定。可能的代码：{_CM_CODES_ZH}；经纬度为 EPSG:4490。",
-            f"the layer has no .prj and its bounds {b} {why_en}; the CRS cannot be "
+            f"the file declares no CRS (a shapefile without .prj, or a table of coordinates) and its bounds {b} {why_en}; the CRS cannot be "
             f"inferred, pass --crs. Likely codes: {_CM_CODES_EN}; lon/lat: EPSG:4490 "
             f"(CGCS2000).",
         )
@@ -435,10 +435,10 @@ def infer_crs(bounds: tuple[float, float, float, float]) -> tuple[pyproj.CRS, Me
         raise CRSError(
             Message(
                 "crs.no_bounds",
-                f"图层没有 .prj 坐标系文件，且坐标范围为 {bounds!r}（为空或不是数值），"
+                f"文件未声明坐标系，且坐标范围为 {bounds!r}（为空或不是数值），"
                 f"无法推断坐标系；"
                 f"请用 --crs 指定，{_CRS_EXAMPLES_ZH}。",
-                f"the layer has no .prj and its bounds were {bounds!r} (empty or not numbers), "
+                f"the file declares no CRS and its bounds were {bounds!r} (empty or not numbers), "
                 f"so the CRS cannot be inferred; pass --crs, {_CRS_EXAMPLES_EN}.",
             )
         )
@@ -449,9 +449,8 @@ def infer_crs(bounds: tuple[float, float, float, float]) -> tuple[pyproj.CRS, Me
     ):
         return pyproj.CRS.from_epsg(4490), Message(
             "crs.inferred_lonlat",
-            "没有 .prj 坐标系文件；坐标像经纬度，假定为 CGCS2000 (EPSG:4490)；"
-            "如不是请用 --crs 指定",
-            "no .prj; coordinates look like longitude/latitude; assumed CGCS2000 (EPSG:4490); "
+            "文件未声明坐标系；坐标像经纬度，假定为 CGCS2000 (EPSG:4490)；如不是请用 --crs 指定",
+            "the file declares no CRS; coordinates look like longitude/latitude; assumed CGCS2000 (EPSG:4490); "
             "pass --crs if not",
         )
     zone = _prefixed_zone(minx, maxx)
@@ -481,10 +480,10 @@ def _zone_result(zone: int) -> tuple[pyproj.CRS, Message]:
     assert cgcs is not None
     return pyproj.CRS.from_epsg(cgcs), Message(
         "crs.inferred_zone",
-        f"没有 .prj 坐标系文件；横坐标带有带号 {zone}（{band}度带，中央经线{cm:g}°E），"
+        f"文件未声明坐标系；横坐标带有带号 {zone}（{band}度带，中央经线{cm:g}°E），"
         f"基准面假定为 CGCS2000，即 EPSG:{cgcs}；如为西安80请用 --crs EPSG:{xian}，"
         f"北京54 请用 --crs EPSG:{beijing}",
-        f"no .prj; eastings carry zone number {zone} ({band}-degree zone, CM {cm:g}E); "
+        f"the file declares no CRS; eastings carry zone number {zone} ({band}-degree zone, CM {cm:g}E); "
         f"datum assumed CGCS2000, i.e. EPSG:{cgcs}; pass --crs EPSG:{xian} for Xian 1980 "
         f"or --crs EPSG:{beijing} for Beijing 1954",
     )

@@ -226,7 +226,7 @@ def _read_table(source: Source, encoding: str | None, report: ImportReport) -> p
     if source.format == "csv":
         data = source.path.read_bytes()
         enc, reason = enc_mod.detect_text_encoding(data, encoding)
-        report.encoding, report.encoding_reason = enc, reason
+        report.encoding, report.encoding_reason = enc.upper(), reason
         text = data.decode(enc, errors="strict")
         table = pd.read_csv(
             io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python"

@@ -110,3 +110,20 @@ def test_complaint_categories_and_statuses_are_canonical(demo):
     assert complaints["status"].isin(["new", "verified", "unfounded", "closed"]).all()
     assert complaints["category"].notna().all()
     assert (complaints["category"] != "other").mean() > 0.8
+
+
+def test_planted_case_evidence_is_in_the_workspace_under_the_same_ids(demo):
+    from geoservice.sample import planted_cases
+
+    ws, _ = demo
+    parcels = set(pyogrio.read_dataframe(ws, layer="parcels", read_geometry=False)["parcel_id"])
+    complaints = set(
+        pyogrio.read_dataframe(ws, layer="complaints", read_geometry=False)["complaint_id"]
+    )
+    patches = set(pyogrio.read_dataframe(ws, layer="patches", read_geometry=False)["patch_id"])
+    problems = set(pyogrio.read_dataframe(ws, layer="problems", read_geometry=False)["problem_id"])
+    for case in planted_cases():
+        assert set(case.parcel_ids) | set(case.wetland_ids) <= parcels, case.key
+        assert set(case.complaint_ids) <= complaints, case.key
+        assert set(case.patch_ids) <= patches, case.key
+        assert set(case.problem_ids) <= problems, case.key

@@ -283,7 +283,7 @@ def test_felling_case_is_illegal_felling_in_national_level_1_forest(data: Sample
     p = data.patches.set_index("PAN_NO_TB").loc[list(c.patch_ids)]
     assert (p["BHYY"] == "22").all() and (p["SHIFOU_WF"] == "1").all()
     assert (p["WF_MJ"] > 0.34).all()
-    ids = data.forest["LIN_BAN"] + data.forest["XIAO_BAN"]
+    ids = data.forest["LIN_BAN"] + "-" + data.forest["XIAO_BAN"]
     parcel = data.forest[ids.isin(c.parcel_ids)]
     assert (parcel["GJGYL_BHDJ"] == "1").any()
     status = data.complaints.set_index("举报编号").loc[list(c.complaint_ids), "核实结果"]
@@ -304,7 +304,7 @@ def test_wetland_fill_case_has_an_overdue_open_problem(data: SampleData) -> None
 
 def test_poaching_case_is_in_the_nature_reserve(data: SampleData) -> None:
     c = case(data, "poaching")
-    ids = data.forest["LIN_BAN"] + data.forest["XIAO_BAN"]
+    ids = data.forest["LIN_BAN"] + "-" + data.forest["XIAO_BAN"]
     assert (data.forest.loc[ids.isin(c.parcel_ids), "LIN_ZHONG"] == "127").any()
 
 

@@ -260,7 +260,7 @@ def test_lonlat_bounds_in_china_are_assumed_cgcs2000():
     crs, reason = infer_crs((112.12, 24.5, 112.79, 25.2))
     assert crs.to_epsg() == 4490
     assert reason.en == (
-        "no .prj; coordinates look like longitude/latitude; assumed CGCS2000 (EPSG:4490); "
+        "the file declares no CRS; coordinates look like longitude/latitude; assumed CGCS2000 (EPSG:4490); "
         "pass --crs if not"
     )
 
