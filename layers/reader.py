@@ -166,27 +166,48 @@ def _read_raw(
 
 
 def _read_vector(path: Path, layer: str | None, enc: str | None) -> gpd.GeoDataFrame:
-    kwargs: dict[str, object] = {"layer": layer, "encoding": enc}
+    """Read a vector dataset with pyogrio (arrow), recoding text from ``enc``.
+
+    UTF-8 text cut mid-character (field names past the DBF's 10-byte limit) cannot be
+    decoded; such a file is read as latin1 and repaired (see
+    :func:`layers.encoding.repair_truncated_utf8`). GDAL's own read errors become a
+    :class:`~layers.errors.SourceError` naming the file.
+    """
     try:
         try:
-            gdf = pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
+            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=enc, use_arrow=True)
         except UnicodeDecodeError:
-            raise
-        except Exception:
-            gdf = pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
-    except UnicodeDecodeError:
-        # UTF-8 field names cut mid-character by the 10-byte DBF limit.
-        gdf = pyogrio.read_dataframe(path, use_arrow=False, layer=layer, encoding="latin1")
-        gdf = gdf.rename(
-            columns=lambda c: enc_mod.repair_truncated_utf8(c) if c != "geometry" else c
-        )
-        for col in gdf.columns:
-            if col != "geometry" and not pd.api.types.is_numeric_dtype(gdf[col]):
-                gdf[col] = gdf[col].map(
-                    lambda v: enc_mod.repair_truncated_utf8(v) if isinstance(v, str) else v
-                )
+            gdf = pyogrio.read_dataframe(path, layer=layer, encoding="latin1")
+            gdf = _repair_utf8(gdf)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+    ) as exc:
+        raise SourceError(
+            Message(
+                "source.unreadable",
+                f"{path.name} 无法读取：{exc}。文件可能已损坏或不完整；请向提供方重新索取，"
+                "或在 QGIS 中打开检查后另存。",
+                f"{path.name} could not be read: {exc}. The file may be damaged or incomplete; "
+                "ask its provider for a new copy, or open it in QGIS and save it again.",
+            )
+        ) from exc
     if not isinstance(gdf, gpd.GeoDataFrame):
         gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf)))
+    return gdf
+
+
+def _repair_utf8(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Undo a latin1 read of UTF-8 text whose last character may be cut."""
+    gdf = gdf.rename(columns=lambda c: c if c == "geometry" else enc_mod.repair_truncated_utf8(c))
+    for col in gdf.columns:
+        if col != "geometry" and not pd.api.types.is_numeric_dtype(gdf[col]):
+            # Rare recovery path (only files with cut UTF-8 text), not the normal read.
+            gdf[col] = gdf[col].map(
+                lambda v: enc_mod.repair_truncated_utf8(v) if isinstance(v, str) else v
+            )
     return gdf
 
 

@@ -305,3 +305,26 @@ def test_row_without_coordinates_is_rejected_once(tmp_path):
     assert report.rejected == {"missing_coordinates": 1}
     assert report.rows_read == report.rows_imported + report.rows_rejected == 2
     assert len(report.rejects) == 1
+
+
+def test_damaged_shapefile_is_a_clear_source_error(tmp_path):
+    shp = write_shp(xiaoban(), tmp_path / "xb.shp")
+    shp.write_bytes(b"this is not a shapefile" * 10)
+    with pytest.raises(SourceError, match=r"xb\.shp could not be read.*provider"):
+        read_layer(shp, "parcels")
+
+
+def test_utf8_field_names_cut_mid_character_are_repaired(tmp_path):
+    src = gpd.GeoDataFrame(
+        {"XZQDM": ["441882101202"], "村名称": ["丰阳村"]}, geometry=squares(1), crs=GK111
+    )
+    shp = write_shp(src, tmp_path / "v.shp", encoding="utf-8")
+    dbf = shp.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    second_field = 64  # header (32 bytes) + first field descriptor (32 bytes)
+    assert bytes(data[second_field : second_field + 9]) == "村名称".encode()
+    data[second_field : second_field + 11] = "村名称".encode()[:8].ljust(11, b"\0")
+    dbf.write_bytes(bytes(data))
+    gdf, report = read_layer(shp, "villages")
+    assert report.field_mapping["村名"] == "village_name"
+    assert gdf["village_name"].tolist() == ["丰阳村"]
