@@ -273,7 +273,11 @@ def layers_cmd(
 @app.command("export")
 def export_cmd(
     layer: Annotated[str, typer.Argument(help="workspace layer, e.g. parcels")],
-    path: Annotated[Path, typer.Argument(help=".geojson/.kml (lon/lat), .gpkg/.shp/.csv")],
+    path: Annotated[Path, typer.Option("--out", help="output file")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="gpkg, geojson, kml (lon/lat), shp or csv; default: suffix"),
+    ] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -284,7 +288,7 @@ def export_cmd(
 
     settings, lg = _settings(workspace, lang)
     ws = Workspace(settings.workspace)
-    result = _guard(lg, lambda: export_layer(ws, layer, path, actor=settings.user))
+    result = _guard(lg, lambda: export_layer(ws, layer, path, actor=settings.user, fmt=fmt))
     if as_json:
         _print_json(
             {

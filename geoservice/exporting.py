@@ -16,15 +16,41 @@ import pyogrio
 from geoservice.errors import OptionError, message
 from geoservice.workspace import Workspace
 
-FORMATS: dict[str, tuple[str, bool]] = {
-    # suffix: (GDAL driver, lon/lat)
-    ".geojson": ("GeoJSON", True),
-    ".json": ("GeoJSON", True),
-    ".kml": ("KML", True),
-    ".gpkg": ("GPKG", False),
-    ".shp": ("ESRI Shapefile", False),
-    ".csv": ("CSV", False),
+FORMATS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
+    # format: (GDAL driver, written in lon/lat, file suffixes)
+    "gpkg": ("GPKG", False, (".gpkg",)),
+    "geojson": ("GeoJSON", True, (".geojson", ".json")),
+    "kml": ("KML", True, (".kml",)),
+    "shp": ("ESRI Shapefile", False, (".shp",)),
+    "csv": ("CSV", False, (".csv",)),
 }
+
+
+def export_format(path: Path, fmt: str | None) -> str:
+    """The export format: ``fmt`` when given, else the one the file suffix names."""
+    allowed = ", ".join(FORMATS)
+    if fmt is not None:
+        if fmt.lower() not in FORMATS:
+            raise OptionError(
+                message(
+                    "export.bad_format",
+                    f"--format 为“{fmt}”，应为 {allowed} 之一。",
+                    f"`format` was {fmt!r} but is expected to be one of {allowed}.",
+                )
+            )
+        return fmt.lower()
+    suffix = path.suffix.lower()
+    for name, (_driver, _lonlat, suffixes) in FORMATS.items():
+        if suffix in suffixes:
+            return name
+    raise OptionError(
+        message(
+            "export.bad_suffix",
+            f"导出文件 {path.name} 的扩展名“{suffix}”无法确定格式；请用 --format 指定 {allowed} 之一。",
+            f"Export file {path.name} has suffix {suffix!r}, which names no format; "
+            f"expected one of {allowed}, or pass --format.",
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -60,7 +86,9 @@ def shapefile_names(columns: list[str]) -> dict[str, str]:
     return out
 
 
-def export_layer(ws: Workspace, layer: str, path: str | Path, *, actor: str) -> ExportResult:
+def export_layer(
+    ws: Workspace, layer: str, path: str | Path, *, actor: str, fmt: str | None = None
+) -> ExportResult:
     """Write one workspace layer to ``path``; the format follows the file suffix.
 
     Parameters
@@ -69,25 +97,18 @@ def export_layer(ws: Workspace, layer: str, path: str | Path, *, actor: str) -> 
     layer : str
         A layer of the workspace (``parcels``, ``rejects_parcels``, ...).
     path : path-like
-        Output file: ``.geojson``/``.json``, ``.kml`` (lon/lat), ``.gpkg``, ``.shp``
-        (workspace CRS; shapefile text in UTF-8 with a ``.cpg``) or ``.csv``.
+        Output file.
+    fmt : {"gpkg", "geojson", "kml", "shp", "csv"}, optional
+        Format; by default the one the suffix of ``path`` names. GeoJSON and KML are in
+        lon/lat, the others in the workspace CRS; shapefile text is UTF-8 with a ``.cpg``
+        and field names cut to 10 bytes (see ``ExportResult.renamed``).
 
     Returns
     -------
     ExportResult
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        allowed = ", ".join(FORMATS)
-        raise OptionError(
-            message(
-                "export.bad_format",
-                f"导出文件 {path.name} 的扩展名“{suffix}”不受支持；应为 {allowed} 之一。",
-                f"Export file {path.name} has suffix {suffix!r}, expected one of {allowed}.",
-            )
-        )
-    driver, lonlat = FORMATS[suffix]
+    driver, lonlat, _suffixes = FORMATS[export_format(path, fmt)]
     frame = ws.read(layer)
     if lonlat and frame.crs is not None:
         frame = frame.to_crs("EPSG:4326")

@@ -45,9 +45,20 @@ def test_every_export_is_audited(ws, tmp_path):
     assert json.loads(audit["detail"].iloc[-1])["rows"] == 3
 
 
-def test_unknown_export_format_names_the_allowed_ones(ws, tmp_path):
-    with pytest.raises(OptionError, match=r"expected one of \.geojson"):
+def test_unknown_export_suffix_asks_for_a_format(ws, tmp_path):
+    with pytest.raises(OptionError, match=r"names no format; expected one of gpkg, geojson"):
         export_layer(ws, "parcels", tmp_path / "p.dxf", actor="planner")
+
+
+def test_format_option_wins_over_the_suffix(ws, tmp_path):
+    result = export_layer(ws, "parcels", tmp_path / "p.txt", actor="planner", fmt="geojson")
+    assert result.driver == "GeoJSON"
+    assert pyogrio.read_dataframe(f"GeoJSON:{result.path}").crs.to_epsg() == 4326
+
+
+def test_unknown_format_option_names_the_allowed_ones(ws, tmp_path):
+    with pytest.raises(OptionError, match="'dxf' but is expected to be one of gpkg"):
+        export_layer(ws, "parcels", tmp_path / "p.dxf", actor="planner", fmt="dxf")
 
 
 def test_unknown_layer_names_the_layers_there_are(ws, tmp_path):
