@@ -272,12 +272,17 @@ def layers_cmd(
 
 @app.command("export")
 def export_cmd(
-    layer: Annotated[str, typer.Argument(help="workspace layer, e.g. parcels")],
+    layer: Annotated[str, typer.Argument(help="workspace layer, e.g. targets or parcels")],
     path: Annotated[Path, typer.Option("--out", help="output file")],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="gpkg, geojson, kml (lon/lat), shp or csv; default: suffix"),
+        typer.Option("--format", help="gpkg, geojson, kml (lon/lat), shp, csv or xlsx"),
     ] = None,
+    department: Annotated[
+        str | None, typer.Option(help="targets: led or cooperated on by this department code")
+    ] = None,
+    village: Annotated[str | None, typer.Option(help="targets: in this village code")] = None,
+    priority: Annotated[str | None, typer.Option(help="targets: e.g. P1,P2")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -288,7 +293,20 @@ def export_cmd(
 
     settings, lg = _settings(workspace, lang)
     ws = Workspace(settings.workspace)
-    result = _guard(lg, lambda: export_layer(ws, layer, path, actor=settings.user, fmt=fmt))
+    result = _guard(
+        lg,
+        lambda: export_layer(
+            ws,
+            layer,
+            path,
+            actor=settings.user,
+            fmt=fmt,
+            lang=lg,
+            department=department,
+            village=village,
+            priorities=priority.split(",") if priority else None,
+        ),
+    )
     if as_json:
         _print_json(
             {
@@ -297,6 +315,8 @@ def export_cmd(
                 "driver": result.driver,
                 "rows": result.rows,
                 "crs": result.crs,
+                "renamed_fields": result.renamed,
+                "encoding": result.encoding,
             }
         )
         return

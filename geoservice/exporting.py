@@ -1,29 +1,51 @@
 """Exporting workspace layers to files other systems read.
 
 GeoJSON and KML are written in lon/lat (EPSG:4326, as their specifications require);
-GeoPackage and shapefile keep the workspace CRS; CSV gets WKT geometry in the workspace
-CRS and a UTF-8 byte-order mark so that Excel opens Chinese text correctly. Every export
-is written to the audit log (Art. 6).
+GeoPackage and shapefile keep the workspace CRS. Shapefiles are written in GBK with a
+``.cpg`` (what ArcGIS and older desktop tools in Chinese offices read; UTF-8 when a text
+cannot be written in GBK), with field names cut to 10 bytes and a ``*_fields.txt`` listing
+what each short name stands for. CSV (with a UTF-8 byte-order mark, so Excel shows Chinese
+text) and XLSX are tables for people: the ``targets`` layer gets headers and words in the
+chosen language, the others keep their columns and carry geometry as WKT. Every export is
+written to the audit log (Art. 6).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import pyogrio
 
+from geoservice.analysis.present import HEADERS, filter_targets, present_targets
 from geoservice.errors import OptionError, message
 from geoservice.workspace import Workspace
+from layers.messages import Lang
 
 FORMATS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
-    # format: (GDAL driver, written in lon/lat, file suffixes)
+    # format: (GDAL driver or "table", written in lon/lat, file suffixes)
     "gpkg": ("GPKG", False, (".gpkg",)),
     "geojson": ("GeoJSON", True, (".geojson", ".json")),
     "kml": ("KML", True, (".kml",)),
     "shp": ("ESRI Shapefile", False, (".shp",)),
     "csv": ("CSV", False, (".csv",)),
+    "xlsx": ("XLSX", False, (".xlsx",)),
 }
+DBF_TEXT_BYTES = 254
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    layer: str
+    path: Path
+    driver: str
+    rows: int
+    crs: str
+    renamed: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
 
 
 def export_format(path: Path, fmt: str | None) -> str:
@@ -53,16 +75,6 @@ def export_format(path: Path, fmt: str | None) -> str:
     )
 
 
-@dataclass(frozen=True)
-class ExportResult:
-    layer: str
-    path: Path
-    driver: str
-    rows: int
-    crs: str
-    renamed: dict[str, str] = field(default_factory=dict)
-
-
 def shapefile_names(columns: list[str]) -> dict[str, str]:
     """Unique DBF field names of at most 10 bytes (UTF-8) for ``columns``.
 
@@ -86,44 +98,136 @@ def shapefile_names(columns: list[str]) -> dict[str, str]:
     return out
 
 
+def _gbk_safe(frame: pd.DataFrame) -> bool:
+    """Whether every column name and text value can be written in GBK."""
+    texts = ["".join(str(c) for c in frame.columns)]
+    texts += [
+        frame[c].dropna().astype(str).str.cat()
+        for c in frame.columns
+        if c != "geometry" and not pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    try:
+        for text in texts:
+            text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _write_shapefile(frame: gpd.GeoDataFrame, path: Path) -> tuple[dict[str, str], str]:
+    renamed = shapefile_names([str(c) for c in frame.columns if c != "geometry"])
+    encoding = "CP936" if _gbk_safe(frame) else "UTF-8"
+    pyogrio.write_dataframe(frame.rename(columns=renamed), path, encoding=encoding)
+    lines = ["字段\tfield\t说明 / meaning"]
+    for col in frame.columns:
+        if col == "geometry":
+            continue
+        zh, en = HEADERS.get(str(col), ("", ""))
+        note = " / ".join(t for t in (zh, en) if t)
+        long_text = frame[col].astype("string").str.encode("utf-8").str.len().max()
+        if pd.notna(long_text) and long_text > DBF_TEXT_BYTES:
+            note += (
+                "（超过 254 字节的文字被截断，完整内容见 XLSX 导出 / text past 254 bytes is cut)"
+            )
+        lines.append(f"{renamed.get(str(col), col)}\t{col}\t{note}")
+    path.with_name(path.stem + "_fields.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return renamed, encoding
+
+
+def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "csv":
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        return
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name="data")
+        sheet = writer.sheets["data"]
+        for i, col in enumerate(frame.columns, start=1):
+            text = frame[col].astype("string").fillna("")
+            width = max([len(str(col)), *text.str.len().head(200).tolist()])
+            sheet.column_dimensions[sheet.cell(1, i).column_letter].width = min(width + 2, 60)
+        sheet.freeze_panes = "A2"
+
+
 def export_layer(
-    ws: Workspace, layer: str, path: str | Path, *, actor: str, fmt: str | None = None
+    ws: Workspace,
+    layer: str,
+    path: str | Path,
+    *,
+    actor: str,
+    fmt: str | None = None,
+    lang: Lang = "zh",
+    department: str | None = None,
+    village: str | None = None,
+    priorities: Iterable[str] | None = None,
 ) -> ExportResult:
-    """Write one workspace layer to ``path``; the format follows the file suffix.
+    """Write one workspace layer to ``path``.
 
     Parameters
     ----------
     ws : Workspace
     layer : str
-        A layer of the workspace (``parcels``, ``rejects_parcels``, ...).
+        A layer of the workspace (``parcels``, ``targets``, ``rejects_parcels``, ...).
     path : path-like
         Output file.
-    fmt : {"gpkg", "geojson", "kml", "shp", "csv"}, optional
-        Format; by default the one the suffix of ``path`` names. GeoJSON and KML are in
-        lon/lat, the others in the workspace CRS; shapefile text is UTF-8 with a ``.cpg``
-        and field names cut to 10 bytes (see ``ExportResult.renamed``).
+    fmt : {"gpkg", "geojson", "kml", "shp", "csv", "xlsx"}, optional
+        Format; by default the one the suffix of ``path`` names.
+    lang : {"zh", "en"}
+        Language of the headers and words of a ``targets`` table (CSV, XLSX).
+    department, village, priorities : optional
+        ``targets`` only: keep targets this department leads or cooperates on, in this
+        village (code), of these priorities.
 
     Returns
     -------
     ExportResult
     """
     path = Path(path)
-    driver, lonlat, _suffixes = FORMATS[export_format(path, fmt)]
+    name = export_format(path, fmt)
+    driver, lonlat, _suffixes = FORMATS[name]
     frame = ws.read(layer)
-    if lonlat and frame.crs is not None:
-        frame = frame.to_crs("EPSG:4326")
+    filters = (department, village, priorities)
+    if layer == "targets":
+        frame = filter_targets(frame, department=department, village=village, priorities=priorities)
+    elif any(f is not None for f in filters):
+        raise OptionError(
+            message(
+                "export.filters_targets_only",
+                f"--department、--village、--priority 只适用于 targets 图层，不适用于 {layer}。",
+                f"--department, --village and --priority apply to the targets layer only, "
+                f"not to {layer}.",
+            )
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     renamed: dict[str, str] = {}
-    if driver == "ESRI Shapefile":
-        renamed = shapefile_names([str(c) for c in frame.columns if c != "geometry"])
-        frame = frame.rename(columns=renamed)
-        pyogrio.write_dataframe(frame, path, driver=driver, encoding="UTF-8")
-    elif driver == "CSV":
-        options = {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}
-        pyogrio.write_dataframe(frame, path, driver=driver, layer_options=options)
-    else:
-        pyogrio.write_dataframe(frame, path, driver=driver)
+    encoding: str | None = None
     crs = frame.crs.to_string() if frame.crs is not None else ""
-    ws.log(actor, "export", layer, {"path": str(path), "driver": driver, "rows": len(frame)})
-    return ExportResult(layer, path, driver, len(frame), crs, renamed)
+    if name in ("csv", "xlsx"):
+        if layer == "targets":
+            table = present_targets(frame, lang)
+        else:
+            table = pd.DataFrame(frame.drop(columns="geometry"))
+            table["geometry_wkt"] = frame.geometry.to_wkt()
+        _write_table(table, path, name)
+    elif name == "shp":
+        renamed, encoding = _write_shapefile(frame, path)
+    else:
+        if lonlat and frame.crs is not None:
+            frame = frame.to_crs("EPSG:4326")
+            crs = "EPSG:4326"
+        pyogrio.write_dataframe(frame, path, driver=driver)
+    ws.log(
+        actor,
+        "export",
+        layer,
+        {
+            "path": str(path),
+            "format": name,
+            "rows": len(frame),
+            "lang": lang,
+            "department": department,
+            "village": village,
+            "priorities": list(priorities) if priorities is not None else None,
+        },
+    )
+    return ExportResult(layer, path, driver, len(frame), crs, renamed, encoding)

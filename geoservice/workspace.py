@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -70,6 +71,12 @@ CREATE TABLE IF NOT EXISTS audit_log (
   action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL)
 """
 _META_SQL = "CREATE TABLE IF NOT EXISTS workspace_meta (key TEXT PRIMARY KEY, value TEXT)"
+_RUNS_SQL = """
+CREATE TABLE IF NOT EXISTS analysis_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_at TEXT NOT NULL, actor TEXT NOT NULL,
+  as_of TEXT NOT NULL, rules_hash TEXT NOT NULL, inputs TEXT NOT NULL, counts TEXT NOT NULL,
+  duration_s REAL NOT NULL)
+"""
 
 
 @dataclass(frozen=True)
@@ -326,6 +333,80 @@ class Workspace:
                 )
         return entry
 
+    def write_results(
+        self, frames: dict[str, pd.DataFrame], run: dict[str, Any], actor: str
+    ) -> None:
+        """Store analysis results, their run record and an audit row, atomically.
+
+        Parameters
+        ----------
+        frames : dict
+            Layer name → frame; each replaces the layer of that name.
+        run : dict
+            ``as_of``, ``rules_hash``, ``inputs`` (dict), ``counts`` (dict), ``duration_s``.
+        actor : str
+            Who ran the analysis.
+        """
+        self._require()
+        at = now_iso()
+        with self._transaction() as work:
+            for name, frame in frames.items():
+                _write_frame(_gpkg_safe(frame), work, name)
+            with contextlib.closing(self._connect(work)) as con, con:
+                _ensure_tables(con)
+                con.execute(
+                    "INSERT INTO analysis_runs (run_at, actor, as_of, rules_hash, inputs, counts, "
+                    "duration_s) VALUES (?,?,?,?,?,?,?)",
+                    (
+                        at,
+                        actor,
+                        str(run["as_of"]),
+                        run["rules_hash"],
+                        json.dumps(run["inputs"], ensure_ascii=False),
+                        json.dumps(run["counts"], ensure_ascii=False),
+                        float(run["duration_s"]),
+                    ),
+                )
+                con.execute(
+                    "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+                    (
+                        at,
+                        actor,
+                        "analyze",
+                        ",".join(frames),
+                        json.dumps(run, ensure_ascii=False, default=str),
+                    ),
+                )
+
+    def runs(self) -> pd.DataFrame:
+        """The analysis runs, oldest first."""
+        self._require()
+        with contextlib.closing(self._connect()) as con:
+            if not _has_table(con, "analysis_runs"):
+                return pd.DataFrame(
+                    columns=[
+                        "run_at",
+                        "actor",
+                        "as_of",
+                        "rules_hash",
+                        "inputs",
+                        "counts",
+                        "duration_s",
+                    ]
+                )
+            return pd.read_sql_query(
+                "SELECT run_at, actor, as_of, rules_hash, inputs, counts, duration_s "
+                "FROM analysis_runs ORDER BY id",
+                con,
+            )
+
+    def input_hash(self, layer: str) -> str | None:
+        """A hash of the source files that make up ``layer`` (from the register)."""
+        shas = sorted(e.sha256 or "" for e in self.catalog() if e.layer == layer)
+        if not shas:
+            return None
+        return hashlib.sha256("\n".join(shas).encode()).hexdigest()
+
 
 def _has_table(con: sqlite3.Connection, name: str) -> bool:
     row = con.execute(
@@ -340,6 +421,7 @@ def _ensure_tables(con: sqlite3.Connection) -> None:
         ("layer_catalog", _CATALOG_SQL, "数据共享目录 layer catalog"),
         ("audit_log", _AUDIT_SQL, "操作日志 audit log"),
         ("workspace_meta", _META_SQL, "工作空间设置 workspace settings"),
+        ("analysis_runs", _RUNS_SQL, "分析运行记录 analysis runs"),
     ):
         con.execute(sql)
         con.execute(

@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pyogrio
 import pytest
 
@@ -73,3 +74,25 @@ def test_shapefile_names_fit_ten_bytes_and_stay_unique():
         "village_name2": "village_n1",
         "小班备注信息": "小班备",
     }
+
+
+def test_xlsx_export_of_a_layer_keeps_columns_and_geometry_as_wkt(ws, tmp_path):
+    result = export_layer(ws, "parcels", tmp_path / "p.xlsx", actor="planner")
+    table = pd.read_excel(result.path)
+    assert table["village_name"].tolist() == ["丰阳村"] * 3
+    assert table["geometry_wkt"].str.startswith("POLYGON").all()
+
+
+def test_shapefile_export_is_gbk_with_a_field_list(ws, tmp_path):
+    result = export_layer(ws, "parcels", tmp_path / "p.shp", actor="planner")
+    assert result.encoding == "CP936"
+    assert (tmp_path / "p.cpg").read_text().strip() == "CP936"
+    fields = (tmp_path / "p_fields.txt").read_text(encoding="utf-8")
+    assert "village_na\tvillage_name" in fields
+    raw = (tmp_path / "p.dbf").read_bytes()
+    assert "丰阳村".encode("gbk") in raw
+
+
+def test_filters_apply_to_targets_only(ws, tmp_path):
+    with pytest.raises(OptionError, match="apply to the targets layer only"):
+        export_layer(ws, "parcels", tmp_path / "p.csv", actor="a", department="police")
