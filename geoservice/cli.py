@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -146,15 +147,25 @@ def import_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Import a survey file into the workspace (导入调查数据)."""
+    from geoservice.errors import NothingImportedError
     from geoservice.importing import import_file
     from geoservice.workspace import Workspace
 
     settings, lg = _settings(workspace, lang)
     ws = Workspace(settings.workspace)
-    with _spinner(_t(lg, f"正在导入 {path} …", f"Importing {path} …"), not as_json):
-        result = _guard(
-            lg,
-            lambda: import_file(
+    if rejects is not None and not rejects.parent.is_dir():
+        _fail(
+            _t(
+                lg,
+                f"错误：--rejects 的文件夹 {rejects.parent} 不存在；请先建立该文件夹或换一个路径。",
+                f"Error: the folder of --rejects, {rejects.parent}, does not exist; create it "
+                "or choose another path.",
+            )
+        )
+
+    def run() -> Any:
+        try:
+            return import_file(
                 ws,
                 path,
                 kind,
@@ -168,8 +179,14 @@ def import_cmd(
                 owner=owner,
                 classification=classification,
                 workspace_crs=settings.crs,
-            ),
-        )
+            )
+        except NothingImportedError as exc:
+            if rejects is not None:
+                exc.report.rejects.to_csv(rejects, index=False, encoding="utf-8-sig")
+            raise
+
+    with _spinner(_t(lg, f"正在导入 {path} …", f"Importing {path} …"), not as_json):
+        result = _guard(lg, run)
     if rejects is not None and len(result.report.rejects):
         result.report.rejects.to_csv(rejects, index=False, encoding="utf-8-sig")
     if as_json:
@@ -330,6 +347,176 @@ def export_cmd(
     )
 
 
+def _as_of(value: str | None, lang: Lang) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(
+            _t(
+                lang,
+                f"错误：--as-of 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28。",
+                f"Error: `as-of` was {value!r} but is expected to be a date YYYY-MM-DD, "
+                "e.g. 2026-11-28.",
+            )
+        )
+        raise AssertionError from None  # unreachable
+
+
+RulesOpt = Annotated[
+    Path | None, typer.Option("--rules", help="rules YAML overriding the defaults")
+]
+
+
+def _summary_lines(counts: dict[str, Any], result: Any, lang: Lang) -> list[str]:
+    from layers.codes import DEPARTMENTS
+
+    idx = 1 if lang == "en" else 0
+    lines = [
+        _t(
+            lang,
+            f"评估日期 {result.as_of}：有证据的小班 {counts['parcels_with_evidence']} 个，"
+            f"其中可能遭受严重破坏 {counts['flagged_parcels']} 个；联合执法目标 {counts['targets']} 处"
+            f"（达到刑事立案标准 {counts['criminal_targets']} 处）。",
+            f"As of {result.as_of}: {counts['parcels_with_evidence']} parcels with evidence, "
+            f"{counts['flagged_parcels']} at risk of serious damage; {counts['targets']} "
+            f"joint-enforcement targets ({counts['criminal_targets']} meet a criminal threshold).",
+        )
+    ]
+    by_p = "，".join(f"{p} {n}" for p, n in counts["targets_by_priority"].items())
+    lines.append(_t(lang, f"按优先级：{by_p or '无'}", f"By priority: {by_p or 'none'}"))
+    by_lead = "，".join(
+        f"{DEPARTMENTS.get(d, (d, d))[idx]} {n}" for d, n in counts["targets_by_lead"].items()
+    )
+    lines.append(
+        _t(lang, f"按牵头部门：{by_lead or '无'}", f"By lead department: {by_lead or 'none'}")
+    )
+    unmatched = result.unmatched_complaints
+    if len(unmatched):
+        ids = "、".join(unmatched["complaint_id"].astype(str).head(10))
+        more = "…" if len(unmatched) > 10 else ""
+        lines.append(
+            _t(
+                lang,
+                f"未能对应到任何小班的举报（距所有小班超过缓冲距离）{len(unmatched)} 条：{ids}{more}",
+                f"{len(unmatched)} complaints farther than the buffer from every parcel "
+                f"(unmatched): {ids}{more}",
+            )
+        )
+    if len(result.unmatched_problems):
+        ids = "、".join(result.unmatched_problems["problem_id"].astype(str).head(10))
+        lines.append(
+            _t(
+                lang,
+                f"未能对应到小班的未整改问题 {len(result.unmatched_problems)} 个：{ids}",
+                f"{len(result.unmatched_problems)} open problems not tied to a parcel: {ids}",
+            )
+        )
+    return lines
+
+
+@app.command("analyze")
+def analyze_cmd(
+    workspace: WorkspaceOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="evaluate at this date (default: today)")
+    ] = None,
+    rules: RulesOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """Find areas at risk of serious damage and the joint-enforcement targets (研判)."""
+    from geoservice.analysis.rules import load_rules
+    from geoservice.analysis.run import analyze
+    from geoservice.workspace import Workspace
+
+    settings, lg = _settings(workspace, lang)
+    day = _as_of(as_of, lg)
+    ws = Workspace(settings.workspace)
+    effective = _guard(lg, lambda: load_rules(rules or settings.rules_path()))
+    with _spinner(_t(lg, "正在研判 …", "Analysing …"), not as_json):
+        result = _guard(
+            lg, lambda: analyze(ws, as_of=day, rules=effective, actor=settings.user, lang=lg)
+        )
+    counts = result.counts()
+    if as_json:
+        _print_json(
+            {
+                "workspace": str(ws.path),
+                "as_of": day.isoformat(),
+                "rules_hash": result.rules_hash,
+                "duration_s": round(result.duration_s, 3),
+                "counts": counts,
+                "unmatched_complaints": result.unmatched_complaints.to_dict("records"),
+                "unmatched_problems": result.unmatched_problems.to_dict("records"),
+            }
+        )
+        return
+    for line in _summary_lines(counts, result, lg):
+        out.print(line, markup=False)
+    out.print(
+        _t(
+            lg,
+            f"结果已写入 {ws.path} 的 parcel_risk 与 targets 图层；导出目标清单：geoservice export "
+            "targets --out 目标清单.xlsx",
+            f"Results are in layers parcel_risk and targets of {ws.path}; export the list with "
+            "geoservice export targets --out targets.xlsx",
+        ),
+        markup=False,
+    )
+
+
+def _print_rules(table: dict[str, Any], lang: Lang, source: Path | None) -> None:
+    """Render the rules: lists of records as tables, mappings as indented lines."""
+    out.print(
+        _t(
+            lang,
+            f"规则覆盖文件：{source or '无（使用默认规则）'}",
+            f"Rules override: {source or 'none (defaults)'}",
+        ),
+        markup=False,
+    )
+    for section, value in table.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            grid = Table(title=str(section))
+            for col in value[0]:
+                grid.add_column(str(col))
+            for row in value:
+                grid.add_row(*(str(v) for v in row.values()))
+            out.print(grid)
+        elif isinstance(value, dict):
+            out.print(f"{section}:", markup=False)
+            for key, item in value.items():
+                out.print(f"  {key}: {item}", markup=False)
+        else:
+            out.print(f"{section}: {value}", markup=False)
+
+
+rules_app = typer.Typer(help="Analysis rules (研判规则).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("show")
+def rules_show_cmd(
+    workspace: WorkspaceOpt = None,
+    rules: RulesOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """Print the effective rules and the routing table (显示研判规则与部门分工)."""
+    from geoservice.analysis.rules import load_rules, rules_table
+
+    settings, lg = _settings(workspace, lang)
+    source = rules or settings.rules_path()
+    effective = _guard(lg, lambda: load_rules(source))
+    table = rules_table(effective, lg)
+    if as_json:
+        _print_json({"override": str(source) if source else None, **table})
+        return
+    _print_rules(table, lg, source)
+
+
 @app.command("sample")
 def sample_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write the files into")],
@@ -378,19 +565,28 @@ def _sample_dir(data: Path | None, lang: Lang) -> Path:
     return target
 
 
+DEMO_AS_OF = "2026-11-28"  # the sample town's "today" (sample_gis/README.md)
+
+
 @app.command("demo")
 def demo_cmd(
-    workspace: Annotated[Path, typer.Option("--workspace", "-w")] = Path("demo.gpkg"),
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("demo_output"),
     data: Annotated[Path | None, typer.Option(help="sample folder (default: sample_gis)")] = None,
+    as_of: Annotated[str, typer.Option("--as-of", help="evaluation date")] = DEMO_AS_OF,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    """Run the whole job on the sample town (示例：导入示例乡镇全部数据)."""
+    """Run the whole job on the sample town (示例：导入、研判、输出目标清单)."""
+    from geoservice.analysis.rules import load_rules
+    from geoservice.analysis.run import analyze
+    from geoservice.exporting import export_layer
     from geoservice.importing import import_file
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang)
+    settings, lg = _settings(out_dir / "demo.gpkg", lang)
+    day = _as_of(as_of, lg)
     folder = _sample_dir(data, lg)
+    out_dir.mkdir(parents=True, exist_ok=True)
     settings.workspace.unlink(missing_ok=True)
     ws = Workspace(settings.workspace)
     reports = []
@@ -413,21 +609,37 @@ def demo_cmd(
             for line in _report_lines(result.report, lg):
                 out.print(line, markup=False)
             out.print()
+    effective = _guard(lg, lambda: load_rules(settings.rules_path()))
+    with _spinner(_t(lg, "正在研判 …", "Analysing …"), not as_json):
+        analysis = _guard(
+            lg, lambda: analyze(ws, as_of=day, rules=effective, actor=settings.user, lang=lg)
+        )
+    xlsx = out_dir / _t(lg, "联合执法目标清单.xlsx", "targets.xlsx")
+    gpkg = out_dir / "targets.gpkg"
+    for path in (xlsx, gpkg):
+        _guard(
+            lg, functools.partial(export_layer, ws, "targets", path, actor=settings.user, lang=lg)
+        )
     if as_json:
         _print_json(
             {
                 "workspace": str(ws.path),
                 "imports": [r.to_dict(lg) for r in reports],
                 "layers": [e.to_dict() for e in ws.catalog()],
+                "analysis": {"as_of": day.isoformat(), "counts": analysis.counts()},
+                "outputs": {"targets_xlsx": str(xlsx), "targets_gpkg": str(gpkg)},
             }
         )
         return
     out.print(_catalog_table(ws.catalog(), lg))
+    for line in _summary_lines(analysis.counts(), analysis, lg):
+        out.print(line, markup=False)
     out.print(
         _t(
             lg,
-            f"工作空间已写入 {ws.path}，可直接用 QGIS 打开。",
-            f"Workspace written to {ws.path}; open it in QGIS as it is.",
+            f"工作空间：{ws.path}（可直接用 QGIS 打开）\n目标清单：{xlsx}\n目标图层：{gpkg}",
+            f"Workspace: {ws.path} (opens in QGIS as it is)\nTarget list: {xlsx}\n"
+            f"Target layer: {gpkg}",
         ),
         markup=False,
     )

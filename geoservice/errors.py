@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from layers.errors import LayersError
 from layers.messages import Message
+from layers.report import ImportReport
 
-__all__ = ["ConflictError", "GeoserviceError", "NotFoundError", "OptionError", "WorkspaceError"]
+__all__ = [
+    "ConflictError",
+    "GeoserviceError",
+    "NotFoundError",
+    "NothingImportedError",
+    "OptionError",
+    "WorkspaceError",
+]
 
 
 class GeoserviceError(LayersError):
@@ -36,3 +44,17 @@ def message(code: str, zh: str, en: str) -> Message:
 
 class OptionError(GeoserviceError):
     """An option has a value outside what it accepts (mode, owner, classification)."""
+
+
+class NothingImportedError(GeoserviceError):
+    """Every row of a file was rejected; nothing was stored.
+
+    Attributes
+    ----------
+    report : layers.report.ImportReport
+        The report, whose ``rejects`` say why each row was refused.
+    """
+
+    def __init__(self, msg: Message, report: ImportReport) -> None:
+        super().__init__(msg)
+        self.report = report

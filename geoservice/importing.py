@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pyproj
 
-from geoservice.errors import OptionError, message
+from geoservice.errors import ConflictError, NothingImportedError, OptionError, message
 from geoservice.workspace import (
     CLASSIFICATIONS,
     DEFAULT_CLASSIFICATION,
@@ -22,7 +22,7 @@ from layers import read_layer
 from layers.codes import DEPARTMENTS
 from layers.crs import describe_crs, is_projected_metres
 from layers.messages import Message
-from layers.report import ImportReport
+from layers.report import ImportReport, reason_text
 from layers.schema import Kind, schema_for
 
 
@@ -99,19 +99,66 @@ def _to_workspace_crs(
     return frame.to_crs(chosen)
 
 
-def _merge(ws: Workspace, kind: Kind, new: gpd.GeoDataFrame, mode: str) -> gpd.GeoDataFrame:
+def _kept_ids(
+    old: gpd.GeoDataFrame | None, id_col: str, mode: str, parcel_kind: str | None
+) -> set[str] | None:
+    """Ids of stored rows that stay beside the new ones (so a new row may not reuse them)."""
+    if old is None:
+        return None
+    if mode == "append":
+        return set(old[id_col].dropna().astype(str))
+    if "kind" in old.columns and parcel_kind is not None:
+        return set(old.loc[old["kind"] != parcel_kind, id_col].dropna().astype(str))
+    return None
+
+
+def _merge(
+    old: gpd.GeoDataFrame | None, kind: Kind, new: gpd.GeoDataFrame, mode: str
+) -> gpd.GeoDataFrame:
     """Combine the new rows with what the workspace holds under the import mode."""
-    if kind not in ws.layer_names():
+    if old is None:
         return new
-    old = ws.read(kind)
     if old.crs is not None and new.crs is not None and old.crs != new.crs:
         new = new.to_crs(old.crs)
     if mode == "append":
         return _concat(old, new)
     if kind != "parcels":
         return new
-    keep = ~old["kind"].isin(new["kind"].dropna().unique())
-    return _concat(old.loc[keep.to_numpy()], new)
+    kept = old.loc[~old["kind"].isin(new["kind"].dropna().unique()).to_numpy()]
+    clash = sorted(set(kept["parcel_id"]) & set(new["parcel_id"]))
+    if clash:
+        raise ConflictError(
+            message(
+                "import.parcel_id_clash",
+                f"新导入的小班号与工作空间中另一类（森林/湿地）小班重复：{'、'.join(clash[:10])}"
+                f"（共 {len(clash)} 个）；请用 --kind 指明类型，或在字段映射中为湿地指定不同的编号字段。",
+                f"New parcel ids clash with stored parcels of the other kind (forest/wetland): "
+                f"{', '.join(clash[:10])} ({len(clash)} in all); pass --kind, or map a "
+                "different id field for the wetland file.",
+            )
+        )
+    return _concat(kept, new)
+
+
+def _nothing_imported(report: ImportReport) -> Message:
+    reasons_zh = "；".join(
+        f"{reason_text(code)} {n} 行" for code, n in report.rejected.most_common()
+    )
+    reasons_en = "; ".join(
+        f"{reason_text(code, 'en')}: {n}" for code, n in report.rejected.most_common()
+    )
+    sample = report.rejects["reject_detail"].dropna().astype(str)
+    sample = sample[sample != ""].head(1).tolist()
+    hint_zh = f"例如：{sample[0]}。" if sample else ""
+    hint_en = f" For example: {sample[0]}." if sample else ""
+    return message(
+        "import.nothing_imported",
+        f"{report.source} 的 {report.rows_read} 行全部被拒绝（{reasons_zh}），工作空间未改变。"
+        f"{hint_zh}请检查坐标系（--crs）、编码（--encoding）和字段，或用 --rejects 文件查看每行原因。",
+        f"All {report.rows_read} rows of {report.source} were rejected ({reasons_en}); the "
+        f"workspace is unchanged.{hint_en} Check the CRS (--crs), the encoding (--encoding) "
+        "and the fields, or write the reasons per row with --rejects FILE.",
+    )
 
 
 def _concat(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -155,9 +202,7 @@ def import_file(
     schema = schema_for(kind)
     stored = ws.crs()
     target = stored or (pyproj.CRS.from_user_input(workspace_crs) if workspace_crs else None)
-    existing = None
-    if mode == "append" and schema.kind in ws.layer_names():
-        existing = set(ws.read(schema.kind)[schema.id_column].dropna().astype(str))
+    old = ws.read(schema.kind) if schema.kind in ws.layer_names() else None
     frame, report = read_layer(
         path,
         kind,
@@ -167,10 +212,25 @@ def import_file(
         mapping=mapping,
         layer=layer,
         target_crs=target,
-        existing_ids=existing,
+        existing_ids=_kept_ids(old, schema.id_column, mode, parcel_kind),
     )
+    if (
+        stored is not None
+        and workspace_crs
+        and not stored.equals(pyproj.CRS.from_user_input(workspace_crs))
+    ):
+        report.warn(
+            Message(
+                "workspace.crs_setting_ignored",
+                f"工作空间已使用 {describe_crs(stored)}，GEOSERVICE_CRS={workspace_crs} 不再改变它。",
+                f"The workspace already uses {describe_crs(stored)}; GEOSERVICE_CRS="
+                f"{workspace_crs} does not change it.",
+            )
+        )
+    if report.rows_read and not report.rows_imported:
+        raise NothingImportedError(_nothing_imported(report), report)
     frame = _to_workspace_crs(frame, target, report)
-    merged = _merge(ws, schema.kind, frame, mode)
+    merged = _merge(old, schema.kind, frame, mode)
     parts = sorted(frame["kind"].dropna().unique()) if kind == "parcels" else []
     part = ",".join(parts)
     entry = CatalogEntry(

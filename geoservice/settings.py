@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     crs : str or None
         The workspace's projected CRS in metres (``EPSG:4546``); when unset, the first
         projected layer imported decides it.
+    rules : Path or None
+        A YAML file overriding the default analysis rules (weights, thresholds,
+        routing); when unset, ``<workspace stem>.rules.yaml`` beside the workspace is used
+        if it exists.
     lang : {"zh", "en"}
         Language of user-facing text.
     user : str
@@ -40,6 +44,7 @@ class Settings(BaseSettings):
 
     workspace: Path = Path("workspace.gpkg")
     crs: str | None = None
+    rules: Path | None = None
     lang: Literal["zh", "en"] = "zh"
     user: str = Field(default_factory=_default_user)
 
@@ -72,3 +77,10 @@ class Settings(BaseSettings):
                 "metres, such as EPSG:4546 (CGCS2000 / 3-degree Gauss-Kruger CM 111E)"
             )
         return value
+
+    def rules_path(self) -> Path | None:
+        """The rules override in force: the setting, else the one beside the workspace."""
+        if self.rules is not None:
+            return self.rules
+        beside = self.workspace.with_name(self.workspace.stem + ".rules.yaml")
+        return beside if beside.is_file() else None

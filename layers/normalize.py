@@ -170,8 +170,10 @@ def normalize_villages(df: gpd.GeoDataFrame, metric_crs: object) -> Normalized:
 
 def _parcel_id(df: pd.DataFrame) -> pd.Series:
     direct = _text(df, "parcel_id")
-    lin = codes.normalize_code(_col(df, "_lin_ban"))
-    xiao = codes.normalize_code(_col(df, "_xiao_ban"))
+    # 林班 are written with 4 digits and 小班 with 3 in most surveys; padding makes
+    # "8" + "56" and "0008" + "056" the same parcel. Longer numbers keep their length.
+    lin = codes.normalize_code(_col(df, "_lin_ban"), 4)
+    xiao = codes.normalize_code(_col(df, "_xiao_ban"), 3)
     xi = codes.normalize_code(_col(df, "_xi_ban"))
     built = (lin + "-" + xiao).where(lin.notna() & xiao.notna())
     built = built.where(xi.isna() | xi.isin(["0", "00", "000"]), built + "-" + xi)
@@ -227,10 +229,9 @@ def normalize_parcels(
         df["kind"] = parcel_kind
     else:
         given = _text(df, "kind").str.lower()
-        wet = (
-            land4.isin(codes.WETLAND_LAND_CLASSES).fillna(False).astype(bool)
-            | df["wetland_type"].notna()
-        )
+        # A wetland type of 0 or 00 is "none" in real files, not a wetland class.
+        typed = codes.code_key(df["wetland_type"]).fillna("0").ne("0")
+        wet = land4.isin(codes.WETLAND_LAND_CLASSES).fillna(False).astype(bool) | typed
         derived = pd.Series(np.where(wet, "wetland", "forest"), index=df.index, dtype="string")
         df["kind"] = given.where(given.isin(["forest", "wetland"])).fillna(derived)
     df["forest_category"] = codes.normalize_code(_col(df, "forest_category"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Collection, Mapping
@@ -18,7 +20,9 @@ import shapely
 from layers import crs as crs_mod
 from layers import encoding as enc_mod
 from layers.aliases import (
+    ALIASES,
     CLASSIFICATION_COLUMNS,
+    COORDINATE_PAIRS,
     find_coordinate_columns,
     fold,
     load_mapping,
@@ -27,6 +31,7 @@ from layers.aliases import (
 from layers.errors import (
     ClassifiedDataError,
     CRSError,
+    EncodingError,
     LayerChoiceError,
     SchemaError,
     SourceError,
@@ -117,10 +122,13 @@ def read_layer(
         source = resolve_source(path, Path(workdir), layer)
         check_not_classified(source.name)
         report.format, report.layer = source.format, source.layer
+        if source.path != path:
+            report.source = f"{path} ({source.name})"
         report.sha256 = _sha256(path)
-        raw, file_crs = _read_raw(source, schema.geometry, encoding, report)
+        raw, file_crs = _read_raw(source, schema.geometry, encoding, report, Path(workdir))
     _check_classification_columns(raw, source)
-    raw[ROW] = _row_numbers(raw, source)
+    if ROW not in raw.columns:
+        raw[ROW] = np.arange(len(raw), dtype="int64") + 1
     report.rows_read = len(raw)
     source_crs = _decide_crs(raw, file_crs, crs, report)
     return _clean(
@@ -128,16 +136,11 @@ def read_layer(
     )
 
 
-def _row_numbers(raw: pd.DataFrame, source: Source) -> np.ndarray:
-    offset = 2 if source.format in ("csv", "xlsx") else 1
-    return np.arange(len(raw), dtype="int64") + offset
-
-
 # --- reading -------------------------------------------------------------------------
 
 
 def _read_raw(
-    source: Source, rule: str, encoding: str | None, report: ImportReport
+    source: Source, rule: str, encoding: str | None, report: ImportReport, workdir: Path
 ) -> tuple[gpd.GeoDataFrame, pyproj.CRS | None]:
     if source.format in ("csv", "xlsx"):
         table = _read_table(source, encoding, report)
@@ -154,10 +157,14 @@ def _read_raw(
         report.encoding_reason = Message(
             "encoding.format", f"{source.format} 格式规定为 UTF-8", f"{source.format} is UTF-8"
         )
-    gdf = _read_vector(source.path, layer, enc)
-    file_crs = None
+    path, prj = source.path, None
     if source.format == "shapefile":
         prj = _sidecar(source.path, ".prj")
+        if prj is not None and not prj.read_bytes().isascii():
+            path = _without_prj(source.path, workdir)
+    gdf = _read_vector(path, layer, enc)
+    file_crs = None
+    if source.format == "shapefile":
         if prj is not None:
             file_crs, report.crs_reason = crs_mod.crs_from_prj(_read_prj(prj))
     elif gdf.crs is not None:
@@ -233,6 +240,19 @@ def _sidecar(shp: Path, ext: str) -> Path | None:
     return None
 
 
+def _without_prj(shp: Path, workdir: Path) -> Path:
+    """Link the shapefile's parts, all but its ``.prj``, into a fresh folder.
+
+    A ``.prj`` with non-ASCII text (a Chinese PROJCS name saved in GBK) breaks GDAL's
+    reading of the layer; the CRS is taken from our own parse of that file instead.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="noprj-", dir=workdir))
+    for part in shp.parent.iterdir():
+        if part.stem == shp.stem and part.suffix.lower() != ".prj":
+            (folder / part.name).symlink_to(part.resolve())
+    return folder / shp.name
+
+
 def _read_prj(prj: Path) -> str:
     data = prj.read_bytes()
     for enc in ("utf-8-sig", "gb18030", "latin1"):
@@ -243,25 +263,133 @@ def _read_prj(prj: Path) -> str:
     return data.decode("latin1")
 
 
-def _read_table(source: Source, encoding: str | None, report: ImportReport) -> pd.DataFrame:
-    if source.format == "csv":
-        data = source.path.read_bytes()
-        enc, reason = enc_mod.detect_text_encoding(data, encoding)
-        report.encoding, report.encoding_reason = enc.upper(), reason
-        text = data.decode(enc, errors="strict")
-        table = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python"
+def _known_header_names() -> set[str]:
+    names = {fold(a) for table in ALIASES.values() for aliases in table.values() for a in aliases}
+    names |= {fold(n) for pair in COORDINATE_PAIRS for n in pair}
+    return names
+
+
+def _header_row(cells: pd.DataFrame) -> int:
+    """Index of the header row among the first rows: the one naming most known fields.
+
+    Real spreadsheets often carry a title row (e.g. “2025年举报登记表”) above the header.
+    """
+    known = _known_header_names()
+    head = cells.head(10).astype("string")
+    hits = head.apply(lambda row: sum(fold(v) in known for v in row.dropna()), axis=1)
+    return int(hits.idxmax()) if len(hits) and hits.max() > 0 else 0
+
+
+def _decode_csv(data: bytes, source: Source, encoding: str | None, report: ImportReport) -> str:
+    if not data.lstrip(b"\xef\xbb\xbf").strip():
+        raise SourceError(
+            Message(
+                "table.empty_file",
+                f"{source.name} 是空文件，没有任何内容；请检查导出是否成功。",
+                f"{source.name} is empty; check that it was exported completely.",
+            )
         )
+    enc, reason = enc_mod.detect_text_encoding(data, encoding)
+    report.encoding, report.encoding_reason = enc.upper(), reason
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            Message(
+                "encoding.csv_decode",
+                f"{source.name} 无法按 {enc} 解码（第 {exc.start} 字节：{data[exc.start : exc.start + 4]!r}）；"
+                "请去掉 --encoding 让系统自动判断，或改用 --encoding GB18030。",
+                f"{source.name} cannot be decoded as {enc} (byte {exc.start}: "
+                f"{data[exc.start : exc.start + 4]!r}); leave out --encoding to detect it, or "
+                "pass --encoding GB18030.",
+            )
+        ) from exc
+
+
+def _read_table(source: Source, encoding: str | None, report: ImportReport) -> pd.DataFrame:
+    """Read a CSV or XLSX sheet as text cells, finding the header row.
+
+    Returns the data rows with their 1-based line/row number in the file in ``source_row``;
+    rows that are blank in every cell are skipped (they are not records).
+    """
+    if source.format == "csv":
+        text = _decode_csv(source.path.read_bytes(), source, encoding, report)
+        try:
+            cells = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                header=None,
+                keep_default_na=False,
+                sep=None,
+                engine="python",
+                skip_blank_lines=False,
+            )
+        except csv.Error:
+            cells = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                header=None,
+                keep_default_na=False,
+                skip_blank_lines=False,
+            )
     else:
         report.encoding = "UTF-8"
         report.encoding_reason = Message(
             "encoding.format", "xlsx 格式规定为 UTF-8", "xlsx is UTF-8 by definition"
         )
-        table = pd.read_excel(source.path, sheet_name=source.layer or 0, dtype=object)
-    table.columns = [str(c).strip() for c in table.columns]
-    table = table.loc[:, [c for c in table.columns if c and not c.startswith("Unnamed:")]]
-    blank = table.astype("string").apply(lambda s: s.str.strip().fillna("").eq("")).all(axis=1)
-    return table.loc[~blank].reset_index(drop=True)
+        cells = pd.read_excel(source.path, sheet_name=source.layer or 0, dtype=object, header=None)
+    header = _header_row(cells)
+    names = [
+        str(v).strip() if pd.notna(v) and str(v).strip() else f"列{i + 1}"
+        for i, v in enumerate(cells.iloc[header] if len(cells) else [])
+    ]
+    table = cells.iloc[header + 1 :].copy()
+    table.columns = names
+    table[ROW] = table.index.to_numpy() + 1
+    text_cells = table.drop(columns=ROW).astype("string").apply(lambda s: s.str.strip())
+    blank = text_cells.fillna("").eq("").all(axis=1)
+    empty_cols = [c for c in names if c.startswith("列") and text_cells[c].fillna("").eq("").all()]
+    table = table.drop(columns=empty_cols)
+    if header > 0:
+        report.warn(
+            Message(
+                "table.title_rows",
+                f"表头在第 {header + 1} 行，其上的 {header} 行（标题等）未作为数据读取。",
+                f"The header is on row {header + 1}; the {header} row(s) above it (a title) "
+                "were not read as data.",
+            )
+        )
+    return table.loc[~blank.to_numpy()].reset_index(drop=True)
+
+
+_DMS = re.compile(
+    r"^\s*(?P<d>\d+(?:\.\d+)?)\s*[°度]\s*(?:(?P<m>\d+(?:\.\d+)?)\s*['′分])?"
+    r"\s*(?:(?P<s>\d+(?:\.\d+)?)\s*(?:\"|″|''|′′|秒))?\s*(?P<h>[NSEW东西南北])?\s*$"
+)
+
+
+def parse_coordinate(values: pd.Series) -> pd.Series:
+    """Coordinates as numbers, from the ways people type them.
+
+    Accepts plain numbers, full-width digits (１１２．４５), a decimal comma (112,45) and
+    degrees-minutes-seconds (112°27'00"E, 112度27分0秒). Anything else is ``<NA>``.
+    """
+    text = values.astype("string").str.normalize("NFKC").str.strip()
+    comma = text.str.fullmatch(r"-?\d+,\d+").fillna(False).astype(bool)
+    text = text.mask(comma, text.str.replace(",", ".", regex=False))
+    number = pd.to_numeric(text, errors="coerce").astype("Float64")
+    todo = number.isna() & text.notna()
+    if todo.any():
+        parts = text[todo].str.extract(_DMS)
+        deg = pd.to_numeric(parts["d"], errors="coerce")
+        value = (
+            deg
+            + pd.to_numeric(parts["m"], errors="coerce").fillna(0) / 60
+            + pd.to_numeric(parts["s"], errors="coerce").fillna(0) / 3600
+        )
+        value = value.where(~parts["h"].isin(["S", "W", "南", "西"]), -value)
+        number = number.mask(todo, value.astype("Float64"))
+    return number
 
 
 def _points_from_table(table: pd.DataFrame, optional: bool) -> gpd.GeoDataFrame:
@@ -279,8 +407,8 @@ def _points_from_table(table: pd.DataFrame, optional: bool) -> gpd.GeoDataFrame:
                 "and import again.",
             )
         )
-    x = pd.to_numeric(table[pair[0]].astype("string").str.strip(), errors="coerce")
-    y = pd.to_numeric(table[pair[1]].astype("string").str.strip(), errors="coerce")
+    x = parse_coordinate(table[pair[0]])
+    y = parse_coordinate(table[pair[1]])
     ok = (x.notna() & y.notna()).to_numpy()
     pts = np.full(len(table), None, dtype=object)
     pts[ok] = shapely.points(x[ok].to_numpy(float), y[ok].to_numpy(float))
@@ -391,8 +519,28 @@ def _clean(
     raw = raw.set_crs(source_crs, allow_override=True) if source_crs is not None else raw
     reasons: list[pd.DataFrame] = []
     missing_xy = raw.attrs.get("missing_coordinates")
-    if missing_xy is not None and schema.geometry != "point_optional":
-        reasons.append(_reasons(raw.index[missing_xy], "missing_coordinates", ""))
+    pair = raw.attrs.get("coordinate_columns")
+    if missing_xy is not None and pair is not None:
+        detail = (
+            pair[0]
+            + "="
+            + raw[pair[0]].astype("string").fillna("")
+            + ", "
+            + pair[1]
+            + "="
+            + raw[pair[1]].astype("string").fillna("")
+        )
+        given = raw[pair[0]].astype("string").str.strip().fillna("").ne("") | raw[pair[1]].astype(
+            "string"
+        ).str.strip().fillna("").ne("")
+        if schema.geometry != "point_optional":
+            reasons.append(
+                _reasons(raw.index[missing_xy], "missing_coordinates", detail[missing_xy])
+            )
+        else:
+            # A location is optional, but one given and unreadable is a bad value.
+            bad = missing_xy & given.to_numpy()
+            reasons.append(_reasons(raw.index[bad], "bad_value", detail[bad]))
     check = check_geometries(raw, schema.geometry)
     reasons.append(_reasons(check.reasons.index, check.reasons, ""))
     report.rows_repaired = check.repaired
@@ -401,20 +549,30 @@ def _clean(
     if source_crs is not None:
         box = crs_mod.valid_lonlat_box(source_crs)
         outside = outside_area(kept.geometry, source_crs, box)
-        reasons.append(_reasons(kept.index[outside], "outside_crs_area", ""))
+        where = kept.geometry[outside].representative_point()
+        detail = (
+            (
+                f"{crs_mod.describe_crs(source_crs).split(' ')[0]} x="
+                + where.x.round(6).astype("string")
+                + ", y="
+                + where.y.round(6).astype("string")
+                + f"; valid lon {box[0]:g}..{box[2]:g}, lat {box[1]:g}..{box[3]:g}"
+            )
+            if outside.any()
+            else ""
+        )
+        reasons.append(_reasons(kept.index[outside], "outside_crs_area", detail))
         kept = kept.loc[~outside]
     rename = match_columns([c for c in kept.columns if c not in ("geometry", ROW)], kind, user_map)
-    report.field_mapping = {s: c for s, c in rename.items() if not c.startswith("_")}
-    report.field_mapping |= {s: c for s, c in rename.items() if c.startswith("_")}
-    report.unmapped_fields = [
-        c for c in raw.columns if c not in rename and c not in ("geometry", ROW)
-    ]
+    report.field_mapping = dict(rename)
+    skip = {"geometry", ROW, *(pair or ())}
+    report.unmapped_fields = [c for c in raw.columns if c not in rename and c not in skip]
     mapped = kept.rename(columns=rename)
     mapped = mapped.loc[:, ~mapped.columns.duplicated()]
     metric = _metric_crs(mapped, source_crs, target_crs)
     norm = _normalize(mapped, kind, metric, parcel_kind)
     report.warnings.extend(norm.warnings)
-    _require_columns(norm.frame, kind, report)
+    _require_columns(norm.frame, kind, set(rename.values()), report)
     reasons.append(_reasons(norm.problems.index, norm.problems["reason"], norm.problems["detail"]))
     frame = norm.frame.drop(index=norm.problems.index)
     frame, id_reasons = _check_ids(frame, schema.id_column, existing_ids)
@@ -428,6 +586,7 @@ def _clean(
     )
     # A row keeps the first reason found (missing coordinates also make a null geometry).
     all_reasons = all_reasons[~all_reasons.index.duplicated(keep="first")]
+    frame = frame.loc[~frame.index.isin(all_reasons.index)]
     report.rejected = Counter(all_reasons["reason"].astype(str).tolist())
     report.rejects = _rejects_frame(raw, all_reasons)
     report.rows_imported = len(frame)
@@ -442,9 +601,9 @@ def _reasons(index: pd.Index, reason: object, detail: object) -> pd.DataFrame:
 def _metric_crs(
     gdf: gpd.GeoDataFrame, source: pyproj.CRS | None, target: pyproj.CRS | str | None
 ) -> pyproj.CRS:
-    if target is not None and pyproj.CRS(target).is_projected:
+    if target is not None and crs_mod.is_projected_metres(pyproj.CRS(target)):
         return pyproj.CRS(target)
-    if source is not None and source.is_projected:
+    if source is not None and crs_mod.is_projected_metres(source):
         return source
     if source is not None and len(gdf) and gdf.geometry.notna().any():
         utm = gdf.estimate_utm_crs()
@@ -475,7 +634,8 @@ def _check_ids(
     stored = ids.isin(list(existing or ())) & ~missing
     dup = ids.duplicated(keep="first") & ~missing & ~stored
     first_row = frame.loc[~ids.duplicated(keep="first") & ~missing].set_index(id_col)[ROW]
-    detail = id_col + "=" + ids.fillna("") + ", first at row " + ids.map(first_row).astype("string")
+    first = ids.map(first_row).astype("Int64").astype("string")
+    detail = id_col + "=" + ids.fillna("") + ", first at row " + first
     out = pd.concat(
         [
             _reasons(frame.index[missing.to_numpy()], "missing_id", f"{id_col} is empty"),
@@ -490,10 +650,19 @@ def _check_ids(
     return frame.loc[~(missing | dup | stored)], out
 
 
-def _require_columns(frame: gpd.GeoDataFrame, kind: Kind, report: ImportReport) -> None:
+def _require_columns(
+    frame: gpd.GeoDataFrame, kind: Kind, mapped: set[str], report: ImportReport
+) -> None:
+    """Stop when a required column is neither in the file nor derivable from it.
+
+    A column that was found but whose values are all unreadable is not "missing": its rows
+    are rejected with the values shown, which says more than a missing-field message.
+    """
     schema = schema_for(kind)
     missing = [
-        c.name for c in schema.columns if c.required and len(frame) and frame[c.name].isna().all()
+        c.name
+        for c in schema.columns
+        if c.required and c.name not in mapped and len(frame) and frame[c.name].isna().all()
     ]
     if missing and report.rows_read:
         fields = ", ".join(report.unmapped_fields) or "-"

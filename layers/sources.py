@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import warnings
 import zipfile
@@ -100,9 +101,22 @@ class Source:
 # --- classified data ----------------------------------------------------------------------
 
 
+# "非涉密", "不涉密", "无涉密内容", "非秘密": negations that say the data is NOT classified.
+_NEGATED_MARK = re.compile(r"(非|不|未|无|没有|不属于|不含)(涉密|秘密|机密|绝密)")
+
+
+def classification_marks(value: str) -> list[str]:
+    """The classification marks in ``value``, ignoring negations such as 非涉密."""
+    text = _NEGATED_MARK.sub("", value)
+    return [word for word in CLASSIFIED_WORDS if word in text]
+
+
 def is_classified_text(value: str) -> bool:
-    """True when ``value`` carries a classification mark (涉密, 秘密, 机密 or 绝密)."""
-    return any(word in value for word in CLASSIFIED_WORDS)
+    """True when ``value`` carries a classification mark (涉密, 秘密, 机密 or 绝密).
+
+    Negated marks (非涉密, 不涉密, 无涉密, ...) are not marks.
+    """
+    return bool(classification_marks(value))
 
 
 def check_not_classified(name: str) -> None:
@@ -118,7 +132,7 @@ def check_not_classified(name: str) -> None:
     ClassifiedDataError
         The name contains 涉密, 秘密, 机密 or 绝密.
     """
-    marks = [word for word in CLASSIFIED_WORDS if word in name]
+    marks = classification_marks(name)
     if not marks:
         return
     zh_marks = "、".join(f"“{m}”" for m in marks)

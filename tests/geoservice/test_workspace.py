@@ -9,7 +9,7 @@ import subprocess
 import pyogrio
 import pytest
 
-from geoservice.errors import ConflictError, OptionError, WorkspaceError
+from geoservice.errors import ConflictError, NothingImportedError, OptionError, WorkspaceError
 from geoservice.importing import gauss_kruger_for, import_file
 from geoservice.settings import Settings
 from geoservice.workspace import Workspace
@@ -191,3 +191,37 @@ def test_settings_come_from_the_environment(monkeypatch):
     settings = Settings()
     assert str(settings.workspace) == "/tmp/x.gpkg"
     assert settings.lang == "en"
+
+
+def test_a_file_whose_rows_are_all_rejected_changes_nothing(ws, tmp_path):
+    import_file(ws, _complaints_csv(tmp_path / "a.csv"), "complaints", actor="a")
+    before = ws.read("complaints")
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text(
+        "举报编号,受理时间,举报内容,经度,纬度\nB1,2025-01-02,砍树,24.8,112.4\n", encoding="utf-8"
+    )
+    with pytest.raises(NothingImportedError, match="All 1 rows .* were rejected") as info:
+        import_file(ws, swapped, "complaints", actor="a", crs="EPSG:4490")
+    assert info.value.report.rejected == {"outside_crs_area": 1}
+    assert ws.read("complaints")["complaint_id"].tolist() == before["complaint_id"].tolist()
+
+
+def test_wetland_ids_that_clash_with_kept_forest_ids_are_rejected(ws, tmp_path):
+    import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
+    wet = xiaoban(3, XIAO_BAN=["001", "002", "009"]).set_geometry(squares(3, y0=2_745_000.0))
+    wet = wet.set_crs("EPSG:4546", allow_override=True)
+    result = import_file(
+        ws, write_shp(wet, tmp_path / "wet.shp"), "parcels", actor="a", parcel_kind="wetland"
+    )
+    assert result.report.rejected == {"duplicate_id": 2}
+    parcels = ws.read("parcels")
+    assert parcels["parcel_id"].is_unique
+    assert parcels["kind"].value_counts().to_dict() == {"forest": 3, "wetland": 1}
+
+
+def test_mixed_file_without_kind_that_clashes_is_a_conflict(ws, tmp_path):
+    import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
+    wet = xiaoban(1, SDLX=["31"]).set_geometry(squares(1, y0=2_745_000.0))
+    wet = wet.set_crs("EPSG:4546", allow_override=True)
+    with pytest.raises(ConflictError, match="clash with stored parcels of the other kind"):
+        import_file(ws, write_shp(wet, tmp_path / "wet.shp"), "parcels", actor="a")

@@ -13,6 +13,7 @@ from layers.errors import (
     ArchiveError,
     ClassifiedDataError,
     CRSError,
+    EncodingError,
     LayerChoiceError,
     SchemaError,
     SourceError,
@@ -51,7 +52,7 @@ def test_chinese_field_names_are_mapped_and_unknown_ones_kept(tmp_path):
         crs=GK111,
     )
     gdf, report = read_layer(write_shp(src, tmp_path / "xb.shp"), "parcels")
-    assert gdf["parcel_id"].iloc[0] == "12-3"
+    assert gdf["parcel_id"].iloc[0] == "0012-003"
     assert gdf["小班备注"].iloc[0] == "封山育林"
     assert "小班备注" in report.unmapped_fields
 
@@ -328,3 +329,91 @@ def test_utf8_field_names_cut_mid_character_are_repaired(tmp_path):
     gdf, report = read_layer(shp, "villages")
     assert report.field_mapping["村名"] == "village_name"
     assert gdf["village_name"].tolist() == ["丰阳村"]
+
+
+def test_parcel_ids_are_the_same_however_the_numbers_are_padded(tmp_path):
+    src = xiaoban(2, LIN_BAN=["8", "0009"], XIAO_BAN=["56", "001"])
+    gdf, _ = read_layer(write_shp(src, tmp_path / "xb.shp"), "parcels")
+    assert gdf["parcel_id"].tolist() == ["0008-056", "0009-001"]
+
+
+def test_wetland_type_zero_does_not_make_a_wetland(tmp_path):
+    src = xiaoban(2, SDLX=["0", "31"])
+    gdf, _ = read_layer(write_shp(src, tmp_path / "xb.shp"), "parcels")
+    assert gdf["kind"].tolist() == ["forest", "wetland"]
+
+
+def test_prj_with_a_chinese_name_in_gbk_is_read(tmp_path):
+    shp = write_shp(xiaoban(), tmp_path / "xb.shp")
+    prj = shp.with_suffix(".prj")
+    text = prj.read_text().replace("CGCS2000_3_Degree_GK_CM_111E", "国家2000_自定义")
+    prj.write_bytes(text.encode("gbk"))
+    gdf, report = read_layer(shp, "parcels")
+    assert gdf.crs.to_epsg() == 4546
+    assert report.rows_imported == 3
+
+
+@pytest.mark.parametrize(
+    "value", ["112.41", "１１２．４１", "112,41", "112°24′36″E", "112度24分36秒"]
+)
+def test_coordinates_typed_in_many_ways_are_read(tmp_path, value):
+    csv = tmp_path / "c.csv"
+    csv.write_text(
+        f'举报编号,受理时间,举报内容,经度,纬度\nA1,2025-01-02,砍树,"{value}",24.81\n',
+        encoding="utf-8",
+    )
+    gdf, _ = read_layer(csv, "complaints")
+    assert gdf.geometry.x.round(2).tolist() == [112.41]
+
+
+def test_title_row_above_the_header_is_skipped_and_rows_keep_their_numbers(tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_text(
+        "2025年举报登记表,,,,\n"
+        "举报编号,受理时间,举报内容,经度,纬度\n"
+        "A1,2025-01-02,砍树,112.41,24.81\n"
+        ",,,,\n"
+        "A2,2025-01-03,砍树,,\n",
+        encoding="utf-8",
+    )
+    gdf, report = read_layer(csv, "complaints")
+    assert gdf["complaint_id"].tolist() == ["A1"]
+    assert report.rejects["source_row"].tolist() == [5]
+    assert any(w.code == "table.title_rows" for w in report.warnings)
+
+
+@pytest.mark.parametrize(("content", "match"), [(b"", "is empty"), (b"\xef\xbb\xbf\n", "is empty")])
+def test_empty_csv_is_a_clear_error(tmp_path, content, match):
+    csv = tmp_path / "c.csv"
+    csv.write_bytes(content)
+    with pytest.raises(SourceError, match=match):
+        read_layer(csv, "complaints")
+
+
+def test_header_only_csv_imports_nothing(tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_text("举报编号,受理时间,举报内容,经度,纬度\n", encoding="utf-8")
+    gdf, report = read_layer(csv, "complaints")
+    assert len(gdf) == 0
+    assert report.rows_read == 0
+
+
+def test_wrong_encoding_option_for_a_csv_is_a_clear_error(tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_bytes(
+        "举报编号,受理时间,举报内容,经度,纬度\nA1,2025-01-02,砍树,112.4,24.8\n".encode("gbk")
+    )
+    with pytest.raises(EncodingError, match="leave out --encoding"):
+        read_layer(csv, "complaints", encoding="utf-8")
+
+
+def test_unreadable_optional_location_is_rejected_not_dropped(tmp_path):
+    csv = tmp_path / "p.csv"
+    csv.write_text(
+        "问题编号,问题类别,整改状态,经度,纬度\nW1,盗伐滥伐林木,未整改,abc,24.8\nW2,其他,未整改,,\n",
+        encoding="utf-8",
+    )
+    gdf, report = read_layer(csv, "problems", crs="EPSG:4490")
+    assert gdf["problem_id"].tolist() == ["W2"]
+    assert report.rejected == {"bad_value": 1}
+    assert "经度=abc" in report.rejects["reject_detail"].iloc[0]

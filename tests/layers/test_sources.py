@@ -491,3 +491,13 @@ def test_sha256_of_folder_covers_every_file(tmp_path: Path) -> None:
 def test_sha256_of_missing_path_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"does not exist"):
         source_sha256(tmp_path / "nowhere.zip")
+
+
+@pytest.mark.parametrize("name", ["非涉密举报.csv", "不涉密_小班.shp", "无涉密内容.xlsx", "非秘密.csv"])
+def test_negated_classification_marks_are_not_marks(name):
+    check_not_classified(name)
+
+
+def test_a_mark_beside_a_negation_is_still_a_mark():
+    with pytest.raises(ClassifiedDataError, match="marked classified"):
+        check_not_classified("非涉密_机密附件.csv")
