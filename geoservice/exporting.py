@@ -197,25 +197,54 @@ def export_layer(
                 f"not to {layer}.",
             )
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
+    spatial = isinstance(frame, gpd.GeoDataFrame)
+    if not spatial and name in ("geojson", "kml", "shp"):
+        raise OptionError(
+            message(
+                "export.no_geometry",
+                f"图层 {layer} 没有几何（是一张表），不能导出为 {name}；请导出为 csv、xlsx 或 gpkg。",
+                f"Layer {layer} has no geometry (it is a table) and cannot be written as "
+                f"{name}; export it as csv, xlsx or gpkg.",
+            )
+        )
+    if path.is_dir():
+        raise OptionError(
+            message(
+                "export.out_is_folder",
+                f"--out {path} 是一个文件夹；请给出文件名，如 {path / ('targets.' + name)}。",
+                f"--out {path} is a folder; give a file name such as {path / ('targets.' + name)}.",
+            )
+        )
     renamed: dict[str, str] = {}
     encoding: str | None = None
-    crs = frame.crs.to_string() if frame.crs is not None else ""
-    if name in ("csv", "xlsx"):
-        if layer == "targets":
-            table = present_targets(frame, lang)
+    crs = frame.crs.to_string() if spatial and frame.crs is not None else ""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        if name in ("csv", "xlsx"):
+            if layer == "targets":
+                table = present_targets(frame, lang)
+            elif spatial:
+                table = pd.DataFrame(frame.drop(columns="geometry"))
+                table["geometry_wkt"] = frame.geometry.to_wkt()
+            else:
+                table = frame
+            _write_table(table, path, name)
+        elif name == "shp":
+            renamed, encoding = _write_shapefile(frame, path)
         else:
-            table = pd.DataFrame(frame.drop(columns="geometry"))
-            table["geometry_wkt"] = frame.geometry.to_wkt()
-        _write_table(table, path, name)
-    elif name == "shp":
-        renamed, encoding = _write_shapefile(frame, path)
-    else:
-        if lonlat and frame.crs is not None:
-            frame = frame.to_crs("EPSG:4326")
-            crs = "EPSG:4326"
-        pyogrio.write_dataframe(frame, path, driver=driver)
+            if lonlat and frame.crs is not None:
+                frame = frame.to_crs("EPSG:4326")
+                crs = "EPSG:4326"
+            pyogrio.write_dataframe(frame, path, driver=driver)
+    except (OSError, pyogrio.errors.DataSourceError) as exc:
+        raise OptionError(
+            message(
+                "export.cannot_write",
+                f"无法写入 {path}：{exc}；请换一个有写权限的位置。",
+                f"Cannot write {path}: {exc}; choose a place you can write to.",
+            )
+        ) from exc
     ws.log(
         actor,
         "export",

@@ -183,62 +183,97 @@ def fold(name: str) -> str:
     return _FOLD.sub("", str(name)).casefold()
 
 
-def load_mapping(path: Path) -> dict[str, tuple[str, ...]]:
-    """Read a user field-mapping YAML file.
+def _mapping_error(code: str, zh: str, en: str) -> SchemaError:
+    return SchemaError(Message(code, zh, en))
 
-    The file maps canonical names to one source field or a list of them, at the top
-    level or under ``fields:``::
 
-        fields:
+def _read_yaml(path: Path) -> object:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise _mapping_error(
+            "mapping.unreadable",
+            f"字段映射文件 {path} 无法打开：{exc.strerror}。",
+            f"Field mapping file {path} could not be opened: {exc.strerror}.",
+        ) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", errors="replace")  # Notepad on Chinese Windows
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = " ".join(str(exc).split())
+        raise _mapping_error(
+            "mapping.bad_yaml",
+            f"字段映射文件 {path} 不是有效的 YAML（{where}）；应形如“parcel_id: XBH”，每行一个字段。",
+            f"Field mapping file {path} is not valid YAML ({where}); expected lines such as "
+            "'parcel_id: XBH'.",
+        ) from exc
+
+
+def _allowed_keys(kind: Kind | None) -> dict[str, str]:
+    """User-facing key → internal name: canonical columns and helper inputs (``lin_ban``)."""
+    kinds = [kind] if kind is not None else list(SCHEMAS)
+    out: dict[str, str] = {}
+    for k in kinds:
+        out |= {c.name: c.name for c in SCHEMAS[k].columns}
+        out |= {name.lstrip("_"): name for name in ALIASES[k]}
+    return out
+
+
+def load_mapping(path: Path, kind: Kind | None = None) -> dict[str, tuple[str, ...]]:
+    """Read a user field-mapping YAML file (UTF-8, or GBK as Notepad saves it).
+
+    The file maps canonical names (or the inputs ids and codes are built from, such as
+    ``lin_ban`` and ``xiao_ban``) to one source field or a list of them: at the top level,
+    under ``fields:``, or under a layer kind so that one file serves several layers::
+
+        parcels:
           parcel_id: XBH
           village_name: [CUNMING, 村名称]
+        complaints:
+          complaint_id: 工单号
+
+    Parameters
+    ----------
+    path : Path
+    kind : str, optional
+        The layer being imported: its section is used and keys are checked against it.
 
     Raises
     ------
     SchemaError
-        If the file is unreadable, not a mapping, or names no canonical column.
+        If the file is unreadable, not a mapping, or names unknown fields.
     """
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SchemaError(
-            Message(
-                "mapping.unreadable",
-                f"字段映射文件 {path} 无法读取：{exc}。应为 UTF-8 编码的 YAML 文件，"
-                "形如“fields: {{parcel_id: XBH}}”。",
-                f"Field mapping file {path} could not be read: {exc}. Expected a UTF-8 YAML "
-                "file such as 'fields: {parcel_id: XBH}'.",
-            )
-        ) from exc
-    if isinstance(data, dict) and isinstance(data.get("fields"), dict):
+    data = _read_yaml(path)
+    if isinstance(data, dict) and any(k in SCHEMAS for k in data):
+        section = data.get(kind, {}) if kind is not None else {}
+        data = section if section is not None else {}
+    elif isinstance(data, dict) and "fields" in data:
         data = data["fields"]
-    if not isinstance(data, dict) or not data:
-        raise SchemaError(
-            Message(
-                "mapping.not_a_mapping",
-                f"字段映射文件 {path} 的内容为 {type(data).__name__}，应为“标准字段: 源字段”的映射。",
-                f"Field mapping file {path} holds a {type(data).__name__}, but is expected to "
-                "map canonical field names to source field names.",
-            )
+    if not isinstance(data, dict):
+        raise _mapping_error(
+            "mapping.not_a_mapping",
+            f"字段映射文件 {path} 的内容为 {type(data).__name__}，应为“标准字段: 源字段”的映射。",
+            f"Field mapping file {path} holds a {type(data).__name__}, but is expected to "
+            "map canonical field names to source field names.",
         )
-    known = {c.name for s in SCHEMAS.values() for c in s.columns}
-    known |= {k for table in ALIASES.values() for k in table}
-    unknown = sorted(str(k) for k in data if str(k) not in known)
+    allowed = _allowed_keys(kind)
+    unknown = sorted(str(k) for k in data if str(k) not in allowed)
     if unknown:
-        raise SchemaError(
-            Message(
-                "mapping.unknown_canonical",
-                f"字段映射文件 {path} 中的 {', '.join(unknown)} 不是标准字段名；"
-                f"可用的标准字段：{', '.join(sorted(known - {k for k in known if k[0] == '_'}))}。",
-                f"Field mapping file {path} names {', '.join(unknown)}, which are not canonical "
-                f"fields; expected some of: "
-                f"{', '.join(sorted(k for k in known if not k.startswith('_')))}.",
-            )
+        names = ", ".join(sorted(allowed))
+        raise _mapping_error(
+            "mapping.unknown_canonical",
+            f"字段映射文件 {path} 中的 {', '.join(unknown)} 不是{('“' + kind + '”图层的') if kind else ''}"
+            f"标准字段名；可用：{names}。",
+            f"Field mapping file {path} names {', '.join(unknown)}, which are not canonical "
+            f"fields{' of ' + kind if kind else ''}; expected some of: {names}.",
         )
     out: dict[str, tuple[str, ...]] = {}
     for key, value in data.items():
         values = value if isinstance(value, list) else [value]
-        out[str(key)] = tuple(str(v) for v in values if v is not None)
+        out[allowed[str(key)]] = tuple(str(v) for v in values if v is not None)
     return out
 
 
@@ -281,9 +316,15 @@ def match_columns(
         if hit is None:
             missing_user.append(f"{canonical} ← {'/'.join(sources)}")
             continue
-        if hit not in chosen:
-            chosen[hit] = canonical
-            taken.add(canonical)
+        if hit in chosen:
+            raise _mapping_error(
+                "mapping.source_twice",
+                f"字段映射把源字段 {hit} 同时指定给了 {chosen[hit]} 和 {canonical}；每个源字段只能对应一个标准字段。",
+                f"The field mapping gives source field {hit} to both {chosen[hit]} and "
+                f"{canonical}; a source field can feed one canonical field only.",
+            )
+        chosen[hit] = canonical
+        taken.add(canonical)
     if missing_user:
         raise SchemaError(
             Message(

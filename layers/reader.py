@@ -115,7 +115,9 @@ def read_layer(
                 f"`parcel_kind` was {parcel_kind!r} but is expected to be 'forest' or 'wetland'.",
             )
         )
-    user_map = load_mapping(Path(mapping)) if isinstance(mapping, str | Path) else mapping
+    user_map = (
+        load_mapping(Path(mapping), schema.kind) if isinstance(mapping, str | Path) else mapping
+    )
     path = Path(path)
     report = ImportReport(source=str(path), kind=schema.kind)
     with tempfile.TemporaryDirectory(prefix="geoservice-import-") as workdir:

@@ -96,3 +96,20 @@ def test_shapefile_export_is_gbk_with_a_field_list(ws, tmp_path):
 def test_filters_apply_to_targets_only(ws, tmp_path):
     with pytest.raises(OptionError, match="apply to the targets layer only"):
         export_layer(ws, "parcels", tmp_path / "p.csv", actor="a", department="police")
+
+
+@pytest.mark.parametrize("name", ["r.csv", "r.xlsx", "r.gpkg"])
+def test_tables_without_geometry_export_as_tables(ws, tmp_path, name):
+    result = export_layer(ws, "layer_catalog", tmp_path / name, actor="planner")
+    assert result.rows == 1
+    assert result.crs == ""
+
+
+def test_tables_without_geometry_cannot_become_geojson(ws, tmp_path):
+    with pytest.raises(OptionError, match="has no geometry"):
+        export_layer(ws, "layer_catalog", tmp_path / "r.geojson", actor="planner")
+
+
+def test_out_that_is_a_folder_is_refused(ws, tmp_path):
+    with pytest.raises(OptionError, match="is a folder"):
+        export_layer(ws, "parcels", tmp_path, actor="planner", fmt="gpkg")

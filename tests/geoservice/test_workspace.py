@@ -200,7 +200,7 @@ def test_a_file_whose_rows_are_all_rejected_changes_nothing(ws, tmp_path):
     swapped.write_text(
         "举报编号,受理时间,举报内容,经度,纬度\nB1,2025-01-02,砍树,24.8,112.4\n", encoding="utf-8"
     )
-    with pytest.raises(NothingImportedError, match="All 1 rows .* were rejected") as info:
+    with pytest.raises(NothingImportedError, match=r"All 1 rows .* were rejected") as info:
         import_file(ws, swapped, "complaints", actor="a", crs="EPSG:4490")
     assert info.value.report.rejected == {"outside_crs_area": 1}
     assert ws.read("complaints")["complaint_id"].tolist() == before["complaint_id"].tolist()

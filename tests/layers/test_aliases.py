@@ -80,3 +80,39 @@ def test_coordinate_columns_are_found(columns, pair):
 
 def test_no_coordinate_columns_gives_none():
     assert find_coordinate_columns(["编号", "内容"]) is None
+
+
+def test_mapping_file_sections_per_kind_serve_several_layers(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "parcels:\n  lin_ban: LB\ncomplaints:\n  complaint_id: 工单\n", encoding="utf-8"
+    )
+    assert load_mapping(mapping, "parcels") == {"_lin_ban": ("LB",)}
+    assert load_mapping(mapping, "complaints") == {"complaint_id": ("工单",)}
+    assert load_mapping(mapping, "villages") == {}
+
+
+def test_mapping_file_saved_in_gbk_is_read(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_bytes("village_name: 村名称\n".encode("gbk"))
+    assert load_mapping(mapping, "villages") == {"village_name": ("村名称",)}
+
+
+def test_mapping_yaml_error_is_one_line(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("parcel_id: [XBH\n  village: :\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="is not valid YAML") as info:
+        load_mapping(mapping, "parcels")
+    assert "\n" not in str(info.value)
+
+
+def test_mapping_keys_are_checked_against_the_kind_imported(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("parcel_id: XBH\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="not canonical fields of complaints"):
+        load_mapping(mapping, "complaints")
+
+
+def test_one_source_field_for_two_canonical_fields_is_an_error():
+    with pytest.raises(SchemaError, match="gives source field XBH to both"):
+        match_columns(["XBH"], "parcels", {"parcel_id": ("XBH",), "village_code": ("XBH",)})
