@@ -50,12 +50,23 @@ def _t(lang: Lang, zh: str, en: str) -> str:
     return en if lang == "en" else zh
 
 
-def _fail(text: str) -> None:
+# Set by commands run with --json: errors are then also printed as one JSON object.
+_JSON_ERRORS: dict[str, bool] = {"on": False}
+
+
+def _fail(text: str, code: str = "usage") -> None:
     err.print(text, markup=False)
+    if _JSON_ERRORS["on"]:
+        sys.stdout.write(
+            json.dumps({"error": {"code": code, "message": text}}, ensure_ascii=False) + "\n"
+        )
     raise typer.Exit(2)
 
 
-def _settings(workspace: Path | None, lang: str | None) -> tuple[Settings, Lang]:
+def _settings(
+    workspace: Path | None, lang: str | None, as_json: bool = False
+) -> tuple[Settings, Lang]:
+    _JSON_ERRORS["on"] = as_json
     overrides: dict[str, Any] = {}
     if workspace is not None:
         overrides["workspace"] = workspace
@@ -75,7 +86,7 @@ def _guard(lang: Lang, action: Callable[[], T]) -> T:
     try:
         return action()
     except LayersError as exc:
-        _fail(_t(lang, "错误：", "Error: ") + exc.text(lang))
+        _fail(_t(lang, "错误：", "Error: ") + exc.text(lang), exc.code)
         raise AssertionError from exc  # unreachable
     except KeyboardInterrupt:
         _fail(_t(lang, "已中断，工作空间未改变。", "Interrupted; the workspace is unchanged."))
@@ -151,7 +162,7 @@ def import_cmd(
     from geoservice.importing import import_file
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang)
+    settings, lg = _settings(workspace, lang, as_json)
     ws = Workspace(settings.workspace)
     if rejects is not None and not rejects.parent.is_dir():
         _fail(
@@ -264,7 +275,7 @@ def layers_cmd(
     """List the workspace's sharing register (数据共享目录)."""
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang)
+    settings, lg = _settings(workspace, lang, as_json)
     ws = Workspace(settings.workspace)
     entries = _guard(lg, ws.catalog)
     crs = ws.crs()
@@ -308,7 +319,7 @@ def export_cmd(
     from geoservice.exporting import export_layer
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang)
+    settings, lg = _settings(workspace, lang, as_json)
     ws = Workspace(settings.workspace)
     result = _guard(
         lg,
@@ -431,7 +442,7 @@ def analyze_cmd(
     from geoservice.analysis.run import analyze
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang)
+    settings, lg = _settings(workspace, lang, as_json)
     day = _as_of(as_of, lg)
     ws = Workspace(settings.workspace)
     effective = _guard(lg, lambda: load_rules(rules or settings.rules_path()))
@@ -507,7 +518,7 @@ def rules_show_cmd(
     """Print the effective rules and the routing table (显示研判规则与部门分工)."""
     from geoservice.analysis.rules import load_rules, rules_table
 
-    settings, lg = _settings(workspace, lang)
+    settings, lg = _settings(workspace, lang, as_json)
     source = rules or settings.rules_path()
     effective = _guard(lg, lambda: load_rules(source))
     table = rules_table(effective, lg)
@@ -583,7 +594,7 @@ def demo_cmd(
     from geoservice.importing import import_file
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(out_dir / "demo.gpkg", lang)
+    settings, lg = _settings(out_dir / "demo.gpkg", lang, as_json)
     day = _as_of(as_of, lg)
     folder = _sample_dir(data, lg)
     out_dir.mkdir(parents=True, exist_ok=True)

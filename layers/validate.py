@@ -41,26 +41,31 @@ class GeometryCheck:
 
 
 def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygonal part of each geometry (collections after make_valid)."""
+    """Keep only the polygonal part of each geometry (collections after make_valid).
+
+    Vectorised: the parts of every collection are taken apart at once and the polygons
+    rebuilt into one multipolygon per collection (parts of a valid collection do not
+    overlap, so no union is needed); a collection without polygons becomes empty.
+    """
     out = geoms.copy()
-    types = shapely.get_type_id(out)
-    is_collection = types == shapely.GeometryType.GEOMETRYCOLLECTION
-    if is_collection.any():
-        idx = np.flatnonzero(is_collection)
-        parts, owner = shapely.get_parts(out[idx], return_index=True)
-        part_types = shapely.get_type_id(parts)
-        poly = (part_types == shapely.GeometryType.POLYGON) | (
-            part_types == shapely.GeometryType.MULTIPOLYGON
-        )
-        merged = np.full(len(idx), shapely.Polygon(), dtype=object)
-        if poly.any():
-            collected = (
-                pd.Series(parts[poly])
-                .groupby(owner[poly])
-                .agg(lambda g: shapely.union_all(np.asarray(g, dtype=object)))
-            )
-            merged[collected.index.to_numpy()] = collected.to_numpy()
-        out[idx] = merged
+    is_collection = shapely.get_type_id(out) == shapely.GeometryType.GEOMETRYCOLLECTION
+    if not is_collection.any():
+        return out
+    idx = np.flatnonzero(is_collection)
+    parts, owner = shapely.get_parts(out[idx], return_index=True)
+    # A part may itself be a MultiPolygon: take those apart too.
+    parts, sub = shapely.get_parts(parts, return_index=True)
+    owner = owner[sub]
+    poly = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
+    merged = np.full(len(idx), shapely.Polygon(), dtype=object)
+    if poly.any():
+        built = shapely.multipolygons(parts[poly], indices=owner[poly])
+        present = np.unique(owner[poly])
+        built = np.asarray(built)[present]
+        single = shapely.get_num_geometries(built) == 1
+        built[single] = shapely.get_geometry(built[single], 0)
+        merged[present] = built
+    out[idx] = merged
     return out
 
 

@@ -152,3 +152,11 @@ def test_import_killed_half_way_leaves_the_workspace_as_it_was(tmp_path):
     assert again.returncode == 0, again.stderr
     assert not list(tmp_path.glob(".ws.gpkg.*.tmp.gpkg"))
     assert len(gpd.read_file(ws, layer="parcels")) == 3
+
+
+def test_with_json_errors_are_also_a_json_object_on_stdout(tmp_path):
+    res = run("import", "parcels", tmp_path / "missing.shp", "-w", tmp_path / "ws.gpkg", "--json")
+    assert res.returncode == 2
+    error = json.loads(res.stdout)["error"]
+    assert error["code"] == "source.missing"
+    assert "missing.shp" in error["message"]
