@@ -15,7 +15,8 @@ SAMPLE = ROOT / "sample_gis"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    ws = tmp_path_factory.mktemp("demo") / "demo.gpkg"
+    out = tmp_path_factory.mktemp("demo")
+    ws = out / "demo.gpkg"
     env = {**os.environ, "GEOSERVICE_USER": "planner"}
     res = subprocess.run(
         [
@@ -25,8 +26,8 @@ def demo(tmp_path_factory):
             "demo",
             "--data",
             str(SAMPLE),
-            "-w",
-            str(ws),
+            "--out",
+            str(out),
             "--json",
             "--lang",
             "en",
@@ -127,3 +128,11 @@ def test_planted_case_evidence_is_in_the_workspace_under_the_same_ids(demo):
         assert set(case.complaint_ids) <= complaints, case.key
         assert set(case.patch_ids) <= patches, case.key
         assert set(case.problem_ids) <= problems, case.key
+
+
+def test_demo_writes_the_target_list_for_a_clerk_and_for_qgis(demo):
+    _, data = demo
+    outputs = data["outputs"]
+    assert Path(outputs["targets_xlsx"]).is_file()
+    targets = pyogrio.read_dataframe(outputs["targets_gpkg"])
+    assert len(targets) == data["analysis"]["counts"]["targets"] > 0

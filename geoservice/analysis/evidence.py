@@ -1,0 +1,488 @@
+"""Evidence pairs: which complaint, patch and problem counts for which parcel, and how much.
+
+Each function turns one canonical input layer into an :class:`Evidence` table of
+(parcel, item) pairs with the item's weight in evidence points *before* the parcel's
+protection multiplier, plus what could not be matched. Weights follow DESIGN.md §6 with
+every number from :class:`~geoservice.analysis.rules.Rules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+from numpy.typing import NDArray
+
+from geoservice.analysis.rules import Rules, classify_text
+from geoservice.analysis.spatial import PolygonIndex, nearest, overlaps, points_within
+from layers.codes import CATEGORIES
+
+CATEGORY_CODES: tuple[str, ...] = tuple(CATEGORIES)
+_CAT_INDEX = {c: i for i, c in enumerate(CATEGORY_CODES)}
+_DESCRIPTION_PARCEL = r"林班\s*([0-9]+)\s*小班\s*([0-9]+)"
+
+UNMATCHED_COMPLAINT_COLUMNS = [
+    "complaint_id",
+    "category",
+    "status",
+    "received_at",
+    "village_name",
+    "nearest_parcel_id",
+    "distance_m",
+]
+UNMATCHED_PROBLEM_COLUMNS = [
+    "problem_id",
+    "village_code",
+    "village_name",
+    "category",
+    "status",
+    "deadline",
+]
+
+
+@dataclass
+class Evidence:
+    """(parcel, item) pairs of one evidence kind.
+
+    Attributes
+    ----------
+    parcel : ndarray of int64
+        Position of the parcel in the parcels frame.
+    item : ndarray of int64
+        Position of the pair's entry in ``ids`` and ``facts``.
+    weight : ndarray of float64
+        Evidence points of the pair before the protection multiplier.
+    category : ndarray of int64
+        Index into :data:`CATEGORY_CODES`.
+    ids, facts : pyarrow string arrays
+        Per item (complaint, problem) or per pair (patch): the id and the facts string
+        (``|``-separated, see :func:`geoservice.analysis.scoring.score_parcels`).
+    extra : dict of str to ndarray
+        Per pair numbers a kind adds (overlap and illegal areas, overdue flags).
+    """
+
+    parcel: NDArray[np.int64]
+    item: NDArray[np.int64]
+    weight: NDArray[np.float64]
+    category: NDArray[np.int64]
+    ids: pa.Array
+    facts: pa.Array
+    extra: dict[str, NDArray[np.float64]]
+
+    @classmethod
+    def empty(cls, *extra: str) -> Evidence:
+        return cls(
+            parcel=np.empty(0, np.int64),
+            item=np.empty(0, np.int64),
+            weight=np.empty(0, np.float64),
+            category=np.empty(0, np.int64),
+            ids=pa.array([], pa.string()),
+            facts=pa.array([], pa.string()),
+            extra={name: np.empty(0, np.float64) for name in extra},
+        )
+
+
+def column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """``frame[name]``, or an all-missing column when the frame lacks it."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(pd.NA, index=frame.index, dtype=object)
+
+
+def geometries(frame: pd.DataFrame) -> NDArray[np.object_]:
+    """The frame's geometries as an object array (None where missing)."""
+    if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame.columns:
+        return np.asarray(frame.geometry.array, dtype=object)
+    return np.full(len(frame), None, dtype=object)
+
+
+def category_index(values: pd.Series) -> NDArray[np.int64]:
+    """Category codes to indices into :data:`CATEGORY_CODES`; unknown ones are ``other``."""
+    other = _CAT_INDEX["other"]
+    codes, uniques = pd.factorize(pd.Series(values).astype(object), use_na_sentinel=True)
+    table = np.array([_CAT_INDEX.get(str(u), other) for u in uniques] + [other], dtype=np.int64)
+    return np.asarray(table[codes], dtype=np.int64)
+
+
+def lookup(values: pd.Series, table: dict[str, float], default: float) -> NDArray[np.float64]:
+    """``table[value]`` per value (``default`` when missing), via factorize (fast on text)."""
+    codes, uniques = pd.factorize(pd.Series(values).astype(object), use_na_sentinel=True)
+    known = np.array([table.get(str(u), default) for u in uniques] + [default], dtype=np.float64)
+    return known[codes]
+
+
+def _category_text(cat_idx: NDArray[np.int64]) -> pa.Array:
+    """Category codes as an arrow string array, from their indices."""
+    codes = pa.array(list(CATEGORY_CODES), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(cat_idx), codes).cast(pa.string())
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as an arrow string array ('' for missing)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        text = pa.array(values)
+    else:
+        text = pa.array(values.astype(object).to_numpy(dtype=object), pa.string(), from_pandas=True)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return pc.fill_null(text.cast(pa.string()), "")
+
+
+def _safe_ids(values: pd.Series) -> pa.Array:
+    """Ids as strings with the list separators ``;`` and ``|`` replaced by ``/``."""
+    text = _arrow_text(values.astype("string"))
+    if pc.any(pc.match_substring_regex(text, r"[;|]")).as_py():
+        text = pc.replace_substring_regex(text, r"[;|]", "/")
+    return text
+
+
+def _num(values: NDArray[np.float64], digits: int = 4) -> pa.Array:
+    return pc.cast(pa.array(np.round(values, digits), pa.float64()), pa.string())
+
+
+def _day(values: pd.Series) -> pa.Array:
+    """Dates as ``YYYY-MM-DD`` strings ('' for missing)."""
+    days = pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[D]")
+    text = np.datetime_as_string(days)
+    return pa.array(np.where(np.isnat(days), "", text).astype(object), pa.string())
+
+
+def _facts(*parts: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "|")
+
+
+def _decay(age_days: NDArray[np.float64], half_life: float) -> NDArray[np.float64]:
+    return np.power(0.5, age_days / half_life)
+
+
+def _days(later: pd.Timestamp, earlier: pd.Series) -> NDArray[np.float64]:
+    delta = later - pd.to_datetime(earlier, errors="coerce")
+    return (delta.dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+# --- complaints -------------------------------------------------------------------------
+
+
+def complaint_evidence(
+    complaints: pd.DataFrame,
+    index: PolygonIndex,
+    parcel_ids: NDArray[np.object_],
+    rules: Rules,
+    as_of: date,
+) -> tuple[Evidence, pd.DataFrame]:
+    """Complaints within the buffer of parcels, and those farther than it from every parcel.
+
+    A complaint counts in full for every parcel that contains it or lies within
+    ``complaints.buffer_m`` of it (it is not split): the buffer stands for the uncertainty
+    of a location given as a place name, and each parcel's score answers "how much is
+    reported around here". Targets count each complaint once (see
+    :func:`geoservice.analysis.targets.build_targets`). Complaints received after
+    ``as_of`` (or with no date) are ignored.
+
+    Weight = severity[category] x status weight x 0.5 ** (age_days / half_life_days).
+    """
+    cr = rules.complaints
+    as_of_ts = pd.Timestamp(as_of)
+    received_all = pd.to_datetime(column(complaints, "received_at"), errors="coerce")
+    keep = (received_all.notna() & (received_all <= as_of_ts)).to_numpy()
+    c = complaints[keep]
+    if len(c) == 0:
+        return Evidence.empty(), pd.DataFrame(columns=UNMATCHED_COMPLAINT_COLUMNS)
+    received = received_all[keep]
+    cat_idx = category_index(column(c, "category"))
+    if cr.reclassify_other:
+        todo = np.flatnonzero(cat_idx == _CAT_INDEX["other"])
+        if len(todo):
+            text = column(c, "description").iloc[todo]
+            cat_idx[todo] = category_index(classify_text(text, rules))
+    category = _category_text(cat_idx)
+    status = column(c, "status")
+    status_w = lookup(status, cr.status_weights.model_dump(), 0.0)
+    severity = np.array([rules.severity[code] for code in CATEGORY_CODES])[cat_idx]
+    age = np.maximum(_days(as_of_ts, received), 0.0)
+    weight = severity * status_w * _decay(age, cr.half_life_days)
+
+    geoms = geometries(c)
+    item, parcel = points_within(geoms, index, cr.buffer_m)
+    ids = _safe_ids(column(c, "complaint_id"))
+    facts = _facts(ids, _arrow_text(status), _day(received), category, _num(weight))
+    evidence = Evidence(
+        parcel=parcel,
+        item=item,
+        weight=weight[item],
+        category=cat_idx[item],
+        ids=ids,
+        facts=facts,
+        extra={},
+    )
+    matched = np.bincount(item, minlength=len(c)) > 0
+    lost = np.flatnonzero(~matched)
+    near_poly, near_dist = nearest(geoms[lost], index)
+    near_id = np.full(len(lost), None, dtype=object)
+    found = near_poly >= 0
+    near_id[found] = parcel_ids[near_poly[found]]
+    gone = c.iloc[lost]
+    unmatched = pd.DataFrame(
+        {
+            "complaint_id": column(gone, "complaint_id").to_numpy(),
+            "category": np.asarray(CATEGORY_CODES, dtype=object)[cat_idx[lost]],
+            "status": column(gone, "status").to_numpy(),
+            "received_at": received.iloc[lost].to_numpy(),
+            "village_name": column(gone, "village_name").to_numpy(),
+            "nearest_parcel_id": near_id,
+            "distance_m": np.round(near_dist, 1),
+        },
+        columns=UNMATCHED_COMPLAINT_COLUMNS,
+    )
+    return evidence, unmatched
+
+
+# --- patches ----------------------------------------------------------------------------
+
+
+def patch_legality(patches: pd.DataFrame, rules: Rules) -> pd.Series:
+    """``true`` / ``suspected`` / ``unknown`` / ``false`` per patch.
+
+    ``suspected``: marked illegal but with no established illegal area (``illegal_area_ha``
+    missing), e.g. an illegal change cause that only the interpreter gave; only while
+    ``patches.established_area_only`` is on (otherwise such a patch is ``true`` and its
+    whole area counts as illegal).
+    """
+    flag = column(patches, "illegal").astype("string").str.strip().str.lower()
+    legality = flag.where(flag.isin(["true", "false", "unknown"]), "unknown").astype(object)
+    if not rules.patches.established_area_only:
+        return legality
+    no_area = column(patches, "illegal_area_ha").isna().to_numpy()
+    return legality.mask((legality == "true").to_numpy() & no_area, "suspected")
+
+
+@dataclass(frozen=True)
+class ParcelTraits:
+    """What patch evidence needs to know of every parcel (arrays over the parcels frame).
+
+    Attributes
+    ----------
+    wetland, forest : ndarray of bool
+        Kind is ``wetland`` / ``forest``.
+    public_welfare_land : ndarray of bool
+        The public-welfare (5-mu) criminal threshold applies.
+    volume_per_ha : ndarray of float64
+        Standing volume, m³/ha (0 where unknown).
+    """
+
+    wetland: NDArray[np.bool_]
+    forest: NDArray[np.bool_]
+    public_welfare_land: NDArray[np.bool_]
+    volume_per_ha: NDArray[np.float64]
+
+
+PATCH_EXTRA = (
+    "overlap_ha",
+    "illegal_ha",
+    "occupation_ha",
+    "felling_ha",
+    "volume_m3",
+    "patch_area_met",
+    "patch_volume_met",
+)
+
+
+def patch_evidence(
+    patches: pd.DataFrame,
+    index: PolygonIndex,
+    traits: ParcelTraits,
+    rules: Rules,
+    as_of: date,
+) -> Evidence:
+    """Change patches overlapping parcels, by overlap area and legality.
+
+    Weight = overlap_ha x legality weight x severity[category] x points_per_ha. Patches of
+    a year after ``as_of`` and patches whose legality weight is 0 (legal) are not
+    evidence. On wetland parcels the categories of ``patches.wetland_categories`` are
+    renamed (unapproved occupation of wetland is wetland damage).
+
+    ``extra`` (per pair, hectares and m³): ``overlap_ha``; ``illegal_ha``, the patch's
+    established illegal area apportioned by overlap share (0 unless legality is
+    ``true``); ``occupation_ha`` (illegal_ha of an occupation category on forest land);
+    ``felling_ha`` and ``volume_m3`` (illegal_ha of a felling category, times the
+    parcel's volume per hectare); ``patch_area_met`` / ``patch_volume_met`` (1.0 when the
+    whole patch meets a criminal threshold: one act counts as a whole, whatever parcels
+    it crosses).
+    """
+    pr, cr = rules.patches, rules.criminal
+    if len(patches) == 0:
+        return Evidence.empty(*PATCH_EXTRA)
+    year = pd.to_numeric(column(patches, "year"), errors="coerce")
+    legality = patch_legality(patches, rules)
+    lw = legality.map(pr.legality_weights.model_dump()).fillna(0.0).to_numpy(dtype=np.float64)
+    active = np.flatnonzero(((year.isna()) | (year <= as_of.year)).to_numpy() & (lw > 0))
+    p = patches.iloc[active]
+    geoms = geometries(p)
+    item, parcel, area_m2 = overlaps(geoms, index)
+    if len(item) == 0:
+        return Evidence.empty(*PATCH_EXTRA)
+    lw = lw[active]
+    legality = legality.iloc[active].to_numpy(dtype=object)
+    base_cat = column(p, "category").astype(object)
+    base_cat = base_cat.where(base_cat.isin(CATEGORY_CODES), "other").to_numpy(dtype=object)
+    cat = base_cat[item]
+    renamed = pd.Series(cat).map(pr.wetland_categories).to_numpy(dtype=object)
+    cat = np.where(traits.wetland[parcel] & pd.notna(renamed), renamed, cat)
+    cat_idx = category_index(pd.Series(cat))
+    severity = np.array([rules.severity[c] for c in CATEGORY_CODES])[cat_idx]
+    overlap_ha = area_m2 / 10_000.0
+    weight = overlap_ha * lw[item] * severity * pr.points_per_ha
+
+    patch_m2 = shapely.area(geoms)
+    share = np.minimum(area_m2 / np.maximum(patch_m2[item], 1e-9), 1.0)
+    declared = pd.to_numeric(column(p, "illegal_area_ha"), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    # without an established illegal area (only when allowed): the whole patch
+    declared = np.where(np.isnan(declared), patch_m2 / 10_000.0, declared)
+    is_true = legality == "true"
+    illegal_ha = np.where(is_true[item], np.nan_to_num(declared[item]) * share, 0.0)
+    occupation = np.where(
+        np.isin(cat, cr.occupation_categories) & traits.forest[parcel], illegal_ha, 0.0
+    )
+    felling = np.where(np.isin(cat, cr.felling_categories), illegal_ha, 0.0)
+    volume = felling * traits.volume_per_ha[parcel]
+    # the whole patch against the thresholds
+    n = len(p)
+    pw = traits.public_welfare_land[parcel]
+    occ_pw = np.bincount(item, weights=np.where(pw, occupation, 0.0), minlength=n).astype(float)
+    occ_all = np.bincount(item, weights=occupation, minlength=n).astype(np.float64)
+    vol_all = np.bincount(item, weights=volume, minlength=n).astype(np.float64)
+    area_met = ((occ_pw >= cr.public_welfare_area_ha) | (occ_all >= cr.other_area_ha)) & (
+        occ_all > 0
+    )
+    volume_met = (vol_all >= cr.felling_volume_m3) & (vol_all > 0)
+    basis = np.where(
+        area_met & volume_met,
+        "area,volume",
+        np.where(area_met, "area", np.where(volume_met, "volume", "")),
+    )
+    basis = np.where(
+        area_met & (occ_pw >= cr.public_welfare_area_ha),
+        np.char.replace(basis.astype(str), "area", "area_pw"),
+        basis,
+    )
+
+    ids = _safe_ids(column(p, "patch_id"))
+    cause = column(p, "change_cause").astype("string").fillna("").to_numpy(dtype=object)
+    take = pa.array(item)
+    facts = _facts(
+        ids.take(take),
+        pa.array(np.asarray(cat, dtype=object), pa.string()),
+        pa.array(legality[item], pa.string()),
+        pa.array(cause[item], pa.string()),
+        _num(overlap_ha),
+        _num(illegal_ha),
+        _num(weight),
+        _num(np.nan_to_num(declared)[item]),
+        pa.array(basis.astype(object)[item], pa.string()),
+        _num(np.where(occ_pw >= cr.public_welfare_area_ha, occ_pw, occ_all)[item]),
+        _num(vol_all[item], 2),
+    )
+    return Evidence(
+        parcel=parcel,
+        item=np.arange(len(item), dtype=np.int64),
+        weight=weight,
+        category=cat_idx,
+        ids=ids.take(take),
+        facts=facts,
+        extra={
+            "overlap_ha": overlap_ha,
+            "illegal_ha": illegal_ha,
+            "occupation_ha": occupation,
+            "felling_ha": felling,
+            "volume_m3": volume,
+            "patch_area_met": area_met[item].astype(np.float64),
+            "patch_volume_met": volume_met[item].astype(np.float64),
+        },
+    )
+
+
+# --- problems ---------------------------------------------------------------------------
+
+
+def problem_evidence(
+    problems: pd.DataFrame,
+    index: PolygonIndex,
+    parcel_ids: NDArray[np.object_],
+    rules: Rules,
+    as_of: date,
+) -> tuple[Evidence, pd.DataFrame]:
+    """Open inspection problems in or near parcels, and the open problems left unplaced.
+
+    Open: status in ``problems.open_statuses`` and found on or before ``as_of``. A problem
+    with a location counts for every parcel containing it or within ``problems.buffer_m``;
+    one without (or matching none) counts for the 小班 its description names ("林班0139小班006"
+    -> ``0139-006``) when ``problems.match_description`` is on. Weight = severity x
+    (``overdue_points`` when the deadline is before ``as_of``, else ``open_points``).
+    ``extra`` holds ``overdue`` (1.0 / 0.0) and ``overdue_days``.
+    """
+    qr = rules.problems
+    names = ("overdue", "overdue_days")
+    as_of_ts = pd.Timestamp(as_of)
+    status = column(problems, "status").astype(object)
+    found = pd.to_datetime(column(problems, "found_on"), errors="coerce")
+    is_open = status.isin(qr.open_statuses) & (found.isna() | (found <= as_of_ts))
+    q = problems[is_open.to_numpy()]
+    if len(q) == 0:
+        return Evidence.empty(*names), pd.DataFrame(columns=UNMATCHED_PROBLEM_COLUMNS)
+    category = column(q, "category").astype(object)
+    category = category.where(category.isin(CATEGORY_CODES), "other")
+    late_days = _days(as_of_ts, column(q, "deadline"))
+    overdue = np.nan_to_num(late_days, nan=0.0) > 0
+    points = np.where(overdue, qr.overdue_points, qr.open_points)
+    weight = category.map(rules.severity).to_numpy(dtype=np.float64) * points
+
+    item, parcel = points_within(geometries(q), index, qr.buffer_m)
+    placed = np.bincount(item, minlength=len(q)) > 0
+    if qr.match_description and not placed.all():
+        rest = np.flatnonzero(~placed)
+        found_ids = (
+            column(q, "description").astype("string").iloc[rest].str.extract(_DESCRIPTION_PARCEL)
+        )
+        named = (found_ids[0] + "-" + found_ids[1]).to_numpy(dtype=object, na_value=None)
+        positions = pd.Series(np.arange(len(parcel_ids)), index=pd.Index(parcel_ids, dtype=object))
+        positions = positions[~positions.index.duplicated()]
+        where = positions.reindex(named).fillna(-1).to_numpy(dtype=np.int64)
+        hit = where >= 0
+        item = np.concatenate([item, rest[hit]])
+        parcel = np.concatenate([parcel, where[hit].astype(np.int64)])
+        placed[rest[hit]] = True
+    ids = _safe_ids(column(q, "problem_id"))
+    facts = _facts(
+        ids,
+        pa.array(category.to_numpy(dtype=object), pa.string()),
+        pa.array(column(q, "status").fillna("").astype(str).to_numpy(dtype=object), pa.string()),
+        _day(column(q, "deadline")),
+        _num(np.where(overdue, np.floor(np.nan_to_num(late_days)), 0.0), 0),
+        _num(weight),
+    )
+    evidence = Evidence(
+        parcel=parcel,
+        item=item,
+        weight=weight[item],
+        category=category_index(category)[item],
+        ids=ids,
+        facts=facts,
+        extra={
+            "overdue": overdue[item].astype(np.float64),
+            "overdue_days": np.where(overdue, late_days, 0.0)[item],
+        },
+    )
+    lost = np.flatnonzero(~placed)
+    unmatched = pd.DataFrame(
+        {name: column(q, name).to_numpy()[lost] for name in UNMATCHED_PROBLEM_COLUMNS},
+        columns=UNMATCHED_PROBLEM_COLUMNS,
+    )
+    return evidence, unmatched

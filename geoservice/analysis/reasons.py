@@ -1,0 +1,438 @@
+"""The reasons of a target in plain Chinese or English, to be read out at a meeting.
+
+One paragraph per target: where it is, which complaints, which change patches, which
+open inspection problems, which criminal threshold is met and by how much, which
+department leads and why (citing the article of the Collaboration Rules), which
+departments cooperate and why, and the priority.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from geoservice.analysis.labels import (
+    category_name,
+    citation,
+    legality_word,
+    mu,
+    problem_status_word,
+    protection_word,
+    status_word,
+)
+from geoservice.analysis.routing import Assignment, Routing
+from geoservice.analysis.rules import Rules
+from layers.codes import CAUSE_CATEGORY
+from layers.messages import Lang
+
+__all__ = [
+    "CAUSE_WORDS",
+    "CriminalFacts",
+    "CriminalFinding",
+    "PatchFact",
+    "ProblemFact",
+    "TargetFacts",
+    "target_reasons",
+]
+
+# 森林督查 change causes (BHYY) in words.
+CAUSE_WORDS: dict[str, tuple[str, str]] = {
+    "11": ("人工造林", "afforestation"),
+    "12": ("人工更新", "replanting"),
+    "20": ("森林采伐", "felling"),
+    "21": ("经审批采伐林木", "approved felling"),
+    "22": ("未经审批采伐林木", "felling without approval"),
+    "41": ("经审批使用林地", "approved use of forest land"),
+    "411": ("经审批永久使用林地", "approved permanent use of forest land"),
+    "412": ("经审批临时占用林地", "approved temporary use of forest land"),
+    "413": ("经审批为林业生产服务使用林地", "approved use for forestry"),
+    "42": ("未经审批使用林地", "use of forest land without approval"),
+    "421": ("未经审批永久使用林地", "permanent use of forest land without approval"),
+    "422": ("未经审批临时占用林地", "temporary use of forest land without approval"),
+    "423": ("未经审批为林业生产服务使用林地", "use for forestry without approval"),
+    "50": ("毁林开垦", "clearing forest for cultivation"),
+    "51": ("毁林开垦种植", "clearing forest for planting"),
+    "52": ("毁林开垦土地整理", "clearing forest for land consolidation"),
+    "60": ("森林抚育", "tending"),
+    "71": ("火灾", "fire"),
+    "72": ("地质灾害", "geological hazard"),
+    "73": ("其他灾害", "other disaster"),
+    "82": ("其他自然因素", "other natural causes"),
+    "99": ("地类未变化", "no change of land class"),
+}
+_MAX_IDS = 10
+
+
+@dataclass(frozen=True)
+class CriminalFinding:
+    """One criminal threshold met.
+
+    Attributes
+    ----------
+    basis : {"area_pw", "area", "volume"}
+        Illegal occupation of public-welfare forest land, of forest land, or illegal
+        felling volume.
+    amount : float
+        Hectares (area bases) or cubic metres (volume).
+    patch_id : str or None
+        The change patch that meets it on its own; None when the target's parcels
+        together meet it.
+    felling_ha : float
+        Illegal felling area behind a volume (hectares).
+    classes : tuple of str
+        Public-welfare classes of the land concerned (area_pw).
+    """
+
+    basis: str
+    amount: float
+    patch_id: str | None = None
+    felling_ha: float = 0.0
+    classes: tuple[str, ...] = ()
+
+
+@dataclass
+class CriminalFacts:
+    """The criminal thresholds a target meets."""
+
+    findings: list[CriminalFinding] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool:
+        return bool(self.findings)
+
+
+@dataclass(frozen=True)
+class PatchFact:
+    """One change patch of a target (areas in hectares, within the target unless noted)."""
+
+    id: str
+    category: str
+    legality: str
+    cause: str
+    overlap_ha: float
+    illegal_ha: float
+    patch_illegal_ha: float
+
+
+@dataclass(frozen=True)
+class ProblemFact:
+    """One open inspection problem of a target."""
+
+    id: str
+    category: str
+    status: str
+    deadline: str
+    overdue_days: int
+
+
+@dataclass
+class TargetFacts:
+    """What the reasons of one target are built from (plain values, no frames).
+
+    Complaint figures count each complaint once: ``complaint_statuses`` maps status to
+    count, ``complaint_ids`` lists up to 10 ids (verified and new first, newest first),
+    ``complaint_categories`` the categories of the counted complaints, heaviest first.
+    ``patches`` and ``problems`` hold up to five items each, heaviest or most urgent
+    first; ``patch_count`` and ``problem_count`` give the totals.
+    """
+
+    parcel_ids: list[str]
+    village_names: list[str]
+    area_ha: float
+    protection: list[str]
+    nature_reserve: bool
+    wetland: bool
+    forest: bool
+    complaint_count: int
+    complaint_statuses: dict[str, int]
+    complaint_latest: str
+    complaint_ids: list[str]
+    complaint_categories: list[str]
+    patches: list[PatchFact]
+    patch_count: int
+    problems: list[ProblemFact]
+    problem_count: int
+    categories: list[str]
+    criminal: CriminalFacts
+    score: float
+    priority: str
+
+
+def _t(lang: Lang, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _parcel_noun(f: TargetFacts) -> str:
+    """小班 (forest sub-compartments), 湿地图斑 (wetland parcels) or both."""
+    if f.wetland and f.forest:
+        return "小班和湿地图斑"
+    return "湿地图斑" if f.wetland else "小班"
+
+
+def _ids(values: list[str], total: int, lang: Lang) -> str:
+    text = _t(lang, "、", ", ").join(values[:_MAX_IDS])
+    if total > min(len(values), _MAX_IDS):
+        text += _t(lang, f" 等 {total} 件", f" and {total - min(len(values), _MAX_IDS)} more")
+    return text
+
+
+def _place(f: TargetFacts, lang: Lang) -> str:
+    villages = _t(lang, "、", ", ").join(f.village_names)
+    parcels = _t(lang, "、", ", ").join(f.parcel_ids[:5])
+    if len(f.parcel_ids) > 5:
+        parcels += _t(lang, f" 等 {len(f.parcel_ids)} 个", f" and {len(f.parcel_ids) - 5} more")
+    marks = [protection_word(p, lang) for p in f.protection if p != "none"]
+    if f.nature_reserve:
+        marks.append(_t(lang, "自然保护区", "nature reserve"))
+    if f.wetland:
+        marks.append(_t(lang, "湿地", "wetland"))
+    extra = _t(lang, f"，含{'、'.join(marks)}", f"; includes {', '.join(marks)}") if marks else ""
+    return _t(
+        lang,
+        f"位置：{villages}，{_parcel_noun(f)} {parcels}（共 {f.area_ha:.2f} 公顷{extra}）。",
+        f"Where: {villages}, {_plural(len(f.parcel_ids), 'parcel')} {parcels} ({f.area_ha:.2f} ha{extra}).",
+    )
+
+
+def _complaints(f: TargetFacts, lang: Lang) -> str:
+    if f.complaint_count == 0:
+        return ""
+    parts = [
+        _t(lang, f"{status_word(s)} {n} 件", f"{n} {status_word(s, 'en')}")
+        for s in ("verified", "new", "closed", "unfounded")
+        if (n := f.complaint_statuses.get(s, 0))
+    ]
+    cats = _t(lang, "、", ", ").join(category_name(c, lang) for c in f.complaint_categories)
+    about = _t(lang, f"，反映{cats}", f", about {cats}") if cats else ""
+    return _t(
+        lang,
+        f"收到举报投诉 {f.complaint_count} 件（{'，'.join(parts)}），最近一次受理于 "
+        f"{f.complaint_latest}：{_ids(f.complaint_ids, f.complaint_count, lang)}{about}。",
+        f"{_plural(f.complaint_count, 'complaint')} ({', '.join(parts)}), the latest received on "
+        f"{f.complaint_latest}: {_ids(f.complaint_ids, f.complaint_count, lang)}{about}.",
+    )
+
+
+def _patch_line(p: PatchFact, lang: Lang) -> str:
+    words = CAUSE_WORDS.get(p.cause)
+    what = (words[1] if lang == "en" else words[0]) if words else category_name(p.category, lang)
+    legal = legality_word(p.legality, lang)
+    base = CAUSE_CATEGORY.get(p.cause)
+    if words and base is not None and base != p.category:
+        what += _t(
+            lang,
+            f"，按{category_name(p.category)}计",
+            f", counted as {category_name(p.category, 'en')}",
+        )
+    if p.legality == "true":
+        area = _t(
+            lang,
+            f"违法面积 {p.patch_illegal_ha:.2f} 公顷",
+            f"illegal area {p.patch_illegal_ha:.2f} ha",
+        )
+        if p.patch_illegal_ha - p.illegal_ha >= 0.005:
+            area += _t(
+                lang,
+                f"，其中本区域内 {p.illegal_ha:.2f} 公顷",
+                f", {p.illegal_ha:.2f} ha of it here",
+            )
+    else:
+        area = _t(lang, f"本区域内面积 {p.overlap_ha:.2f} 公顷", f"{p.overlap_ha:.2f} ha here")
+    return _t(
+        lang,
+        f"变化图斑 {p.id}（{what}，{legal}，{area}）",
+        f"change patch {p.id} ({what}, {legal}, {area})",
+    )
+
+
+def _patches(f: TargetFacts, lang: Lang) -> str:
+    if not f.patches:
+        return ""
+    lines = [_patch_line(p, lang) for p in f.patches]
+    more = f.patch_count - len(lines)
+    tail = _t(lang, f"等 {f.patch_count} 个图斑", f" and {more} more") if more > 0 else ""
+    return _t(
+        lang, "发现" + "；".join(lines) + tail + "。", "Found " + "; ".join(lines) + tail + "."
+    )
+
+
+def _problems(f: TargetFacts, lang: Lang) -> str:
+    if not f.problems:
+        return ""
+    lines = []
+    for q in f.problems:
+        status = problem_status_word(q.status, lang)
+        name = category_name(q.category, lang)
+        late = q.overdue_days
+        tail = _t(lang, f"，已逾期 {late} 天", f", overdue by {late} days") if late > 0 else ""
+        lines.append(
+            _t(
+                lang,
+                f"{q.id}（{name}，{status}，整改期限 {q.deadline}{tail}）",
+                f"{q.id} ({name}, {status}, deadline {q.deadline}{tail})",
+            )
+        )
+    more = f.problem_count - len(lines)
+    tail = _t(lang, f"等 {f.problem_count} 个", f" and {more} more") if more > 0 else ""
+    return _t(
+        lang,
+        f"督查问题 {f.problem_count} 个未办结：" + "；".join(lines) + tail + "。",
+        f"{_plural(f.problem_count, 'open inspection problem')}: " + "; ".join(lines) + tail + ".",
+    )
+
+
+def _pw_land(cls: str, rules: Rules, lang: Lang = "zh") -> str:
+    """``国家一级公益林地``; land counted as public welfare for being in a reserve otherwise."""
+    if cls in rules.criminal.public_welfare_classes:
+        return protection_word(cls, lang) + (" land" if lang == "en" else "地")
+    return "nature-reserve forest land" if lang == "en" else "自然保护区林地"
+
+
+def _finding(c: CriminalFinding, rules: Rules, lang: Lang) -> str:
+    cr = rules.criminal
+    who = (
+        _t(lang, f"变化图斑 {c.patch_id} ", f"change patch {c.patch_id}: ")
+        if c.patch_id
+        else _t(lang, "区域内合计", "in total: ")
+    )
+    if c.basis == "area_pw":
+        zh_land = "、".join(_pw_land(p, rules) for p in c.classes) or "公益林地"
+        en_land = (
+            ", ".join(_pw_land(p, rules, "en") for p in c.classes) or "public-welfare forest land"
+        )
+        return _t(
+            lang,
+            f"{who}违法占用{zh_land} {c.amount:.2f} 公顷，超过 "
+            f"{mu(cr.public_welfare_area_ha)} 亩（{cr.public_welfare_area_ha:g} 公顷）刑事立案标准",
+            f"{who}illegal occupation of {en_land} of {c.amount:.2f} ha, over the criminal "
+            f"threshold of {mu(cr.public_welfare_area_ha)} mu ({cr.public_welfare_area_ha:g} ha)",
+        )
+    if c.basis == "area":
+        return _t(
+            lang,
+            f"{who}违法占用林地 {c.amount:.2f} 公顷，超过 {mu(cr.other_area_ha)} 亩"
+            f"（{cr.other_area_ha:g} 公顷）刑事立案标准",
+            f"{who}illegal occupation of forest land of {c.amount:.2f} ha, over the criminal "
+            f"threshold of {mu(cr.other_area_ha)} mu ({cr.other_area_ha:g} ha)",
+        )
+    per_ha = c.amount / c.felling_ha if c.felling_ha > 0 else 0.0
+    return _t(
+        lang,
+        f"{who}违法采伐 {c.felling_ha:.2f} 公顷，按每公顷蓄积 {per_ha:.1f} 立方米估算林木蓄积 "
+        f"{c.amount:.1f} 立方米，超过 {cr.felling_volume_m3:g} 立方米刑事立案标准",
+        f"{who}illegal felling of {c.felling_ha:.2f} ha at {per_ha:.1f} m³/ha, an estimated "
+        f"{c.amount:.1f} m³ of standing volume, over the criminal threshold of "
+        f"{cr.felling_volume_m3:g} m³",
+    )
+
+
+def _criminal(f: TargetFacts, rules: Rules, lang: Lang) -> str:
+    if not f.criminal.met:
+        return ""
+    lines = [_finding(c, rules, lang) for c in f.criminal.findings]
+    text = _t(lang, "；".join(lines) + "。", "; ".join(lines) + ".")
+    return text[:1].upper() + text[1:]
+
+
+def _duty(rules: Rules, code: str, lang: Lang) -> str:
+    dep = rules.departments.get(code)
+    if dep is None:
+        return ""
+    return dep.duty_en if lang == "en" else dep.duty_zh
+
+
+def _lead(f: TargetFacts, routing: Routing, rules: Rules, lang: Lang) -> str:
+    a = routing.lead
+    name = rules.department_name(a.department, lang)
+    cite = citation(rules, a.article, lang)
+    duty = _duty(rules, a.department, lang)
+    if a.why == "criminal":
+        return _t(
+            lang,
+            f"已达刑事立案标准，依据{cite}，{name}{duty}，由{name}牵头。",
+            f"A criminal threshold is met; under {cite}, the {name} {duty}, so the {name} leads.",
+        )
+    cat = category_name(a.category, lang)
+    return _t(
+        lang,
+        f"主要问题为{cat}，依据{cite}，{name}{duty}，由{name}牵头。",
+        f"The main problem is {cat}; under {cite}, the {name} {duty}, so the {name} leads.",
+    )
+
+
+def _coop_line(a: Assignment, f: TargetFacts, rules: Rules, lang: Lang) -> str:
+    name = rules.department_name(a.department, lang)
+    duty = _duty(rules, a.department, lang)
+    cat = category_name(a.category, lang)
+    if a.why == "previous_lead":
+        why = _t(lang, f"{cat}问题的主责部门", f"the lead for {cat} before the criminal escalation")
+    elif a.why == "protected_area":
+        where = [
+            w
+            for w, on in (
+                (_t(lang, "自然保护区", "a nature reserve"), f.nature_reserve),
+                (_t(lang, "湿地", "wetland"), f.wetland),
+            )
+            if on
+        ]
+        why = _t(lang, f"区域涉及{'、'.join(where)}", f"the area includes {' and '.join(where)}")
+    elif a.why == "environment":
+        why = _t(lang, f"涉及{cat}", f"{cat} is involved")
+    else:
+        why = _t(lang, f"{cat}问题的配合部门", f"cooperates on {cat}")
+    return _t(lang, f"{name}（{why}；{duty}）", f"the {name} ({why}; it {duty})")
+
+
+def _cooperating(f: TargetFacts, routing: Routing, rules: Rules, lang: Lang) -> str:
+    if not routing.cooperating:
+        return ""
+    articles = sorted({a.article for a in routing.cooperating})
+    cites = _t(lang, "、", ", ").join(citation(rules, n, lang) for n in articles)
+    lines = [_coop_line(a, f, rules, lang) for a in routing.cooperating]
+    return _t(
+        lang,
+        f"配合部门（依据{cites}）：" + "；".join(lines) + "。",
+        f"Cooperating (under {cites}): " + "; ".join(lines) + ".",
+    )
+
+
+def _priority(f: TargetFacts, rules: Rules, lang: Lang) -> str:
+    p = rules.targets.priority
+    words = {
+        "P1": ("立即行动", "act now"),
+        "P2": ("组织核查", "inspect"),
+        "P3": ("持续关注", "watch"),
+    }[f.priority]
+    if f.priority == "P1":
+        why = _t(
+            lang,
+            f"评分不低于 {p.p1_score:g} 或达到刑事立案标准",
+            f"score at least {p.p1_score:g} or a criminal threshold met",
+        )
+    elif f.priority == "P2":
+        why = _t(lang, f"评分不低于 {p.p2_score:g}", f"score at least {p.p2_score:g}")
+    else:
+        why = _t(lang, f"评分低于 {p.p2_score:g}", f"score below {p.p2_score:g}")
+    return _t(
+        lang,
+        f"风险评分 {f.score:.1f}，列为 {f.priority}（{words[0]}：{why}）。",
+        f"Risk score {f.score:.1f}: {f.priority} ({words[1]}: {why}).",
+    )
+
+
+def target_reasons(facts: TargetFacts, routing: Routing, rules: Rules, lang: Lang = "zh") -> str:
+    """The reasons of one target as one paragraph in ``lang``."""
+    parts = [
+        _place(facts, lang),
+        _complaints(facts, lang),
+        _patches(facts, lang),
+        _problems(facts, lang),
+        _criminal(facts, rules, lang),
+        _lead(facts, routing, rules, lang),
+        _cooperating(facts, routing, rules, lang),
+        _priority(facts, rules, lang),
+    ]
+    return _t(lang, "", " ").join(p for p in parts if p)

@@ -1,0 +1,293 @@
+"""Evidence per target: the facts of the flagged parcels, each item counted once.
+
+The facts columns of ``parcel_risk`` (``;``-separated items, ``|``-separated fields) are
+exploded with arrow string kernels, deduplicated per target and summed with numpy and
+pandas group-bys, for all targets at once. :func:`per_target` returns plain per-target
+lists and arrays that :mod:`geoservice.analysis.targets` turns into rows and reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from geoservice.analysis.rules import Rules
+
+__all__ = ["PW_ORDER", "PerTarget", "per_target"]
+
+_FACT_FIELDS = {
+    "complaint_facts": ("id", "status", "received", "category", "points"),
+    "patch_facts": (
+        "id",
+        "category",
+        "legality",
+        "cause",
+        "overlap_ha",
+        "illegal_ha",
+        "points",
+        "patch_illegal_ha",
+        "patch_basis",
+        "patch_occupation_ha",
+        "patch_volume_m3",
+    ),
+    "problem_facts": ("id", "category", "status", "deadline", "overdue_days", "points"),
+}
+_NUMERIC = {
+    "points",
+    "overlap_ha",
+    "illegal_ha",
+    "patch_illegal_ha",
+    "patch_occupation_ha",
+    "patch_volume_m3",
+    "overdue_days",
+}
+PW_ORDER = ("national_1", "national_2", "local_key", "local_general", "none")
+_LISTED = 5
+_MAX_IDS = 10
+
+
+def _explode(flagged: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per (parcel, item) of a ``;``-joined facts column, with its target group.
+
+    Adds ``effective``: the item's points times the parcel's protection multiplier.
+    """
+    names = _FACT_FIELDS[column]
+    text = pa.array(flagged[column].fillna("").astype(str).to_numpy(dtype=object), pa.string())
+    lists = pc.split_pattern(text, ";")
+    parent = pc.list_parent_indices(lists).to_numpy()
+    flat = pc.list_flatten(lists)
+    keep = pc.not_equal(flat, "")
+    flat, parent = flat.filter(keep), parent[keep.to_numpy(zero_copy_only=False)]
+    fields = pc.split_pattern(flat, "|")
+    out: dict[str, object] = {
+        "group": flagged["group"].to_numpy(dtype=np.int64)[parent],
+    }
+    for k, name in enumerate(names):
+        col = pc.list_element(fields, k) if len(flat) else pa.array([], pa.string())
+        if name in _NUMERIC:
+            out[name] = (
+                pd.to_numeric(_text(col), errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+            )
+        else:
+            out[name] = _text(col)
+    mult = flagged["protection_multiplier"].to_numpy(dtype=np.float64)[parent]
+    frame = pd.DataFrame(out)
+    frame["effective"] = frame["points"].to_numpy(dtype=np.float64) * mult
+    return frame
+
+
+def _text(values: pa.Array) -> pd.Series:
+    return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+def _once(items: pd.DataFrame) -> pd.DataFrame:
+    """Each item once per target, at the largest protection it touches."""
+    ranked = items.sort_values(["group", "id", "effective"], ascending=[True, True, False])
+    return ranked.drop_duplicates(["group", "id"], keep="first").reset_index(drop=True)
+
+
+def _patch_items(items: pd.DataFrame) -> pd.DataFrame:
+    """Each patch once per target: overlap, illegal area and points summed over parcels."""
+    if items.empty:
+        return items.assign(effective=pd.Series(dtype=float))
+    agg = items.groupby(["group", "id"], sort=True, as_index=False).agg(
+        category=("category", "first"),
+        legality=("legality", "first"),
+        cause=("cause", "first"),
+        overlap_ha=("overlap_ha", "sum"),
+        illegal_ha=("illegal_ha", "sum"),
+        effective=("effective", "sum"),
+        patch_illegal_ha=("patch_illegal_ha", "first"),
+        patch_basis=("patch_basis", "first"),
+        patch_occupation_ha=("patch_occupation_ha", "first"),
+        patch_volume_m3=("patch_volume_m3", "first"),
+    )
+    return agg
+
+
+def _per_group_lists(frame: pd.DataFrame, value: str, n: int) -> list[list[str]]:
+    """``frame[value]`` gathered per group (0..n-1); ``frame`` must be sorted by group."""
+    if frame.empty:
+        return [[] for _ in range(n)]
+    counts = np.bincount(frame["group"].to_numpy(dtype=np.int64), minlength=n)
+    ends = np.cumsum(counts).tolist()
+    values = frame[value].astype(str).tolist()
+    return [values[e - c : e] for e, c in zip(ends, counts.tolist(), strict=True)]
+
+
+def _joined(frame: pd.DataFrame, value: str, n: int) -> NDArray[np.object_]:
+    """``;``-join ``frame[value]`` per group (frame sorted by group), '' for empty groups."""
+    counts = np.bincount(frame["group"].to_numpy(dtype=np.int64), minlength=n)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    values = pa.array(frame[value].astype(str).to_numpy(dtype=object), pa.string())
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, values), ";")
+    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _categories(
+    weights: pd.DataFrame, total: NDArray[np.float64], rules: Rules, n: int
+) -> list[list[str]]:
+    """Per target: categories holding at least the minimum share, heaviest first."""
+    if weights.empty:
+        return [["other"] for _ in range(n)]
+    ranked = weights.sort_values(["group", "effective", "category"], ascending=[True, False, True])
+    share = rules.targets.category_min_share
+    group = ranked["group"].to_numpy(dtype=np.int64)
+    eff = ranked["effective"].to_numpy(dtype=np.float64)
+    first = np.r_[True, group[1:] != group[:-1]]
+    keep = first | ((eff > 0) & (eff >= share * total[group]))
+    lists = _per_group_lists(ranked[keep], "category", n)
+    return [cats or ["other"] for cats in lists]
+
+
+def _sum(
+    group: NDArray[np.int64], values: pd.Series | NDArray[np.float64], n: int
+) -> NDArray[np.float64]:
+    weights = (
+        pd.to_numeric(pd.Series(values), errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+    )
+    return np.bincount(group, weights=weights, minlength=n).astype(np.float64)
+
+
+@dataclass
+class PerTarget:
+    """Per-target values computed for all targets at once (lists indexed by group)."""
+
+    score: NDArray[np.float64]
+    categories: list[list[str]]
+    parcel_ids: list[list[str]]
+    village_codes: NDArray[np.object_]
+    village_names: NDArray[np.object_]
+    village_list: list[list[str]]
+    protection: list[list[str]]
+    occupied_pw: list[list[str]]
+    area_ha: NDArray[np.float64]
+    patch_area_ha: NDArray[np.float64]
+    volume: NDArray[np.float64]
+    felling: NDArray[np.float64]
+    occupation_pw: NDArray[np.float64]
+    occupation_all: NDArray[np.float64]
+    reserve: NDArray[np.bool_]
+    wetland: NDArray[np.bool_]
+    forest: NDArray[np.bool_]
+    parcel_criminal: NDArray[np.bool_]
+    complaint_count: NDArray[np.int64]
+    problem_count: NDArray[np.int64]
+    patch_count: NDArray[np.int64]
+    status_counts: list[dict[str, int]]
+    latest: dict[int, str]
+    complaint_ids: list[list[str]]
+    complaint_cats: list[list[str]]
+    patches: list[list[dict[str, Any]]]
+    problems: list[list[dict[str, Any]]]
+    criminal_patches: list[list[dict[str, Any]]]
+
+
+def per_target(flagged: pd.DataFrame, group: NDArray[np.int64], n: int, rules: Rules) -> PerTarget:
+    """Everything per target that does not need a Python loop."""
+    complaints = _once(_explode(flagged, "complaint_facts"))
+    problems = _once(_explode(flagged, "problem_facts"))
+    patches = _patch_items(_explode(flagged, "patch_facts"))
+    evidence = pd.concat(
+        [
+            f[["group", "category", "effective"]]
+            for f in (complaints, patches, problems)
+            if not f.empty
+        ]
+        or [pd.DataFrame({"group": pd.Series(dtype=np.int64), "category": [], "effective": []})]
+    )
+    score = _sum(evidence["group"].to_numpy(dtype=np.int64), evidence["effective"], n)
+    weights = evidence.groupby(["group", "category"], as_index=False)["effective"].sum()
+
+    by_parcel = flagged.sort_values(["group", "parcel_id"])
+    villages = (
+        flagged[["group", "village_code", "village_name"]]
+        .astype({"village_code": str, "village_name": str})
+        .drop_duplicates(["group", "village_code"])
+        .sort_values(["group", "village_code"])
+    )
+    pw = flagged["public_welfare_land"].astype(bool).to_numpy()
+    occupation = flagged["occupation_area_ha"].to_numpy(dtype=np.float64)
+    protection = (
+        flagged[["group", "public_welfare"]]
+        .astype({"public_welfare": str})
+        .drop_duplicates()
+        .assign(rank=lambda f: f["public_welfare"].map({c: i for i, c in enumerate(PW_ORDER)}))
+        .dropna(subset=["rank"])
+        .sort_values(["group", "rank"])
+    )
+    occupied_pw = (
+        flagged.loc[pw & (occupation > 0), ["group", "public_welfare"]]
+        .astype({"public_welfare": str})
+        .drop_duplicates()
+        .assign(rank=lambda f: f["public_welfare"].map({c: i for i, c in enumerate(PW_ORDER)}))
+        .sort_values(["group", "rank"])
+    )
+    counted = complaints[complaints["status"].isin(["verified", "new"])]
+    complaint_cats = (
+        counted.groupby(["group", "category"], as_index=False)["effective"]
+        .sum()
+        .sort_values(["group", "effective"], ascending=[True, False])
+    )
+    listed = complaints.assign(counted=complaints["status"].isin(["verified", "new"])).sort_values(
+        ["group", "counted", "received", "id"], ascending=[True, False, False, False]
+    )
+    statuses = complaints.groupby(["group", "status"]).size()
+    status_counts: list[dict[str, int]] = [{} for _ in range(n)]
+    for (g, status), count in statuses.items():
+        status_counts[int(g)][str(status)] = int(count)
+    latest = complaints.groupby("group")["received"].max()
+    ordered_patches = patches.sort_values(["group", "effective"], ascending=[True, False])
+    ordered_problems = problems.sort_values(
+        ["group", "overdue_days", "deadline", "id"], ascending=[True, False, True, True]
+    )
+    criminal_patches = patches[patches["patch_basis"].fillna("").astype(str) != ""]
+    return PerTarget(
+        score=score,
+        categories=_categories(weights, score, rules, n),
+        parcel_ids=_per_group_lists(by_parcel, "parcel_id", n),
+        village_codes=_joined(villages, "village_code", n),
+        village_names=_joined(villages, "village_name", n),
+        village_list=_per_group_lists(villages, "village_name", n),
+        protection=_per_group_lists(protection, "public_welfare", n),
+        occupied_pw=_per_group_lists(occupied_pw, "public_welfare", n),
+        area_ha=_sum(group, flagged["area_ha"], n),
+        patch_area_ha=_sum(group, flagged["patch_area_ha"], n),
+        volume=_sum(group, flagged["estimated_volume_m3"], n),
+        felling=_sum(group, flagged["felling_area_ha"], n),
+        occupation_pw=_sum(group, np.where(pw, occupation, 0.0), n),
+        occupation_all=_sum(group, occupation, n),
+        reserve=_sum(group, flagged["nature_reserve"].fillna(False).astype(float), n) > 0,
+        wetland=_sum(group, (flagged["kind"].astype(str) == "wetland").astype(float), n) > 0,
+        forest=_sum(group, (flagged["kind"].astype(str) != "wetland").astype(float), n) > 0,
+        parcel_criminal=_sum(group, flagged["criminal_threshold_met"].astype(float), n) > 0,
+        complaint_count=np.bincount(complaints["group"].to_numpy(dtype=np.int64), minlength=n),
+        problem_count=np.bincount(problems["group"].to_numpy(dtype=np.int64), minlength=n),
+        patch_count=np.bincount(patches["group"].to_numpy(dtype=np.int64), minlength=n),
+        status_counts=status_counts,
+        latest={int(k): str(v) for k, v in latest.items()},
+        complaint_ids=_per_group_lists(listed.groupby("group").head(_MAX_IDS), "id", n),
+        complaint_cats=_per_group_lists(complaint_cats, "category", n),
+        patches=_records(ordered_patches, n),
+        problems=_records(ordered_problems, n),
+        criminal_patches=_records(criminal_patches, n, limit=None),
+    )
+
+
+def _records(
+    frame: pd.DataFrame, n: int, limit: int | None = _LISTED
+) -> list[list[dict[str, Any]]]:
+    """Up to ``limit`` rows per group as dicts (a bounded number of rows per target)."""
+    out: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    if frame.empty:
+        return out
+    head = frame.groupby("group", sort=False).head(limit) if limit else frame
+    for record in head.to_dict("records"):
+        out[int(record["group"])].append(record)
+    return out

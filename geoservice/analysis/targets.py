@@ -1,0 +1,286 @@
+"""Target areas for joint enforcement: flagged parcels grouped, ranked and routed (Art. 8).
+
+:func:`build_targets` groups the flagged parcels of ``parcel_risk`` that lie within the
+grouping distance of each other (connected components), counts every piece of evidence
+once per target, decides the priority, routes the target to its lead and cooperating
+departments and writes the reasons. Sums, counts and lists are computed for all targets
+at once (numpy, pandas group-bys, arrow string joins); only routing, the reasons text
+and the union of each target's polygons run once per target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from geoservice.analysis.reasons import (
+    CriminalFacts,
+    CriminalFinding,
+    PatchFact,
+    ProblemFact,
+    TargetFacts,
+    target_reasons,
+)
+from geoservice.analysis.routing import route
+from geoservice.analysis.rules import Rules
+from geoservice.analysis.spatial import polygon_pairs_within
+from geoservice.analysis.target_evidence import PerTarget, per_target
+from layers.messages import Lang
+
+__all__ = ["TARGET_COLUMNS", "build_targets", "target_id"]
+
+TARGET_COLUMNS = [
+    "target_id",
+    "priority",
+    "score",
+    "village_codes",
+    "village_names",
+    "parcel_ids",
+    "parcel_count",
+    "area_ha",
+    "categories",
+    "lead_department",
+    "cooperating_departments",
+    "criminal_threshold_met",
+    "estimated_volume_m3",
+    "complaint_count",
+    "patch_area_ha",
+    "open_problem_count",
+    "reasons",
+    "geometry",
+]
+
+
+def target_id(parcel_ids: Iterable[str]) -> str:
+    """``T-`` + the first 10 hex digits of sha1 of the sorted parcel ids joined by ``;``."""
+    key = ";".join(sorted(str(p) for p in parcel_ids))
+    return "T-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def _empty(crs: object) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in TARGET_COLUMNS[:-1]})
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def _groups(geoms: NDArray[np.object_], distance: float) -> NDArray[np.int64]:
+    """Connected components of the 'within ``distance`` metres' graph of ``geoms``."""
+    i, j = polygon_pairs_within(geoms, distance)
+    n = len(geoms)
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+def _priority(criminal: bool, score: float, rules: Rules) -> str:
+    p = rules.targets.priority
+    if criminal or score >= p.p1_score:
+        return "P1"
+    return "P2" if score >= p.p2_score else "P3"
+
+
+def _union(geoms: NDArray[np.object_]) -> shapely.MultiPolygon:
+    """The parcels dissolved into one MultiPolygon (polygon parts only)."""
+    if len(geoms) == 1:
+        merged = geoms[0]
+    else:
+        try:
+            merged = shapely.union_all(geoms)
+        except shapely.errors.GEOSException:
+            merged = shapely.union_all(shapely.make_valid(geoms))
+    parts = shapely.get_parts(merged)
+    return shapely.MultiPolygon(
+        [g for g in parts if shapely.get_type_id(g) == 3 and not g.is_empty]
+    )
+
+
+def build_targets(
+    parcel_risk: gpd.GeoDataFrame, rules: Rules, lang: Lang = "zh"
+) -> gpd.GeoDataFrame:
+    """Target areas from the flagged parcels of ``parcel_risk`` (workspace CRS, metres).
+
+    Flagged parcels within ``targets.group_distance_m`` of each other (touching included)
+    form one target. Evidence is counted once per target: a complaint or problem near
+    several of its parcels counts once, at the largest protection multiplier among them;
+    patches count by their overlap with each parcel. The target's score is the sum
+    (evidence points after protection); its categories are those with at least
+    ``targets.category_min_share`` of that sum, heaviest first, the first being dominant.
+    A criminal threshold is met when a change patch meets one on its own, or when the
+    target's parcels together do.
+
+    Parameters
+    ----------
+    parcel_risk : geopandas.GeoDataFrame
+        As returned in :class:`~geoservice.analysis.scoring.ScoreResult`.
+    rules : Rules
+    lang : {"zh", "en"}
+        Language of ``reasons``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`TARGET_COLUMNS` in that order, sorted by priority then score
+        descending (then target_id). target_id: :func:`target_id` of the parcel ids
+        (stable while the target's parcels are the same); priority P1 (criminal threshold
+        met or score >= ``p1_score``), P2 (score >= ``p2_score``) or P3; score in evidence
+        points; village_codes, village_names (in code order), parcel_ids (sorted),
+        categories (dominant first) and cooperating_departments are ``;``-joined;
+        departments are codes; area_ha and patch_area_ha (overlap of illegal, suspected
+        and unknown patches) in hectares; estimated_volume_m3 in m³; complaint_count and
+        open_problem_count count distinct items; geometry a MultiPolygon.
+    """
+    crs = parcel_risk.crs
+    mask = parcel_risk["flagged"].fillna(False).astype(bool).to_numpy()
+    flagged = parcel_risk[mask].reset_index(drop=True)
+    if flagged.empty:
+        return _empty(crs)
+    geoms = np.asarray(flagged.geometry.array, dtype=object)
+    group = _groups(geoms, rules.targets.group_distance_m)
+    flagged = flagged.assign(group=group)
+    n = int(group.max()) + 1
+    table = per_target(flagged, group, n, rules)
+    rows = _finish(flagged, group, n, table, rules, lang)
+    frame = pd.DataFrame(rows)
+    order = np.lexsort(
+        (
+            frame["target_id"].to_numpy(dtype=object),
+            -frame["score"].to_numpy(dtype=np.float64),
+            frame["priority"].to_numpy(dtype=object),
+        )
+    )
+    frame = frame.iloc[order].reset_index(drop=True)
+    return gpd.GeoDataFrame(frame[TARGET_COLUMNS], geometry="geometry", crs=crs)
+
+
+def _criminal(t: PerTarget, g: int, rules: Rules) -> CriminalFacts:
+    cr = rules.criminal
+    classes = tuple(t.occupied_pw[g])
+    findings: list[CriminalFinding] = []
+    for row in t.criminal_patches[g]:
+        basis = str(row["patch_basis"]).split(",")
+        pid = str(row["id"])
+        occupation = float(row["patch_occupation_ha"])
+        if "area_pw" in basis:
+            findings.append(CriminalFinding("area_pw", occupation, pid, classes=classes))
+        elif "area" in basis:
+            findings.append(CriminalFinding("area", occupation, pid))
+        if "volume" in basis:
+            volume, felled = float(row["patch_volume_m3"]), float(row["patch_illegal_ha"])
+            findings.append(CriminalFinding("volume", volume, pid, felling_ha=felled))
+    if findings:
+        return CriminalFacts(findings)
+    pw_ha, all_ha = float(t.occupation_pw[g]), float(t.occupation_all[g])
+    if pw_ha >= cr.public_welfare_area_ha:
+        findings.append(CriminalFinding("area_pw", pw_ha, classes=classes))
+    elif all_ha >= cr.other_area_ha:
+        findings.append(CriminalFinding("area", all_ha))
+    volume = float(t.volume[g])
+    if volume >= cr.felling_volume_m3:
+        findings.append(CriminalFinding("volume", volume, felling_ha=float(t.felling[g])))
+    return CriminalFacts(findings)
+
+
+def _finish(
+    flagged: pd.DataFrame,
+    group: NDArray[np.int64],
+    n: int,
+    t: PerTarget,
+    rules: Rules,
+    lang: Lang,
+) -> list[dict[str, object]]:
+    """Routing, reasons and geometry: one pass per target."""
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=n)
+    starts = np.cumsum(counts) - counts
+    geoms = np.asarray(flagged.geometry.array, dtype=object)[order]
+    rows: list[dict[str, object]] = []
+    # the unions (GEOS, without the GIL) run while the reasons are written
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        shapes = [pool.submit(_union, geoms[starts[g] : starts[g] + counts[g]]) for g in range(n)]
+        for g in range(n):
+            rows.append(_row(g, t, rules, lang))
+        for row, shape in zip(rows, shapes, strict=True):
+            row["geometry"] = shape.result()
+    return rows
+
+
+def _row(g: int, t: PerTarget, rules: Rules, lang: Lang) -> dict[str, object]:
+    criminal = _criminal(t, g, rules)
+    reserve, wetland = bool(t.reserve[g]), bool(t.wetland[g])
+    categories = t.categories[g]
+    routing = route(categories, criminal.met, reserve or wetland, rules)
+    score = float(t.score[g])
+    priority = _priority(criminal.met, score, rules)
+    parcel_ids = t.parcel_ids[g]
+    facts = TargetFacts(
+        parcel_ids=parcel_ids,
+        village_names=t.village_list[g],
+        area_ha=float(t.area_ha[g]),
+        protection=t.protection[g],
+        nature_reserve=reserve,
+        wetland=wetland,
+        forest=bool(t.forest[g]),
+        complaint_count=int(t.complaint_count[g]),
+        complaint_statuses=t.status_counts[g],
+        complaint_latest=t.latest.get(g, ""),
+        complaint_ids=t.complaint_ids[g],
+        complaint_categories=t.complaint_cats[g],
+        patches=[_patch_fact(r) for r in t.patches[g]],
+        patch_count=int(t.patch_count[g]),
+        problems=[_problem_fact(r) for r in t.problems[g]],
+        problem_count=int(t.problem_count[g]),
+        categories=categories,
+        criminal=criminal,
+        score=score,
+        priority=priority,
+    )
+    return {
+        "target_id": target_id(parcel_ids),
+        "priority": priority,
+        "score": round(score, 3),
+        "village_codes": t.village_codes[g],
+        "village_names": t.village_names[g],
+        "parcel_ids": ";".join(parcel_ids),
+        "parcel_count": len(parcel_ids),
+        "area_ha": round(float(t.area_ha[g]), 4),
+        "categories": ";".join(categories),
+        "lead_department": routing.lead_department,
+        "cooperating_departments": ";".join(routing.cooperating_departments),
+        "criminal_threshold_met": criminal.met,
+        "estimated_volume_m3": round(float(t.volume[g]), 2),
+        "complaint_count": int(t.complaint_count[g]),
+        "patch_area_ha": round(float(t.patch_area_ha[g]), 4),
+        "open_problem_count": int(t.problem_count[g]),
+        "reasons": target_reasons(facts, routing, rules, lang),
+    }
+
+
+def _patch_fact(r: dict[str, Any]) -> PatchFact:
+    return PatchFact(
+        id=str(r["id"]),
+        category=str(r["category"]),
+        legality=str(r["legality"]),
+        cause=str(r["cause"]),
+        overlap_ha=float(r["overlap_ha"]),
+        illegal_ha=float(r["illegal_ha"]),
+        patch_illegal_ha=float(r["patch_illegal_ha"]),
+    )
+
+
+def _problem_fact(r: dict[str, Any]) -> ProblemFact:
+    return ProblemFact(
+        id=str(r["id"]),
+        category=str(r["category"]),
+        status=str(r["status"]),
+        deadline=str(r["deadline"]),
+        overdue_days=int(float(r["overdue_days"])),
+    )

@@ -1,0 +1,148 @@
+"""geoservice analyze end to end: layers written, runs recorded, reproducible, CLI output."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+from geoservice.analysis.rules import load_rules
+from geoservice.analysis.run import analyze
+from geoservice.cli import DEMO_FILES
+from geoservice.errors import NotFoundError
+from geoservice.importing import import_file
+from geoservice.workspace import Workspace
+from tests.builders import write_shp, xiaoban
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
+AS_OF = date(2026, 11, 28)
+TARGET_COLUMNS = [
+    "target_id",
+    "priority",
+    "score",
+    "village_codes",
+    "village_names",
+    "parcel_ids",
+    "parcel_count",
+    "area_ha",
+    "categories",
+    "lead_department",
+    "cooperating_departments",
+    "criminal_threshold_met",
+    "estimated_volume_m3",
+    "complaint_count",
+    "patch_area_ha",
+    "open_problem_count",
+    "reasons",
+    "geometry",
+]
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("town") / "town.gpkg")
+    for kind, name, parcel_kind in DEMO_FILES:
+        import_file(ws, SAMPLE / name, kind, actor="planner", parcel_kind=parcel_kind)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def result(town):
+    return analyze(town, as_of=AS_OF, rules=load_rules(None), actor="planner")
+
+
+def test_analysis_writes_both_layers_in_the_workspace_crs(town, result):
+    targets = pyogrio.read_dataframe(town.path, layer="targets")
+    risk = pyogrio.read_dataframe(town.path, layer="parcel_risk")
+    assert list(targets.columns) == TARGET_COLUMNS
+    assert len(targets) == len(result.targets) > 0
+    assert len(risk) == len(result.parcel_risk) >= len(targets)
+    assert targets.crs.to_epsg() == 4546
+
+
+def test_the_run_is_recorded_with_as_of_rules_and_input_hashes(town, result):
+    run = town.runs().iloc[-1]
+    assert run["as_of"] == "2026-11-28"
+    assert run["rules_hash"] == result.rules_hash
+    inputs = json.loads(run["inputs"])
+    assert inputs["parcels"]["rows"] == 4636 + 146
+    assert len(inputs["parcels"]["sha256"]) == 64
+    counts = json.loads(run["counts"])
+    assert counts["targets"] == len(result.targets)
+    assert town.audit()["action"].iloc[-1] == "analyze"
+
+
+def test_a_rerun_at_the_same_date_gives_the_same_targets(town, result):
+    again = analyze(town, as_of=AS_OF, rules=load_rules(None), actor="planner")
+    assert again.targets["target_id"].tolist() == result.targets["target_id"].tolist()
+    assert again.targets["score"].tolist() == pytest.approx(result.targets["score"].tolist())
+
+
+def test_analysis_needs_parcels(tmp_path):
+    ws = Workspace(tmp_path / "w.gpkg")
+    csv = tmp_path / "c.csv"
+    csv.write_text(
+        "举报编号,受理时间,举报内容,经度,纬度\nA1,2025-01-02,砍树,112.4,24.8\n", encoding="utf-8"
+    )
+    import_file(ws, csv, "complaints", actor="a")
+    with pytest.raises(NotFoundError, match="has no parcels layer yet"):
+        analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="a")
+
+
+def test_parcels_alone_give_no_targets(tmp_path):
+    ws = Workspace(tmp_path / "w.gpkg")
+    import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
+    result = analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="a")
+    assert len(result.targets) == 0
+    assert list(pyogrio.read_dataframe(ws.path, layer="targets").columns) == TARGET_COLUMNS
+
+
+def _cli(*args):
+    env = {**os.environ, "GEOSERVICE_USER": "planner"}
+    return subprocess.run(
+        [sys.executable, "-m", "geoservice", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_analyze_command_prints_a_summary_and_json(town):
+    res = _cli("analyze", "-w", town.path, "--as-of", "2026-11-28")
+    assert res.returncode == 0, res.stderr
+    assert "联合执法目标" in res.stdout
+    data = json.loads(_cli("analyze", "-w", town.path, "--as-of", "2026-11-28", "--json").stdout)
+    assert data["counts"]["targets"] > 0
+    assert {"P1", "P2"} & set(data["counts"]["targets_by_priority"])
+
+
+def test_analyze_rejects_a_bad_date_in_one_line(town):
+    res = _cli("analyze", "-w", town.path, "--as-of", "28/11/2026", "--lang", "en")
+    assert res.returncode == 2
+    assert "expected to be a date YYYY-MM-DD" in res.stderr
+
+
+def test_rules_show_prints_the_routing_table_in_both_languages():
+    zh = _cli("rules", "show")
+    en = _cli("rules", "show", "--lang", "en")
+    assert zh.returncode == en.returncode == 0
+    assert "镇郊派出所" in zh.stdout
+    assert "police" in en.stdout.lower()
+
+
+def test_targets_export_for_a_department_is_a_table_a_clerk_reads(town, tmp_path):
+    out = tmp_path / "t.xlsx"
+    res = _cli("export", "targets", "-w", town.path, "--out", out, "--department", "police")
+    assert res.returncode == 0, res.stderr
+    import pandas as pd
+
+    table = pd.read_excel(out)
+    assert {"目标编号", "优先级", "牵头部门", "配合部门", "理由"} <= set(table.columns)
+    assert table.apply(
+        lambda r: "镇郊派出所" in str(r["牵头部门"]) or "镇郊派出所" in str(r["配合部门"]), axis=1
+    ).all()

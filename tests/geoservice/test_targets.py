@@ -1,0 +1,266 @@
+"""Targets: grouping, stable ids, evidence counted once, priorities, reasons; the sample town."""
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+
+from geoservice.analysis.rules import load_rules
+from geoservice.analysis.scoring import score_parcels
+from geoservice.analysis.targets import TARGET_COLUMNS, build_targets, target_id
+from geoservice.cli import DEMO_FILES
+from geoservice.importing import import_file
+from geoservice.sample import planted_cases
+from geoservice.workspace import Workspace
+from tests.geoservice.test_scoring import (
+    RULES,
+    at,
+    box,
+    complaints,
+    empty,
+    parcels,
+    patches,
+    problems,
+    score,
+)
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
+
+
+def targets_of(p, c=None, x=None, q=None, lang="zh"):
+    return build_targets(score(p, c, x, q).parcel_risk, RULES, lang)
+
+
+def hot(dx=0.0, **attrs):
+    """A 1-ha national level-1 parcel at dx (protection multiplier 2.0)."""
+    return {"geometry": box(dx), "public_welfare": "national_1", **attrs}
+
+
+def hot_complaints(*dxs):
+    """Two verified complaints inside the parcel at each dx: 2 x 2.0 = 4 points, flagged."""
+    return complaints(*({"geometry": at(dx + 50, 50 + i)} for dx in dxs for i in range(2)))
+
+
+@pytest.mark.parametrize(("gap", "parcel_counts"), [(99.0, [2]), (101.0, [1, 1])])
+def test_parcels_99_m_apart_share_a_target_and_101_m_apart_do_not(gap, parcel_counts):
+    p = parcels(hot(0), hot(100 + gap))
+    # one complaint inside each parcel, each within 200 m of both: both flagged
+    t = targets_of(p, hot_complaints(0, 100 + gap))
+    assert t["parcel_count"].tolist() == parcel_counts
+
+
+def test_target_columns_are_exactly_the_contract():
+    t = targets_of(parcels(hot()), hot_complaints(0))
+    assert list(t.columns) == TARGET_COLUMNS
+    assert t.crs.to_epsg() == 4546
+    assert t.geometry.iloc[0].geom_type == "MultiPolygon"
+
+
+def test_target_id_is_sha1_of_the_sorted_parcel_ids():
+    expected = "T-" + hashlib.sha1(b"0001-001;0001-002").hexdigest()[:10]
+    assert target_id(["0001-002", "0001-001"]) == expected
+
+
+def test_target_ids_are_stable_across_runs_and_when_an_unrelated_parcel_changes():
+    p = parcels(hot(0), hot(3000))
+    first = targets_of(p, hot_complaints(0, 3000))
+    assert (
+        targets_of(p, hot_complaints(0, 3000))["target_id"].tolist() == first["target_id"].tolist()
+    )
+    # the far parcel changes (class, more evidence): the first target keeps its id
+    changed = p.copy()
+    changed.loc[1, "public_welfare"] = "local_key"
+    second = targets_of(changed, hot_complaints(0, 3000, 3000))
+    [kept] = first.loc[first["parcel_ids"] == "0001-001", "target_id"]
+    assert kept in set(second["target_id"])
+
+
+def test_a_complaint_near_two_parcels_of_one_target_counts_once_at_the_higher_protection():
+    p = parcels(hot(0), {"geometry": box(100), "public_welfare": "local_key"})
+    c = complaints({"geometry": at(100, 50)}, {"geometry": at(50, 50)}, {"geometry": at(150, 50)})
+    t = targets_of(p, c)
+    assert t["complaint_count"].tolist() == [3]
+    # three complaints, each within 200 m of both parcels: 3 x 1 point x 2.0 (national_1)
+    assert t["score"].tolist() == pytest.approx([6.0])
+
+
+def test_priority_p1_when_a_criminal_threshold_is_met():
+    x = patches({"illegal_area_ha": 0.7, "geometry": box(0, 0, 100, 100)})
+    t = targets_of(parcels({}), x=x)
+    assert t["priority"].tolist() == ["P1"]
+    assert t["criminal_threshold_met"].tolist() == [True]
+    assert t["lead_department"].tolist() == ["police"]
+
+
+@pytest.mark.parametrize(
+    ("n_complaints", "priority"),
+    [(2, "P3"), (3, "P2"), (5, "P1")],
+)
+def test_priority_follows_the_score_thresholds(n_complaints, priority):
+    # each verified complaint is 2 points on national level-1 forest: 4 < 4.5, 6 >= 4.5, 10 >= 10
+    c = complaints(*({"geometry": at(50, 40 + i)} for i in range(n_complaints)))
+    t = targets_of(parcels(hot()), c)
+    assert t["priority"].tolist() == [priority]
+
+
+def test_targets_are_sorted_by_priority_then_score():
+    p = parcels(hot(0), hot(3000), hot(6000))
+    c = complaints(
+        *({"geometry": at(50, 40 + i)} for i in range(2)),
+        *({"geometry": at(3050, 40 + i)} for i in range(4)),
+        *({"geometry": at(6050, 40 + i)} for i in range(3)),
+    )
+    t = targets_of(p, c)
+    assert t["priority"].tolist() == ["P2", "P2", "P3"]
+    assert t["score"].tolist() == pytest.approx([8.0, 6.0, 4.0])
+
+
+def test_escalation_environment_joins_for_pollution():
+    c = complaints({"category": "illegal_logging"}, {"category": "pollution"}, {})
+    t = targets_of(parcels(hot()), c)
+    assert t["categories"].tolist() == ["illegal_logging;pollution"]
+    assert t["cooperating_departments"].tolist() == ["police;natural_resources;environment"]
+
+
+def test_escalation_agriculture_joins_in_a_nature_reserve():
+    c = complaints({"category": "illegal_mining"}, {"category": "illegal_mining"})
+    t = targets_of(parcels(hot(nature_reserve=True)), c)
+    assert t["lead_department"].tolist() == ["natural_resources"]
+    assert t["cooperating_departments"].tolist() == ["environment;police;agriculture"]
+
+
+def test_reasons_name_the_evidence_the_threshold_and_the_article():
+    p = parcels(hot())
+    x = patches(
+        {
+            "change_cause": "22",
+            "category": "illegal_logging",
+            "illegal_area_ha": 0.6,
+            "geometry": box(0, 0, 100, 60),
+        }
+    )
+    q = problems({"deadline": pd.Timestamp("2026-10-30")})
+    reasons = targets_of(p, hot_complaints(0), x, q)["reasons"].iloc[0]
+    for text in (
+        "JB202600001",
+        "44188220260001",
+        "未经审批采伐林木",
+        "DC202609-001",
+        "已逾期 29 天",
+        "估算林木蓄积 60.0 立方米，超过 2 立方米刑事立案标准",
+        "依据《部门协作制度》第十条，镇郊派出所负责侦办破坏森林资源刑事案件",
+        "镇农业农村办（盗伐滥伐林木问题的主责部门",
+    ):
+        assert text in reasons, text
+
+
+def test_reasons_state_the_public_welfare_area_threshold():
+    x = patches({"illegal_area_ha": 0.52, "geometry": box(0, 0, 100, 60)})
+    reasons = targets_of(parcels({"public_welfare": "national_1"}), x=x)["reasons"].iloc[0]
+    assert "违法占用国家一级公益林地 0.52 公顷，超过 5 亩（0.3333 公顷）刑事立案标准" in reasons
+
+
+def test_reasons_in_english():
+    reasons = targets_of(parcels(hot()), hot_complaints(0), lang="en")["reasons"].iloc[0]
+    assert "2 complaints (2 verified)" in reasons
+    assert (
+        "under Article 10 of the Collaboration Rules, the agriculture and rural affairs office"
+        in reasons
+    )
+
+
+def test_no_flagged_parcel_gives_an_empty_target_table():
+    t = targets_of(parcels({}), complaints({"status": "new"}))
+    assert t.empty
+    assert list(t.columns) == TARGET_COLUMNS
+
+
+def test_empty_parcel_risk_gives_an_empty_target_table():
+    t = build_targets(score(empty()).parcel_risk, RULES)
+    assert t.empty
+    assert list(t.columns) == TARGET_COLUMNS
+
+
+def test_target_geometry_is_the_union_of_its_parcels():
+    p = parcels(hot(0), hot(100))
+    t = targets_of(p, hot_complaints(0, 100))
+    assert t.geometry.iloc[0].area == pytest.approx(20_000.0)
+    assert shapely.get_num_geometries(t.geometry.iloc[0]) == 1
+
+
+# --- the sample town -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("town") / "town.gpkg")
+    for kind, name, parcel_kind in DEMO_FILES:
+        if kind != "villages":
+            import_file(ws, SAMPLE / name, kind, actor="test", parcel_kind=parcel_kind)
+    layers = {k: ws.read(k) for k in ("parcels", "complaints", "patches", "problems")}
+    result = score_parcels(*layers.values(), load_rules(), date(2026, 11, 28))
+    return result, build_targets(result.parcel_risk, load_rules())
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return {c.key: c for c in planted_cases()}
+
+
+def _case_targets(targets, case):
+    ids = set(case.parcel_ids) | set(case.wetland_ids)
+    touched = targets["parcel_ids"].str.split(";").map(lambda ps: bool(ids & set(ps)))
+    return targets[touched]
+
+
+EXPECTED = {
+    # lead, departments that must take part
+    "felling": ("police", {"agriculture", "natural_resources"}),
+    "wetland_fill": ("agriculture", {"environment", "natural_resources"}),
+    "quarry": ("police", {"natural_resources", "environment"}),
+    "poaching": ("police", {"finance", "agriculture"}),
+    "burning": ("emergency", {"police", "agriculture", "public_service"}),
+}
+
+
+@pytest.mark.parametrize("key", list(EXPECTED))
+def test_sample_town_planted_cases_are_p1_or_p2_targets_with_the_right_departments(
+    town, cases, key
+):
+    _, targets = town
+    case = cases[key]
+    found = _case_targets(targets, case)
+    assert len(found) == 1, found[["target_id", "parcel_ids"]]
+    target = found.iloc[0]
+    lead, cooperating = EXPECTED[key]
+    assert target["priority"] in ("P1", "P2")
+    assert target["lead_department"] == lead
+    assert cooperating <= set(target["cooperating_departments"].split(";"))
+    assert case.village_code in target["village_codes"]
+    for evidence in (*case.complaint_ids[:2], *case.patch_ids, *case.problem_ids[:1]):
+        if evidence in {"DC202603-003"}:  # reported fixed: no longer open
+            continue
+        assert evidence in target["reasons"], evidence
+
+
+def test_sample_town_felling_and_quarry_meet_criminal_thresholds(town, cases):
+    _, targets = town
+    assert _case_targets(targets, cases["felling"])["criminal_threshold_met"].all()
+    assert _case_targets(targets, cases["quarry"])["criminal_threshold_met"].all()
+    assert not _case_targets(targets, cases["wetland_fill"])["criminal_threshold_met"].any()
+
+
+@pytest.mark.parametrize("key", ["old_closed", "approved_road", "unfounded_felling"])
+def test_sample_town_look_alikes_are_not_targets(town, cases, key):
+    _, targets = town
+    assert _case_targets(targets, cases[key]).empty
+
+
+def test_sample_town_target_list_is_short_enough_to_act_on(town):
+    result, targets = town
+    assert 5 <= len(targets) <= 25
+    assert result.unmatched_complaints.empty
+    assert set(targets.loc[targets["priority"] == "P3", "parcel_count"]) <= {1, 2, 3}
