@@ -493,7 +493,9 @@ def test_sha256_of_missing_path_is_an_error(tmp_path: Path) -> None:
         source_sha256(tmp_path / "nowhere.zip")
 
 
-@pytest.mark.parametrize("name", ["非涉密举报.csv", "不涉密_小班.shp", "无涉密内容.xlsx", "非秘密.csv"])
+@pytest.mark.parametrize(
+    "name", ["非涉密举报.csv", "不涉密_小班.shp", "无涉密内容.xlsx", "非秘密.csv"]
+)
 def test_negated_classification_marks_are_not_marks(name):
     check_not_classified(name)
 
