@@ -117,7 +117,8 @@ def _gbk_safe(frame: pd.DataFrame) -> bool:
 def _write_shapefile(frame: gpd.GeoDataFrame, path: Path) -> tuple[dict[str, str], str]:
     renamed = shapefile_names([str(c) for c in frame.columns if c != "geometry"])
     encoding = "CP936" if _gbk_safe(frame) else "UTF-8"
-    pyogrio.write_dataframe(frame.rename(columns=renamed), path, encoding=encoding)
+    cut = _cut_text(frame, "gbk" if encoding == "CP936" else "utf-8")
+    pyogrio.write_dataframe(cut.rename(columns=renamed), path, encoding=encoding)
     lines = ["字段\tfield\t说明 / meaning"]
     for col in frame.columns:
         if col == "geometry":
@@ -146,6 +147,30 @@ def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
             width = max([len(str(col)), *text.str.len().head(200).tolist()])
             sheet.column_dimensions[sheet.cell(1, i).column_letter].width = min(width + 2, 60)
         sheet.freeze_panes = "A2"
+
+
+def _reasons_in(ws: Workspace, targets: gpd.GeoDataFrame, lang: Lang) -> gpd.GeoDataFrame:
+    """Targets with their ``reasons`` in ``lang`` (each run stores both languages)."""
+    if "target_reasons" not in ws.layer_names() or not len(targets):
+        return targets
+    reasons = ws.read("target_reasons").set_index("target_id")[f"reasons_{lang}"]
+    found = targets["target_id"].map(reasons)
+    return targets.assign(reasons=found.fillna(targets["reasons"]))
+
+
+def _cut_text(frame: gpd.GeoDataFrame, encoding: str) -> gpd.GeoDataFrame:
+    """Cut text to the DBF's 254 bytes at a character boundary (the field list says so)."""
+    out = frame.copy()
+    for col in out.columns:
+        if col == "geometry" or pd.api.types.is_numeric_dtype(out[col]):
+            continue
+        text = out[col].astype("string")
+        long = text.str.encode(encoding).str.len() > DBF_TEXT_BYTES
+        if long.any():
+            out.loc[long, col] = text[long].map(
+                lambda v: v.encode(encoding)[:DBF_TEXT_BYTES].decode(encoding, errors="ignore")
+            )
+    return out
 
 
 def export_layer(
@@ -188,6 +213,7 @@ def export_layer(
     filters = (department, village, priorities)
     if layer == "targets":
         frame = filter_targets(frame, department=department, village=village, priorities=priorities)
+        frame = _reasons_in(ws, frame, lang)
     elif any(f is not None for f in filters):
         raise OptionError(
             message(

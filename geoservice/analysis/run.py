@@ -18,7 +18,7 @@ import pandas as pd
 
 from geoservice.analysis.rules import Rules, rules_hash
 from geoservice.analysis.scoring import score_parcels
-from geoservice.analysis.targets import build_targets
+from geoservice.analysis.targets import build_targets_and_reasons
 from geoservice.errors import NotFoundError, message
 from geoservice.workspace import Workspace
 from layers.messages import Lang
@@ -118,7 +118,7 @@ def analyze(
         rules,
         as_of,
     )
-    targets = build_targets(scored.parcel_risk, rules, lang)
+    targets, reasons = build_targets_and_reasons(scored.parcel_risk, rules, lang)
     duration = time.perf_counter() - start
     inputs = {kind: {"rows": len(frames[kind]), "sha256": ws.input_hash(kind)} for kind in INPUTS}
     result = AnalysisResult(
@@ -132,7 +132,7 @@ def analyze(
         duration_s=duration,
     )
     ws.write_results(
-        {"parcel_risk": scored.parcel_risk, "targets": targets},
+        {"parcel_risk": scored.parcel_risk, "targets": targets, "target_reasons": reasons},
         {
             "as_of": as_of.isoformat(),
             "rules_hash": result.rules_hash,

@@ -37,7 +37,14 @@ from geoservice.analysis.spatial import polygon_pairs_within
 from geoservice.analysis.target_evidence import PerTarget, per_target
 from layers.messages import Lang
 
-__all__ = ["TARGET_COLUMNS", "build_targets", "target_id"]
+__all__ = [
+    "REASON_COLUMNS",
+    "TARGET_COLUMNS",
+    "build_targets",
+    "build_targets_and_reasons",
+    "target_id",
+]
+REASON_COLUMNS = ["target_id", "reasons_zh", "reasons_en"]
 
 TARGET_COLUMNS = [
     "target_id",
@@ -106,6 +113,13 @@ def _union(geoms: NDArray[np.object_]) -> shapely.MultiPolygon:
 def build_targets(
     parcel_risk: gpd.GeoDataFrame, rules: Rules, lang: Lang = "zh"
 ) -> gpd.GeoDataFrame:
+    """Target areas from the flagged parcels; see :func:`build_targets_and_reasons`."""
+    return build_targets_and_reasons(parcel_risk, rules, lang)[0]
+
+
+def build_targets_and_reasons(
+    parcel_risk: gpd.GeoDataFrame, rules: Rules, lang: Lang = "zh"
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Target areas from the flagged parcels of ``parcel_risk`` (workspace CRS, metres).
 
     Flagged parcels within ``targets.group_distance_m`` of each other (touching included)
@@ -127,7 +141,7 @@ def build_targets(
 
     Returns
     -------
-    geopandas.GeoDataFrame
+    targets : geopandas.GeoDataFrame
         Columns :data:`TARGET_COLUMNS` in that order, sorted by priority then score
         descending (then target_id). target_id: :func:`target_id` of the parcel ids
         (stable while the target's parcels are the same); priority P1 (criminal threshold
@@ -137,12 +151,15 @@ def build_targets(
         departments are codes; area_ha and patch_area_ha (overlap of illegal, suspected
         and unknown patches) in hectares; estimated_volume_m3 in m³; complaint_count and
         open_problem_count count distinct items; geometry a MultiPolygon.
+    reasons : pandas.DataFrame
+        ``target_id``, ``reasons_zh``, ``reasons_en``: the reasons in both languages, in
+        the order of ``targets``.
     """
     crs = parcel_risk.crs
     mask = parcel_risk["flagged"].fillna(False).astype(bool).to_numpy()
     flagged = parcel_risk[mask].reset_index(drop=True)
     if flagged.empty:
-        return _empty(crs)
+        return _empty(crs), pd.DataFrame(columns=REASON_COLUMNS)
     geoms = np.asarray(flagged.geometry.array, dtype=object)
     group = _groups(geoms, rules.targets.group_distance_m)
     flagged = flagged.assign(group=group)
@@ -158,7 +175,9 @@ def build_targets(
         )
     )
     frame = frame.iloc[order].reset_index(drop=True)
-    return gpd.GeoDataFrame(frame[TARGET_COLUMNS], geometry="geometry", crs=crs)
+    frame[f"reasons_{lang}"] = frame["reasons"]
+    reasons = pd.DataFrame(frame[REASON_COLUMNS])
+    return gpd.GeoDataFrame(frame[TARGET_COLUMNS], geometry="geometry", crs=crs), reasons
 
 
 def _criminal(t: PerTarget, g: int, rules: Rules) -> CriminalFacts:
@@ -261,6 +280,10 @@ def _row(g: int, t: PerTarget, rules: Rules, lang: Lang) -> dict[str, object]:
         "patch_area_ha": round(float(t.patch_area_ha[g]), 4),
         "open_problem_count": int(t.problem_count[g]),
         "reasons": target_reasons(facts, routing, rules, lang),
+        # the other language, stored beside the layer so exports can use either
+        "reasons_zh" if lang == "en" else "reasons_en": target_reasons(
+            facts, routing, rules, "zh" if lang == "en" else "en"
+        ),
     }
 
 

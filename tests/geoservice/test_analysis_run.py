@@ -7,6 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import pytest
 
@@ -139,10 +140,42 @@ def test_targets_export_for_a_department_is_a_table_a_clerk_reads(town, tmp_path
     out = tmp_path / "t.xlsx"
     res = _cli("export", "targets", "-w", town.path, "--out", out, "--department", "police")
     assert res.returncode == 0, res.stderr
-    import pandas as pd
-
     table = pd.read_excel(out)
     assert {"目标编号", "优先级", "牵头部门", "配合部门", "理由"} <= set(table.columns)
     assert table.apply(
         lambda r: "镇郊派出所" in str(r["牵头部门"]) or "镇郊派出所" in str(r["配合部门"]), axis=1
     ).all()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "read"),
+    [
+        ("xlsx", lambda p: pd.read_excel(p)),
+        ("csv", lambda p: pd.read_csv(p, encoding="utf-8-sig")),
+        ("shp", lambda p: pyogrio.read_dataframe(p)),
+        ("kml", lambda p: pyogrio.read_dataframe(p)),
+        ("geojson", lambda p: pyogrio.read_dataframe(p)),
+        ("gpkg", lambda p: pyogrio.read_dataframe(p)),
+    ],
+)
+def test_target_exports_round_trip_with_chinese_text_intact(town, result, tmp_path, fmt, read):
+    from geoservice.exporting import export_layer
+
+    out = tmp_path / f"targets.{fmt}"
+    export_layer(town, "targets", out, actor="planner")
+    back = read(out)
+    assert len(back) == len(result.targets)
+    text = " ".join(map(str, back.drop(columns="geometry", errors="ignore").to_numpy().ravel()))
+    assert "黄岗村" in text
+    assert "镇郊派出所" in text or "police" in text
+
+
+def test_targets_export_in_english_has_english_reasons(town, result, tmp_path):
+    from geoservice.exporting import export_layer
+
+    out = tmp_path / "t.csv"
+    export_layer(town, "targets", out, actor="planner", lang="en")
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert "reasons" in table.columns
+    assert table["reasons"].str.contains("Article 10").any()
+    assert not table["reasons"].str.contains("第十条").any()
