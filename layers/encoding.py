@@ -37,6 +37,7 @@ import numpy as np
 
 from layers.errors import EncodingError, SourceError
 from layers.messages import Message
+from layers.sources import shapefile_parts
 
 #: Reason code of a UTF-8 DBF with names or values cut mid-character (see module doc).
 UTF8_TRUNCATED_CODE = "encoding.sniffed_utf8_truncated"
@@ -125,22 +126,10 @@ def _user_reason(given: str, name: str) -> Message:
 
 
 def _find_sidecar(shp_path: Path, suffix: str) -> Path | None:
-    """Find ``<stem>.<suffix>`` next to ``shp_path`` regardless of the suffix's case.
-
-    An exact stem match is preferred; otherwise the whole file name is compared
-    case-insensitively (as on Windows, where survey files come from).
-    """
-    for candidate in (shp_path.with_suffix(suffix.lower()), shp_path.with_suffix(suffix.upper())):
-        if candidate.is_file():
-            return candidate
-    wanted = (shp_path.stem + suffix).lower()
-    parent = shp_path.parent
-    if not parent.is_dir():
+    """``<stem>.<suffix>`` next to ``shp_path``, whatever the case of stem and suffix."""
+    if not shp_path.parent.is_dir():
         return None
-    for entry in parent.iterdir():
-        if entry.name.lower() == wanted and entry.is_file():
-            return entry
-    return None
+    return shapefile_parts(shp_path).get(suffix.lower())
 
 
 def _read_cpg_label(cpg_path: Path) -> str:

@@ -47,7 +47,12 @@ from layers.normalize import (
 )
 from layers.report import ImportReport, reason_text
 from layers.schema import Kind, schema_for
-from layers.sources import Source, check_not_classified, is_classified_text, resolve_source
+from layers.sources import (
+    Source,
+    is_classified_text,
+    resolve_source,
+    shapefile_parts,
+)
 from layers.sources import source_sha256 as _sha256
 from layers.validate import check_geometries, outside_area
 
@@ -122,7 +127,6 @@ def read_layer(
     report = ImportReport(source=str(path), kind=schema.kind)
     with tempfile.TemporaryDirectory(prefix="geoservice-import-") as workdir:
         source = resolve_source(path, Path(workdir), layer)
-        check_not_classified(source.name)
         report.format, report.layer = source.format, source.layer
         if source.path != path:
             report.source = f"{path} ({source.name})"
@@ -161,7 +165,7 @@ def _read_raw(
         )
     path, prj = source.path, None
     if source.format == "shapefile":
-        prj = _sidecar(source.path, ".prj")
+        prj = shapefile_parts(source.path).get(".prj")
         if prj is not None and not prj.read_bytes().isascii():
             path = _without_prj(source.path, workdir)
     gdf = _read_vector(path, layer, enc)
@@ -235,13 +239,6 @@ def _single_kml_layer(source: Source) -> str | None:
     return filled[0] if filled else (layers[0] if layers else None)
 
 
-def _sidecar(shp: Path, ext: str) -> Path | None:
-    for p in shp.parent.iterdir():
-        if p.stem == shp.stem and p.suffix.lower() == ext:
-            return p
-    return None
-
-
 def _without_prj(shp: Path, workdir: Path) -> Path:
     """Link the shapefile's parts, all but its ``.prj``, into a fresh folder.
 
@@ -249,8 +246,8 @@ def _without_prj(shp: Path, workdir: Path) -> Path:
     reading of the layer; the CRS is taken from our own parse of that file instead.
     """
     folder = Path(tempfile.mkdtemp(prefix="noprj-", dir=workdir))
-    for part in shp.parent.iterdir():
-        if part.stem == shp.stem and part.suffix.lower() != ".prj":
+    for ending, part in shapefile_parts(shp).items():
+        if ending != ".prj":
             (folder / part.name).symlink_to(part.resolve())
     return folder / shp.name
 

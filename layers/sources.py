@@ -345,7 +345,7 @@ def _match_datasets(layer: str, datasets: list[str]) -> list[str]:
 
 
 def _resolve_shapefile(path: Path, original: Path, prefix: str) -> Source:
-    parts = _shapefile_parts(path)
+    parts = shapefile_parts(path)
     shp = path if path.suffix.lower() == ".shp" else parts.get(".shp")
     stem = path.stem
     if shp is None:
@@ -356,7 +356,7 @@ def _resolve_shapefile(path: Path, original: Path, prefix: str) -> Source:
     return Source(shp, "shapefile", None, original, prefix + shp.name)
 
 
-def _shapefile_parts(path: Path) -> dict[str, Path]:
+def shapefile_parts(path: Path) -> dict[str, Path]:
     """The shapefile's files next to ``path`` by lower-case ending (stem matched
     case-insensitively, as Windows does)."""
     stem = path.stem.casefold()
@@ -454,7 +454,7 @@ def source_sha256(path: Path) -> str:
     if path.is_dir():
         return _hash_parts((rel, path / rel) for rel in _walk(path))
     if path.suffix.lower() in (".shp", ".dbf", ".shx"):
-        return _hash_parts(sorted(_shapefile_parts(path).items()))
+        return _hash_parts(sorted(shapefile_parts(path).items()))
     digest = hashlib.sha256()
     _feed(digest, path)
     return digest.hexdigest()
