@@ -77,6 +77,9 @@ def _check_options(mode: str, owner: str | None, classification: str | None) -> 
 def _to_workspace_crs(
     frame: gpd.GeoDataFrame, target: pyproj.CRS | None, report: ImportReport
 ) -> gpd.GeoDataFrame:
+    if frame.geometry.isna().all():
+        # No locations at all (a problem list without coordinates): nothing to project.
+        return frame.set_crs(target or pyproj.CRS.from_epsg(4490), allow_override=True)
     if target is not None:
         return frame.to_crs(target) if frame.crs is not None and frame.crs != target else frame
     if frame.crs is not None and is_projected_metres(frame.crs):
@@ -119,7 +122,10 @@ def _merge(
     if old is None:
         return new
     if old.crs is not None and new.crs is not None and old.crs != new.crs:
-        new = new.to_crs(old.crs)
+        if old.geometry.isna().all():
+            old = old.set_crs(new.crs, allow_override=True)
+        else:
+            new = new.to_crs(old.crs)
     if mode == "append":
         return _concat(old, new)
     if kind != "parcels":

@@ -305,10 +305,11 @@ class Workspace:
             _write_frame(_gpkg_safe(rejects), work, f"rejects_{kind}")
             with contextlib.closing(self._connect(work)) as con, con:
                 _ensure_tables(con)
-                con.execute(
-                    "INSERT OR IGNORE INTO workspace_meta VALUES ('crs', ?)",
-                    (frame.crs.to_wkt(),),
-                )
+                if frame.crs.is_projected and frame.geometry.notna().any():
+                    con.execute(
+                        "INSERT OR IGNORE INTO workspace_meta VALUES ('crs', ?)",
+                        (frame.crs.to_wkt(),),
+                    )
                 if replace_parts is not None:
                     marks = ",".join("?" * len(replace_parts))
                     con.execute(

@@ -225,3 +225,33 @@ def test_mixed_file_without_kind_that_clashes_is_a_conflict(ws, tmp_path):
     wet = wet.set_crs("EPSG:4546", allow_override=True)
     with pytest.raises(ConflictError, match="clash with stored parcels of the other kind"):
         import_file(ws, write_shp(wet, tmp_path / "wet.shp"), "parcels", actor="a")
+
+
+def test_problem_list_without_coordinates_imports_into_any_workspace(ws, tmp_path):
+    import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
+    xlsx = tmp_path / "p.xlsx"
+    import pandas as pd
+
+    pd.DataFrame(
+        {
+            "问题编号": ["W1"],
+            "问题类别": ["盗伐滥伐林木"],
+            "整改状态": ["未整改"],
+            "村名": ["丰阳村"],
+        }
+    ).to_excel(xlsx, index=False)
+    result = import_file(ws, xlsx, "problems", actor="a")
+    assert result.report.rows_imported == 1
+    assert ws.read("problems").crs.to_epsg() == 4546
+    assert ws.crs().to_epsg() == 4546
+
+
+def test_problem_list_without_coordinates_does_not_decide_the_workspace_crs(ws, tmp_path):
+    xlsx = tmp_path / "p.xlsx"
+    import pandas as pd
+
+    pd.DataFrame({"问题编号": ["W1"], "问题类别": ["其他"], "整改状态": ["未整改"]}).to_excel(
+        xlsx, index=False
+    )
+    import_file(ws, xlsx, "problems", actor="a")
+    assert ws.crs() is None
