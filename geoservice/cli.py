@@ -316,6 +316,7 @@ def export_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Export a workspace layer to a file (导出图层); written to the audit log."""
+    from geoservice.analysis.rules import load_rules
     from geoservice.exporting import export_layer
     from geoservice.workspace import Workspace
 
@@ -333,6 +334,7 @@ def export_cmd(
             department=department,
             village=village,
             priorities=priority.split(",") if priority else None,
+            rules=load_rules(settings.rules_path()),
         ),
     )
     if as_json:
@@ -380,10 +382,11 @@ RulesOpt = Annotated[
 ]
 
 
-def _summary_lines(counts: dict[str, Any], result: Any, lang: Lang) -> list[str]:
-    from layers.codes import DEPARTMENTS
-
+def _summary_lines(
+    counts: dict[str, Any], result: Any, lang: Lang, departments: dict[str, tuple[str, str]]
+) -> list[str]:
     idx = 1 if lang == "en" else 0
+    sep = ", " if lang == "en" else "，"
     lines = [
         _t(
             lang,
@@ -395,17 +398,17 @@ def _summary_lines(counts: dict[str, Any], result: Any, lang: Lang) -> list[str]
             f"joint-enforcement targets ({counts['criminal_targets']} meet a criminal threshold).",
         )
     ]
-    by_p = "，".join(f"{p} {n}" for p, n in counts["targets_by_priority"].items())
+    by_p = sep.join(f"{p} {n}" for p, n in counts["targets_by_priority"].items())
     lines.append(_t(lang, f"按优先级：{by_p or '无'}", f"By priority: {by_p or 'none'}"))
-    by_lead = "，".join(
-        f"{DEPARTMENTS.get(d, (d, d))[idx]} {n}" for d, n in counts["targets_by_lead"].items()
+    by_lead = sep.join(
+        f"{departments.get(d, (d, d))[idx]} {n}" for d, n in counts["targets_by_lead"].items()
     )
     lines.append(
         _t(lang, f"按牵头部门：{by_lead or '无'}", f"By lead department: {by_lead or 'none'}")
     )
     unmatched = result.unmatched_complaints
     if len(unmatched):
-        ids = "、".join(unmatched["complaint_id"].astype(str).head(10))
+        ids = ("、" if lang == "zh" else ", ").join(unmatched["complaint_id"].astype(str).head(10))
         more = "…" if len(unmatched) > 10 else ""
         lines.append(
             _t(
@@ -416,7 +419,9 @@ def _summary_lines(counts: dict[str, Any], result: Any, lang: Lang) -> list[str]
             )
         )
     if len(result.unmatched_problems):
-        ids = "、".join(result.unmatched_problems["problem_id"].astype(str).head(10))
+        ids = ("、" if lang == "zh" else ", ").join(
+            result.unmatched_problems["problem_id"].astype(str).head(10)
+        )
         lines.append(
             _t(
                 lang,
@@ -438,6 +443,7 @@ def analyze_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Find areas at risk of serious damage and the joint-enforcement targets (研判)."""
+    from geoservice.analysis.present import department_names
     from geoservice.analysis.rules import load_rules
     from geoservice.analysis.run import analyze
     from geoservice.workspace import Workspace
@@ -464,7 +470,7 @@ def analyze_cmd(
             }
         )
         return
-    for line in _summary_lines(counts, result, lg):
+    for line in _summary_lines(counts, result, lg, department_names(effective)):
         out.print(line, markup=False)
     out.print(
         _t(
@@ -588,6 +594,7 @@ def demo_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Run the whole job on the sample town (示例：导入、研判、输出目标清单)."""
+    from geoservice.analysis.present import department_names
     from geoservice.analysis.rules import load_rules
     from geoservice.analysis.run import analyze
     from geoservice.exporting import export_layer
@@ -627,9 +634,14 @@ def demo_cmd(
         )
     xlsx = out_dir / _t(lg, "联合执法目标清单.xlsx", "targets.xlsx")
     gpkg = out_dir / "targets.gpkg"
+    for stale in ("联合执法目标清单.xlsx", "targets.xlsx"):
+        (out_dir / stale).unlink(missing_ok=True)
     for path in (xlsx, gpkg):
         _guard(
-            lg, functools.partial(export_layer, ws, "targets", path, actor=settings.user, lang=lg)
+            lg,
+            functools.partial(
+                export_layer, ws, "targets", path, actor=settings.user, lang=lg, rules=effective
+            ),
         )
     if as_json:
         _print_json(
@@ -643,7 +655,7 @@ def demo_cmd(
         )
         return
     out.print(_catalog_table(ws.catalog(), lg))
-    for line in _summary_lines(analysis.counts(), analysis, lg):
+    for line in _summary_lines(analysis.counts(), analysis, lg, department_names(effective)):
         out.print(line, markup=False)
     out.print(
         _t(

@@ -20,7 +20,15 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geoservice.analysis.present import HEADERS, filter_targets, present_targets
+from geoservice.analysis.present import (
+    HEADERS,
+    department_code,
+    department_names,
+    filter_targets,
+    present_targets,
+    village_code,
+)
+from geoservice.analysis.rules import Rules
 from geoservice.errors import OptionError, message
 from geoservice.workspace import Workspace
 from layers.messages import Lang
@@ -184,6 +192,7 @@ def export_layer(
     department: str | None = None,
     village: str | None = None,
     priorities: Iterable[str] | None = None,
+    rules: Rules | None = None,
 ) -> ExportResult:
     """Write one workspace layer to ``path``.
 
@@ -199,8 +208,10 @@ def export_layer(
     lang : {"zh", "en"}
         Language of the headers and words of a ``targets`` table (CSV, XLSX).
     department, village, priorities : optional
-        ``targets`` only: keep targets this department leads or cooperates on, in this
-        village (code), of these priorities.
+        ``targets`` only: keep targets this department (code or name) leads or cooperates
+        on, in this village (code or name), of these priorities.
+    rules : Rules, optional
+        The effective rules, whose department names the tables use (default: built-in).
 
     Returns
     -------
@@ -212,7 +223,14 @@ def export_layer(
     frame = ws.read(layer)
     filters = (department, village, priorities)
     if layer == "targets":
-        frame = filter_targets(frame, department=department, village=village, priorities=priorities)
+        names = department_names(rules)
+        villages = ws.read("villages") if "villages" in ws.layer_names() else None
+        frame = filter_targets(
+            frame,
+            department=department_code(department, names) if department else None,
+            village=village_code(village, villages) if village else None,
+            priorities=priorities,
+        )
         frame = _reasons_in(ws, frame, lang)
     elif any(f is not None for f in filters):
         raise OptionError(
@@ -249,7 +267,7 @@ def export_layer(
         path.unlink(missing_ok=True)
         if name in ("csv", "xlsx"):
             if layer == "targets":
-                table = present_targets(frame, lang)
+                table = present_targets(frame, lang, department_names(rules))
             elif spatial:
                 table = pd.DataFrame(frame.drop(columns="geometry"))
                 table["geometry_wkt"] = frame.geometry.to_wkt()
@@ -262,6 +280,9 @@ def export_layer(
             if lonlat and frame.crs is not None:
                 frame = frame.to_crs("EPSG:4326")
                 crs = "EPSG:4326"
+            if name == "kml" and layer == "targets":
+                # Placemark labels and balloons in Google Earth and other KML viewers.
+                frame = frame.assign(Name=frame["target_id"], Description=frame["reasons"])
             pyogrio.write_dataframe(frame, path, driver=driver)
     except (OSError, pyogrio.errors.DataSourceError) as exc:
         raise OptionError(

@@ -30,23 +30,63 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "other": ("其他", "other"),
 }
 
-# Keywords that classify free Chinese text, most specific first. The first category with
-# a matching keyword wins, so order matters (湿地 filling before generic 占用).
+# Keywords that classify free Chinese text, most specific first: the first category with
+# a matching keyword wins. This is the library default; the service uses the table of the
+# rules file (geoservice/data/rules.yaml), which a test keeps equal to this one.
 CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "wildlife_crime",
-        ("猎", "捕鸟", "下套", "夹子", "野生动物", "野味", "穿山甲", "电鱼", "毒鸟"),
+        "illegal_mining",
+        (
+            "采石",
+            "挖沙",
+            "采砂",
+            "挖砂",
+            "抽沙",
+            "采矿",
+            "开矿",
+            "开采",
+            "石场",
+            "矿山",
+            "取土",
+            "放炮",
+        ),
     ),
-    ("wetland_damage", ("填埋湿地", "填湿地", "围垦", "排干", "湿地", "倒土", "填塘", "填河")),
-    ("illegal_mining", ("采石", "挖沙", "采砂", "采矿", "开矿", "石场", "矿山", "取土")),
+    (
+        "wildlife_crime",
+        (
+            "猎",
+            "捕鸟",
+            "打鸟",
+            "鸟网",
+            "网鸟",
+            "气枪",
+            "下套",
+            "夹子",
+            "野生动物",
+            "野味",
+            "穿山甲",
+            "电鱼",
+            "毒鸟",
+        ),
+    ),
+    ("land_reclamation", ("开垦", "毁林种", "开荒", "种果", "种茶", "种植")),
+    ("illegal_construction", ("违建", "违法建设", "建房", "建别墅", "铁皮房", "规划许可")),
+    (
+        "land_occupation",
+        ("占用林地", "占用湿地", "占地", "修路", "推平", "挖掘机", "勾机", "搭建", "占用"),
+    ),
+    (
+        "wetland_damage",
+        ("填埋湿地", "填湿地", "围垦", "排干", "倒土", "填塘", "填河", "湿地", "河滩"),
+    ),
     ("fire_hazard", ("烧", "火", "烟", "野炊", "祭祀")),
-    ("timber_transport", ("运输木材", "运木", "收购木材", "木材加工", "拉木头")),
-    ("roadside_trees", ("公路", "路边树", "行道树")),
     ("illegal_logging", ("盗伐", "滥伐", "砍", "伐", "锯树", "偷树")),
-    ("land_reclamation", ("开垦", "种植", "毁林种", "开荒", "种果", "种茶")),
-    ("pollution", ("排污", "倾倒", "垃圾", "废弃物", "污水", "废渣")),
-    ("illegal_construction", ("建房", "违建", "违法建设", "搭建", "修路", "建厂", "厂房")),
-    ("land_occupation", ("占用林地", "占地", "占用", "推平", "挖掘机", "勾机")),
+    (
+        "timber_transport",
+        ("运输木材", "木材运输", "运木", "收购木材", "木材加工", "拉木头", "拉原木", "原木"),
+    ),
+    ("roadside_trees", ("公路", "路边树", "行道树")),
+    ("pollution", ("排污", "倾倒", "偷倒", "垃圾", "废弃物", "污水", "废渣", "废油", "废料")),
     ("pest_disease", ("虫", "病害", "松材线虫", "枯死", "有害生物")),
 )
 

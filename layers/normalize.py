@@ -278,13 +278,19 @@ def normalize_complaints(df: gpd.GeoDataFrame) -> Normalized:
     return _finish(df, "complaints", out)
 
 
-def _illegal(df: pd.DataFrame, cause: pd.Series) -> pd.Series:
+def _illegal(df: pd.DataFrame, verified_cause: pd.Series) -> pd.Series:
+    """Legality of each patch: 'true', 'false' or 'unknown'.
+
+    An explicit 是否违法违规 (SHIFOU_WF) value wins; else the cause found by the field
+    check (BHYY) decides when it is an approved or an unapproved cause. The remote-sensing
+    interpreter's cause (PAN_BHYY) never decides: a patch not yet checked is 'unknown'.
+    """
     flag = _text(df, "_illegal_flag").str.lower()
     true = flag.isin(["1", "true", "yes", "是", "y", "违法", "违规", "违法违规"])
     false = flag.isin(["0", "false", "no", "否", "n", "合法"])
     out = pd.Series("unknown", index=df.index, dtype="string")
-    out = out.mask(cause.isin(codes.APPROVED_CAUSES).fillna(False).astype(bool), "false")
-    out = out.mask(cause.isin(codes.ILLEGAL_CAUSES).fillna(False).astype(bool), "true")
+    out = out.mask(verified_cause.isin(codes.APPROVED_CAUSES).fillna(False).astype(bool), "false")
+    out = out.mask(verified_cause.isin(codes.ILLEGAL_CAUSES).fillna(False).astype(bool), "true")
     out = out.mask(true.fillna(False).astype(bool), "true")
     return out.mask(false.fillna(False).astype(bool), "false")
 
@@ -296,13 +302,12 @@ def normalize_patches(df: gpd.GeoDataFrame, metric_crs: object) -> Normalized:
     df["patch_id"] = codes.normalize_code(_col(df, "patch_id"))
     year = _number(df, "year")
     df["year"] = year.where(year.between(1990, 2100)).round().astype("Int64")
-    cause = codes.normalize_code(_col(df, "_cause")).fillna(
-        codes.normalize_code(_col(df, "_cause_interpreted"))
-    )
+    verified_cause = codes.normalize_code(_col(df, "_cause"))
+    cause = verified_cause.fillna(codes.normalize_code(_col(df, "_cause_interpreted")))
     df["change_cause"] = cause
     given = codes.category_from_text(_col(df, "_category"))
     by_cause = cause.map(codes.CAUSE_CATEGORY, na_action="ignore").astype("string")
-    df["illegal"] = _illegal(df, cause)
+    df["illegal"] = _illegal(df, verified_cause)
     df["category"] = given.fillna(by_cause).fillna("other")
     df["area_ha"] = area_hectares(df.geometry, metric_crs)
     _check_area(out, df["area_ha"], _file_area(df), df["patch_id"])

@@ -39,6 +39,18 @@ _PW_WORDS = {
 }
 
 
+# Priority words, one table for the reasons, the rules table and the exports.
+PRIORITY_WORDS: dict[str, tuple[str, str]] = {
+    "P1": ("立即行动", "act now"),
+    "P2": ("组织核查", "inspect"),
+    "P3": ("持续关注", "watch"),
+}
+
+
+def priority_word(priority: str, lang: Lang = "zh") -> str:
+    return _pick(PRIORITY_WORDS.get(priority, (priority, priority)), lang)
+
+
 def _pick(pair: tuple[str, str], lang: Lang) -> str:
     return pair[1] if lang == "en" else pair[0]
 
@@ -251,16 +263,16 @@ def display_sections(rules: Rules, lang: Lang) -> list[dict[str, Any]]:
         ),
         _row(
             "targets.priority.p1_score",
-            "P1（立即行动）分值",
-            "P1 (act now) score",
+            f"P1（{PRIORITY_WORDS['P1'][0]}）分值",
+            f"P1 ({PRIORITY_WORDS['P1'][1]}) score",
             t.priority.p1_score,
             "",
             lang,
         ),
         _row(
             "targets.priority.p2_score",
-            "P2（核查）分值",
-            "P2 (inspect) score",
+            f"P2（{PRIORITY_WORDS['P2'][0]}）分值",
+            f"P2 ({PRIORITY_WORDS['P2'][1]}) score",
             t.priority.p2_score,
             "",
             lang,

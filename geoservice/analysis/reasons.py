@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from geoservice.analysis.labels import (
+    PRIORITY_WORDS,
     category_name,
     citation,
     legality_word,
@@ -401,11 +402,7 @@ def _cooperating(f: TargetFacts, routing: Routing, rules: Rules, lang: Lang) -> 
 
 def _priority(f: TargetFacts, rules: Rules, lang: Lang) -> str:
     p = rules.targets.priority
-    words = {
-        "P1": ("立即行动", "act now"),
-        "P2": ("组织核查", "inspect"),
-        "P3": ("持续关注", "watch"),
-    }[f.priority]
+    words = PRIORITY_WORDS[f.priority]
     if f.priority == "P1":
         why = _t(
             lang,

@@ -179,3 +179,83 @@ def test_targets_export_in_english_has_english_reasons(town, result, tmp_path):
     assert "reasons" in table.columns
     assert table["reasons"].str.contains("Article 10").any()
     assert not table["reasons"].str.contains("第十条").any()
+
+
+def test_flat_target_table_keeps_the_layer_order_and_semicolon_lists(town, result, tmp_path):
+    from geoservice.analysis.present import HEADERS
+    from geoservice.exporting import export_layer
+
+    out = tmp_path / "t.csv"
+    export_layer(town, "targets", out, actor="planner")
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert list(table.columns) == [HEADERS[c][0] for c in TARGET_COLUMNS if c != "geometry"]
+    multi = table[table["小班/图斑数"].astype(int) > 1]
+    assert len(multi) and multi["小班/图斑号"].str.contains(";").all()
+    assert not table["配合部门"].str.contains("、").any()
+    assert table["配合部门"].str.contains(";").any()
+
+
+def test_department_filter_accepts_the_name_a_clerk_knows(town, result, tmp_path):
+    from geoservice.exporting import export_layer
+
+    by_code = export_layer(town, "targets", tmp_path / "a.csv", actor="p", department="police")
+    by_name = export_layer(town, "targets", tmp_path / "b.csv", actor="p", department="镇郊派出所")
+    assert by_code.rows == by_name.rows > 0
+
+
+def test_unknown_village_filter_suggests_close_names(town, tmp_path):
+    from geoservice.errors import OptionError
+    from geoservice.exporting import export_layer
+
+    with pytest.raises(OptionError, match="did you mean: 黄岗村"):
+        export_layer(town, "targets", tmp_path / "a.csv", actor="p", village="黄岗", lang="en")
+
+
+def test_village_filter_accepts_a_village_name(town, result, tmp_path):
+    from geoservice.exporting import export_layer
+
+    got = export_layer(town, "targets", tmp_path / "a.csv", actor="p", village="黄岗村")
+    assert got.rows == int(result.targets["village_names"].str.contains("黄岗村").sum()) > 0
+
+
+def test_kml_placemarks_are_named_by_target_id(town, result, tmp_path):
+    from geoservice.exporting import export_layer
+
+    export_layer(town, "targets", tmp_path / "t.kml", actor="p")
+    text = (tmp_path / "t.kml").read_text(encoding="utf-8")
+    first = result.targets["target_id"].iloc[0]
+    assert f"<name>{first}</name>" in text
+    assert "<description>" in text
+
+
+def test_renamed_department_in_the_rules_reaches_the_table(town, result, tmp_path):
+    from geoservice.exporting import export_layer
+
+    override = tmp_path / "r.yaml"
+    override.write_text("departments:\n  police:\n    zh: 连州镇派出所\n", encoding="utf-8")
+    rules = load_rules(override)
+    export_layer(town, "targets", tmp_path / "t.csv", actor="p", rules=rules)
+    table = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig", dtype=str)
+    assert table["牵头部门"].str.contains("连州镇派出所").any()
+    assert not table["牵头部门"].str.contains("镇郊派出所").any()
+
+
+def test_rules_keywords_equal_the_importers_default_table():
+    from layers.codes import CATEGORY_KEYWORDS
+
+    rules = load_rules(None)
+    assert [(c, list(w)) for c, w in CATEGORY_KEYWORDS] == [
+        (c, list(w)) for c, w in rules.classification.keywords.items()
+    ]
+
+
+def test_text_classification_agrees_with_the_labelled_sample_complaints():
+    from geoservice.analysis.rules import classify_text
+    from layers.codes import CATEGORIES
+
+    table = pd.read_csv(SAMPLE / "complaints.csv", encoding="gbk", dtype=str)
+    labelled = table[table["类别"].notna()]
+    truth = labelled["类别"].map({zh: code for code, (zh, _en) in CATEGORIES.items()})
+    predicted = classify_text(labelled["举报内容"], load_rules(None))
+    assert len(labelled) > 150
+    assert (predicted.to_numpy() == truth.to_numpy()).mean() >= 0.98

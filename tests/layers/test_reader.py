@@ -417,3 +417,19 @@ def test_unreadable_optional_location_is_rejected_not_dropped(tmp_path):
     assert gdf["problem_id"].tolist() == ["W2"]
     assert report.rejected == {"bad_value": 1}
     assert "经度=abc" in report.rejects["reject_detail"].iloc[0]
+
+
+def test_patch_legality_comes_from_the_field_check_not_the_interpreter(tmp_path):
+    src = gpd.GeoDataFrame(
+        {
+            "PAN_NO_TB": ["P1", "P2", "P3", "P4"],
+            "PAN_BHYY": ["421", "421", "421", "411"],
+            "BHYY": ["", "421", "411", ""],
+            "SHIFOU_WF": ["", "", "", "1"],
+        },
+        geometry=squares(4),
+        crs=GK111,
+    )
+    gdf, _ = read_layer(write_shp(src, tmp_path / "p.shp"), "patches")
+    assert gdf["illegal"].tolist() == ["unknown", "true", "false", "true"]
+    assert gdf["change_cause"].tolist() == ["421", "421", "411", "411"]
