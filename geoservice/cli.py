@@ -484,30 +484,71 @@ def analyze_cmd(
     )
 
 
+def _cell(value: Any, lang: Lang) -> str:
+    if isinstance(value, list):
+        return ("、" if lang == "zh" else ", ").join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+# Which columns of each rules section a person reads, with their headers.
+_RULE_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "routing": [
+        ("category_name", "问题类别", "category"),
+        ("lead_name", "牵头部门", "lead"),
+        ("cooperating_names", "配合部门", "cooperating"),
+        ("citation", "依据", "basis"),
+    ],
+    "escalations": [
+        ("description", "升级规则", "escalation"),
+        ("department_name", "部门", "department"),
+        ("citation", "依据", "basis"),
+    ],
+    "departments": [
+        ("code", "代码", "code"),
+        ("name", "部门", "department"),
+        ("duty", "职责", "duties"),
+    ],
+    "keywords": [
+        ("category_name", "问题类别", "category"),
+        ("keywords", "关键词（按顺序匹配）", "keywords (checked in order)"),
+    ],
+}
+_RULE_TITLES = {
+    "routing": ("部门分工（按问题类别）", "Routing by category"),
+    "escalations": ("升级规则", "Escalations"),
+    "departments": ("部门职责（第十条）", "Departments (Article 10)"),
+    "keywords": ("举报文字分类关键词", "Complaint text keywords"),
+}
+
+
 def _print_rules(table: dict[str, Any], lang: Lang, source: Path | None) -> None:
-    """Render the rules: lists of records as tables, mappings as indented lines."""
+    """Render the effective rules as tables a planner reads."""
+    idx = 1 if lang == "en" else 0
+    out.print(f"{table['title']} — {table['policy']}", markup=False)
     out.print(
         _t(
             lang,
-            f"规则覆盖文件：{source or '无（使用默认规则）'}",
-            f"Rules override: {source or 'none (defaults)'}",
+            f"规则覆盖文件：{source or '无（使用默认规则）'}；规则指纹 {table['hash'][:12]}",
+            f"Rules override: {source or 'none (defaults)'}; rules hash {table['hash'][:12]}",
         ),
         markup=False,
     )
-    for section, value in table.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            grid = Table(title=str(section))
-            for col in value[0]:
-                grid.add_column(str(col))
-            for row in value:
-                grid.add_row(*(str(v) for v in row.values()))
-            out.print(grid)
-        elif isinstance(value, dict):
-            out.print(f"{section}:", markup=False)
-            for key, item in value.items():
-                out.print(f"  {key}: {item}", markup=False)
-        else:
-            out.print(f"{section}: {value}", markup=False)
+    for section in table["sections"]:
+        grid = Table(title=section["title"])
+        for head in (("参数", "setting"), ("取值", "value"), ("单位", "unit"), ("键", "key")):
+            grid.add_column(head[idx])
+        for row in section["rows"]:
+            grid.add_row(row["label"], _cell(row["value"], lang), row["unit"], row["key"])
+        out.print(grid)
+    for name, columns in _RULE_COLUMNS.items():
+        grid = Table(title=_RULE_TITLES[name][idx])
+        for _key, zh, en in columns:
+            grid.add_column(en if lang == "en" else zh)
+        for row in table[name]:
+            grid.add_row(*(_cell(row.get(key, ""), lang) for key, _zh, _en in columns))
+        out.print(grid)
 
 
 rules_app = typer.Typer(help="Analysis rules (研判规则).", no_args_is_help=True)

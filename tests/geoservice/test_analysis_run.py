@@ -132,8 +132,11 @@ def test_rules_show_prints_the_routing_table_in_both_languages():
     zh = _cli("rules", "show")
     en = _cli("rules", "show", "--lang", "en")
     assert zh.returncode == en.returncode == 0
-    assert "镇郊派出所" in zh.stdout
-    assert "police" in en.stdout.lower()
+    assert "部门分工（按问题类别）" in zh.stdout
+    assert "非法采矿采砂采石" in zh.stdout and "镇郊派出所" in zh.stdout
+    assert "Routing by category" in en.stdout
+    assert "police station" in en.stdout
+    assert "{'" not in zh.stdout and "['" not in zh.stdout
 
 
 def test_targets_export_for_a_department_is_a_table_a_clerk_reads(town, tmp_path):
