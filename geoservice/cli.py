@@ -684,18 +684,24 @@ def demo_cmd(
                 export_layer, ws, "targets", path, actor=settings.user, lang=lg, rules=effective
             ),
         )
+    from geoservice.cli_workflow import village_table
+    from geoservice.workflow.villages import village_status
+
+    status = _guard(lg, lambda: village_status(ws, day))
     if as_json:
         _print_json(
             {
                 "workspace": str(ws.path),
                 "imports": [r.to_dict(lg) for r in reports],
                 "layers": [e.to_dict() for e in ws.catalog()],
+                "villages": status.to_dict("records"),
                 "analysis": {"as_of": day.isoformat(), "counts": analysis.counts()},
                 "outputs": {"targets_xlsx": str(xlsx), "targets_gpkg": str(gpkg)},
             }
         )
         return
     out.print(_catalog_table(ws.catalog(), lg))
+    out.print(village_table(status, lg, day))
     for line in _summary_lines(analysis.counts(), analysis, lg, department_names(effective)):
         out.print(line, markup=False)
     out.print(
@@ -707,6 +713,15 @@ def demo_cmd(
         ),
         markup=False,
     )
+
+
+# Sub-commands of the inspection workflow live in their own module, which reuses the
+# helpers above; it is imported here, after them, and registered on the app.
+from geoservice.cli_workflow import campaign_app, problems_app, villages_app  # noqa: E402
+
+app.add_typer(problems_app, name="problems")
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(villages_app, name="villages")
 
 
 def main() -> None:

@@ -220,9 +220,11 @@ class Workspace:
                         raise ConflictError(
                             message(
                                 "workspace.locked",
-                                f"工作空间 {self.path} 正在被另一个导入写入；请等它结束后再试。",
-                                f"Workspace {self.path} is being written by another import; "
-                                "try again when it has finished.",
+                                f"工作空间 {self.path} 正在被另一个操作（导入、研判或整改更新）写入；"
+                                "请等它结束后再试。",
+                                f"Workspace {self.path} is being written by another process (an "
+                                "import, an analysis or a problem update); try again when it has "
+                                "finished.",
                             )
                         ) from exc
                     time.sleep(0.05)
@@ -250,6 +252,10 @@ class Workspace:
                 stale.unlink(missing_ok=True)
             work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.gpkg")
             if self.exists():
+                # Opening the file lets SQLite roll back a hot journal left by a workflow
+                # update that was killed, so the copy is never of a half-written file.
+                with contextlib.closing(self._connect()) as con:
+                    con.execute("PRAGMA schema_version").fetchone()
                 shutil.copy2(self.path, work)
             try:
                 yield work

@@ -137,7 +137,7 @@ def test_locked_workspace_refuses_a_second_writer(ws, tmp_path):
     shp = write_shp(xiaoban(), tmp_path / "xb.shp")
     with open(tmp_path / "town.gpkg.lock", "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(ConflictError, match="another import"):
+        with pytest.raises(ConflictError, match="another process"):
             import_file(ws, shp, "parcels", actor="a")
 
 

@@ -1,0 +1,10 @@
+"""Inspection and rectification (DESIGN §7, Article 7): problems, campaigns, history.
+
+- :mod:`~geoservice.workflow.states`: the problem states and the allowed transitions;
+- :mod:`~geoservice.workflow.store`: the workflow tables in the workspace and in-place,
+  version-checked status changes;
+- :mod:`~geoservice.workflow.imports`: importing a problem list without losing workflow
+  state;
+- :mod:`~geoservice.workflow.escalation`: overdue days and escalation levels at a date;
+- :mod:`~geoservice.workflow.villages`: village name matching and the per-village status.
+"""

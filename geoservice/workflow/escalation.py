@@ -1,0 +1,174 @@
+"""Overdue days and escalation levels of problems at a date (DESIGN §7).
+
+A problem is overdue when its deadline has passed (the evaluation date is later than the
+deadline) and it is not reported or verified. Levels, lowest first:
+
+0. ``none``;
+1. ``reminder`` (到期提醒): open, deadline today or within ``reminder_days``;
+2. ``letter`` (提醒函): overdue by at least ``letter_days``;
+3. ``supervision`` (督办函): overdue by at least ``supervision_days``;
+4. ``listed`` (挂牌督办): overdue by at least ``listed_days``.
+
+The thresholds live in ``geoservice/data/workflow.yaml`` (key ``escalation``) and can be
+overridden by a YAML file with the same key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from geoservice.errors import OptionError, message
+from geoservice.workflow.states import OPEN_STATES
+from layers.messages import Lang
+
+__all__ = ["LEVELS", "LEVEL_LABELS", "Thresholds", "escalate", "level_label", "load_thresholds"]
+
+LEVELS: tuple[str, ...] = ("none", "reminder", "letter", "supervision", "listed")
+LEVEL_LABELS: dict[str, tuple[str, str]] = {
+    "none": ("无", "none"),
+    "reminder": ("到期提醒", "reminder"),
+    "letter": ("提醒函", "reminder letter"),
+    "supervision": ("督办函", "supervision letter"),
+    "listed": ("挂牌督办", "listed for supervision"),
+}
+
+
+def level_label(level: str, lang: Lang = "zh") -> str:
+    zh, en = LEVEL_LABELS.get(level, (level, level))
+    return en if lang == "en" else zh
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Escalation thresholds in days (see the module docstring)."""
+
+    reminder_days: int = 7
+    letter_days: int = 1
+    supervision_days: int = 15
+    listed_days: int = 30
+
+    def __post_init__(self) -> None:
+        for name in ("reminder_days", "letter_days", "supervision_days", "listed_days"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise _bad(name, value, "不小于 0 的整数天数", "a whole number of days >= 0")
+        if not 1 <= self.letter_days < self.supervision_days < self.listed_days:
+            raise _bad(
+                "letter_days/supervision_days/listed_days",
+                (self.letter_days, self.supervision_days, self.listed_days),
+                "递增的天数且 letter_days 至少为 1",
+                "increasing day counts with letter_days at least 1",
+            )
+
+
+def _bad(key: str, value: object, zh: str, en: str) -> OptionError:
+    return OptionError(
+        message(
+            "workflow.bad_threshold",
+            f"escalation.{key} 为 {value!r}，应为{zh}；请修改 workflow.yaml。",
+            f"`escalation.{key}` was {value!r} but is expected to be {en}; fix workflow.yaml.",
+        )
+    )
+
+
+def load_thresholds(override: Path | None = None) -> Thresholds:
+    """The packaged thresholds, with the ``escalation`` keys of ``override`` applied."""
+    text = (resources.files("geoservice") / "data" / "workflow.yaml").read_text("utf-8")
+    values = dict(yaml.safe_load(text)["escalation"])
+    if override is not None:
+        path = Path(override)
+        if not path.is_file():
+            raise OptionError(
+                message(
+                    "workflow.missing_file",
+                    f"督办规则文件 {path} 不存在；请检查路径。",
+                    f"The escalation file {path} does not exist; check the path.",
+                )
+            )
+        extra = (yaml.safe_load(path.read_text("utf-8-sig")) or {}).get("escalation") or {}
+        unknown = set(extra) - set(values)
+        if unknown:
+            raise _bad(
+                ", ".join(sorted(unknown)),
+                "?",
+                f"以下之一：{', '.join(values)}",
+                f"one of {', '.join(values)}",
+            )
+        values.update(extra)
+    return Thresholds(**values)
+
+
+def _days(later: pd.Series | pd.Timestamp, earlier: pd.Series) -> np.ndarray:
+    delta = (pd.to_datetime(later) - pd.to_datetime(earlier)) / pd.Timedelta(days=1)
+    return np.asarray(delta, dtype="float64")
+
+
+def escalate(
+    problems: pd.DataFrame,
+    as_of: date,
+    thresholds: Thresholds | None = None,
+    reported_on: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Overdue days and escalation level of every problem at ``as_of``.
+
+    Parameters
+    ----------
+    problems : pandas.DataFrame
+        ``status`` and ``deadline`` (datetime64, midnight) columns.
+    as_of : datetime.date
+        The evaluation date.
+    thresholds : Thresholds, optional
+        Defaults to :func:`load_thresholds`.
+    reported_on : pandas.Series, optional
+        Date each reported/verified problem was (last) reported, aligned to ``problems``;
+        gives the level such a problem had reached when it was reported (its reminder is
+        not counted). Unknown dates count as reported in time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``problems``: ``days_to_deadline`` (float, NaN without deadline),
+        ``overdue`` (bool), ``days_overdue`` (int, 0 unless overdue), ``escalation``
+        (level now), ``escalation_reached`` (highest level reached by ``as_of``).
+    """
+    th = thresholds or load_thresholds()
+    day = pd.Timestamp(as_of)
+    to_deadline = _days(problems["deadline"], pd.Series(day, index=problems.index))
+    is_open = problems["status"].isin(OPEN_STATES).to_numpy(dtype=bool)
+    late = np.nan_to_num(-to_deadline, nan=0.0)
+    overdue = is_open & (late > 0)
+    days_overdue = np.where(overdue, late, 0).astype("int64")
+    now = _level(days_overdue, is_open & (to_deadline >= 0) & (to_deadline <= th.reminder_days), th)
+    reached = now.copy()
+    if reported_on is not None:
+        closed = problems["status"].isin(["reported", "verified"]).to_numpy(dtype=bool)
+        when = pd.to_datetime(reported_on)
+        at = when.where(when.isna() | (when <= day), day)
+        late_then = np.nan_to_num(_days(at, problems["deadline"]), nan=0.0)
+        late_days = np.where(closed & (late_then > 0), late_then, 0).astype("int64")
+        then = _level(late_days, np.zeros(len(problems), bool), th)
+        reached = np.where(closed, then, now)
+    return pd.DataFrame(
+        {
+            "days_to_deadline": to_deadline,
+            "overdue": overdue,
+            "days_overdue": days_overdue,
+            "escalation": np.asarray(LEVELS, dtype=object)[now],
+            "escalation_reached": np.asarray(LEVELS, dtype=object)[reached],
+        },
+        index=problems.index,
+    )
+
+
+def _level(days_overdue: np.ndarray, reminder: np.ndarray, th: Thresholds) -> np.ndarray:
+    level = np.where(reminder, 1, 0)
+    level = np.where(days_overdue >= th.letter_days, 2, level)
+    level = np.where(days_overdue >= th.supervision_days, 3, level)
+    return np.where(days_overdue >= th.listed_days, 4, level).astype("int64")

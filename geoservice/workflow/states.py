@@ -1,0 +1,98 @@
+"""Problem states and the transitions between them (DESIGN §7).
+
+``assigned`` (交办) → ``in_progress`` (整改中) → ``reported`` (村报已整改) → ``verified``
+(销号); the office may send a report back (``reported`` → ``rejected``), after which the
+village works on it again (``rejected`` → ``in_progress``).
+
+One shortcut beyond the diagram is allowed: ``assigned`` → ``reported``. Many problems (a
+missing patrol record, litter to clear) are fixed within days of being handed over, and the
+village's first message is its rectification report; forcing a separate "started" step
+would only add a meaningless history row. ``verified`` is final: a verified problem that
+recurs is a new problem.
+"""
+
+from __future__ import annotations
+
+from geoservice.errors import OptionError, message
+from layers.codes import PROBLEM_STATES
+from layers.messages import Lang
+
+__all__ = [
+    "OPEN_STATES",
+    "STATE_LABELS",
+    "TRANSITIONS",
+    "allowed_next",
+    "check_state",
+    "check_transition",
+    "state_label",
+]
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "assigned": ("in_progress", "reported"),
+    "in_progress": ("reported",),
+    "reported": ("verified", "rejected"),
+    "rejected": ("in_progress",),
+    "verified": (),
+}
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "assigned": ("已交办", "assigned"),
+    "in_progress": ("整改中", "in progress"),
+    "reported": ("已整改待核验", "reported"),
+    "verified": ("已销号", "verified"),
+    "rejected": ("已退回", "rejected"),
+}
+# Problems the village still has to act on: they can be overdue.
+OPEN_STATES: tuple[str, ...] = ("assigned", "in_progress", "rejected")
+
+
+def state_label(state: str, lang: Lang = "zh") -> str:
+    """The state's name in ``lang`` (the code itself when unknown)."""
+    zh, en = STATE_LABELS.get(state, (state, state))
+    return en if lang == "en" else zh
+
+
+def _listing(states: tuple[str, ...]) -> tuple[str, str]:
+    if not states:
+        return "无（已是最终状态）", "none (final state)"
+    zh = "、".join(f"{s}（{STATE_LABELS[s][0]}）" for s in states)
+    return zh, ", ".join(states)
+
+
+def check_state(state: str) -> str:
+    """Return ``state`` if it is a problem state; raise :class:`OptionError` otherwise."""
+    if state not in PROBLEM_STATES:
+        zh, en = _listing(PROBLEM_STATES)
+        raise OptionError(
+            message(
+                "workflow.bad_state",
+                f"--to 为“{state}”，应为问题状态之一：{zh}。",
+                f"`to` was {state!r} but is expected to be one of the problem states: {en}.",
+            )
+        )
+    return state
+
+
+def allowed_next(state: str) -> tuple[str, ...]:
+    """The states a problem in ``state`` may move to."""
+    return TRANSITIONS.get(state, ())
+
+
+def check_transition(problem_id: str, current: str, target: str) -> None:
+    """Raise :class:`OptionError` unless ``current`` → ``target`` is allowed.
+
+    The message names the problem, its current state and the allowed next states.
+    """
+    check_state(target)
+    nxt = allowed_next(current)
+    if target in nxt:
+        return
+    zh, en = _listing(nxt)
+    raise OptionError(
+        message(
+            "workflow.bad_transition",
+            f"问题 {problem_id} 当前状态为 {current}（{state_label(current)}），不能改为 "
+            f"{target}（{state_label(target)}）；允许的下一状态：{zh}。",
+            f"Problem {problem_id} is {current!r} and cannot move to {target!r}; the allowed "
+            f"next states are: {en}.",
+        )
+    )

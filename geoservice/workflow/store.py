@@ -1,0 +1,470 @@
+"""The workflow store: problems, campaigns and history inside the workspace GeoPackage.
+
+The problems stay in the ``problems`` feature layer (so QGIS and maps see them), with three
+workflow columns added in place: ``version`` (starts at 1, +1 on every change),
+``updated_at`` (UTC, ISO 8601) and ``updated_by``. Beside them two plain tables, listed in
+``gpkg_contents``:
+
+- ``campaigns``: campaign_id, name, started_on, ended_on, departments, note, created_at,
+  created_by;
+- ``problem_history``: append-only, one row per change (problem_id, at, by, from_state,
+  to_state, note, evidence (JSON list of file names), version after the change).
+
+Status changes are small SQLite transactions on the workspace file itself, not a copy:
+each holds ``<workspace>.lock`` (the lock imports hold; waits up to
+:data:`LOCK_WAIT_SECONDS`), opens ``BEGIN IMMEDIATE``, checks the version
+(``UPDATE ... WHERE problem_id = ? AND version = ?``) and writes the problem row, a history
+row and an audit row before one ``COMMIT``. SQLite's rollback journal makes the change all
+or nothing, also when the process is killed half-way.
+
+A layer rewritten by a plain ``geoservice import problems`` loses the three columns; the
+next workflow call adds them back and takes the state, version and last editor of every
+problem with history from its last history row, so no workflow state is lost that way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import sqlite3
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import shapely
+
+from geoservice.errors import ConflictError, NotFoundError, message
+from geoservice.workflow.states import check_transition, state_label
+from geoservice.workspace import Workspace, _ensure_tables, now_iso
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "LOCK_WAIT_SECONDS",
+    "PROBLEM_COLUMNS",
+    "campaigns",
+    "ensure_workflow",
+    "history",
+    "read_problems",
+    "transaction",
+    "update_problem",
+]
+
+LOCK_WAIT_SECONDS = 15.0
+PROBLEM_COLUMNS = [
+    "problem_id",
+    "campaign",
+    "found_on",
+    "village_code",
+    "village_name",
+    "category",
+    "description",
+    "deadline",
+    "status",
+    "cc_departments",
+    "version",
+    "updated_at",
+    "updated_by",
+]
+HISTORY_COLUMNS = [
+    "problem_id",
+    "at",
+    "by",
+    "from_state",
+    "to_state",
+    "note",
+    "evidence",
+    "version",
+]
+WORKFLOW_COLUMNS = (("version", "INTEGER"), ("updated_at", "TEXT"), ("updated_by", "TEXT"))
+
+_CAMPAIGNS_SQL = """
+CREATE TABLE IF NOT EXISTS campaigns (
+  campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL, started_on TEXT, ended_on TEXT,
+  departments TEXT, note TEXT, created_at TEXT NOT NULL, created_by TEXT NOT NULL)
+"""
+_HISTORY_SQL = """
+CREATE TABLE IF NOT EXISTS problem_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, problem_id TEXT NOT NULL, at TEXT NOT NULL,
+  "by" TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL, note TEXT,
+  evidence TEXT NOT NULL DEFAULT '[]', version INTEGER NOT NULL)
+"""
+_HISTORY_INDEX = (
+    "CREATE INDEX IF NOT EXISTS problem_history_problem ON problem_history (problem_id, id)"
+)
+
+
+# --- connections ------------------------------------------------------------------------
+
+
+def _connect(ws: Workspace) -> sqlite3.Connection:
+    ws._require()
+    return connect_file(ws.path, isolation_level=None)
+
+
+def connect_file(
+    path: Path, isolation_level: Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None = "DEFERRED"
+) -> sqlite3.Connection:
+    """A connection to a GeoPackage file with the geometry functions its triggers call."""
+    con = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=isolation_level)
+    _register_gpkg_functions(con)
+    return con
+
+
+@contextlib.contextmanager
+def transaction(ws: Workspace, actor: str = "system") -> Iterator[sqlite3.Connection]:
+    """One write transaction on the workspace file, holding ``<workspace>.lock``.
+
+    Waits up to :data:`LOCK_WAIT_SECONDS` for another writer, then raises
+    :class:`~geoservice.errors.ConflictError`. The workflow tables and columns are
+    ensured first; everything done on the yielded connection is committed together, or
+    rolled back when an exception leaves the block.
+    """
+    with ws._lock(wait_seconds=LOCK_WAIT_SECONDS), contextlib.closing(_connect(ws)) as con:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            ensure_workflow(con, actor)
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _reading(ws: Workspace) -> Iterator[sqlite3.Connection]:
+    """A read connection on a workspace whose workflow tables are in place."""
+    with contextlib.closing(_connect(ws)) as con:
+        ready = _workflow_ready(con)
+    if not ready:
+        with transaction(ws):
+            pass
+    with contextlib.closing(_connect(ws)) as con:
+        yield con
+
+
+def _has_table(con: sqlite3.Connection, name: str) -> bool:
+    row = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+def _columns(con: sqlite3.Connection, table: str) -> list[str]:
+    return [str(r[1]) for r in con.execute(f'PRAGMA table_info("{table}")')]
+
+
+def _workflow_ready(con: sqlite3.Connection) -> bool:
+    if not (_has_table(con, "problem_history") and _has_table(con, "campaigns")):
+        return False
+    if not _has_table(con, "problems"):
+        return True
+    if not {c for c, _ in WORKFLOW_COLUMNS} <= set(_columns(con, "problems")):
+        return False
+    row = con.execute("SELECT 1 FROM problems WHERE version IS NULL LIMIT 1").fetchone()
+    return row is None
+
+
+def ensure_workflow(con: sqlite3.Connection, actor: str = "system") -> None:
+    """Create the workflow tables and columns; reconcile a rewritten problems layer.
+
+    Problems without a version (the layer was rewritten by a plain import) take state,
+    version and last editor from their last history row; problems with no history get
+    version 1 and an ``imported`` history row.
+    """
+    _ensure_tables(con)
+    for name, sql, title in (
+        ("campaigns", _CAMPAIGNS_SQL, "督查批次 inspection campaigns"),
+        ("problem_history", _HISTORY_SQL, "问题整改记录 problem history"),
+    ):
+        con.execute(sql)
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+            "description, last_change) VALUES (?, 'attributes', ?, ?, "
+            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+            (name, name, title),
+        )
+    con.execute(_HISTORY_INDEX)
+    if not _has_table(con, "problems"):
+        return
+    present = set(_columns(con, "problems"))
+    for col, sqltype in WORKFLOW_COLUMNS:
+        if col not in present:
+            con.execute(f'ALTER TABLE problems ADD COLUMN "{col}" {sqltype}')
+    con.execute(
+        """
+        UPDATE problems SET
+          status = h.to_state, version = h.version, updated_at = h.at, updated_by = h."by"
+        FROM (
+          SELECT problem_id, to_state, version, at, "by" FROM problem_history
+          WHERE id IN (SELECT max(id) FROM problem_history GROUP BY problem_id)
+        ) AS h
+        WHERE problems.problem_id = h.problem_id AND problems.version IS NULL
+          AND h.to_state != 'removed'
+        """
+    )
+    at = now_iso()
+    con.execute(
+        """
+        INSERT INTO problem_history (problem_id, at, "by", from_state, to_state, note,
+                                     evidence, version)
+        SELECT p.problem_id, ?, ?, NULL, p.status, '[import]', '[]',
+               coalesce((SELECT max(version) FROM problem_history h
+                         WHERE h.problem_id = p.problem_id), 0) + 1
+        FROM problems p WHERE p.version IS NULL
+        """,
+        (at, actor),
+    )
+    con.execute(
+        """
+        UPDATE problems SET updated_at = ?, updated_by = ?,
+          version = (SELECT max(version) FROM problem_history h
+                     WHERE h.problem_id = problems.problem_id)
+        WHERE version IS NULL
+        """,
+        (at, actor),
+    )
+
+
+# --- GeoPackage geometry functions (the layer's R-tree triggers call them) -------------
+
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def _geometry(blob: bytes | None) -> shapely.Geometry | None:
+    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
+        return None
+    flags = blob[3]
+    if flags & 0b10000:
+        return shapely.Point()
+    start = 8 + _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
+    return shapely.from_wkb(bytes(blob[start:]))
+
+
+def _bound(index: int) -> Any:
+    def fn(blob: bytes | None) -> float | None:
+        geom = _geometry(blob)
+        if geom is None or geom.is_empty:
+            return None
+        return float(geom.bounds[index])
+
+    return fn
+
+
+def _register_gpkg_functions(con: sqlite3.Connection) -> None:
+    def is_empty(blob: bytes | None) -> int | None:
+        geom = _geometry(blob)
+        return None if geom is None else int(geom.is_empty)
+
+    con.create_function("ST_IsEmpty", 1, is_empty, deterministic=True)
+    for name, index in (("ST_MinX", 0), ("ST_MinY", 1), ("ST_MaxX", 2), ("ST_MaxY", 3)):
+        con.create_function(name, 1, _bound(index), deterministic=True)
+
+
+def point_blob(x: float, y: float, srs_id: int) -> bytes:
+    """A GeoPackage geometry blob of one point (little endian, xy envelope)."""
+    header = b"GP" + bytes([0, 0b00000011]) + struct.pack("<i", srs_id)
+    envelope = struct.pack("<4d", x, x, y, y)
+    return header + envelope + shapely.to_wkb(shapely.Point(x, y), byte_order=1)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def read_problems(ws: Workspace) -> pd.DataFrame:
+    """The problems with their workflow columns (no geometry), sorted by id.
+
+    ``found_on`` and ``deadline`` are ``datetime64`` (midnight); ``version`` is int.
+    """
+    with _reading(ws) as con:
+        if not _has_table(con, "problems"):
+            return _typed(pd.DataFrame(columns=PROBLEM_COLUMNS))
+        cols = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS)
+        frame = pd.read_sql_query(f"SELECT {cols} FROM problems ORDER BY problem_id", con)
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    for col in ("found_on", "deadline"):
+        frame[col] = pd.to_datetime(frame[col], errors="coerce").dt.normalize()
+    frame["version"] = pd.to_numeric(frame["version"]).fillna(1).astype("int64")
+    for col in PROBLEM_COLUMNS:
+        if col not in ("found_on", "deadline", "version"):
+            frame[col] = frame[col].astype("string")
+    return frame
+
+
+def history(ws: Workspace, problem_id: str | None = None) -> pd.DataFrame:
+    """The history of one problem (or of all), oldest first; ``evidence`` is a list."""
+    with _reading(ws) as con:
+        where, args = ("WHERE problem_id = ?", (problem_id,)) if problem_id else ("", ())
+        frame = pd.read_sql_query(
+            'SELECT problem_id, at, "by", from_state, to_state, note, evidence, version '
+            f"FROM problem_history {where} ORDER BY id",
+            con,
+            params=args,
+        )
+        if problem_id and frame.empty:
+            known = [r[0] for r in con.execute("SELECT problem_id FROM problems")]
+            raise _not_found(problem_id, known)
+    frame["evidence"] = frame["evidence"].map(lambda s: json.loads(s) if s else [])
+    return frame
+
+
+def campaigns(ws: Workspace) -> pd.DataFrame:
+    """The campaigns, by start date."""
+    with _reading(ws) as con:
+        return pd.read_sql_query(
+            "SELECT campaign_id, name, started_on, ended_on, departments, note, created_at, "
+            "created_by FROM campaigns ORDER BY started_on, campaign_id",
+            con,
+        )
+
+
+def _not_found(problem_id: str, known: Sequence[str]) -> NotFoundError:
+    close = difflib.get_close_matches(problem_id, [str(k) for k in known], n=3, cutoff=0.6)
+    hint_zh = (
+        f"相近的编号：{'、'.join(close)}。" if close else "请用 geoservice problems list 查看。"
+    )
+    hint_en = f" Close ids: {', '.join(close)}." if close else " See 'geoservice problems list'."
+    return NotFoundError(
+        message(
+            "workflow.no_problem",
+            f"工作空间中没有编号为“{problem_id}”的问题；{hint_zh}",
+            f"The workspace has no problem {problem_id!r}.{hint_en}",
+        )
+    )
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def append_history(
+    con: sqlite3.Connection,
+    problem_id: str,
+    at: str,
+    by: str,
+    from_state: str | None,
+    to_state: str,
+    note: str | None,
+    evidence: Sequence[str],
+    version: int,
+) -> None:
+    """Append one history row (inside the caller's transaction)."""
+    con.execute(
+        'INSERT INTO problem_history (problem_id, at, "by", from_state, to_state, note, '
+        "evidence, version) VALUES (?,?,?,?,?,?,?,?)",
+        (
+            problem_id,
+            at,
+            by,
+            from_state,
+            to_state,
+            note,
+            json.dumps(list(evidence), ensure_ascii=False),
+            version,
+        ),
+    )
+
+
+def audit(
+    con: sqlite3.Connection, at: str, actor: str, action: str, target: str, detail: Any
+) -> None:
+    """Append one audit-log row (inside the caller's transaction)."""
+    con.execute(
+        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+        (at, actor, action, target, json.dumps(detail, ensure_ascii=False, default=str)),
+    )
+
+
+def _stale(problem_id: str, expected: int, row: tuple[Any, ...]) -> ConflictError:
+    _status, version, by, at = row
+    return ConflictError(
+        message(
+            "workflow.stale_version",
+            f"问题 {problem_id} 已被修改：你基于第 {expected} 版，当前为第 {version} 版"
+            f"（最后由 {by or '未知'} 于 {at or '未知时间'} 修改，状态 {state_label(_status)}）；"
+            "未做任何修改。请用 geoservice problems history 查看后基于最新版本重试。",
+            f"Problem {problem_id} has changed: you expected version {expected} but it is at "
+            f"version {version} (last changed by {by or 'unknown'} at {at or 'unknown time'}, "
+            f"status {_status!r}); nothing was changed. Check 'geoservice problems history' "
+            "and retry from the current version.",
+        )
+    )
+
+
+def update_problem(
+    ws: Workspace,
+    problem_id: str,
+    to: str,
+    by: str,
+    *,
+    note: str | None = None,
+    evidence: Sequence[str | Path] = (),
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Move a problem to state ``to``, in place and all or nothing.
+
+    Parameters
+    ----------
+    problem_id : str
+    to : str
+        The new state; only the transitions of :mod:`~geoservice.workflow.states`.
+    by : str
+        Who makes the change (stored in the history and the audit log).
+    note : str, optional
+    evidence : sequence of str or Path
+        Evidence files; only their names are stored.
+    expected_version : int, optional
+        The version the caller saw; a different current version raises
+        :class:`~geoservice.errors.ConflictError` and changes nothing. Without it the
+        change applies to whatever version is current.
+
+    Returns
+    -------
+    dict
+        ``problem_id``, ``from_state``, ``to_state``, ``version`` (after), ``at``, ``by``.
+    """
+    names = [Path(e).name for e in evidence]
+    with transaction(ws, by) as con:
+        row = _current(con, problem_id)
+        expected = row[1] if expected_version is None else expected_version
+        if expected != row[1]:
+            raise _stale(problem_id, expected, row)
+        check_transition(problem_id, row[0], to)
+        at = now_iso()
+        cur = con.execute(
+            "UPDATE problems SET status = ?, version = version + 1, updated_at = ?, "
+            "updated_by = ? WHERE problem_id = ? AND version = ?",
+            (to, at, by, problem_id, expected),
+        )
+        if cur.rowcount != 1:
+            raise _stale(problem_id, expected, _current(con, problem_id))
+        version = int(expected) + 1
+        append_history(con, problem_id, at, by, row[0], to, note, names, version)
+        change = {
+            "problem_id": problem_id,
+            "from_state": row[0],
+            "to_state": to,
+            "version": version,
+            "at": at,
+            "by": by,
+        }
+        audit(
+            con, at, by, "problem.update", problem_id, {**change, "note": note, "evidence": names}
+        )
+    return change
+
+
+def _current(con: sqlite3.Connection, problem_id: str) -> tuple[Any, ...]:
+    if not _has_table(con, "problems"):
+        raise _not_found(problem_id, [])
+    row = con.execute(
+        "SELECT status, version, updated_by, updated_at FROM problems WHERE problem_id = ?",
+        (problem_id,),
+    ).fetchone()
+    if row is None:
+        raise _not_found(problem_id, [r[0] for r in con.execute("SELECT problem_id FROM problems")])
+    return tuple(row)

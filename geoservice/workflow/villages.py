@@ -1,0 +1,224 @@
+"""Village name matching and the per-village rectification status (DESIGN §7).
+
+Problems are tied to villages of the ``villages`` layer by village code; rows without a
+known code by name: exactly, then ignoring whitespace and a trailing 村 / 村委会 / 居委会 /
+社区. Names that match nothing are reported with the closest village names (difflib).
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from geoservice.errors import NotFoundError, message
+from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
+from geoservice.workflow.states import OPEN_STATES
+from geoservice.workflow.store import history, read_problems
+from geoservice.workspace import Workspace
+from layers.codes import code_key
+
+__all__ = [
+    "STATUS_COLUMNS",
+    "match_villages",
+    "name_key",
+    "read_villages",
+    "resolve_village",
+    "suggest",
+    "village_status",
+]
+
+_SUFFIX = r"(?:村民委员会|居民委员会|村委会|居委会|社区|村)$"
+STATUS_COLUMNS = [
+    "village_code",
+    "village_name",
+    "problems",
+    "open",
+    "overdue",
+    "awaiting_verification",
+    "verified",
+    "due",
+    "on_time",
+    "on_time_rate",
+    "max_escalation",
+    "last_inspection",
+    "days_since_inspection",
+    "targets",
+]
+
+
+def name_key(names: pd.Series) -> pd.Series:
+    """Names without whitespace and without a trailing 村 / 村委会 / 居委会 / 社区."""
+    s = names.astype("string").str.replace(r"\s+", "", regex=True)
+    return s.str.replace(_SUFFIX, "", regex=True)
+
+
+def read_villages(ws: Workspace) -> pd.DataFrame:
+    """``village_code`` and ``village_name`` of the villages layer."""
+    if "villages" not in ws.layer_names():
+        ws.read("villages")  # raises the workspace's NotFoundError
+    frame = pyogrio.read_dataframe(
+        ws.path, layer="villages", columns=["village_code", "village_name"], read_geometry=False
+    )
+    return frame.astype({"village_code": "string", "village_name": "string"})
+
+
+def suggest(name: str, villages: pd.DataFrame, n: int = 3) -> list[str]:
+    """The village names closest to ``name``."""
+    known = villages["village_name"].dropna().astype(str).tolist()
+    return difflib.get_close_matches(str(name), known, n=n, cutoff=0.0)[:n]
+
+
+def match_villages(
+    codes: pd.Series, names: pd.Series, villages: pd.DataFrame
+) -> tuple[pd.Series, pd.DataFrame]:
+    """The village code of each row: by code, else by name (exact, then by name key).
+
+    Returns
+    -------
+    matched : pandas.Series
+        Village codes of the villages layer aligned to the input; ``<NA>`` when unmatched.
+    unknown : pandas.DataFrame
+        ``row`` (input index), ``village_name`` and ``suggestions`` (list) of every row
+        with a name that matched no village (rows with neither code nor name are skipped).
+    """
+    by_code = dict(zip(code_key(villages["village_code"]), villages["village_code"], strict=True))
+    matched = code_key(codes.astype("string")).map(by_code).astype("string")
+    exact = dict(zip(villages["village_name"], villages["village_code"], strict=True))
+    matched = matched.fillna(names.astype("string").map(exact).astype("string"))
+    keyed = dict(zip(name_key(villages["village_name"]), villages["village_code"], strict=True))
+    matched = matched.fillna(name_key(names).map(keyed).astype("string"))
+    miss = matched.isna() & names.notna() & (names.astype("string").str.strip() != "")
+    unknown = pd.DataFrame(
+        {
+            "row": names.index[miss.to_numpy()],
+            "village_name": names[miss].astype(str).to_numpy(),
+            "suggestions": [suggest(n, villages) for n in names[miss].astype(str)],
+        }
+    )
+    return matched, unknown
+
+
+def resolve_village(text: str, villages: pd.DataFrame) -> tuple[str, str]:
+    """The (code, name) of the village given by code or name; NotFoundError with suggestions."""
+    value = pd.Series([text], dtype="string")
+    matched, _unknown = match_villages(value, value, villages)
+    code = matched.iloc[0]
+    if pd.isna(code):
+        close = "、".join(suggest(text, villages)) or "无"
+        raise NotFoundError(
+            message(
+                "workflow.unknown_village",
+                f"村“{text}”不在工作空间的村界图层中；最接近的村名：{close}。请使用村界图层中的村名或村代码。",
+                f"Village {text!r} is not in the workspace's villages layer; the closest names "
+                f"are: {close.replace('、', ', ')}. Use a village name or code of that layer.",
+            )
+        )
+    name = villages.loc[villages["village_code"] == code, "village_name"].iloc[0]
+    return str(code), str(name)
+
+
+def reported_dates(ws: Workspace) -> pd.Series:
+    """Date of each problem's last transition to ``reported`` (imports excluded)."""
+    h = history(ws)
+    real = h[(h["to_state"] == "reported") & h["from_state"].notna()]
+    real = real[~real["note"].fillna("").astype(str).str.startswith("[import")]
+    last = real.groupby("problem_id")["at"].max()
+    return pd.to_datetime(last.str.slice(0, 10)).rename("reported_on")
+
+
+def _targets_per_village(ws: Workspace) -> pd.Series:
+    if "targets" not in ws.layer_names():
+        return pd.Series(dtype="int64")
+    frame = pyogrio.read_dataframe(ws.path, layer="targets", read_geometry=False)
+    if "village_codes" not in frame.columns:
+        return pd.Series(dtype="int64")
+    codes = frame["village_codes"].astype("string").str.split(";").explode().str.strip()
+    codes = code_key(codes[codes.notna() & (codes != "")])
+    return codes.value_counts()
+
+
+def village_status(
+    ws: Workspace, as_of: date, thresholds: Thresholds | None = None
+) -> pd.DataFrame:
+    """Per village: problem counts, on-time rate, escalation and inspection recency.
+
+    Parameters
+    ----------
+    ws : Workspace
+        Needs the ``villages`` layer; ``problems`` and ``targets`` are optional.
+    as_of : datetime.date
+    thresholds : Thresholds, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per village (layer order), columns :data:`STATUS_COLUMNS`: ``problems``
+        (total), ``open`` (assigned, in progress or rejected), ``overdue``,
+        ``awaiting_verification`` (reported), ``verified``, ``due`` (deadline on or before
+        ``as_of``), ``on_time`` (of those due: reported or verified, the last report on or
+        before the deadline; a problem imported as reported/verified has no report date and
+        counts as on time), ``on_time_rate`` (on_time / due, NaN when nothing is due),
+        ``max_escalation`` (highest level reached, see
+        :mod:`~geoservice.workflow.escalation`), ``last_inspection`` (latest found_on),
+        ``days_since_inspection`` (NaN when never inspected) and ``targets`` (enforcement
+        targets whose ``village_codes`` name the village). ``attrs["unmatched"]`` lists
+        problems whose village matched nothing, with suggestions.
+    """
+    villages = read_villages(ws)
+    probs = read_problems(ws)
+    codes, unknown = match_villages(probs["village_code"], probs["village_name"], villages)
+    probs = probs.assign(vcode=codes)
+    rep = reported_dates(ws) if len(probs) else pd.Series(dtype="datetime64[ns]")
+    reported_on = pd.to_datetime(
+        probs["problem_id"].astype(object).map(dict(rep.items())), errors="coerce"
+    )
+    esc = escalate(probs, as_of, thresholds, reported_on=reported_on)
+    day = pd.Timestamp(as_of)
+    status = probs["status"]
+    due = probs["deadline"].notna() & (probs["deadline"] <= day)
+    done = status.isin(["reported", "verified"])
+    in_time = reported_on.isna() | (reported_on <= probs["deadline"])
+    flags = pd.DataFrame(
+        {
+            "vcode": probs["vcode"],
+            "problems": 1,
+            "open": status.isin(OPEN_STATES).astype(int),
+            "overdue": esc["overdue"].astype(int),
+            "awaiting_verification": (status == "reported").astype(int),
+            "verified": (status == "verified").astype(int),
+            "due": due.astype(int),
+            "on_time": (due & done & in_time).astype(int),
+            "level": esc["escalation_reached"].map(LEVELS.index).astype(int),
+            "found_on": probs["found_on"],
+        }
+    )
+    agg = flags.groupby("vcode").agg(
+        problems=("problems", "sum"),
+        open=("open", "sum"),
+        overdue=("overdue", "sum"),
+        awaiting_verification=("awaiting_verification", "sum"),
+        verified=("verified", "sum"),
+        due=("due", "sum"),
+        on_time=("on_time", "sum"),
+        level=("level", "max"),
+        last_inspection=("found_on", "max"),
+    )
+    out = villages.merge(agg, left_on="village_code", right_index=True, how="left")
+    counts = ["problems", "open", "overdue", "awaiting_verification", "verified", "due", "on_time"]
+    out[counts] = out[counts].fillna(0).astype("int64")
+    out["on_time_rate"] = np.where(
+        out["due"] > 0, out["on_time"] / out["due"].clip(lower=1), np.nan
+    )
+    out["max_escalation"] = np.asarray(LEVELS, dtype=object)[out["level"].fillna(0).astype(int)]
+    out["days_since_inspection"] = (day - pd.to_datetime(out["last_inspection"])).dt.days
+    targets = _targets_per_village(ws)
+    out["targets"] = code_key(out["village_code"]).map(targets).fillna(0).astype("int64")
+    out = out[STATUS_COLUMNS].reset_index(drop=True)
+    out.attrs["unmatched"] = unknown.assign(
+        problem_id=probs["problem_id"].reindex(unknown["row"]).to_numpy()
+    )[["problem_id", "village_name", "suggestions"]]
+    return out

@@ -1,0 +1,116 @@
+"""The workflow commands as a clerk runs them (real subprocesses)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from geoservice.cli import DEMO_FILES
+from geoservice.importing import import_file
+from geoservice.workspace import Workspace
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
+
+
+def run(*args):
+    env = {**os.environ, "GEOSERVICE_USER": "clerk"}
+    return subprocess.run(
+        [sys.executable, "-m", "geoservice", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("wf") / "town.gpkg")
+    for kind, name, parcel_kind in DEMO_FILES:
+        import_file(ws, SAMPLE / name, kind, actor="planner", parcel_kind=parcel_kind)
+    return ws
+
+
+def test_problems_list_filters_overdue_as_json(ws):
+    res = run("problems", "list", "-w", ws.path, "--overdue", "--as-of", "2026-11-28", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    rows = rows["problems"] if isinstance(rows, dict) else rows
+    assert rows
+    assert all(r["status"] in ("assigned", "in_progress", "rejected") for r in rows)
+
+
+def test_update_then_stale_update_is_a_one_line_conflict(ws):
+    listed = json.loads(
+        run("problems", "list", "-w", ws.path, "--status", "assigned", "--json").stdout
+    )
+    rows = listed["problems"] if isinstance(listed, dict) else listed
+    pid = rows[0]["problem_id"]
+    first = run(
+        "problems",
+        "update",
+        pid,
+        "--to",
+        "in_progress",
+        "--by",
+        "村干部",
+        "--expected-version",
+        "1",
+        "-w",
+        ws.path,
+    )
+    assert first.returncode == 0, first.stderr
+    stale = run(
+        "problems",
+        "update",
+        pid,
+        "--to",
+        "reported",
+        "--by",
+        "村干部",
+        "--expected-version",
+        "1",
+        "-w",
+        ws.path,
+        "--lang",
+        "en",
+    )
+    assert stale.returncode == 2
+    assert len(stale.stderr.strip().splitlines()) == 1
+    assert "version" in stale.stderr
+    history = run("problems", "history", pid, "-w", ws.path, "--json")
+    assert history.returncode == 0
+    assert "in_progress" in history.stdout
+
+
+def test_refused_transition_names_the_allowed_ones(ws):
+    listed = json.loads(
+        run("problems", "list", "-w", ws.path, "--status", "verified", "--json").stdout
+    )
+    rows = listed["problems"] if isinstance(listed, dict) else listed
+    res = run(
+        "problems",
+        "update",
+        rows[0]["problem_id"],
+        "--to",
+        "assigned",
+        "--by",
+        "x",
+        "-w",
+        ws.path,
+        "--lang",
+        "en",
+    )
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+
+
+def test_villages_status_counts_every_problem(ws):
+    res = run("villages", "status", "-w", ws.path, "--as-of", "2026-11-28", "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    rows = data["villages"] if isinstance(data, dict) else data
+    assert sum(r["problems"] for r in rows) == 40

@@ -1,0 +1,34 @@
+"""Builders shared by the workflow tests: a tiny workspace with villages and problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from geoservice.importing import import_file
+from geoservice.workspace import Workspace
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
+
+
+def problems_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    base = {
+        "问题编号": "P-1",
+        "村名": "丰阳村",
+        "问题类别": "盗伐滥伐林木",
+        "问题描述": "伐桩",
+        "发现日期": "2026-10-01",
+        "整改期限": "2026-11-30",
+        "整改状态": "未整改",
+    }
+    pd.DataFrame([{**base, **r} for r in rows]).to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def workspace(tmp_path: Path, rows: list[dict[str, str]] | None = None) -> Workspace:
+    ws = Workspace(tmp_path / "ws.gpkg")
+    import_file(ws, SAMPLE / "villages.shp", "villages", actor="t")
+    csv = problems_csv(tmp_path / "problems.csv", rows or [{}])
+    import_file(ws, csv, "problems", actor="t")
+    return ws
