@@ -6,7 +6,7 @@ Usage::
 
 Each step runs in its own process (``python -m geoservice ...``) so that its peak resident
 memory is its own (read from ``wait4``). Prints a Markdown table; figures are recorded by
-hand in ``bench/RESULTS.md`` with the machine they were measured on.
+hand in ``bench/README.md`` with the machine they were measured on.
 """
 
 from __future__ import annotations

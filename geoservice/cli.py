@@ -624,6 +624,7 @@ def _sample_dir(data: Path | None, lang: Lang) -> Path:
 
 
 DEMO_AS_OF = "2026-11-28"  # the sample town's "today" (sample_gis/README.md)
+DEMO_TOWN = "溪岭镇"  # the sample town's name (sample_gis/README.md)
 
 
 @app.command("demo")
@@ -675,7 +676,12 @@ def demo_cmd(
         )
     xlsx = out_dir / _t(lg, "联合执法目标清单.xlsx", "targets.xlsx")
     gpkg = out_dir / "targets.gpkg"
-    for stale in ("联合执法目标清单.xlsx", "targets.xlsx"):
+    for stale in (
+        "联合执法目标清单.xlsx",
+        "targets.xlsx",
+        "部门履职情况报告.html",
+        "department_report.html",
+    ):
         (out_dir / stale).unlink(missing_ok=True)
     for path in (xlsx, gpkg):
         _guard(
@@ -685,9 +691,17 @@ def demo_cmd(
             ),
         )
     from geoservice.cli_workflow import village_table
+    from geoservice.reports.departments import department_report
+    from geoservice.reports.html import write_html
     from geoservice.workflow.villages import village_status
 
     status = _guard(lg, lambda: village_status(ws, day))
+    # The Article 9 meeting report for the year up to the demo date.
+    report_html = out_dir / _t(lg, "部门履职情况报告.html", "department_report.html")
+    meeting = _guard(
+        lg, lambda: department_report(ws, date(day.year, 1, 1), day, day, town=DEMO_TOWN, lang=lg)
+    )
+    write_html(meeting, report_html, lg)
     if as_json:
         _print_json(
             {
@@ -696,7 +710,11 @@ def demo_cmd(
                 "layers": [e.to_dict() for e in ws.catalog()],
                 "villages": status.to_dict("records"),
                 "analysis": {"as_of": day.isoformat(), "counts": analysis.counts()},
-                "outputs": {"targets_xlsx": str(xlsx), "targets_gpkg": str(gpkg)},
+                "outputs": {
+                    "targets_xlsx": str(xlsx),
+                    "targets_gpkg": str(gpkg),
+                    "department_report": str(report_html),
+                },
             }
         )
         return
@@ -707,9 +725,10 @@ def demo_cmd(
     out.print(
         _t(
             lg,
-            f"工作空间：{ws.path}（可直接用 QGIS 打开）\n目标清单：{xlsx}\n目标图层：{gpkg}",
+            f"工作空间：{ws.path}（可直接用 QGIS 打开）\n目标清单：{xlsx}\n目标图层：{gpkg}\n"
+            f"部门履职报告：{report_html}",
             f"Workspace: {ws.path} (opens in QGIS as it is)\nTarget list: {xlsx}\n"
-            f"Target layer: {gpkg}",
+            f"Target layer: {gpkg}\nDepartment report: {report_html}",
         ),
         markup=False,
     )
@@ -722,6 +741,10 @@ from geoservice.cli_workflow import campaign_app, problems_app, villages_app  # 
 app.add_typer(problems_app, name="problems")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(villages_app, name="villages")
+
+from geoservice.cli_reports import report_app  # noqa: E402
+
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

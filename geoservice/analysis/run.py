@@ -84,11 +84,11 @@ def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
                 "first: geoservice import parcels FILE.",
             )
         )
-    parcels = ws.read("parcels")
-    return {
-        kind: ws.read(kind) if kind in present else empty_layer(kind, parcels.crs)
-        for kind in INPUTS
-    }
+    frames = {"parcels": ws.read("parcels")}
+    crs = frames["parcels"].crs
+    for kind in INPUTS[1:]:
+        frames[kind] = ws.read(kind) if kind in present else empty_layer(kind, crs)
+    return frames
 
 
 def analyze(

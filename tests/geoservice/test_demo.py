@@ -134,5 +134,7 @@ def test_demo_writes_the_target_list_for_a_clerk_and_for_qgis(demo):
     _, data = demo
     outputs = data["outputs"]
     assert Path(outputs["targets_xlsx"]).is_file()
+    assert "溪岭镇" in Path(outputs["department_report"]).read_text(encoding="utf-8")
+    assert len(data["villages"]) == 16
     targets = pyogrio.read_dataframe(outputs["targets_gpkg"])
     assert len(targets) == data["analysis"]["counts"]["targets"] > 0

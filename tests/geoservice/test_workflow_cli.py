@@ -114,3 +114,45 @@ def test_villages_status_counts_every_problem(ws):
     data = json.loads(res.stdout)
     rows = data["villages"] if isinstance(data, dict) else data
     assert sum(r["problems"] for r in rows) == 40
+
+
+@pytest.mark.parametrize("fmt", ["html", "xlsx"])
+def test_report_departments_command_writes_the_meeting_report(ws, tmp_path, fmt):
+    out = tmp_path / f"report.{fmt}"
+    res = run(
+        "report",
+        "departments",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-11-28",
+        "--out",
+        out,
+        "-w",
+        ws.path,
+    )
+    assert res.returncode == 0, res.stderr
+    assert out.is_file() and out.stat().st_size > 1000
+    if fmt == "html":
+        text = out.read_text(encoding="utf-8")
+        assert "镇郊派出所" in text or "镇农业农村办" in text
+        assert "http://" not in text and "https://" not in text
+
+
+def test_report_period_backwards_is_a_one_line_error(ws, tmp_path):
+    res = run(
+        "report",
+        "departments",
+        "--from",
+        "2026-11-28",
+        "--to",
+        "2026-01-01",
+        "--out",
+        tmp_path / "r.html",
+        "-w",
+        ws.path,
+        "--lang",
+        "en",
+    )
+    assert res.returncode == 2
+    assert len(res.stderr.strip().splitlines()) == 1

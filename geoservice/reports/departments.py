@@ -1,0 +1,502 @@
+"""The department meeting report of Article 9: the numbers.
+
+At town forest-chief meetings each cooperating department reports what it did, the
+results, its problems and suggestions (Art. 9 of the collaboration rules). This module
+computes, for a period ``[start, end]`` (both days included) and an evaluation date
+``as_of`` (default ``end``):
+
+- per department: enforcement targets it leads and cooperates on, inspection problems
+  handed over in the period and copied to it (抄送, Art. 7), problems closed (销号) in the
+  period, problems due in the period and reported on time, the on-time rate, and the
+  problems overdue at ``as_of``;
+- per village: the same problem counts and on-time rate, with the highest escalation
+  level reached;
+- "problems and suggestions": sentences in Chinese and English generated from the
+  overdue, escalated and unverified problems.
+
+Definitions (the workflow state is the stored one, read when the report is made):
+
+- *handed over*: ``found_on`` within the period;
+- *closed*: ``verified``, the last change to ``verified`` in the history within the
+  period; a problem imported already verified has no such date and counts in the period
+  of its deadline;
+- *due*: deadline within ``[start, min(end, as_of)]``; *on time*: due, now reported or
+  verified, and last reported on or before the deadline (unknown report dates, i.e.
+  imported states, count as on time, as in :func:`geoservice.workflow.villages.village_status`);
+- *overdue*: found on or before ``end`` and overdue at ``as_of``
+  (:func:`geoservice.workflow.escalation.escalate`);
+- *targets*: the ``targets`` layer, counted only when the analysis run that produced it
+  is dated within the period (the layer holds the latest run only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from geoservice.errors import OptionError, message
+from geoservice.reports.findings import (
+    Finding,
+    findings,
+    notes,
+    nothing_happened,
+    summary_text,
+    zh_date,
+)
+from geoservice.workflow.escalation import LEVELS, escalate
+from geoservice.workflow.states import OPEN_STATES
+from geoservice.workflow.store import history, read_problems
+from geoservice.workspace import Workspace
+from layers.codes import DEPARTMENTS
+from layers.messages import Lang
+
+__all__ = [
+    "DEPARTMENT_COLUMNS",
+    "HEADERS",
+    "VILLAGE_COLUMNS",
+    "DepartmentReport",
+    "Finding",
+    "department_name",
+    "department_report",
+    "header",
+]
+
+DEPARTMENT_COLUMNS = [
+    "department",
+    "department_name",
+    "targets_led",
+    "targets_cooperating",
+    "problems_copied",
+    "closed",
+    "due",
+    "on_time",
+    "on_time_rate",
+    "overdue",
+]
+VILLAGE_COLUMNS = [
+    "village_code",
+    "village_name",
+    "problems_handed_over",
+    "closed",
+    "due",
+    "on_time",
+    "on_time_rate",
+    "overdue",
+    "max_escalation",
+]
+HEADERS: dict[str, tuple[str, str]] = {
+    "department": ("部门代码", "code"),
+    "department_name": ("部门", "department"),
+    "targets_led": ("牵头目标", "targets led"),
+    "targets_cooperating": ("配合目标", "targets cooperated on"),
+    "problems_copied": ("抄送问题", "problems copied"),
+    "closed": ("已销号", "closed"),
+    "due": ("期内到期", "due"),
+    "on_time": ("按期整改", "on time"),
+    "on_time_rate": ("按期整改率", "on-time rate"),
+    "overdue": ("逾期未整改", "overdue"),
+    "village_code": ("村代码", "village code"),
+    "village_name": ("村（居）", "village"),
+    "problems_handed_over": ("交办问题", "problems handed over"),
+    "max_escalation": ("最高督办级别", "highest escalation"),
+    "problem_id": ("问题编号", "problem"),
+    "category": ("问题类别", "category"),
+    "deadline": ("整改期限", "deadline"),
+    "days_overdue": ("逾期天数", "days overdue"),
+    "escalation": ("督办级别", "escalation"),
+    "departments": ("抄送部门", "copied to"),
+}
+_COUNTS = ["handed", "closed", "due", "on_time", "overdue"]
+
+
+def header(column: str, lang: Lang = "zh") -> str:
+    """The table heading of a report column."""
+    zh, en = HEADERS.get(column, (column, column))
+    return en if lang == "en" else zh
+
+
+def department_name(code: str, lang: Lang = "zh") -> str:
+    """The department's name in ``lang`` (the code itself when it is not registered)."""
+    zh, en = DEPARTMENTS.get(code, (code, code))
+    return en if lang == "en" else zh
+
+
+@dataclass(frozen=True)
+class DepartmentReport:
+    """The numbers of one department meeting report.
+
+    Attributes
+    ----------
+    start, end, as_of : datetime.date
+        The period (both days included) and the evaluation date of overdue and escalation.
+    town : str
+        The town's name, or its administrative code when no name was given.
+    summary : dict
+        ``targets``, ``p1``, ``criminal``, ``problems_handed_over``, ``closed``, ``due``,
+        ``on_time``, ``on_time_rate`` (float or None), ``overdue``, ``escalated``
+        (supervision letter or listed), ``awaiting_verification``.
+    departments : pandas.DataFrame
+        :data:`DEPARTMENT_COLUMNS`, one row per department with anything to report,
+        in registry order; ``on_time_rate`` is NaN when nothing was due.
+    villages : pandas.DataFrame
+        :data:`VILLAGE_COLUMNS`, one row per village with anything to report.
+    overdue : pandas.DataFrame
+        The problems overdue at ``as_of``, longest overdue first: ``problem_id``,
+        ``village_name``, ``category``, ``deadline``, ``days_overdue``, ``escalation``,
+        ``departments`` (list of codes).
+    findings : list of Finding
+        The "problems and suggestions" section.
+    notes : list of Finding
+        Caveats about the numbers (e.g. targets from a run outside the period).
+    targets_as_of : datetime.date or None
+        Date of the analysis run whose targets are counted.
+    """
+
+    start: date
+    end: date
+    as_of: date
+    town: str
+    summary: dict[str, Any]
+    departments: pd.DataFrame
+    villages: pd.DataFrame
+    overdue: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+    targets_as_of: date | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing happened in the period: no rows in either table."""
+        return self.departments.empty and self.villages.empty
+
+    def title(self, lang: Lang = "zh") -> str:
+        if lang == "en":
+            return f"{self.town}: departments' report to the forest-chief meeting"
+        return f"{self.town}林长制协作部门履职情况汇报"
+
+    def subtitle(self, lang: Lang = "zh") -> str:
+        if lang == "en":
+            return f"Period {self.start} to {self.end}; figures as of {self.as_of}"
+        return (
+            f"统计期间：{zh_date(self.start)}至{zh_date(self.end)}　数据截至：{zh_date(self.as_of)}"
+        )
+
+    def summary_text(self, lang: Lang = "zh") -> str:
+        """The summary paragraph in plain language."""
+        if self.is_empty:
+            return nothing_happened(self.start, self.end, lang)
+        return summary_text(self.summary, self.start, self.end, self.as_of, lang)
+
+    def to_dict(self, lang: Lang = "zh") -> dict[str, Any]:
+        """A JSON-ready view (dates as ISO strings, NaN as None)."""
+        return {
+            "title": self.title(lang),
+            "town": self.town,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "targets_as_of": self.targets_as_of.isoformat() if self.targets_as_of else None,
+            "summary": self.summary,
+            "summary_text": self.summary_text(lang),
+            "departments": _records(self.departments),
+            "villages": _records(self.villages),
+            "overdue": _records(self.overdue),
+            "findings": [f.text(lang) for f in self.findings],
+            "notes": [n.text(lang) for n in self.notes],
+            "empty": self.is_empty,
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.copy()
+    for col in clean.columns:
+        if pd.api.types.is_datetime64_any_dtype(clean[col]):
+            clean[col] = clean[col].dt.strftime("%Y-%m-%d")
+    clean = clean.astype(object).where(clean.notna(), None)
+    return clean.to_dict("records")
+
+
+# --- checks -----------------------------------------------------------------------------
+
+
+def check_period(start: date, end: date, as_of: date | None) -> date:
+    """Validate the period; returns the evaluation date (``as_of`` or ``end``)."""
+    if end < start:
+        raise OptionError(
+            message(
+                "report.period_reversed",
+                f"统计期间的开始日期 {start} 晚于结束日期 {end}；请检查 --from 和 --to。",
+                f"`from` was {start} but is expected to be on or before `to` ({end}); "
+                "swap or fix --from and --to.",
+            )
+        )
+    day = as_of or end
+    if day < start:
+        raise OptionError(
+            message(
+                "report.as_of_before_period",
+                f"--as-of 为 {day}，早于统计期间开始日期 {start}；应不早于 {start}，"
+                "或省略 --as-of（默认取结束日期）。",
+                f"`as-of` was {day} but is expected to be on or after the period start "
+                f"{start}; fix it or leave it out (it defaults to --to).",
+            )
+        )
+    return day
+
+
+# --- problems ---------------------------------------------------------------------------
+
+
+def _transition_dates(hist: pd.DataFrame, state: str) -> pd.Series:
+    """Date of each problem's last real change to ``state`` (imports excluded)."""
+    real = hist[(hist["to_state"] == state) & hist["from_state"].notna()]
+    real = real[~real["note"].fillna("").astype(str).str.startswith("[import")]
+    last = real.groupby("problem_id")["at"].max()
+    return pd.to_datetime(last.astype(str).str.slice(0, 10)).rename(f"{state}_on")
+
+
+def split_codes(values: pd.Series) -> pd.Series:
+    """Lists of department codes from ``,``- or ``;``-joined text (empty list for NA)."""
+    text = values.astype("string").fillna("")
+    return text.str.split(r"[,;]").map(lambda items: [s.strip() for s in items if s.strip()])
+
+
+def problem_flags(ws: Workspace, start: date, end: date, as_of: date) -> pd.DataFrame:
+    """One row per problem with the report's flags (see the module docstring).
+
+    Columns: ``problem_id``, ``village_code``, ``village_name``, ``category``,
+    ``deadline``, ``status``, ``departments`` (list), ``handed``, ``closed``, ``due``,
+    ``on_time``, ``overdue`` (bools), ``days_overdue``, ``escalation`` (now) and
+    ``escalation_reached``.
+    """
+    probs = read_problems(ws)
+    hist = history(ws)
+    ids = probs["problem_id"].astype(object)
+    reported_on = pd.to_datetime(ids.map(dict(_transition_dates(hist, "reported").items())))
+    verified_on = pd.to_datetime(ids.map(dict(_transition_dates(hist, "verified").items())))
+    esc = escalate(probs, as_of, reported_on=reported_on)
+    first, last, now = pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(as_of)
+    found = probs["found_on"]
+    known = (found.isna() | (found <= last)).to_numpy(dtype=bool)
+    status = probs["status"].astype(str)
+    verified = (status == "verified").to_numpy(dtype=bool)
+    closed_on = verified_on.where(verified_on.notna(), probs["deadline"])
+    deadline = probs["deadline"]
+    due = (deadline >= first) & (deadline <= min(last, now)) & known
+    done = status.isin(["reported", "verified"])
+    in_time = reported_on.isna() | (reported_on <= deadline)
+    return pd.DataFrame(
+        {
+            "problem_id": probs["problem_id"],
+            "village_code": probs["village_code"],
+            "village_name": probs["village_name"],
+            "category": probs["category"],
+            "deadline": deadline,
+            "status": status,
+            "departments": split_codes(probs["cc_departments"]),
+            "handed": ((found >= first) & (found <= last)).to_numpy(dtype=bool),
+            "closed": verified & closed_on.between(first, last).to_numpy(dtype=bool),
+            "due": due.to_numpy(dtype=bool),
+            "on_time": (due & done & in_time).to_numpy(dtype=bool),
+            "overdue": esc["overdue"].to_numpy(dtype=bool) & known,
+            "awaiting": (status == "reported").to_numpy(dtype=bool) & known,
+            "days_overdue": esc["days_overdue"],
+            "escalation": np.where(known, esc["escalation"], "none"),
+            "escalation_reached": np.where(
+                known & (probs["status"].isin(OPEN_STATES) | due), esc["escalation_reached"], "none"
+            ),
+        }
+    )
+
+
+def _rate(on_time: pd.Series, due: pd.Series) -> pd.Series:
+    return pd.Series(
+        np.where(due > 0, on_time / due.clip(lower=1), np.nan), index=due.index, dtype="float64"
+    )
+
+
+# --- targets ----------------------------------------------------------------------------
+
+
+def _targets(ws: Workspace, start: date, end: date) -> tuple[pd.DataFrame, date | None]:
+    """The targets layer when its analysis run is dated within the period."""
+    empty = pd.DataFrame(
+        columns=["priority", "lead_department", "cooperating_departments", "criminal"]
+    )
+    if "targets" not in ws.layer_names():
+        return empty, None
+    runs = ws.runs()
+    if runs.empty:
+        return empty, None
+    run_day = date.fromisoformat(str(runs["as_of"].iloc[-1])[:10])
+    if not start <= run_day <= end:
+        return empty, run_day
+    frame = pyogrio.read_dataframe(ws.path, layer="targets", read_geometry=False)
+    criminal = frame.get("criminal_threshold_met", pd.Series(False, index=frame.index))
+    return (
+        pd.DataFrame(
+            {
+                "priority": frame["priority"].astype(str),
+                "lead_department": frame["lead_department"].astype(str),
+                "cooperating_departments": frame["cooperating_departments"],
+                "criminal": criminal.fillna(False).astype(bool),
+            }
+        ),
+        run_day,
+    )
+
+
+# --- tables -----------------------------------------------------------------------------
+
+
+def _department_table(flags: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    per = flags[["departments", *_COUNTS]].explode("departments").dropna(subset=["departments"])
+    counts = per.groupby("departments")[_COUNTS].sum()
+    led = targets["lead_department"].value_counts()
+    coop = split_codes(targets["cooperating_departments"]).explode().dropna().value_counts()
+    table = pd.DataFrame(
+        index=pd.Index(sorted(set(counts.index) | set(led.index) | set(coop.index)))
+    )
+    table = table.join(counts).assign(
+        targets_led=led.reindex(table.index), targets_cooperating=coop.reindex(table.index)
+    )
+    table = table.fillna(0).astype("int64")
+    active = table[table.sum(axis=1) > 0]
+    order = {code: i for i, code in enumerate(DEPARTMENTS)}
+    codes = sorted(active.index, key=lambda c: (order.get(c, len(order)), c))
+    active = active.reindex(codes)
+    out = pd.DataFrame(
+        {
+            "department": codes,
+            "department_name": [department_name(c) for c in codes],
+            "targets_led": active["targets_led"].to_numpy(),
+            "targets_cooperating": active["targets_cooperating"].to_numpy(),
+            "problems_copied": active["handed"].to_numpy(),
+            "closed": active["closed"].to_numpy(),
+            "due": active["due"].to_numpy(),
+            "on_time": active["on_time"].to_numpy(),
+            "overdue": active["overdue"].to_numpy(),
+        }
+    )
+    out["on_time_rate"] = _rate(out["on_time"], out["due"])
+    return out[DEPARTMENT_COLUMNS]
+
+
+def _village_table(flags: pd.DataFrame) -> pd.DataFrame:
+    level = flags["escalation_reached"].map(LEVELS.index).astype("int64")
+    frame = flags.assign(level=level, village_code=flags["village_code"].fillna(""))
+    agg = frame.groupby(["village_code", "village_name"], dropna=False)[[*_COUNTS, "level"]].agg(
+        {**dict.fromkeys(_COUNTS, "sum"), "level": "max"}
+    )
+    agg = agg[agg[_COUNTS].sum(axis=1) > 0].reset_index().sort_values("village_code")
+    out = pd.DataFrame(
+        {
+            "village_code": agg["village_code"].astype(str),
+            "village_name": agg["village_name"].astype(str),
+            "problems_handed_over": agg["handed"].astype("int64"),
+            "closed": agg["closed"].astype("int64"),
+            "due": agg["due"].astype("int64"),
+            "on_time": agg["on_time"].astype("int64"),
+            "overdue": agg["overdue"].astype("int64"),
+            "max_escalation": np.asarray(LEVELS, dtype=object)[agg["level"].to_numpy()],
+        }
+    ).reset_index(drop=True)
+    out["on_time_rate"] = _rate(out["on_time"], out["due"])
+    return out[VILLAGE_COLUMNS]
+
+
+def _overdue_list(flags: pd.DataFrame) -> pd.DataFrame:
+    late = flags[flags["overdue"]].sort_values(
+        ["days_overdue", "problem_id"], ascending=[False, True]
+    )
+    cols = ["problem_id", "village_name", "category", "deadline", "days_overdue", "escalation"]
+    return late[[*cols, "departments"]].reset_index(drop=True)
+
+
+def _town(ws: Workspace, town: str | None, lang: Lang) -> str:
+    if town:
+        return town
+    code = None
+    if "villages" in ws.layer_names():
+        villages = pyogrio.read_dataframe(ws.path, layer="villages", read_geometry=False)
+        prefixes = villages["village_code"].astype(str).str.slice(0, 9).value_counts()
+        code = str(prefixes.index[0]) if len(prefixes) else None
+    if lang == "en":
+        return f"Town {code}" if code else "The town"
+    return f"本镇（区划代码{code}）" if code else "本镇"
+
+
+def department_report(
+    ws: Workspace,
+    start: date,
+    end: date,
+    as_of: date | None = None,
+    *,
+    town: str | None = None,
+    lang: Lang = "zh",
+) -> DepartmentReport:
+    """Compute the Article 9 department report for ``[start, end]``.
+
+    Parameters
+    ----------
+    ws : Workspace
+        Needs the problems (workflow store); the ``targets`` layer and the ``villages``
+        layer are optional.
+    start, end : datetime.date
+        The period, both days included; ``start`` must not be after ``end``.
+    as_of : datetime.date, optional
+        Evaluation date of overdue and escalation; defaults to ``end``; not before
+        ``start``.
+    town : str, optional
+        The town's name for the title; defaults to the administrative code of the
+        villages (the first nine digits of the village codes).
+    lang : {"zh", "en"}
+        Language of the default town label only; every text of the report is available
+        in both languages.
+
+    Returns
+    -------
+    DepartmentReport
+        Raises :class:`~geoservice.errors.OptionError` for a reversed period or an
+        ``as_of`` before ``start``.
+    """
+    day = check_period(start, end, as_of)
+    ws._require()
+    flags = problem_flags(ws, start, end, day)
+    targets, run_day = _targets(ws, start, end)
+    depts = _department_table(flags, targets)
+    villages = _village_table(flags)
+    due, on_time = int(flags["due"].sum()), int(flags["on_time"].sum())
+    summary: dict[str, Any] = {
+        "targets": len(targets),
+        "p1": int((targets["priority"] == "P1").sum()),
+        "criminal": int(targets["criminal"].sum()),
+        "problems_handed_over": int(flags["handed"].sum()),
+        "closed": int(flags["closed"].sum()),
+        "due": due,
+        "on_time": on_time,
+        "on_time_rate": on_time / due if due else None,
+        "overdue": int(flags["overdue"].sum()),
+        "escalated": int(flags["escalation"].isin(["supervision", "listed"]).sum()),
+        "awaiting_verification": int(flags["awaiting"].sum()),
+    }
+    counted = run_day if run_day is not None and start <= run_day <= end else None
+    overdue = _overdue_list(flags)
+    return DepartmentReport(
+        start=start,
+        end=end,
+        as_of=day,
+        town=_town(ws, town, lang),
+        summary=summary,
+        departments=depts,
+        villages=villages,
+        overdue=overdue,
+        findings=findings(summary, depts, villages, overdue, targets),
+        notes=notes(run_day, counted, start, end),
+        targets_as_of=counted,
+    )

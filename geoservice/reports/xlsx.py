@@ -1,0 +1,174 @@
+"""The department report as an Excel workbook (openpyxl).
+
+Sheets: 总体情况 (title, period, summary, problems and suggestions, notes), 各部门 (the
+department table with a native bar chart of targets, problems copied and overdue),
+各村 (the village table with a bar chart of on-time rates) and 逾期问题 (the overdue
+problems). Headings are Chinese (English with ``lang="en"``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from geoservice.reports.departments import DepartmentReport, department_name, header
+from geoservice.workflow.escalation import level_label
+from layers.codes import CATEGORIES
+from layers.messages import Lang
+
+__all__ = ["write_xlsx"]
+
+_HEAD_FILL = PatternFill("solid", fgColor="F1E6E6")
+_BOLD = Font(bold=True)
+_SHEETS = {
+    "summary": ("总体情况", "Overview"),
+    "departments": ("各部门", "Departments"),
+    "villages": ("各村", "Villages"),
+    "overdue": ("逾期问题", "Overdue"),
+}
+
+
+def _t(lang: Lang, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _value(column: str, value: Any, lang: Lang) -> Any:
+    if column in ("escalation", "max_escalation"):
+        return level_label(str(value), lang) if value != "none" else ""
+    if column == "category":
+        zh, en = CATEGORIES.get(str(value), (str(value), str(value)))
+        return _t(lang, zh, en)
+    if column == "departments":
+        return _t(lang, "、", ", ").join(department_name(str(c), lang) for c in value)
+    if column == "deadline":
+        return None if pd.isna(value) else pd.Timestamp(value).date()
+    if column == "department_name" and lang == "en":
+        return value
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    return value
+
+
+def _table(ws: Worksheet, frame: pd.DataFrame, columns: list[str], lang: Lang) -> None:
+    ws.append([header(c, lang) for c in columns])
+    for cell in ws[1]:
+        cell.font, cell.fill = _BOLD, _HEAD_FILL
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+    for record in frame.to_dict("records"):
+        if lang == "en" and "department" in record:
+            record["department_name"] = department_name(str(record["department"]), "en")
+        ws.append([_value(c, record[c], lang) for c in columns])
+    for i, column in enumerate(columns, start=1):
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = 14 if column != "departments" else 36
+        if column.endswith("_rate"):
+            for cell in ws[letter][1:]:
+                cell.number_format = "0%"
+        if column == "deadline":
+            for cell in ws[letter][1:]:
+                cell.number_format = "yyyy-mm-dd"
+    ws.freeze_panes = "A2"
+
+
+def _summary_sheet(ws: Worksheet, report: DepartmentReport, lang: Lang) -> None:
+    ws.column_dimensions["A"].width = 110
+    findings = [f"{n}. {f.text(lang)}" for n, f in enumerate(report.findings, start=1)]
+    blocks: list[tuple[str, list[str]]] = [
+        (_t(lang, "一、总体情况", "1. Overview"), [report.summary_text(lang)]),
+        (
+            _t(lang, "二、存在问题与工作建议", "2. Problems and suggestions"),
+            findings or [report.summary_text(lang)],
+        ),
+        (_t(lang, "说明", "Notes"), [n.text(lang) for n in report.notes]),
+    ]
+    ws.append([report.title(lang)])
+    ws["A1"].font = Font(bold=True, size=16)
+    ws.append([report.subtitle(lang)])
+    for heading, lines in blocks:
+        ws.append([])
+        ws.append([heading])
+        ws.cell(ws.max_row, 1).font = _BOLD
+        for line in lines:
+            ws.append([line])
+            ws.cell(ws.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _bar_chart(
+    ws: Worksheet, title: str, y_title: str, cols: list[int], rows: int, anchor: str
+) -> BarChart:
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = title
+    chart.y_axis.title = y_title
+    chart.height = max(7.5, 0.9 * rows + 3)
+    chart.width = 18
+    for col in cols:
+        chart.add_data(
+            Reference(ws, min_col=col, min_row=1, max_row=rows + 1), titles_from_data=True
+        )
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=rows + 1))
+    ws.add_chart(chart, anchor)
+    return chart
+
+
+def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
+    """Write the workbook to ``path``; returns the path.
+
+    The department and village sheets carry openpyxl bar charts (one bar per row and
+    series) when they have rows.
+    """
+    wb = Workbook()
+    summary = wb.active
+    assert summary is not None
+    summary.title = _t(lang, *_SHEETS["summary"])
+    _summary_sheet(summary, report, lang)
+
+    depts = wb.create_sheet(_t(lang, *_SHEETS["departments"]))
+    dept_cols = [c for c in report.departments.columns if c != "department"]
+    _table(depts, report.departments, dept_cols, lang)
+    n = len(report.departments)
+    if n:
+        idx = {c: i for i, c in enumerate(dept_cols, start=1)}
+        _bar_chart(
+            depts,
+            _t(lang, "各部门执法目标与问题", "Targets and problems by department"),
+            _t(lang, "数量", "count"),
+            [
+                idx["targets_led"],
+                idx["targets_cooperating"],
+                idx["problems_copied"],
+                idx["overdue"],
+            ],
+            n,
+            f"A{n + 4}",
+        )
+
+    villages = wb.create_sheet(_t(lang, *_SHEETS["villages"]))
+    village_cols = [c for c in report.villages.columns if c != "village_code"]
+    _table(villages, report.villages, village_cols, lang)
+    m = len(report.villages)
+    if m:
+        chart = _bar_chart(
+            villages,
+            _t(lang, "各村按期整改率", "On-time rate by village"),
+            _t(lang, "按期整改率", "on-time rate"),
+            [village_cols.index("on_time_rate") + 1],
+            m,
+            f"A{m + 4}",
+        )
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
+        chart.y_axis.numFmt = "0%"
+        chart.legend = None
+
+    overdue = wb.create_sheet(_t(lang, *_SHEETS["overdue"]))
+    cols = ["problem_id", "village_name", "category", "deadline", "days_overdue", "escalation"]
+    _table(overdue, report.overdue, [*cols, "departments"], lang)
+    wb.save(path)
+    return path
