@@ -451,10 +451,22 @@ def problem_evidence(
         found_ids = (
             column(q, "description").astype("string").iloc[rest].str.extract(_DESCRIPTION_PARCEL)
         )
-        named = (found_ids[0] + "-" + found_ids[1]).to_numpy(dtype=object, na_value=None)
+        # Padded as the importer pads ids (林班 4 digits, 小班 3); where the parcel layer
+        # spans several townships its ids start with the township code (digits 7-9 of
+        # the village code), so that form is tried first.
+        lin = found_ids[0].str.lstrip("0").str.zfill(4)
+        xiao = found_ids[1].str.lstrip("0").str.zfill(3)
+        named = lin + "-" + xiao
+        township = column(q, "village_code").astype("string").iloc[rest].str[6:9]
+        prefixed = (township + "-" + named).to_numpy(dtype=object, na_value=None)
         positions = pd.Series(np.arange(len(parcel_ids)), index=pd.Index(parcel_ids, dtype=object))
         positions = positions[~positions.index.duplicated()]
-        where = positions.reindex(named).fillna(-1).to_numpy(dtype=np.int64)
+        by_prefixed = positions.reindex(prefixed).to_numpy(dtype=np.float64)
+        by_plain = positions.reindex(named.to_numpy(dtype=object, na_value=None)).to_numpy(
+            dtype=np.float64
+        )
+        where = np.nan_to_num(np.where(np.isnan(by_prefixed), by_plain, by_prefixed), nan=-1)
+        where = where.astype(np.int64)
         hit = where >= 0
         item = np.concatenate([item, rest[hit]])
         parcel = np.concatenate([parcel, where[hit].astype(np.int64)])

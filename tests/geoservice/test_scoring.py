@@ -419,3 +419,13 @@ def test_problems_are_placed_by_description_even_with_duplicate_parcel_ids():
     p = parcels({}, {"parcel_id": "0001-001", "geometry": box(300)})
     q = problems({"geometry": None, "description": "（林班0001小班001）"})
     assert score(p, q=q).parcel_risk["parcel_id"].tolist() == ["0001-001"]
+
+
+def test_a_problem_is_placed_by_description_in_its_own_township():
+    p = parcels({"parcel_id": "101-0001-002"}, {"parcel_id": "102-0001-002"})
+    q = problems(
+        {"geometry": None, "village_code": "441882102211", "description": "（林班1小班2）盗伐"}
+    )
+    result = score(p, q=q)
+    assert row(result, "102-0001-002")["open_problem_count"] == 1
+    assert "101-0001-002" not in set(result.parcel_risk["parcel_id"])
