@@ -446,8 +446,12 @@ def _gpkg_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_frame(frame: pd.DataFrame, path: Path, layer: str) -> None:
+    """Write a layer (GeoDataFrame, through Arrow) or a plain table into the GeoPackage."""
     if isinstance(frame, gpd.GeoDataFrame):
-        pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", promote_to_multi=None)
+        # Arrow writes the same file as the row-by-row path, about twice as fast.
+        pyogrio.write_dataframe(
+            frame, path, layer=layer, driver="GPKG", promote_to_multi=None, use_arrow=True
+        )
         return
     table = frame.copy()
     for col in table.columns:
