@@ -146,7 +146,10 @@ def import_cmd(
     crs: Annotated[str | None, typer.Option(help="CRS of the file, e.g. EPSG:4546")] = None,
     mapping: Annotated[Path | None, typer.Option(help="field mapping YAML")] = None,
     layer: Annotated[str | None, typer.Option(help="layer/member/sheet to read")] = None,
-    mode: Annotated[str, typer.Option(help="replace or append")] = "replace",
+    mode: Annotated[
+        str | None,
+        typer.Option(help="replace or append (problems: merge, the default, or replace)"),
+    ] = None,
     owner: Annotated[str | None, typer.Option(help="owner department code")] = None,
     classification: Annotated[
         str | None, typer.Option(help="public, internal or restricted")
@@ -174,6 +177,21 @@ def import_cmd(
             )
         )
 
+    if kind == "problems":
+        _import_problems(
+            ws,
+            path,
+            mode,
+            settings.user,
+            lg,
+            as_json,
+            encoding=encoding,
+            crs=crs,
+            mapping=mapping,
+            layer=layer,
+        )
+        return
+
     def run() -> Any:
         try:
             return import_file(
@@ -186,7 +204,7 @@ def import_cmd(
                 crs=crs,
                 mapping=mapping,
                 layer=layer,
-                mode=mode,
+                mode=mode or "replace",
                 owner=owner,
                 classification=classification,
                 workspace_crs=settings.crs,
@@ -227,6 +245,41 @@ def import_cmd(
             _t(lg, f"被拒绝的行及原因见：{where}", f"Rejected rows and reasons: {where}"),
             markup=False,
         )
+
+
+def _import_problems(
+    ws: Any, path: Path, mode: str | None, actor: str, lang: Lang, as_json: bool, **options: Any
+) -> None:
+    """Import a problem list keeping the workflow state of problems already stored.
+
+    ``merge`` (default) adds new problems and keeps the state and history of known ones;
+    ``replace`` makes the layer exactly the file (see geoservice.workflow.imports).
+    """
+    from geoservice.workflow.imports import import_problems
+
+    wf_mode = "replace" if mode == "replace" else "merge"
+    result = _guard(
+        lang,
+        lambda: import_problems(
+            ws, path, actor=actor, mode=wf_mode, **{k: v for k, v in options.items() if v}
+        ),
+    )
+    if as_json:
+        _print_json({"workspace": str(ws.path), "problems_import": result.to_dict()})
+        return
+    out.print(
+        _t(
+            lang,
+            f"督查问题导入（{wf_mode}）：读取 {result.rows_read} 行，新增 {len(result.added)} 个，"
+            f"保留已有整改状态 {len(result.kept_ids)} 个，覆盖 {len(result.overwritten)} 个，"
+            f"移除 {len(result.removed)} 个，拒绝 {result.rows_rejected} 行。",
+            f"Problems import ({wf_mode}): read {result.rows_read}, added {len(result.added)}, "
+            f"kept stored workflow state of {len(result.kept_ids)}, overwrote "
+            f"{len(result.overwritten)}, removed {len(result.removed)}, rejected "
+            f"{result.rows_rejected}.",
+        ),
+        markup=False,
+    )
 
 
 def _catalog_table(entries: list[Any], lang: Lang) -> Table:

@@ -156,3 +156,25 @@ def test_report_period_backwards_is_a_one_line_error(ws, tmp_path):
     )
     assert res.returncode == 2
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_import_problems_keeps_workflow_state_and_rejects_unknown_villages(ws, tmp_path):
+    listed = json.loads(run("problems", "list", "-w", ws.path, "--json").stdout)
+    rows = listed["problems"] if isinstance(listed, dict) else listed
+    before = {r["problem_id"]: r["status"] for r in rows}
+    again = run("import", "problems", SAMPLE / "problems.xlsx", "-w", ws.path, "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["problems_import"]["mode"] == "merge"
+    listed = json.loads(run("problems", "list", "-w", ws.path, "--json").stdout)
+    rows = listed["problems"] if isinstance(listed, dict) else listed
+    assert {r["problem_id"]: r["status"] for r in rows} == before
+    import pandas as pd
+
+    table = pd.read_excel(SAMPLE / "problems.xlsx")
+    table.loc[0, "村名"] = "不存在村"
+    table.loc[0, "村代码"] = None
+    bad = tmp_path / "bad.xlsx"
+    table.to_excel(bad, index=False)
+    res = run("import", "problems", bad, "-w", ws.path, "--lang", "en")
+    assert res.returncode == 2
+    assert "closest" in res.stderr
