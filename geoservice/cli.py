@@ -413,21 +413,27 @@ def export_cmd(
     )
 
 
-def _as_of(value: str | None, lang: Lang) -> date:
+def _date_option(value: str | None, option: str, lang: Lang) -> date | None:
+    """A ``YYYY-MM-DD`` option value (None stays None); a one-line error otherwise."""
     if value is None:
-        return date.today()
+        return None
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(value.strip())
     except ValueError:
         _fail(
             _t(
                 lang,
-                f"错误：--as-of 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28。",
-                f"Error: `as-of` was {value!r} but is expected to be a date YYYY-MM-DD, "
+                f"错误：--{option} 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28。",
+                f"Error: `{option}` was {value!r} but is expected to be a date YYYY-MM-DD, "
                 "e.g. 2026-11-28.",
             )
         )
         raise AssertionError from None  # unreachable
+
+
+def _as_of(value: str | None, lang: Lang) -> date:
+    """The ``--as-of`` date, today when not given."""
+    return _date_option(value, "as-of", lang) or date.today()
 
 
 RulesOpt = Annotated[

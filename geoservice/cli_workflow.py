@@ -15,6 +15,7 @@ from geoservice.cli import (
     LangOpt,
     WorkspaceOpt,
     _as_of,
+    _date_option,
     _fail,
     _guard,
     _print_json,
@@ -29,23 +30,6 @@ campaign_app = typer.Typer(help="督查批次 / Inspection campaigns.", no_args_
 villages_app = typer.Typer(help="村整改情况 / Village status.", no_args_is_help=True)
 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="date YYYY-MM-DD (default today)")]
-
-
-def _date(value: str | None, name: str, lang: Lang) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _fail(
-            _t(
-                lang,
-                f"错误：--{name} 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-12-31。",
-                f"Error: `{name}` was {value!r} but is expected to be a date YYYY-MM-DD, "
-                "e.g. 2026-12-31.",
-            )
-        )
-        raise AssertionError from None  # unreachable
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -264,8 +248,8 @@ def add_cmd(
     from geoservice.workspace import Workspace
 
     settings, lg = _settings(workspace, lang, as_json)
-    due = _date(deadline, "deadline", lg)
-    found = _date(found_on, "found-on", lg)
+    due = _date_option(deadline, "deadline", lg)
+    found = _date_option(found_on, "found-on", lg)
     ws = Workspace(settings.workspace)
     row = _guard(
         lg,
@@ -357,7 +341,7 @@ def campaign_add_cmd(
     from geoservice.workspace import Workspace
 
     settings, lg = _settings(workspace, lang, as_json)
-    s, e = _date(start, "start", lg), _date(end, "end", lg)
+    s, e = _date_option(start, "start", lg), _date_option(end, "end", lg)
     ws = Workspace(settings.workspace)
     row = _guard(
         lg,
