@@ -193,11 +193,14 @@ def per_target(flagged: pd.DataFrame, group: NDArray[np.int64], n: int, rules: R
     """Everything per target that does not need a Python loop."""
     complaints = _once(_explode(flagged, "complaint_facts"))
     problems = _once(_explode(flagged, "problem_facts"))
-    patches = _patch_items(_explode(flagged, "patch_facts"))
+    patch_parts = _explode(flagged, "patch_facts")
+    patches = _patch_items(patch_parts)
+    # Scores and category weights use each patch's part on each parcel: a patch crossing
+    # wetland and forest parcels weighs as wetland damage on one and clearing on the other.
     evidence = pd.concat(
         [
             f[["group", "category", "effective"]]
-            for f in (complaints, patches, problems)
+            for f in (complaints, patch_parts, problems)
             if not f.empty
         ]
         or [pd.DataFrame({"group": pd.Series(dtype=np.int64), "category": [], "effective": []})]

@@ -264,3 +264,21 @@ def test_sample_town_target_list_is_short_enough_to_act_on(town):
     assert 5 <= len(targets) <= 25
     assert result.unmatched_complaints.empty
     assert set(targets.loc[targets["priority"] == "P3", "parcel_count"]) <= {1, 2, 3}
+
+
+def test_a_patch_crossing_wetland_and_forest_weighs_in_both_categories():
+    p = parcels(
+        {"kind": "wetland", "geometry": box(0, 0)},
+        {"kind": "forest", "geometry": box(100, 0)},
+    )
+    x = patches(
+        {
+            "change_cause": "51",
+            "category": "land_reclamation",
+            "illegal_area_ha": 1.0,
+            "area_ha": 1.0,
+            "geometry": box(50, 0, 100, 100),
+        }
+    )
+    [target] = targets_of(p, x=x).itertuples()
+    assert set(target.categories.split(";")) == {"wetland_damage", "land_reclamation"}
