@@ -477,6 +477,18 @@ def _summary_lines(
                 f"(unmatched): {ids}{more}",
             )
         )
+    if counts.get("complaints_without_location"):
+        n = counts["complaints_without_location"]
+        lines.append(
+            _t(
+                lang,
+                f"另有 {n} 条举报因缺少坐标未能导入、未参与研判（见工作空间 rejects_complaints 表），"
+                "补充坐标后可重新导入。",
+                f"{n} more complaints had no location and were not imported, so they are not in "
+                "the analysis (see the workspace table rejects_complaints); add coordinates and "
+                "import them again.",
+            )
+        )
     if len(result.unmatched_problems):
         ids = ("、" if lang == "zh" else ", ").join(
             result.unmatched_problems["problem_id"].astype(str).head(10)

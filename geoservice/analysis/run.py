@@ -47,6 +47,7 @@ class AnalysisResult:
     unmatched_problems: pd.DataFrame
     inputs: dict[str, Any]
     duration_s: float
+    complaints_without_location: int = 0
 
     def counts(self) -> dict[str, Any]:
         """Counts for the run record and the summary."""
@@ -61,6 +62,7 @@ class AnalysisResult:
             if len(self.targets)
             else 0,
             "unmatched_complaints": len(self.unmatched_complaints),
+            "complaints_without_location": self.complaints_without_location,
             "unmatched_problems": len(self.unmatched_problems),
         }
 
@@ -121,6 +123,11 @@ def analyze(
     targets, reasons = build_targets_and_reasons(scored.parcel_risk, rules, lang)
     duration = time.perf_counter() - start
     inputs = {kind: {"rows": len(frames[kind]), "sha256": ws.input_hash(kind)} for kind in INPUTS}
+    no_location = 0
+    if "rejects_complaints" in ws.layer_names():
+        rejects = ws.read("rejects_complaints")
+        if "reject_reason" in rejects.columns:
+            no_location = int((rejects["reject_reason"] == "missing_coordinates").sum())
     result = AnalysisResult(
         as_of=as_of,
         rules_hash=rules_hash(rules),
@@ -130,6 +137,7 @@ def analyze(
         unmatched_problems=scored.unmatched_problems,
         inputs=inputs,
         duration_s=duration,
+        complaints_without_location=no_location,
     )
     ws.write_results(
         {"parcel_risk": scored.parcel_risk, "targets": targets, "target_reasons": reasons},

@@ -74,6 +74,7 @@ def test_the_run_is_recorded_with_as_of_rules_and_input_hashes(town, result):
     assert len(inputs["parcels"]["sha256"]) == 64
     counts = json.loads(run["counts"])
     assert counts["targets"] == len(result.targets)
+    assert counts["complaints_without_location"] == 6
     assert town.audit()["action"].iloc[-1] == "analyze"
 
 
