@@ -1,132 +1,34 @@
-"""The ``geoservice`` command line (the only module that imports typer and rich)."""
+"""The ``geoservice`` command line: the import, layers, export and sample commands, and the
+registration of the other command groups (the only modules that import typer and rich are
+``geoservice.cli`` and ``geoservice.cli_*``)."""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, cast
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from geoservice.settings import Settings
-from layers.errors import LayersError
+from geoservice.cli_common import (
+    DEMO_FILES,
+    KIND_LABELS,
+    JsonOpt,
+    LangOpt,
+    WorkspaceOpt,
+    _catalog_table,
+    _fail,
+    _guard,
+    _print_json,
+    _report_lines,
+    _settings,
+    _spinner,
+    _t,
+    app,
+    out,
+)
 from layers.messages import Lang
 
-app = typer.Typer(
-    name="geoservice",
-    help="林长制联合执法规划工具 / Forest-chief enforcement planning.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-T = TypeVar("T")
-
-KIND_LABELS = {
-    "villages": ("村界", "villages"),
-    "parcels": ("森林湿地小班", "parcels"),
-    "complaints": ("举报投诉", "complaints"),
-    "patches": ("变化图斑", "change patches"),
-    "problems": ("督查问题", "inspection problems"),
-}
-LangOpt = Annotated[str | None, typer.Option("--lang", help="zh (default) or en")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="workspace .gpkg (default: GEOSERVICE_WORKSPACE)"),
-]
-
-
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
-# Set by commands run with --json: errors are then also printed as one JSON object.
-_JSON_ERRORS: dict[str, bool] = {"on": False}
-
-
-def _fail(text: str, code: str = "usage") -> None:
-    err.print(text, markup=False)
-    if _JSON_ERRORS["on"]:
-        sys.stdout.write(
-            json.dumps({"error": {"code": code, "message": text}}, ensure_ascii=False) + "\n"
-        )
-    raise typer.Exit(2)
-
-
-def _settings(
-    workspace: Path | None, lang: str | None, as_json: bool = False
-) -> tuple[Settings, Lang]:
-    _JSON_ERRORS["on"] = as_json
-    overrides: dict[str, Any] = {}
-    if workspace is not None:
-        overrides["workspace"] = workspace
-    if lang is not None:
-        overrides["lang"] = lang
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        _fail(f"错误 / error: {problems}")
-        raise AssertionError from exc  # unreachable: _fail exits
-    return settings, settings.lang
-
-
-def _guard(lang: Lang, action: Callable[[], T]) -> T:
-    """Run ``action``; a user error becomes one line on stderr and exit status 2."""
-    try:
-        return action()
-    except LayersError as exc:
-        _fail(_t(lang, "错误：", "Error: ") + exc.text(lang), exc.code)
-        raise AssertionError from exc  # unreachable
-    except KeyboardInterrupt:
-        _fail(_t(lang, "已中断，工作空间未改变。", "Interrupted; the workspace is unchanged."))
-        raise
-
-
-@contextmanager
-def _spinner(text: str, enabled: bool) -> Iterator[None]:
-    if not enabled or not err.is_terminal:
-        yield
-        return
-    with err.status(text):
-        yield
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def _report_lines(report: Any, lang: Lang) -> list[str]:
-    d = report.to_dict(lang)
-    lines = [
-        _t(lang, f"文件：{d['source']}（{d['format']}）", f"File: {d['source']} ({d['format']})"),
-        _t(
-            lang,
-            f"编码：{d['encoding']} — {d['encoding_reason']}",
-            f"Encoding: {d['encoding']} — {d['encoding_reason']}",
-        ),
-        _t(lang, f"坐标系：{d['crs']} — {d['crs_reason']}", f"CRS: {d['crs']} — {d['crs_reason']}"),
-        _t(
-            lang,
-            f"读取 {d['rows_read']} 行，导入 {d['rows_imported']} 行，修复 {d['rows_repaired']} 行，"
-            f"拒绝 {d['rows_rejected']} 行",
-            f"Read {d['rows_read']}, imported {d['rows_imported']}, repaired "
-            f"{d['rows_repaired']}, rejected {d['rows_rejected']}",
-        ),
-    ]
-    for code, item in d["rejected_by_reason"].items():
-        lines.append(f"  - {item['reason']} ({code}): {item['count']}")
-    lines.extend(_t(lang, "提示：", "Warning: ") + w for w in d["warnings"])
-    return lines
+__all__ = ["DEMO_FILES", "app", "main"]
 
 
 @app.command("import")
@@ -281,45 +183,6 @@ def _import_problems(
     )
 
 
-def _catalog_table(entries: list[Any], lang: Lang) -> Table:
-    from layers.codes import DEPARTMENTS
-
-    heads = (
-        ("图层", "layer"),
-        ("部分", "part"),
-        ("主管部门", "owner"),
-        ("密级", "classification"),
-        ("来源文件", "source file"),
-        ("编码", "encoding"),
-        ("坐标系", "CRS"),
-        ("要素数", "rows"),
-        ("拒绝", "rejected"),
-        ("导入人", "imported by"),
-        ("导入时间", "imported at"),
-    )
-    table = Table(title=_t(lang, "数据共享目录", "Layer catalog"))
-    for zh, en in heads:
-        table.add_column(
-            _t(lang, zh, en), justify="right" if en in ("rows", "rejected") else "left"
-        )
-    for e in entries:
-        dept = DEPARTMENTS.get(e.owner_department, (e.owner_department, e.owner_department))
-        table.add_row(
-            KIND_LABELS[e.layer][0 if lang == "zh" else 1] if e.layer in KIND_LABELS else e.layer,
-            e.part,
-            dept[0] if lang == "zh" else dept[1],
-            e.classification,
-            e.source_file,
-            e.encoding or "",
-            (e.crs or "").split(" ")[0],
-            str(e.rows),
-            str(e.rows_rejected),
-            e.imported_by,
-            e.imported_at,
-        )
-    return table
-
-
 @app.command("layers")
 def layers_cmd(
     workspace: WorkspaceOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
@@ -412,34 +275,6 @@ def export_cmd(
     )
 
 
-def _date_option(value: str | None, option: str, lang: Lang) -> date | None:
-    """A ``YYYY-MM-DD`` option value (None stays None); a one-line error otherwise."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        _fail(
-            _t(
-                lang,
-                f"错误：--{option} 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28。",
-                f"Error: `{option}` was {value!r} but is expected to be a date YYYY-MM-DD, "
-                "e.g. 2026-11-28.",
-            )
-        )
-        raise AssertionError from None  # unreachable
-
-
-def _as_of(value: str | None, lang: Lang) -> date:
-    """The ``--as-of`` date, today when not given."""
-    return _date_option(value, "as-of", lang) or date.today()
-
-
-RulesOpt = Annotated[
-    Path | None, typer.Option("--rules", help="rules YAML overriding the defaults")
-]
-
-
 @app.command("sample")
 def sample_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write the files into")],
@@ -457,18 +292,7 @@ def sample_cmd(
         out.print(f"{kind}: {path}", markup=False)
 
 
-DEMO_FILES: tuple[tuple[str, str, str | None], ...] = (
-    ("villages", "villages.shp", None),
-    ("parcels", "xiaoban.shp", "forest"),
-    ("parcels", "wetlands.shp", "wetland"),
-    ("complaints", "complaints.csv", None),
-    ("patches", "patches.shp", None),
-    ("problems", "problems.xlsx", None),
-)
-
-
-# Sub-commands of the inspection workflow live in their own module, which reuses the
-# helpers above; it is imported here, after them, and registered on the app.
+# The other command groups live in their own modules and are registered here.
 from geoservice.cli_workflow import campaign_app, problems_app, villages_app  # noqa: E402
 
 app.add_typer(problems_app, name="problems")
@@ -478,6 +302,10 @@ app.add_typer(villages_app, name="villages")
 from geoservice.cli_reports import report_app  # noqa: E402
 
 app.add_typer(report_app, name="report")
+
+from geoservice.cli_maps import map_app  # noqa: E402
+
+app.add_typer(map_app, name="map")
 
 from geoservice import cli_analysis  # noqa: E402, F401  (registers analyze, rules, demo)
 

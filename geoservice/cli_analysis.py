@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from geoservice.cli import (
+from geoservice.cli_common import (
     DEMO_FILES,
     JsonOpt,
     LangOpt,
@@ -264,6 +264,27 @@ DEMO_AS_OF = "2026-11-28"  # the sample town's "today" (sample_gis/README.md)
 DEMO_TOWN = "溪岭镇"  # the sample town's name (sample_gis/README.md)
 
 
+def _demo_maps(ws: Any, day: date, lang: Lang, out_dir: Path) -> dict[str, Path]:
+    """The three web maps of the demo: targets, villages, and the busiest lead department."""
+    from geoservice.cli_maps import department_map_of, targets_map_of, villages_map_of
+    from maps.render import save_standalone
+
+    targets = ws.read("targets")
+    leads = targets["lead_department"].value_counts()
+    dept = str(leads.index[0]) if len(leads) else "agriculture"
+    names = {
+        "targets": _t(lang, "联合执法目标图.html", "targets_map.html"),
+        "villages": _t(lang, "各村整改情况图.html", "villages_map.html"),
+        "department": _t(lang, f"部门视图_{dept}.html", f"department_{dept}_map.html"),
+    }
+    maps = {
+        "targets": targets_map_of(ws, lang),
+        "villages": villages_map_of(ws, day, lang),
+        "department": department_map_of(ws, dept, day, lang),
+    }
+    return {k: save_standalone(m, out_dir / names[k]) for k, m in maps.items()}
+
+
 @app.command("demo")
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("demo_output"),
@@ -339,6 +360,7 @@ def demo_cmd(
         lg, lambda: department_report(ws, date(day.year, 1, 1), day, day, town=DEMO_TOWN, lang=lg)
     )
     write_html(meeting, report_html, lg)
+    maps = _guard(lg, lambda: _demo_maps(ws, day, lg, out_dir))
     if as_json:
         _print_json(
             {
@@ -351,6 +373,7 @@ def demo_cmd(
                     "targets_xlsx": str(xlsx),
                     "targets_gpkg": str(gpkg),
                     "department_report": str(report_html),
+                    "maps": {k: str(v) for k, v in maps.items()},
                 },
             }
         )
@@ -363,9 +386,11 @@ def demo_cmd(
         _t(
             lg,
             f"工作空间：{ws.path}（可直接用 QGIS 打开）\n目标清单：{xlsx}\n目标图层：{gpkg}\n"
-            f"部门履职报告：{report_html}",
+            f"部门履职报告：{report_html}\n"
+            f"地图（离线可用）：{'、'.join(str(p) for p in maps.values())}",
             f"Workspace: {ws.path} (opens in QGIS as it is)\nTarget list: {xlsx}\n"
-            f"Target layer: {gpkg}\nDepartment report: {report_html}",
+            f"Target layer: {gpkg}\nDepartment report: {report_html}\n"
+            f"Maps (work offline): {', '.join(str(p) for p in maps.values())}",
         ),
         markup=False,
     )

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from geoservice.cli import JsonOpt, LangOpt, WorkspaceOpt, _guard, _print_json, _settings, _t, out
+from geoservice.cli_common import (
+    JsonOpt,
+    LangOpt,
+    WorkspaceOpt,
+    _guard,
+    _print_json,
+    _settings,
+    _t,
+    out,
+)
 from geoservice.errors import OptionError, message
 
 report_app = typer.Typer(help="会议报告 / Meeting reports.", no_args_is_help=True)

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from geoservice.cli import (
+from geoservice.cli_common import (
     JsonOpt,
     LangOpt,
     WorkspaceOpt,

@@ -1,0 +1,308 @@
+"""Shared pieces of the map products: display preparation, controls, offline HTML.
+
+Frames come in any CRS with a defined CRS; they are simplified in their projected CRS (metres)
+and shown in EPSG:4326. CGCS2000 (EPSG:4490 and its projections) is taken as WGS84: the
+difference is below a metre, invisible at display scale.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element, MacroElement
+from folium.template import Template
+
+from layers.errors import LayersError
+from layers.messages import Message
+from maps.assets import bundle
+from maps.styles import LEGEND_CSS
+
+__all__ = [
+    "VENDOR_REFERENCES",
+    "MapInputError",
+    "base_map",
+    "display_frame",
+    "external_urls",
+    "fit_to",
+    "legend",
+    "offline_html",
+    "save_standalone",
+    "search",
+]
+
+# URLs that occur as text in the pinned npm files and are never requested: licence and
+# homepage comments, the SVG XML namespace identifier and Leaflet's attribution link.
+VENDOR_REFERENCES = frozenset(
+    {
+        "http://www.w3.org/2000/svg",
+        "https://leafletjs.com",
+        "https://bugs.chromium.org/p/chromium/issues/detail?id=600120",
+        "https://bugzilla.mozilla.org/show_bug.cgi?id=888319",
+        "https://github.com/brunob/leaflet.fullscreen",
+        "https://caniuse.com/mdn-css_selectors_fullscreen",
+        "https://opengeo.tech/",
+        "https://opengeo.tech/maps/leaflet-search/",
+    }
+)
+_URL = re.compile(r"https?://[^\s\"'<>)\\]+")
+_DISPLAY_CRS = "EPSG:4326"
+
+
+class MapInputError(LayersError):
+    """A frame or option given to a map builder cannot be drawn."""
+
+
+def _reprojected(frame: gpd.GeoDataFrame, name: str, tolerance_m: float) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        raise MapInputError(
+            Message(
+                "maps.no_crs",
+                f"图层 {name} 没有坐标系，无法确定在地图上的位置；请先为其指定坐标系"
+                f"（如 EPSG:4546 CGCS2000 / 3-degree Gauss-Kruger CM 114E）。",
+                f"Layer {name} has no CRS, so its place on the map is unknown; set its CRS "
+                f"first (e.g. EPSG:4546 CGCS2000 / 3-degree Gauss-Kruger CM 114E).",
+            )
+        )
+    out = frame
+    if frame.crs.is_projected and tolerance_m > 0:
+        simple = shapely.simplify(frame.geometry.to_numpy(), tolerance_m, preserve_topology=True)
+        out = frame.set_geometry(gpd.GeoSeries(simple, index=frame.index, crs=frame.crs))
+    if out.crs.is_geographic:
+        # CGCS2000 and other geographic datums differ from WGS84 by less than a metre.
+        return out.set_crs(_DISPLAY_CRS, allow_override=True)
+    return out.to_crs(_DISPLAY_CRS)
+
+
+def display_frame(
+    frame: gpd.GeoDataFrame,
+    columns: dict[str, Any],
+    name: str,
+    tolerance_m: float = 2.0,
+    decimals: int = 6,
+) -> gpd.GeoDataFrame:
+    """The frame as drawn: simplified, in EPSG:4326, rounded, only the given properties.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        Any CRS (projected in metres, or geographic); empty geometries are dropped.
+    columns : dict
+        Output property name → array-like of values aligned to ``frame`` (display text).
+    name : str
+        Layer name for error messages.
+    tolerance_m : float
+        Simplification tolerance in metres (projected input only).
+    decimals : int
+        Decimal places of the degrees kept (6 ≈ 0.1 m).
+    """
+    shown = _reprojected(frame, name, tolerance_m)
+    geoms = shapely.transform(shown.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
+    props = {k: list(v) for k, v in columns.items()}
+    out = gpd.GeoDataFrame(props, geometry=list(geoms), crs=_DISPLAY_CRS, index=frame.index)
+    keep = ~(out.geometry.isna() | out.geometry.is_empty)
+    return out[keep.to_numpy()]
+
+
+def geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The frame as a GeoJSON FeatureCollection dict without ids or bbox."""
+    data: dict[str, Any] = json.loads(frame.to_json(drop_id=True, ensure_ascii=False))
+    return data
+
+
+def base_map(tiles: str | None = None, attribution: str | None = None) -> folium.Map:
+    """A canvas-rendered map with a scale bar; no basemap unless an XYZ ``tiles`` URL is given."""
+    m = folium.Map(
+        location=(0, 0),
+        zoom_start=2,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
+    )
+    m.options["max_zoom"] = 20  # folium passes max_zoom to tiles only; clusters need it
+    if tiles:
+        folium.TileLayer(tiles, attr=attribution or tiles, name="basemap", max_zoom=20).add_to(m)
+    root: Any = m.get_root()  # a branca Figure
+    root.header.add_child(
+        Element(f"<style>{LEGEND_CSS} .leaflet-container{{background:#f4f1ea}}</style>"),
+        name="gs_styles",
+    )
+    return m
+
+
+def fit_to(m: folium.Map, frame: gpd.GeoDataFrame) -> None:
+    """Fit the map to the bounds of a display (EPSG:4326) frame."""
+    if len(frame):
+        x0, y0, x1, y1 = frame.total_bounds
+        m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
+
+
+class _Control(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+          var ctl = L.control({position: {{ this.position|tojson }}});
+          ctl.onAdd = function(){
+            var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            return div;
+          };
+          ctl.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, css_class: str, position: str) -> None:
+        super().__init__()
+        self._name = "Control"
+        self.html = html
+        self.css_class = css_class
+        self.position = position
+
+
+def legend(m: folium.Map, blocks: list[str]) -> None:
+    """Add a legend control (bottom right) holding the given legend blocks."""
+    m.add_child(_Control("".join(blocks), "gs-legend leaflet-control", "bottomright"))
+
+
+class _Fullscreen(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.addControl(new L.Control.FullScreen({
+            position: 'topleft', title: {{ this.title|tojson }},
+            titleCancel: {{ this.cancel|tojson }}}));
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, cancel: str) -> None:
+        super().__init__()
+        self.title = title
+        self.cancel = cancel
+
+
+def fullscreen(m: folium.Map, lang: str) -> None:
+    """Add the fullscreen button."""
+    zh = lang != "en"
+    m.add_child(_Fullscreen("全屏" if zh else "Full screen", "退出全屏" if zh else "Exit"))
+
+
+class _Search(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+          var group = L.featureGroup([{{ this.layers|join(', ') }}]);
+          var ctl = new L.Control.Search({
+            layer: group, propertyName: 'search', marker: false, initial: false,
+            textPlaceholder: {{ this.placeholder|tojson }}, textErr: {{ this.err|tojson }},
+            position: 'topleft',
+            moveToLocation: function(latlng, title, map) {
+              if (latlng.layer && latlng.layer.getBounds) {
+                map.fitBounds(latlng.layer.getBounds(), {maxZoom: 17});
+              } else { map.setView(latlng, 17); }
+            }
+          });
+          ctl.on('search:locationfound', function(e) {
+            if (e.layer && e.layer.getPopup()) { e.layer.openPopup(); }
+          });
+          {{ this._parent.get_name() }}.addControl(ctl);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layers: list[str], placeholder: str, err: str) -> None:
+        super().__init__()
+        self.layers = layers
+        self.placeholder = placeholder
+        self.err = err
+
+
+def search(m: folium.Map, layers: list[folium.GeoJson], placeholder: str, lang: str) -> None:
+    """Search the ``search`` property of the features of ``layers`` (ids, village names)."""
+    err = "未找到" if lang != "en" else "Not found"
+    m.add_child(_Search([lay.get_name() for lay in layers], placeholder, err))
+
+
+def _walk(element: Any) -> list[Any]:
+    found = [element]
+    for child in element._children.values():
+        found.extend(_walk(child))
+    return found
+
+
+def offline_html(m: folium.Map) -> str:
+    """The page of ``m`` with Leaflet and plugins inlined and no CDN link.
+
+    folium adds ``<script src>``/``<link>`` tags for each element's ``default_js`` and
+    ``default_css`` (CDN URLs); these lists are emptied on every element of the map and
+    the local npm files are inlined in the page header instead.
+    """
+    for element in _walk(m):
+        if hasattr(element, "default_js"):
+            element.default_js = []
+            element.default_css = []
+    css, js = bundle()
+    root: Any = m.get_root()  # a branca Figure
+    root.header.add_child(Element(f"<style>{css}</style>"), name="gs_vendor_css", index=0)
+    root.header.add_child(Element(f"<script>{js}</script>"), name="gs_vendor_js", index=1)
+    text: str = root.render()
+    return text
+
+
+def external_urls(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
+    """Every http(s) URL of ``text`` that is neither a known vendor reference nor allowed.
+
+    ``allowed`` holds URL prefixes the caller asked for (an intranet tile server).
+    """
+    refs = _references()
+    return [
+        u
+        for u in _URL.findall(text)
+        if u.rstrip("/.,;") not in refs and not any(u.startswith(a) for a in allowed)
+    ]
+
+
+def _references() -> frozenset[str]:
+    return frozenset(u.rstrip("/") for u in VENDOR_REFERENCES)
+
+
+def save_standalone(m: folium.Map, path: str | Path, allowed: tuple[str, ...] = ()) -> Path:
+    """Write ``m`` as one self-contained HTML file that loads nothing from the network.
+
+    ``allowed`` lists URL prefixes asked for explicitly (an XYZ tile server's URL template
+    up to its first ``{``); any other http(s) URL is refused.
+
+    Raises
+    ------
+    MapInputError
+        If an http(s) URL other than the known vendor references is left in the page
+        (e.g. a tile URL); nothing is written then.
+    """
+    text = offline_html(m)
+    urls = external_urls(text, allowed)
+    if urls:
+        raise MapInputError(
+            Message(
+                "maps.external_url",
+                f"独立地图文件中仍有外部网址 {urls[0]}，离线时无法加载；不要为独立文件设置"
+                f"互联网底图，或改用内网瓦片服务。",
+                f"The standalone map still holds the external URL {urls[0]}, which cannot "
+                f"load offline; do not give an internet basemap to a standalone file, or "
+                f"use an intranet tile server.",
+            )
+        )
+    out = Path(path)
+    out.write_text(text, encoding="utf-8")
+    return out

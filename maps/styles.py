@@ -1,0 +1,163 @@
+"""Colours, labels and the legend of the map products, as plain functions.
+
+Everything here works on plain values or pandas objects and is tested without a browser.
+Labels are given in Chinese and English; ``lang`` is ``"zh"`` (default) or ``"en"``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ESCALATION_LABELS",
+    "PRIORITY_COLOURS",
+    "PRIORITY_LABELS",
+    "STATE_COLOURS",
+    "STATE_LABELS",
+    "STATUS_CLASSES",
+    "STATUS_COLOURS",
+    "STATUS_LABELS",
+    "UNKNOWN_COLOUR",
+    "label",
+    "legend_html",
+    "priority_colour",
+    "state_colour",
+    "status_class",
+    "status_colour",
+]
+
+UNKNOWN_COLOUR = "#9e9e9e"
+
+PRIORITY_COLOURS: dict[str, str] = {"P1": "#c62828", "P2": "#ef6c00", "P3": "#f9a825"}
+PRIORITY_LABELS: dict[str, tuple[str, str]] = {
+    "P1": ("P1 立即行动", "P1 act now"),
+    "P2": ("P2 组织核查", "P2 inspect"),
+    "P3": ("P3 持续关注", "P3 watch"),
+}
+
+# Village status classes, worst first.
+STATUS_CLASSES: tuple[str, ...] = ("escalated", "overdue", "open", "verified", "none")
+STATUS_COLOURS: dict[str, str] = {
+    "escalated": "#d32f2f",
+    "overdue": "#fb8c00",
+    "open": "#fdd835",
+    "verified": "#43a047",
+    "none": "#bdbdbd",
+}
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "escalated": ("督办函/挂牌督办", "supervision letter or listed"),
+    "overdue": ("逾期未整改", "overdue"),
+    "open": ("整改期限内", "open, within deadline"),
+    "verified": ("全部验收销号", "all verified"),
+    "none": ("无问题", "no problems"),
+}
+_ESCALATED_LEVELS = ("supervision", "listed")
+
+STATE_COLOURS: dict[str, str] = {
+    "assigned": "#e53935",
+    "in_progress": "#fb8c00",
+    "reported": "#1e88e5",
+    "verified": "#43a047",
+    "rejected": "#8e24aa",
+}
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "assigned": ("已交办", "assigned"),
+    "in_progress": ("整改中", "in progress"),
+    "reported": ("已报告待验收", "reported, awaiting verification"),
+    "verified": ("已验收销号", "verified"),
+    "rejected": ("验收未通过", "rejected"),
+}
+ESCALATION_LABELS: dict[str, tuple[str, str]] = {
+    "none": ("无", "none"),
+    "reminder": ("到期提醒", "reminder"),
+    "letter": ("提醒函", "reminder letter"),
+    "supervision": ("督办函", "supervision letter"),
+    "listed": ("挂牌督办", "listed for supervision"),
+}
+
+
+def label(table: dict[str, tuple[str, str]], key: str, lang: str = "zh") -> str:
+    """The label of ``key`` in ``lang``; the key itself when unknown."""
+    zh, en = table.get(key, (key, key))
+    return en if lang == "en" else zh
+
+
+def priority_colour(priority: str) -> str:
+    """Fill colour of a target of priority ``P1``/``P2``/``P3`` (grey when unknown)."""
+    return PRIORITY_COLOURS.get(str(priority), UNKNOWN_COLOUR)
+
+
+def state_colour(state: str) -> str:
+    """Marker colour of a problem in workflow state ``state`` (grey when unknown)."""
+    return STATE_COLOURS.get(str(state), UNKNOWN_COLOUR)
+
+
+def status_colour(status_class_: str) -> str:
+    """Fill colour of a village of status class ``status_class_`` (see :func:`status_class`)."""
+    return STATUS_COLOURS.get(str(status_class_), UNKNOWN_COLOUR)
+
+
+def status_class(status: pd.DataFrame) -> pd.Series:
+    """The status class of each village row of ``village_status``.
+
+    Parameters
+    ----------
+    status : pandas.DataFrame
+        Columns ``problems``, ``overdue``, ``verified`` and ``max_escalation``.
+
+    Returns
+    -------
+    pandas.Series
+        ``escalated`` (督办函 or 挂牌督办 reached), else ``overdue`` (any overdue problem),
+        else ``none`` (no problems), else ``verified`` (every problem verified), else
+        ``open`` (open or awaiting verification within the deadline); same index.
+    """
+    problems = status["problems"].fillna(0).to_numpy()
+    conditions = [
+        status["max_escalation"].isin(_ESCALATED_LEVELS).to_numpy(),
+        status["overdue"].fillna(0).to_numpy() > 0,
+        problems == 0,
+        status["verified"].fillna(0).to_numpy() >= problems,
+    ]
+    choices = ["escalated", "overdue", "none", "verified"]
+    return pd.Series(
+        np.select(conditions, choices, default="open"), index=status.index, dtype=object
+    )
+
+
+def legend_html(title: str, entries: Iterable[tuple[str, str]], kind: str = "box") -> str:
+    """A fixed legend box (bottom right) as an HTML fragment.
+
+    Parameters
+    ----------
+    title : str
+    entries : iterable of (colour, label)
+    kind : {"box", "dot"}
+        Square swatches (areas) or round ones (point markers).
+    """
+    radius = "50%" if kind == "dot" else "2px"
+    rows = "".join(
+        f'<div class="gs-legend-row"><span class="gs-swatch" style="background:'
+        f'{html.escape(colour)};border-radius:{radius}"></span>{html.escape(text)}</div>'
+        for colour, text in entries
+    )
+    return (
+        f'<div class="gs-legend-block"><div class="gs-legend-title">{html.escape(title)}</div>'
+        f"{rows}</div>"
+    )
+
+
+LEGEND_CSS = """
+.gs-legend{background:#fff;white-space:nowrap;padding:6px 10px;border:1px solid #999;
+border-radius:4px;font:12px/1.5 sans-serif;max-height:50vh;overflow:auto}
+.gs-village-label{background:transparent;border:none;box-shadow:none;font-weight:bold;
+color:#333;text-shadow:0 0 3px #fff}
+.gs-village-label:before{display:none}
+.gs-legend-title{font-weight:bold;margin-top:4px}
+.gs-swatch{display:inline-block;width:12px;height:12px;margin-right:6px;
+vertical-align:middle;border:1px solid #555}
+"""

@@ -1,0 +1,281 @@
+"""HTML of the map products: layers, popups, legend, no external URL, size."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from maps import assets
+from maps.products import department_map, targets_map, villages_map
+from maps.render import MapInputError, external_urls, save_standalone
+
+CRS = "EPSG:4546"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
+X0, Y0 = 500_000.0, 2_600_000.0
+
+
+def _villages():
+    return gpd.GeoDataFrame(
+        {"village_code": ["441882101201", "441882101202"], "village_name": ["竹山村", "石坑村"]},
+        geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)],
+        crs=CRS,
+    )
+
+
+def _targets():
+    return gpd.GeoDataFrame(
+        {
+            "target_id": ["T-aaaaaaaaaa", "T-bbbbbbbbbb"],
+            "priority": ["P1", "P3"],
+            "village_names": ["竹山村", "石坑村"],
+            "area_ha": [1.5, 0.25],
+            "categories": ["illegal_logging", "land_occupation"],
+            "lead_department": ["police", "natural_resources"],
+            "cooperating_departments": ["agriculture", "police;environment"],
+            "criminal_threshold_met": [True, False],
+            "complaint_count": [3, 0],
+            "patch_area_ha": [0.5, 0.0],
+            "open_problem_count": [1, 0],
+            "parcel_count": [2, 1],
+            "reasons": ["多次举报<盗伐>", "占用林地"],
+        },
+        geometry=[
+            box(X0 + 100, Y0 + 100, X0 + 300, Y0 + 300),
+            box(X0 + 1200, Y0 + 100, X0 + 1300, Y0 + 200),
+        ],
+        crs=CRS,
+    )
+
+
+def _points(n, **cols):
+    return gpd.GeoDataFrame(
+        cols, geometry=[Point(X0 + 50 + 10 * i, Y0 + 50) for i in range(n)], crs=CRS
+    )
+
+
+def _complaints():
+    return _points(
+        2,
+        complaint_id=["C1", "C2"],
+        received_at=["2026-05-01 09:00", "2026-06-01"],
+        category=["illegal_logging", "other"],
+        description=["有人砍树", "倾倒"],
+    )
+
+
+def _patches():
+    return gpd.GeoDataFrame(
+        {"patch_id": ["P-1"], "year": [2026], "change_cause": ["采伐"], "area_ha": [0.5]},
+        geometry=[box(X0 + 120, Y0 + 120, X0 + 180, Y0 + 180)],
+        crs=CRS,
+    )
+
+
+def _problems():
+    return _points(
+        2,
+        problem_id=["DC-1", "DC-2"],
+        village_name=["竹山村", "竹山村"],
+        category=["illegal_logging", "other"],
+        status=["assigned", "verified"],
+        deadline=["2026-10-01", "2026-09-01"],
+        cc_departments=["police,agriculture", "environment"],
+        escalation=["listed", "none"],
+    )
+
+
+def _flagged():
+    return gpd.GeoDataFrame(
+        {"parcel_id": ["0001-001"], "village_name": ["竹山村"], "score": [9.5], "area_ha": [1.0]},
+        geometry=[box(X0 + 100, Y0 + 100, X0 + 200, Y0 + 200)],
+        crs=CRS,
+    )
+
+
+def _status():
+    return pd.DataFrame(
+        {
+            "village_code": ["441882101201", "441882101202"],
+            "problems": [2, 0],
+            "open": [1, 0],
+            "overdue": [1, 0],
+            "awaiting_verification": [0, 0],
+            "verified": [1, 0],
+            "on_time_rate": [0.5, float("nan")],
+            "max_escalation": ["listed", "none"],
+        }
+    )
+
+
+def _shown(page: str, text: str) -> bool:
+    """Whether ``text`` is in the page as such or as JSON with escaped non-ASCII characters."""
+    escaped = json.dumps(text)[1:-1]
+    for char, code in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
+        escaped = escaped.replace(char, code)
+    return text in page or escaped in page
+
+
+@pytest.fixture(scope="module")
+def targets_page(tmp_path_factory):
+    m = targets_map(_targets(), _villages(), _complaints(), _patches(), _flagged(), "zh")
+    path = save_standalone(m, tmp_path_factory.mktemp("maps") / "targets.html")
+    return path.read_text(encoding="utf-8")
+
+
+def test_targets_map_has_one_layer_per_lead_department(targets_page):
+    assert _shown(targets_page, "牵头：镇郊派出所 (1)")
+    assert _shown(targets_page, "牵头：镇自然资源所 (1)")
+
+
+@pytest.mark.parametrize("name", ["村界", "高风险小班", "森林督查变化图斑", "举报投诉"])
+def test_targets_map_has_the_evidence_and_village_layers(targets_page, name):
+    assert _shown(targets_page, name)
+
+
+def test_targets_popup_names_departments_categories_and_evidence(targets_page):
+    for text in [
+        "目标编号",
+        "T-aaaaaaaaaa",
+        "镇农业农村办",
+        "盗伐滥伐林木",
+        "举报 3",
+        "达到刑事立案标准",
+    ]:
+        assert _shown(targets_page, text)
+
+
+def test_targets_popup_text_is_escaped(targets_page):
+    assert _shown(targets_page, "多次举报&lt;盗伐&gt;")
+    assert not _shown(targets_page, "<盗伐>")
+
+
+def test_targets_map_has_legend_fullscreen_scale_search_and_clusters(targets_page):
+    for text in [
+        "P1 立即行动",
+        "L.Control.FullScreen",
+        "L.control.scale",
+        "L.Control.Search",
+        "L.markerClusterGroup",
+        "preferCanvas",
+    ]:
+        assert _shown(targets_page, text)
+
+
+def test_standalone_page_loads_nothing_from_the_network(targets_page):
+    assert external_urls(targets_page) == []
+    assert "cdn.jsdelivr" not in targets_page
+    assert "<script src" not in targets_page
+    assert '<link rel="stylesheet" href' not in targets_page
+
+
+def test_coordinates_are_rounded_to_six_decimals(targets_page):
+    import re
+
+    longest = max(
+        len(m) for m in re.findall(r"\d+\.(\d+)", targets_page.split("var ")[-1]) or ["0"]
+    )
+    assert longest <= 6
+
+
+def test_villages_map_fills_by_status_and_lists_counts(tmp_path):
+    m = villages_map(_villages(), _status(), _problems(), "en")
+    page = save_standalone(m, tmp_path / "v.html").read_text(encoding="utf-8")
+    assert "#d32f2f" in page and "#bdbdbd" in page  # escalated and no-problem villages
+    for text in [
+        "On-time rate",
+        "50%",
+        "listed for supervision",
+        "Village status",
+        "Inspection problems",
+    ]:
+        assert _shown(page, text)
+
+
+def test_department_map_keeps_only_its_targets_and_copied_problems(tmp_path):
+    m = department_map("environment", _targets(), _problems(), _villages(), "zh")
+    page = save_standalone(m, tmp_path / "d.html").read_text(encoding="utf-8")
+    assert "T-bbbbbbbbbb" in page and "T-aaaaaaaaaa" not in page
+    assert "DC-2" in page and "DC-1" not in page
+
+
+def test_department_map_refuses_an_unknown_department():
+    with pytest.raises(MapInputError, match="not a registered department"):
+        department_map("nobody", _targets(), _problems(), _villages())
+
+
+def test_unknown_village_to_zoom_to_is_refused():
+    with pytest.raises(MapInputError, match="not in the villages layer"):
+        villages_map(_villages(), _status(), _problems(), village="不存在村")
+
+
+def test_frame_without_crs_is_refused():
+    with pytest.raises(MapInputError, match="has no CRS"):
+        villages_map(_villages().set_crs(None, allow_override=True), _status(), _problems())
+
+
+def test_internet_tiles_are_refused_in_a_standalone_file(tmp_path):
+    m = villages_map(
+        _villages(), _status(), _problems(), tiles="https://tile.example.org/{z}/{x}/{y}.png"
+    )
+    with pytest.raises(MapInputError, match=r"external URL https://tile\.example\.org"):
+        save_standalone(m, tmp_path / "v.html")
+    assert not (tmp_path / "v.html").exists()
+
+
+def test_intranet_tiles_asked_for_are_kept(tmp_path):
+    url = "http://10.0.0.5/tiles/{z}/{x}/{y}.png"
+    m = villages_map(_villages(), _status(), _problems(), tiles=url)
+    page = save_standalone(m, tmp_path / "v.html", allowed=("http://10.0.0.5/tiles/",))
+    assert url in page.read_text(encoding="utf-8")
+
+
+def test_missing_npm_assets_say_to_run_npm_ci(tmp_path):
+    with pytest.raises(assets.AssetsMissingError, match="npm ci --prefix maps/assets"):
+        assets.asset_files(tmp_path)
+
+
+def test_css_images_are_inlined_as_data_uris():
+    css, _js = assets.bundle(("leaflet",))
+    assert "url(images/" not in css
+    assert "data:image/png;base64," in css
+
+
+@pytest.fixture(scope="module")
+def sample_pages(tmp_path_factory):
+    out = tmp_path_factory.mktemp("town")
+    env = {**os.environ, "GEOSERVICE_USER": "planner"}
+    run = [sys.executable, "-m", "geoservice"]
+    res = subprocess.run(
+        [*run, "demo", "--out", str(out), "--json"], capture_output=True, env=env, check=False
+    )
+    assert res.returncode == 0, res.stderr
+    ws = str(out / "demo.gpkg")
+    pages = {}
+    for kind, extra in [("targets", []), ("villages", ["--as-of", "2026-11-28"])]:
+        page = out / f"{kind}.html"
+        code = (
+            "import typer; from geoservice.cli_maps import map_app; a = typer.Typer(); "
+            "a.add_typer(map_app, name='map'); a()"
+        )
+        res = subprocess.run(
+            [sys.executable, "-c", code, "map", kind, "-w", ws, "--out", str(page), *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert res.returncode == 0, res.stderr
+        pages[kind] = Path(page)
+    return pages
+
+
+@pytest.mark.parametrize("kind", ["targets", "villages"])
+def test_sample_town_pages_stay_under_5_mb_and_offline(sample_pages, kind):
+    text = sample_pages[kind].read_text(encoding="utf-8")
+    assert sample_pages[kind].stat().st_size < 5_000_000
+    assert external_urls(text) == []
