@@ -13,6 +13,7 @@ from geoservice.cli_common import (
     LangOpt,
     WorkspaceOpt,
     _as_of,
+    _fail,
     _guard,
     _print_json,
     _settings,
@@ -58,6 +59,17 @@ def _targets(ws: Any) -> Any:
     """The targets layer with ``reasons_en`` when the workspace has the reasons table."""
     import pyogrio
 
+    from geoservice.errors import NotFoundError, message
+
+    if "targets" not in ws.layer_names():
+        raise NotFoundError(
+            message(
+                "maps.no_targets",
+                f"工作空间 {ws.path} 中还没有联合执法目标；请先运行 geoservice analyze。",
+                f"Workspace {ws.path} has no enforcement targets yet; run geoservice analyze "
+                "first.",
+            )
+        )
     targets = ws.read("targets")
     if "target_reasons" in ws.layer_names():
         reasons = pyogrio.read_dataframe(ws.path, layer="target_reasons", read_geometry=False)
@@ -67,31 +79,69 @@ def _targets(ws: Any) -> Any:
     return targets
 
 
-def _write(m: Any, path: Path, tiles: str | None) -> Path:
+BasemapOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--basemap", help="none (default), osm, tianditu-vec or tianditu-img (online basemaps)"
+    ),
+]
+OnlineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-online-basemap",
+        help="allow an internet basemap (and the Tianditu key) in the standalone file",
+    ),
+]
+
+
+def _basemap(settings: Any, name: str | None, tiles: str | None, online: bool, lang: Lang) -> Any:
+    """The basemap asked for; an internet one only when explicitly allowed."""
+    from maps.basemaps import basemap
+
+    chosen = _guard(lang, lambda: basemap(name, url=tiles, key=settings.tianditu_key))
+    if chosen is not None and chosen.online and not online:
+        key_zh = "，且会把天地图密钥写进文件" if chosen.name.startswith("tianditu") else ""
+        key_en = " and would write the Tianditu key into the file" if key_zh else ""
+        _fail(
+            _t(
+                lang,
+                f"错误：底图 {chosen.name} 需要连接互联网，内网打不开{key_zh}；"
+                "确需使用请加 --allow-online-basemap，否则改用默认无底图或内网瓦片（--tiles）。",
+                f"Error: basemap {chosen.name} needs the internet, which an intranet lacks"
+                f"{key_en}; add --allow-online-basemap if that is intended, or keep the default "
+                "(none) or an intranet tile server (--tiles).",
+            )
+        )
+    return chosen
+
+
+def _write(m: Any, path: Path, tiles: Any) -> Path:
     from maps.render import save_standalone
 
-    allowed = (tiles.split("{")[0],) if tiles else ()
-    return save_standalone(m, path, allowed)
+    return save_standalone(m, path, tiles.url_prefixes() if tiles is not None else ())
 
 
-def _done(kind: str, path: Path, lg: Lang, as_json: bool, extra: dict[str, Any]) -> None:
+def _done(
+    kind: str, path: Path, lg: Lang, as_json: bool, extra: dict[str, Any], base: Any = None
+) -> None:
     size = path.stat().st_size
+    offline = base is None or not base.online
     if as_json:
-        _print_json({"map": kind, "path": str(path), "bytes": size, **extra})
+        _print_json({"map": kind, "path": str(path), "bytes": size, "offline": offline, **extra})
         return
+    where_zh = "离线可用" if offline else "底图需联网"
+    where_en = "works offline" if offline else "its basemap needs the internet"
     out.print(
         _t(
             lg,
-            f"地图已写入：{path}（{size / 1e6:.1f} MB，离线可用）",
-            f"Map written: {path} ({size / 1e6:.1f} MB, works offline)",
+            f"地图已写入：{path}（{size / 1e6:.1f} MB，{where_zh}）",
+            f"Map written: {path} ({size / 1e6:.1f} MB, {where_en})",
         ),
         markup=False,
     )
 
 
-def targets_map_of(
-    ws: Any, lang: Lang, village: str | None = None, tiles: str | None = None
-) -> Any:
+def targets_map_of(ws: Any, lang: Lang, village: str | None = None, tiles: Any = None) -> Any:
     """The enforcement target map of a workspace (a folium Map)."""
     from maps.products import targets_map
 
@@ -111,7 +161,7 @@ def targets_map_of(
 
 
 def villages_map_of(
-    ws: Any, day: date, lang: Lang, village: str | None = None, tiles: str | None = None
+    ws: Any, day: date, lang: Lang, village: str | None = None, tiles: Any = None
 ) -> Any:
     """The rectification-status map by village at ``day``."""
     from geoservice.workflow.villages import village_status
@@ -129,7 +179,7 @@ def department_map_of(
     day: date,
     lang: Lang,
     village: str | None = None,
-    tiles: str | None = None,
+    tiles: Any = None,
 ) -> Any:
     """One department's targets and the problems copied to it (``dept`` is a code)."""
     from maps.products import department_map
@@ -150,6 +200,8 @@ def targets_cmd(
     out_path: OutOpt = None,
     village: VillageOpt = None,
     tiles: TilesOpt = None,
+    basemap_name: BasemapOpt = None,
+    online: OnlineOpt = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -158,15 +210,16 @@ def targets_cmd(
     from geoservice.workspace import Workspace
 
     settings, lg = _settings(workspace, lang, as_json)
+    base = _basemap(settings, basemap_name, tiles, online, lg)
     ws = Workspace(settings.workspace)
     path = out_path or Path("targets_map.html")
 
     def build() -> tuple[Path, int]:
-        m = targets_map_of(ws, lg, village, tiles)
-        return _write(m, path, tiles), len(ws.read("targets"))
+        m = targets_map_of(ws, lg, village, base)
+        return _write(m, path, base), len(ws.read("targets"))
 
     written, n = _guard(lg, build)
-    _done("targets", written, lg, as_json, {"targets": n})
+    _done("targets", written, lg, as_json, {"targets": n}, base)
 
 
 @map_app.command("villages")
@@ -175,6 +228,8 @@ def villages_cmd(
     out_path: OutOpt = None,
     village: VillageOpt = None,
     tiles: TilesOpt = None,
+    basemap_name: BasemapOpt = None,
+    online: OnlineOpt = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -183,16 +238,17 @@ def villages_cmd(
     from geoservice.workspace import Workspace
 
     settings, lg = _settings(workspace, lang, as_json)
+    base = _basemap(settings, basemap_name, tiles, online, lg)
     day = _as_of(as_of, lg)
     ws = Workspace(settings.workspace)
     path = out_path or Path("villages_map.html")
 
     def build() -> tuple[Path, int]:
-        m = villages_map_of(ws, day, lg, village, tiles)
-        return _write(m, path, tiles), len(ws.read("villages"))
+        m = villages_map_of(ws, day, lg, village, base)
+        return _write(m, path, base), len(ws.read("villages"))
 
     written, n = _guard(lg, build)
-    _done("villages", written, lg, as_json, {"as_of": day.isoformat(), "villages": n})
+    _done("villages", written, lg, as_json, {"as_of": day.isoformat(), "villages": n}, base)
 
 
 @map_app.command("department")
@@ -202,6 +258,8 @@ def department_cmd(
     out_path: OutOpt = None,
     village: VillageOpt = None,
     tiles: TilesOpt = None,
+    basemap_name: BasemapOpt = None,
+    online: OnlineOpt = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -211,13 +269,14 @@ def department_cmd(
     from geoservice.workspace import Workspace
 
     settings, lg = _settings(workspace, lang, as_json)
+    base = _basemap(settings, basemap_name, tiles, online, lg)
     day = _as_of(as_of, lg)
     ws = Workspace(settings.workspace)
 
     def build() -> tuple[Path, str]:
         dept = department_code(code)
         path = out_path or Path(f"department_{dept}_map.html")
-        return _write(department_map_of(ws, dept, day, lg, village, tiles), path, tiles), dept
+        return _write(department_map_of(ws, dept, day, lg, village, base), path, base), dept
 
     written, dept = _guard(lg, build)
-    _done("department", written, lg, as_json, {"department": dept})
+    _done("department", written, lg, as_json, {"department": dept}, base)

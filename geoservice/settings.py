@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         A YAML file overriding the default analysis rules (weights, thresholds,
         routing); when unset, ``<workspace stem>.rules.yaml`` beside the workspace is used
         if it exists.
+    tianditu_key : str or None
+        Key for the 天地图 Tianditu basemaps (``GEOSERVICE_TIANDITU_KEY``); never written into
+        a map file unless an online basemap is explicitly allowed.
     lang : {"zh", "en"}
         Language of user-facing text.
     user : str
@@ -45,6 +48,7 @@ class Settings(BaseSettings):
     workspace: Path = Path("workspace.gpkg")
     crs: str | None = None
     rules: Path | None = None
+    tianditu_key: str | None = None
     lang: Literal["zh", "en"] = "zh"
     user: str = Field(default_factory=_default_user)
 

@@ -23,6 +23,7 @@ from folium.utilities import JsCode
 from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Message
 from maps import styles
+from maps.basemaps import Basemap
 from maps.render import (
     MapInputError,
     base_map,
@@ -223,7 +224,7 @@ def targets_map(
     lang: str = "zh",
     *,
     village: str | None = None,
-    tiles: str | None = None,
+    tiles: str | Basemap | None = None,
     attribution: str | None = None,
     departments: Names | None = None,
 ) -> folium.Map:
@@ -392,7 +393,7 @@ def villages_map(
     lang: str = "zh",
     *,
     village: str | None = None,
-    tiles: str | None = None,
+    tiles: str | Basemap | None = None,
     attribution: str | None = None,
 ) -> folium.Map:
     """Rectification status by village.
@@ -473,7 +474,7 @@ def department_map(
     lang: str = "zh",
     *,
     village: str | None = None,
-    tiles: str | None = None,
+    tiles: str | Basemap | None = None,
     attribution: str | None = None,
     departments: Names | None = None,
 ) -> folium.Map:

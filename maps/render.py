@@ -22,6 +22,7 @@ from folium.template import Template
 from layers.errors import LayersError
 from layers.messages import Message
 from maps.assets import bundle
+from maps.basemaps import Basemap, TileSpec
 from maps.styles import LEGEND_CSS
 
 __all__ = [
@@ -116,8 +117,11 @@ def geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     return data
 
 
-def base_map(tiles: str | None = None, attribution: str | None = None) -> folium.Map:
-    """A canvas-rendered map with a scale bar; no basemap unless an XYZ ``tiles`` URL is given."""
+def base_map(tiles: str | Basemap | None = None, attribution: str | None = None) -> folium.Map:
+    """A canvas-rendered map with a scale bar; no basemap unless one is given.
+
+    ``tiles`` is a :class:`~maps.basemaps.Basemap` or an XYZ URL template.
+    """
     m = folium.Map(
         location=(0, 0),
         zoom_start=2,
@@ -126,8 +130,18 @@ def base_map(tiles: str | None = None, attribution: str | None = None) -> folium
         control_scale=True,
     )
     m.options["max_zoom"] = 20  # folium passes max_zoom to tiles only; clusters need it
-    if tiles:
-        folium.TileLayer(tiles, attr=attribution or tiles, name="basemap", max_zoom=20).add_to(m)
+    if isinstance(tiles, str):
+        tiles = Basemap("xyz", (TileSpec(tiles, attribution or tiles),), online=False)
+    for i, spec in enumerate(tiles.layers if tiles is not None else ()):
+        folium.TileLayer(
+            spec.url,
+            attr=spec.attribution,
+            name=f"basemap{i}",
+            max_zoom=20,
+            subdomains=spec.subdomains,
+            overlay=spec.overlay,
+            control=False,
+        ).add_to(m)
     root: Any = m.get_root()  # a branca Figure
     root.header.add_child(
         Element(f"<style>{LEGEND_CSS} .leaflet-container{{background:#f4f1ea}}</style>"),

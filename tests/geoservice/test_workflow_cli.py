@@ -178,3 +178,48 @@ def test_import_problems_keeps_workflow_state_and_rejects_unknown_villages(ws, t
     res = run("import", "problems", bad, "-w", ws.path, "--lang", "en")
     assert res.returncode == 2
     assert "closest" in res.stderr
+
+
+def test_map_with_an_internet_basemap_needs_explicit_consent(ws, tmp_path):
+    refused = run(
+        "map",
+        "villages",
+        "-w",
+        ws.path,
+        "--out",
+        tmp_path / "v.html",
+        "--basemap",
+        "osm",
+        "--lang",
+        "en",
+    )
+    assert refused.returncode == 2
+    assert "--allow-online-basemap" in refused.stderr
+    allowed = run(
+        "map",
+        "villages",
+        "-w",
+        ws.path,
+        "--out",
+        tmp_path / "v.html",
+        "--basemap",
+        "osm",
+        "--allow-online-basemap",
+        "--json",
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["offline"] is False
+    assert "tile.openstreetmap.org" in (tmp_path / "v.html").read_text(encoding="utf-8")
+
+
+def test_map_commands_write_offline_pages(ws, tmp_path):
+    no_targets = run("map", "targets", "-w", ws.path, "--out", tmp_path / "t.html", "--lang", "en")
+    assert no_targets.returncode == 2
+    assert "run geoservice analyze first" in no_targets.stderr
+    assert run("analyze", "-w", ws.path, "--as-of", "2026-11-28").returncode == 0
+    for args in (["targets"], ["villages", "--as-of", "2026-11-28"], ["department", "镇郊派出所"]):
+        out = tmp_path / f"{args[0]}.html"
+        res = run("map", *args, "-w", ws.path, "--out", out, "--json")
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["offline"] is True
+        assert "https://tile" not in out.read_text(encoding="utf-8")
