@@ -35,7 +35,11 @@ def town(tmp_path_factory):
     )
     assert res.returncode == 0, res.stderr
     ws = out / "demo.gpkg"
-    for kind, extra in [("targets", []), ("villages", ["--as-of", "2026-11-28"])]:
+    for kind, extra in [
+        ("targets", []),
+        ("villages", ["--as-of", "2026-11-28"]),
+        ("department", ["police", "--as-of", "2026-11-28"]),
+    ]:
         res = subprocess.run(
             [
                 sys.executable,
@@ -43,11 +47,11 @@ def town(tmp_path_factory):
                 CLI,
                 "map",
                 kind,
+                *extra,
                 "-w",
                 str(ws),
                 "--out",
                 str(out / f"{kind}.html"),
-                *extra,
             ],
             capture_output=True,
             text=True,
@@ -91,7 +95,7 @@ def _open(browser, path: Path):
     return page, log, time.perf_counter() - start
 
 
-@pytest.mark.parametrize("kind", ["targets", "villages"])
+@pytest.mark.parametrize("kind", ["targets", "villages", "department"])
 def test_map_opens_offline_without_errors(browser, town, kind, tmp_path, record_property):
     page, log, seconds = _open(browser, town / f"{kind}.html")
     record_property(f"{kind}_paint_seconds", round(seconds, 3))
