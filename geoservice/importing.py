@@ -74,7 +74,7 @@ def _check_options(mode: str, owner: str | None, classification: str | None) -> 
         )
 
 
-def _to_workspace_crs(
+def to_workspace_crs(
     frame: gpd.GeoDataFrame, target: pyproj.CRS | None, report: ImportReport
 ) -> gpd.GeoDataFrame:
     if frame.geometry.isna().all():
@@ -235,7 +235,7 @@ def import_file(
         )
     if report.rows_read and not report.rows_imported:
         raise NothingImportedError(_nothing_imported(report), report)
-    frame = _to_workspace_crs(frame, target, report)
+    frame = to_workspace_crs(frame, target, report)
     merged = _merge(old, schema.kind, frame, mode)
     parts = sorted(frame["kind"].dropna().unique()) if kind == "parcels" else []
     part = ",".join(parts)

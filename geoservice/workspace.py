@@ -123,7 +123,7 @@ class Workspace:
     def exists(self) -> bool:
         return self.path.is_file()
 
-    def _require(self) -> None:
+    def require(self) -> None:
         if not self.exists():
             raise WorkspaceError(
                 message(
@@ -161,7 +161,7 @@ class Workspace:
 
     def catalog(self) -> list[CatalogEntry]:
         """The sharing register, oldest first."""
-        self._require()
+        self.require()
         with contextlib.closing(self._connect()) as con:
             if not _has_table(con, "layer_catalog"):
                 return []
@@ -174,7 +174,7 @@ class Workspace:
 
     def audit(self) -> pd.DataFrame:
         """The audit log as a table (``at``, ``actor``, ``action``, ``target``, ``detail``)."""
-        self._require()
+        self.require()
         with contextlib.closing(self._connect()) as con:
             if not _has_table(con, "audit_log"):
                 return pd.DataFrame(columns=["at", "actor", "action", "target", "detail"])
@@ -189,7 +189,7 @@ class Workspace:
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
         """Read one layer (a canonical kind or a ``rejects_<kind>`` table)."""
-        self._require()
+        self.require()
         if layer not in self.layer_names():
             raise NotFoundError(
                 message(
@@ -205,7 +205,7 @@ class Workspace:
     # --- writing ---------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+    def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
         """Hold ``<workspace>.lock``, waiting up to ``wait_seconds`` for another writer."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
@@ -232,22 +232,22 @@ class Workspace:
 
     def log(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         """Append one row to the audit log (waits up to 60 s for a running import)."""
-        self._require()
-        with self._lock(wait_seconds=60.0), contextlib.closing(self._connect()) as con, con:
-            _ensure_tables(con)
+        self.require()
+        with self.lock(wait_seconds=60.0), contextlib.closing(self._connect()) as con, con:
+            ensure_tables(con)
             con.execute(
                 "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
                 (now_iso(), actor, action, target, json.dumps(detail, ensure_ascii=False)),
             )
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Path]:
+    def transaction(self) -> Iterator[Path]:
         """Yield a working copy of the workspace that replaces it on success.
 
         Holds ``<workspace>.lock`` for the duration; removes copies left behind by a
         writer that was killed.
         """
-        with self._lock():
+        with self.lock():
             for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
                 stale.unlink(missing_ok=True)
             work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.gpkg")
@@ -306,11 +306,11 @@ class Workspace:
                     f"Layer {kind} has no CRS and cannot be stored in the workspace.",
                 )
             )
-        with self._transaction() as work:
-            _write_frame(_gpkg_safe(frame), work, kind)
-            _write_frame(_gpkg_safe(rejects), work, f"rejects_{kind}")
+        with self.transaction() as work:
+            write_frame(_gpkg_safe(frame), work, kind)
+            write_frame(_gpkg_safe(rejects), work, f"rejects_{kind}")
             with contextlib.closing(self._connect(work)) as con, con:
-                _ensure_tables(con)
+                ensure_tables(con)
                 if frame.crs.is_projected and frame.geometry.notna().any():
                     con.execute(
                         "INSERT OR IGNORE INTO workspace_meta VALUES ('crs', ?)",
@@ -354,13 +354,13 @@ class Workspace:
         actor : str
             Who ran the analysis.
         """
-        self._require()
+        self.require()
         at = now_iso()
-        with self._transaction() as work:
+        with self.transaction() as work:
             for name, frame in frames.items():
-                _write_frame(_gpkg_safe(frame), work, name)
+                write_frame(_gpkg_safe(frame), work, name)
             with contextlib.closing(self._connect(work)) as con, con:
-                _ensure_tables(con)
+                ensure_tables(con)
                 con.execute(
                     "INSERT INTO analysis_runs (run_at, actor, as_of, rules_hash, inputs, counts, "
                     "duration_s) VALUES (?,?,?,?,?,?,?)",
@@ -387,7 +387,7 @@ class Workspace:
 
     def runs(self) -> pd.DataFrame:
         """The analysis runs, oldest first."""
-        self._require()
+        self.require()
         with contextlib.closing(self._connect()) as con:
             if not _has_table(con, "analysis_runs"):
                 return pd.DataFrame(
@@ -422,7 +422,7 @@ def _has_table(con: sqlite3.Connection, name: str) -> bool:
     return row is not None
 
 
-def _ensure_tables(con: sqlite3.Connection) -> None:
+def ensure_tables(con: sqlite3.Connection) -> None:
     """Create the register tables and list them in gpkg_contents (so QGIS shows them)."""
     for name, sql, title in (
         ("layer_catalog", _CATALOG_SQL, "数据共享目录 layer catalog"),
@@ -445,7 +445,7 @@ def _gpkg_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=clash) if clash else frame
 
 
-def _write_frame(frame: pd.DataFrame, path: Path, layer: str) -> None:
+def write_frame(frame: pd.DataFrame, path: Path, layer: str) -> None:
     """Write a layer (GeoDataFrame, through Arrow) or a plain table into the GeoPackage."""
     if isinstance(frame, gpd.GeoDataFrame):
         # Arrow writes the same file as the row-by-row path, about twice as fast.

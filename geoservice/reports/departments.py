@@ -466,7 +466,7 @@ def department_report(
         ``as_of`` before ``start``.
     """
     day = check_period(start, end, as_of)
-    ws._require()
+    ws.require()
     flags = problem_flags(ws, start, end, day)
     targets, run_day = _targets(ws, start, end)
     depts = _department_table(flags, targets)

@@ -11,7 +11,7 @@ to the file's, so a client still holding the old version gets a conflict); store
 missing from the file are removed from the layer (a history row with state ``removed``).
 The history itself is never deleted. The result lists what was overwritten and removed.
 
-Both run as one copy-and-replace transaction of the workspace (``Workspace._transaction``)
+Both run as one copy-and-replace transaction of the workspace (``Workspace.transaction``)
 holding ``<workspace>.lock``.
 """
 
@@ -28,10 +28,10 @@ import pandas as pd
 import pyogrio
 
 from geoservice.errors import NotFoundError, OptionError, message
-from geoservice.importing import _to_workspace_crs
+from geoservice.importing import to_workspace_crs
 from geoservice.workflow.store import append_history, audit, connect_file, ensure_workflow
 from geoservice.workflow.villages import match_villages, read_villages
-from geoservice.workspace import CatalogEntry, Workspace, _write_frame, now_iso
+from geoservice.workspace import CatalogEntry, Workspace, now_iso, write_frame
 from layers import read_layer
 
 __all__ = ["ProblemImport", "import_problems"]
@@ -104,18 +104,18 @@ def import_problems(
         )
     target = ws.crs()
     frame, report = read_layer(path, "problems", target_crs=target, **read_options)
-    frame = _to_workspace_crs(frame, target, report)
+    frame = to_workspace_crs(frame, target, report)
     frame = _check_villages(ws, frame)
     result = ProblemImport(mode, rows_read=report.rows_read, rows_rejected=report.rows_rejected)
     at = now_iso()
-    with ws._transaction() as work:
+    with ws.transaction() as work:
         old = None
         if "problems" in [n for n, _ in pyogrio.list_layers(work)]:
             with contextlib.closing(connect_file(work)) as con, con:
                 ensure_workflow(con, actor)
             old = pyogrio.read_dataframe(work, layer="problems")
         new = _merged(old, frame, mode, at, actor, result)
-        _write_frame(new, work, "problems")
+        write_frame(new, work, "problems")
         with contextlib.closing(connect_file(work)) as con, con:
             ensure_workflow(con, actor)
             _record(con, old, frame, result, at, actor)

@@ -38,7 +38,7 @@ import shapely
 
 from geoservice.errors import ConflictError, NotFoundError, message
 from geoservice.workflow.states import check_transition, state_label
-from geoservice.workspace import Workspace, _ensure_tables, now_iso
+from geoservice.workspace import Workspace, ensure_tables, now_iso
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -100,7 +100,7 @@ _HISTORY_INDEX = (
 
 
 def _connect(ws: Workspace) -> sqlite3.Connection:
-    ws._require()
+    ws.require()
     return connect_file(ws.path, isolation_level=None)
 
 
@@ -122,7 +122,7 @@ def transaction(ws: Workspace, actor: str = "system") -> Iterator[sqlite3.Connec
     ensured first; everything done on the yielded connection is committed together, or
     rolled back when an exception leaves the block.
     """
-    with ws._lock(wait_seconds=LOCK_WAIT_SECONDS), contextlib.closing(_connect(ws)) as con:
+    with ws.lock(wait_seconds=LOCK_WAIT_SECONDS), contextlib.closing(_connect(ws)) as con:
         con.execute("BEGIN IMMEDIATE")
         try:
             ensure_workflow(con, actor)
@@ -174,7 +174,7 @@ def ensure_workflow(con: sqlite3.Connection, actor: str = "system") -> None:
     version and last editor from their last history row; problems with no history get
     version 1 and an ``imported`` history row.
     """
-    _ensure_tables(con)
+    ensure_tables(con)
     for name, sql, title in (
         ("campaigns", _CAMPAIGNS_SQL, "督查批次 inspection campaigns"),
         ("problem_history", _HISTORY_SQL, "问题整改记录 problem history"),
