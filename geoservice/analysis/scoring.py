@@ -280,6 +280,18 @@ def score_parcels(
     return ScoreResult(risk, lost_c, lost_p)
 
 
+_COPIED = (
+    "parcel_id",
+    "kind",
+    "village_code",
+    "village_name",
+    "public_welfare",
+    "nature_reserve",
+    "area_ha",
+    "volume_per_ha",
+)
+
+
 def _aggregate(
     parcels: gpd.GeoDataFrame,
     rows: NDArray[np.int64],
@@ -298,7 +310,9 @@ def _aggregate(
     rows = rows[np.argsort(-(raw * mult_all[rows]), kind="stable")]
     local[rows] = np.arange(m)
     lc, lp, lq = local[comp.parcel], local[patch.parcel], local[prob.parcel]
-    sub = parcels.iloc[rows].reset_index(drop=True)
+    # only the copied attributes are taken (not every column of the parcels layer)
+    copied = [name for name in _COPIED if name in parcels.columns]
+    sub = pd.DataFrame(parcels[copied]).iloc[rows].reset_index(drop=True)
 
     mult = mult_all[rows]
     complaint_score = _sum(lc, comp.weight, m)
@@ -383,4 +397,4 @@ def _aggregate(
         "problem_facts": gq.join(prob.facts, flagged[lq]),
     }
     frame = pd.DataFrame(data)
-    return gpd.GeoDataFrame(frame, geometry=sub.geometry.array, crs=parcels.crs)
+    return gpd.GeoDataFrame(frame, geometry=parcels.geometry.array[rows], crs=parcels.crs)

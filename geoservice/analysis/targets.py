@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import geopandas as gpd
@@ -164,8 +164,14 @@ def build_targets_and_reasons(
     group = _groups(geoms, rules.targets.group_distance_m)
     flagged = flagged.assign(group=group)
     n = int(group.max()) + 1
-    table = per_target(flagged, group, n, rules)
-    rows = _finish(flagged, group, n, table, rules, lang)
+    # the unions (GEOS, without the GIL) run while the evidence is summed and the
+    # reasons are written
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        shapes = _submit_unions(pool, geoms, group, n)
+        table = per_target(flagged, group, n, rules)
+        rows = _finish(n, table, rules, lang)
+        for row, shape in zip(rows, _collect(shapes, n), strict=True):
+            row["geometry"] = shape
     frame = pd.DataFrame(rows)
     order = np.lexsort(
         (
@@ -208,28 +214,43 @@ def _criminal(t: PerTarget, g: int, rules: Rules) -> CriminalFacts:
     return CriminalFacts(findings)
 
 
-def _finish(
-    flagged: pd.DataFrame,
-    group: NDArray[np.int64],
-    n: int,
-    t: PerTarget,
-    rules: Rules,
-    lang: Lang,
-) -> list[dict[str, object]]:
-    """Routing, reasons and geometry: one pass per target."""
+def _submit_unions(
+    pool: ThreadPoolExecutor, geoms: NDArray[np.object_], group: NDArray[np.int64], n: int
+) -> list[tuple[NDArray[np.int64], Future[list[shapely.MultiPolygon]]]]:
+    """Union each group's polygons on ``pool``: groups by size (largest first) in batches."""
     order = np.argsort(group, kind="stable")
     counts = np.bincount(group, minlength=n)
     starts = np.cumsum(counts) - counts
-    geoms = np.asarray(flagged.geometry.array, dtype=object)[order]
-    rows: list[dict[str, object]] = []
-    # the unions (GEOS, without the GIL) run while the reasons are written
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        shapes = [pool.submit(_union, geoms[starts[g] : starts[g] + counts[g]]) for g in range(n)]
-        for g in range(n):
-            rows.append(_row(g, t, rules, lang))
-        for row, shape in zip(rows, shapes, strict=True):
-            row["geometry"] = shape.result()
-    return rows
+    geoms = geoms[order]
+    by_size = np.argsort(-counts, kind="stable")
+    # batches of about equal parcel count, so the largest groups start first
+    cuts = np.searchsorted(np.cumsum(counts[by_size]), np.linspace(0, len(geoms), 9)[1:-1])
+    jobs = []
+    for batch in np.split(by_size, np.unique(cuts + 1)):
+        if len(batch):
+            parts = [geoms[starts[g] : starts[g] + counts[g]] for g in batch]
+            jobs.append((batch, pool.submit(_unions, parts)))
+    return jobs
+
+
+def _unions(parts: list[NDArray[np.object_]]) -> list[shapely.MultiPolygon]:
+    return [_union(geoms) for geoms in parts]
+
+
+def _collect(
+    jobs: list[tuple[NDArray[np.int64], Future[list[shapely.MultiPolygon]]]], n: int
+) -> NDArray[np.object_]:
+    """The union of each group, by group number."""
+    out = np.empty(n, dtype=object)
+    for batch, job in jobs:
+        for g, shape in zip(batch.tolist(), job.result(), strict=True):
+            out[g] = shape
+    return out
+
+
+def _finish(n: int, t: PerTarget, rules: Rules, lang: Lang) -> list[dict[str, object]]:
+    """Routing and reasons: one pass per target."""
+    return [_row(g, t, rules, lang) for g in range(n)]
 
 
 def _row(g: int, t: PerTarget, rules: Rules, lang: Lang) -> dict[str, object]:
