@@ -139,6 +139,28 @@ PROBLEM_STATUS: dict[str, str] = {
 COMPLAINT_STATES = ("new", "verified", "unfounded", "closed")
 PROBLEM_STATES = ("assigned", "in_progress", "reported", "verified", "rejected")
 
+# Words for the workflow and target vocabularies, one table each for every product
+# (reasons, tables, reports, maps). DESIGN §6-§7.
+PROBLEM_STATE_LABELS: dict[str, tuple[str, str]] = {
+    "assigned": ("已交办", "assigned"),
+    "in_progress": ("整改中", "in progress"),
+    "reported": ("已整改待核验", "reported fixed"),
+    "verified": ("已销号", "verified"),
+    "rejected": ("已退回", "rejected"),
+}
+ESCALATION_LABELS: dict[str, tuple[str, str]] = {
+    "none": ("无", "none"),
+    "reminder": ("到期提醒", "reminder"),
+    "letter": ("提醒函", "reminder letter"),
+    "supervision": ("督办函", "supervision letter"),
+    "listed": ("挂牌督办", "listed for supervision"),
+}
+PRIORITY_WORDS: dict[str, tuple[str, str]] = {
+    "P1": ("立即行动", "act now"),
+    "P2": ("组织核查", "inspect"),
+    "P3": ("持续关注", "watch"),
+}
+
 # --- departments (DESIGN §5) -----------------------------------------------------------
 DEPARTMENTS: dict[str, tuple[str, str]] = {
     "gov_office": ("镇政府办公室", "town government office"),

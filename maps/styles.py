@@ -12,6 +12,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from layers.codes import ESCALATION_LABELS, PRIORITY_WORDS, PROBLEM_STATE_LABELS
+
 __all__ = [
     "ESCALATION_LABELS",
     "PRIORITY_COLOURS",
@@ -34,9 +36,7 @@ UNKNOWN_COLOUR = "#9e9e9e"
 
 PRIORITY_COLOURS: dict[str, str] = {"P1": "#c62828", "P2": "#ef6c00", "P3": "#f9a825"}
 PRIORITY_LABELS: dict[str, tuple[str, str]] = {
-    "P1": ("P1 立即行动", "P1 act now"),
-    "P2": ("P2 组织核查", "P2 inspect"),
-    "P3": ("P3 持续关注", "P3 watch"),
+    p: (f"{p} {zh}", f"{p} {en}") for p, (zh, en) in PRIORITY_WORDS.items()
 }
 
 # Village status classes, worst first.
@@ -64,20 +64,7 @@ STATE_COLOURS: dict[str, str] = {
     "verified": "#43a047",
     "rejected": "#8e24aa",
 }
-STATE_LABELS: dict[str, tuple[str, str]] = {
-    "assigned": ("已交办", "assigned"),
-    "in_progress": ("整改中", "in progress"),
-    "reported": ("已报告待验收", "reported, awaiting verification"),
-    "verified": ("已验收销号", "verified"),
-    "rejected": ("验收未通过", "rejected"),
-}
-ESCALATION_LABELS: dict[str, tuple[str, str]] = {
-    "none": ("无", "none"),
-    "reminder": ("到期提醒", "reminder"),
-    "letter": ("提醒函", "reminder letter"),
-    "supervision": ("督办函", "supervision letter"),
-    "listed": ("挂牌督办", "listed for supervision"),
-}
+STATE_LABELS = PROBLEM_STATE_LABELS
 
 
 def label(table: dict[str, tuple[str, str]], key: str, lang: str = "zh") -> str:

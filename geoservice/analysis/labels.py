@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from layers.codes import CATEGORIES
+from layers.codes import CATEGORIES, PRIORITY_WORDS, PROBLEM_STATE_LABELS
 from layers.messages import Lang
 
 if TYPE_CHECKING:
@@ -23,27 +23,13 @@ _LEGALITY_WORDS = {
     "unknown": ("待核实", "legality not yet verified"),
     "false": ("合法", "legal"),
 }
-_PROBLEM_WORDS = {
-    "assigned": ("未整改", "assigned"),
-    "in_progress": ("整改中", "in progress"),
-    "reported": ("已整改", "reported fixed"),
-    "verified": ("已销号", "verified"),
-    "rejected": ("退回", "rejected"),
-}
+_PROBLEM_WORDS = PROBLEM_STATE_LABELS
 _PW_WORDS = {
     "national_1": ("国家一级公益林", "national level-1 public-welfare forest"),
     "national_2": ("国家二级公益林", "national level-2 public-welfare forest"),
     "local_key": ("地方重点公益林", "local key public-welfare forest"),
     "local_general": ("地方一般公益林", "local general public-welfare forest"),
     "none": ("商品林", "commercial forest"),
-}
-
-
-# Priority words, one table for the reasons, the rules table and the exports.
-PRIORITY_WORDS: dict[str, tuple[str, str]] = {
-    "P1": ("立即行动", "act now"),
-    "P2": ("组织核查", "inspect"),
-    "P3": ("持续关注", "watch"),
 }
 
 

@@ -26,18 +26,13 @@ import yaml
 
 from geoservice.errors import OptionError, message
 from geoservice.workflow.states import OPEN_STATES
+from layers.codes import ESCALATION_LABELS
 from layers.messages import Lang
 
 __all__ = ["LEVELS", "LEVEL_LABELS", "Thresholds", "escalate", "level_label", "load_thresholds"]
 
 LEVELS: tuple[str, ...] = ("none", "reminder", "letter", "supervision", "listed")
-LEVEL_LABELS: dict[str, tuple[str, str]] = {
-    "none": ("无", "none"),
-    "reminder": ("到期提醒", "reminder"),
-    "letter": ("提醒函", "reminder letter"),
-    "supervision": ("督办函", "supervision letter"),
-    "listed": ("挂牌督办", "listed for supervision"),
-}
+LEVEL_LABELS = ESCALATION_LABELS
 
 
 def level_label(level: str, lang: Lang = "zh") -> str:

@@ -14,7 +14,7 @@ recurs is a new problem.
 from __future__ import annotations
 
 from geoservice.errors import OptionError, message
-from layers.codes import PROBLEM_STATES
+from layers.codes import PROBLEM_STATE_LABELS, PROBLEM_STATES
 from layers.messages import Lang
 
 __all__ = [
@@ -34,13 +34,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rejected": ("in_progress",),
     "verified": (),
 }
-STATE_LABELS: dict[str, tuple[str, str]] = {
-    "assigned": ("已交办", "assigned"),
-    "in_progress": ("整改中", "in progress"),
-    "reported": ("已整改待核验", "reported"),
-    "verified": ("已销号", "verified"),
-    "rejected": ("已退回", "rejected"),
-}
+STATE_LABELS = PROBLEM_STATE_LABELS
 # Problems the village still has to act on: they can be overdue.
 OPEN_STATES: tuple[str, ...] = ("assigned", "in_progress", "rejected")
 
