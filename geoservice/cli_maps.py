@@ -216,7 +216,7 @@ def targets_cmd(
 
     def build() -> tuple[Path, int]:
         m = targets_map_of(ws, lg, village, base)
-        return _write(m, path, base), len(ws.read("targets"))
+        return _write(m, path, base), ws.count("targets")
 
     written, n = _guard(lg, build)
     _done("targets", written, lg, as_json, {"targets": n}, base)
@@ -245,7 +245,7 @@ def villages_cmd(
 
     def build() -> tuple[Path, int]:
         m = villages_map_of(ws, day, lg, village, base)
-        return _write(m, path, base), len(ws.read("villages"))
+        return _write(m, path, base), ws.count("villages")
 
     written, n = _guard(lg, build)
     _done("villages", written, lg, as_json, {"as_of": day.isoformat(), "villages": n}, base)

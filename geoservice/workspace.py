@@ -187,8 +187,17 @@ class Workspace:
             return []
         return [str(name) for name, _ in pyogrio.list_layers(self.path)]
 
+    def count(self, layer: str) -> int:
+        """Number of rows of ``layer`` (from the file's metadata, without reading it)."""
+        self._require_layer(layer)
+        return int(pyogrio.read_info(self.path, layer=layer)["features"])
+
     def read(self, layer: str) -> gpd.GeoDataFrame:
         """Read one layer (a canonical kind or a ``rejects_<kind>`` table)."""
+        self._require_layer(layer)
+        return pyogrio.read_dataframe(self.path, layer=layer, use_arrow=True)
+
+    def _require_layer(self, layer: str) -> None:
         self.require()
         if layer not in self.layer_names():
             raise NotFoundError(
@@ -200,7 +209,6 @@ class Workspace:
                     f"{', '.join(self.layer_names()) or 'none'}.",
                 )
             )
-        return pyogrio.read_dataframe(self.path, layer=layer, use_arrow=True)
 
     # --- writing ---------------------------------------------------------------------
 
