@@ -312,3 +312,8 @@ from geoservice import cli_analysis  # noqa: E402, F401  (registers analyze, rul
 
 def main() -> None:
     app()
+
+
+from geoservice.cli_service import users_app  # noqa: E402  (also registers serve)
+
+app.add_typer(users_app, name="users")

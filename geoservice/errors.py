@@ -12,11 +12,16 @@ from layers.messages import Message
 from layers.report import ImportReport
 
 __all__ = [
+    "AuthenticationError",
     "ConflictError",
     "GeoserviceError",
     "NotFoundError",
     "NothingImportedError",
     "OptionError",
+    "PermissionDeniedError",
+    "PreconditionRequiredError",
+    "StaleVersionError",
+    "TooLargeError",
     "WorkspaceError",
 ]
 
@@ -35,6 +40,26 @@ class NotFoundError(GeoserviceError):
 
 class ConflictError(GeoserviceError):
     """A change conflicts with the stored state (another import running, stale version)."""
+
+
+class StaleVersionError(ConflictError):
+    """A change was based on a version of an object that is no longer current."""
+
+
+class AuthenticationError(GeoserviceError):
+    """No credentials, or credentials that are unknown, revoked or expired."""
+
+
+class PermissionDeniedError(GeoserviceError):
+    """The caller is known but their role does not allow the action."""
+
+
+class PreconditionRequiredError(GeoserviceError):
+    """A change needs the version the caller saw (``If-Match``) and none was given."""
+
+
+class TooLargeError(GeoserviceError):
+    """An upload or request body is larger than the service accepts."""
 
 
 def message(code: str, zh: str, en: str) -> Message:

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         Language of user-facing text.
     user : str
         Who is acting, written to the catalog and the audit log.
+    max_body_mb : int
+        The web service refuses request bodies larger than this (MB), with 413.
+    max_photo_mb : int
+        Largest evidence photo accepted (MB).
+    evidence_dir : Path or None
+        Where evidence photos are kept; default ``<workspace stem>.evidence`` beside the
+        workspace.
     """
 
     model_config = SettingsConfigDict(env_prefix="GEOSERVICE_", extra="ignore")
@@ -51,6 +58,9 @@ class Settings(BaseSettings):
     tianditu_key: str | None = None
     lang: Literal["zh", "en"] = "zh"
     user: str = Field(default_factory=_default_user)
+    max_body_mb: int = Field(default=200, ge=1, le=4096)
+    max_photo_mb: int = Field(default=10, ge=1, le=100)
+    evidence_dir: Path | None = None
 
     @field_validator("workspace")
     @classmethod
@@ -81,6 +91,12 @@ class Settings(BaseSettings):
                 "metres, such as EPSG:4546 (CGCS2000 / 3-degree Gauss-Kruger CM 111E)"
             )
         return value
+
+    def evidence_path(self) -> Path:
+        """The folder of evidence photos (the setting, else beside the workspace)."""
+        if self.evidence_dir is not None:
+            return self.evidence_dir
+        return self.workspace.with_name(self.workspace.stem + ".evidence")
 
     def rules_path(self) -> Path | None:
         """The rules override in force: the setting, else the one beside the workspace."""

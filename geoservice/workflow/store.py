@@ -36,7 +36,7 @@ from typing import Any, Literal
 import pandas as pd
 import shapely
 
-from geoservice.errors import ConflictError, NotFoundError, message
+from geoservice.errors import NotFoundError, StaleVersionError, message
 from geoservice.workflow.states import check_transition, state_label
 from geoservice.workspace import Workspace, ensure_tables, now_iso
 
@@ -379,9 +379,9 @@ def audit(
     )
 
 
-def _stale(problem_id: str, expected: int, row: tuple[Any, ...]) -> ConflictError:
+def _stale(problem_id: str, expected: int, row: tuple[Any, ...]) -> StaleVersionError:
     _status, version, by, at = row
-    return ConflictError(
+    return StaleVersionError(
         message(
             "workflow.stale_version",
             f"问题 {problem_id} 已被修改：你基于第 {expected} 版，当前为第 {version} 版"

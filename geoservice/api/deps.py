@@ -1,0 +1,106 @@
+"""Dependencies shared by the routes: settings, workspace, caller, audit.
+
+A route declares ``principal: Caller`` to get the authenticated
+:class:`~geoservice.access.Principal` (401 without a valid token), ``ws: WorkspaceDep`` for the
+workspace, and calls :func:`audit` for everything that reads shared data, exports, imports
+or changes state.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from geoservice.access import Principal, authenticate
+from geoservice.api.errors import request_lang
+from geoservice.settings import Settings
+from geoservice.workspace import Workspace
+from layers.messages import Lang
+
+__all__ = [
+    "COOKIE",
+    "Caller",
+    "LangDep",
+    "SettingsDep",
+    "WorkspaceDep",
+    "audit",
+    "client_address",
+    "get_principal",
+    "get_settings",
+    "get_workspace",
+    "require",
+]
+
+COOKIE = "geoservice_token"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_workspace(request: Request) -> Workspace:
+    return Workspace(get_settings(request).workspace)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from ``Authorization: Bearer``, else from the sign-in cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE) or None
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller; AuthenticationError (401) without a valid token."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = authenticate(get_workspace(request), bearer_token(request))
+        request.state.principal = principal
+    return principal
+
+
+def get_lang(request: Request) -> Lang:
+    return request_lang(request)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+Caller = Annotated[Principal, Depends(get_principal)]
+LangDep = Annotated[Lang, Depends(get_lang)]
+
+
+def require(*roles: str) -> Any:
+    """A dependency that lets only ``roles`` through (403 for the others)."""
+
+    def check(principal: Caller) -> Principal:
+        principal.require(*roles)
+        return principal
+
+    return Depends(check)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def audit(
+    request: Request,
+    principal: Principal,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append who, when, what and from where to the workspace's audit log."""
+    row = {
+        **(detail or {}),
+        "user_id": principal.user_id,
+        "from": client_address(request),
+        "method": request.method,
+        "path": request.url.path,
+    }
+    if request.url.query:
+        row["query"] = request.url.query
+    get_workspace(request).log(principal.actor, action, target, row)

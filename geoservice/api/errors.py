@@ -1,0 +1,90 @@
+"""Domain errors to HTTP status, in one table.
+
+Core code raises :mod:`geoservice.errors` and :mod:`layers.errors` exceptions; this module is
+the only place they become status codes. The body is always
+``{"error": {"code": ..., "message": ..., "zh": ..., "en": ...}}`` with ``message`` in the
+caller's language.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from geoservice.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    NothingImportedError,
+    OptionError,
+    PermissionDeniedError,
+    PreconditionRequiredError,
+    StaleVersionError,
+    TooLargeError,
+    WorkspaceError,
+)
+from layers.errors import LayersError
+from layers.messages import Lang
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS: tuple[tuple[type[LayersError], int], ...] = (
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (StaleVersionError, 412),
+    (PreconditionRequiredError, 428),
+    (ConflictError, 409),
+    (TooLargeError, 413),
+    (NothingImportedError, 422),
+    (OptionError, 422),
+    (WorkspaceError, 503),
+    (LayersError, 422),
+)
+
+
+def status_for(exc: LayersError) -> int:
+    """The HTTP status of a domain error (422 for any input error not listed)."""
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 422
+
+
+def request_lang(request: Request) -> Lang:
+    """``en`` when the caller asks for English (``?lang=en`` or Accept-Language), else the
+    service default."""
+    asked = request.query_params.get("lang") or ""
+    if asked in ("zh", "en"):
+        return "en" if asked == "en" else "zh"
+    accept = request.headers.get("accept-language", "").lower()
+    if accept.startswith("en"):
+        return "en"
+    if accept.startswith("zh"):
+        return "zh"
+    settings = getattr(request.app.state, "settings", None)
+    return "en" if getattr(settings, "lang", "zh") == "en" else "zh"
+
+
+def error_body(exc: LayersError, lang: Lang) -> dict[str, object]:
+    body: dict[str, object] = {
+        "code": exc.code,
+        "message": exc.text(lang),
+        "zh": exc.message.zh,
+        "en": exc.message.en,
+    }
+    report = getattr(exc, "report", None)
+    if report is not None and hasattr(report, "to_dict"):
+        body["report"] = report.to_dict(lang)
+    return {"error": body}
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LayersError)
+    status = status_for(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(exc, request_lang(request)), status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handler that maps every domain error through :data:`STATUS`."""
+    app.add_exception_handler(LayersError, _handle)

@@ -1,0 +1,1 @@
+"""Route modules; each defines ``router`` (a FastAPI ``APIRouter``), included by the app."""

@@ -1,0 +1,102 @@
+"""Fixtures for the web service tests: the sample town as a workspace, one user per role,
+and a client that speaks to the real app in process.
+
+``town`` is a fresh copy of the analysed sample town for every test (tests change state);
+building it once per session keeps the suite fast.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from geoservice.access import add_user
+from geoservice.api.app import create_app
+from geoservice.settings import Settings
+from geoservice.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLE = ROOT / "sample_gis"
+AS_OF = "2026-11-28"
+# Sample-town facts the access tests rely on (checked in test_fixture_facts_hold).
+VILLAGE = "441882101212"  # has open problems and a target
+OTHER_VILLAGE = "441882101203"
+DEPARTMENT = "police"
+
+
+@pytest.fixture(scope="session")
+def town_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample town imported and analysed once (``geoservice demo``)."""
+    out = tmp_path_factory.mktemp("town")
+    res = subprocess.run(
+        [sys.executable, "-m", "geoservice", "demo", "--data", str(SAMPLE), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"GEOSERVICE_USER": "planner", "PATH": "/usr/bin:/bin", "HOME": str(out)},
+    )
+    assert res.returncode == 0, res.stderr
+    return out / "demo.gpkg"
+
+
+@dataclass
+class Town:
+    """A private copy of the sample town with a user per role and an app client."""
+
+    path: Path
+    settings: Settings
+    client: TestClient
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ws(self) -> Workspace:
+        return Workspace(self.path)
+
+    def headers(self, who: str) -> dict[str, str]:
+        """Authorization headers of ``who``: office, department, village, other_village,
+        viewer, other_department (``{}`` for anonymous)."""
+        return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
+
+    def get(self, url: str, who: str, **kw):  # type: ignore[no-untyped-def]
+        return self.client.get(url, headers={**self.headers(who), **kw.pop("headers", {})}, **kw)
+
+
+@pytest.fixture
+def town(town_template: Path, tmp_path: Path) -> Town:
+    path = tmp_path / "town.gpkg"
+    shutil.copy2(town_template, path)
+    ws = Workspace(path)
+    tokens: dict[str, str] = {}
+    for who, kw in {
+        "office": {"role": "office"},
+        "department": {"role": "department", "department": DEPARTMENT},
+        "other_department": {"role": "department", "department": "education"},
+        "village": {"role": "village", "village": VILLAGE},
+        "other_village": {"role": "village", "village": OTHER_VILLAGE},
+        "viewer": {"role": "viewer"},
+    }.items():
+        _, tokens[who] = add_user(ws, name=f"测试{who}", by="test", **kw)
+    settings = Settings(workspace=path, user="service", evidence_dir=tmp_path / "evidence")
+    client = TestClient(create_app(settings))
+    return Town(path=path, settings=settings, client=client, tokens=tokens)
+
+
+@pytest.fixture
+def fresh_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "files"
+    d.mkdir()
+    return d
+
+
+def copy_sample(name: str, dest: Path) -> Path:
+    """Copy a sample survey file (with its shapefile parts) into ``dest``."""
+    src = SAMPLE / name
+    for part in SAMPLE.glob(Path(name).stem + ".*"):
+        shutil.copy2(part, dest / part.name)
+    return dest / src.name

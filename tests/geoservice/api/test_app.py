@@ -1,0 +1,86 @@
+"""The application shell: health, docs offline, error table, body cap, fixture facts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from geoservice.api.app import create_app
+from geoservice.api.errors import STATUS, status_for
+from geoservice.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    StaleVersionError,
+    message,
+)
+from geoservice.workflow.store import read_problems
+
+from .conftest import DEPARTMENT, OTHER_VILLAGE, VILLAGE
+
+
+def test_create_app_does_nothing_until_called():
+    import geoservice.api.app as module
+
+    assert callable(module.create_app)
+    assert not hasattr(module, "app")
+
+
+def test_health_needs_no_token_and_lists_layers(town):
+    res = town.client.get("/health")
+    assert res.status_code == 200
+    assert {"parcels", "targets", "problems"} <= set(res.json()["layers"])
+
+
+def test_docs_page_loads_its_assets_from_the_service(town):
+    page = town.client.get("/docs").text
+    urls = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
+    assert urls and all(u.startswith("/") for u in urls), urls
+    for url in urls:
+        assert town.client.get(url).status_code == 200, url
+
+
+def test_openapi_document_is_served(town):
+    doc = town.client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    assert "/health" in doc["paths"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (AuthenticationError, 401),
+        (NotFoundError, 404),
+        (StaleVersionError, 412),
+        (ConflictError, 409),
+    ],
+)
+def test_domain_errors_map_to_one_status_each(error, status):
+    assert status_for(error(message("x", "中", "en"))) == status
+
+
+def test_status_table_lists_subclasses_before_their_bases():
+    classes = [cls for cls, _ in STATUS]
+    for i, cls in enumerate(classes):
+        for later in classes[i + 1 :]:
+            assert not issubclass(later, cls), (later, cls)
+
+
+def test_a_body_over_the_cap_is_refused_with_413(town):
+    from fastapi.testclient import TestClient
+
+    settings = town.settings.model_copy(update={"max_body_mb": 1})
+    client = TestClient(create_app(settings))
+    res = client.post("/health", content=b"x" * (1024 * 1024 + 1))
+    assert res.status_code == 413
+    assert "1 MB" in res.json()["error"]["en"]
+
+
+def test_fixture_facts_hold(town):
+    problems = read_problems(town.ws)
+    assert (problems["village_code"] == VILLAGE).any()
+    assert (problems["village_code"] == OTHER_VILLAGE).any()
+    targets = town.ws.read("targets")
+    assert targets["village_codes"].str.contains(VILLAGE).any()
+    assert (targets["lead_department"] == DEPARTMENT).any()
