@@ -266,7 +266,7 @@ DEMO_TOWN = "溪岭镇"  # the sample town's name (sample_gis/README.md)
 
 def _demo_maps(ws: Any, day: date, lang: Lang, out_dir: Path) -> dict[str, Path]:
     """The three web maps of the demo: targets, villages, and the busiest lead department."""
-    from geoservice.cli_maps import department_map_of, targets_map_of, villages_map_of
+    from geoservice.mapping import department_map_of, targets_map_of, villages_map_of
     from maps.render import save_standalone
 
     targets = ws.read("targets")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from geoservice.cli_common import (
     _t,
     out,
 )
+from geoservice.mapping import department_map_of, targets_map_of, villages_map_of
 from layers.messages import Lang
 
 map_app = typer.Typer(help="网页地图（离线可用）/ Offline web maps.", no_args_is_help=True)
@@ -33,50 +33,6 @@ TilesOpt = Annotated[
     str | None,
     typer.Option("--tiles", help="XYZ tile URL template of an intranet basemap (default none)"),
 ]
-
-
-def _optional(ws: Any, layer: str, like: Any) -> Any:
-    """The layer, or an empty frame in the CRS of ``like`` when the workspace lacks it."""
-    import geopandas as gpd
-
-    if layer in ws.layer_names():
-        return ws.read(layer)
-    return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=like.crs), crs=like.crs)
-
-
-def _problems(ws: Any, day: date) -> Any:
-    """The problems layer with the current escalation level of each problem."""
-    from geoservice.workflow.escalation import escalate
-    from geoservice.workflow.store import read_problems
-
-    geo = ws.read("problems")
-    rows = read_problems(ws)
-    levels = dict(zip(rows["problem_id"], escalate(rows, day)["escalation"], strict=True))
-    return geo.assign(escalation=geo["problem_id"].map(levels).fillna("none"))
-
-
-def _targets(ws: Any) -> Any:
-    """The targets layer with ``reasons_en`` when the workspace has the reasons table."""
-    import pyogrio
-
-    from geoservice.errors import NotFoundError, message
-
-    if "targets" not in ws.layer_names():
-        raise NotFoundError(
-            message(
-                "maps.no_targets",
-                f"工作空间 {ws.path} 中还没有联合执法目标；请先运行 geoservice analyze。",
-                f"Workspace {ws.path} has no enforcement targets yet; run geoservice analyze "
-                "first.",
-            )
-        )
-    targets = ws.read("targets")
-    if "target_reasons" in ws.layer_names():
-        reasons = pyogrio.read_dataframe(ws.path, layer="target_reasons", read_geometry=False)
-        targets["reasons_en"] = targets["target_id"].map(
-            dict(zip(reasons["target_id"], reasons["reasons_en"], strict=True))
-        )
-    return targets
 
 
 BasemapOpt = Annotated[
@@ -138,60 +94,6 @@ def _done(
             f"Map written: {path} ({size / 1e6:.1f} MB, {where_en})",
         ),
         markup=False,
-    )
-
-
-def targets_map_of(ws: Any, lang: Lang, village: str | None = None, tiles: Any = None) -> Any:
-    """The enforcement target map of a workspace (a folium Map)."""
-    from maps.products import targets_map
-
-    villages = ws.read("villages")
-    risk = _optional(ws, "parcel_risk", villages)
-    flagged = risk[risk["flagged"].astype(bool)] if "flagged" in risk else risk
-    return targets_map(
-        _targets(ws),
-        villages,
-        _optional(ws, "complaints", villages),
-        _optional(ws, "patches", villages),
-        flagged,
-        lang,
-        village=village,
-        tiles=tiles,
-    )
-
-
-def villages_map_of(
-    ws: Any, day: date, lang: Lang, village: str | None = None, tiles: Any = None
-) -> Any:
-    """The rectification-status map by village at ``day``."""
-    from geoservice.workflow.villages import village_status
-    from maps.products import villages_map
-
-    status = village_status(ws, day)
-    return villages_map(
-        ws.read("villages"), status, _problems(ws, day), lang, village=village, tiles=tiles
-    )
-
-
-def department_map_of(
-    ws: Any,
-    dept: str,
-    day: date,
-    lang: Lang,
-    village: str | None = None,
-    tiles: Any = None,
-) -> Any:
-    """One department's targets and the problems copied to it (``dept`` is a code)."""
-    from maps.products import department_map
-
-    return department_map(
-        dept,
-        _targets(ws),
-        _problems(ws, day),
-        ws.read("villages"),
-        lang,
-        village=village,
-        tiles=tiles,
     )
 
 

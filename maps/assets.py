@@ -21,9 +21,12 @@ __all__ = [
     "ASSET_ROOT",
     "Asset",
     "AssetsMissingError",
+    "UnknownAssetError",
     "asset_files",
     "asset_text",
     "bundle",
+    "served_names",
+    "served_text",
 ]
 
 ASSET_ROOT = Path(__file__).with_name("assets")
@@ -46,6 +49,10 @@ _URL = re.compile(r"""url\(\s*(['"]?)(?!data:|#)([^'")]+)\1\s*\)""")
 
 class AssetsMissingError(LayersError):
     """The npm packages holding Leaflet and its plugins are not installed."""
+
+
+class UnknownAssetError(LayersError):
+    """A served asset name that is not ``<bundle>.css`` or ``<bundle>.js``."""
 
 
 @dataclass(frozen=True)
@@ -117,3 +124,39 @@ def bundle(names: tuple[str, ...] = BUNDLES, root: Path | None = None) -> tuple[
     css = "\n".join(asset_text(a) for a in chosen if a.kind == "css")
     js = "\n;\n".join(asset_text(a) for a in chosen if a.kind == "js")
     return css, js
+
+
+def served_names() -> tuple[str, ...]:
+    """The file names under which a service publishes the bundles, in load order.
+
+    ``<bundle>.css`` and ``<bundle>.js`` for each of :data:`BUNDLES`
+    (``leaflet.css``, ``leaflet.js``, ``markercluster.css``, …).
+    """
+    return tuple(f"{name}.{kind}" for name in BUNDLES for kind in ("css", "js"))
+
+
+def served_text(name: str, root: Path | None = None) -> str:
+    """The text served as ``name`` (e.g. ``markercluster.css``).
+
+    The CSS or JS half of ``bundle((<bundle>,))``: every file of that bundle and kind in
+    load order, CSS images inlined as ``data:`` URIs.
+
+    Raises
+    ------
+    UnknownAssetError
+        When ``name`` is not one of :func:`served_names`.
+    AssetsMissingError
+        When the npm files are not installed.
+    """
+    if name not in served_names():
+        known = ", ".join(served_names())
+        raise UnknownAssetError(
+            Message(
+                "maps.unknown_asset",
+                f"地图资源文件名为“{name}”，不是已知的资源；可用：{known}。",
+                f"Map asset {name!r} is not a known asset; expected one of: {known}.",
+            )
+        )
+    stem, _, kind = name.rpartition(".")
+    css, js = bundle((stem,), root)
+    return css if kind == "css" else js

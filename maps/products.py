@@ -68,7 +68,7 @@ def _names(values: pd.Series, table: Names, lang: str) -> pd.Series:
 
 def _number(values: pd.Series, fmt: str) -> pd.Series:
     num = pd.to_numeric(values, errors="coerce")
-    return num.map(lambda v: "" if pd.isna(v) else format(v, fmt))
+    return num.map(lambda v: "" if pd.isna(v) else format(v, fmt)).astype(object)
 
 
 def _style(colour_key: str, fill_opacity: float, weight: float) -> Callable[[Any], dict[str, Any]]:

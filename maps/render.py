@@ -7,6 +7,7 @@ difference is below a metre, invisible at display scale.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -21,11 +22,12 @@ from folium.template import Template
 
 from layers.errors import LayersError
 from layers.messages import Message
-from maps.assets import bundle
+from maps.assets import BUNDLES, bundle
 from maps.basemaps import Basemap, TileSpec
 from maps.styles import LEGEND_CSS
 
 __all__ = [
+    "ASSET_BASE",
     "VENDOR_REFERENCES",
     "MapInputError",
     "base_map",
@@ -36,7 +38,11 @@ __all__ = [
     "offline_html",
     "save_standalone",
     "search",
+    "served_html",
 ]
+
+# Where a service publishes the bundles of :func:`maps.assets.served_names`.
+ASSET_BASE = "/static/maps"
 
 # URLs that occur as text in the pinned npm files and are never requested: licence and
 # homepage comments, the SVG XML namespace identifier and Leaflet's attribution link.
@@ -53,6 +59,7 @@ VENDOR_REFERENCES = frozenset(
     }
 )
 _URL = re.compile(r"https?://[^\s\"'<>)\\]+")
+_OFF_SITE = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9+.-]*:|//)")
 _DISPLAY_CRS = "EPSG:4326"
 
 
@@ -256,21 +263,61 @@ def _walk(element: Any) -> list[Any]:
     return found
 
 
-def offline_html(m: folium.Map) -> str:
-    """The page of ``m`` with Leaflet and plugins inlined and no CDN link.
+def _without_cdn(m: folium.Map) -> Any:
+    """The root (a branca Figure) of ``m`` with every element's CDN lists emptied.
 
     folium adds ``<script src>``/``<link>`` tags for each element's ``default_js`` and
-    ``default_css`` (CDN URLs); these lists are emptied on every element of the map and
-    the local npm files are inlined in the page header instead.
+    ``default_css`` (CDN URLs); the pages here load the local npm files instead.
     """
     for element in _walk(m):
         if hasattr(element, "default_js"):
             element.default_js = []
             element.default_css = []
+    return m.get_root()
+
+
+def offline_html(m: folium.Map) -> str:
+    """The page of ``m`` with Leaflet and plugins inlined and no CDN link."""
+    root = _without_cdn(m)
     css, js = bundle()
-    root: Any = m.get_root()  # a branca Figure
     root.header.add_child(Element(f"<style>{css}</style>"), name="gs_vendor_css", index=0)
     root.header.add_child(Element(f"<script>{js}</script>"), name="gs_vendor_js", index=1)
+    text: str = root.render()
+    return text
+
+
+def served_html(m: folium.Map, asset_base: str = ASSET_BASE) -> str:
+    """The page of ``m`` loading Leaflet and plugins by URL from the serving site.
+
+    The page references ``{asset_base}/<bundle>.css`` and ``{asset_base}/<bundle>.js`` for
+    each bundle of :data:`maps.assets.BUNDLES` (``leaflet``, ``markercluster``,
+    ``fullscreen``, ``search``; the texts of :func:`maps.assets.served_text`) and no CDN.
+
+    Parameters
+    ----------
+    asset_base : str
+        Path where the site serves the bundles, e.g. ``/static/maps`` (no host: the page
+        holds no http(s) URL).
+
+    Raises
+    ------
+    MapInputError
+        When ``asset_base`` names a scheme or a host (``https://…``, ``//cdn…``).
+    """
+    if _OFF_SITE.match(asset_base):
+        raise MapInputError(
+            Message(
+                "maps.absolute_asset_base",
+                f"资源路径为“{asset_base}”，是一个外部网址；应为本站路径，例如 {ASSET_BASE}。",
+                f"`asset_base` was {asset_base!r}, an external URL; it is expected to be a "
+                f"path of the serving site such as {ASSET_BASE}.",
+            )
+        )
+    base = html.escape(asset_base.rstrip("/"), quote=True)
+    root = _without_cdn(m)
+    tags = [f'<link rel="stylesheet" href="{base}/{name}.css">' for name in BUNDLES]
+    tags += [f'<script src="{base}/{name}.js"></script>' for name in BUNDLES]
+    root.header.add_child(Element("\n".join(tags)), name="gs_vendor_links", index=0)
     text: str = root.render()
     return text
 

@@ -127,6 +127,13 @@ def targets_page(tmp_path_factory):
     return path.read_text(encoding="utf-8")
 
 
+def test_targets_map_of_no_target_draws_the_villages():
+    empty = _targets().iloc[:0]
+    m = targets_map(empty, _villages(), _complaints(), _patches(), _flagged(), "zh")
+    page = m.get_root().render()
+    assert all(_shown(page, name) for name in _villages()["village_name"])
+
+
 def test_targets_map_has_one_layer_per_lead_department(targets_page):
     assert _shown(targets_page, "牵头：镇郊派出所 (1)")
     assert _shown(targets_page, "牵头：镇自然资源所 (1)")

@@ -1,0 +1,105 @@
+"""Web maps served by the service, scoped to the caller, and the Leaflet files they load.
+
+- ``GET /static/maps/{name}``: ``leaflet.css|js``, ``markercluster.css|js``,
+  ``fullscreen.css|js``, ``search.css|js`` (library code: no token, not audited; cached a
+  day, then revalidated with the ETag);
+- ``GET /maps/targets``: office (all targets) and department (the targets it leads or
+  cooperates on, with their evidence); 403 for the others;
+- ``GET /maps/villages?as_of=``: every role; every village's status colours and counts
+  (a public summary), problem points by scope: office all, department those copied to it,
+  village its own (zoomed to it), viewer none;
+- ``GET /maps/department/{code}``: office any department; a department its own (another
+  is 404); 403 for the others.
+
+Map pages hold no http(s) URL: their scripts and styles come from ``/static/maps``. They
+are built per request (about 0.3 s for the sample town) and sent with
+``Cache-Control: private, no-store``, as they hold the caller's scope. ``?village=`` zooms
+to a village (code or name), ``?lang=`` picks the language.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from geoservice import mapping
+from geoservice.access import Principal
+from geoservice.api.deps import Caller, LangDep, WorkspaceDep, audit, require
+from maps.render import ASSET_BASE
+
+router = APIRouter(tags=["maps"])
+
+_ASSET_CACHE = "public, max-age=86400"
+_PAGE_CACHE = "private, no-store"
+MapUser = require("office", "department")
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weak comparison, or ``*``)."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.get(ASSET_BASE + "/{name}", include_in_schema=False)
+def map_asset(name: str, request: Request) -> Response:
+    """A Leaflet script or style sheet of the map pages; 304 when the client has it."""
+    asset = mapping.map_asset(name)
+    headers = {"ETag": asset.etag, "Cache-Control": _ASSET_CACHE}
+    if _matches(request.headers.get("if-none-match"), asset.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(asset.content, media_type=asset.media_type, headers=headers)
+
+
+def _html(page: str) -> HTMLResponse:
+    return HTMLResponse(page, headers={"Cache-Control": _PAGE_CACHE})
+
+
+@router.get("/maps/targets", response_class=HTMLResponse)
+def targets_map(
+    request: Request,
+    ws: WorkspaceDep,
+    lang: LangDep,
+    principal: Principal = MapUser,
+    village: str | None = None,
+) -> HTMLResponse:
+    """联合执法目标图 / Enforcement target map (office: all; department: its own)."""
+    page = mapping.targets_page(ws, principal, lang, village)
+    audit(request, principal, "map.targets", "targets", {"village": village, "lang": lang})
+    return _html(page)
+
+
+@router.get("/maps/villages", response_class=HTMLResponse)
+def villages_map(
+    request: Request,
+    ws: WorkspaceDep,
+    lang: LangDep,
+    principal: Caller,
+    as_of: str | None = None,
+    village: str | None = None,
+) -> HTMLResponse:
+    """各村整改情况图 / Rectification status by village (problem points by scope)."""
+    day = mapping.parse_as_of(as_of)
+    page = mapping.villages_page(ws, principal, day, lang, village)
+    detail = {"as_of": day.isoformat(), "village": village, "lang": lang}
+    audit(request, principal, "map.villages", "villages", detail)
+    return _html(page)
+
+
+@router.get("/maps/department/{code}", response_class=HTMLResponse)
+def department_map(
+    code: str,
+    request: Request,
+    ws: WorkspaceDep,
+    lang: LangDep,
+    principal: Principal = MapUser,
+    as_of: str | None = None,
+    village: str | None = None,
+) -> HTMLResponse:
+    """部门视图 / One department's targets and the problems copied to it."""
+    day = mapping.parse_as_of(as_of)
+    page = mapping.department_page(ws, principal, code, day, lang, village)
+    detail = {"as_of": day.isoformat(), "village": village, "lang": lang}
+    audit(request, principal, "map.department", f"department:{code}", detail)
+    return _html(page)
