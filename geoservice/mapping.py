@@ -92,7 +92,6 @@ def _problems(ws: Workspace, day: date) -> Any:
 
 def _targets(ws: Workspace) -> Any:
     """The targets layer with ``reasons_en`` when the workspace has the reasons table."""
-    import pyogrio
 
     if "targets" not in ws.layer_names():
         raise NotFoundError(
@@ -105,7 +104,7 @@ def _targets(ws: Workspace) -> Any:
         )
     targets = ws.read("targets")
     if "target_reasons" in ws.layer_names():
-        reasons = pyogrio.read_dataframe(ws.path, layer="target_reasons", read_geometry=False)
+        reasons = ws.read("target_reasons", use_arrow=False, read_geometry=False)
         targets["reasons_en"] = targets["target_id"].map(
             dict(zip(reasons["target_id"], reasons["reasons_en"], strict=True))
         )

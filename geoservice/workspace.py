@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -99,6 +100,64 @@ class CatalogEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _Gate:
+    """One process's readers-writer gate on one workspace file.
+
+    GDAL (through pyogrio) links its own copy of SQLite, and POSIX file locks are per
+    process, so a GDAL read in one thread does not see a write transaction that Python's
+    ``sqlite3`` holds in another thread of the same process: it takes the live journal for
+    a crashed writer's and fails ("attempt to write a readonly database"), and closing its
+    file handle would drop the writer's locks. Within a process, GDAL reads therefore wait
+    for writes and writes for GDAL reads; between processes SQLite's own locks suffice. A
+    thread that holds the write side may also read.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer: int | None = None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        me = threading.get_ident()
+        if self._writer == me:
+            yield
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._writer is None)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            self._cond.wait_for(lambda: self._writer is None and self._readers == 0)
+            self._writer = me
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = None
+                self._cond.notify_all()
+
+
+_GATES: dict[str, _Gate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def gate(path: Path) -> _Gate:
+    """The process-wide readers-writer gate of a workspace file."""
+    key = os.path.realpath(path)
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, _Gate())
 
 
 def now_iso() -> str:
@@ -185,17 +244,31 @@ class Workspace:
     def layer_names(self) -> list[str]:
         if not self.exists():
             return []
-        return [str(name) for name, _ in pyogrio.list_layers(self.path)]
+        with gate(self.path).reading():
+            return [str(name) for name, _ in pyogrio.list_layers(self.path)]
 
     def count(self, layer: str) -> int:
         """Number of rows of ``layer`` (from the file's metadata, without reading it)."""
-        self._require_layer(layer)
-        return int(pyogrio.read_info(self.path, layer=layer)["features"])
+        return int(self.info(layer)["features"])
 
-    def read(self, layer: str) -> gpd.GeoDataFrame:
-        """Read one layer (a canonical kind or a ``rejects_<kind>`` table)."""
+    def info(self, layer: str, **kwargs: Any) -> dict[str, Any]:
+        """``pyogrio.read_info`` of one layer (fields, features, bounds with ``kwargs``)."""
         self._require_layer(layer)
-        return pyogrio.read_dataframe(self.path, layer=layer, use_arrow=True)
+        with gate(self.path).reading():
+            return dict(pyogrio.read_info(self.path, layer=layer, **kwargs))
+
+    def read(self, layer: str, **kwargs: Any) -> gpd.GeoDataFrame:
+        """Read one layer (a canonical kind or a ``rejects_<kind>`` table).
+
+        ``kwargs`` go to ``pyogrio.read_dataframe`` (``columns``, ``read_geometry``,
+        ``bbox``, ``where``, ``fids``, ``skip_features``, ``max_features``, ...). Every GDAL
+        read of the workspace goes through here or :meth:`info`, so it never overlaps a
+        write of this process (see :class:`_Gate`).
+        """
+        self._require_layer(layer)
+        kwargs.setdefault("use_arrow", True)
+        with gate(self.path).reading():
+            return pyogrio.read_dataframe(self.path, layer=layer, **kwargs)
 
     def _require_layer(self, layer: str) -> None:
         self.require()
@@ -214,7 +287,10 @@ class Workspace:
 
     @contextlib.contextmanager
     def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
-        """Hold ``<workspace>.lock``, waiting up to ``wait_seconds`` for another writer."""
+        """Hold ``<workspace>.lock``, waiting up to ``wait_seconds`` for another writer.
+
+        Within this process the holder also waits for GDAL reads to finish and keeps new
+        ones out until it is done (:class:`_Gate`)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
         deadline = time.monotonic() + wait_seconds
@@ -236,7 +312,8 @@ class Workspace:
                             )
                         ) from exc
                     time.sleep(0.05)
-            yield
+            with gate(self.path).writing():
+                yield
 
     def log(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         """Append one row to the audit log (waits up to 60 s for a running import)."""

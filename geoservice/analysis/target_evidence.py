@@ -125,7 +125,7 @@ def _joined(frame: pd.DataFrame, value: str, n: int) -> NDArray[np.object_]:
     """``;``-join ``frame[value]`` per group (frame sorted by group), '' for empty groups."""
     counts = np.bincount(frame["group"].to_numpy(dtype=np.int64), minlength=n)
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
-    values = pa.array(frame[value].astype(str).to_numpy(dtype=object), pa.string())
+    values = pa.array(frame[value].fillna("").astype(str).to_numpy(dtype=object), pa.string())
     joined = pc.binary_join(pa.ListArray.from_arrays(offsets, values), ";")
     return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 

@@ -8,6 +8,8 @@ or changes state.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -45,11 +47,19 @@ def get_workspace(request: Request) -> Workspace:
 
 
 def bearer_token(request: Request) -> str | None:
-    """The token from ``Authorization: Bearer``, else from the sign-in cookie."""
+    """The caller's token: ``Authorization: Bearer <token>``; or HTTP Basic with the token
+    as the password (what GDAL's ``USERPWD`` and QGIS's user/password fields send); else
+    the sign-in cookie of the field pages."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
+    if scheme.lower() == "basic" and value.strip():
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
     return request.cookies.get(COOKIE) or None
 
 

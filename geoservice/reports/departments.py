@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from geoservice.errors import OptionError, message
 from geoservice.reports.findings import (
@@ -336,7 +335,7 @@ def _targets(ws: Workspace, start: date, end: date) -> tuple[pd.DataFrame, date 
     run_day = date.fromisoformat(str(runs["as_of"].iloc[-1])[:10])
     if not start <= run_day <= end:
         return empty, run_day
-    frame = pyogrio.read_dataframe(ws.path, layer="targets", read_geometry=False)
+    frame = ws.read("targets", use_arrow=False, read_geometry=False)
     criminal = frame.get("criminal_threshold_met", pd.Series(False, index=frame.index))
     return (
         pd.DataFrame(
@@ -423,7 +422,7 @@ def _town(ws: Workspace, town: str | None, lang: Lang) -> str:
         return town
     code = None
     if "villages" in ws.layer_names():
-        villages = pyogrio.read_dataframe(ws.path, layer="villages", read_geometry=False)
+        villages = ws.read("villages", use_arrow=False, read_geometry=False)
         prefixes = villages["village_code"].astype(str).str.slice(0, 9).value_counts()
         code = str(prefixes.index[0]) if len(prefixes) else None
     if lang == "en":

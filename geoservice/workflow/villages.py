@@ -12,7 +12,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from geoservice.errors import NotFoundError, message
 from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
@@ -60,8 +59,8 @@ def read_villages(ws: Workspace) -> pd.DataFrame:
     """``village_code`` and ``village_name`` of the villages layer."""
     if "villages" not in ws.layer_names():
         ws.read("villages")  # raises the workspace's NotFoundError
-    frame = pyogrio.read_dataframe(
-        ws.path, layer="villages", columns=["village_code", "village_name"], read_geometry=False
+    frame = ws.read(
+        "villages", use_arrow=False, columns=["village_code", "village_name"], read_geometry=False
     )
     return frame.astype({"village_code": "string", "village_name": "string"})
 
@@ -133,7 +132,7 @@ def reported_dates(ws: Workspace) -> pd.Series:
 def _targets_per_village(ws: Workspace) -> pd.Series:
     if "targets" not in ws.layer_names():
         return pd.Series(dtype="int64")
-    frame = pyogrio.read_dataframe(ws.path, layer="targets", read_geometry=False)
+    frame = ws.read("targets", use_arrow=False, read_geometry=False)
     if "village_codes" not in frame.columns:
         return pd.Series(dtype="int64")
     codes = frame["village_codes"].astype("string").str.split(";").explode().str.strip()

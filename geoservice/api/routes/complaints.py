@@ -1,0 +1,224 @@
+"""Complaints taken over the web (举报受理), located and scored at once.
+
+``POST /complaints`` (office, department, village; viewers 403)
+    JSON ``{"text", "lon"?, "lat"?, "village"?, "category"?, "reported_at"?,
+    "reporter_phone"?}``. The complaint is stored (status ``new``), categorised from its
+    text unless ``category`` is given, located to its parcel and village and the affected
+    parcels' scores are updated in ``parcel_risk`` (:class:`geoservice.intake.ComplaintIntake`);
+    201 with where it landed and the new scores. A village user files only in its own
+    village: a point (or a named village) elsewhere is 422. The reporter's phone is
+    stored only masked (``138****5678``) and shown only to the office.
+``GET /complaints/{complaint_id}`` (office, department)
+    The stored complaint. The complaints layer is ``restricted`` by default in the sharing
+    register, which a department may not read: it gets 403 naming the classification,
+    decided from the layer alone before the id is looked up, so nothing about the
+    complaint leaks (not even whether it exists). When the office registers the layer as
+    ``internal``, departments read complaints; an unknown id is 404.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+
+from geoservice.access import Principal
+from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
+from geoservice.errors import OptionError, PermissionDeniedError, message
+from geoservice.intake import ComplaintIntake, complaints_classification, read_complaint
+from geoservice.settings import Settings
+
+router = APIRouter(tags=["complaints"])
+
+_INTAKE_LOCK = threading.Lock()
+_CLASS_ZH = {"public": "公开", "internal": "内部", "restricted": "受限"}
+
+
+class ComplaintIn(BaseModel):
+    """A complaint as filed: text plus a point (lon/lat, CGCS2000 degrees) or a village."""
+
+    text: str
+    lon: float | None = None
+    lat: float | None = None
+    village: str | None = None
+    category: str | None = None
+    reported_at: str | None = None
+    reporter_phone: str | None = None
+
+
+class CategoryOut(BaseModel):
+    code: str
+    zh: str
+    en: str
+    source: str
+
+
+class LocationOut(BaseModel):
+    lon: float
+    lat: float
+    x: float
+    y: float
+    crs: str | None
+    source: str
+    parcel_id: str | None
+    matched: bool
+    buffer_m: float
+    nearest_parcel_id: str | None
+    distance_m: float | None
+
+
+class VillageOut(BaseModel):
+    code: str
+    name: str
+
+
+class AffectedOut(BaseModel):
+    parcel_id: str
+    kind: str | None
+    village_name: str | None
+    old_score: float | None
+    new_score: float
+    complaint_score: float
+    was_flagged: bool
+    flagged: bool
+    crossed: bool
+    row: str
+
+
+class ComplaintAnswer(BaseModel):
+    """Where the complaint landed and what it changed; ``message`` in the caller's
+    language, ``summary`` in both."""
+
+    complaint_id: str
+    received_at: str
+    status: str
+    as_of: str
+    category: CategoryOut
+    location: LocationOut
+    village: VillageOut | None
+    affected: list[AffectedOut]
+    flag_score: float
+    crossed_threshold: bool
+    notes: list[dict[str, str]]
+    summary: dict[str, str]
+    message: str
+
+
+class ComplaintOut(BaseModel):
+    """A stored complaint: its canonical columns, where it is, and any other stored column
+    (source fields kept at import)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    complaint_id: str
+    received_at: str | None
+    category: str | None
+    category_zh: str | None
+    category_en: str | None
+    description: str | None = None
+    channel: str | None = None
+    status: str | None
+    village_code: str | None = None
+    village_name: str | None = None
+    lon: float | None
+    lat: float | None
+    x: float | None
+    y: float | None
+
+
+def intake_for(request: Request, settings: Settings) -> ComplaintIntake:
+    """The app's intake (one per app and workspace), created on first use."""
+    intake: ComplaintIntake | None = getattr(request.app.state, "complaint_intake", None)
+    if intake is None:
+        with _INTAKE_LOCK:
+            intake = getattr(request.app.state, "complaint_intake", None)
+            if intake is None:
+                from geoservice.workspace import Workspace
+
+                intake = ComplaintIntake(Workspace(settings.workspace), settings.rules_path)
+                request.app.state.complaint_intake = intake
+    return intake
+
+
+def parse_day(value: str | None) -> date | None:
+    """``reported_at`` as a date (None when left out); OptionError unless YYYY-MM-DD."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise OptionError(
+            message(
+                "complaints.bad_date",
+                f"reported_at 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28；省略则为今天。",
+                f"`reported_at` was {value!r} but is expected to be a date YYYY-MM-DD, e.g. "
+                "2026-11-28; leave it out for today.",
+            )
+        ) from None
+
+
+@router.post("/complaints", response_model=ComplaintAnswer, status_code=201)
+def submit_complaint(
+    body: ComplaintIn,
+    request: Request,
+    principal: Annotated[Principal, require("office", "department", "village")],
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+    lang: LangDep,
+) -> ComplaintAnswer:
+    """File a complaint (举报受理): stored, located and scored at once; 201 with the result."""
+    answer = intake_for(request, settings).submit(
+        ws,
+        text=body.text,
+        lon=body.lon,
+        lat=body.lat,
+        village=body.village,
+        category=body.category,
+        reported_at=parse_day(body.reported_at),
+        reporter_phone=body.reporter_phone,
+        own_village=principal.village_code if principal.role == "village" else None,
+        by=principal.actor,
+    )
+    audit(
+        request,
+        principal,
+        "complaint.submit",
+        answer["complaint_id"],
+        {
+            "parcel_id": answer["location"]["parcel_id"],
+            "category": answer["category"]["code"],
+            "affected": [a["parcel_id"] for a in answer["affected"]],
+            "crossed_threshold": answer["crossed_threshold"],
+        },
+    )
+    return ComplaintAnswer(**answer, message=answer["summary"][lang])
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintOut)
+def get_complaint(
+    complaint_id: str,
+    request: Request,
+    principal: Annotated[Principal, require("office", "department")],
+    ws: WorkspaceDep,
+) -> ComplaintOut:
+    """One stored complaint (举报详情); 403 when the caller may not read the complaints
+    layer's classification, 404 for an unknown id."""
+    level = complaints_classification(ws)
+    if not principal.can_read(level):
+        raise PermissionDeniedError(
+            message(
+                "complaints.classified",
+                f"举报图层的密级为“{_CLASS_ZH.get(level, level)}”（{level}），你的角色不能查看；"
+                "如工作需要，请镇林长办调整该图层的共享密级或代为查询。",
+                f"The complaints layer is classified {level!r}, which your role may not read; "
+                "ask the forest-chief office to change its classification or to look it up.",
+            )
+        )
+    row = read_complaint(ws, complaint_id)
+    if principal.role != "office":
+        row.pop("reporter_phone_masked", None)
+    audit(request, principal, "complaint.read", complaint_id, {"classification": level})
+    return ComplaintOut.model_validate(row)

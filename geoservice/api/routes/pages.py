@@ -1,0 +1,406 @@
+"""Field pages: sign-in, "my tasks", a problem with its report form, a target.
+
+Server-rendered HTML (:mod:`geoservice.api.pages`) for a village cadre on a cheap phone and a
+department officer. The routes use :class:`PageRoute`, which turns the domain errors into
+pages instead of JSON: no valid token → a redirect to ``/signin`` (with ``?reason=`` when the
+token is expired, revoked or unknown), anything else → an error page with the status of
+:mod:`geoservice.api.errors` (an object outside the caller's scope is a 404 page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.datastructures import UploadFile
+
+from geoservice import tasks
+from geoservice.access import Principal, authenticate
+from geoservice.api.deps import (
+    COOKIE,
+    SettingsDep,
+    WorkspaceDep,
+    audit,
+    client_address,
+    get_principal,
+)
+from geoservice.api.errors import status_for
+from geoservice.api.pages.render import page_lang, render, static_asset
+from geoservice.api.pages.words import WORDS
+from geoservice.errors import (
+    AuthenticationError,
+    OptionError,
+    StaleVersionError,
+    TooLargeError,
+    message,
+)
+from layers.codes import PROBLEM_STATES
+from layers.errors import LayersError
+
+__all__ = ["PageRoute", "get_today", "page_principal", "router"]
+
+COOKIE_DAYS = 30
+STATIC_MAX_AGE = 7 * 24 * 3600
+# AuthenticationError code -> ``?reason=`` of the sign-in page.
+REASONS = {"access.expired": "expired", "access.revoked": "revoked", "access.bad_token": "unknown"}
+
+
+def _with_lang(request: Request, path: str) -> str:
+    if page_lang(request) != "en":
+        return path
+    return path + ("&" if "?" in path else "?") + "lang=en"
+
+
+def _to_signin(request: Request, exc: AuthenticationError) -> Response:
+    reason = REASONS.get(exc.code)
+    target = "/signin" + (f"?reason={reason}" if reason else "")
+    response = RedirectResponse(_with_lang(request, target), status_code=303)
+    if reason:
+        response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _error_page(request: Request, exc: LayersError) -> Response:
+    status = status_for(exc)
+    lang = page_lang(request)
+    pair = WORDS.get(f"error.{status}", WORDS["error"])
+    principal = getattr(request.state, "principal", None)
+    return render(
+        request,
+        "error.html",
+        principal,
+        status_code=status,
+        heading=pair[1] if lang == "en" else pair[0],
+        text=exc.text(lang),
+    )
+
+
+class PageRoute(APIRoute):
+    """A route whose domain errors become pages: sign-in redirect or error page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AuthenticationError as exc:
+                return _to_signin(request, exc)
+            except LayersError as exc:
+                return _error_page(request, exc)
+
+        return page_handler
+
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["pages"])
+
+
+def page_principal(request: Request) -> Principal:
+    """The signed-in person (token header or sign-in cookie); AuthenticationError, which
+    :class:`PageRoute` turns into a redirect to the sign-in page."""
+    return get_principal(request)
+
+
+def get_today() -> date:
+    """The date deadlines are counted at (overridable in tests)."""
+    return date.today()
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+Today = Annotated[date, Depends(get_today)]
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, principal: PagePrincipal) -> RedirectResponse:
+    """Signed in: the task list; otherwise the sign-in page (via :class:`PageRoute`)."""
+    return RedirectResponse(_with_lang(request, "/app"), status_code=303)
+
+
+@router.get("/signin")
+def signin_form(request: Request, reason: str = "") -> Response:
+    """The sign-in form, with why the person was sent here (expired, revoked, ...)."""
+    key = f"reason.{reason}"
+    lang = page_lang(request)
+    error = WORDS[key][1 if lang == "en" else 0] if key in WORDS else None
+    return render(request, "signin.html", None, error=error)
+
+
+@router.post("/signin")
+def signin(request: Request, ws: WorkspaceDep, token: Annotated[str, Form()] = "") -> Response:
+    """Check the token; set the HttpOnly sign-in cookie and go to the task list."""
+    token = token.strip()
+    try:
+        principal = authenticate(ws, token)
+    except AuthenticationError as exc:
+        ws.log("anonymous", "page.signin_failed", exc.code, {"from": client_address(request)})
+        return render(
+            request, "signin.html", None, status_code=401, error=exc.text(page_lang(request))
+        )
+    audit(request, principal, "page.signin", principal.user_id)
+    response = RedirectResponse(_with_lang(request, "/app"), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=COOKIE_DAYS * 24 * 3600,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request) -> Response:
+    """Forget the sign-in cookie."""
+    try:
+        principal = get_principal(request)
+    except AuthenticationError:
+        principal = None
+    if principal is not None:
+        audit(request, principal, "page.signout", principal.user_id)
+    response = RedirectResponse(_with_lang(request, "/signin?reason=signed_out"), status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# --- tasks ------------------------------------------------------------------------------
+
+
+def _filters(request: Request) -> tasks.TaskFilters:
+    q = request.query_params
+    page = q.get("page", "1")
+    if not page.isdigit():
+        raise OptionError(
+            message(
+                "pages.bad_page",
+                f"页码为“{page}”，应为正整数。",
+                f"`page` was {page!r} but is expected to be a positive whole number.",
+            )
+        )
+    return tasks.TaskFilters(
+        village=q.get("village") or None,
+        state=q.get("state") or None,
+        overdue_only=q.get("overdue") in ("1", "on", "true"),
+        page=int(page),
+    )
+
+
+@router.get("/app")
+def my_tasks(
+    request: Request, principal: PagePrincipal, ws: WorkspaceDep, today: Today
+) -> Response:
+    """What the person has to do: by role (village, department, office, viewer)."""
+    audit(request, principal, "page.tasks", principal.role)
+    if principal.role == "village":
+        items = tasks.village_tasks(ws, principal, today)
+        return render(request, "tasks_village.html", principal, problems=items)
+    if principal.role == "department":
+        dept = tasks.department_tasks(ws, principal, today)
+        return render(
+            request,
+            "tasks_department.html",
+            principal,
+            targets=dept.targets,
+            problems=dept.problems,
+        )
+    if principal.role == "office":
+        office = tasks.office_tasks(ws, principal, today, _filters(request))
+        return render(request, "tasks_office.html", principal, office=office, states=PROBLEM_STATES)
+    summary = tasks.public_summary(ws, today)
+    return render(request, "tasks_viewer.html", principal, villages=summary)
+
+
+# --- a problem --------------------------------------------------------------------------
+
+
+def _problem_page(
+    request: Request,
+    principal: Principal,
+    detail: tasks.ProblemDetail,
+    max_photo_mb: int,
+    status_code: int = 200,
+    **values: Any,
+) -> Response:
+    defaults: dict[str, Any] = {
+        "saved": False,
+        "error": None,
+        "changes": None,
+        "note": "",
+        "chosen": None,
+    }
+    return render(
+        request,
+        "problem.html",
+        principal,
+        status_code=status_code,
+        detail=detail,
+        max_photo_mb=max_photo_mb,
+        **{**defaults, **values},
+    )
+
+
+@router.get("/app/problems/{problem_id}")
+def problem_page(
+    request: Request,
+    problem_id: str,
+    principal: PagePrincipal,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+    today: Today,
+) -> Response:
+    """What, where, deadline and history of a problem; the report form when the person
+    may move it on."""
+    detail = tasks.problem_detail(ws, principal, problem_id, today)
+    audit(request, principal, "page.problem", problem_id)
+    saved = request.query_params.get("saved") == "1"
+    return _problem_page(request, principal, detail, settings.max_photo_mb, saved=saved)
+
+
+async def _photos(form: Any) -> list[tuple[str, bytes]]:
+    """The chosen photos (an empty file input sends one nameless empty part: skipped)."""
+    out: list[tuple[str, bytes]] = []
+    for item in form.getlist("photos"):
+        if isinstance(item, UploadFile):
+            data = await item.read()
+            if item.filename or data:
+                out.append((item.filename or "", data))
+    return out
+
+
+def _version(text: str) -> int:
+    if not text.strip().isdigit():
+        raise OptionError(
+            message(
+                "pages.bad_version",
+                f"表单的版本号为“{text}”，应为整数；请重新打开问题页面后再提交。",
+                f"The form's `version` was {text!r} but is expected to be a whole number; "
+                "open the problem page again and resubmit.",
+            )
+        )
+    return int(text)
+
+
+@router.post("/app/problems/{problem_id}")
+async def report_problem(
+    request: Request,
+    problem_id: str,
+    principal: PagePrincipal,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+    today: Today,
+) -> Response:
+    """Store a progress or completion report (state, note, up to 4 photos).
+
+    Success: 303 to the problem page. A change made meanwhile by someone else: 409 with
+    what changed. Refused photos or fields: the page again with the message (413/422).
+    """
+    async with request.form(max_files=16, max_fields=16) as form:
+        to, note = str(form.get("to") or ""), str(form.get("note") or "")
+        raw_version = str(form.get("version") or "")
+        photos = await _photos(form)
+    detail_of: dict[str, Any] = {"to": to, "version": raw_version, "photos": len(photos)}
+    try:
+        version = _version(raw_version)
+        change = tasks.submit_update(
+            ws,
+            principal,
+            problem_id,
+            to=to,
+            note=note,
+            version=version,
+            photos=photos,
+            evidence_folder=settings.evidence_path(),
+            max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
+            as_of=today,
+        )
+    except StaleVersionError as exc:
+        audit(
+            request,
+            principal,
+            "page.problem.report",
+            problem_id,
+            {**detail_of, "refused": exc.code},
+        )
+        detail = tasks.problem_detail(ws, principal, problem_id, today)
+        changes = tasks.changes_since(ws, problem_id, version)
+        return _problem_page(
+            request,
+            principal,
+            detail,
+            settings.max_photo_mb,
+            409,
+            changes=changes,
+            note=note,
+            chosen=to,
+        )
+    except (OptionError, TooLargeError) as exc:
+        audit(
+            request,
+            principal,
+            "page.problem.report",
+            problem_id,
+            {**detail_of, "refused": exc.code},
+        )
+        detail = tasks.problem_detail(ws, principal, problem_id, today)
+        return _problem_page(
+            request,
+            principal,
+            detail,
+            settings.max_photo_mb,
+            status_for(exc),
+            error=exc.text(page_lang(request)),
+            note=note,
+            chosen=to,
+        )
+    except LayersError as exc:
+        audit(
+            request,
+            principal,
+            "page.problem.report",
+            problem_id,
+            {**detail_of, "refused": exc.code},
+        )
+        raise
+    audit(request, principal, "page.problem.report", problem_id, {**detail_of, **change})
+    return RedirectResponse(
+        _with_lang(request, f"/app/problems/{quote(problem_id, safe='')}?saved=1"), status_code=303
+    )
+
+
+# --- a target ---------------------------------------------------------------------------
+
+
+@router.get("/app/targets/{target_id}")
+def target_page(
+    request: Request, target_id: str, principal: PagePrincipal, ws: WorkspaceDep, today: Today
+) -> Response:
+    """A target the office or a lead/cooperating department sees: map, reasons, evidence,
+    departments and the link to its table."""
+    detail = tasks.target_detail(ws, principal, target_id, today, page_lang(request))
+    audit(request, principal, "page.target", target_id)
+    return render(request, "target.html", principal, detail=detail)
+
+
+# --- static files -----------------------------------------------------------------------
+
+
+@router.get("/static/pages/{name}")
+def static_file(request: Request, name: str) -> Response:
+    """``field.css`` / ``field.js`` with a long public cache and an ETag."""
+    asset = static_asset(name)
+    if asset is None:
+        return Response(status_code=404)
+    headers = {"Cache-Control": f"public, max-age={STATIC_MAX_AGE}", "ETag": asset.etag}
+    seen = request.headers.get("if-none-match") or ""
+    if asset.etag in [t.strip().removeprefix("W/") for t in seen.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
