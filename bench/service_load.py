@@ -57,7 +57,7 @@ class Log:
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     acked: list[tuple[str, int, str]] = field(default_factory=list)  # problem, version, client
     stale: list[tuple[str, int, str]] = field(default_factory=list)  # problem, sent, client
-    other: list[tuple[str, int, str]] = field(default_factory=list)
+    other: list[tuple[str, object, str]] = field(default_factory=list)
 
     def time(self, kind: str, seconds: float) -> None:
         with self.lock:
@@ -134,9 +134,19 @@ def start_server(ws: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"the service did not start; see {log}")
 
 
+class _Failed:
+    """A request that got no HTTP answer (connection reset, timeout)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.status_code = f"no answer: {type(error).__name__}: {error}"
+
+
 def _timed(log: Log, kind: str, call: object) -> httpx.Response:
     start = time.perf_counter()
-    res: httpx.Response = call()  # type: ignore[operator]
+    try:
+        res: httpx.Response = call()  # type: ignore[operator]
+    except httpx.HTTPError as exc:
+        return _Failed(exc)  # type: ignore[return-value]
     log.time(kind, time.perf_counter() - start)
     return res
 
@@ -209,9 +219,7 @@ def check(base: str, token: str, log: Log) -> list[str]:
             if ours != in_history:
                 failures.append(f"{pid}: acknowledged versions {ours} but history has {in_history}")
             if ours and int(data["version"]) != max(ours):
-                failures.append(
-                    f"{pid}: version {data['version']} but last ack {max(ours)}"
-                )
+                failures.append(f"{pid}: version {data['version']} but last ack {max(ours)}")
     for pid, sent, who in log.stale:
         winners = [w for w in acked_by.get((pid, sent + 1), []) if w != who]
         if not winners:

@@ -203,6 +203,13 @@ def test_villages_map_fills_by_status_and_lists_counts(tmp_path):
         assert _shown(page, text)
 
 
+def test_villages_map_draws_problems_that_all_lack_a_location(tmp_path):
+    unlocated = _problems().set_geometry(gpd.GeoSeries([None, None], crs=_problems().crs))
+    m = villages_map(_villages(), _status(), unlocated, "en")
+    page = save_standalone(m, tmp_path / "v.html").read_text(encoding="utf-8")
+    assert _shown(page, "Village status")
+
+
 def test_department_map_keeps_only_its_targets_and_copied_problems(tmp_path):
     m = department_map("environment", _targets(), _problems(), _villages(), "zh")
     page = save_standalone(m, tmp_path / "d.html").read_text(encoding="utf-8")
