@@ -117,12 +117,13 @@ def setup(folder: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
 
 def start_server(ws: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GEOSERVICE_WORKSPACE": str(ws), "GEOSERVICE_USER": "service"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "geoservice", "serve", "--port", str(port)],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "geoservice", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
