@@ -17,19 +17,21 @@ The indexes follow the file. A replaced file (imports and analyses swap in a new
 new inode) or changed ``parcels`` / ``villages`` layers rebuild them once; complaints
 another process appended in place are inserted one by one. The file's mtime is not used:
 every audited request changes it without touching what the indexes hold.
+
+The checks of what is filed are in :mod:`geoservice.intake_checks`, the answer texts in
+:mod:`geoservice.intake_text`, the SQLite side (complaint rows, :func:`read_complaint`,
+:func:`complaints_classification`) in :mod:`geoservice.intake_store` and the ``parcel_risk``
+update in :mod:`geoservice.intake_score`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import sqlite3
-import struct
 import threading
-from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +44,34 @@ import shapely
 from numpy.typing import NDArray
 from rtree import index as rtree_index
 
-from geoservice.analysis.rules import Rules, classify_text, load_rules
+from geoservice.analysis.rules import Rules
 from geoservice.analysis.run import empty_layer
 from geoservice.analysis.scoring import score_parcels
 from geoservice.analysis.spatial import PolygonIndex, points_within
-from geoservice.errors import NotFoundError, OptionError, message
-from geoservice.workflow.store import LOCK_WAIT_SECONDS, audit, connect_file, point_blob
+from geoservice.errors import NotFoundError, message
+from geoservice.intake_checks import (
+    check_place,
+    check_point,
+    check_received,
+    check_text,
+    choose_category,
+    intake_error,
+    mask_phone,
+)
+from geoservice.intake_score import store_risk
+from geoservice.intake_store import (
+    complaints_classification,
+    geometry_column,
+    has_table,
+    insert_complaint,
+    plain,
+    read_complaint,
+    read_complaints,
+    writing,
+)
+from geoservice.intake_text import answer, note
+from geoservice.rules_cache import cached_rules
+from geoservice.workflow.store import LOCK_WAIT_SECONDS, audit, connect_file
 from geoservice.workflow.villages import read_villages, resolve_village
 from geoservice.workspace import (
     DEFAULT_CLASSIFICATION,
@@ -57,57 +81,12 @@ from geoservice.workspace import (
     ensure_tables,
     now_iso,
 )
-from layers.codes import CATEGORIES, category_from_text
 
 __all__ = ["DEFAULT_SOURCE", "ComplaintIntake", "complaints_classification", "read_complaint"]
 
 DEFAULT_SOURCE = "网上受理"
-LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)  # China, degrees (CGCS2000 ≈ WGS 84)
-MAX_OUTSIDE_M = 20_000.0  # a point farther than this from every parcel is refused
-MAX_TEXT = 2000
 PARCEL_ATTRS: tuple[str, ...] = ("parcel_id", "kind", "village_code", "village_name")
 PARCEL_ATTRS += ("public_welfare", "nature_reserve", "area_ha", "volume_per_ha")
-EXTRA_COLUMNS = ("village_code", "village_name", "submitted_by", "reporter_phone_masked")
-_OLD: tuple[str, ...] = ("fid", "parcel_id", "kind", "score", "patch_score", "problem_score")
-_OLD += ("flagged",)
-_OLD += ("criminal_threshold_met", "patch_count", "open_problem_count", "categories")
-_OLD += ("dominant_category",)
-_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
-
-
-def _err(code: str, zh: str, en: str) -> OptionError:
-    return OptionError(message(f"intake.{code}", zh, en))
-
-
-def _has_table(con: sqlite3.Connection, name: str) -> bool:
-    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    return con.execute(sql, (name,)).fetchone() is not None
-
-
-def _columns(con: sqlite3.Connection, table: str) -> list[str]:
-    return [str(r[1]) for r in con.execute(f'PRAGMA table_info("{table}")')]
-
-
-def _geometry_column(con: sqlite3.Connection, table: str) -> tuple[str, int]:
-    sql = "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?"
-    row = con.execute(sql, (table,)).fetchone()
-    return str(row[0]), int(row[1])
-
-
-def _gpkg_blob(geom: shapely.Geometry, srs_id: int) -> bytes:
-    """A GeoPackage geometry blob (little endian, xy envelope) of any geometry."""
-    minx, miny, maxx, maxy = shapely.bounds(geom)
-    header = b"GP" + bytes([0, 0b00000011]) + struct.pack("<i", srs_id)
-    return header + struct.pack("<4d", minx, maxx, miny, maxy) + shapely.to_wkb(geom, byte_order=1)
-
-
-def _plain(value: Any) -> Any:
-    """A frame value as plain Python (numpy scalars unwrapped, NaN / NA as None)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return value
 
 
 def _bulk_index(geoms: NDArray[np.object_], ids: NDArray[Any] | None = None) -> Any:
@@ -145,7 +124,6 @@ class ComplaintIntake:
     ) -> None:
         self.ws = ws
         self._rules_source = rules_path if callable(rules_path) else (lambda: rules_path)
-        self._rules_cache: tuple[Any, Rules] | None = None
         self._mutex = threading.Lock()
         self.builds = self.caught_up = 0
         self._ident: tuple[int, int] | None = None
@@ -170,12 +148,9 @@ class ComplaintIntake:
         return len(self._parcels)
 
     def rules(self) -> Rules:
-        """The effective rules (defaults deep-merged with the override), cached by mtime."""
-        path = self._rules_source()
-        key = (path, path.stat().st_mtime_ns if path is not None and path.is_file() else None)
-        if self._rules_cache is None or self._rules_cache[0] != key:
-            self._rules_cache = (key, load_rules(path))
-        return self._rules_cache[1]
+        """The effective rules (defaults deep-merged with the override), parsed again only
+        when the override file changes."""
+        return cached_rules(self._rules_source())
 
     # --- keeping the indexes in line with the file -------------------------------------
 
@@ -183,7 +158,7 @@ class ComplaintIntake:
         """(last change, max fid, rows) of the parcels and villages layers."""
         out: list[Any] = []
         for name in ("parcels", "villages"):
-            if _has_table(con, name):
+            if has_table(con, name):
                 sql = "SELECT last_change FROM gpkg_contents WHERE table_name = ?"
                 change = con.execute(sql, (name,)).fetchone()
                 top = con.execute(f'SELECT max(fid), count(*) FROM "{name}"').fetchone()
@@ -193,7 +168,7 @@ class ComplaintIntake:
         return tuple(out)
 
     def _complaint_head(self, con: sqlite3.Connection) -> tuple[int, int, str | None]:
-        if not _has_table(con, "complaints"):
+        if not has_table(con, "complaints"):
             return (0, 0, None)
         sql = "SELECT coalesce(max(fid), 0), count(*) FROM complaints"
         top, count = con.execute(sql).fetchone()
@@ -214,7 +189,7 @@ class ComplaintIntake:
             if head == self._known:
                 return
             top, count, last_id = self._known
-            geom, _ = _geometry_column(con, "complaints")
+            geom, _ = geometry_column(con, "complaints")
             base = con.execute("SELECT complaint_id FROM complaints WHERE fid = ?", (top,))
             new = con.execute(
                 f'SELECT fid, ST_MinX("{geom}"), ST_MinY("{geom}") FROM complaints '
@@ -233,7 +208,7 @@ class ComplaintIntake:
 
     def _build_all(self, con: sqlite3.Connection) -> None:
         path = self.ws.path
-        if not _has_table(con, "parcels"):
+        if not has_table(con, "parcels"):
             raise NotFoundError(
                 message(
                     "intake.no_parcels",
@@ -253,7 +228,7 @@ class ComplaintIntake:
         self._attrs = pd.DataFrame(parcels.drop(columns=parcels.geometry.name))
         self._parcels = _bulk_index(self._geoms)
         self._villages = (np.empty(0, object),) * 3
-        if _has_table(con, "villages"):
+        if has_table(con, "villages"):
             v = self.ws.read("villages", columns=["village_code", "village_name"], use_arrow=True)
             geoms = np.asarray(v.geometry.array, dtype=object)
             shapely.prepare(geoms)
@@ -266,7 +241,7 @@ class ComplaintIntake:
 
     def _build_complaints(self, con: sqlite3.Connection) -> None:
         self._complaints = rtree_index.Index()
-        if _has_table(con, "complaints"):
+        if has_table(con, "complaints"):
             frame = self.ws.read("complaints", use_arrow=False, columns=[], fid_as_index=True)
             geoms = np.asarray(frame.geometry.array, dtype=object)
             self._complaints = _bulk_index(geoms, frame.index.to_numpy())
@@ -338,18 +313,19 @@ class ComplaintIntake:
         ------
         OptionError
             Bad text, date, category, phone or point, a point outside China, farther
-            than :data:`MAX_OUTSIDE_M` from every parcel, or outside ``own_village``.
+            than :data:`~geoservice.intake_checks.MAX_OUTSIDE_M` from every parcel, or
+            outside ``own_village``.
         NotFoundError
             Unknown village; a workspace without parcels.
         """
         if Path(ws.path).resolve() != Path(self.ws.path).resolve():
             raise ValueError(f"this intake serves {self.ws.path}, not {ws.path}")
         day = as_of or date.today()
-        text, received = _check_text(text), _check_received(reported_at, day)
-        phone = _mask_phone(reporter_phone)
+        text, received = check_text(text), check_received(reported_at, day)
+        phone = mask_phone(reporter_phone)
         rules = self.rules()
-        cat = _category(text, category, rules)
-        given = _check_point(lon, lat)
+        cat = choose_category(text, category, rules)
+        given = check_point(lon, lat)
         if village is None and given is None and own_village is not None:
             village = own_village  # a village user without a point files for its village
         named = resolve_village(village, read_villages(self.ws)) if village else None
@@ -364,10 +340,10 @@ class ComplaintIntake:
                 x, y = self._village_point(named)
                 back = self._to_ws.transform(x, y, direction="INVERSE")
                 lonlat = (round(float(back[0]), 6), round(float(back[1]), 6))
-                notes.append(_note("village_point", named[1] if named else ""))
+                notes.append(note("village_point", named[1] if named else ""))
             where = self._locate(x, y, rules.complaints.buffer_m)
             where["village"] = self._village_at(x, y, where["parcel"])
-            _check_place(where, own_village, named, notes)
+            check_place(where, own_village, named, notes)
             self._ensure_layer(by)
             vill = where["village"] or (None, None)
             record = {
@@ -381,8 +357,8 @@ class ComplaintIntake:
                 "submitted_by": by,
                 "reporter_phone_masked": phone,
             }
-            with _writing(self.ws.path) as con:
-                fid, cid = _insert(con, record, x, y, day)
+            with writing(self.ws.path) as con:
+                fid, cid = insert_complaint(con, record, x, y, day)
                 affected = self._rescore(con, fid, where["affected"], rules, day)
                 scores = [
                     {k: a[k] for k in ("parcel_id", "old_score", "new_score")} for a in affected
@@ -392,15 +368,15 @@ class ComplaintIntake:
                 self._known = self._complaint_head(con)
             self._complaints.insert(fid, (x, y, x, y))
         if any(a["row"] == "not_stored" for a in affected):
-            notes.append(_note("no_risk_layer", ""))
+            notes.append(note("no_risk_layer", ""))
         where.update(lonlat=lonlat, x=x, y=y, source="point" if given else "village")
-        return _answer(cid, received, day, cat, where, affected, rules, self._crs, notes)
+        return answer(cid, received, day, cat, where, affected, rules, self._crs, notes)
 
     def _village_point(self, named: tuple[str, str] | None) -> tuple[float, float]:
         geoms, codes, _names = self._villages
         hit = np.flatnonzero(codes == (named[0] if named else None))
         if named is None or not len(hit) or geoms[hit[0]] is None:
-            raise _err(
+            raise intake_error(
                 "no_location",
                 "举报需要位置：请给出经纬度 lon/lat（CGCS2000，度），或村界图层中的村名/村代码 village。",
                 "A complaint needs a location: give lon/lat (degrees, CGCS2000) or a village "
@@ -454,13 +430,13 @@ class ComplaintIntake:
         if parcel is not None and "village_code" in self._attrs:
             row = self._attrs.iloc[parcel]
             if pd.notna(row["village_code"]):
-                return str(row["village_code"]), str(_plain(row.get("village_name")) or "")
+                return str(row["village_code"]), str(plain(row.get("village_name")) or "")
         return None
 
     def _ensure_layer(self, by: str) -> None:
         """Create an empty complaints layer, with its register row, when there is none."""
         with contextlib.closing(sqlite3.connect(self.ws.path)) as con:
-            if _has_table(con, "complaints"):
+            if has_table(con, "complaints"):
                 return
         frame = empty_layer("complaints", self._crs)
         frame["received_at"] = pd.Series(dtype="datetime64[ms]")
@@ -491,7 +467,7 @@ class ComplaintIntake:
         bounds, b = shapely.bounds(self._geoms[pos]), rules.complaints.buffer_m
         lo, hi = bounds[:, :2].min(axis=0) - b, bounds[:, 2:].max(axis=0) + b
         ids = self._complaints.intersection_v(lo[None, :], hi[None, :])[0]
-        complaints = _read_complaints(con, sorted({int(i) for i in ids} | {fid}), self._crs)
+        complaints = read_complaints(con, sorted({int(i) for i in ids} | {fid}), self._crs)
         attrs = self._attrs.iloc[pos].reset_index(drop=True)
         parcels = gpd.GeoDataFrame(attrs, geometry=list(self._geoms[pos]), crs=self._crs)
         # every parcel counts as flagged here so that its complaint facts are filled
@@ -499,438 +475,4 @@ class ComplaintIntake:
         assert self._empty is not None  # set by the build
         patches, problems = self._empty
         fresh = score_parcels(parcels, complaints, patches, problems, facts, day).parcel_risk
-        return _store_risk(con, fresh, rules)
-
-
-# --- storing ----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _writing(path: Path) -> Iterator[sqlite3.Connection]:
-    """One write transaction on the file itself (the caller holds the workspace lock)."""
-    with contextlib.closing(connect_file(path, isolation_level=None)) as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            ensure_tables(con)
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-
-
-def _insert(
-    con: sqlite3.Connection, record: dict[str, Any], x: float, y: float, day: date
-) -> tuple[int, str]:
-    """Insert the complaint row; its fid and its new id ``TS-<yyyymmdd>-<nnn>``."""
-    types = {str(r[1]): str(r[2]).upper() for r in con.execute("PRAGMA table_info(complaints)")}
-    for col in EXTRA_COLUMNS:
-        if col not in types:
-            con.execute(f'ALTER TABLE complaints ADD COLUMN "{col}" TEXT')
-    if types.get("received_at") == "DATE":  # a layer written with a date column
-        record = {**record, "received_at": record["received_at"][:10]}
-    prefix = f"TS-{day:%Y%m%d}-"
-    sql = "SELECT complaint_id FROM complaints WHERE complaint_id LIKE ?"
-    tails = [r[0][len(prefix) :] for r in con.execute(sql, (prefix + "%",))]
-    cid = f"{prefix}{max((int(t) for t in tails if t.isdigit()), default=0) + 1:03d}"
-    geom, srs = _geometry_column(con, "complaints")
-    values = {"complaint_id": cid, **record, geom: point_blob(x, y, srs)}
-    names = ", ".join(f'"{c}"' for c in values)
-    cur = con.execute(
-        f"INSERT INTO complaints ({names}) VALUES ({', '.join('?' * len(values))})",
-        tuple(values.values()),
-    )
-    con.execute(
-        f"UPDATE gpkg_contents SET last_change = {_NOW}, "
-        "min_x = min(coalesce(min_x, ?1), ?1), max_x = max(coalesce(max_x, ?1), ?1), "
-        "min_y = min(coalesce(min_y, ?2), ?2), max_y = max(coalesce(max_y, ?2), ?2) "
-        "WHERE table_name = 'complaints'",
-        (x, y),
-    )
-    return int(cur.lastrowid or 0), cid
-
-
-def _read_complaints(con: sqlite3.Connection, fids: list[int], crs: Any) -> gpd.GeoDataFrame:
-    """The complaints with these fids in fid order (the order ``analyze`` reads them)."""
-    geom, _ = _geometry_column(con, "complaints")
-    frame = pd.read_sql_query(
-        "SELECT complaint_id, received_at, category, description, status, "
-        f'ST_MinX("{geom}") AS x, ST_MinY("{geom}") AS y FROM complaints '
-        "WHERE fid IN (SELECT value FROM json_each(?)) ORDER BY fid",
-        con,
-        params=(json.dumps(fids),),
-    )
-    # GeoPackage DATETIME text; 'Z' and offsets read as UTC
-    received = pd.to_datetime(frame["received_at"], errors="coerce", format="ISO8601", utc=True)
-    frame["received_at"] = received.dt.tz_convert(None)
-    x, y = (pd.to_numeric(frame.pop(c)).to_numpy(float, na_value=np.nan) for c in "xy")
-    points = np.where(np.isfinite(x) & np.isfinite(y), shapely.points(x, y), None)
-    return gpd.GeoDataFrame(frame, geometry=list(points), crs=crs)
-
-
-def _store_risk(
-    con: sqlite3.Connection, fresh: gpd.GeoDataFrame, rules: Rules
-) -> list[dict[str, Any]]:
-    """Update, or insert, the ``parcel_risk`` rows of the freshly scored parcels.
-
-    score = (fresh complaint score + stored patch and problem scores) x multiplier. The
-    categories are exact for parcels whose only evidence is complaints; for the others the
-    complaint categories are added to the stored list (the next ``analyze`` reorders it).
-    Without a ``parcel_risk`` layer (no analysis yet) the scores are only reported.
-    """
-    stored = _has_table(con, "parcel_risk")
-    old = pd.DataFrame({c: pd.Series(dtype=object) for c in _OLD})
-    if stored:
-        old = pd.read_sql_query(
-            f"SELECT {', '.join(_OLD)} FROM parcel_risk WHERE parcel_id IN "
-            "(SELECT value FROM json_each(?)) ORDER BY fid",
-            con,
-            params=(json.dumps([str(p) for p in fresh["parcel_id"]]),),
-        ).drop_duplicates(["parcel_id", "kind"])
-    m = pd.DataFrame(fresh.drop(columns=fresh.geometry.name)).merge(
-        old, on=["parcel_id", "kind"], how="left", suffixes=("", "_old")
-    )
-    has_row = m["fid"].notna().to_numpy()
-    other = m[["patch_score_old", "problem_score_old"]].astype(float).fillna(0.0).sum(axis=1)
-    score = ((m["complaint_score"] + other) * m["protection_multiplier"]).to_numpy(float)
-    was = m["flagged_old"].fillna(0).astype(bool).to_numpy()
-    criminal = m["criminal_threshold_met_old"].fillna(0).astype(bool).to_numpy()
-    flagged = (score >= rules.flag.score) | criminal
-    evidence = m[["patch_count_old", "open_problem_count_old"]].astype(float).fillna(0)
-    exact = ~has_row | (evidence.sum(axis=1) == 0).to_numpy()
-    old_cats = m["categories_old"].fillna("").astype(str)
-    # the stored categories followed by the new ones not yet listed
-    merged = [
-        ";".join(c for c in dict.fromkeys([*o.split(";"), *n.split(";")]) if c)
-        for o, n in zip(old_cats, m["categories"].astype(str), strict=True)
-    ]
-    old_dominant = m["dominant_category_old"].fillna("").astype(str)
-    update = {
-        "complaint_score": m["complaint_score"],
-        "score": score,
-        "protection_multiplier": m["protection_multiplier"],
-        "complaint_count": m["complaint_count"],
-        "complaint_ids": m["complaint_ids"],
-        "flagged": flagged,
-        "categories": np.where(exact, m["categories"], merged),
-        "dominant_category": np.where(
-            exact | (old_dominant == ""), m["dominant_category"], old_dominant
-        ),
-        "complaint_facts": np.where(flagged, m["complaint_facts"], ""),
-    }
-    present = set(_columns(con, "parcel_risk")) if stored else set()
-    table = pd.DataFrame(
-        {k: np.asarray(v, dtype=object) for k, v in update.items() if k in present}
-    )
-    if stored and has_row.any():
-        sets = ", ".join(f'"{c}" = ?' for c in table.columns)
-        rows = table[has_row].map(_plain).assign(fid=m["fid"][has_row].astype(int).to_numpy())
-        con.executemany(
-            f"UPDATE parcel_risk SET {sets} WHERE fid = ?", rows.itertuples(index=False)
-        )
-    if stored and (~has_row).any():
-        _insert_risk(con, fresh[~has_row], table[~has_row], present)
-    if stored:
-        con.execute(
-            f"UPDATE gpkg_contents SET last_change = {_NOW} WHERE table_name = 'parcel_risk'"
-        )
-    out = pd.DataFrame(
-        {
-            "parcel_id": m["parcel_id"].astype(str),
-            "kind": m["kind"],
-            "village_name": m["village_name"],
-            "old_score": m["score_old"].astype(float),
-            "new_score": score,
-            "complaint_score": m["complaint_score"].astype(float),
-            "was_flagged": was,
-            "flagged": flagged,
-            "crossed": flagged & ~was,
-            "row": np.where(has_row, "updated", "inserted" if stored else "not_stored"),
-        }
-    ).sort_values("new_score", ascending=False, kind="stable")
-    return [{k: _plain(v) for k, v in r.items()} for r in out.to_dict("records")]
-
-
-def _insert_risk(
-    con: sqlite3.Connection, fresh: gpd.GeoDataFrame, table: pd.DataFrame, present: set[str]
-) -> None:
-    """Insert ``parcel_risk`` rows for parcels that had none: their only evidence is
-    complaints, so the freshly scored rows are what ``analyze`` would write."""
-    geom, srs = _geometry_column(con, "parcel_risk")
-    frame = pd.DataFrame(fresh.drop(columns=fresh.geometry.name)).reset_index(drop=True)
-    frame[list(table.columns)] = table.to_numpy()
-    cols = [c for c in frame.columns if c in present]
-    rows = frame[cols].astype(object).map(_plain)
-    rows[geom] = [_gpkg_blob(g, srs) for g in fresh.geometry.array]
-    names = ", ".join(f'"{c}"' for c in rows.columns)
-    sql = f"INSERT INTO parcel_risk ({names}) VALUES ({', '.join('?' * len(rows.columns))})"
-    con.executemany(sql, rows.itertuples(index=False))
-
-
-# --- checks and answers -----------------------------------------------------------------
-
-
-def _check_text(text: str) -> str:
-    body = (text or "").strip()
-    if not body or len(body) > MAX_TEXT:
-        raise _err(
-            "bad_text",
-            f"举报内容 text 为 {len(body)} 个字，应为 1 到 {MAX_TEXT} 个字；请写明发生了什么、在哪里。",
-            f"`text` had {len(body)} characters but is expected to have 1 to {MAX_TEXT}; "
-            "say what happened and where.",
-        )
-    return body
-
-
-def _check_received(reported_at: date | None, day: date) -> date:
-    received = reported_at or day
-    received = received.date() if isinstance(received, datetime) else received
-    if received > day:
-        raise _err(
-            "future_date",
-            f"受理时间 reported_at 为 {received}，晚于今天（{day}）；请给出不晚于今天的日期。",
-            f"`reported_at` was {received}, after today ({day}); give a date no later than today.",
-        )
-    return received
-
-
-def _mask_phone(phone: str | None) -> str | None:
-    """The reporter's phone, masked (``138****5678``); it is never stored in clear."""
-    if phone is None or not phone.strip():
-        return None
-    digits = re.sub(r"[\s\-+()]", "", phone)
-    if not digits.isdigit() or not 5 <= len(digits) <= 20:
-        raise _err(
-            "bad_phone",
-            f"reporter_phone 为“{phone}”，应为 5 到 20 位数字的电话号码（可含空格、-、+）。",
-            f"`reporter_phone` was {phone!r} but is expected to be a phone number of 5 to 20 "
-            "digits (spaces, -, + allowed).",
-        )
-    keep = 3 if len(digits) >= 9 else 1
-    return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
-
-
-def _category(text: str, given: str | None, rules: Rules) -> tuple[str, str]:
-    """The category code and where it came from (``given`` or ``text``)."""
-    if given is None or not given.strip():
-        return str(classify_text(pd.Series([text]), rules).iloc[0]), "text"
-    cat = category_from_text(pd.Series([given.strip()], dtype="string")).iloc[0]
-    if pd.isna(cat) or (cat == "other" and given.strip() not in ("other", "其他")):
-        raise _err(
-            "bad_category",
-            f"category 为“{given}”，应为类别代码或中文名之一："
-            f"{'、'.join(zh for zh, _ in CATEGORIES.values())}；或不填，由举报内容自动分类。",
-            f"`category` was {given!r} but is expected to be a category code or Chinese name: "
-            f"{', '.join(CATEGORIES)}; or leave it out to classify the text.",
-        )
-    return str(cat), "given"
-
-
-def _check_point(lon: float | None, lat: float | None) -> tuple[float, float] | None:
-    if lon is None and lat is None:
-        return None
-    if (
-        lon is None
-        or lat is None
-        or not (LON_RANGE[0] <= lon <= LON_RANGE[1] and LAT_RANGE[0] <= lat <= LAT_RANGE[1])
-    ):
-        (a, b), (c, d) = LON_RANGE, LAT_RANGE
-        raise _err(
-            "bad_point",
-            f"位置为 lon={lon}、lat={lat}，应同时给出中国境内的经度 {a:g}–{b:g}、纬度 {c:g}–{d:g}"
-            "（CGCS2000，度）；请检查是否填反。",
-            f"The location was lon={lon}, lat={lat}; give both, in China: longitude {a:g} to "
-            f"{b:g}, latitude {c:g} to {d:g} (degrees, CGCS2000); check they are not swapped.",
-        )
-    return float(lon), float(lat)
-
-
-def _note(kind: str, name: str, other: str = "") -> dict[str, str]:
-    return {
-        "village_point": {
-            "zh": f"举报只给出了村（{name}），已按该村的代表点定位；核实时请补充准确位置。",
-            "en": f"Only a village ({name}) was given: the complaint is placed on the "
-            "village's representative point; add the exact place when it is verified.",
-        },
-        "no_risk_layer": {
-            "zh": "工作空间还没有研判结果（parcel_risk），分数未写入；请运行一次 geoservice analyze。",
-            "en": "The workspace has no analysis results (parcel_risk) yet, so no score was "
-            "stored; run 'geoservice analyze' once.",
-        },
-        "other_village": {
-            "zh": f"给出的村为{name}，但坐标位于{other}；已按坐标所在村登记。",
-            "en": f"The village given was {name} but the point lies in {other}; the "
-            "complaint is filed under the village of the point.",
-        },
-    }[kind]
-
-
-def _check_place(
-    where: dict[str, Any],
-    own_village: str | None,
-    named: tuple[str, str] | None,
-    notes: list[dict[str, str]],
-) -> None:
-    """Refuse a point far from every parcel or outside the filer's own village."""
-    far, located = where["distance_m"], where["village"]
-    if far is not None and far > MAX_OUTSIDE_M:
-        raise _err(
-            "too_far",
-            f"该位置距工作空间最近的小班 {far / 1000:.1f} 千米，不在本镇范围内；"
-            "请检查经纬度是否正确、是否填反。",
-            f"The point is {far / 1000:.1f} km from the nearest parcel of the workspace, "
-            "outside the town; check lon/lat (are they swapped?).",
-        )
-    if own_village is not None and (located is None or located[0] != own_village):
-        got = f"{located[1]}（{located[0]}）" if located else "任何村界之外"
-        got_en = f"in {located[1]} ({located[0]})" if located else "in no village"
-        raise _err(
-            "outside_own_village",
-            f"村用户只能提交本村（{own_village}）的举报，但该位置在{got}；"
-            "请核对位置，或请镇林长办代为登记。",
-            f"A village user may only file complaints in its own village ({own_village}), "
-            f"but the point lies {got_en}; check the location, or ask the forest-chief "
-            "office to file it.",
-        )
-    if named is not None and located is not None and named[0] != located[0]:
-        notes.append(_note("other_village", named[1], located[1]))
-
-
-def _answer(
-    cid: str,
-    received: date,
-    day: date,
-    cat: tuple[str, str],
-    where: dict[str, Any],
-    affected: list[dict[str, Any]],
-    rules: Rules,
-    crs: pyproj.CRS | None,
-    notes: list[dict[str, str]],
-) -> dict[str, Any]:
-    zh, en = CATEGORIES.get(cat[0], (cat[0], cat[0]))
-    epsg = crs.to_epsg() if crs is not None else None
-    keys = ("source", "parcel_id", "matched", "buffer_m", "nearest_parcel_id", "distance_m")
-    location = {
-        "lon": where["lonlat"][0],
-        "lat": where["lonlat"][1],
-        "x": round(where["x"], 2),
-        "y": round(where["y"], 2),
-        "crs": f"EPSG:{epsg}" if epsg else (crs.name if crs is not None else None),
-        **{k: where[k] for k in keys},
-    }
-    village = where["village"]
-    return {
-        "complaint_id": cid,
-        "received_at": received.isoformat(),
-        "status": "new",
-        "as_of": day.isoformat(),
-        "category": {"code": cat[0], "zh": zh, "en": en, "source": cat[1]},
-        "location": location,
-        "village": {"code": village[0], "name": village[1]} if village else None,
-        "affected": affected,
-        "flag_score": rules.flag.score,
-        "crossed_threshold": any(a["crossed"] for a in affected),
-        "notes": notes,
-        "summary": _summary(cid, (zh, en), location, village, affected, rules.flag.score),
-    }
-
-
-def _summary(
-    cid: str,
-    names: tuple[str, str],
-    loc: dict[str, Any],
-    village: tuple[str, str] | None,
-    affected: list[dict[str, Any]],
-    threshold: float,
-) -> dict[str, str]:
-    """Where the complaint landed and what changed, in Chinese and in English."""
-    vz, ve = (f"（{village[1]}）", f" ({village[1]})") if village else ("", "")
-    buf, n = f"{loc['buffer_m']:g}", len(affected)
-    if loc["parcel_id"]:
-        zh, en = f"位于小班 {loc['parcel_id']}{vz}", f"lies in parcel {loc['parcel_id']}{ve}"
-    elif loc["matched"]:
-        zh, en = (
-            f"不在小班内{vz}，{buf} 米内有 {n} 个小班",
-            f"lies in no parcel{ve}; {n} within {buf} m",
-        )
-    else:
-        near, d = loc["nearest_parcel_id"], f"{loc['distance_m']:g}"
-        zh = f"{vz}{buf} 米内没有小班（最近的小班 {near}，距 {d} 米），列为未匹配举报，不计入风险分"
-        en = f"has no parcel within {buf} m{ve} (nearest: {near}, {d} m away): unmatched, it counts for no score"
-    text_zh, text_en = (
-        f"举报 {cid}（{names[0]}）已受理，{zh}。",
-        f"Complaint {cid} ({names[1]}) {en}.",
-    )
-    crossed = [a for a in affected if a["crossed"]]
-    if crossed:
-        ids = [f"{a['parcel_id']} ({a['new_score']:.2f})" for a in crossed]
-        text_zh += (
-            f"小班 {'、'.join(ids)} 的风险分达到预警阈值 {threshold:g}，列为有严重破坏风险；"
-            "下次运行研判（geoservice analyze）时将重新划定联合执法目标。"
-        )
-        text_en += (
-            f" Parcel(s) {', '.join(ids)} now reach the flag threshold {threshold:g} and are "
-            "at risk of serious damage; the next 'geoservice analyze' run regroups the targets."
-        )
-    elif affected:
-        top, score = affected[0]["parcel_id"], f"{affected[0]['new_score']:.2f}"
-        text_zh += (
-            f"已更新 {n} 个小班的风险分（最高为小班 {top}：{score}，预警阈值 {threshold:g}），"
-            "没有小班新达到预警阈值；下次运行研判时目标随之更新。"
-        )
-        text_en += (
-            f" The scores of {n} parcel(s) were updated (highest: {top} at {score}, flag "
-            f"threshold {threshold:g}); none newly reaches it, and the next analysis run "
-            "updates the targets."
-        )
-    return {"zh": text_zh, "en": text_en}
-
-
-# --- reading ----------------------------------------------------------------------------
-
-
-def complaints_classification(ws: Workspace) -> str:
-    """The classification of the complaints layer: the strictest of its register rows,
-    else the default (``restricted``)."""
-    levels = ("public", "internal", "restricted")
-    found = [e.classification for e in ws.catalog() if e.layer == "complaints"]
-    rank = {c: levels.index(c) if c in levels else len(levels) for c in found}
-    return max(found, key=rank.__getitem__) if found else DEFAULT_CLASSIFICATION["complaints"]
-
-
-def read_complaint(ws: Workspace, complaint_id: str) -> dict[str, Any]:
-    """One stored complaint as a plain dict; NotFoundError naming the id.
-
-    Keys: the row's columns (``received_at`` as ``YYYY-MM-DD``), ``category_zh``,
-    ``category_en``, ``x``, ``y`` (workspace CRS, metres) and ``lon``, ``lat`` (degrees,
-    CGCS2000), None without a location.
-    """
-    ws.require()
-    with contextlib.closing(connect_file(ws.path)) as con:
-        row = cols = None
-        if _has_table(con, "complaints"):
-            geom, _ = _geometry_column(con, "complaints")
-            cols = [c for c in _columns(con, "complaints") if c not in ("fid", geom)]
-            row = con.execute(
-                f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)}, "
-                f'ST_MinX("{geom}"), ST_MinY("{geom}") FROM complaints WHERE complaint_id = ?',
-                (complaint_id,),
-            ).fetchone()
-    if row is None or cols is None:
-        raise NotFoundError(
-            message(
-                "intake.no_complaint",
-                f"工作空间中没有编号为“{complaint_id}”的举报；请核对编号。",
-                f"The workspace has no complaint {complaint_id!r}; check the id.",
-            )
-        )
-    out = dict(zip(cols, row[:-2], strict=True))
-    out["received_at"] = str(out.get("received_at") or "")[:10] or None
-    zh, en = CATEGORIES.get(str(out.get("category")), (out.get("category"),) * 2)
-    out.update(category_zh=zh, category_en=en, x=row[-2], y=row[-1], lon=None, lat=None)
-    crs = ws.crs()
-    if row[-2] is not None and crs is not None:
-        to_geo = pyproj.Transformer.from_crs(crs, 4490, always_xy=True)
-        lon, lat = to_geo.transform(row[-2], row[-1])
-        out.update(lon=round(float(lon), 6), lat=round(float(lat), 6))
-    return out
+        return store_risk(con, fresh, rules)

@@ -20,18 +20,24 @@ is drawn. With one, the rows come through :class:`geoservice.access.Principal`:
   masks, then by the department as in :func:`maps.products.department_map`.
 
 A role a map is not for gets PermissionDeniedError; another department's map NotFoundError.
+
+The ``*_page`` functions check the principal's right to the map first, then serve the page
+from :mod:`geoservice.map_cache` while the workspace's data, the principal's scope and the
+arguments are unchanged.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from geoservice import dates
 from geoservice.errors import NotFoundError, OptionError, message
+from geoservice.map_cache import cached_page
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -329,22 +335,29 @@ def department_map_of(
     )
 
 
-def _page(m: Any) -> str:
+def _page(
+    ws: Workspace, principal: Principal, args: tuple[Any, ...], draw: Callable[[], Any]
+) -> str:
+    """The page of the map ``draw`` returns, loading Leaflet from /static/maps; kept in
+    :mod:`geoservice.map_cache` by the principal's scope, ``args`` and the data version."""
     from maps.render import served_html
 
-    return served_html(m)
+    return cached_page(ws, principal, args, lambda: served_html(draw()))
 
 
 def targets_page(ws: Workspace, principal: Principal, lang: str, village: str | None = None) -> str:
-    """:func:`targets_map_of` for ``principal`` as a page loading Leaflet from /static/maps."""
-    return _page(targets_map_of(ws, lang, village, principal=principal))
+    """:func:`targets_map_of` for ``principal`` as a page (see :func:`_page`)."""
+    principal.require(*_MAP_ROLES)
+    draw = functools.partial(targets_map_of, ws, lang, village, principal=principal)
+    return _page(ws, principal, ("targets", lang, village), draw)
 
 
 def villages_page(
     ws: Workspace, principal: Principal, day: date, lang: str, village: str | None = None
 ) -> str:
-    """:func:`villages_map_of` for ``principal`` as a page loading Leaflet from /static/maps."""
-    return _page(villages_map_of(ws, day, lang, village, principal=principal))
+    """:func:`villages_map_of` for ``principal`` as a page (see :func:`_page`)."""
+    draw = functools.partial(villages_map_of, ws, day, lang, village, principal=principal)
+    return _page(ws, principal, ("villages", day, lang, village), draw)
 
 
 def department_page(
@@ -355,7 +368,7 @@ def department_page(
     lang: str,
     village: str | None = None,
 ) -> str:
-    """:func:`department_map_of` for ``principal`` as a page loading Leaflet from /static/maps.
+    """:func:`department_map_of` for ``principal`` as a page (see :func:`_page`).
 
     ``code`` is a department code or name (镇郊派出所 → police); NotFoundError when it names
     no department.
@@ -375,24 +388,14 @@ def department_page(
                 f"department codes: {known}.",
             )
         ) from exc
-    return _page(department_map_of(ws, dept, day, lang, village, principal=principal))
+    _own_department(principal, dept)
+    draw = functools.partial(department_map_of, ws, dept, day, lang, village, principal=principal)
+    return _page(ws, principal, ("department", dept, day, lang, village), draw)
 
 
 def parse_as_of(value: str | None) -> date:
     """The evaluation date ``YYYY-MM-DD``; today when not given; OptionError otherwise."""
-    if value is None or not value.strip():
-        return date.today()
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise OptionError(
-            message(
-                "maps.bad_as_of",
-                f"as_of 为“{value}”，不是 YYYY-MM-DD 格式的日期；例如 as_of=2026-11-28。",
-                f"`as_of` was {value!r} but is expected to be a date YYYY-MM-DD, e.g. "
-                "as_of=2026-11-28.",
-            )
-        ) from exc
+    return dates.parse_day(value, "as_of", "maps.bad_as_of")
 
 
 @dataclass(frozen=True)

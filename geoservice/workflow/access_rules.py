@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geoservice import dates
 from geoservice.access import Principal
 from geoservice.errors import NotFoundError, OptionError, PermissionDeniedError, message
 from geoservice.workflow.escalation import Thresholds, escalate, level_label
@@ -272,16 +273,4 @@ def status_records(table: pd.DataFrame, principal: Principal) -> list[dict[str, 
 
 def parse_day(text: str | None, name: str = "as_of") -> date:
     """A ``YYYY-MM-DD`` date (today when empty); OptionError naming ``name`` otherwise."""
-    if not text:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise OptionError(
-            message(
-                "workflow.bad_date",
-                f"{name} 为“{text}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28。",
-                f"`{name}` was {text!r} but is expected to be a date YYYY-MM-DD, such as "
-                "2026-11-28.",
-            )
-        ) from None
+    return dates.parse_day(text, name, "workflow.bad_date")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import cast
 
 import folium
@@ -13,7 +17,13 @@ import pytest
 from shapely.geometry import Point, box
 
 from geoservice.access import Principal
-from geoservice.errors import NotFoundError, OptionError, PermissionDeniedError
+from geoservice.analysis.rules import load_rules
+from geoservice.analysis.run import analyze
+from geoservice.cli_common import DEMO_FILES
+from geoservice.errors import NotFoundError, OptionError, PermissionDeniedError, message
+from geoservice.importing import import_file
+from geoservice.intake import ComplaintIntake
+from geoservice.map_cache import PAGES, PageCache, cached_page, data_version
 from geoservice.mapping import (
     department_map_of,
     department_page,
@@ -22,7 +32,11 @@ from geoservice.mapping import (
     readable_layers,
     target_evidence,
     targets_map_of,
+    targets_page,
+    villages_page,
 )
+from geoservice.workflow.records import add_problem
+from geoservice.workflow.store import read_problems, update_problem
 from geoservice.workspace import Workspace
 from maps.assets import UnknownAssetError, served_names, served_text
 from maps.render import MapInputError, served_html
@@ -195,3 +209,147 @@ def test_served_html_references_every_bundle_under_the_base_and_no_cdn():
 def test_served_html_refuses_an_off_site_asset_base(base):
     with pytest.raises(MapInputError, match="asset_base"):
         served_html(folium.Map(tiles=None), asset_base=base)
+
+
+# --- the page cache ---------------------------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
+AS_OF = date(2026, 11, 28)
+EDUCATION = Principal("u4", "教育办", "department", department="education")
+OTHER_VILLAGER = Principal("u5", "村干部", "village", village_code="441882101203")
+
+
+@pytest.fixture(scope="module")
+def town_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample town imported and analysed at AS_OF, once for this module."""
+    ws = Workspace(tmp_path_factory.mktemp("town") / "town.gpkg")
+    for kind, name, parcel_kind in DEMO_FILES:
+        import_file(ws, SAMPLE / name, kind, actor="t", parcel_kind=parcel_kind)
+    analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
+    read_problems(ws)  # the first workflow read adds the workflow columns, in place
+    return ws.path
+
+
+@pytest.fixture
+def town(town_file: Path, tmp_path: Path) -> Workspace:
+    """A private copy of the sample town, with an empty page cache."""
+    shutil.copy2(town_file, tmp_path / "town.gpkg")
+    PAGES.clear()
+    return Workspace(tmp_path / "town.gpkg")
+
+
+def _villages_page(ws: Workspace, who: Principal = OFFICE) -> str:
+    return villages_page(ws, who, AS_OF, "zh")
+
+
+def _targets_page(ws: Workspace, who: Principal = OFFICE) -> str:
+    return targets_page(ws, who, "zh")
+
+
+def _move_a_problem(ws: Workspace) -> None:
+    probs = read_problems(ws)
+    row = probs[probs["status"] == "assigned"].iloc[0]
+    update_problem(ws, str(row["problem_id"]), "in_progress", "office:t")
+
+
+def _add_a_problem(ws: Workspace) -> None:
+    add_problem(
+        ws, village=VILLAGER.village_code or "", category="illegal_logging", description="砍伐",
+        deadline=date(2026, 12, 31), by="office:t", found_on=AS_OF,
+    )  # fmt: skip
+
+
+def _file_a_complaint(ws: Workspace) -> None:
+    intake = ComplaintIntake(ws)
+    intake.submit(ws, text="有人砍树", village=VILLAGER.village_code, by="office:t", as_of=AS_OF)
+
+
+def _analyse_again(ws: Workspace) -> None:
+    analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
+
+
+def test_a_second_identical_request_is_served_from_the_cache(town):
+    first = _villages_page(town)
+    town.log("office:t", "map.villages", "villages", {})  # what every served request does
+    assert _villages_page(town) is first
+    assert (PAGES.builds, PAGES.hits) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "page"),
+    [
+        (_move_a_problem, _villages_page),
+        (_add_a_problem, _villages_page),
+        (_file_a_complaint, _targets_page),
+        (_analyse_again, _targets_page),
+    ],
+    ids=["problem status change", "problem added", "complaint intake", "re-analysis"],
+)
+def test_a_change_to_what_is_drawn_builds_the_page_again(town, change, page):
+    page(town)
+    change(town)
+    page(town)
+    assert (PAGES.builds, PAGES.hits) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("page", "one", "other"),
+    [
+        (_villages_page, VILLAGER, OTHER_VILLAGER),
+        (_villages_page, OFFICE, VILLAGER),
+        (_targets_page, OFFICE, POLICE),
+        (_targets_page, POLICE, EDUCATION),
+    ],
+    ids=["two villages", "office and village", "office and department", "two departments"],
+)
+def test_principals_of_different_scope_never_share_a_page(town, page, one, other):
+    first_one, first_other = page(town, one), page(town, other)
+    assert page(town, one) is first_one
+    assert page(town, other) is first_other
+    assert (PAGES.builds, PAGES.hits, len(PAGES)) == (2, 2, 2)
+
+
+def test_a_role_a_map_is_not_for_is_refused_even_with_the_page_cached(town):
+    _targets_page(town)
+    with pytest.raises(PermissionDeniedError, match="village"):
+        _targets_page(town, VILLAGER)
+
+
+def test_a_workspace_that_cannot_be_read_is_built_and_not_kept(tmp_path):
+    PAGES.clear()
+    assert data_version(tmp_path / "none.gpkg") is None
+    assert cached_page(Workspace(tmp_path / "none.gpkg"), OFFICE, ("x",), lambda: "page") == "page"
+    assert len(PAGES) == 0
+
+
+def test_the_least_recently_used_page_is_dropped_first():
+    cache = PageCache(size=2)
+    for key in ("a", "b", "a", "c"):
+        cache.get(key, lambda: "page")
+    cache.get("b", lambda: "page b again")
+    assert (cache.builds, cache.hits) == (4, 1)
+
+
+def test_a_failed_build_is_not_kept():
+    cache = PageCache()
+
+    def broken() -> str:
+        raise NotFoundError(message("t.none", "无", "none"))
+
+    with pytest.raises(NotFoundError, match="none"):
+        cache.get("k", broken)
+    assert cache.get("k", lambda: "page") == "page"
+    assert (cache.builds, len(cache)) == (1, 1)
+
+
+def test_concurrent_requests_for_one_page_build_it_once():
+    cache = PageCache()
+
+    def slow() -> str:
+        time.sleep(0.1)
+        return "page"
+
+    with ThreadPoolExecutor(8) as pool:
+        pages = list(pool.map(lambda _: cache.get("k", slow), range(8)))
+    assert pages == ["page"] * 8
+    assert (cache.builds, cache.hits) == (1, 7)

@@ -20,10 +20,12 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from geoservice import dates
 from geoservice.access import Principal
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
 from geoservice.api.routes.layers import department_labels, effective_rules
-from geoservice.errors import NotFoundError, OptionError, message
+from geoservice.errors import NotFoundError, message
+from geoservice.workflow.access_rules import json_records
 
 router = APIRouter(tags=["analysis"])
 
@@ -57,30 +59,12 @@ class RunRecord(BaseModel):
 
 def parse_as_of(value: str | None) -> date:
     """The ``as_of`` date; today when not given; OptionError for anything but YYYY-MM-DD."""
-    if value is None or not value.strip():
-        return date.today()
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise OptionError(
-            message(
-                "analysis.bad_as_of",
-                f"as_of 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28；省略则按今天研判。",
-                f"`as_of` was {value!r} but is expected to be a date YYYY-MM-DD, e.g. "
-                "2026-11-28; leave it out to evaluate at today.",
-            )
-        ) from None
+    return dates.parse_day(value, "as_of", "analysis.bad_as_of")
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready rows: dates as ``YYYY-MM-DD``, missing values as None, no geometry."""
-    clean = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).copy()
-    for col in clean.columns:
-        if pd.api.types.is_datetime64_any_dtype(clean[col]):
-            clean[col] = clean[col].dt.strftime("%Y-%m-%d")
-    clean = clean.astype(object).where(clean.notna(), None)
-    rows: list[dict[str, Any]] = json.loads(clean.to_json(orient="records", force_ascii=False))
-    return rows
+    return json_records(pd.DataFrame(frame.drop(columns="geometry", errors="ignore")))
 
 
 @router.post("/analysis/runs", response_model=RunSummary, status_code=201)

@@ -25,9 +25,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
+from geoservice import dates
 from geoservice.access import Principal
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
-from geoservice.errors import OptionError, PermissionDeniedError, message
+from geoservice.errors import PermissionDeniedError, message
 from geoservice.intake import ComplaintIntake, complaints_classification, read_complaint
 from geoservice.settings import Settings
 
@@ -144,20 +145,11 @@ def intake_for(request: Request, settings: Settings) -> ComplaintIntake:
 
 
 def parse_day(value: str | None) -> date | None:
-    """``reported_at`` as a date (None when left out); OptionError unless YYYY-MM-DD."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        raise OptionError(
-            message(
-                "complaints.bad_date",
-                f"reported_at 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28；省略则为今天。",
-                f"`reported_at` was {value!r} but is expected to be a date YYYY-MM-DD, e.g. "
-                "2026-11-28; leave it out for today.",
-            )
-        ) from None
+    """``reported_at`` as a date (None when left out; a date and time gives its date);
+    OptionError unless YYYY-MM-DD."""
+    return dates.parse_date(
+        value, "reported_at", "complaints.bad_date", empty_means_today=True, with_time=True
+    )
 
 
 @router.post("/complaints", response_model=ComplaintAnswer, status_code=201)

@@ -24,7 +24,6 @@ requests and holds it):
 
 from __future__ import annotations
 
-import functools
 import os
 import tempfile
 from pathlib import Path, PureWindowsPath
@@ -35,7 +34,7 @@ from pydantic import BaseModel
 
 from geoservice.access import Principal
 from geoservice.analysis.present import department_names
-from geoservice.analysis.rules import Rules, load_rules
+from geoservice.analysis.rules import Rules
 from geoservice.api.deps import (
     Caller,
     LangDep,
@@ -45,6 +44,7 @@ from geoservice.api.deps import (
     require,
 )
 from geoservice.errors import NotFoundError, OptionError, PermissionDeniedError, message
+from geoservice.rules_cache import cached_rules
 from geoservice.settings import Settings
 from geoservice.workspace import CatalogEntry, Workspace
 from layers.errors import LayersError
@@ -95,17 +95,7 @@ class ImportOut(BaseModel):
 def effective_rules(settings: Settings) -> Rules:
     """The effective rules (defaults merged with the override file), parsed once per
     version of that file rather than on every request."""
-    path = settings.rules_path()
-    stamp: tuple[int, int] | None = None
-    if path is not None and path.is_file():
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    return _parsed_rules(str(path) if path is not None else None, stamp)
-
-
-@functools.lru_cache(maxsize=8)
-def _parsed_rules(path: str | None, stamp: tuple[int, int] | None) -> Rules:
-    return load_rules(Path(path) if path is not None else None)
+    return cached_rules(settings.rules_path())
 
 
 def department_labels(settings: Settings) -> dict[str, tuple[str, str]]:

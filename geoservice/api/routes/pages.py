@@ -32,6 +32,7 @@ from geoservice.api.deps import (
 from geoservice.api.errors import status_for
 from geoservice.api.pages.render import page_lang, render, static_asset
 from geoservice.api.pages.words import WORDS
+from geoservice.api.responses import asset_response
 from geoservice.errors import (
     AuthenticationError,
     OptionError,
@@ -322,54 +323,20 @@ async def report_problem(
             max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
             as_of=today,
         )
-    except StaleVersionError as exc:
-        audit(
-            request,
-            principal,
-            "page.problem.report",
-            problem_id,
-            {**detail_of, "refused": exc.code},
-        )
-        detail = tasks.problem_detail(ws, principal, problem_id, today)
-        changes = tasks.changes_since(ws, problem_id, version)
-        return _problem_page(
-            request,
-            principal,
-            detail,
-            settings.max_photo_mb,
-            409,
-            changes=changes,
-            note=note,
-            chosen=to,
-        )
-    except (OptionError, TooLargeError) as exc:
-        audit(
-            request,
-            principal,
-            "page.problem.report",
-            problem_id,
-            {**detail_of, "refused": exc.code},
-        )
-        detail = tasks.problem_detail(ws, principal, problem_id, today)
-        return _problem_page(
-            request,
-            principal,
-            detail,
-            settings.max_photo_mb,
-            status_for(exc),
-            error=exc.text(page_lang(request)),
-            note=note,
-            chosen=to,
-        )
     except LayersError as exc:
-        audit(
-            request,
-            principal,
-            "page.problem.report",
-            problem_id,
-            {**detail_of, "refused": exc.code},
+        refused = {**detail_of, "refused": exc.code}
+        audit(request, principal, "page.problem.report", problem_id, refused)
+        if not isinstance(exc, StaleVersionError | OptionError | TooLargeError):
+            raise
+        detail = tasks.problem_detail(ws, principal, problem_id, today)
+        if isinstance(exc, StaleVersionError):  # 409: what changed meanwhile
+            shown: dict[str, Any] = {"changes": tasks.changes_since(ws, problem_id, version)}
+            status = 409
+        else:
+            shown, status = {"error": exc.text(page_lang(request))}, status_for(exc)
+        return _problem_page(
+            request, principal, detail, settings.max_photo_mb, status, note=note, chosen=to, **shown
         )
-        raise
     audit(request, principal, "page.problem.report", problem_id, {**detail_of, **change})
     return RedirectResponse(
         _with_lang(request, f"/app/problems/{quote(problem_id, safe='')}?saved=1"), status_code=303
@@ -399,8 +366,5 @@ def static_file(request: Request, name: str) -> Response:
     asset = static_asset(name)
     if asset is None:
         return Response(status_code=404)
-    headers = {"Cache-Control": f"public, max-age={STATIC_MAX_AGE}", "ETag": asset.etag}
-    seen = request.headers.get("if-none-match") or ""
-    if asset.etag in [t.strip().removeprefix("W/") for t in seen.split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, media_type=asset.media_type, headers=headers)
+    cache = f"public, max-age={STATIC_MAX_AGE}"
+    return asset_response(request, asset.body, asset.media_type, asset.etag, cache)

@@ -12,19 +12,16 @@ tabled at the meeting. Villages and viewers: 403.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
+from geoservice import dates
 from geoservice.access import Principal
 from geoservice.api.deps import LangDep, WorkspaceDep, audit, require
-from geoservice.api.routes.targets import content_disposition
+from geoservice.api.responses import download, scratch_folder
 from geoservice.errors import OptionError, message
 
 router = APIRouter(tags=["reports"])
@@ -37,7 +34,8 @@ MEDIA = {
 
 def query_date(value: str | None, name: str) -> date:
     """A ``YYYY-MM-DD`` query parameter; OptionError naming it when missing or malformed."""
-    if value is None or not value.strip():
+    day = dates.parse_date(value, name, "report.bad_date")
+    if day is None:
         raise OptionError(
             message(
                 "report.missing_date",
@@ -46,16 +44,7 @@ def query_date(value: str | None, name: str) -> date:
                 f"{name}=2026-11-01.",
             )
         )
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise OptionError(
-            message(
-                "report.bad_date",
-                f"{name} 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-30。",
-                f"`{name}` was {value!r} but is expected to be a date YYYY-MM-DD, e.g. 2026-11-30.",
-            )
-        ) from None
+    return day
 
 
 def report_format(value: str | None) -> str:
@@ -98,33 +87,22 @@ def departments_report(
         f"departments_report_{stem}.{kind}" if lang == "en" else f"部门履职情况汇报_{stem}.{kind}"
     )
     fallback = f"departments_report_{stem}.{kind}"
-    folder = Path(tempfile.mkdtemp(prefix="geoservice-report-"))
-    try:
-        path = (write_html if kind == "html" else write_xlsx)(report, folder / fallback, lang)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    audit(
-        request,
-        principal,
-        "report.departments",
-        shown,
-        {
-            "format": kind,
-            "lang": lang,
-            "period_start": first.isoformat(),
-            "period_end": last.isoformat(),
-            "as_of": report.as_of.isoformat(),
-            "departments": len(report.departments),
-        },
-    )
-    return FileResponse(
-        path,
-        media_type=MEDIA[kind],
-        headers={
-            "Content-Disposition": content_disposition(
-                shown, fallback, "inline" if kind == "html" else "attachment"
-            )
-        },
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
-    )
+    write = write_html if kind == "html" else write_xlsx
+    with scratch_folder("geoservice-report-") as folder:
+        path = write(report, folder / fallback, lang)
+        audit(
+            request,
+            principal,
+            "report.departments",
+            shown,
+            {
+                "format": kind,
+                "lang": lang,
+                "period_start": first.isoformat(),
+                "period_end": last.isoformat(),
+                "as_of": report.as_of.isoformat(),
+                "departments": len(report.departments),
+            },
+        )
+        disposition = "inline" if kind == "html" else "attachment"
+        return download(path, folder, MEDIA[kind], shown, fallback, disposition)

@@ -20,24 +20,24 @@ id that was never issued).
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
 
 from geoservice.access import Principal
 from geoservice.analysis.labels import priority_word
 from geoservice.analysis.present import department_code, filter_targets, village_code
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
+from geoservice.api.responses import (
+    content_disposition as content_disposition,  # re-exported: the export file names
+)
+from geoservice.api.responses import download, scratch_folder
 from geoservice.api.routes.layers import department_labels, effective_rules
 from geoservice.errors import NotFoundError, OptionError, message
 from geoservice.workflow.villages import read_villages
@@ -276,12 +276,6 @@ def export_file_name(
     return (fallback if lang == "en" else zh) + f".{fmt}", f"{fallback}.{fmt}"
 
 
-def content_disposition(name: str, fallback: str, kind: str = "attachment") -> str:
-    """``Content-Disposition`` with an ASCII ``filename`` and the UTF-8 ``filename*``
-    (RFC 5987/6266), so browsers save the Chinese name."""
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 def _keep_for(principal: Principal, target: str | None) -> Callable[[gpd.GeoDataFrame], np.ndarray]:
     def keep(frame: gpd.GeoDataFrame) -> np.ndarray:
         mask = principal.target_mask(frame)
@@ -318,8 +312,7 @@ def export_targets(
     code = department_code(department, names) if department else principal.department
     label = (code, names.get(code, (code, code))[1 if lang == "en" else 0]) if code else None
     shown, fallback = export_file_name(fmt, lang, label, target)
-    folder = Path(tempfile.mkdtemp(prefix="geoservice-export-"))
-    try:
+    with scratch_folder("geoservice-export-") as folder:
         result = export_layer(
             scoped,
             "targets",
@@ -332,22 +325,14 @@ def export_targets(
             priorities=priority.split(",") if priority else None,
             rules=rules,
         )
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    audit(
-        request,
-        principal,
-        "targets.export",
-        target or "targets",
-        {"format": fmt, "rows": result.rows, "file": shown},
-    )
-    return FileResponse(
-        result.path,
-        media_type=EXPORT_FORMATS[fmt],
-        headers={"Content-Disposition": content_disposition(shown, fallback)},
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
-    )
+        audit(
+            request,
+            principal,
+            "targets.export",
+            target or "targets",
+            {"format": fmt, "rows": result.rows, "file": shown},
+        )
+        return download(result.path, folder, EXPORT_FORMATS[fmt], shown, fallback)
 
 
 # --- one target -------------------------------------------------------------------------
