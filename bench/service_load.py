@@ -115,14 +115,24 @@ def setup(folder: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
     return ws, {"office": office["token"]}, tokens
 
 
-def start_server(ws: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(ws: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GEOSERVICE_WORKSPACE": str(ws), "GEOSERVICE_USER": "service"}
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "geoservice", "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "geoservice",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill -9 reaches every worker
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -240,6 +250,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--keep", type=Path, help="folder to keep the workspace and log in")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="service_load_"))
@@ -254,7 +265,7 @@ def main() -> int:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server_log = folder / "server.log"
-    proc = start_server(ws, port, server_log)
+    proc = start_server(ws, port, server_log, args.workers)
     log = Log()
     jobs = []
     for i in range(args.clients):
@@ -275,16 +286,19 @@ def main() -> int:
         wall = time.perf_counter() - start
         failures = check(base, office["office"], log)
     finally:
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     proc = start_server(ws, port, server_log)
     try:
         after_restart = check(base, office["office"], log)
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
     requests = sum(len(v) for v in log.latency.values())
-    print(f"clients {args.clients}, rounds {args.rounds}, requests {requests}, wall {wall:.1f} s")
+    print(
+        f"clients {args.clients}, rounds {args.rounds}, workers {args.workers}, "
+        f"requests {requests}, wall {wall:.1f} s"
+    )
     print(f"{'request':<24} {'n':>5} {'p50 ms':>8} {'p95 ms':>8}")
     for kind, values in sorted(log.latency.items()):
         p50, p95 = percentiles(values)

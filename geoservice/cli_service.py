@@ -3,6 +3,7 @@ users."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -29,6 +30,9 @@ def serve_cmd(
     workspace: WorkspaceOpt = None,
     host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=32, help="worker processes (one per core)")
+    ] = 1,
     lang: LangOpt = None,
 ) -> None:
     """运行网页服务（API、OGC API Features、外业页面）/ Run the web service."""
@@ -47,7 +51,20 @@ def serve_cmd(
         ),
         markup=False,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # Worker processes build their own app from the environment: pass the settings on.
+    os.environ["GEOSERVICE_WORKSPACE"] = str(settings.workspace)
+    os.environ["GEOSERVICE_LANG"] = settings.lang
+    uvicorn.run(
+        "geoservice.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 @users_app.command("add")
