@@ -452,7 +452,7 @@ def _matching_fids(
         bbox=tuple(box.bounds) if box is not None else None,
         fid_as_index=True,
     )
-    keep = _scope_mask(principal, spec, frame)
+    keep = np.array(_scope_mask(principal, spec, frame), dtype=bool)
     if box is not None:
         shapely.prepare(box)
         keep &= shapely.intersects(box, frame.geometry.to_numpy())

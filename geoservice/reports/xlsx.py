@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -37,6 +38,12 @@ _SHEETS = {
 
 def _t(lang: Lang, zh: str, en: str) -> str:
     return en if lang == "en" else zh
+
+
+def _cell(value: Any) -> Any:
+    """``value`` without the control characters a worksheet cannot hold (text only); they
+    can come from any free text, e.g. the town name asked for."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _value(column: str, value: Any, lang: Lang) -> Any:
@@ -64,7 +71,7 @@ def _table(ws: Worksheet, frame: pd.DataFrame, columns: list[str], lang: Lang) -
     for record in frame.to_dict("records"):
         if lang == "en" and "department" in record:
             record["department_name"] = department_name(str(record["department"]), "en")
-        ws.append([_value(c, record[c], lang) for c in columns])
+        ws.append([_cell(_value(c, record[c], lang)) for c in columns])
     for i, column in enumerate(columns, start=1):
         letter = get_column_letter(i)
         ws.column_dimensions[letter].width = 14 if column != "departments" else 36
@@ -88,15 +95,15 @@ def _summary_sheet(ws: Worksheet, report: DepartmentReport, lang: Lang) -> None:
         ),
         (_t(lang, "说明", "Notes"), [n.text(lang) for n in report.notes]),
     ]
-    ws.append([report.title(lang)])
+    ws.append([_cell(report.title(lang))])
     ws["A1"].font = Font(bold=True, size=16)
-    ws.append([report.subtitle(lang)])
+    ws.append([_cell(report.subtitle(lang))])
     for heading, lines in blocks:
         ws.append([])
         ws.append([heading])
         ws.cell(ws.max_row, 1).font = _BOLD
         for line in lines:
-            ws.append([line])
+            ws.append([_cell(line)])
             ws.cell(ws.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
 
 

@@ -468,3 +468,10 @@ def test_qgis_saves_a_collection_read_with_a_token_as_password(live, tmp_path):
     assert "白石村" in set(frame["village_name"])
     minx, miny, maxx, maxy = frame.total_bounds
     assert 112 < minx < maxx < 113 and 24 < miny < maxy < 25
+
+
+def test_a_village_filters_its_own_problems_by_bbox_and_property(town):
+    body = items(town, "problems", "village", bbox="112.0,24.0,113.0,25.5", status="rejected")
+    assert body["numberMatched"] >= 1
+    assert {f["properties"]["village_code"] for f in body["features"]} == {VILLAGE}
+    assert {f["properties"]["status"] for f in body["features"]} == {"rejected"}
