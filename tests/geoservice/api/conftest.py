@@ -67,24 +67,31 @@ class Town:
         return self.client.get(url, headers={**self.headers(who), **kw.pop("headers", {})}, **kw)
 
 
+USERS: dict[str, dict[str, str]] = {
+    "office": {"role": "office"},
+    "department": {"role": "department", "department": DEPARTMENT},
+    "other_department": {"role": "department", "department": "education"},
+    "village": {"role": "village", "village": VILLAGE},
+    "other_village": {"role": "village", "village": OTHER_VILLAGE},
+    "viewer": {"role": "viewer"},
+}
+
+
+def make_town(template: Path, folder: Path) -> Town:
+    """A copy of the analysed sample town in ``folder`` with one user per :data:`USERS`."""
+    path = folder / "town.gpkg"
+    shutil.copy2(template, path)
+    ws = Workspace(path)
+    tokens = {who: add_user(ws, name=f"测试{who}", by="test", **kw)[1] for who, kw in USERS.items()}
+    settings = Settings(workspace=path, user="service", evidence_dir=folder / "evidence")
+    return Town(
+        path=path, settings=settings, client=TestClient(create_app(settings)), tokens=tokens
+    )
+
+
 @pytest.fixture
 def town(town_template: Path, tmp_path: Path) -> Town:
-    path = tmp_path / "town.gpkg"
-    shutil.copy2(town_template, path)
-    ws = Workspace(path)
-    tokens: dict[str, str] = {}
-    for who, kw in {
-        "office": {"role": "office"},
-        "department": {"role": "department", "department": DEPARTMENT},
-        "other_department": {"role": "department", "department": "education"},
-        "village": {"role": "village", "village": VILLAGE},
-        "other_village": {"role": "village", "village": OTHER_VILLAGE},
-        "viewer": {"role": "viewer"},
-    }.items():
-        _, tokens[who] = add_user(ws, name=f"测试{who}", by="test", **kw)
-    settings = Settings(workspace=path, user="service", evidence_dir=tmp_path / "evidence")
-    client = TestClient(create_app(settings))
-    return Town(path=path, settings=settings, client=client, tokens=tokens)
+    return make_town(town_template, tmp_path)
 
 
 @pytest.fixture

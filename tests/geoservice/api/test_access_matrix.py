@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,15 +31,13 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from geoservice.access import add_user, authenticate
+from geoservice.access import authenticate
 from geoservice.api.app import create_app
 from geoservice.settings import Settings
-from geoservice.workspace import Workspace
 
-from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, SAMPLE, VILLAGE, Town
+from .conftest import AS_OF, OTHER_VILLAGE, SAMPLE, VILLAGE, Town, make_town
 
 PID = "DC202606-002"  # VILLAGE, rejected, copied to police (not to education)
 OTHER_PID = "DC202603-002"  # OTHER_VILLAGE, assigned, not copied to police
@@ -364,22 +361,7 @@ MUTATING = frozenset(
 @pytest.fixture(scope="module")
 def shared_town(town_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Town:
     """One copy of the sample town, with the users of ``town``, for the reading requests."""
-    folder = tmp_path_factory.mktemp("matrix")
-    path = folder / "town.gpkg"
-    shutil.copy2(town_template, path)
-    ws = Workspace(path)
-    tokens: dict[str, str] = {}
-    for who, kw in {
-        "office": {"role": "office"},
-        "department": {"role": "department", "department": DEPARTMENT},
-        "other_department": {"role": "department", "department": "education"},
-        "village": {"role": "village", "village": VILLAGE},
-        "other_village": {"role": "village", "village": OTHER_VILLAGE},
-        "viewer": {"role": "viewer"},
-    }.items():
-        _, tokens[who] = add_user(ws, name=f"测试{who}", by="test", **kw)
-    settings = Settings(workspace=path, user="service", evidence_dir=folder / "evidence")
-    return Town(path, settings, TestClient(create_app(settings)), tokens)
+    return make_town(town_template, tmp_path_factory.mktemp("matrix"))
 
 
 @pytest.mark.parametrize(("row", "role"), CELLS)
