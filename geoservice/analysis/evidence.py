@@ -3,7 +3,8 @@
 Each function turns one canonical input layer into an :class:`Evidence` table of
 (parcel, item) pairs with the item's weight in evidence points *before* the parcel's
 protection multiplier, plus what could not be matched. Weights follow DESIGN.md §6 with
-every number from :class:`~geoservice.analysis.rules.Rules`.
+every number from :class:`~geoservice.analysis.rules.Rules`. Complaints are in
+:mod:`geoservice.analysis.complaints`; the helpers here are shared with it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import pyarrow.compute as pc
 import shapely
 from numpy.typing import NDArray
 
-from geoservice.analysis.rules import Rules, classify_text
-from geoservice.analysis.spatial import PolygonIndex, nearest, overlaps, points_within
+from geoservice.analysis.rules import Rules
+from geoservice.analysis.spatial import PolygonIndex, overlaps, points_within
 from layers.codes import CATEGORIES
 
 CATEGORY_CODES: tuple[str, ...] = tuple(CATEGORIES)
@@ -105,14 +106,14 @@ def geometries(frame: pd.DataFrame) -> NDArray[np.object_]:
 def category_index(values: pd.Series) -> NDArray[np.int64]:
     """Category codes to indices into :data:`CATEGORY_CODES`; unknown ones are ``other``."""
     other = _CAT_INDEX["other"]
-    codes, uniques = pd.factorize(pd.Series(values).astype(object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
     table = np.array([_CAT_INDEX.get(str(u), other) for u in uniques] + [other], dtype=np.int64)
     return np.asarray(table[codes], dtype=np.int64)
 
 
 def lookup(values: pd.Series, table: dict[str, float], default: float) -> NDArray[np.float64]:
     """``table[value]`` per value (``default`` when missing), via factorize (fast on text)."""
-    codes, uniques = pd.factorize(pd.Series(values).astype(object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
     known = np.array([table.get(str(u), default) for u in uniques] + [default], dtype=np.float64)
     return known[codes]
 
@@ -164,83 +165,6 @@ def _decay(age_days: NDArray[np.float64], half_life: float) -> NDArray[np.float6
 def _days(later: pd.Timestamp, earlier: pd.Series) -> NDArray[np.float64]:
     delta = later - pd.to_datetime(earlier, errors="coerce")
     return (delta.dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-# --- complaints -------------------------------------------------------------------------
-
-
-def complaint_evidence(
-    complaints: pd.DataFrame,
-    index: PolygonIndex,
-    parcel_ids: NDArray[np.object_],
-    rules: Rules,
-    as_of: date,
-) -> tuple[Evidence, pd.DataFrame]:
-    """Complaints within the buffer of parcels, and those farther than it from every parcel.
-
-    A complaint counts in full for every parcel that contains it or lies within
-    ``complaints.buffer_m`` of it (it is not split): the buffer stands for the uncertainty
-    of a location given as a place name, and each parcel's score answers "how much is
-    reported around here". Targets count each complaint once (see
-    :func:`geoservice.analysis.targets.build_targets`). Complaints received after
-    ``as_of`` (or with no date) are ignored.
-
-    Weight = severity[category] x status weight x 0.5 ** (age_days / half_life_days).
-    """
-    cr = rules.complaints
-    as_of_ts = pd.Timestamp(as_of)
-    received_all = pd.to_datetime(column(complaints, "received_at"), errors="coerce")
-    keep = (received_all.notna() & (received_all <= as_of_ts)).to_numpy()
-    c = complaints[keep]
-    if len(c) == 0:
-        return Evidence.empty(), pd.DataFrame(columns=UNMATCHED_COMPLAINT_COLUMNS)
-    received = received_all[keep]
-    cat_idx = category_index(column(c, "category"))
-    if cr.reclassify_other:
-        todo = np.flatnonzero(cat_idx == _CAT_INDEX["other"])
-        if len(todo):
-            text = column(c, "description").iloc[todo]
-            cat_idx[todo] = category_index(classify_text(text, rules))
-    category = _category_text(cat_idx)
-    status = column(c, "status")
-    status_w = lookup(status, cr.status_weights.model_dump(), 0.0)
-    severity = np.array([rules.severity[code] for code in CATEGORY_CODES])[cat_idx]
-    age = np.maximum(_days(as_of_ts, received), 0.0)
-    weight = severity * status_w * _decay(age, cr.half_life_days)
-
-    geoms = geometries(c)
-    item, parcel = points_within(geoms, index, cr.buffer_m)
-    ids = _safe_ids(column(c, "complaint_id"))
-    facts = _facts(ids, _arrow_text(status), _day(received), category, _num(weight))
-    evidence = Evidence(
-        parcel=parcel,
-        item=item,
-        weight=weight[item],
-        category=cat_idx[item],
-        ids=ids,
-        facts=facts,
-        extra={},
-    )
-    matched = np.bincount(item, minlength=len(c)) > 0
-    lost = np.flatnonzero(~matched)
-    near_poly, near_dist = nearest(geoms[lost], index)
-    near_id = np.full(len(lost), None, dtype=object)
-    found = near_poly >= 0
-    near_id[found] = parcel_ids[near_poly[found]]
-    gone = c.iloc[lost]
-    unmatched = pd.DataFrame(
-        {
-            "complaint_id": column(gone, "complaint_id").to_numpy(),
-            "category": np.asarray(CATEGORY_CODES, dtype=object)[cat_idx[lost]],
-            "status": column(gone, "status").to_numpy(),
-            "received_at": received.iloc[lost].to_numpy(),
-            "village_name": column(gone, "village_name").to_numpy(),
-            "nearest_parcel_id": near_id,
-            "distance_m": np.round(near_dist, 1),
-        },
-        columns=UNMATCHED_COMPLAINT_COLUMNS,
-    )
-    return evidence, unmatched
 
 
 # --- patches ----------------------------------------------------------------------------

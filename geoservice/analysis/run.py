@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geoservice.analysis.pause import gc_paused
 from geoservice.analysis.rules import Rules, rules_hash
 from geoservice.analysis.scoring import score_parcels
 from geoservice.analysis.targets import build_targets_and_reasons
@@ -86,10 +88,13 @@ def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
                 "first: geoservice import parcels FILE.",
             )
         )
-    frames = {"parcels": ws.read("parcels")}
-    crs = frames["parcels"].crs
-    for kind in INPUTS[1:]:
-        frames[kind] = ws.read(kind) if kind in present else empty_layer(kind, crs)
+    # the parcels (the largest layer) are read while the other layers are read beside them
+    with gc_paused(), ThreadPoolExecutor(max_workers=1) as lane:
+        others = {kind: lane.submit(ws.read, kind) for kind in INPUTS[1:] if kind in present}
+        frames = {"parcels": ws.read("parcels")}
+        crs = frames["parcels"].crs
+        for kind in INPUTS[1:]:
+            frames[kind] = others[kind].result() if kind in others else empty_layer(kind, crs)
     return frames
 
 
@@ -110,6 +115,11 @@ def analyze(
     lang : {"zh", "en"}
         Language of the ``reasons`` column.
     """
+    with gc_paused():
+        return _analyze(ws, as_of=as_of, rules=rules, actor=actor, lang=lang)
+
+
+def _analyze(ws: Workspace, *, as_of: date, rules: Rules, actor: str, lang: Lang) -> AnalysisResult:
     start = time.perf_counter()
     frames = read_inputs(ws)
     scored = score_parcels(

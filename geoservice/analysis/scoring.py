@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from geoservice.analysis.complaints import complaint_items, complaint_pairs
 from geoservice.analysis.evidence import (
     CATEGORY_CODES,
     UNMATCHED_COMPLAINT_COLUMNS,
@@ -27,12 +28,12 @@ from geoservice.analysis.evidence import (
     Evidence,
     ParcelTraits,
     column,
-    complaint_evidence,
     geometries,
     lookup,
     patch_evidence,
     problem_evidence,
 )
+from geoservice.analysis.pause import gc_paused
 from geoservice.analysis.rules import Rules, classify_text
 from geoservice.analysis.spatial import PolygonIndex
 
@@ -85,6 +86,11 @@ PARCEL_RISK_COLUMNS = [
 ]
 
 
+# rows per block where the category ranking makes (rows x categories) temporaries: small
+# blocks reuse the same memory instead of touching new pages
+_BLOCK_ROWS = 32_768
+
+
 @dataclass
 class ScoreResult:
     """What :func:`score_parcels` returns.
@@ -119,7 +125,7 @@ def protection_multiplier(parcels: pd.DataFrame, rules: Rules) -> NDArray[np.flo
     pr = rules.protection
     mult = lookup(column(parcels, "public_welfare"), pr.public_welfare, pr.default)
     reserve = column(parcels, "nature_reserve").fillna(False).astype(bool).to_numpy()
-    wetland = (column(parcels, "kind").astype(object) == "wetland").to_numpy()
+    wetland = (column(parcels, "kind") == "wetland").to_numpy(dtype=bool, na_value=False)
     mult = np.where(reserve, np.maximum(mult, pr.nature_reserve), mult)
     return np.where(wetland, np.maximum(mult, pr.wetland), np.maximum(mult, pr.default))
 
@@ -127,7 +133,7 @@ def protection_multiplier(parcels: pd.DataFrame, rules: Rules) -> NDArray[np.flo
 def public_welfare_land(parcels: pd.DataFrame, rules: Rules) -> NDArray[np.bool_]:
     """Whether the 5-mu (public-welfare) criminal threshold applies to each parcel."""
     cr = rules.criminal
-    pw = column(parcels, "public_welfare").astype(object).isin(cr.public_welfare_classes)
+    pw = column(parcels, "public_welfare").isin(cr.public_welfare_classes)
     out = pw.to_numpy(dtype=bool)
     if cr.nature_reserve_is_public_welfare:
         out = out | column(parcels, "nature_reserve").fillna(False).astype(bool).to_numpy()
@@ -165,18 +171,44 @@ def _sum(local: NDArray[np.int64], values: NDArray[np.float64], m: int) -> NDArr
 def _categories(
     local: NDArray[np.int64], cat: NDArray[np.int64], weight: NDArray[np.float64], m: int
 ) -> tuple[pd.Series, pd.Series]:
-    """Per group: categories with weight > 0, heaviest first, ``;``-joined; and the heaviest."""
+    """Per group: categories with weight > 0, heaviest first, ``;``-joined; and the heaviest.
+
+    Rows are ranked in blocks (small temporaries, reused memory).
+    """
     k = len(CATEGORY_CODES)
+    names = list(CATEGORY_CODES)
     w = np.bincount(local * k + cat, weights=weight, minlength=m * k).reshape(m, k)
-    order = np.argsort(-w, axis=1, kind="stable")
-    ranked = np.take_along_axis(w, order, axis=1)
-    positive = ranked > 0
-    names = np.asarray(CATEGORY_CODES, dtype=object)
-    values = pa.array(names[order[positive]], pa.string())
-    offsets = np.concatenate([[0], np.cumsum(positive.sum(axis=1))]).astype(np.int32)
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), values), ";")
-    dominant = np.where(positive[:, 0], names[order[:, 0]], "") if m else np.empty(0, object)
-    return _text(joined), pd.Series(dominant.astype(object), dtype="str")
+
+    def ranked(lo: int) -> NDArray[np.int16]:
+        # each group's ranked list as digits: category + 1, 0 past the list's end
+        part = w[lo : lo + _BLOCK_ROWS]
+        order = np.argsort(-part, axis=1, kind="stable")
+        positive = np.take_along_axis(part, order, axis=1) > 0
+        return np.where(positive, order + 1, 0).astype(np.int16)
+
+    blocks = [ranked(lo) for lo in range(0, m, _BLOCK_ROWS)]
+    digits = np.concatenate(blocks) if blocks else np.zeros((0, k), dtype=np.int16)
+    # the digits read as one number: groups share few distinct lists, so each distinct
+    # list is joined once
+    if (k + 1) ** k < 2**62:
+        key = np.zeros(m, dtype=np.int64)
+        for j in range(k):
+            key = key * (k + 1) + digits[:, j]
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(digits, axis=0, return_index=True, return_inverse=True)
+    lists = [";".join(names[d - 1] for d in digits[row].tolist() if d) for row in first.tolist()]
+    joined = _decode(inverse.ravel(), lists)
+    heaviest = np.where(digits[:, 0] > 0, digits[:, 0].astype(np.int64) - 1, k)
+    return joined, _decode(heaviest, [*names, ""])
+
+
+def _decode(codes: NDArray[np.int64], words: list[str]) -> pd.Series:
+    """``words[code]`` per code, as a pandas ``str`` column."""
+    dictionary = pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32)), pa.array(words, pa.string())
+    )
+    return _text(dictionary.cast(pa.string()))
 
 
 def _empty_risk(crs: object) -> gpd.GeoDataFrame:
@@ -184,6 +216,7 @@ def _empty_risk(crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
+@gc_paused()
 def score_parcels(
     parcels: gpd.GeoDataFrame,
     complaints: gpd.GeoDataFrame,
@@ -248,26 +281,23 @@ def score_parcels(
     """
     crs = parcels.crs if isinstance(parcels, gpd.GeoDataFrame) else None
     geoms = geometries(parcels)
-    index = PolygonIndex.build(geoms)
     parcel_ids = column(parcels, "parcel_id").astype(object).to_numpy()
-    kind = column(parcels, "kind").astype(object)
-    traits = ParcelTraits(
-        wetland=(kind == "wetland").to_numpy(dtype=bool),
-        forest=(kind == "forest").to_numpy(dtype=bool),
-        public_welfare_land=public_welfare_land(parcels, rules),
-        volume_per_ha=np.nan_to_num(
-            pd.to_numeric(column(parcels, "volume_per_ha"), errors="coerce").to_numpy(
-                dtype=np.float64, na_value=np.nan
-            )
-        ),
-    )
-    mult = protection_multiplier(parcels, rules)
-    # GEOS releases the GIL: patch overlaps run beside the complaint join
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        patch_job = pool.submit(patch_evidence, patches, index, traits, rules, as_of)
-        comp, lost_c = complaint_evidence(complaints, index, parcel_ids, rules, as_of)
+    # Two lanes: this thread builds the parcel index and joins the complaints; the
+    # other weighs the complaints (no geometry needed), then overlays the patches and
+    # places the problems. GEOS, numpy and arrow release the GIL for the heavy parts.
+    with ThreadPoolExecutor(max_workers=1) as lane:
+        traits_job = lane.submit(_traits, parcels, rules)
+        items_job = lane.submit(complaint_items, complaints, rules, as_of)
+        index = PolygonIndex.build(geoms)
+        traits, mult = traits_job.result()
+        patch_job = lane.submit(patch_evidence, patches, index, traits, rules, as_of)
+        prob_job = lane.submit(problem_evidence, problems, index, parcel_ids, rules, as_of)
+        comp, lost_c = complaint_pairs(items_job.result(), index, parcel_ids, rules)
         patch = patch_job.result()
-    prob, lost_p = problem_evidence(problems, index, parcel_ids, rules, as_of)
+        prob, lost_p = prob_job.result()
+    # the index (about 100 MB at county scale) is not needed any more: its memory is
+    # reused for the per-parcel columns instead of new pages
+    del index, patch_job, prob_job, traits_job, items_job
     lost_c = lost_c.reset_index(drop=True)
     lost_p = lost_p.reset_index(drop=True)
     involved = np.zeros(len(geoms), dtype=bool)
@@ -278,6 +308,22 @@ def score_parcels(
         return ScoreResult(_empty_risk(crs), lost_c, lost_p)
     risk = _aggregate(parcels, rows, (comp, patch, prob), traits, mult, rules)
     return ScoreResult(risk, lost_c, lost_p)
+
+
+def _traits(parcels: pd.DataFrame, rules: Rules) -> tuple[ParcelTraits, NDArray[np.float64]]:
+    """What the patch evidence needs of every parcel, and its protection multiplier."""
+    kind = column(parcels, "kind")
+    traits = ParcelTraits(
+        wetland=(kind == "wetland").to_numpy(dtype=bool, na_value=False),
+        forest=(kind == "forest").to_numpy(dtype=bool, na_value=False),
+        public_welfare_land=public_welfare_land(parcels, rules),
+        volume_per_ha=np.nan_to_num(
+            pd.to_numeric(column(parcels, "volume_per_ha"), errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+        ),
+    )
+    return traits, protection_multiplier(parcels, rules)
 
 
 _COPIED = (
@@ -310,6 +356,45 @@ def _aggregate(
     rows = rows[np.argsort(-(raw * mult_all[rows]), kind="stable")]
     local[rows] = np.arange(m)
     lc, lp, lq = local[comp.parcel], local[patch.parcel], local[prob.parcel]
+    with ThreadPoolExecutor(max_workers=1) as lane:
+        # the category ranking (rows x categories) runs on the lane while this thread
+        # fills the other columns and joins the longest lists (complaint ids, about five
+        # per row)
+        ranking = lane.submit(
+            _categories,
+            np.concatenate([lc, lp, lq]),
+            np.concatenate([comp.category, patch.category, prob.category]),
+            np.concatenate([comp.weight, patch.weight, prob.weight]),
+            m,
+        )
+        data = _columns(parcels, rows, (lc, lp, lq), evidence, traits, mult_all, rules)
+        gc, data["complaint_ids"] = _complaint_ids(lc, comp, m)
+        flagged: NDArray[np.bool_] = data["flagged"]  # type: ignore[assignment]
+        data["complaint_facts"] = gc.join(comp.facts, flagged[lc])
+        data["categories"], data["dominant_category"] = ranking.result()
+    frame = pd.DataFrame({name: data[name] for name in PARCEL_RISK_COLUMNS[:-1]})
+    return gpd.GeoDataFrame(frame, geometry=parcels.geometry.array[rows], crs=parcels.crs)
+
+
+def _complaint_ids(lc: NDArray[np.int64], comp: Evidence, m: int) -> tuple[_Grouped, pd.Series]:
+    grouped = _Grouped(lc, comp.item, m)
+    return grouped, grouped.join(comp.ids)
+
+
+def _columns(
+    parcels: gpd.GeoDataFrame,
+    rows: NDArray[np.int64],
+    local: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    evidence: tuple[Evidence, Evidence, Evidence],
+    traits: ParcelTraits,
+    mult_all: NDArray[np.float64],
+    rules: Rules,
+) -> dict[str, object]:
+    """The columns of ``parcel_risk`` but the complaint lists and the categories, rows in
+    output order."""
+    comp, patch, prob = evidence
+    lc, lp, lq = local
+    m = len(rows)
     # only the copied attributes are taken (not every column of the parcels layer)
     copied = [name for name in _COPIED if name in parcels.columns]
     sub = pd.DataFrame(parcels[copied]).iloc[rows].reset_index(drop=True)
@@ -335,21 +420,13 @@ def _aggregate(
     volume_met = ((volume >= cr.felling_volume_m3) & (volume > 0)) | (
         _sum(lp, patch.extra["patch_volume_met"], m) > 0
     )
-    basis = np.where(
-        area_met & volume_met,
-        "area;volume",
-        np.where(area_met, "area", np.where(volume_met, "volume", "")),
+    basis = _decode(
+        area_met.astype(np.int64) + 2 * volume_met, ["", "area", "volume", "area;volume"]
     )
     criminal = area_met | volume_met
 
-    categories, dominant = _categories(
-        np.concatenate([lc, lp, lq]),
-        np.concatenate([comp.category, patch.category, prob.category]),
-        np.concatenate([comp.weight, patch.weight, prob.weight]),
-        m,
-    )
     flagged = (score >= rules.flag.score) | criminal
-    gc, gp, gq = _Grouped(lc, comp.item, m), _Grouped(lp, patch.item, m), _Grouped(lq, prob.item, m)
+    gp, gq = _Grouped(lp, patch.item, m), _Grouped(lq, prob.item, m)
 
     def attr(name: str) -> pd.Series:
         return column(sub, name)
@@ -360,7 +437,7 @@ def _aggregate(
         )
 
     # the facts strings feed the targets: only flagged parcels need them
-    data = {
+    data: dict[str, object] = {
         "parcel_id": attr("parcel_id"),
         "kind": attr("kind"),
         "village_code": attr("village_code"),
@@ -375,7 +452,6 @@ def _aggregate(
         "protection_multiplier": mult,
         "score": score,
         "complaint_count": np.bincount(lc, minlength=m),
-        "complaint_ids": gc.join(comp.ids),
         "patch_count": np.bincount(lp, minlength=m),
         "patch_ids": gp.join(patch.ids),
         "patch_area_ha": _sum(lp, patch.extra["overlap_ha"], m),
@@ -383,18 +459,14 @@ def _aggregate(
         "open_problem_count": np.bincount(lq, minlength=m),
         "overdue_problem_count": _sum(lq, prob.extra["overdue"], m).astype(np.int64),
         "problem_ids": gq.join(prob.ids),
-        "categories": categories,
-        "dominant_category": dominant,
         "criminal_threshold_met": criminal,
-        "criminal_basis": pd.Series(basis.astype(object), dtype="str"),
+        "criminal_basis": basis,
         "estimated_volume_m3": volume,
         "flagged": flagged,
         "public_welfare_land": pw_land,
         "occupation_area_ha": occupation,
         "felling_area_ha": felling,
-        "complaint_facts": gc.join(comp.facts, flagged[lc]),
         "patch_facts": gp.join(patch.facts, flagged[lp]),
         "problem_facts": gq.join(prob.facts, flagged[lq]),
     }
-    frame = pd.DataFrame(data)
-    return gpd.GeoDataFrame(frame, geometry=parcels.geometry.array[rows], crs=parcels.crs)
+    return data

@@ -4,13 +4,16 @@ Point-in-buffer joins are the hot path at county scale (100,000 complaints again
 parcels, about a million pairs). GEOS answers them one pair at a time behind the GIL;
 here the candidate pairs come from one STRtree box query and the exact point-to-polygon
 distance is computed in numpy over the polygons' edges (distance to the nearest edge,
-zero inside by the crossing-number rule), in chunks on a few threads (numpy releases the
-GIL). Polygon overlaps go through ``shapely.intersection`` on candidate pairs only.
+zero inside by the crossing-number rule), in chunks on two threads (numpy releases the
+GIL). Most candidates never reach that test: a pair is certainly within reach when the
+point is near a whole side of the polygon's bounding box or near one of a few of the
+polygon's own vertices. Polygon overlaps go through ``shapely.intersection`` on
+candidate pairs only.
 """
 
 from __future__ import annotations
 
-import os
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -18,9 +21,27 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from geoservice.analysis import lanes
+from geoservice.analysis.edges import within_exact
+
 __all__ = ["PolygonIndex", "nearest", "overlaps", "points_within", "polygon_pairs_within"]
 
 _MAX_LOOP_EDGES = 256
+# vertices per polygon kept for the quick "certainly within" test
+_ANCHORS = 6
+# a vertex must be this much (metres) inside the distance to settle a pair without the
+# edge test, so that no pair the float32 edge test would decide differently is settled
+_ANCHOR_MARGIN = 0.01
+# points_within and PolygonIndex.build spread this many points or polygons or more over
+# two threads; polygon_pairs_within from _SPLIT_POLYGONS polygons
+_SPLIT_POINTS = 20_000
+_SPLIT_POLYGONS = 2_000
+# points per block of candidate pairs: every temporary array of a block stays small
+# (well under the 4 MiB from which numpy asks the kernel for huge pages), so the blocks
+# reuse the same memory instead of touching new pages
+_BLOCK_POINTS = 8192
+# polygons per block when their edges are computed (same reason)
+_BLOCK_POLYGONS = 16384
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
@@ -46,6 +67,11 @@ class PolygonIndex:
         length (0 for degenerate edges) and dx / dy (0 for horizontal edges).
     start, count : ndarray of int64
         Per polygon: index of its first edge and its number of edges.
+    anchor_x, anchor_y : ndarray of float32, shape (6, n)
+        Six boundary vertices of each polygon, spread along its edges, relative to the
+        centre of its bounding box (metres; float32 is within a few millimetres even for a
+        polygon 100 km across, well inside :data:`_ANCHOR_MARGIN`): a point within the
+        distance of one of them is within the distance of the polygon.
     """
 
     geoms: NDArray[np.object_]
@@ -63,44 +89,119 @@ class PolygonIndex:
     eslope: NDArray[np.float32]
     start: IntArray
     count: IntArray
+    anchor_x: NDArray[np.float32]
+    anchor_y: NDArray[np.float32]
 
     @classmethod
     def build(cls, geoms: NDArray[np.object_]) -> PolygonIndex:
+        """Index ``geoms`` (their edges block by block, the STRtree beside them)."""
         geoms = np.asarray(geoms, dtype=object)
         bounds = shapely.bounds(geoms)
-        coords, coord_geom = shapely.get_coordinates(geoms, return_index=True)
-        sizes = _ring_sizes(geoms)
-        ring_id = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-        first = np.flatnonzero(ring_id[:-1] == ring_id[1:])
-        owner = coord_geom[first].astype(np.int64)
-        count = np.bincount(owner, minlength=len(geoms)).astype(np.int64)
+        cx = (bounds[:, 0] + bounds[:, 2]) / 2
+        cy = (bounds[:, 1] + bounds[:, 3]) / 2
+        spans = list(itertools.pairwise([*range(0, len(geoms), _BLOCK_POLYGONS), len(geoms)]))
+        with lanes.pool(len(geoms) >= _SPLIT_POINTS) as pool:
+            tree = pool.submit(_tree, geoms) if isinstance(pool, ThreadPoolExecutor) else None
+            blocks = list(
+                pool.map(lambda ab: _edges(geoms[ab[0] : ab[1]], bounds[ab[0] : ab[1]]), spans)
+            )
+            strtree = tree.result() if tree is not None else _tree(geoms)
+        count = np.concatenate([b.count for b in blocks]) if blocks else np.zeros(0, np.int64)
         start = (np.cumsum(count) - count).astype(np.int64)
-        x0 = coords[first, 0] - bounds[owner, 0]
-        y0 = coords[first, 1] - bounds[owner, 1]
-        dx = coords[first + 1, 0] - coords[first, 0]
-        dy = coords[first + 1, 1] - coords[first, 1]
-        len2 = dx * dx + dy * dy
-        inv = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0)
-        slope = np.divide(dx, dy, out=np.zeros_like(dx), where=dy != 0)
-        f32 = np.float32
+
+        def joined(name: str) -> NDArray[np.float32]:
+            parts = [getattr(b, name) for b in blocks]
+            return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+        if blocks:
+            anchor = np.concatenate([b.anchor for b in blocks], axis=2)
+        else:
+            anchor = np.zeros((2, _ANCHORS, 0), dtype=np.float32)
         shapely.prepare(geoms[count > _MAX_LOOP_EDGES])
         return cls(
             geoms=geoms,
-            tree=shapely.STRtree(geoms),
+            tree=strtree,
             bounds=bounds,
-            cx=(bounds[:, 0] + bounds[:, 2]) / 2,
-            cy=(bounds[:, 1] + bounds[:, 3]) / 2,
-            hx=((bounds[:, 2] - bounds[:, 0]) / 2).astype(f32),
-            hy=((bounds[:, 3] - bounds[:, 1]) / 2).astype(f32),
-            ex=x0.astype(f32),
-            ey=y0.astype(f32),
-            edx=dx.astype(f32),
-            edy=dy.astype(f32),
-            einv=inv.astype(f32),
-            eslope=slope.astype(f32),
+            cx=cx,
+            cy=cy,
+            hx=((bounds[:, 2] - bounds[:, 0]) / 2).astype(np.float32),
+            hy=((bounds[:, 3] - bounds[:, 1]) / 2).astype(np.float32),
+            ex=joined("ex"),
+            ey=joined("ey"),
+            edx=joined("edx"),
+            edy=joined("edy"),
+            einv=joined("einv"),
+            eslope=joined("eslope"),
             start=start,
             count=count,
+            anchor_x=anchor[0],
+            anchor_y=anchor[1],
         )
+
+
+def _tree(geoms: NDArray[np.object_]) -> shapely.STRtree:
+    """An STRtree over ``geoms``, built now (GEOS builds it at the first query otherwise,
+    which two threads querying at once must not both do)."""
+    tree = shapely.STRtree(geoms)
+    tree.query(shapely.box(0.0, 0.0, 0.0, 0.0))
+    return tree
+
+
+@dataclass
+class _Edges:
+    """The edges of a block of polygons (see :class:`PolygonIndex`); ``anchor`` holds the
+    x and y of the anchor vertices relative to the box centre, shape (2, 6, n)."""
+
+    count: IntArray
+    ex: NDArray[np.float32]
+    ey: NDArray[np.float32]
+    edx: NDArray[np.float32]
+    edy: NDArray[np.float32]
+    einv: NDArray[np.float32]
+    eslope: NDArray[np.float32]
+    anchor: NDArray[np.float32]
+
+
+def _edges(geoms: NDArray[np.object_], bounds: FloatArray) -> _Edges:
+    """Edge arrays of a block of polygons: an edge starts at every coordinate but the last
+    of its ring; values relative to the polygon's lower-left corner."""
+    coords, coord_geom = shapely.get_coordinates(geoms, return_index=True)
+    sizes = _ring_sizes(geoms)
+    is_start = np.ones(len(coords), dtype=bool)
+    is_start[np.cumsum(sizes[sizes > 0]) - 1] = False
+    first = np.flatnonzero(is_start)
+    owner = coord_geom[first]
+    count = np.bincount(owner, minlength=len(geoms)).astype(np.int64)
+    start = np.cumsum(count) - count
+    xs, ys = coords[first, 0], coords[first, 1]
+    dx = coords[first + 1, 0] - xs
+    dy = coords[first + 1, 1] - ys
+    len2 = dx * dx + dy * dy
+    inv = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0)
+    slope = np.divide(dx, dy, out=np.zeros_like(dx), where=dy != 0)
+    # anchors: vertices at 0, 1/6, ... 5/6 of each polygon's edge list; polygons without
+    # edges get their box centre instead (never used: they match nothing)
+    anchor = np.zeros((2, _ANCHORS, len(geoms)), dtype=np.float32)
+    if len(first):
+        pick = np.minimum(
+            start + (count * np.arange(_ANCHORS)[:, None]) // _ANCHORS, len(first) - 1
+        )
+        has = count > 0
+        cx = (bounds[:, 0] + bounds[:, 2]) / 2
+        cy = (bounds[:, 1] + bounds[:, 3]) / 2
+        anchor[0] = np.where(has, xs[pick] - cx, 0.0)
+        anchor[1] = np.where(has, ys[pick] - cy, 0.0)
+    f32 = np.float32
+    return _Edges(
+        count=count,
+        ex=(xs - bounds[owner, 0]).astype(f32),
+        ey=(ys - bounds[owner, 1]).astype(f32),
+        edx=dx.astype(f32),
+        edy=dy.astype(f32),
+        einv=inv.astype(f32),
+        eslope=slope.astype(f32),
+        anchor=anchor,
+    )
 
 
 def _ring_sizes(geoms: NDArray[np.object_]) -> IntArray:
@@ -121,44 +222,40 @@ def _ring_sizes(geoms: NDArray[np.object_]) -> IntArray:
     return sizes
 
 
-def _within_exact(
-    index: PolygonIndex, qx: NDArray[np.float32], qy: NDArray[np.float32], poly: IntArray, r2: float
+def _near_anchor(
+    index: PolygonIndex, rx: FloatArray, ry: FloatArray, poly: IntArray, distance: float
 ) -> NDArray[np.bool_]:
-    """Whether each point (relative to its polygon's lower-left corner) is within r of it.
+    """Whether each point (relative to its polygon's box centre) is certainly within reach.
 
-    Loops over edge position k, not over pairs: pairs are sorted by edge count, so the
-    pairs that still have a k-th edge are a prefix and every step is a numpy operation on
-    views.
+    True when some anchor vertex of the polygon is within ``distance`` less
+    :data:`_ANCHOR_MARGIN`; pairs closer to the limit than that are left to the edge test.
     """
-    count = index.count[poly]
-    order = np.argsort(-count, kind="stable")
-    count, qx, qy = count[order], qx[order], qy[order]
-    start = index.start[poly][order]
-    m = len(order)
-    best = np.full(m, np.inf, dtype=np.float32)
-    cross = np.zeros(m, dtype=np.int32)
-    # number of pairs with count > k, for every k
-    ascending = count[::-1]
-    active = m - np.searchsorted(ascending, np.arange(int(count[0]) if m else 0), side="right")
-    for k, n_active in enumerate(active.tolist()):
-        if n_active <= 0:
-            break
-        e = start[:n_active] + k
-        ax = index.ex[e] - qx[:n_active]
-        ay = index.ey[e] - qy[:n_active]
-        dx = index.edx[e]
-        dy = index.edy[e]
-        t = -(ax * dx + ay * dy) * index.einv[e]
-        np.clip(t, 0.0, 1.0, out=t)
-        cx = ax + t * dx
-        cy = ay + t * dy
-        np.minimum(best[:n_active], cx * cx + cy * cy, out=best[:n_active])
-        straddle = (ay > 0) != ((ay + dy) > 0)
-        cross[:n_active] += straddle & (ax - ay * index.eslope[e] > 0)
-    hit = (best <= r2) | ((cross & 1) == 1)
-    out = np.empty(m, dtype=bool)
-    out[order] = hit
-    return out
+    reach = distance - _ANCHOR_MARGIN
+    if reach <= 0 or len(poly) == 0:
+        return np.zeros(len(poly), dtype=bool)
+    best = np.full(len(poly), np.inf)
+    for k in range(_ANCHORS):
+        ax = index.anchor_x[k][poly] - rx
+        ay = index.anchor_y[k][poly] - ry
+        np.minimum(best, ax * ax + ay * ay, out=best)
+    return best <= reach * reach
+
+
+@dataclass
+class _Candidates:
+    """The candidate pairs of one block of points: settled ones and ones left to test.
+
+    ``keep`` says which (point, polygon) pairs are within reach so far; ``check`` lists
+    the pairs still to test exactly, with the point relative to the polygon's lower-left
+    corner (``qx``, ``qy``, float32).
+    """
+
+    pt: IntArray
+    poly: IntArray
+    keep: NDArray[np.bool_]
+    check: IntArray
+    qx: NDArray[np.float32]
+    qy: NDArray[np.float32]
 
 
 def points_within(
@@ -168,8 +265,10 @@ def points_within(
 
     Candidate pairs come from an STRtree box query. A polygon touches every side of its
     bounding box, so a pair is certainly within when the point is within ``distance`` of
-    some whole bounding-box side, and certainly not when it is farther than ``distance``
-    from the box; only the pairs in between get the exact edge test.
+    some whole bounding-box side or of one of the polygon's anchor vertices, and certainly
+    not when it is farther than ``distance`` from the box; only the pairs in between get
+    the exact edge test. Points are taken in blocks (small arrays, reused memory), on
+    two threads.
 
     Parameters
     ----------
@@ -193,59 +292,91 @@ def points_within(
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     if len(ok) == 0:
         return empty
+    blocks = np.array_split(ok, -(-len(ok) // _BLOCK_POINTS))
+    with lanes.pool(len(ok) >= _SPLIT_POINTS) as pool:
+        found = list(pool.map(lambda part: _candidates(x, y, part, index, distance), blocks))
+        _settle(points, index, distance, found, pool)
+    pt = np.concatenate([c.pt[c.keep] for c in found])
+    poly = np.concatenate([c.poly[c.keep] for c in found])
+    return pt, poly
+
+
+def _candidates(
+    x: FloatArray, y: FloatArray, ok: IntArray, index: PolygonIndex, distance: float
+) -> _Candidates:
+    """Candidate pairs of the points at positions ``ok``, settled where the boxes allow."""
     boxes = shapely.box(x[ok] - distance, y[ok] - distance, x[ok] + distance, y[ok] + distance)
     src, poly = index.tree.query(boxes)
-    pt = ok[src].astype(np.int64)
-    poly = poly.astype(np.int64)
-    # point relative to the box centre, folded into the first quadrant (float32 is exact
-    # to a fraction of a millimetre at these offsets)
-    rx = (x[pt] - index.cx[poly]).astype(np.float32)
-    ry = (y[pt] - index.cy[poly]).astype(np.float32)
+    del boxes
+    pt = ok[src].astype(np.int64, copy=False)
+    poly = poly.astype(np.int64, copy=False)
+    # point relative to the box centre (metres)
+    rx64 = x[pt] - index.cx[poly]
+    ry64 = y[pt] - index.cy[poly]
+    # folded into the first quadrant (float32 is exact to a fraction of a millimetre at
+    # these offsets)
+    ux = np.abs(rx64.astype(np.float32))
+    uy = np.abs(ry64.astype(np.float32))
     hx = index.hx[poly]
     hy = index.hy[poly]
-    ux = np.abs(rx)
-    uy = np.abs(ry)
     r2 = np.float32(distance * distance)
-    gap_x = np.maximum(ux - hx, 0)
-    gap_y = np.maximum(uy - hy, 0)
+    # beyond the box on each axis (negative inside)
+    out_x = ux - hx
+    out_y = uy - hy
+    gap_x = np.maximum(out_x, 0)
+    gap_y = np.maximum(out_y, 0)
     near = gap_x * gap_x + gap_y * gap_y <= r2
     # the polygon touches every side of its box: within reach of a whole side is sure
     far_x = ux + hx
     far_y = uy + hy
-    side_v = (ux - hx) ** 2 + far_y * far_y
-    side_h = far_x * far_x + (uy - hy) ** 2
-    sure = np.minimum(side_v, side_h) <= r2
+    sure = np.minimum(out_x * out_x + far_y * far_y, far_x * far_x + out_y * out_y) <= r2
     check = np.flatnonzero(near & ~sure)
     keep = near & sure
     if len(check):
-        # polygons with very many edges go to GEOS, the rest to the edge loop
-        many = index.count[poly[check]] > _MAX_LOOP_EDGES
-        geos = check[many]
-        if len(geos):
-            # prepared (indexed) distance; build() prepared these polygons
-            keep[geos] = shapely.dwithin(index.geoms[poly[geos]], points[pt[geos]], distance)
-        loop = check[~many]
-        qx = rx[loop] + hx[loop]
-        qy = ry[loop] + hy[loop]
-        keep[loop] = _run_chunked(index, qx, qy, poly[loop], float(r2))
-    return pt[keep], poly[keep]
+        anchored = _near_anchor(index, rx64[check], ry64[check], poly[check], distance)
+        keep[check[anchored]] = True
+        check = check[~anchored]
+    qx = rx64[check].astype(np.float32) + hx[check]
+    qy = ry64[check].astype(np.float32) + hy[check]
+    return _Candidates(pt, poly, keep, check, qx, qy)
 
 
-def _run_chunked(
-    index: PolygonIndex, qx: NDArray[np.float32], qy: NDArray[np.float32], poly: IntArray, r2: float
-) -> NDArray[np.bool_]:
-    workers = min(4, os.cpu_count() or 1)
-    if len(poly) < 50_000 or workers == 1:
-        return _within_exact(index, qx, qy, poly, r2)
-    parts = np.array_split(np.arange(len(poly)), workers)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(
-            lambda s: _within_exact(
-                index, qx[s[0] : s[-1] + 1], qy[s[0] : s[-1] + 1], poly[s[0] : s[-1] + 1], r2
-            ),
-            parts,
-        )
-        return np.concatenate(list(results))
+def _settle(
+    points: NDArray[np.object_],
+    index: PolygonIndex,
+    distance: float,
+    found: list[_Candidates],
+    pool: ThreadPoolExecutor | lanes.Inline,
+) -> None:
+    """Test the pairs the boxes and anchors left open, exactly, and mark those within.
+
+    Polygons with very many edges go to GEOS (prepared, float64), the rest to the float32
+    edge test, all blocks at once, in two halves on ``pool``.
+    """
+    sizes = [len(c.check) for c in found]
+    if sum(sizes) == 0:
+        return
+    pt = np.concatenate([c.pt[c.check] for c in found])
+    poly = np.concatenate([c.poly[c.check] for c in found])
+    qx = np.concatenate([c.qx for c in found])
+    qy = np.concatenate([c.qy for c in found])
+    hit = np.empty(len(poly), dtype=bool)
+    many = index.count[poly] > _MAX_LOOP_EDGES
+    if many.any():
+        # prepared (indexed) distance; build() prepared these polygons
+        hit[many] = shapely.dwithin(index.geoms[poly[many]], points[pt[many]], distance)
+    loop = np.flatnonzero(~many)
+    r2 = float(np.float32(distance * distance))
+    halves = np.array_split(loop, 2) if len(loop) >= _SPLIT_POINTS else [loop]
+    for part, result in zip(
+        halves,
+        pool.map(lambda part: within_exact(index, qx[part], qy[part], poly[part], r2), halves),
+        strict=True,
+    ):
+        hit[part] = result
+    offsets = np.cumsum([0, *sizes])
+    for c, lo, hi in zip(found, offsets[:-1], offsets[1:], strict=True):
+        c.keep[c.check[hit[lo:hi]]] = True
 
 
 def nearest(points: NDArray[np.object_], index: PolygonIndex) -> tuple[IntArray, FloatArray]:
@@ -286,25 +417,33 @@ def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[I
     """Pairs (i, j) of ``geoms`` whose polygons are within ``distance`` metres (inclusive).
 
     Intersecting pairs come from one STRtree query; only the remaining candidates whose
-    boxes come within ``distance`` get the exact (GEOS) distance test.
+    boxes come within ``distance`` get the exact (GEOS) distance test. Many polygons are
+    queried in two halves on two threads (the same pairs, in the same order).
     """
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    tree = shapely.STRtree(geoms)
-    i, j = tree.query(geoms, predicate="intersects")
+    tree = _tree(geoms)
     b = shapely.bounds(geoms)
     boxes = shapely.box(
         b[:, 0] - distance, b[:, 1] - distance, b[:, 2] + distance, b[:, 3] + distance
     )
-    ci, cj = tree.query(boxes)
     n = len(geoms)
-    touching = np.zeros(0, dtype=np.int64) if len(i) == 0 else i.astype(np.int64) * n + j
-    key = ci.astype(np.int64) * n + cj
-    rest = ~np.isin(key, touching) & (ci < cj)
-    ci, cj = ci[rest], cj[rest]
-    near = shapely.dwithin(geoms[ci], geoms[cj], distance)
+
+    def half(rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        i, j = tree.query(geoms[rows], predicate="intersects")
+        ci, cj = tree.query(boxes[rows])
+        i, ci = rows[i], rows[ci]
+        touching = i.astype(np.int64) * n + j
+        rest = ~np.isin(ci.astype(np.int64) * n + cj, touching) & (ci < cj)
+        ci, cj = ci[rest], cj[rest]
+        near = shapely.dwithin(geoms[ci], geoms[cj], distance)
+        return i, j, ci[near], cj[near]
+
+    parallel = n >= _SPLIT_POLYGONS
+    with lanes.pool(parallel) as pool:
+        parts = list(pool.map(half, np.array_split(np.arange(n), 2 if parallel else 1)))
     return (
-        np.concatenate([i, ci[near]]).astype(np.int64),
-        np.concatenate([j, cj[near]]).astype(np.int64),
+        np.concatenate([p[0] for p in parts] + [p[2] for p in parts]).astype(np.int64),
+        np.concatenate([p[1] for p in parts] + [p[3] for p in parts]).astype(np.int64),
     )

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from geoservice.analysis.rules import Rules
 
-__all__ = ["PW_ORDER", "PerTarget", "per_target"]
+__all__ = ["PW_ORDER", "PerTarget", "explode_facts", "per_target"]
 
 _FACT_FIELDS = {
     "complaint_facts": ("id", "status", "received", "category", "points"),
@@ -52,44 +52,82 @@ _LISTED = 5
 _MAX_IDS = 10
 
 
-def _explode(flagged: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One row per (parcel, item) of a ``;``-joined facts column, with its target group.
+def _explode(flagged: pd.DataFrame, column: str) -> tuple[pd.DataFrame, NDArray[np.int64]]:
+    """One row per (parcel, item) of a ``;``-joined facts column, and the row's parcel.
 
-    Adds ``effective``: the item's points times the parcel's protection multiplier.
+    Adds ``effective``: the item's points times the parcel's protection multiplier. The
+    parcel is a position in ``flagged``; the target group is added later
+    (:func:`per_target`), so that this can run while the groups are found.
     """
     names = _FACT_FIELDS[column]
-    text = pa.array(flagged[column].fillna("").astype(str).to_numpy(dtype=object), pa.string())
-    lists = pc.split_pattern(text, ";")
+    lists = pc.split_pattern(_facts_text(flagged[column]), ";")
     parent = pc.list_parent_indices(lists).to_numpy()
     flat = pc.list_flatten(lists)
     keep = pc.not_equal(flat, "")
     flat, parent = flat.filter(keep), parent[keep.to_numpy(zero_copy_only=False)]
     fields = pc.split_pattern(flat, "|")
-    out: dict[str, object] = {
-        "group": flagged["group"].to_numpy(dtype=np.int64)[parent],
-    }
+    out: dict[str, object] = {}
     for k, name in enumerate(names):
         col = pc.list_element(fields, k) if len(flat) else pa.array([], pa.string())
-        if name in _NUMERIC:
-            out[name] = (
-                pd.to_numeric(_text(col), errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
-            )
-        else:
-            out[name] = _text(col)
+        out[name] = _numbers(col) if name in _NUMERIC else _text(col)
     mult = flagged["protection_multiplier"].to_numpy(dtype=np.float64)[parent]
     frame = pd.DataFrame(out)
     frame["effective"] = frame["points"].to_numpy(dtype=np.float64) * mult
-    return frame
+    return frame, parent.astype(np.int64)
+
+
+def _facts_text(values: pd.Series) -> pa.Array:
+    """A facts column as an arrow string array ('' for missing)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        text = pa.array(values)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        return pc.fill_null(text.cast(pa.string()), "")
+    return pa.array(values.fillna("").astype(str).to_numpy(dtype=object), pa.string())
+
+
+def _numbers(text: pa.Array) -> NDArray[np.float64]:
+    """Numbers written by the facts columns (0 where missing or not a number)."""
+    try:
+        values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = pd.to_numeric(_text(text), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    return np.where(np.isnan(values), 0.0, values)
+
+
+def explode_facts(flagged: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, NDArray[np.int64]]]:
+    """:func:`_explode` of the three facts columns (no target groups needed)."""
+    return {name: _explode(flagged, name) for name in _FACT_FIELDS}
 
 
 def _text(values: pa.Array) -> pd.Series:
     return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
+def _grouped(
+    exploded: tuple[pd.DataFrame, NDArray[np.int64]], group: NDArray[np.int64]
+) -> pd.DataFrame:
+    frame, parent = exploded
+    frame.insert(0, "group", group[parent])
+    return frame
+
+
 def _once(items: pd.DataFrame) -> pd.DataFrame:
-    """Each item once per target, at the largest protection it touches."""
-    ranked = items.sort_values(["group", "id", "effective"], ascending=[True, True, False])
-    return ranked.drop_duplicates(["group", "id"], keep="first").reset_index(drop=True)
+    """Each item once per target, at the largest protection it touches.
+
+    Rows ordered by group, id and effective points (largest first), as a stable sort on
+    those columns orders them; the first row of each (group, id) is kept.
+    """
+    if items.empty:
+        return items.reset_index(drop=True)
+    group = items["group"].to_numpy(dtype=np.int64)
+    ids = pd.factorize(items["id"], sort=True)[0]
+    order = np.lexsort((-items["effective"].to_numpy(dtype=np.float64), ids, group))
+    g, i = group[order], ids[order]
+    first = np.r_[True, (g[1:] != g[:-1]) | (i[1:] != i[:-1])]
+    return items.take(order[first]).reset_index(drop=True)
 
 
 def _patch_items(items: pd.DataFrame) -> pd.DataFrame:
@@ -189,11 +227,22 @@ class PerTarget:
     criminal_patches: list[list[dict[str, Any]]]
 
 
-def per_target(flagged: pd.DataFrame, group: NDArray[np.int64], n: int, rules: Rules) -> PerTarget:
-    """Everything per target that does not need a Python loop."""
-    complaints = _once(_explode(flagged, "complaint_facts"))
-    problems = _once(_explode(flagged, "problem_facts"))
-    patch_parts = _explode(flagged, "patch_facts")
+def per_target(
+    flagged: pd.DataFrame,
+    group: NDArray[np.int64],
+    n: int,
+    rules: Rules,
+    exploded: dict[str, tuple[pd.DataFrame, NDArray[np.int64]]] | None = None,
+) -> PerTarget:
+    """Everything per target that does not need a Python loop.
+
+    ``exploded`` is :func:`explode_facts` of ``flagged`` when already computed (its frames
+    are completed in place).
+    """
+    parts = explode_facts(flagged) if exploded is None else exploded
+    complaints = _once(_grouped(parts["complaint_facts"], group))
+    problems = _once(_grouped(parts["problem_facts"], group))
+    patch_parts = _grouped(parts["patch_facts"], group)
     patches = _patch_items(patch_parts)
     # Scores and category weights use each patch's part on each parcel: a patch crossing
     # wetland and forest parcels weighs as wetland damage on one and clearing on the other.
@@ -208,7 +257,7 @@ def per_target(flagged: pd.DataFrame, group: NDArray[np.int64], n: int, rules: R
     score = _sum(evidence["group"].to_numpy(dtype=np.int64), evidence["effective"], n)
     weights = evidence.groupby(["group", "category"], as_index=False)["effective"].sum()
 
-    by_parcel = flagged.sort_values(["group", "parcel_id"])
+    by_parcel = flagged[["group", "parcel_id"]].sort_values(["group", "parcel_id"])
     villages = (
         flagged[["group", "village_code", "village_name"]]
         .astype({"village_code": str, "village_name": str})
@@ -238,8 +287,10 @@ def per_target(flagged: pd.DataFrame, group: NDArray[np.int64], n: int, rules: R
         .sum()
         .sort_values(["group", "effective"], ascending=[True, False])
     )
-    listed = complaints.assign(counted=complaints["status"].isin(["verified", "new"])).sort_values(
-        ["group", "counted", "received", "id"], ascending=[True, False, False, False]
+    listed = (
+        complaints[["group", "received", "id"]]
+        .assign(counted=complaints["status"].isin(["verified", "new"]))
+        .sort_values(["group", "counted", "received", "id"], ascending=[True, False, False, False])
     )
     statuses = complaints.groupby(["group", "status"]).size()
     status_counts: list[dict[str, int]] = [{} for _ in range(n)]
@@ -291,6 +342,8 @@ def _records(
     if frame.empty:
         return out
     head = frame.groupby("group", sort=False).head(limit) if limit else frame
-    for record in head.to_dict("records"):
-        out[int(record["group"])].append(record)
+    names = list(head.columns)
+    rows = zip(*(head[c].tolist() for c in names), strict=True)
+    for g, values in zip(head["group"].tolist(), rows, strict=True):
+        out[int(g)].append(dict(zip(names, values, strict=True)))
     return out

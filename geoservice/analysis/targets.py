@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -23,6 +24,8 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geoservice.analysis.lanes import Shared
+from geoservice.analysis.pause import gc_paused
 from geoservice.analysis.reasons import (
     CriminalFacts,
     CriminalFinding,
@@ -34,7 +37,7 @@ from geoservice.analysis.reasons import (
 from geoservice.analysis.routing import route
 from geoservice.analysis.rules import Rules
 from geoservice.analysis.spatial import polygon_pairs_within
-from geoservice.analysis.target_evidence import PerTarget, per_target
+from geoservice.analysis.target_evidence import PerTarget, explode_facts, per_target
 from layers.messages import Lang
 
 __all__ = [
@@ -117,6 +120,7 @@ def build_targets(
     return build_targets_and_reasons(parcel_risk, rules, lang)[0]
 
 
+@gc_paused()
 def build_targets_and_reasons(
     parcel_risk: gpd.GeoDataFrame, rules: Rules, lang: Lang = "zh"
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -161,16 +165,19 @@ def build_targets_and_reasons(
     if flagged.empty:
         return _empty(crs), pd.DataFrame(columns=REASON_COLUMNS)
     geoms = np.asarray(flagged.geometry.array, dtype=object)
-    group = _groups(geoms, rules.targets.group_distance_m)
-    flagged = flagged.assign(group=group)
-    n = int(group.max()) + 1
-    # the unions (GEOS, without the GIL) run while the evidence is summed and the
-    # reasons are written
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        shapes = _submit_unions(pool, geoms, group, n)
-        table = per_target(flagged, group, n, rules)
+    # Two lanes: the facts are parsed while the groups are found; then the unions of the
+    # groups' polygons (GEOS, without the GIL) run beside the per-target sums and the
+    # reasons.
+    with ThreadPoolExecutor(max_workers=1) as lane:
+        facts_job = lane.submit(explode_facts, flagged)
+        group = _groups(geoms, rules.targets.group_distance_m)
+        n = int(group.max()) + 1
+        exploded = facts_job.result()
+        shapes = _submit_unions(lane, geoms, group, n)
+        flagged = flagged.assign(group=group)
+        table = per_target(flagged, group, n, rules, exploded)
         rows = _finish(n, table, rules, lang)
-        for row, shape in zip(rows, _collect(shapes, n), strict=True):
+        for row, shape in zip(rows, shapes.collect(n), strict=True):
             row["geometry"] = shape
     frame = pd.DataFrame(rows)
     order = np.lexsort(
@@ -214,10 +221,27 @@ def _criminal(t: PerTarget, g: int, rules: Rules) -> CriminalFacts:
     return CriminalFacts(findings)
 
 
+@dataclass
+class _Unions:
+    """The groups merged in batches on a lane (see :func:`_submit_unions`)."""
+
+    batches: list[NDArray[np.int64]]
+    work: Shared[list[NDArray[np.object_]], list[shapely.MultiPolygon]]
+
+    def collect(self, n: int) -> NDArray[np.object_]:
+        """The union of each group, by group number; batches the lane has not started
+        are merged in the calling thread, smallest first."""
+        out = np.empty(n, dtype=object)
+        for batch, shapes in zip(self.batches, self.work.results(), strict=True):
+            for g, shape in zip(batch.tolist(), shapes, strict=True):
+                out[g] = shape
+        return out
+
+
 def _submit_unions(
-    pool: ThreadPoolExecutor, geoms: NDArray[np.object_], group: NDArray[np.int64], n: int
-) -> list[tuple[NDArray[np.int64], Future[list[shapely.MultiPolygon]]]]:
-    """Union each group's polygons on ``pool``: groups by size (largest first) in batches."""
+    lane: Executor, geoms: NDArray[np.object_], group: NDArray[np.int64], n: int
+) -> _Unions:
+    """Union each group's polygons on ``lane``: groups by size (largest first) in batches."""
     order = np.argsort(group, kind="stable")
     counts = np.bincount(group, minlength=n)
     starts = np.cumsum(counts) - counts
@@ -225,27 +249,13 @@ def _submit_unions(
     by_size = np.argsort(-counts, kind="stable")
     # batches of about equal parcel count, so the largest groups start first
     cuts = np.searchsorted(np.cumsum(counts[by_size]), np.linspace(0, len(geoms), 9)[1:-1])
-    jobs = []
-    for batch in np.split(by_size, np.unique(cuts + 1)):
-        if len(batch):
-            parts = [geoms[starts[g] : starts[g] + counts[g]] for g in batch]
-            jobs.append((batch, pool.submit(_unions, parts)))
-    return jobs
+    batches = [b for b in np.split(by_size, np.unique(cuts + 1)) if len(b)]
+    parts = [[geoms[starts[g] : starts[g] + counts[g]] for g in batch] for batch in batches]
+    return _Unions(batches, Shared(lane, _unions, parts))
 
 
 def _unions(parts: list[NDArray[np.object_]]) -> list[shapely.MultiPolygon]:
     return [_union(geoms) for geoms in parts]
-
-
-def _collect(
-    jobs: list[tuple[NDArray[np.int64], Future[list[shapely.MultiPolygon]]]], n: int
-) -> NDArray[np.object_]:
-    """The union of each group, by group number."""
-    out = np.empty(n, dtype=object)
-    for batch, job in jobs:
-        for g, shape in zip(batch.tolist(), job.result(), strict=True):
-            out[g] = shape
-    return out
 
 
 def _finish(n: int, t: PerTarget, rules: Rules, lang: Lang) -> list[dict[str, object]]:

@@ -1,0 +1,165 @@
+"""Complaint evidence: which complaints count for which parcel, and how much.
+
+Split in two so that the part that needs no geometry (:func:`complaint_items`: dates,
+categories, weights, facts strings) can run while the parcel index is built, and the
+buffer join (:func:`complaint_pairs`) after it; :func:`complaint_evidence` does both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from numpy.typing import NDArray
+
+from geoservice.analysis.evidence import (
+    _CAT_INDEX,
+    CATEGORY_CODES,
+    UNMATCHED_COMPLAINT_COLUMNS,
+    Evidence,
+    _arrow_text,
+    _category_text,
+    _day,
+    _days,
+    _decay,
+    _facts,
+    _num,
+    _safe_ids,
+    category_index,
+    column,
+    geometries,
+    lookup,
+)
+from geoservice.analysis.rules import Rules, classify_text
+from geoservice.analysis.spatial import PolygonIndex, nearest, points_within
+
+__all__ = ["ComplaintItems", "complaint_evidence", "complaint_items", "complaint_pairs"]
+
+
+@dataclass
+class ComplaintItems:
+    """The complaints that count (received by ``as_of``) with their weights and facts.
+
+    Everything about them that does not depend on the parcels, so that it can be computed
+    while the parcel index is built.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The complaints received by ``as_of`` (a row subset of the layer).
+    received : pandas.Series
+        Their reception time (datetime64).
+    cat_idx : ndarray of int64
+        Category (index into :data:`CATEGORY_CODES`, keywords applied to ``other``).
+    weight : ndarray of float64
+        Evidence points before the protection multiplier.
+    ids, facts : pyarrow string arrays
+        Id and facts string per complaint.
+    geoms : ndarray of shapely geometries
+    """
+
+    frame: pd.DataFrame
+    received: pd.Series
+    cat_idx: NDArray[np.int64]
+    weight: NDArray[np.float64]
+    ids: pa.Array
+    facts: pa.Array
+    geoms: NDArray[np.object_]
+
+
+def complaint_items(complaints: pd.DataFrame, rules: Rules, as_of: date) -> ComplaintItems | None:
+    """The complaints received by ``as_of`` and their weights (None when there are none).
+
+    Weight = severity[category] x status weight x 0.5 ** (age_days / half_life_days).
+    """
+    cr = rules.complaints
+    as_of_ts = pd.Timestamp(as_of)
+    received_all = pd.to_datetime(column(complaints, "received_at"), errors="coerce")
+    keep = (received_all.notna() & (received_all <= as_of_ts)).to_numpy()
+    if not keep.any():
+        return None
+    # no copy when every complaint counts
+    c = complaints if keep.all() else complaints[keep]
+    received = received_all if keep.all() else received_all[keep]
+    cat_idx = category_index(column(c, "category"))
+    if cr.reclassify_other:
+        todo = np.flatnonzero(cat_idx == _CAT_INDEX["other"])
+        if len(todo):
+            text = column(c, "description").iloc[todo]
+            cat_idx[todo] = category_index(classify_text(text, rules))
+    category = _category_text(cat_idx)
+    status = column(c, "status")
+    status_w = lookup(status, cr.status_weights.model_dump(), 0.0)
+    severity = np.array([rules.severity[code] for code in CATEGORY_CODES])[cat_idx]
+    age = np.maximum(_days(as_of_ts, received), 0.0)
+    weight = severity * status_w * _decay(age, cr.half_life_days)
+    ids = _safe_ids(column(c, "complaint_id"))
+    facts = _facts(ids, _arrow_text(status), _day(received), category, _num(weight))
+    return ComplaintItems(c, received, cat_idx, weight, ids, facts, geometries(c))
+
+
+def complaint_evidence(
+    complaints: pd.DataFrame,
+    index: PolygonIndex,
+    parcel_ids: NDArray[np.object_],
+    rules: Rules,
+    as_of: date,
+) -> tuple[Evidence, pd.DataFrame]:
+    """Complaints within the buffer of parcels, and those farther than it from every parcel.
+
+    A complaint counts in full for every parcel that contains it or lies within
+    ``complaints.buffer_m`` of it (it is not split): the buffer stands for the uncertainty
+    of a location given as a place name, and each parcel's score answers "how much is
+    reported around here". Targets count each complaint once (see
+    :func:`geoservice.analysis.targets.build_targets`). Complaints received after
+    ``as_of`` (or with no date) are ignored.
+
+    Weight = severity[category] x status weight x 0.5 ** (age_days / half_life_days).
+    """
+    items = complaint_items(complaints, rules, as_of)
+    return complaint_pairs(items, index, parcel_ids, rules)
+
+
+def complaint_pairs(
+    items: ComplaintItems | None,
+    index: PolygonIndex,
+    parcel_ids: NDArray[np.object_],
+    rules: Rules,
+) -> tuple[Evidence, pd.DataFrame]:
+    """:func:`complaint_evidence` for complaints already weighed by :func:`complaint_items`."""
+    if items is None:
+        return Evidence.empty(), pd.DataFrame(columns=UNMATCHED_COMPLAINT_COLUMNS)
+    c, geoms, cat_idx = items.frame, items.geoms, items.cat_idx
+    item, parcel = points_within(geoms, index, rules.complaints.buffer_m)
+    evidence = Evidence(
+        parcel=parcel,
+        item=item,
+        weight=items.weight[item],
+        category=cat_idx[item],
+        ids=items.ids,
+        facts=items.facts,
+        extra={},
+    )
+    matched = np.bincount(item, minlength=len(c)) > 0
+    lost = np.flatnonzero(~matched)
+    near_poly, near_dist = nearest(geoms[lost], index)
+    near_id = np.full(len(lost), None, dtype=object)
+    found = near_poly >= 0
+    near_id[found] = parcel_ids[near_poly[found]]
+    gone = c.iloc[lost]
+    unmatched = pd.DataFrame(
+        {
+            "complaint_id": column(gone, "complaint_id").to_numpy(),
+            "category": np.asarray(CATEGORY_CODES, dtype=object)[cat_idx[lost]],
+            "status": column(gone, "status").to_numpy(),
+            "received_at": items.received.iloc[lost].to_numpy(),
+            "village_name": column(gone, "village_name").to_numpy(),
+            "nearest_parcel_id": near_id,
+            "distance_m": np.round(near_dist, 1),
+        },
+        columns=UNMATCHED_COMPLAINT_COLUMNS,
+    )
+    return evidence, unmatched
