@@ -12,6 +12,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -281,15 +282,16 @@ def score_parcels(
     """
     crs = parcels.crs if isinstance(parcels, gpd.GeoDataFrame) else None
     geoms = geometries(parcels)
-    parcel_ids = column(parcels, "parcel_id").astype(object).to_numpy()
     # Two lanes: this thread builds the parcel index and joins the complaints; the
     # other weighs the complaints (no geometry needed), then overlays the patches and
     # places the problems. GEOS, numpy and arrow release the GIL for the heavy parts.
     with ThreadPoolExecutor(max_workers=1) as lane:
         traits_job = lane.submit(_traits, parcels, rules)
         items_job = lane.submit(complaint_items, complaints, rules, as_of)
+        ids_job = lane.submit(lambda: column(parcels, "parcel_id").astype(object).to_numpy())
         index = PolygonIndex.build(geoms)
         traits, mult = traits_job.result()
+        parcel_ids = ids_job.result()
         patch_job = lane.submit(patch_evidence, patches, index, traits, rules, as_of)
         prob_job = lane.submit(problem_evidence, problems, index, parcel_ids, rules, as_of)
         comp, lost_c = complaint_pairs(items_job.result(), index, parcel_ids, rules)
@@ -297,7 +299,7 @@ def score_parcels(
         prob, lost_p = prob_job.result()
     # the index (about 100 MB at county scale) is not needed any more: its memory is
     # reused for the per-parcel columns instead of new pages
-    del index, patch_job, prob_job, traits_job, items_job
+    del index, patch_job, prob_job, traits_job, items_job, ids_job
     lost_c = lost_c.reset_index(drop=True)
     lost_p = lost_p.reset_index(drop=True)
     involved = np.zeros(len(geoms), dtype=bool)
@@ -356,10 +358,12 @@ def _aggregate(
     rows = rows[np.argsort(-(raw * mult_all[rows]), kind="stable")]
     local[rows] = np.arange(m)
     lc, lp, lq = local[comp.parcel], local[patch.parcel], local[prob.parcel]
+    scores = _scores(rows, (lc, lp, lq), evidence, traits, mult_all, rules)
+    flagged = scores["flagged"]
     with ThreadPoolExecutor(max_workers=1) as lane:
-        # the category ranking (rows x categories) runs on the lane while this thread
-        # fills the other columns and joins the longest lists (complaint ids, about five
-        # per row)
+        # the category ranking (rows x categories) and the facts strings (flagged rows
+        # only) run on the lane while this thread copies the parcel attributes and joins
+        # the longest lists (complaint ids, about five per row)
         ranking = lane.submit(
             _categories,
             np.concatenate([lc, lp, lq]),
@@ -367,38 +371,43 @@ def _aggregate(
             np.concatenate([comp.weight, patch.weight, prob.weight]),
             m,
         )
-        data = _columns(parcels, rows, (lc, lp, lq), evidence, traits, mult_all, rules)
-        gc, data["complaint_ids"] = _complaint_ids(lc, comp, m)
-        flagged: NDArray[np.bool_] = data["flagged"]  # type: ignore[assignment]
-        data["complaint_facts"] = gc.join(comp.facts, flagged[lc])
+        facts = lane.submit(_facts_columns, (lc, lp, lq), evidence, flagged, m)
+        data = _columns(parcels, rows, (lp, lq), evidence, scores)
+        data["complaint_count"] = np.bincount(lc, minlength=m)
+        data["complaint_ids"] = _Grouped(lc, comp.item, m).join(comp.ids)
+        data.update(facts.result())
         data["categories"], data["dominant_category"] = ranking.result()
     frame = pd.DataFrame({name: data[name] for name in PARCEL_RISK_COLUMNS[:-1]})
     return gpd.GeoDataFrame(frame, geometry=parcels.geometry.array[rows], crs=parcels.crs)
 
 
-def _complaint_ids(lc: NDArray[np.int64], comp: Evidence, m: int) -> tuple[_Grouped, pd.Series]:
-    grouped = _Grouped(lc, comp.item, m)
-    return grouped, grouped.join(comp.ids)
+def _facts_columns(
+    local: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    evidence: tuple[Evidence, Evidence, Evidence],
+    flagged: NDArray[np.bool_],
+    m: int,
+) -> dict[str, pd.Series]:
+    """The three facts columns: filled for flagged rows only (what the targets read)."""
+    names = ("complaint_facts", "patch_facts", "problem_facts")
+    out: dict[str, pd.Series] = {}
+    for name, rows, ev in zip(names, local, evidence, strict=True):
+        keep = np.flatnonzero(flagged[rows])
+        out[name] = _Grouped(rows[keep], ev.item[keep], m).join(ev.facts)
+    return out
 
 
-def _columns(
-    parcels: gpd.GeoDataFrame,
+def _scores(
     rows: NDArray[np.int64],
     local: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
     evidence: tuple[Evidence, Evidence, Evidence],
     traits: ParcelTraits,
     mult_all: NDArray[np.float64],
     rules: Rules,
-) -> dict[str, object]:
-    """The columns of ``parcel_risk`` but the complaint lists and the categories, rows in
-    output order."""
+) -> dict[str, NDArray[Any]]:
+    """Scores, criminal thresholds and the flag per row (rows in output order)."""
     comp, patch, prob = evidence
     lc, lp, lq = local
     m = len(rows)
-    # only the copied attributes are taken (not every column of the parcels layer)
-    copied = [name for name in _COPIED if name in parcels.columns]
-    sub = pd.DataFrame(parcels[copied]).iloc[rows].reset_index(drop=True)
-
     mult = mult_all[rows]
     complaint_score = _sum(lc, comp.weight, m)
     patch_score = _sum(lp, patch.weight, m)
@@ -408,11 +417,7 @@ def _columns(
     cr = rules.criminal
     pw_land = traits.public_welfare_land[rows]
     occupation = _sum(lp, patch.extra["occupation_ha"], m)
-    felling = _sum(lp, patch.extra["felling_ha"], m)
     volume = _sum(lp, patch.extra["volume_m3"], m)
-    volume_per_ha = pd.to_numeric(column(sub, "volume_per_ha"), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
     area_met = np.where(
         pw_land, occupation >= cr.public_welfare_area_ha, occupation >= cr.other_area_ha
     )
@@ -420,13 +425,45 @@ def _columns(
     volume_met = ((volume >= cr.felling_volume_m3) & (volume > 0)) | (
         _sum(lp, patch.extra["patch_volume_met"], m) > 0
     )
+    criminal = area_met | volume_met
+    return {
+        "complaint_score": complaint_score,
+        "patch_score": patch_score,
+        "problem_score": problem_score,
+        "protection_multiplier": mult,
+        "score": score,
+        "public_welfare_land": pw_land,
+        "occupation_area_ha": occupation,
+        "estimated_volume_m3": volume,
+        "area_met": area_met,
+        "volume_met": volume_met,
+        "criminal_threshold_met": criminal,
+        "flagged": (score >= rules.flag.score) | criminal,
+    }
+
+
+def _columns(
+    parcels: gpd.GeoDataFrame,
+    rows: NDArray[np.int64],
+    local: tuple[NDArray[np.int64], NDArray[np.int64]],
+    evidence: tuple[Evidence, Evidence, Evidence],
+    scores: dict[str, NDArray[Any]],
+) -> dict[str, object]:
+    """The columns of ``parcel_risk`` but the complaint ids, the categories and the facts,
+    rows in output order; ``scores`` from :func:`_scores`."""
+    _, patch, prob = evidence
+    lp, lq = local
+    m = len(rows)
+    # only the copied attributes are taken (not every column of the parcels layer)
+    copied = [name for name in _COPIED if name in parcels.columns]
+    sub = pd.DataFrame(parcels[copied]).iloc[rows].reset_index(drop=True)
+    area_met, volume_met = scores["area_met"], scores["volume_met"]
     basis = _decode(
         area_met.astype(np.int64) + 2 * volume_met, ["", "area", "volume", "area;volume"]
     )
-    criminal = area_met | volume_met
-
-    flagged = (score >= rules.flag.score) | criminal
-    gp, gq = _Grouped(lp, patch.item, m), _Grouped(lq, prob.item, m)
+    volume_per_ha = pd.to_numeric(column(sub, "volume_per_ha"), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
 
     def attr(name: str) -> pd.Series:
         return column(sub, name)
@@ -436,7 +473,6 @@ def _columns(
             dtype=np.float64, na_value=np.nan
         )
 
-    # the facts strings feed the targets: only flagged parcels need them
     data: dict[str, object] = {
         "parcel_id": attr("parcel_id"),
         "kind": attr("kind"),
@@ -446,27 +482,15 @@ def _columns(
         "nature_reserve": attr("nature_reserve").fillna(False).astype(bool),
         "area_ha": number("area_ha"),
         "volume_per_ha": volume_per_ha,
-        "complaint_score": complaint_score,
-        "patch_score": patch_score,
-        "problem_score": problem_score,
-        "protection_multiplier": mult,
-        "score": score,
-        "complaint_count": np.bincount(lc, minlength=m),
         "patch_count": np.bincount(lp, minlength=m),
-        "patch_ids": gp.join(patch.ids),
+        "patch_ids": _Grouped(lp, patch.item, m).join(patch.ids),
         "patch_area_ha": _sum(lp, patch.extra["overlap_ha"], m),
         "illegal_area_ha": _sum(lp, patch.extra["illegal_ha"], m),
         "open_problem_count": np.bincount(lq, minlength=m),
         "overdue_problem_count": _sum(lq, prob.extra["overdue"], m).astype(np.int64),
-        "problem_ids": gq.join(prob.ids),
-        "criminal_threshold_met": criminal,
+        "problem_ids": _Grouped(lq, prob.item, m).join(prob.ids),
         "criminal_basis": basis,
-        "estimated_volume_m3": volume,
-        "flagged": flagged,
-        "public_welfare_land": pw_land,
-        "occupation_area_ha": occupation,
-        "felling_area_ha": felling,
-        "patch_facts": gp.join(patch.facts, flagged[lp]),
-        "problem_facts": gq.join(prob.facts, flagged[lq]),
+        "felling_area_ha": _sum(lp, patch.extra["felling_ha"], m),
     }
+    data.update(scores)
     return data

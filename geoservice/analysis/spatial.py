@@ -96,16 +96,18 @@ class PolygonIndex:
     def build(cls, geoms: NDArray[np.object_]) -> PolygonIndex:
         """Index ``geoms`` (their edges block by block, the STRtree beside them)."""
         geoms = np.asarray(geoms, dtype=object)
-        bounds = shapely.bounds(geoms)
-        cx = (bounds[:, 0] + bounds[:, 2]) / 2
-        cy = (bounds[:, 1] + bounds[:, 3]) / 2
         spans = list(itertools.pairwise([*range(0, len(geoms), _BLOCK_POLYGONS), len(geoms)]))
         with lanes.pool(len(geoms) >= _SPLIT_POINTS) as pool:
             tree = pool.submit(_tree, geoms) if isinstance(pool, ThreadPoolExecutor) else None
-            blocks = list(
-                pool.map(lambda ab: _edges(geoms[ab[0] : ab[1]], bounds[ab[0] : ab[1]]), spans)
-            )
+            # each block computes its own bounding boxes (no serial pass before the pool)
+            blocks = list(pool.map(lambda ab: _edges(geoms[ab[0] : ab[1]]), spans))
             strtree = tree.result() if tree is not None else _tree(geoms)
+        if blocks:
+            bounds = np.concatenate([b.bounds for b in blocks])
+        else:
+            bounds = np.zeros((0, 4), dtype=np.float64)
+        cx = (bounds[:, 0] + bounds[:, 2]) / 2
+        cy = (bounds[:, 1] + bounds[:, 3]) / 2
         count = np.concatenate([b.count for b in blocks]) if blocks else np.zeros(0, np.int64)
         start = (np.cumsum(count) - count).astype(np.int64)
 
@@ -150,8 +152,10 @@ def _tree(geoms: NDArray[np.object_]) -> shapely.STRtree:
 @dataclass
 class _Edges:
     """The edges of a block of polygons (see :class:`PolygonIndex`); ``anchor`` holds the
-    x and y of the anchor vertices relative to the box centre, shape (2, 6, n)."""
+    x and y of the anchor vertices relative to the box centre, shape (2, 6, n);
+    ``bounds`` the polygons' bounding boxes."""
 
+    bounds: FloatArray
     count: IntArray
     ex: NDArray[np.float32]
     ey: NDArray[np.float32]
@@ -162,9 +166,10 @@ class _Edges:
     anchor: NDArray[np.float32]
 
 
-def _edges(geoms: NDArray[np.object_], bounds: FloatArray) -> _Edges:
+def _edges(geoms: NDArray[np.object_]) -> _Edges:
     """Edge arrays of a block of polygons: an edge starts at every coordinate but the last
     of its ring; values relative to the polygon's lower-left corner."""
+    bounds = shapely.bounds(geoms)
     coords, coord_geom = shapely.get_coordinates(geoms, return_index=True)
     sizes = _ring_sizes(geoms)
     is_start = np.ones(len(coords), dtype=bool)
@@ -193,6 +198,7 @@ def _edges(geoms: NDArray[np.object_], bounds: FloatArray) -> _Edges:
         anchor[1] = np.where(has, ys[pick] - cy, 0.0)
     f32 = np.float32
     return _Edges(
+        bounds=bounds,
         count=count,
         ex=(xs - bounds[owner, 0]).astype(f32),
         ey=(ys - bounds[owner, 1]).astype(f32),

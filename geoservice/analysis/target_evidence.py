@@ -292,10 +292,7 @@ def per_target(
         .assign(counted=complaints["status"].isin(["verified", "new"]))
         .sort_values(["group", "counted", "received", "id"], ascending=[True, False, False, False])
     )
-    statuses = complaints.groupby(["group", "status"]).size()
-    status_counts: list[dict[str, int]] = [{} for _ in range(n)]
-    for (g, status), count in statuses.items():
-        status_counts[int(g)][str(status)] = int(count)
+    status_counts = _status_counts(complaints, n)
     latest = complaints.groupby("group")["received"].max()
     ordered_patches = patches.sort_values(["group", "effective"], ascending=[True, False])
     ordered_problems = problems.sort_values(
@@ -332,6 +329,23 @@ def per_target(
         problems=_records(ordered_problems, n),
         criminal_patches=_records(criminal_patches, n, limit=None),
     )
+
+
+def _status_counts(complaints: pd.DataFrame, n: int) -> list[dict[str, int]]:
+    """Per target: complaints by status (statuses in sorted order, missing ones left out)."""
+    out: list[dict[str, int]] = [{} for _ in range(n)]
+    if complaints.empty:
+        return out
+    codes, statuses = pd.factorize(complaints["status"], sort=True)
+    known = codes >= 0
+    k = max(len(statuses), 1)
+    group = complaints["group"].to_numpy(dtype=np.int64)[known]
+    counts = np.bincount(group * k + codes[known], minlength=n * k).reshape(n, k)
+    names = [str(s) for s in statuses]
+    rows, cols = np.nonzero(counts)
+    for g, c, count in zip(rows.tolist(), cols.tolist(), counts[rows, cols].tolist(), strict=True):
+        out[g][names[c]] = count
+    return out
 
 
 def _records(
