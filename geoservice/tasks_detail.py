@@ -10,7 +10,7 @@ GeoJSON in lon/lat (EPSG:4326), simplified in the workspace CRS (metres) first.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -186,8 +186,11 @@ def submit_update(
     evidence_folder: Path,
     max_photo_bytes: int,
     as_of: date,
+    context: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Record a village's progress or completion report (or an office decision).
+
+    ``context`` goes into the change's audit row (user id, client address).
 
     Checks, in order: the problem is in the principal's scope (NotFoundError); the role
     may make this change (PermissionDeniedError); the form was based on the current
@@ -237,6 +240,13 @@ def submit_update(
             )
         )
     change = update_problem(
-        ws, problem_id, to, principal.actor, note=clean, evidence=names, expected_version=version
+        ws,
+        problem_id,
+        to,
+        principal.actor,
+        note=clean,
+        evidence=names,
+        expected_version=version,
+        context=context,
     )
     return {**change, "evidence": names}

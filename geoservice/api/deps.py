@@ -31,6 +31,7 @@ __all__ = [
     "get_principal",
     "get_settings",
     "get_workspace",
+    "request_context",
     "require",
 ]
 
@@ -96,6 +97,19 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def request_context(request: Request, principal: Principal) -> dict[str, Any]:
+    """Who and from where, for an audit row: user id, client address, method, path, query."""
+    row = {
+        "user_id": principal.user_id,
+        "from": client_address(request),
+        "method": request.method,
+        "path": request.url.path,
+    }
+    if request.url.query:
+        row["query"] = request.url.query
+    return row
+
+
 def audit(
     request: Request,
     principal: Principal,
@@ -104,13 +118,5 @@ def audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append who, when, what and from where to the workspace's audit log."""
-    row = {
-        **(detail or {}),
-        "user_id": principal.user_id,
-        "from": client_address(request),
-        "method": request.method,
-        "path": request.url.path,
-    }
-    if request.url.query:
-        row["query"] = request.url.query
+    row = {**(detail or {}), **request_context(request, principal)}
     get_workspace(request).log(principal.actor, action, target, row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -118,6 +119,7 @@ def add_problem(
     cc: str | None = None,
     lon: float | None = None,
     lat: float | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Add a problem found by hand (state ``assigned``, version 1); returns its row.
 
@@ -171,7 +173,7 @@ def add_problem(
         )
         pid = str(row["problem_id"])
         append_history(con, pid, at, by, None, "assigned", "[added]", [], 1)
-        audit(con, at, by, "problem.add", pid, row)
+        audit(con, at, by, "problem.add", pid, {**(context or {}), **row})
     return row
 
 

@@ -29,7 +29,7 @@ import difflib
 import json
 import sqlite3
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -404,6 +404,7 @@ def update_problem(
     note: str | None = None,
     evidence: Sequence[str | Path] = (),
     expected_version: int | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Move a problem to state ``to``, in place and all or nothing.
 
@@ -452,9 +453,8 @@ def update_problem(
             "at": at,
             "by": by,
         }
-        audit(
-            con, at, by, "problem.update", problem_id, {**change, "note": note, "evidence": names}
-        )
+        detail = {**(context or {}), **change, "note": note, "evidence": names}
+        audit(con, at, by, "problem.update", problem_id, detail)
     return change
 
 

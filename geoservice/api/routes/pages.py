@@ -28,6 +28,7 @@ from geoservice.api.deps import (
     audit,
     client_address,
     get_principal,
+    request_context,
 )
 from geoservice.api.errors import status_for
 from geoservice.api.pages.render import page_lang, render, static_asset
@@ -311,7 +312,7 @@ async def report_problem(
     detail_of: dict[str, Any] = {"to": to, "version": raw_version, "photos": len(photos)}
     try:
         version = _version(raw_version)
-        change = tasks.submit_update(
+        tasks.submit_update(
             ws,
             principal,
             problem_id,
@@ -322,6 +323,7 @@ async def report_problem(
             evidence_folder=settings.evidence_path(),
             max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
             as_of=today,
+            context=request_context(request, principal),
         )
     except LayersError as exc:
         refused = {**detail_of, "refused": exc.code}
@@ -337,7 +339,6 @@ async def report_problem(
         return _problem_page(
             request, principal, detail, settings.max_photo_mb, status, note=note, chosen=to, **shown
         )
-    audit(request, principal, "page.problem.report", problem_id, {**detail_of, **change})
     return RedirectResponse(
         _with_lang(request, f"/app/problems/{quote(problem_id, safe='')}?saved=1"), status_code=303
     )

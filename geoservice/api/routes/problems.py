@@ -22,7 +22,15 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from geoservice.access import Principal
-from geoservice.api.deps import Caller, LangDep, SettingsDep, WorkspaceDep, audit, require
+from geoservice.api.deps import (
+    Caller,
+    LangDep,
+    SettingsDep,
+    WorkspaceDep,
+    audit,
+    request_context,
+    require,
+)
 from geoservice.errors import OptionError, PreconditionRequiredError, message
 from geoservice.workflow import access_rules as rules
 from geoservice.workflow.evidence import (
@@ -240,9 +248,9 @@ def create_problem(
         cc=cc,
         lon=body.lon,
         lat=body.lat,
+        context=request_context(request, principal),
     )
     pid = str(row["problem_id"])
-    audit(request, principal, "problem.create", pid, body.model_dump(mode="json"))
     found = rules.find_problem(ws, principal, pid)
     response.headers["ETag"] = _etag(int(found["version"]))
     response.headers["Location"] = request.url_for("get_problem", problem_id=pid).path
@@ -304,13 +312,7 @@ def change_problem(
         note=body.note,
         evidence=names,
         expected_version=expected,
-    )
-    audit(
-        request,
-        principal,
-        "problem.status",
-        problem_id,
-        {**change, "note": body.note, "evidence": names},
+        context=request_context(request, principal),
     )
     response.headers["ETag"] = _etag(int(change["version"]))
     return {

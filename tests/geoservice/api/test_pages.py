@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from geoservice.access import add_user, revoke_user
+from geoservice.access import add_user, authenticate, revoke_user
 from geoservice.api.app import create_app
 from geoservice.api.deps import COOKIE
 from geoservice.api.routes.pages import get_today
@@ -410,7 +410,11 @@ def test_page_views_and_posts_are_audited(pages):
     rows = pages.ws.audit()
     mine = rows[rows["target"] == OVERDUE]
     assert {"page.problem", "page.problem.report", "problem.update"} <= set(mine["action"])
-    assert (mine["action"] == "page.problem.report").sum() == 2
+    # the refused post is audited by the page, the accepted one once, with the change
+    assert (mine["action"] == "page.problem.report").sum() == 1
+    [change] = mine.loc[mine["action"] == "problem.update", "detail"].map(json.loads)
+    assert change["user_id"] == authenticate(pages.ws, pages.tokens["village"]).user_id
+    assert change["from"] == "testclient"
 
 
 def test_text_from_the_data_is_escaped(pages):
