@@ -12,11 +12,13 @@ written to the audit log (Art. 6).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -193,6 +195,8 @@ def export_layer(
     village: str | None = None,
     priorities: Iterable[str] | None = None,
     rules: Rules | None = None,
+    keep: Callable[[gpd.GeoDataFrame], np.ndarray] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> ExportResult:
     """Write one workspace layer to ``path``.
 
@@ -212,6 +216,11 @@ def export_layer(
         on, in this village (code or name), of these priorities.
     rules : Rules, optional
         The effective rules, whose department names the tables use (default: built-in).
+    keep : callable, optional
+        ``targets`` only: a row mask applied before the other filters (the web service
+        passes the caller's scope, so no filter can reach a target outside it).
+    context : mapping, optional
+        More to write into the export's audit row (user id, client address).
 
     Returns
     -------
@@ -223,6 +232,8 @@ def export_layer(
     frame = ws.read(layer)
     filters = (department, village, priorities)
     if layer == "targets":
+        if keep is not None:
+            frame = frame.loc[keep(frame)]
         names = department_names(rules)
         villages = ws.read("villages") if "villages" in ws.layer_names() else None
         frame = filter_targets(
@@ -232,7 +243,7 @@ def export_layer(
             priorities=priorities,
         )
         frame = _reasons_in(ws, frame, lang)
-    elif any(f is not None for f in filters):
+    elif any(f is not None for f in (*filters, keep)):
         raise OptionError(
             message(
                 "export.filters_targets_only",
@@ -297,6 +308,7 @@ def export_layer(
         "export",
         layer,
         {
+            **(context or {}),
             "path": str(path),
             "format": name,
             "rows": len(frame),

@@ -98,6 +98,11 @@ def test_filters_apply_to_targets_only(ws, tmp_path):
         export_layer(ws, "parcels", tmp_path / "p.csv", actor="a", department="police")
 
 
+def test_a_row_mask_applies_to_targets_only(ws, tmp_path):
+    with pytest.raises(OptionError, match="apply to the targets layer only"):
+        export_layer(ws, "parcels", tmp_path / "p.csv", actor="a", keep=lambda f: f.index >= 0)
+
+
 @pytest.mark.parametrize("name", ["r.csv", "r.xlsx", "r.gpkg"])
 def test_tables_without_geometry_export_as_tables(ws, tmp_path, name):
     result = export_layer(ws, "layer_catalog", tmp_path / name, actor="planner")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import geopandas as gpd
@@ -33,7 +32,7 @@ from fastapi.responses import FileResponse, Response
 from geoservice.access import Principal
 from geoservice.analysis.labels import priority_word
 from geoservice.analysis.present import department_code, filter_targets, village_code
-from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
+from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, request_context, require
 from geoservice.api.responses import (
     content_disposition as content_disposition,  # re-exported: the export file names
 )
@@ -230,22 +229,6 @@ def list_targets(
 # --- export -----------------------------------------------------------------------------
 
 
-class ScopedWorkspace(Workspace):
-    """The workspace as one caller's export sees it: its ``targets`` layer holds only the
-    rows ``keep`` selects (the caller's scope, and one target when asked), so no filter a
-    caller passes can reach a target outside it. Everything else reads through."""
-
-    def __init__(self, path: Path, keep: Callable[[gpd.GeoDataFrame], np.ndarray]) -> None:
-        super().__init__(path)
-        self._keep = keep
-
-    def read(self, layer: str, **kwargs: Any) -> gpd.GeoDataFrame:
-        frame = super().read(layer, **kwargs)
-        if layer != "targets":
-            return frame
-        return frame.loc[self._keep(frame)]
-
-
 def export_format(fmt: str | None) -> str:
     """``xlsx`` (default), ``csv``, ``gpkg`` or ``kml``; OptionError otherwise."""
     chosen = (fmt or "xlsx").strip().lower()
@@ -304,7 +287,6 @@ def export_targets(
 
     fmt = export_format(fmt)
     keep = _keep_for(principal, target)
-    scoped = ScopedWorkspace(ws.path, keep)
     if target and not keep(ws.read("targets")).any():
         raise _no_target(target)
     rules = effective_rules(settings)
@@ -314,7 +296,7 @@ def export_targets(
     shown, fallback = export_file_name(fmt, lang, label, target)
     with scratch_folder("geoservice-export-") as folder:
         result = export_layer(
-            scoped,
+            ws,
             "targets",
             folder / fallback,
             actor=principal.actor,
@@ -324,13 +306,8 @@ def export_targets(
             village=village,
             priorities=priority.split(",") if priority else None,
             rules=rules,
-        )
-        audit(
-            request,
-            principal,
-            "targets.export",
-            target or "targets",
-            {"format": fmt, "rows": result.rows, "file": shown},
+            keep=keep,
+            context={**request_context(request, principal), "target": target, "file": shown},
         )
         return download(result.path, folder, EXPORT_FORMATS[fmt], shown, fallback)
 

@@ -4,6 +4,7 @@ evidence, and file exports that never reach outside the caller's scope."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
+from geoservice.access import authenticate
 from geoservice.api.routes.targets import content_disposition, export_file_name
 
 from .conftest import DEPARTMENT, VILLAGE
@@ -251,10 +253,13 @@ def test_exports_are_refused_to_other_roles(town, who, status):
     assert town.get("/targets/export", who).status_code == status
 
 
-def test_an_export_is_audited(town):
+def test_an_export_is_audited_once_with_user_and_address(town):
     town.get("/targets/export?format=xlsx", "department")
-    actions = town.ws.audit()["action"].tolist()
-    assert "targets.export" in actions and "export" in actions
+    rows = town.ws.audit()
+    rows = rows.loc[rows["detail"].str.contains('"user_id"')]  # not the demo's own exports
+    [detail] = rows.loc[rows["action"].str.contains("export"), "detail"].map(json.loads)
+    assert detail["user_id"] == authenticate(town.ws, town.tokens["department"]).user_id
+    assert detail["from"] == "testclient"
 
 
 def test_export_file_names_fall_back_to_ascii():
