@@ -56,9 +56,7 @@ def name_key(names: pd.Series) -> pd.Series:
 
 
 def read_villages(ws: Workspace) -> pd.DataFrame:
-    """``village_code`` and ``village_name`` of the villages layer."""
-    if "villages" not in ws.layer_names():
-        ws.read("villages")  # raises the workspace's NotFoundError
+    """``village_code`` and ``village_name`` of the villages layer (NotFoundError without it)."""
     frame = ws.read(
         "villages", use_arrow=False, columns=["village_code", "village_name"], read_geometry=False
     )
