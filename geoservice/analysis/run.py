@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geoservice.analysis.pause import gc_paused
+from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.rules import Rules, rules_hash
 from geoservice.analysis.scoring import score_parcels
 from geoservice.analysis.targets import build_targets_and_reasons
@@ -89,7 +89,7 @@ def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
             )
         )
     # the parcels (the largest layer) are read while the other layers are read beside them
-    with gc_paused(), ThreadPoolExecutor(max_workers=1) as lane:
+    with analysis_runtime(), ThreadPoolExecutor(max_workers=1) as lane:
         others = {kind: lane.submit(ws.read, kind) for kind in INPUTS[1:] if kind in present}
         frames = {"parcels": ws.read("parcels")}
         crs = frames["parcels"].crs
@@ -115,7 +115,7 @@ def analyze(
     lang : {"zh", "en"}
         Language of the ``reasons`` column.
     """
-    with gc_paused():
+    with analysis_runtime():
         return _analyze(ws, as_of=as_of, rules=rules, actor=actor, lang=lang)
 
 

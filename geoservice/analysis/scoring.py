@@ -34,7 +34,7 @@ from geoservice.analysis.evidence import (
     patch_evidence,
     problem_evidence,
 )
-from geoservice.analysis.pause import gc_paused
+from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.rules import Rules, classify_text
 from geoservice.analysis.spatial import PolygonIndex
 
@@ -217,7 +217,7 @@ def _empty_risk(crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-@gc_paused()
+@analysis_runtime()
 def score_parcels(
     parcels: gpd.GeoDataFrame,
     complaints: gpd.GeoDataFrame,

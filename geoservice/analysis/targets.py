@@ -25,7 +25,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geoservice.analysis.lanes import Shared
-from geoservice.analysis.pause import gc_paused
+from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.reasons import (
     CriminalFacts,
     CriminalFinding,
@@ -120,7 +120,7 @@ def build_targets(
     return build_targets_and_reasons(parcel_risk, rules, lang)[0]
 
 
-@gc_paused()
+@analysis_runtime()
 def build_targets_and_reasons(
     parcel_risk: gpd.GeoDataFrame, rules: Rules, lang: Lang = "zh"
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

@@ -6,12 +6,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import shapely
 
 from geoservice.analysis import edges, spatial
 from geoservice.analysis.lanes import Shared
-from geoservice.analysis.pause import gc_paused
+from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.spatial import PolygonIndex, points_within, polygon_pairs_within
 
 
@@ -111,17 +112,26 @@ def test_polygon_pairs_within_on_two_threads_agree_with_geos(small_blocks, dista
 
 def test_gc_is_paused_inside_and_restored_after_nested_blocks():
     assert gc.isenabled()
-    with gc_paused():
-        with gc_paused():
+    with analysis_runtime():
+        with analysis_runtime():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
 
 
+def test_arrow_allocates_from_the_system_pool_inside_and_the_default_comes_back_after():
+    before = pa.default_memory_pool().backend_name
+    with analysis_runtime():
+        with analysis_runtime():
+            assert pa.default_memory_pool().backend_name == "system"
+        assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == before
+
+
 def test_gc_left_off_when_it_was_off_before():
     gc.disable()
     try:
-        with gc_paused():
+        with analysis_runtime():
             pass
         assert not gc.isenabled()
     finally:
