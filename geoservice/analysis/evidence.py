@@ -150,8 +150,9 @@ def _num(values: NDArray[np.float64], digits: int = 4) -> pa.Array:
 def _day(values: pd.Series) -> pa.Array:
     """Dates as ``YYYY-MM-DD`` strings ('' for missing)."""
     days = pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[D]")
-    text = np.datetime_as_string(days)
-    return pa.array(np.where(np.isnat(days), "", text).astype(object), pa.string())
+    # arrow formats date32 as YYYY-MM-DD without a Python string per row
+    text = pa.array(days, mask=np.isnat(days)).cast(pa.string())
+    return pc.fill_null(text, "")
 
 
 def _facts(*parts: pa.Array) -> pa.Array:

@@ -385,6 +385,21 @@ def _settle(
         c.keep[c.check[hit[lo:hi]]] = True
 
 
+def _vertex_sample(geoms: NDArray[np.object_]) -> tuple[FloatArray, FloatArray]:
+    """x and y (metres) of :data:`_ANCHORS` vertices spread along each polygon's
+    coordinates, shape (n, 6); NaN for missing and empty geometries."""
+    n = len(geoms)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    count = np.bincount(owner, minlength=n)
+    start = np.cumsum(count) - count
+    pick = start[:, None] + (count[:, None] * np.arange(_ANCHORS)) // _ANCHORS
+    has = (count > 0)[:, None]
+    pick = np.where(has, np.minimum(pick, max(len(coords) - 1, 0)), 0)
+    if len(coords) == 0:
+        return np.full((n, _ANCHORS), np.nan), np.full((n, _ANCHORS), np.nan)
+    return np.where(has, coords[pick, 0], np.nan), np.where(has, coords[pick, 1], np.nan)
+
+
 def nearest(points: NDArray[np.object_], index: PolygonIndex) -> tuple[IntArray, FloatArray]:
     """Nearest polygon and its distance (metres) for each point; -1 and NaN when none."""
     points = np.asarray(points, dtype=object)
@@ -420,11 +435,13 @@ def overlaps(
 
 
 def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[IntArray, IntArray]:
-    """Pairs (i, j) of ``geoms`` whose polygons are within ``distance`` metres (inclusive).
+    """Pairs (i, j), i < j, of ``geoms`` whose polygons are within ``distance`` metres
+    (inclusive; touching and overlapping pairs included).
 
-    Intersecting pairs come from one STRtree query; only the remaining candidates whose
-    boxes come within ``distance`` get the exact (GEOS) distance test. Many polygons are
-    queried in two halves on two threads (the same pairs, in the same order).
+    Candidates are the pairs whose bounding boxes come within ``distance``; a pair is
+    settled without GEOS when a vertex of one polygon lies within the distance (less
+    :data:`_ANCHOR_MARGIN`) of a vertex of the other (six vertices kept per polygon), and
+    the rest get the exact GEOS distance test (the polygon with more vertices prepared). Many polygons are queried in two halves on two threads.
     """
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
@@ -434,18 +451,34 @@ def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[I
     boxes = shapely.box(
         b[:, 0] - distance, b[:, 1] - distance, b[:, 2] + distance, b[:, 3] + distance
     )
-    n = len(geoms)
+    ax, ay = _vertex_sample(geoms)
+    reach = distance - _ANCHOR_MARGIN
 
     def half(rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-        i, j = tree.query(geoms[rows], predicate="intersects")
         ci, cj = tree.query(boxes[rows])
-        i, ci = rows[i], rows[ci]
-        touching = i.astype(np.int64) * n + j
-        rest = ~np.isin(ci.astype(np.int64) * n + cj, touching) & (ci < cj)
-        ci, cj = ci[rest], cj[rest]
-        near = shapely.dwithin(geoms[ci], geoms[cj], distance)
-        return i, j, ci[near], cj[near]
+        ci = rows[ci]
+        forward = ci < cj
+        ci, cj = ci[forward].astype(np.int64), cj[forward].astype(np.int64)
+        sure = np.zeros(len(ci), dtype=bool)
+        if reach > 0:
+            best = np.full(len(ci), np.inf)
+            for p in range(_ANCHORS):
+                xi, yi = ax[ci, p], ay[ci, p]
+                for q in range(_ANCHORS):
+                    dx, dy = xi - ax[cj, q], yi - ay[cj, q]
+                    np.minimum(best, dx * dx + dy * dy, out=best)
+            sure = best <= reach * reach
+        rest = np.flatnonzero(~sure)
+        # the polygon with more vertices first: its prepared (indexed) facets are used
+        a, c = ci[rest], cj[rest]
+        swap = counts[a] < counts[c]
+        a, c = np.where(swap, c, a), np.where(swap, a, c)
+        near = shapely.dwithin(geoms[a], geoms[c], distance)
+        return ci[sure], cj[sure], ci[rest][near], cj[rest][near]
 
+    counts = shapely.get_num_coordinates(geoms)
+    shapely.prepare(geoms[counts > _ANCHORS])
+    n = len(geoms)
     parallel = n >= _SPLIT_POLYGONS
     with lanes.pool(parallel) as pool:
         parts = list(pool.map(half, np.array_split(np.arange(n), 2 if parallel else 1)))
