@@ -21,7 +21,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geoservice.analysis.rules import Rules
-from geoservice.analysis.spatial import PolygonIndex, overlaps, points_within
+from geoservice.analysis.spatial import PolygonIndex, PolygonTree, overlaps, points_within
 from layers.codes import CATEGORIES
 
 CATEGORY_CODES: tuple[str, ...] = tuple(CATEGORIES)
@@ -220,7 +220,7 @@ PATCH_EXTRA = (
 
 def patch_evidence(
     patches: pd.DataFrame,
-    index: PolygonIndex,
+    index: PolygonIndex | PolygonTree,
     traits: ParcelTraits,
     rules: Rules,
     as_of: date,

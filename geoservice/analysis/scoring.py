@@ -36,7 +36,7 @@ from geoservice.analysis.evidence import (
 )
 from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.rules import Rules, classify_text
-from geoservice.analysis.spatial import PolygonIndex
+from geoservice.analysis.spatial import PolygonIndex, PolygonTree
 
 __all__ = [
     "PARCEL_RISK_COLUMNS",
@@ -282,24 +282,26 @@ def score_parcels(
     """
     crs = parcels.crs if isinstance(parcels, gpd.GeoDataFrame) else None
     geoms = geometries(parcels)
-    # Two lanes: this thread builds the parcel index and joins the complaints; the
-    # other weighs the complaints (no geometry needed), then overlays the patches and
-    # places the problems. GEOS, numpy and arrow release the GIL for the heavy parts.
+    # Two lanes: this thread builds the parcel tree, then the edge arrays, then joins
+    # the complaints; the other weighs the complaints (no geometry needed), then overlays
+    # the patches (the tree is enough) while the edges are computed, then places the
+    # problems. GEOS, numpy and arrow release the GIL for the heavy parts.
     with ThreadPoolExecutor(max_workers=1) as lane:
         traits_job = lane.submit(_traits, parcels, rules)
         items_job = lane.submit(complaint_items, complaints, rules, as_of)
         ids_job = lane.submit(lambda: column(parcels, "parcel_id").astype(object).to_numpy())
-        index = PolygonIndex.build(geoms)
+        tree = PolygonTree.build(geoms)
         traits, mult = traits_job.result()
+        patch_job = lane.submit(patch_evidence, patches, tree, traits, rules, as_of)
+        index = PolygonIndex.build(geoms, tree.tree)
         parcel_ids = ids_job.result()
-        patch_job = lane.submit(patch_evidence, patches, index, traits, rules, as_of)
         prob_job = lane.submit(problem_evidence, problems, index, parcel_ids, rules, as_of)
         comp, lost_c = complaint_pairs(items_job.result(), index, parcel_ids, rules)
         patch = patch_job.result()
         prob, lost_p = prob_job.result()
     # the index (about 100 MB at county scale) is not needed any more: its memory is
     # reused for the per-parcel columns instead of new pages
-    del index, patch_job, prob_job, traits_job, items_job, ids_job
+    del index, tree, patch_job, prob_job, traits_job, items_job, ids_job
     lost_c = lost_c.reset_index(drop=True)
     lost_p = lost_p.reset_index(drop=True)
     involved = np.zeros(len(geoms), dtype=bool)
@@ -377,8 +379,10 @@ def _aggregate(
         data["complaint_ids"] = _Grouped(lc, comp.item, m).join(comp.ids)
         data.update(facts.result())
         data["categories"], data["dominant_category"] = ranking.result()
-    frame = pd.DataFrame({name: data[name] for name in PARCEL_RISK_COLUMNS[:-1]})
-    return gpd.GeoDataFrame(frame, geometry=parcels.geometry.array[rows], crs=parcels.crs)
+    columns = {name: data[name] for name in PARCEL_RISK_COLUMNS[:-1]}
+    columns["geometry"] = parcels.geometry.array[rows]
+    # the columns are new arrays: no copy into consolidated blocks (35 MB at county scale)
+    return gpd.GeoDataFrame(columns, geometry="geometry", crs=parcels.crs, copy=False)
 
 
 def _facts_columns(

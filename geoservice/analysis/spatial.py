@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from geoservice.analysis import lanes
 from geoservice.analysis.edges import within_exact
 
-__all__ = ["PolygonIndex", "nearest", "overlaps", "points_within", "polygon_pairs_within"]
+__all__ = ["PolygonIndex", "PolygonTree", "nearest", "overlaps", "points_within", "polygon_pairs_within"]
 
 _MAX_LOOP_EDGES = 256
 # vertices per polygon kept for the quick "certainly within" test
@@ -32,8 +32,8 @@ _ANCHORS = 6
 # a vertex must be this much (metres) inside the distance to settle a pair without the
 # edge test, so that no pair the float32 edge test would decide differently is settled
 _ANCHOR_MARGIN = 0.01
-# points_within and PolygonIndex.build spread this many points or polygons or more over
-# two threads; polygon_pairs_within from _SPLIT_POLYGONS polygons
+# points_within spreads this many points or more over two threads; polygon_pairs_within
+# from _SPLIT_POLYGONS polygons
 _SPLIT_POINTS = 20_000
 _SPLIT_POLYGONS = 2_000
 # points per block of candidate pairs: every temporary array of a block stays small
@@ -93,15 +93,20 @@ class PolygonIndex:
     anchor_y: NDArray[np.float32]
 
     @classmethod
-    def build(cls, geoms: NDArray[np.object_]) -> PolygonIndex:
-        """Index ``geoms`` (their edges block by block, the STRtree beside them)."""
+    def build(
+        cls, geoms: NDArray[np.object_], tree: shapely.STRtree | None = None
+    ) -> PolygonIndex:
+        """Index ``geoms``: their edges block by block, and ``tree`` (an STRtree over the
+        same ``geoms``, see :class:`PolygonTree`) or a new STRtree.
+
+        Both steps hold the GIL for most of their time (shapely reads coordinates and
+        builds trees with it), so they run one after the other in the calling thread;
+        the blocks keep every temporary small.
+        """
         geoms = np.asarray(geoms, dtype=object)
-        spans = list(itertools.pairwise([*range(0, len(geoms), _BLOCK_POLYGONS), len(geoms)]))
-        with lanes.pool(len(geoms) >= _SPLIT_POINTS) as pool:
-            tree = pool.submit(_tree, geoms) if isinstance(pool, ThreadPoolExecutor) else None
-            # each block computes its own bounding boxes (no serial pass before the pool)
-            blocks = list(pool.map(lambda ab: _edges(geoms[ab[0] : ab[1]]), spans))
-            strtree = tree.result() if tree is not None else _tree(geoms)
+        strtree = tree if tree is not None else _tree(geoms)
+        spans = itertools.pairwise([*range(0, len(geoms), _BLOCK_POLYGONS), len(geoms)])
+        blocks = [_edges(geoms[a:b]) for a, b in spans]
         if blocks:
             bounds = np.concatenate([b.bounds for b in blocks])
         else:
@@ -139,6 +144,26 @@ class PolygonIndex:
             anchor_x=anchor[0],
             anchor_y=anchor[1],
         )
+
+
+@dataclass(frozen=True)
+class PolygonTree:
+    """An STRtree over polygons, without the edge arrays of :class:`PolygonIndex`: what
+    :func:`overlaps` needs, ready before the edges are computed.
+
+    Attributes
+    ----------
+    geoms : ndarray of shapely geometries
+    tree : shapely.STRtree
+    """
+
+    geoms: NDArray[np.object_]
+    tree: shapely.STRtree
+
+    @classmethod
+    def build(cls, geoms: NDArray[np.object_]) -> PolygonTree:
+        geoms = np.asarray(geoms, dtype=object)
+        return cls(geoms, _tree(geoms))
 
 
 def _tree(geoms: NDArray[np.object_]) -> shapely.STRtree:
@@ -415,7 +440,7 @@ def nearest(points: NDArray[np.object_], index: PolygonIndex) -> tuple[IntArray,
 
 
 def overlaps(
-    geoms: NDArray[np.object_], index: PolygonIndex
+    geoms: NDArray[np.object_], index: PolygonIndex | PolygonTree
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Every (polygon, indexed polygon) pair sharing area, with the shared area in m².
 
