@@ -24,7 +24,14 @@ from numpy.typing import NDArray
 from geoservice.analysis import lanes
 from geoservice.analysis.edges import within_exact
 
-__all__ = ["PolygonIndex", "PolygonTree", "nearest", "overlaps", "points_within", "polygon_pairs_within"]
+__all__ = [
+    "PolygonIndex",
+    "PolygonTree",
+    "nearest",
+    "overlaps",
+    "points_within",
+    "polygon_pairs_within",
+]
 
 _MAX_LOOP_EDGES = 256
 # vertices per polygon kept for the quick "certainly within" test
@@ -93,9 +100,7 @@ class PolygonIndex:
     anchor_y: NDArray[np.float32]
 
     @classmethod
-    def build(
-        cls, geoms: NDArray[np.object_], tree: shapely.STRtree | None = None
-    ) -> PolygonIndex:
+    def build(cls, geoms: NDArray[np.object_], tree: shapely.STRtree | None = None) -> PolygonIndex:
         """Index ``geoms``: their edges block by block, and ``tree`` (an STRtree over the
         same ``geoms``, see :class:`PolygonTree`) or a new STRtree.
 
