@@ -75,8 +75,42 @@ def empty_layer(kind: str, crs: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({n: pd.Series(dtype="object") for n in names}, geometry=[], crs=crs)
 
 
+# the columns the analysis reads of the two largest layers (the others are read whole):
+# parcels and complaints carry many more (survey codes, coordinates as text, channel)
+ANALYSIS_COLUMNS = {
+    "parcels": (
+        "parcel_id",
+        "kind",
+        "village_code",
+        "village_name",
+        "public_welfare",
+        "nature_reserve",
+        "area_ha",
+        "volume_per_ha",
+    ),
+    "complaints": (
+        "complaint_id",
+        "received_at",
+        "category",
+        "description",
+        "status",
+        "village_name",
+    ),
+}
+
+
+def _columns(ws: Workspace, kind: str) -> dict[str, Any]:
+    """``columns=`` for :meth:`Workspace.read`: the analysis columns the layer has."""
+    if kind not in ANALYSIS_COLUMNS:
+        return {}
+    fields = set(ws.info(kind)["fields"])
+    return {"columns": [name for name in ANALYSIS_COLUMNS[kind] if name in fields]}
+
+
 def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
-    """The four input layers; parcels are required, the others may be absent (empty)."""
+    """The four input layers, parcels and complaints with the columns the analysis reads
+    (:data:`ANALYSIS_COLUMNS`) only; parcels are required, the others may be absent
+    (empty)."""
     present = set(ws.layer_names())
     if "parcels" not in present:
         raise NotFoundError(
@@ -90,8 +124,12 @@ def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
         )
     # the parcels (the largest layer) are read while the other layers are read beside them
     with analysis_runtime(), ThreadPoolExecutor(max_workers=1) as lane:
-        others = {kind: lane.submit(ws.read, kind) for kind in INPUTS[1:] if kind in present}
-        frames = {"parcels": ws.read("parcels")}
+        others = {
+            kind: lane.submit(ws.read, kind, **_columns(ws, kind))
+            for kind in INPUTS[1:]
+            if kind in present
+        }
+        frames = {"parcels": ws.read("parcels", **_columns(ws, "parcels"))}
         crs = frames["parcels"].crs
         for kind in INPUTS[1:]:
             frames[kind] = others[kind].result() if kind in others else empty_layer(kind, crs)

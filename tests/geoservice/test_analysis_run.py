@@ -12,7 +12,8 @@ import pyogrio
 import pytest
 
 from geoservice.analysis.rules import load_rules
-from geoservice.analysis.run import analyze
+from geoservice.analysis.run import analyze, read_inputs
+from geoservice.analysis.scoring import score_parcels
 from geoservice.cli import DEMO_FILES
 from geoservice.errors import NotFoundError
 from geoservice.importing import import_file
@@ -82,6 +83,18 @@ def test_a_rerun_at_the_same_date_gives_the_same_targets(town, result):
     again = analyze(town, as_of=AS_OF, rules=load_rules(None), actor="planner")
     assert again.targets["target_id"].tolist() == result.targets["target_id"].tolist()
     assert again.targets["score"].tolist() == pytest.approx(result.targets["score"].tolist())
+
+
+def test_the_columns_read_for_the_analysis_give_the_scores_of_whole_layers(town):
+    # read_inputs reads only ANALYSIS_COLUMNS of parcels and complaints: a column the
+    # scoring needs but the list lacks would change this result
+    rules = load_rules(None)
+    frames = read_inputs(town)
+    whole = {kind: town.read(kind) for kind in ("parcels", "complaints", "patches", "problems")}
+    assert len(frames["parcels"].columns) < len(whole["parcels"].columns)
+    ours = score_parcels(*(frames[k] for k in whole), rules, AS_OF).parcel_risk
+    full = score_parcels(*(whole[k] for k in whole), rules, AS_OF).parcel_risk
+    pd.testing.assert_frame_equal(ours, full)
 
 
 def test_analysis_needs_parcels(tmp_path):
