@@ -99,12 +99,12 @@ ANALYSIS_COLUMNS = {
 }
 
 
-def _columns(ws: Workspace, kind: str) -> dict[str, Any]:
-    """``columns=`` for :meth:`Workspace.read`: the analysis columns the layer has."""
+def _read(ws: Workspace, kind: str) -> gpd.GeoDataFrame:
+    """Layer ``kind`` with the analysis columns it has (all columns when not listed)."""
     if kind not in ANALYSIS_COLUMNS:
-        return {}
+        return ws.read(kind)
     fields = set(ws.info(kind)["fields"])
-    return {"columns": [name for name in ANALYSIS_COLUMNS[kind] if name in fields]}
+    return ws.read(kind, columns=[name for name in ANALYSIS_COLUMNS[kind] if name in fields])
 
 
 def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
@@ -124,12 +124,8 @@ def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
         )
     # the parcels (the largest layer) are read while the other layers are read beside them
     with analysis_runtime(), ThreadPoolExecutor(max_workers=1) as lane:
-        others = {
-            kind: lane.submit(ws.read, kind, **_columns(ws, kind))
-            for kind in INPUTS[1:]
-            if kind in present
-        }
-        frames = {"parcels": ws.read("parcels", **_columns(ws, "parcels"))}
+        others = {kind: lane.submit(_read, ws, kind) for kind in INPUTS[1:] if kind in present}
+        frames = {"parcels": _read(ws, "parcels")}
         crs = frames["parcels"].crs
         for kind in INPUTS[1:]:
             frames[kind] = others[kind].result() if kind in others else empty_layer(kind, crs)

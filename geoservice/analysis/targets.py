@@ -176,21 +176,21 @@ def build_targets_and_reasons(
         shapes = _submit_unions(lane, geoms, group, n)
         flagged = flagged.assign(group=group)
         table = per_target(flagged, group, n, rules, exploded)
-        rows = _finish(n, table, rules, lang)
-        for row, shape in zip(rows, shapes.collect(n), strict=True):
-            row["geometry"] = shape
-    frame = pd.DataFrame(rows)
-    order = np.lexsort(
-        (
-            frame["target_id"].to_numpy(dtype=object),
-            -frame["score"].to_numpy(dtype=np.float64),
-            frame["priority"].to_numpy(dtype=object),
+        # the table is built and sorted while the lane finishes the unions
+        frame = pd.DataFrame(_finish(n, table, rules, lang))
+        order = np.lexsort(
+            (
+                frame["target_id"].to_numpy(dtype=object),
+                -frame["score"].to_numpy(dtype=np.float64),
+                frame["priority"].to_numpy(dtype=object),
+            )
         )
-    )
-    frame = frame.iloc[order].reset_index(drop=True)
-    frame[f"reasons_{lang}"] = frame["reasons"]
-    reasons = pd.DataFrame(frame[REASON_COLUMNS])
-    return gpd.GeoDataFrame(frame[TARGET_COLUMNS], geometry="geometry", crs=crs), reasons
+        frame = frame.iloc[order].reset_index(drop=True)
+        frame[f"reasons_{lang}"] = frame["reasons"]
+        reasons = pd.DataFrame(frame[REASON_COLUMNS])
+        frame = frame[TARGET_COLUMNS[:-1]]
+        frame["geometry"] = shapes.collect(n)[order]
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs), reasons
 
 
 def _criminal(t: PerTarget, g: int, rules: Rules) -> CriminalFacts:
