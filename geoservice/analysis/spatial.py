@@ -420,13 +420,13 @@ def _vertex_sample(geoms: NDArray[np.object_]) -> tuple[FloatArray, FloatArray]:
     coordinates, shape (n, 6); NaN for missing and empty geometries."""
     n = len(geoms)
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    count = np.bincount(owner, minlength=n)
-    start = np.cumsum(count) - count
-    pick = start[:, None] + (count[:, None] * np.arange(_ANCHORS)) // _ANCHORS
-    has = (count > 0)[:, None]
-    pick = np.where(has, np.minimum(pick, max(len(coords) - 1, 0)), 0)
     if len(coords) == 0:
         return np.full((n, _ANCHORS), np.nan), np.full((n, _ANCHORS), np.nan)
+    count = np.bincount(owner, minlength=n)
+    start = np.cumsum(count) - count
+    has = (count > 0)[:, None]
+    # polygons without coordinates point at coordinate 0 and are masked out below
+    pick = np.where(has, start[:, None] + (count[:, None] * np.arange(_ANCHORS)) // _ANCHORS, 0)
     return np.where(has, coords[pick, 0], np.nan), np.where(has, coords[pick, 1], np.nan)
 
 
@@ -471,7 +471,8 @@ def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[I
     Candidates are the pairs whose bounding boxes come within ``distance``; a pair is
     settled without GEOS when a vertex of one polygon lies within the distance (less
     :data:`_ANCHOR_MARGIN`) of a vertex of the other (six vertices kept per polygon), and
-    the rest get the exact GEOS distance test (the polygon with more vertices prepared). Many polygons are queried in two halves on two threads.
+    the rest get the exact GEOS distance test (the polygon with more vertices prepared).
+    Many polygons are queried in two halves on two threads.
     """
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
@@ -483,6 +484,8 @@ def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[I
     )
     ax, ay = _vertex_sample(geoms)
     reach = distance - _ANCHOR_MARGIN
+    counts = shapely.get_num_coordinates(geoms)
+    shapely.prepare(geoms[counts > _ANCHORS])
 
     def half(rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         ci, cj = tree.query(boxes[rows])
@@ -506,8 +509,6 @@ def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[I
         near = shapely.dwithin(geoms[a], geoms[c], distance)
         return ci[sure], cj[sure], ci[rest][near], cj[rest][near]
 
-    counts = shapely.get_num_coordinates(geoms)
-    shapely.prepare(geoms[counts > _ANCHORS])
     n = len(geoms)
     parallel = n >= _SPLIT_POLYGONS
     with lanes.pool(parallel) as pool:

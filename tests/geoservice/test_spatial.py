@@ -110,6 +110,20 @@ def test_polygon_pairs_within_on_two_threads_agree_with_geos(small_blocks, dista
     assert {tuple(sorted(p)) for p in found} == {tuple(sorted(p)) for p in expected if p[0] != p[1]}
 
 
+@pytest.mark.parametrize(("distance", "paired"), [(40.0, True), (30.0, True), (29.9, False)])
+def test_polygons_near_along_an_edge_but_not_at_a_vertex_are_paired_exactly(distance, paired):
+    # 30 m apart between their long sides; their nearest vertices are 500 m apart
+    polygons = np.array([shapely.box(0, 0, 1000, 10), shapely.box(500, 40, 1500, 50)], dtype=object)
+    i, j = polygon_pairs_within(polygons, distance)
+    assert (list(zip(i.tolist(), j.tolist(), strict=True)) == [(0, 1)]) is paired
+
+
+def test_polygon_pairs_of_a_missing_or_empty_polygon_are_none():
+    polygons = np.array([None, shapely.Polygon(), shapely.box(0, 0, 10, 10)], dtype=object)
+    i, j = polygon_pairs_within(polygons, 100.0)
+    assert len(i) == len(j) == 0
+
+
 def test_gc_is_paused_inside_and_restored_after_nested_blocks():
     assert gc.isenabled()
     with analysis_runtime():
