@@ -478,8 +478,17 @@ def goal_lines(scale: str, runs: dict[str, Runs]) -> list[str]:
         parts.append("met" if peak < max_mib else "NOT met")
         if max_ratio is not None and "read" in runs:
             ratio = runs[step].median() / runs["read"].median()
-            verdict = "met" if ratio <= max_ratio else "NOT met"
-            parts.insert(0, f"{ratio:.2f}x the read against {max_ratio:g}x: {verdict}; ")
+            if step == "ours":
+                verdict = "met" if ratio <= max_ratio else "NOT met"
+                parts.insert(0, f"{ratio:.2f}x the read against {max_ratio:g}x: {verdict}; ")
+            else:
+                # the reference figures (DuckDB, shapely, PostGIS, geopandas)
+                # compute the scores and write nothing: the time goal is for "ours"
+                parts.insert(
+                    0,
+                    f"{ratio:.2f}x the read, writes included (the {max_ratio:g}x goal is "
+                    "measured on ours, as the issue's reference figures write nothing); ",
+                )
         out.append(f"- goal for {LABELS[step]}: {''.join(parts)}")
     return out
 
