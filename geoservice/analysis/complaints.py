@@ -36,7 +36,23 @@ from geoservice.analysis.evidence import (
 from geoservice.analysis.rules import Rules, classify_text
 from geoservice.analysis.spatial import PolygonIndex, nearest, points_within
 
-__all__ = ["ComplaintItems", "complaint_evidence", "complaint_items", "complaint_pairs"]
+__all__ = [
+    "COMPLAINT_COLUMNS",
+    "ComplaintItems",
+    "complaint_evidence",
+    "complaint_items",
+    "complaint_pairs",
+]
+
+# the columns of the complaints layer this module reads (besides the geometry)
+COMPLAINT_COLUMNS = (
+    "complaint_id",
+    "received_at",
+    "category",
+    "description",
+    "status",
+    "village_name",
+)
 
 
 @dataclass

@@ -17,9 +17,10 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geoservice.analysis.complaints import COMPLAINT_COLUMNS
 from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.rules import Rules, rules_hash
-from geoservice.analysis.scoring import score_parcels
+from geoservice.analysis.scoring import PARCEL_COLUMNS, score_parcels
 from geoservice.analysis.targets import build_targets_and_reasons
 from geoservice.errors import NotFoundError, message
 from geoservice.workspace import Workspace
@@ -77,26 +78,7 @@ def empty_layer(kind: str, crs: Any) -> gpd.GeoDataFrame:
 
 # the columns the analysis reads of the two largest layers (the others are read whole):
 # parcels and complaints carry many more (survey codes, coordinates as text, channel)
-ANALYSIS_COLUMNS = {
-    "parcels": (
-        "parcel_id",
-        "kind",
-        "village_code",
-        "village_name",
-        "public_welfare",
-        "nature_reserve",
-        "area_ha",
-        "volume_per_ha",
-    ),
-    "complaints": (
-        "complaint_id",
-        "received_at",
-        "category",
-        "description",
-        "status",
-        "village_name",
-    ),
-}
+ANALYSIS_COLUMNS = {"parcels": PARCEL_COLUMNS, "complaints": COMPLAINT_COLUMNS}
 
 
 def _read(ws: Workspace, kind: str) -> gpd.GeoDataFrame:

@@ -39,6 +39,7 @@ from geoservice.analysis.rules import Rules, classify_text
 from geoservice.analysis.spatial import PolygonIndex, PolygonTree
 
 __all__ = [
+    "PARCEL_COLUMNS",
     "PARCEL_RISK_COLUMNS",
     "UNMATCHED_COMPLAINT_COLUMNS",
     "UNMATCHED_PROBLEM_COLUMNS",
@@ -330,7 +331,8 @@ def _traits(parcels: pd.DataFrame, rules: Rules) -> tuple[ParcelTraits, NDArray[
     return traits, protection_multiplier(parcels, rules)
 
 
-_COPIED = (
+# the parcel columns the scoring reads (the traits) and copies into parcel_risk
+PARCEL_COLUMNS = (
     "parcel_id",
     "kind",
     "village_code",
@@ -459,7 +461,7 @@ def _columns(
     lp, lq = local
     m = len(rows)
     # only the copied attributes are taken (not every column of the parcels layer)
-    copied = [name for name in _COPIED if name in parcels.columns]
+    copied = [name for name in PARCEL_COLUMNS if name in parcels.columns]
     sub = pd.DataFrame(parcels[copied]).iloc[rows].reset_index(drop=True)
     area_met, volume_met = scores["area_met"], scores["volume_met"]
     basis = _decode(
