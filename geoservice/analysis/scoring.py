@@ -49,7 +49,8 @@ __all__ = [
     "score_parcels",
 ]
 
-PARCEL_RISK_COLUMNS = [
+# the parcel columns the scoring reads (the traits) and copies into parcel_risk
+PARCEL_COLUMNS = (
     "parcel_id",
     "kind",
     "village_code",
@@ -58,6 +59,9 @@ PARCEL_RISK_COLUMNS = [
     "nature_reserve",
     "area_ha",
     "volume_per_ha",
+)
+PARCEL_RISK_COLUMNS = [
+    *PARCEL_COLUMNS,
     "complaint_score",
     "patch_score",
     "problem_score",
@@ -329,19 +333,6 @@ def _traits(parcels: pd.DataFrame, rules: Rules) -> tuple[ParcelTraits, NDArray[
         ),
     )
     return traits, protection_multiplier(parcels, rules)
-
-
-# the parcel columns the scoring reads (the traits) and copies into parcel_risk
-PARCEL_COLUMNS = (
-    "parcel_id",
-    "kind",
-    "village_code",
-    "village_name",
-    "public_welfare",
-    "nature_reserve",
-    "area_ha",
-    "volume_per_ha",
-)
 
 
 def _aggregate(
