@@ -9,6 +9,7 @@ the English text so that logs and tests read the same everywhere.
     LayersError
     ├── SourceError          the file cannot be opened as given (missing part, format)
     │   ├── ArchiveError     an unsafe or unusable archive (zip slip, bomb, nested zip)
+    │   ├── ShapefileIntegrityError  the parts of a shapefile disagree (a truncated copy)
     │   └── LayerChoiceError a container holds several layers and none was chosen
     ├── EncodingError        text cannot be decoded with the given or detected encoding
     ├── CRSError             no usable coordinate reference system
@@ -43,6 +44,11 @@ class SourceError(LayersError):
 
 class ArchiveError(SourceError):
     """An archive is unsafe (path escape, bomb) or unusable (nested archive, empty)."""
+
+
+class ShapefileIntegrityError(SourceError):
+    """The ``.shp``, ``.shx`` and ``.dbf`` of a shapefile hold different numbers of records,
+    or one of them is cut short: reading it would silently drop or mismatch rows."""
 
 
 class LayerChoiceError(SourceError):

@@ -29,6 +29,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from layers.archive import NESTED_ARCHIVE_SUFFIXES, is_junk_name, member_names, safe_extract
 from layers.errors import ClassifiedDataError, LayerChoiceError, SourceError
+from layers.integrity import check_shapefile
 from layers.messages import Message
 
 Format = Literal["shapefile", "gpkg", "geojson", "kml", "csv", "xlsx"]
@@ -180,6 +181,9 @@ def resolve_source(path: Path, workdir: Path, layer: str | None = None) -> Sourc
     ------
     SourceError
         Missing path, missing shapefile part, unsupported format, nothing readable found.
+    ShapefileIntegrityError
+        The ``.shp``, ``.shx`` and ``.dbf`` of a shapefile disagree on the record count or
+        one is cut short (see :func:`layers.integrity.check_shapefile`).
     ArchiveError
         An unsafe or unusable archive (see :func:`layers.archive.safe_extract`).
     LayerChoiceError
@@ -353,6 +357,7 @@ def _resolve_shapefile(path: Path, original: Path, prefix: str) -> Source:
     missing = [f"{stem}{s}" for s in (".dbf", ".shx") if s not in parts]
     if missing:
         raise _shapefile_incomplete(prefix + shp.name, missing)
+    check_shapefile(shp, parts[".shx"], parts[".dbf"], prefix)
     return Source(shp, "shapefile", None, original, prefix + shp.name)
 
 
@@ -577,14 +582,26 @@ def _shapefile_incomplete(display: str, missing: list[str]) -> SourceError:
     roles = [_PART_ROLES.get(PurePosixPath(m).suffix, ("索引", "shape index")) for m in missing]
     zh = "、".join(f"{m}（{r[0]}）" for m, r in zip(missing, roles, strict=True))
     en = ", ".join(f"{m} ({r[1]})" for m, r in zip(missing, roles, strict=True))
+    shx_zh, shx_en = "", ""
+    if len(missing) == 1 and missing[0].lower().endswith(".shx"):
+        shp_name = PurePosixPath(display.rsplit("!", 1)[-1]).name
+        shx_zh = (
+            f"只缺 .shx 时也可由 .shp 重建：ogr2ogr --config SHAPE_RESTORE_SHX YES 修复后.shp"
+            f" {shp_name}，或在 QGIS 处理工具箱中运行“修复 Shapefile”（Repair Shapefile）。"
+        )
+        shx_en = (
+            " When only the .shx is missing it can also be rebuilt from the .shp: ogr2ogr"
+            f" --config SHAPE_RESTORE_SHX YES repaired.shp {shp_name}, or 'Repair Shapefile'"
+            " in the QGIS Processing Toolbox."
+        )
     return _source_error(
         "source.shapefile_incomplete",
         f"Shapefile“{display}”不完整：同一文件夹中缺少 {zh}。Shapefile 由多个文件组成，"
         "必须放在一起：请把所有组成文件（.shp .shx .dbf .prj .cpg）一起复制，"
-        "或打包成 .zip 发送。",
+        f"或打包成 .zip 发送。{shx_zh}",
         f"Shapefile '{display}' is incomplete: {en} is missing from the same folder. A"
         " shapefile is several files that must stay together: copy all parts of the"
-        " shapefile (.shp .shx .dbf .prj .cpg) together, or send it zipped.",
+        f" shapefile (.shp .shx .dbf .prj .cpg) together, or send it zipped.{shx_en}",
     )
 
 
