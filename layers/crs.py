@@ -190,10 +190,22 @@ def crs_from_user(text: str) -> pyproj.CRS:
     Raises
     ------
     CRSError
-        The text is not a CRS; the message names it and gives examples.
+        The text is not a CRS; the message names it, gives examples and names the web-map
+        values ``GCJ-02`` and ``BD-09`` that :func:`layers.read_layer` also accepts.
     """
     match = re.fullmatch(r"\s*(?:epsg\s*:\s*)?(\d{4,6})\s*", text, flags=re.IGNORECASE)
-    return _parse(f"EPSG:{match.group(1)}" if match else text, "`--crs` ", "`--crs`")
+    try:
+        return _parse(f"EPSG:{match.group(1)}" if match else text, "`--crs` ", "`--crs`")
+    except CRSError as exc:
+        raise CRSError(
+            Message(
+                exc.code,
+                f"{exc.message.zh}在高德、腾讯、微信地图上取的经纬度用 --crs GCJ-02，"
+                "百度地图的用 --crs BD-09。",
+                f"{exc.message.en} For lon/lat picked on AutoNavi, Tencent or WeChat maps "
+                "pass --crs GCJ-02; on Baidu maps --crs BD-09.",
+            )
+        ) from None
 
 
 # --------------------------------------------------------------------------- .prj matching

@@ -19,6 +19,7 @@ import shapely
 
 from layers import crs as crs_mod
 from layers import encoding as enc_mod
+from layers import webmap
 from layers.aliases import (
     ALIASES,
     CLASSIFICATION_COLUMNS,
@@ -54,6 +55,11 @@ from layers.sources import (
     shapefile_parts,
 )
 from layers.sources import source_sha256 as _sha256
+from layers.tables import (
+    read_csv_cells,
+    uncalculated_formula_cells,
+    uncalculated_formulas_message,
+)
 from layers.validate import check_geometries, outside_area
 
 ROW = "source_row"
@@ -86,7 +92,9 @@ def read_layer(
         Text encoding; detected when omitted (never from the DBF's LDID byte).
     crs : str, optional
         CRS of the file (``EPSG:4546``); overrides the ``.prj``. Required when the CRS
-        is missing and cannot be inferred unambiguously.
+        is missing and cannot be inferred unambiguously. ``GCJ-02`` or ``BD-09`` (any
+        case, ``gcj02``, ``bd09``): lon/lat picked on Chinese web maps, converted to
+        CGCS2000 (EPSG:4490) first (see :func:`layers.webmap.convert_layer`).
     mapping : path or mapping, optional
         User field mapping (canonical → source names), see :func:`layers.aliases.load_mapping`.
     layer : str, optional
@@ -280,18 +288,12 @@ def _header_row(cells: pd.DataFrame) -> int:
 
 
 def _decode_csv(data: bytes, source: Source, encoding: str | None, report: ImportReport) -> str:
-    if not data.lstrip(b"\xef\xbb\xbf").strip():
-        raise SourceError(
-            Message(
-                "table.empty_file",
-                f"{source.name} 是空文件，没有任何内容；请检查导出是否成功。",
-                f"{source.name} is empty; check that it was exported completely.",
-            )
-        )
+    """The text of a CSV without its byte order mark (UTF-8, GB18030, UTF-16 or UTF-32)."""
     enc, reason = enc_mod.detect_text_encoding(data, encoding)
     report.encoding, report.encoding_reason = enc.upper(), reason
     try:
-        return data.decode(enc)
+        # GB18030 (and a user-given UTF-8) decode the BOM to U+FEFF: it is not text.
+        text = data.decode(enc).removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise EncodingError(
             Message(
@@ -303,6 +305,15 @@ def _decode_csv(data: bytes, source: Source, encoding: str | None, report: Impor
                 "pass --encoding GB18030.",
             )
         ) from exc
+    if not text.strip():
+        raise SourceError(
+            Message(
+                "table.empty_file",
+                f"{source.name} 是空文件，没有任何内容；请检查导出是否成功。",
+                f"{source.name} is empty; check that it was exported completely.",
+            )
+        )
+    return text
 
 
 def _read_table(source: Source, encoding: str | None, report: ImportReport) -> pd.DataFrame:
@@ -312,31 +323,14 @@ def _read_table(source: Source, encoding: str | None, report: ImportReport) -> p
     rows that are blank in every cell are skipped (they are not records).
     """
     if source.format == "csv":
-        text = _decode_csv(source.path.read_bytes(), source, encoding, report)
-        try:
-            cells = pd.read_csv(
-                io.StringIO(text),
-                dtype=str,
-                header=None,
-                keep_default_na=False,
-                sep=None,
-                engine="python",
-                skip_blank_lines=False,
-            )
-        except csv.Error:
-            cells = pd.read_csv(
-                io.StringIO(text),
-                dtype=str,
-                header=None,
-                keep_default_na=False,
-                skip_blank_lines=False,
-            )
+        cells = read_csv_cells(_decode_csv(source.path.read_bytes(), source, encoding, report))
     else:
         report.encoding = "UTF-8"
         report.encoding_reason = Message(
             "encoding.format", "xlsx 格式规定为 UTF-8", "xlsx is UTF-8 by definition"
         )
         cells = pd.read_excel(source.path, sheet_name=source.layer or 0, dtype=object, header=None)
+        _warn_uncalculated(source, report)
     header = _header_row(cells)
     names = [
         str(v).strip() if pd.notna(v) and str(v).strip() else f"列{i + 1}"
@@ -359,6 +353,13 @@ def _read_table(source: Source, encoding: str | None, report: ImportReport) -> p
             )
         )
     return table.loc[~blank.to_numpy()].reset_index(drop=True)
+
+
+def _warn_uncalculated(source: Source, report: ImportReport) -> None:
+    """Warn about formula cells of the sheet read that hold no calculated value."""
+    sheet, cells = uncalculated_formula_cells(source.path, source.layer)
+    if cells:
+        report.warn(uncalculated_formulas_message(source.name, sheet, cells))
 
 
 _DMS = re.compile(
@@ -443,6 +444,8 @@ def _check_classification_columns(raw: pd.DataFrame, source: Source) -> None:
 def _decide_crs(
     raw: gpd.GeoDataFrame, file_crs: pyproj.CRS | None, user: str | None, report: ImportReport
 ) -> pyproj.CRS | None:
+    if webmap.is_offset_datum(user):  # GCJ-02 / BD-09 lon/lat: converted here, in place
+        return webmap.convert_layer(raw, str(user), report)
     geoms = np.asarray(raw.geometry.array, dtype=object)
     present = ~shapely.is_missing(geoms)
     if user is not None:
