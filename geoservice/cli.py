@@ -18,6 +18,7 @@ from geoservice.cli_common import (
     _catalog_table,
     _fail,
     _guard,
+    _print_import_notes,
     _print_json,
     _report_lines,
     _settings,
@@ -166,7 +167,7 @@ def _import_problems(
         ),
     )
     if as_json:
-        _print_json({"workspace": str(ws.path), "problems_import": result.to_dict()})
+        _print_json({"workspace": str(ws.path), "problems_import": result.to_dict(lang)})
         return
     out.print(
         _t(
@@ -181,6 +182,7 @@ def _import_problems(
         ),
         markup=False,
     )
+    _print_import_notes(result.to_dict(lang), lang)
 
 
 @app.command("layers")

@@ -152,10 +152,20 @@ def _catalog_table(entries: list[Any], lang: Lang) -> Table:
     table = Table(title=_t(lang, "数据共享目录", "Layer catalog"))
     for zh, en in heads:
         table.add_column(
+    if d.get("villages"):
+        lines.append(_t(lang, "村归属：", "Villages: ") + d["villages"]["summary"])
             _t(lang, zh, en), justify="right" if en in ("rows", "rejected") else "left"
         )
     for e in entries:
         dept = DEPARTMENTS.get(e.owner_department, (e.owner_department, e.owner_department))
+def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
+    """The village attribution line and the warnings of a problems import."""
+    if detail.get("villages"):
+        out.print(_t(lang, "村归属：", "Villages: ") + detail["villages"]["summary"], markup=False)
+    for warning in detail.get("warnings", []):
+        out.print(_t(lang, "提示：", "Warning: ") + warning, markup=False)
+
+
         table.add_row(
             KIND_LABELS[e.layer][0 if lang == "zh" else 1] if e.layer in KIND_LABELS else e.layer,
             e.part,

@@ -18,6 +18,7 @@ from geoservice.cli_common import (
     _date_option,
     _fail,
     _guard,
+    _print_import_notes,
     _print_json,
     _settings,
     _t,
@@ -454,7 +455,7 @@ def import_cmd(
     ws = Workspace(settings.workspace)
     result = _guard(lg, lambda: import_problems(ws, path, actor=settings.user, mode=mode))
     if as_json:
-        _print_json(result.to_dict())
+        _print_json(result.to_dict(lg))
         return
     out.print(
         _t(
@@ -466,3 +467,4 @@ def import_cmd(
         ),
         markup=False,
     )
+    _print_import_notes(result.to_dict(lg), lg)

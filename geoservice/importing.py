@@ -19,6 +19,7 @@ from geoservice.workspace import (
     now_iso,
 )
 from layers import read_layer
+from layers.attribution import attribute_villages
 from layers.codes import DEPARTMENTS
 from layers.crs import describe_crs, is_projected_metres
 from layers.messages import Message
@@ -175,6 +176,63 @@ def _concat(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs=new.crs or old.crs)
 
 
+ATTRIBUTED: tuple[Kind, ...] = ("parcels", "complaints", "patches", "problems")
+
+
+def stored_villages(ws: Workspace) -> gpd.GeoDataFrame | None:
+    """The workspace's villages layer (code, name, polygon), or None when it has none."""
+    if not ws.exists() or "villages" not in ws.layer_names():
+        return None
+    return ws.read("villages", columns=["village_code", "village_name"])
+
+
+def attribute(
+    frame: gpd.GeoDataFrame,
+    kind: Kind,
+    villages: gpd.GeoDataFrame | None,
+    report: ImportReport,
+) -> gpd.GeoDataFrame:
+    """Give every imported row its village (code, name or location) and report how."""
+    frame, result = attribute_villages(frame, villages, id_column=schema_for(kind).id_column)
+    report.villages = result
+    report.warnings.extend(result.messages())
+    return frame
+
+
+def reattribute(
+    ws: Workspace, villages: gpd.GeoDataFrame, report: ImportReport
+) -> dict[str, gpd.GeoDataFrame]:
+    """The stored layers given their villages again from new village boundaries.
+
+    Rows placed by location are placed again; rows that gave a code or a name are matched
+    again (a village that is gone leaves them with what they gave, reported).
+    """
+    out: dict[str, gpd.GeoDataFrame] = {}
+    names = ws.layer_names() if ws.exists() else []
+    for kind in ATTRIBUTED:
+        if kind not in names:
+            continue
+        frame = ws.read(kind)
+        if "village_by" in frame.columns:
+            placed = frame["village_by"].astype("string").eq("location").fillna(False)
+            for col in ("village_code", "village_name"):
+                if col in frame.columns:
+                    frame[col] = frame[col].astype("string").mask(placed.to_numpy())
+        frame, result = attribute_villages(frame, villages, id_column=schema_for(kind).id_column)
+        out[kind] = frame
+        label = schema_for(kind)
+        report.warn(
+            Message(
+                "villages.reattributed",
+                f"{label.zh}已按新的村界重新归属村：{result.summary('zh')}。",
+                f"{label.en.capitalize()} given their villages again from the new "
+                f"boundaries: {result.summary('en')}.",
+            )
+        )
+        report.warnings.extend(result.messages())
+    return out
+
+
 def import_file(
     ws: Workspace,
     path: str | Path,
@@ -236,7 +294,12 @@ def import_file(
     if report.rows_read and not report.rows_imported:
         raise NothingImportedError(_nothing_imported(report), report)
     frame = to_workspace_crs(frame, target, report)
+    also: dict[str, gpd.GeoDataFrame] = {}
+    if schema.kind in ATTRIBUTED:
+        frame = attribute(frame, schema.kind, stored_villages(ws), report)
     merged = _merge(old, schema.kind, frame, mode)
+    if schema.kind == "villages":
+        also = reattribute(ws, merged, report)
     parts = sorted(frame["kind"].dropna().unique()) if kind == "parcels" else []
     part = ",".join(parts)
     entry = CatalogEntry(
@@ -270,5 +333,6 @@ def import_file(
         entry,
         replace_parts=replace_parts,
         audit_detail={"report": report.to_dict("en")},
+        also=also,
     )
     return ImportResult(report, entry, len(merged))

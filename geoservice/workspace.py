@@ -366,6 +366,7 @@ class Workspace:
         Parameters
         ----------
         kind : str
+        also: dict[str, gpd.GeoDataFrame] | None = None,
             Canonical layer name.
         frame : geopandas.GeoDataFrame
             The complete new content of the layer, in the workspace CRS.
@@ -384,6 +385,9 @@ class Workspace:
                 message("workspace.bad_kind", f"未知图层 {kind}", f"unknown layer {kind}")
             )
         if frame.crs is None:
+        also : dict of str to GeoDataFrame, optional
+            Other layers rewritten in the same transaction (layers re-attributed to new
+            village boundaries).
             raise WorkspaceError(
                 message(
                     "workspace.no_crs",
@@ -400,6 +404,8 @@ class Workspace:
                     con.execute(
                         "INSERT OR IGNORE INTO workspace_meta VALUES ('crs', ?)",
                         (frame.crs.to_wkt(),),
+            for name, other in (also or {}).items():
+                write_frame(_gpkg_safe(other), work, name)
                     )
                 if replace_parts is not None:
                     marks = ",".join("?" * len(replace_parts))

@@ -14,6 +14,7 @@ with an underscore; :mod:`layers.normalize` turns them into canonical columns.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -46,7 +47,30 @@ _VILLAGE_NAME = (
     "行政村",
     "行政区名称",
     "所在村",
+    "所属村",
+    "所属行政村",
+    "所在行政村",
+    "行政村名称",
+    "村委会",
+    "村(居)委会",
+    "村(社区)",
+    "村居",
+    "责任村",
+    "村名称(社区)",
     "村",
+)
+# Free text naming a place ("黄岗村石坑组"): the village is found in it when no village
+# column is given.
+_PLACE = (
+    "地点",
+    "位置",
+    "地址",
+    "详细地址",
+    "具体位置",
+    "具体地点",
+    "发生地点",
+    "问题地点",
+    "所在位置",
 )
 
 ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
@@ -120,7 +144,9 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
         ),
         "channel": ("channel", "来源", "渠道", "举报方式", "报案方式", "举报渠道"),
         "status": ("status", "核实结果", "核查结果", "办理状态", "处理状态", "状态"),
+        "village_code": _VILLAGE_CODE,
         "village_name": _VILLAGE_NAME,
+        "place": _PLACE,
     },
     "patches": {
         "patch_id": (
@@ -142,6 +168,8 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
         "_illegal_flag": ("illegal", "SHIFOU_WF", "违法违规", "是否违法", "是否违法违规"),
         "_felling_permit": ("CFZH", "林木采伐许可证号", "采伐许可证号"),
         "_category": ("category", "违法类别"),
+        "village_code": (*_VILLAGE_CODE, "ZLDWDM", "坐落单位代码"),
+        "village_name": (*_VILLAGE_NAME, "ZLDWMC", "坐落单位名称"),
         "_xian": ("XIAN",),
         "_xiang": ("XIANG",),
         "_cun": ("CUN",),
@@ -157,6 +185,10 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
         "deadline": ("deadline", "整改期限", "整改时限", "完成时限"),
         "status": ("status", "整改状态", "整改情况", "状态"),
         "cc_departments": ("cc_departments", "抄送部门", "抄送单位", "责任部门"),
+        "place": _PLACE,
+        "_xian": ("XIAN",),
+        "_xiang": ("XIANG",),
+        "_cun": ("CUN",),
     },
 }
 
@@ -179,8 +211,12 @@ _FOLD = re.compile(r"[\s_\-]+")
 
 
 def fold(name: str) -> str:
-    """Fold a field name for matching: case, spaces, underscores and hyphens ignored."""
-    return _FOLD.sub("", str(name)).casefold()
+    """Fold a field name for matching.
+
+    Case, spaces, underscores and hyphens are ignored and full-width forms are read as
+    their ASCII twins (NFKC), so ``村（居）委会`` and ``村(居)委会`` are one name.
+    """
+    return _FOLD.sub("", unicodedata.normalize("NFKC", str(name))).casefold()
 
 
 def _mapping_error(code: str, zh: str, en: str) -> SchemaError:

@@ -126,21 +126,55 @@ def _file_area(df: pd.DataFrame) -> pd.Series:
     return ha.fillna(m2)
 
 
+def _digits(df: pd.DataFrame, name: str) -> pd.Series:
+    """A code column as a string of digits (``<NA>`` where it holds anything else)."""
+    s = codes.normalize_code(_col(df, name))
+    return s.where(s.str.fullmatch(r"\d+").fillna(False).astype(bool))
+
+
+def full_village_code(values: pd.Series) -> pd.Series:
+    """12-digit village codes from codes in the forms real files use.
+
+    12 digits as they are; longer codes whose digits after the 12th are zeros (the
+    19-character 坐落单位代码 ZLDWDM) cut to 12; 6- and 9-digit county and township codes
+    padded with zeros (they name no village and match none); anything else ``<NA>``.
+    """
+    s = codes.normalize_code(values)
+    digits = s.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    s = s.where(digits)
+    long = (s.str.len() > 12) & s.str[12:].str.fullmatch("0*").fillna(False).astype(bool)
+    s = s.where(~long.fillna(False).astype(bool), s.str[:12])
+    short = s.str.len().isin([6, 9]).fillna(False).astype(bool)
+    s = s.where(~short, s.str.ljust(12, "0"))
+    return s.where(s.str.len() == 12)
+
+
 def _village_code(df: pd.DataFrame) -> pd.Series:
-    """12-digit village code from a code column or from XIAN + XIANG + CUN."""
-    direct = codes.normalize_code(_col(df, "village_code"))
-    digits = direct.str.fullmatch(r"\d+").fillna(False).astype(bool)
-    long = digits & (direct.str.len() > 12) & direct.str[12:].str.fullmatch("0*").fillna(False)
-    direct = direct.where(~long, direct.str[:12])
-    short = digits & direct.str.len().isin([6, 9])
-    direct = direct.where(~short, direct.str.ljust(12, "0"))
-    xian = codes.normalize_code(_col(df, "_xian"), 6)
-    xiang = codes.normalize_code(_col(df, "_xiang"), 3)
-    cun = codes.normalize_code(_col(df, "_cun"), 3)
-    composed = (xian + xiang + cun).where(
-        (xian.str.len() == 6) & (xiang.str.len() == 3) & (cun.str.len() == 3)
-    )
-    return direct.fillna(composed)
+    """12-digit village code of each row, from a code column or from XIAN, XIANG, CUN.
+
+    ``XIAN``/``XIANG``/``CUN`` come in two shapes: composed parts (6 + 3 + 3 digits, each
+    within its parent) and full-length codes (6, 9 and 12 digits, so ``CUN`` alone is the
+    village code), and a 9-digit ``XIANG`` beside a 3-digit ``CUN``. A direct code column
+    wins over the parts.
+    """
+    direct = full_village_code(_col(df, "village_code"))
+    xian, xiang, cun = _digits(df, "_xian"), _digits(df, "_xiang"), _digits(df, "_cun")
+    cun_full = full_village_code(cun.where(cun.str.len() >= 12))
+    short_cun = cun.where(cun.str.len() <= 3).str.zfill(3)
+    xiang9 = xiang.where(xiang.str.len() == 9)
+    xiang3 = xiang.where(xiang.str.len() <= 3).str.zfill(3)
+    xian6 = xian.where(xian.str.len() == 6)
+    from_township = xiang9 + short_cun
+    composed = xian6 + xiang3 + short_cun
+    return direct.fillna(cun_full).fillna(from_township).fillna(composed).astype("string")
+
+
+def _village_name(df: pd.DataFrame) -> pd.Series:
+    """Village names from a name column, else from a ``CUN`` field that holds a name."""
+    name = _text(df, "village_name")
+    cun = _text(df, "_cun")
+    cun_name = cun.where(~cun.str.fullmatch(r"[\d.]+").fillna(True).astype(bool))
+    return name.fillna(cun_name)
 
 
 def _finish(df: gpd.GeoDataFrame, kind: Kind, out: _Collector) -> Normalized:
@@ -162,7 +196,7 @@ def normalize_villages(df: gpd.GeoDataFrame, metric_crs: object) -> Normalized:
     out = _Collector()
     df = df.copy()
     df["village_code"] = _village_code(df)
-    df["village_name"] = _text(df, "village_name")
+    df["village_name"] = _village_name(df)
     df["area_ha"] = area_hectares(df.geometry, metric_crs)
     _check_area(out, df["area_ha"], _file_area(df), df["village_code"])
     return _finish(df, "villages", out)
@@ -208,6 +242,18 @@ def _protection_grade(df: pd.DataFrame) -> pd.Series:
     return grade.where(grade.between(1, 4)).astype("Int64")
 
 
+def _kind_unknown(n: int, total: int) -> Message:
+    return Message(
+        "parcels.kind_unknown",
+        f"{n} 个小班（共 {total} 个）既无地类也无湿地类型，无法判断是森林还是湿地，已按森林导入；"
+        "如为湿地，请用 --kind wetland 重新导入，或在字段映射中指明地类字段（land_class: 字段名）。",
+        f"{n} of {total} parcels have neither a land class nor a wetland type, so whether "
+        "they are forest or wetland cannot be derived; they were imported as forest. If they "
+        "are wetland, import again with --kind wetland, or map the land-class field "
+        "(land_class: FIELD) in a --mapping file.",
+    )
+
+
 def normalize_parcels(
     df: gpd.GeoDataFrame, metric_crs: object, parcel_kind: str | None
 ) -> Normalized:
@@ -221,7 +267,7 @@ def normalize_parcels(
     df = df.copy()
     df["parcel_id"] = _parcel_id(df)
     df["village_code"] = _village_code(df)
-    df["village_name"] = _text(df, "village_name")
+    df["village_name"] = _village_name(df)
     land4 = codes.normalize_code(_col(df, "land_class"), 4)
     df["land_class"] = land4
     df["wetland_type"] = codes.normalize_code(_col(df, "wetland_type"))
@@ -233,7 +279,11 @@ def normalize_parcels(
         typed = codes.code_key(df["wetland_type"]).fillna("0").ne("0")
         wet = land4.isin(codes.WETLAND_LAND_CLASSES).fillna(False).astype(bool) | typed
         derived = pd.Series(np.where(wet, "wetland", "forest"), index=df.index, dtype="string")
-        df["kind"] = given.where(given.isin(["forest", "wetland"])).fillna(derived)
+        given = given.where(given.isin(["forest", "wetland"]))
+        unknown = given.isna() & ~wet & land4.isna()
+        if unknown.any():
+            out.warnings.append(_kind_unknown(int(unknown.sum()), len(df)))
+        df["kind"] = given.fillna(derived)
     df["forest_category"] = codes.normalize_code(_col(df, "forest_category"))
     df["public_welfare"] = _public_welfare(df)
     df["protection_grade"] = _protection_grade(df)
@@ -274,7 +324,9 @@ def normalize_complaints(df: gpd.GeoDataFrame) -> Normalized:
     status = codes.map_words(raw, codes.COMPLAINT_STATUS, codes.COMPLAINT_STATES)
     _bad_words(out, raw, status, "status", codes.COMPLAINT_STATES)
     df["status"] = status.fillna("new")
-    df["village_name"] = _text(df, "village_name")
+    df["village_code"] = _village_code(df)
+    df["village_name"] = _village_name(df)
+    df["place"] = _text(df, "place")
     return _finish(df, "complaints", out)
 
 
@@ -313,6 +365,8 @@ def normalize_patches(df: gpd.GeoDataFrame, metric_crs: object) -> Normalized:
     _check_area(out, df["area_ha"], _file_area(df), df["patch_id"])
     df["illegal_area_ha"] = _number(df, "illegal_area_ha")
     df["permit_no"] = _text(df, "permit_no").fillna(_text(df, "_felling_permit"))
+    df["village_code"] = _village_code(df)
+    df["village_name"] = _village_name(df)
     return _finish(df, "patches", out)
 
 
@@ -325,11 +379,12 @@ def normalize_problems(df: gpd.GeoDataFrame) -> Normalized:
     df["found_on"] = _dates(out, df, "found_on")
     df["deadline"] = _dates(out, df, "deadline")
     df["village_code"] = _village_code(df)
-    df["village_name"] = _text(df, "village_name")
+    df["village_name"] = _village_name(df)
     by_category = codes.category_from_text(_col(df, "category"))
     by_text = codes.category_from_text(_col(df, "description"))
     df["category"] = by_category.fillna(by_text).fillna("other")
     df["description"] = _text(df, "description")
+    df["place"] = _text(df, "place")
     raw = _text(df, "status")
     status = codes.map_words(raw, codes.PROBLEM_STATUS, codes.PROBLEM_STATES)
     _bad_words(out, raw, status, "status", codes.PROBLEM_STATES)

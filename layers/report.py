@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from layers.attribution import Attribution
 from layers.messages import Lang, Message
 
 # Reasons a row can be rejected, in both languages. Keys are stable codes.
@@ -17,8 +18,8 @@ REJECT_REASONS: dict[str, tuple[str, str]] = {
     "wrong_geometry_type": ("几何类型不符", "wrong geometry type"),
     "invalid_geometry": ("几何无效且无法修复", "invalid geometry that could not be repaired"),
     "outside_crs_area": (
-        "坐标超出坐标系有效范围(经纬度可能颠倒)",
-        "coordinates outside the CRS's valid area (latitude and longitude swapped?)",
+        "坐标完全在坐标系有效范围之外",
+        "lies wholly outside the CRS's area of use",
     ),
     "missing_id": ("缺少编号", "missing id"),
     "duplicate_id": ("编号重复", "duplicate id"),
@@ -43,7 +44,11 @@ class ImportReport:
     kind : str
         Canonical layer kind.
     rows_read, rows_imported, rows_repaired : int
-        Counts; ``rows_read == rows_imported + sum(rejected.values())``.
+        Counts; ``rows_read == rows_imported + rows_rejected + rows_merged``.
+    parts_merged, features_merged : int
+        Rows that were parts of one feature (same id and attributes, one row per part)
+        and the multi-part features they became. Each such feature counts as one row
+        imported (or rejected) and its other ``rows_merged`` rows as neither.
     rejected : Counter
         Rejected rows by reason code (see :data:`REJECT_REASONS`).
     rejects : pandas.DataFrame
@@ -62,16 +67,24 @@ class ImportReport:
     rows_read: int = 0
     rows_imported: int = 0
     rows_repaired: int = 0
+    parts_merged: int = 0
+    features_merged: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
     field_mapping: dict[str, str] = field(default_factory=dict)
     unmapped_fields: list[str] = field(default_factory=list)
     warnings: list[Message] = field(default_factory=list)
     sha256: str | None = None
+    villages: Attribution | None = None
 
     @property
     def rows_rejected(self) -> int:
         return sum(self.rejected.values())
+
+    @property
+    def rows_merged(self) -> int:
+        """Rows merged into another row's feature: ``parts_merged - features_merged``."""
+        return self.parts_merged - self.features_merged
 
     def warn(self, message: Message) -> None:
         self.warnings.append(message)
@@ -91,6 +104,9 @@ class ImportReport:
             "rows_imported": self.rows_imported,
             "rows_repaired": self.rows_repaired,
             "rows_rejected": self.rows_rejected,
+            "rows_merged": self.rows_merged,
+            "parts_merged": self.parts_merged,
+            "features_merged": self.features_merged,
             "rejected_by_reason": {
                 code: {"count": n, "reason": reason_text(code, lang)}
                 for code, n in sorted(self.rejected.items())
@@ -99,4 +115,9 @@ class ImportReport:
             "unmapped_fields": list(self.unmapped_fields),
             "warnings": [w.text(lang) for w in self.warnings],
             "sha256": self.sha256,
+            "villages": (
+                {**self.villages.to_dict(), "summary": self.villages.summary(lang)}
+                if self.villages is not None
+                else None
+            ),
         }

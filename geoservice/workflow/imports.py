@@ -28,11 +28,14 @@ import pandas as pd
 import pyogrio
 
 from geoservice.errors import NotFoundError, OptionError, message
-from geoservice.importing import to_workspace_crs
+from geoservice.importing import stored_villages, to_workspace_crs
 from geoservice.workflow.store import append_history, audit, connect_file, ensure_workflow
-from geoservice.workflow.villages import match_villages, read_villages
+from geoservice.workflow.villages import read_villages
 from geoservice.workspace import CatalogEntry, Workspace, now_iso, write_frame
 from layers import read_layer
+from layers.attribution import attribute_villages
+from layers.messages import Lang
+from layers.report import ImportReport
 
 __all__ = ["ProblemImport", "import_problems"]
 
@@ -48,34 +51,45 @@ class ProblemImport:
     removed: list[str] = field(default_factory=list)
     rows_read: int = 0
     rows_rejected: int = 0
+    report: ImportReport | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def to_dict(self, lang: Lang = "zh") -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "report"}
+        if self.report is not None:
+            detail = self.report.to_dict(lang)
+            out["villages"] = detail["villages"]
+            out["warnings"] = detail["warnings"]
+        return out
 
 
-def _check_villages(ws: Workspace, frame: pd.DataFrame) -> pd.DataFrame:
-    villages = read_villages(ws)
-    codes, unknown = match_villages(frame["village_code"], frame["village_name"], villages)
+def _check_villages(
+    ws: Workspace, frame: gpd.GeoDataFrame, report: ImportReport
+) -> gpd.GeoDataFrame:
+    """Give every problem its village (code, name or location); refuse unknown villages."""
+    read_villages(ws)  # NotFoundError naming the missing villages layer
+    out, result = attribute_villages(frame, stored_villages(ws), id_column="problem_id")
+    unknown = result.unknown.drop_duplicates("given")
     if len(unknown):
         pairs = "；".join(
-            f"{r.village_name}（最接近：{'、'.join(r.suggestions)}）" for r in unknown.itertuples()
+            f"{r.given}（最接近：{'、'.join(r.suggestions) or '无'}）" for r in unknown.itertuples()
         )
         pairs_en = "; ".join(
-            f"{r.village_name} (closest: {', '.join(r.suggestions)})" for r in unknown.itertuples()
+            f"{r.given} (closest: {', '.join(r.suggestions) or 'none'})"
+            for r in unknown.itertuples()
         )
         raise NotFoundError(
             message(
                 "workflow.import_unknown_village",
-                f"问题清单中有 {len(unknown)} 行的村名不在村界图层中：{pairs}；请改正村名或填写村代码后重新导入，工作空间未改变。",
-                f"{len(unknown)} rows of the problem list name villages that are not in the "
-                f"villages layer: {pairs_en}; correct the names or give village codes and import "
-                "again. The workspace is unchanged.",
+                f"问题清单中有 {len(result.unknown)} 行的村名或村代码不在村界图层中，且没有可归属的坐标："
+                f"{pairs}；请改正村名、填写村代码或坐标后重新导入，工作空间未改变。",
+                f"{len(result.unknown)} rows of the problem list name villages that are not in "
+                f"the villages layer and have no location inside one: {pairs_en}; correct the "
+                "names, or give village codes or coordinates, and import again. The workspace "
+                "is unchanged.",
             )
         )
-    name = dict(zip(villages["village_code"], villages["village_name"], strict=True))
-    out = frame.copy()
-    out["village_code"] = codes.where(codes.notna(), frame["village_code"])
-    out["village_name"] = codes.map(name).where(codes.notna(), frame["village_name"])
+    report.villages = result
+    report.warnings.extend(result.messages())
     return out
 
 
@@ -105,8 +119,10 @@ def import_problems(
     target = ws.crs()
     frame, report = read_layer(path, "problems", target_crs=target, **read_options)
     frame = to_workspace_crs(frame, target, report)
-    frame = _check_villages(ws, frame)
-    result = ProblemImport(mode, rows_read=report.rows_read, rows_rejected=report.rows_rejected)
+    frame = _check_villages(ws, frame, report)
+    result = ProblemImport(
+        mode, rows_read=report.rows_read, rows_rejected=report.rows_rejected, report=report
+    )
     at = now_iso()
     with ws.transaction() as work:
         old = None

@@ -1,13 +1,12 @@
 """Village name matching and the per-village rectification status (DESIGN §7).
 
-Problems are tied to villages of the ``villages`` layer by village code; rows without a
-known code by name: exactly, then ignoring whitespace and a trailing 村 / 村委会 / 居委会 /
-社区. Names that match nothing are reported with the closest village names (difflib).
+Problems are tied to villages of the ``villages`` layer by the one mechanism of
+:mod:`layers.attribution` (code, then name, then location at import). Names that match
+nothing are reported with the closest village names (difflib).
 """
 
 from __future__ import annotations
 
-import difflib
 from datetime import date
 
 import numpy as np
@@ -18,6 +17,7 @@ from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
 from geoservice.workflow.states import OPEN_STATES
 from geoservice.workflow.store import history, read_problems
 from geoservice.workspace import Workspace
+from layers.attribution import match_codes, match_names, name_key, suggest
 from layers.codes import code_key
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "village_status",
 ]
 
-_SUFFIX = r"(?:村民委员会|居民委员会|村委会|居委会|社区|村)$"
 STATUS_COLUMNS = [
     "village_code",
     "village_name",
@@ -49,12 +48,6 @@ STATUS_COLUMNS = [
 ]
 
 
-def name_key(names: pd.Series) -> pd.Series:
-    """Names without whitespace and without a trailing 村 / 村委会 / 居委会 / 社区."""
-    s = names.astype("string").str.replace(r"\s+", "", regex=True)
-    return s.str.replace(_SUFFIX, "", regex=True)
-
-
 def read_villages(ws: Workspace) -> pd.DataFrame:
     """``village_code`` and ``village_name`` of the villages layer (NotFoundError without it)."""
     frame = ws.read(
@@ -63,16 +56,10 @@ def read_villages(ws: Workspace) -> pd.DataFrame:
     return frame.astype({"village_code": "string", "village_name": "string"})
 
 
-def suggest(name: str, villages: pd.DataFrame, n: int = 3) -> list[str]:
-    """The village names closest to ``name``."""
-    known = villages["village_name"].dropna().astype(str).tolist()
-    return difflib.get_close_matches(str(name), known, n=n, cutoff=0.0)[:n]
-
-
 def match_villages(
     codes: pd.Series, names: pd.Series, villages: pd.DataFrame
 ) -> tuple[pd.Series, pd.DataFrame]:
-    """The village code of each row: by code, else by name (exact, then by name key).
+    """The village code of each row: by code, else by name (see :mod:`layers.attribution`).
 
     Returns
     -------
@@ -82,12 +69,7 @@ def match_villages(
         ``row`` (input index), ``village_name`` and ``suggestions`` (list) of every row
         with a name that matched no village (rows with neither code nor name are skipped).
     """
-    by_code = dict(zip(code_key(villages["village_code"]), villages["village_code"], strict=True))
-    matched = code_key(codes.astype("string")).map(by_code).astype("string")
-    exact = dict(zip(villages["village_name"], villages["village_code"], strict=True))
-    matched = matched.fillna(names.astype("string").map(exact).astype("string"))
-    keyed = dict(zip(name_key(villages["village_name"]), villages["village_code"], strict=True))
-    matched = matched.fillna(name_key(names).map(keyed).astype("string"))
+    matched = match_codes(codes, villages).fillna(match_names(names, villages))
     miss = matched.isna() & names.notna() & (names.astype("string").str.strip() != "")
     unknown = pd.DataFrame(
         {

@@ -172,12 +172,28 @@ def test_import_problems_keeps_workflow_state_and_rejects_unknown_villages(ws, t
 
     table = pd.read_excel(SAMPLE / "problems.xlsx")
     table.loc[0, "村名"] = "不存在村"
-    table.loc[0, "村代码"] = None
+    table.loc[0, ["村代码", "经度", "纬度"]] = None
     bad = tmp_path / "bad.xlsx"
     table.to_excel(bad, index=False)
     res = run("import", "problems", bad, "-w", ws.path, "--lang", "en")
     assert res.returncode == 2
     assert "closest" in res.stderr
+
+
+def test_import_problems_places_an_unknown_village_name_by_its_location_and_says_so(ws, tmp_path):
+    import pandas as pd
+
+    table = pd.read_excel(SAMPLE / "problems.xlsx")
+    table.loc[0, "村名"] = "不存在村"
+    table.loc[0, "村代码"] = None
+    table.loc[0, "问题编号"] = "DC-NEW-001"
+    moved = tmp_path / "moved.xlsx"
+    table.to_excel(moved, index=False)
+    res = run("import", "problems", moved, "-w", ws.path, "--lang", "en", "--json")
+    assert res.returncode == 0, res.stderr
+    detail = json.loads(res.stdout)["problems_import"]
+    assert detail["villages"]["by"]["location"] >= 1
+    assert any("DC-NEW-001: written 不存在村" in w for w in detail["warnings"])
 
 
 def test_map_with_an_internet_basemap_needs_explicit_consent(ws, tmp_path):
