@@ -22,6 +22,7 @@ from geoservice.analysis.labels import (
 )
 from geoservice.analysis.routing import Assignment, Routing
 from geoservice.analysis.rules import Rules
+from geoservice.missing import NO_DEADLINE, village_word, word
 from layers.codes import CAUSE_CATEGORY
 from layers.messages import Lang
 
@@ -133,11 +134,13 @@ class TargetFacts:
     count, ``complaint_ids`` lists up to 10 ids (verified and new first, newest first),
     ``complaint_categories`` the categories of the counted complaints, heaviest first.
     ``patches`` and ``problems`` hold up to five items each, heaviest or most urgent
-    first; ``patch_count`` and ``problem_count`` give the totals.
+    first; ``patch_count`` and ``problem_count`` give the totals. ``village_codes`` and
+    ``village_names`` are parallel, None where the parcels do not say.
     """
 
     parcel_ids: list[str]
-    village_names: list[str]
+    village_codes: list[str | None]
+    village_names: list[str | None]
     area_ha: float
     protection: list[str]
     nature_reserve: bool
@@ -181,7 +184,10 @@ def _ids(values: list[str], total: int, lang: Lang) -> str:
 
 
 def _place(f: TargetFacts, lang: Lang) -> str:
-    villages = _t(lang, "、", ", ").join(f.village_names)
+    villages = _t(lang, "、", ", ").join(
+        village_word(code, name, lang)
+        for code, name in zip(f.village_codes, f.village_names, strict=True)
+    )
     parcels = _t(lang, "、", ", ").join(f.parcel_ids[:5])
     if len(f.parcel_ids) > 5:
         parcels += _t(lang, f" 等 {len(f.parcel_ids)} 个", f" and {len(f.parcel_ids) - 5} more")
@@ -269,11 +275,16 @@ def _problems(f: TargetFacts, lang: Lang) -> str:
         name = category_name(q.category, lang)
         late = q.overdue_days
         tail = _t(lang, f"，已逾期 {late} 天", f", overdue by {late} days") if late > 0 else ""
+        due = (
+            _t(lang, f"整改期限 {q.deadline}", f"deadline {q.deadline}")
+            if q.deadline
+            else word(NO_DEADLINE, lang)
+        )
         lines.append(
             _t(
                 lang,
-                f"{q.id}（{name}，{status}，整改期限 {q.deadline}{tail}）",
-                f"{q.id} ({name}, {status}, deadline {q.deadline}{tail})",
+                f"{q.id}（{name}，{status}，{due}{tail}）",
+                f"{q.id} ({name}, {status}, {due}{tail})",
             )
         )
     more = f.problem_count - len(lines)

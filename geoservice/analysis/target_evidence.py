@@ -168,6 +168,40 @@ def _joined(frame: pd.DataFrame, value: str, n: int) -> NDArray[np.object_]:
     return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 
 
+def _villages(flagged: pd.DataFrame) -> pd.DataFrame:
+    """The villages of each target (``group``, ``village_code``, ``village_name``), sorted
+    by group and code (rows without a code last).
+
+    One row per code; parcels without a code give one row per name, and one row without
+    either when some have no village at all. Missing codes and names stay missing.
+    """
+    frame = flagged[["group", "village_code", "village_name"]].astype(
+        {"village_code": "string", "village_name": "string"}
+    )
+    key = frame["village_code"].fillna("\x00" + frame["village_name"].fillna(""))
+    return (
+        frame.assign(key=key)
+        .drop_duplicates(["group", "key"])
+        .sort_values(["group", "village_code"], na_position="last", kind="stable")
+        .drop(columns="key")
+    )
+
+
+def _known_joined(frame: pd.DataFrame, value: str, n: int) -> NDArray[np.object_]:
+    """``;``-join the known ``frame[value]`` per group; None where a group has none."""
+    joined = _joined(frame[frame[value].notna()], value, n)
+    joined[joined == ""] = None
+    return joined
+
+
+def _per_group_values(frame: pd.DataFrame, value: str, n: int) -> list[list[str | None]]:
+    """``frame[value]`` per group (frame sorted by group), None for missing values."""
+    counts = np.bincount(frame["group"].to_numpy(dtype=np.int64), minlength=n)
+    ends = np.cumsum(counts).tolist()
+    values = frame[value].astype(object).where(frame[value].notna(), None).tolist()
+    return [values[e - c : e] for e, c in zip(ends, counts.tolist(), strict=True)]
+
+
 def _categories(
     weights: pd.DataFrame, total: NDArray[np.float64], rules: Rules, n: int
 ) -> list[list[str]]:
@@ -202,7 +236,8 @@ class PerTarget:
     parcel_ids: list[list[str]]
     village_codes: NDArray[np.object_]
     village_names: NDArray[np.object_]
-    village_list: list[list[str]]
+    village_code_list: list[list[str | None]]
+    village_name_list: list[list[str | None]]
     protection: list[list[str]]
     occupied_pw: list[list[str]]
     area_ha: NDArray[np.float64]
@@ -258,12 +293,7 @@ def per_target(
     weights = evidence.groupby(["group", "category"], as_index=False)["effective"].sum()
 
     by_parcel = flagged[["group", "parcel_id"]].sort_values(["group", "parcel_id"])
-    villages = (
-        flagged[["group", "village_code", "village_name"]]
-        .astype({"village_code": str, "village_name": str})
-        .drop_duplicates(["group", "village_code"])
-        .sort_values(["group", "village_code"])
-    )
+    villages = _villages(flagged)
     pw = flagged["public_welfare_land"].astype(bool).to_numpy()
     occupation = flagged["occupation_area_ha"].to_numpy(dtype=np.float64)
     protection = (
@@ -303,9 +333,10 @@ def per_target(
         score=score,
         categories=_categories(weights, score, rules, n),
         parcel_ids=_per_group_lists(by_parcel, "parcel_id", n),
-        village_codes=_joined(villages, "village_code", n),
-        village_names=_joined(villages, "village_name", n),
-        village_list=_per_group_lists(villages, "village_name", n),
+        village_codes=_known_joined(villages, "village_code", n),
+        village_names=_known_joined(villages, "village_name", n),
+        village_code_list=_per_group_values(villages, "village_code", n),
+        village_name_list=_per_group_values(villages, "village_name", n),
         protection=_per_group_lists(protection, "public_welfare", n),
         occupied_pw=_per_group_lists(occupied_pw, "public_welfare", n),
         area_ha=_sum(group, flagged["area_ha"], n),

@@ -150,7 +150,8 @@ def build_targets_and_reasons(
         descending (then target_id). target_id: :func:`target_id` of the parcel ids
         (stable while the target's parcels are the same); priority P1 (criminal threshold
         met or score >= ``p1_score``), P2 (score >= ``p2_score``) or P3; score in evidence
-        points; village_codes, village_names (in code order), parcel_ids (sorted),
+        points; village_codes, village_names (the known codes and names, in code order; None
+        when no parcel has one), parcel_ids (sorted),
         categories (dominant first) and cooperating_departments are ``;``-joined;
         departments are codes; area_ha and patch_area_ha (overlap of illegal, suspected
         and unknown patches) in hectares; estimated_volume_m3 in m³; complaint_count and
@@ -273,7 +274,8 @@ def _row(g: int, t: PerTarget, rules: Rules, lang: Lang) -> dict[str, object]:
     parcel_ids = t.parcel_ids[g]
     facts = TargetFacts(
         parcel_ids=parcel_ids,
-        village_names=t.village_list[g],
+        village_codes=t.village_code_list[g],
+        village_names=t.village_name_list[g],
         area_ha=float(t.area_ha[g]),
         protection=t.protection[g],
         nature_reserve=reserve,

@@ -282,3 +282,32 @@ def test_a_patch_crossing_wetland_and_forest_weighs_in_both_categories():
     )
     [target] = targets_of(p, x=x).itertuples()
     assert set(target.categories.split(";")) == {"wetland_damage", "land_reclamation"}
+
+
+def test_a_target_of_parcels_without_village_keeps_them_missing_and_says_unknown_village():
+    p = parcels(hot(0, village_code=None, village_name=None), hot(150))
+    p = p.astype({"village_code": "string", "village_name": "string"})
+    [target] = targets_of(p, hot_complaints(0, 150)).itertuples()
+    assert (target.village_codes, target.village_names) == ("441882101211", "黄岗村")
+    assert target.reasons.startswith("位置：黄岗村、未知村，小班 0001-001、0001-002")
+
+
+def test_a_target_with_no_village_at_all_stores_none_and_reads_unknown_village_in_english():
+    p = parcels(hot(0, village_code=None, village_name=None))
+    t = targets_of(p, hot_complaints(0), lang="en")
+    assert t["village_codes"].isna().all() and t["village_names"].isna().all()
+    assert t["reasons"].iloc[0].startswith("Where: unknown village, 1 parcel 0001-001")
+
+
+def test_a_village_code_without_a_name_is_named_by_its_code():
+    p = parcels(hot(0, village_code="441882109999", village_name=None))
+    t = targets_of(p, hot_complaints(0))
+    assert t["village_codes"].iloc[0] == "441882109999"
+    assert pd.isna(t["village_names"].iloc[0])
+    assert t["reasons"].iloc[0].startswith("位置：未知村（代码 441882109999），")
+
+
+def test_an_open_problem_without_deadline_reads_no_deadline_set():
+    q = problems({"deadline": pd.NaT}, {"deadline": pd.NaT, "geometry": at(60, 60)})
+    reasons = targets_of(parcels(hot()), hot_complaints(0), q=q)["reasons"].iloc[0]
+    assert "DC202609-001（盗伐滥伐林木，已交办，未定整改期限）" in reasons
