@@ -16,6 +16,7 @@ from geoservice.cli_common import (
     LangOpt,
     WorkspaceOpt,
     _catalog_table,
+    _coverage_table,
     _fail,
     _guard,
     _print_import_notes,
@@ -196,16 +197,20 @@ def layers_cmd(
     ws = Workspace(settings.workspace)
     entries = _guard(lg, ws.catalog)
     crs = ws.crs()
+    coverage = _guard(lg, ws.village_coverage)
     if as_json:
         _print_json(
             {
                 "workspace": str(ws.path),
                 "crs": crs.to_string() if crs else None,
                 "layers": [e.to_dict() for e in entries],
+                "village_coverage": coverage,
             }
         )
         return
     out.print(_catalog_table(entries, lg))
+    if coverage:
+        out.print(_coverage_table(coverage, lg))
     if crs is not None:
         from layers.crs import describe_crs
 

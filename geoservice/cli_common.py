@@ -166,6 +166,32 @@ def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
         out.print(_t(lang, "提示：", "Warning: ") + warning, markup=False)
 
 
+def _coverage_table(coverage: dict[str, dict[str, int]], lang: Lang) -> Table:
+    """Rows per layer by the way they got their village (code, name, location, none)."""
+    from layers.attribution import VILLAGE_BY, VILLAGE_BY_LABELS
+
+    table = Table(title=_t(lang, "村归属情况", "Village attribution"))
+    table.add_column(_t(lang, "图层", "layer"))
+    for by in VILLAGE_BY:
+        zh, en = VILLAGE_BY_LABELS[by]
+        table.add_column(_t(lang, zh, en), justify="right")
+    table.add_column(_t(lang, "有村比例", "with a village"), justify="right")
+    for layer, counts in coverage.items():
+        total = sum(counts.values())
+        share = f"{100 * (total - counts['none']) / total:.1f}%" if total else "-"
+        label = KIND_LABELS[layer][0 if lang == "zh" else 1] if layer in KIND_LABELS else layer
+        table.add_row(label, *(str(counts[by]) for by in VILLAGE_BY), share)
+    return table
+
+
+def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
+    """The village attribution line and the warnings of a problems import."""
+    if detail.get("villages"):
+        out.print(_t(lang, "村归属：", "Villages: ") + detail["villages"]["summary"], markup=False)
+    for warning in detail.get("warnings", []):
+        out.print(_t(lang, "提示：", "Warning: ") + warning, markup=False)
+
+
         table.add_row(
             KIND_LABELS[e.layer][0 if lang == "zh" else 1] if e.layer in KIND_LABELS else e.layer,
             e.part,

@@ -256,6 +256,36 @@ class Workspace:
         self._require_layer(layer)
         with gate(self.path).reading():
             return dict(pyogrio.read_info(self.path, layer=layer, **kwargs))
+    def village_coverage(self) -> dict[str, dict[str, int]]:
+        """Rows of each stored layer per way they got their village (``village_by``).
+
+        Layers stored before attribution existed (no ``village_by`` column) count their
+        rows with a village code as ``code`` and the others as ``none``.
+        """
+        out: dict[str, dict[str, int]] = {}
+        present = set(self.layer_names())
+        with gate(self.path).reading(), contextlib.closing(self._connect()) as con:
+            for layer in ("parcels", "complaints", "patches", "problems"):
+                if layer not in present:
+                    continue
+                columns = {r[1] for r in con.execute(f'PRAGMA table_info("{layer}")')}
+                if "village_by" in columns:
+                    sql = (
+                        f"SELECT coalesce(village_by, 'none'), count(*) FROM \"{layer}\" GROUP BY 1"
+                    )
+                elif "village_code" in columns:
+                    sql = (
+                        "SELECT CASE WHEN village_code IS NULL THEN 'none' ELSE 'code' END, "
+                        f'count(*) FROM "{layer}" GROUP BY 1'
+                    )
+                else:
+                    sql = f"SELECT 'none', count(*) FROM \"{layer}\""
+                counts = dict.fromkeys(("code", "name", "location", "none"), 0)
+                for by, n in con.execute(sql):
+                    counts[str(by)] = counts.get(str(by), 0) + int(n)
+                out[layer] = counts
+        return out
+
 
     def read(self, layer: str, **kwargs: Any) -> gpd.GeoDataFrame:
         """Read one layer (a canonical kind or a ``rejects_<kind>`` table).
