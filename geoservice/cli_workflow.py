@@ -368,6 +368,7 @@ def campaign_add_cmd(
 
 def village_table(frame: pd.DataFrame, lang: Lang, day: date) -> Table:
     """The village status as a rich table."""
+    from geoservice.missing import village_word
     from geoservice.workflow.escalation import level_label
 
     table = Table(title=_t(lang, f"各村问题整改情况（{day}）", f"Rectification by village ({day})"))
@@ -387,7 +388,7 @@ def village_table(frame: pd.DataFrame, lang: Lang, day: date) -> Table:
         table.add_column(_t(lang, zh, en), justify="left" if i in (0, 7) else "right")
     for r in frame.itertuples():
         table.add_row(
-            str(r.village_name),
+            village_word(r.village_code, r.village_name, lang),
             str(r.problems),
             str(r.open),
             str(r.overdue),

@@ -120,6 +120,31 @@ def _targets_per_village(ws: Workspace) -> pd.Series:
     return codes.value_counts()
 
 
+_AGGREGATES = {
+    "problems": ("problems", "sum"),
+    "open": ("open", "sum"),
+    "overdue": ("overdue", "sum"),
+    "awaiting_verification": ("awaiting_verification", "sum"),
+    "verified": ("verified", "sum"),
+    "due": ("due", "sum"),
+    "on_time": ("on_time", "sum"),
+    "level": ("level", "max"),
+    "last_inspection": ("found_on", "max"),
+}
+
+
+def _outside_layer(flags: pd.DataFrame, probs: pd.DataFrame) -> pd.DataFrame:
+    """Counts of the problems whose village is not in the villages layer, one row per
+    village code and name they give (missing ones stay missing: one row for problems
+    with no village at all)."""
+    lost = probs["vcode"].isna().to_numpy()
+    keys = probs.loc[lost, ["village_code", "village_name"]].astype("string")
+    keys = keys.apply(lambda s: s.str.strip().replace("", pd.NA))
+    grouped = flags[lost].drop(columns="vcode").join(keys)
+    agg = grouped.groupby(["village_code", "village_name"], dropna=False, sort=True)
+    return agg.agg(**_AGGREGATES).reset_index()
+
+
 def village_status(
     ws: Workspace, as_of: date, thresholds: Thresholds | None = None
 ) -> pd.DataFrame:
@@ -135,7 +160,10 @@ def village_status(
     Returns
     -------
     pandas.DataFrame
-        One row per village (layer order), columns :data:`STATUS_COLUMNS`: ``problems``
+        One row per village (layer order), then one per village code or name of problems
+        that are not in the villages layer (``village_code`` and ``village_name`` as the
+        problems give them, missing when they do not; one row with both missing for
+        problems with no village), columns :data:`STATUS_COLUMNS`: ``problems``
         (total), ``open`` (assigned, in progress or rejected), ``overdue``,
         ``awaiting_verification`` (reported), ``verified``, ``due`` (deadline on or before
         ``as_of``), ``on_time`` (of those due: reported or verified, the last report on or
@@ -175,18 +203,9 @@ def village_status(
             "found_on": probs["found_on"],
         }
     )
-    agg = flags.groupby("vcode").agg(
-        problems=("problems", "sum"),
-        open=("open", "sum"),
-        overdue=("overdue", "sum"),
-        awaiting_verification=("awaiting_verification", "sum"),
-        verified=("verified", "sum"),
-        due=("due", "sum"),
-        on_time=("on_time", "sum"),
-        level=("level", "max"),
-        last_inspection=("found_on", "max"),
-    )
+    agg = flags.groupby("vcode").agg(**_AGGREGATES)
     out = villages.merge(agg, left_on="village_code", right_index=True, how="left")
+    out = pd.concat([out, _outside_layer(flags, probs)], ignore_index=True)
     counts = ["problems", "open", "overdue", "awaiting_verification", "verified", "due", "on_time"]
     out[counts] = out[counts].fillna(0).astype("int64")
     out["on_time_rate"] = np.where(

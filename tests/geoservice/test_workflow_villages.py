@@ -11,8 +11,13 @@ from geoservice.importing import import_file
 from geoservice.workflow.escalation import escalate
 from geoservice.workflow.imports import import_problems
 from geoservice.workflow.store import history, read_problems, update_problem
-from geoservice.workflow.villages import match_villages, resolve_village, village_status
-from geoservice.workspace import Workspace
+from geoservice.workflow.villages import (
+    match_villages,
+    read_villages,
+    resolve_village,
+    village_status,
+)
+from geoservice.workspace import Workspace, write_frame
 
 from .test_workflow_helpers import SAMPLE, problems_csv, workspace
 
@@ -123,3 +128,40 @@ def test_sample_town_village_status_matches_problem_file(tmp_path: Path) -> None
     assert got.index.astype(str).tolist() == expected.index.astype(str).tolist()
     assert status["problems"].sum() == len(raw)
     assert status.loc["441882101208", "problems"] == 0
+
+
+def _set_problem_villages(
+    ws: Workspace, villages: dict[str, tuple[str | None, str | None]]
+) -> None:
+    """Overwrite the stored village code and name of some problems."""
+    frame = ws.read("problems")
+    for pid, (code, name) in villages.items():
+        frame.loc[frame["problem_id"] == pid, ["village_code", "village_name"]] = [code, name]
+    with ws.transaction() as work:
+        write_frame(frame, work, "problems")
+
+
+def test_problems_outside_the_villages_layer_get_rows_of_their_own(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, [{"问题编号": f"P-{i}"} for i in range(1, 5)])
+    _set_problem_villages(
+        ws,
+        {"P-2": ("441882109999", None), "P-3": (None, None), "P-4": (None, None)},
+    )
+    status = village_status(ws, date(2026, 12, 5))
+    layer, outside = status.iloc[:-2], status.iloc[-2:]
+    assert len(layer) == len(read_villages(ws))
+    assert layer.loc[layer["village_code"] == "441882101202", "problems"].tolist() == [1]
+    assert outside["village_code"].tolist()[0] == "441882109999"
+    assert outside["village_code"].isna().tolist() == [False, True]
+    assert outside["village_name"].isna().all()
+    assert outside["problems"].tolist() == [1, 2]
+    assert outside["overdue"].tolist() == [1, 2]
+    assert status["problems"].sum() == 4
+
+
+def test_village_status_without_problems_outside_the_layer_has_one_row_per_village(
+    tmp_path: Path,
+) -> None:
+    ws = workspace(tmp_path)
+    status = village_status(ws, date(2026, 12, 5))
+    assert status["village_code"].tolist() == read_villages(ws)["village_code"].tolist()

@@ -149,7 +149,9 @@ class StoredEvidence(BaseModel):
 
 
 class VillageStatus(BaseModel):
-    village_code: str
+    village_code: str | None = Field(
+        default=None, description="null for problems that name no village"
+    )
     village_name: str | None = None
     problems: int
     open: int
