@@ -65,6 +65,9 @@ _LDID_CLAIMS: dict[int, str] = {
 # fmt: on
 _LDID_GBK = frozenset({0x4D, 0x7A})
 
+#: The byte order mark of GB18030: U+FEFF encoded in GB18030 (a four-byte sequence).
+GB18030_BOM = b"\x84\x31\x95\x33"
+
 _SEP = 0x0A  # separator between text chunks: ASCII, never part of a UTF-8/GB18030 sequence
 _UTF8_EXAMPLES = "GB18030, GBK, UTF-8"
 
@@ -478,10 +481,13 @@ def detect_text_encoding(data: bytes, user_encoding: str | None = None) -> tuple
     Returns
     -------
     encoding : str
-        ``"utf-8-sig"`` (UTF-8 with BOM), ``"utf-16"`` (UTF-16 with BOM, as Excel's
-        "Unicode text"), ``"utf-8"`` (valid UTF-8, including pure ASCII), ``"gb18030"``
-        (valid GB18030/GBK), or the user's value. Valid for ``bytes.decode`` and
-        ``pandas.read_csv(encoding=...)``.
+        ``"utf-8-sig"`` (UTF-8 with BOM), ``"gb18030"`` (GB18030 with its BOM
+        ``84 31 95 33``, or valid GB18030/GBK without one), ``"utf-32"`` or ``"utf-16"``
+        (with BOM; UTF-16 is Excel's "Unicode text"), ``"utf-8"`` (valid UTF-8,
+        including pure ASCII), or the user's value. Valid for ``bytes.decode`` and
+        ``pandas.read_csv(encoding=...)``. Only the ``utf-8-sig``, ``utf-16`` and
+        ``utf-32`` codecs drop the BOM themselves: GB18030 decodes its BOM to U+FEFF,
+        which the caller strips (as it does after a user-given ``utf-8``).
     reason : Message
 
     Raises
@@ -498,6 +504,18 @@ def detect_text_encoding(data: bytes, user_encoding: str | None = None) -> tuple
             "encoding.utf8_bom",
             "文件以 UTF-8 BOM 开头，按 UTF-8 读取",
             "UTF-8 byte order mark found",
+        )
+    if data.startswith(GB18030_BOM):
+        return "gb18030", Message(
+            "encoding.gb18030_bom",
+            "文件以 GB18030 BOM（84 31 95 33）开头，按 GB18030 读取",
+            "GB18030 byte order mark (84 31 95 33) found",
+        )
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32", Message(
+            "encoding.utf32_bom",
+            "文件以 UTF-32 BOM 开头，按 UTF-32 读取",
+            "UTF-32 byte order mark found",
         )
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", Message(
