@@ -162,6 +162,17 @@ def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
     """The village attribution line and the warnings of a problems import."""
     if detail.get("villages"):
         out.print(_t(lang, "村归属：", "Villages: ") + detail["villages"]["summary"], markup=False)
+    if d.get("villages"):
+        lines.append(_t(lang, "村归属：", "Villages: ") + d["villages"]["summary"])
+    if d["unmapped_fields"]:
+        unused = ", ".join(d["unmapped_fields"])
+        lines.append(
+            _t(
+                lang,
+                f"未使用的字段（原样保留）：{unused}",
+                f"Columns not used (kept as they are): {unused}",
+            )
+        )
     for warning in detail.get("warnings", []):
         out.print(_t(lang, "提示：", "Warning: ") + warning, markup=False)
 

@@ -25,6 +25,7 @@ from layers.aliases import (
     CLASSIFICATION_COLUMNS,
     COORDINATE_PAIRS,
     find_coordinate_columns,
+    mapping_hints,
     fold,
     load_mapping,
     match_columns,
@@ -556,6 +557,7 @@ def _clean(
             (
                 f"{crs_mod.describe_crs(source_crs).split(' ')[0]} x="
                 + where.x.round(6).astype("string")
+    report.warnings.extend(mapping_hints(report.unmapped_fields, kind, rename.values()))
                 + ", y="
                 + where.y.round(6).astype("string")
                 + f"; valid lon {box[0]:g}..{box[2]:g}, lat {box[1]:g}..{box[3]:g}"
