@@ -50,11 +50,13 @@ from geoservice.analysis.scoring import score_parcels
 from geoservice.analysis.spatial import PolygonIndex, points_within
 from geoservice.errors import NotFoundError, message
 from geoservice.intake_checks import (
+    check_datum,
     check_place,
     check_point,
     check_received,
     check_text,
     choose_category,
+    convert_point,
     intake_error,
     mask_phone,
 )
@@ -69,7 +71,7 @@ from geoservice.intake_store import (
     read_complaints,
     writing,
 )
-from geoservice.intake_text import answer, note
+from geoservice.intake_text import answer, converted_note, note
 from geoservice.rules_cache import cached_rules
 from geoservice.workflow.store import LOCK_WAIT_SECONDS, audit, connect_file
 from geoservice.workflow.villages import read_villages, resolve_village
@@ -257,6 +259,7 @@ class ComplaintIntake:
         by: str,
         lon: float | None = None,
         lat: float | None = None,
+        crs: str | None = None,
         village: str | None = None,
         category: str | None = None,
         reported_at: date | None = None,
@@ -276,7 +279,12 @@ class ComplaintIntake:
         by : str
             Who files it (audit log, ``submitted_by``).
         lon, lat : float, optional
-            Degrees, CGCS2000 (EPSG:4490; WGS 84 is the same to a metre).
+            Degrees in ``crs``.
+        crs : str, optional
+            Datum of ``lon``/``lat``: CGCS2000 (EPSG:4490, the default), WGS84 (the same
+            to decimetres), GCJ-02 (高德, 腾讯, WeChat) or BD-09 (百度), in any spelling
+            :func:`layers.chinacoords.datum_name` knows; GCJ-02 and BD-09 are converted
+            to CGCS2000 before the complaint is located.
         village : str, optional
             Village code or name; with no point the complaint is placed on the village's
             representative point (inside its polygon) and the answer says so.
@@ -299,7 +307,9 @@ class ComplaintIntake:
         dict
             ``complaint_id`` (``TS-<yyyymmdd>-<nnn>``), ``received_at``, ``status``,
             ``as_of``; ``category`` {``code``, ``zh``, ``en``, ``source``: given/text};
-            ``location`` {``lon``, ``lat``, ``x``, ``y`` (workspace CRS ``crs``, metres),
+            ``location`` {``lon``, ``lat`` (CGCS2000), ``x``, ``y`` (workspace CRS
+            ``crs``, metres), ``converted_from`` ({``crs``, ``lon``, ``lat``, ``shift_m``}
+            for a GCJ-02 / BD-09 point, else None),
             ``source`` (point/village), ``parcel_id`` containing it or None, ``matched``
             (a parcel within ``buffer_m``), ``nearest_parcel_id`` and ``distance_m`` when
             unmatched}; ``village`` {``code``, ``name``} or None; ``affected``: per parcel
@@ -312,7 +322,7 @@ class ComplaintIntake:
         Raises
         ------
         OptionError
-            Bad text, date, category, phone or point, a point outside China, farther
+            Bad text, date, category, phone, datum or point, a point outside China, farther
             than :data:`~geoservice.intake_checks.MAX_OUTSIDE_M` from every parcel, or
             outside ``own_village``.
         NotFoundError
@@ -325,12 +335,16 @@ class ComplaintIntake:
         phone = mask_phone(reporter_phone)
         rules = self.rules()
         cat = choose_category(text, category, rules)
-        given = check_point(lon, lat)
+        datum, given, converted = check_datum(crs), check_point(lon, lat), None
+        if given is not None:
+            given, converted = convert_point(given, datum)
         if village is None and given is None and own_village is not None:
             village = own_village  # a village user without a point files for its village
         named = resolve_village(village, read_villages(self.ws)) if village else None
         self.ws.require()
         notes: list[dict[str, str]] = []
+        if converted is not None and given is not None:
+            notes.append(converted_note(converted, given))
         with self._mutex, self.ws.lock(wait_seconds=LOCK_WAIT_SECONDS):
             self._refresh()
             if given is not None:
@@ -364,12 +378,14 @@ class ComplaintIntake:
                     {k: a[k] for k in ("parcel_id", "old_score", "new_score")} for a in affected
                 ]
                 detail = {"complaint_id": cid, **record, "affected": scores}
+                detail["converted_from"] = converted
                 audit(con, now_iso(), by, "complaint.add", cid, detail)
                 self._known = self._complaint_head(con)
             self._complaints.insert(fid, (x, y, x, y))
         if any(a["row"] == "not_stored" for a in affected):
             notes.append(note("no_risk_layer", ""))
         where.update(lonlat=lonlat, x=x, y=y, source="point" if given else "village")
+        where["converted_from"] = converted
         return answer(cid, received, day, cat, where, affected, rules, self._crs, notes)
 
     def _village_point(self, named: tuple[str, str] | None) -> tuple[float, float]:

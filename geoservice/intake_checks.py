@@ -1,9 +1,10 @@
 """Checks of a complaint filed through the live intake, each refusal naming the field.
 
 Text, received date, reporter phone (masked), category, the point (lon/lat degrees,
-CGCS2000, inside China) and where it lands (near the town's parcels, inside the filer's
-own village). Every refusal is an :class:`~geoservice.errors.OptionError` with code
-``intake.<reason>``.
+inside China) and the datum it was picked in (CGCS2000, WGS84, or GCJ-02 / BD-09 from
+Chinese web maps, converted to CGCS2000), and where it lands (near the town's parcels,
+inside the filer's own village). Every refusal is an
+:class:`~geoservice.errors.OptionError` with code ``intake.<reason>``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+import pyproj
 
 from geoservice.analysis.rules import Rules, classify_text
 from geoservice.errors import OptionError, message
 from geoservice.intake_text import note
+from layers import chinacoords
 from layers.codes import CATEGORIES, category_from_text
 
 __all__ = [
@@ -24,11 +27,13 @@ __all__ = [
     "LON_RANGE",
     "MAX_OUTSIDE_M",
     "MAX_TEXT",
+    "check_datum",
     "check_place",
     "check_point",
     "check_received",
     "check_text",
     "choose_category",
+    "convert_point",
     "intake_error",
     "mask_phone",
 ]
@@ -36,6 +41,7 @@ __all__ = [
 LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)  # China, degrees (CGCS2000 ≈ WGS 84)
 MAX_OUTSIDE_M = 20_000.0  # a point farther than this from every parcel is refused
 MAX_TEXT = 2000
+_GEOD = pyproj.Geod(ellps="GRS80")
 
 
 def intake_error(code: str, zh: str, en: str) -> OptionError:
@@ -116,6 +122,47 @@ def check_point(lon: float | None, lat: float | None) -> tuple[float, float] | N
             f"{b:g}, latitude {c:g} to {d:g} (degrees, CGCS2000); check they are not swapped.",
         )
     return float(lon), float(lat)
+
+
+def check_datum(crs: str | None) -> str:
+    """The datum of a filed point, canonical (``CGCS2000`` when left out).
+
+    Any spelling :func:`layers.chinacoords.datum_name` knows: ``gcj02``, ``GCJ-02``,
+    ``bd09``, ``BD-09``, ``wgs84``, ``EPSG:4326``, ``cgcs2000``, ``EPSG:4490``.
+    """
+    if crs is None or not crs.strip():
+        return chinacoords.CGCS2000
+    name = chinacoords.datum_name(crs)
+    if name is None:
+        raise intake_error(
+            "bad_crs",
+            f"坐标系 crs 为“{crs}”，应为 CGCS2000（默认）、WGS84、GCJ-02（高德、腾讯、微信地图）"
+            "或 BD-09（百度地图）之一，不区分大小写（如 gcj02、bd09）；不填即为 CGCS2000。",
+            f"`crs` was {crs!r} but is expected to be one of CGCS2000 (the default), WGS84, "
+            "GCJ-02 (AutoNavi, Tencent, WeChat maps) or BD-09 (Baidu maps), in any case "
+            "(e.g. gcj02, bd09); leave it out for CGCS2000.",
+        )
+    return name
+
+
+def convert_point(
+    point: tuple[float, float], datum: str
+) -> tuple[tuple[float, float], dict[str, Any] | None]:
+    """``point`` (lon, lat in ``datum``) as CGCS2000 degrees, and what was converted.
+
+    Returns
+    -------
+    (lon, lat), converted
+        The CGCS2000 point (rounded to 1e-7 degrees, about 1 cm); ``converted`` is None
+        for CGCS2000 and WGS84 (taken as the same), else {``crs``, ``lon``, ``lat`` (as
+        given), ``shift_m`` (metres, 0.1 m)}.
+    """
+    if datum not in chinacoords.OFFSET_DATUMS:
+        return point, None
+    lon, lat = (float(v) for v in chinacoords.to_cgcs2000(point[0], point[1], datum))
+    shift = float(_GEOD.inv(point[0], point[1], lon, lat)[2])
+    converted = {"crs": datum, "lon": point[0], "lat": point[1], "shift_m": round(shift, 1)}
+    return (round(lon, 7), round(lat, 7)), converted
 
 
 def check_place(

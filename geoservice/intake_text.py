@@ -15,7 +15,7 @@ import pyproj
 from geoservice.analysis.rules import Rules
 from layers.codes import CATEGORIES
 
-__all__ = ["answer", "note"]
+__all__ = ["answer", "converted_note", "note"]
 
 
 def note(kind: str, name: str, other: str = "") -> dict[str, str]:
@@ -38,6 +38,23 @@ def note(kind: str, name: str, other: str = "") -> dict[str, str]:
     }[kind]
 
 
+def converted_note(converted: dict[str, Any], lonlat: tuple[float, float]) -> dict[str, str]:
+    """The note of a point given in GCJ-02 or BD-09 and converted to CGCS2000."""
+    crs, shift = converted["crs"], f"{converted['shift_m']:g}"
+    src_zh, src_en = (
+        ("百度地图", "Baidu maps")
+        if crs == "BD-09"
+        else ("高德、腾讯、微信地图", "AutoNavi, Tencent or WeChat maps")
+    )
+    was = f"{converted['lon']}, {converted['lat']}"
+    now = f"{lonlat[0]:.7f}, {lonlat[1]:.7f}"
+    return {
+        "zh": f"坐标按 {crs}（{src_zh}）给出，已转换为 CGCS2000：{was} → {now}，偏移 {shift} 米。",
+        "en": f"The point was given in {crs} ({src_en}) and converted to CGCS2000: "
+        f"{was} -> {now}, a shift of {shift} m.",
+    }
+
+
 def answer(
     cid: str,
     received: date,
@@ -58,6 +75,7 @@ def answer(
         "x": round(where["x"], 2),
         "y": round(where["y"], 2),
         "crs": f"EPSG:{epsg}" if epsg else (crs.name if crs is not None else None),
+        "converted_from": where.get("converted_from"),
         **{k: where[k] for k in keys},
     }
     village = where["village"]

@@ -1,8 +1,12 @@
 """Complaints taken over the web (举报受理), located and scored at once.
 
 ``POST /complaints`` (office, department, village; viewers 403)
-    JSON ``{"text", "lon"?, "lat"?, "village"?, "category"?, "reported_at"?,
-    "reporter_phone"?}``. The complaint is stored (status ``new``), categorised from its
+    JSON ``{"text", "lon"?, "lat"?, "crs"?, "village"?, "category"?, "reported_at"?,
+    "reporter_phone"?}``. ``crs`` is the datum of lon/lat: ``CGCS2000`` (default),
+    ``WGS84``, ``GCJ-02`` (高德, 腾讯, WeChat) or ``BD-09`` (百度), any case; GCJ-02 and
+    BD-09 are converted to CGCS2000 first and the answer's ``location.converted_from``
+    gives the point as filed and the shift; another value is 422 naming the allowed ones.
+    The complaint is stored (status ``new``), categorised from its
     text unless ``category`` is given, located to its parcel and village and the affected
     parcels' scores are updated in ``parcel_risk`` (:class:`geoservice.intake.ComplaintIntake`);
     201 with where it landed and the new scores. A village user files only in its own
@@ -23,7 +27,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from geoservice import dates
 from geoservice.access import Principal
@@ -39,11 +43,18 @@ _CLASS_ZH = {"public": "公开", "internal": "内部", "restricted": "受限"}
 
 
 class ComplaintIn(BaseModel):
-    """A complaint as filed: text plus a point (lon/lat, CGCS2000 degrees) or a village."""
+    """A complaint as filed: text plus a point (lon/lat degrees in ``crs``) or a village."""
 
     text: str
     lon: float | None = None
     lat: float | None = None
+    crs: str | None = Field(
+        default=None,
+        description="Datum of lon/lat: CGCS2000 (default), WGS84, GCJ-02 (AutoNavi, "
+        "Tencent, WeChat maps) or BD-09 (Baidu maps), any case (gcj02, bd09); GCJ-02 and "
+        "BD-09 are converted to CGCS2000 before the complaint is located.",
+        examples=["GCJ-02"],
+    )
     village: str | None = None
     category: str | None = None
     reported_at: str | None = None
@@ -57,9 +68,19 @@ class CategoryOut(BaseModel):
     source: str
 
 
+class ConvertedOut(BaseModel):
+    """The point as filed in GCJ-02 or BD-09 and how far the conversion moved it."""
+
+    crs: str
+    lon: float
+    lat: float
+    shift_m: float
+
+
 class LocationOut(BaseModel):
     lon: float
     lat: float
+    converted_from: ConvertedOut | None = None
     x: float
     y: float
     crs: str | None
@@ -167,6 +188,7 @@ def submit_complaint(
         text=body.text,
         lon=body.lon,
         lat=body.lat,
+        crs=body.crs,
         village=body.village,
         category=body.category,
         reported_at=parse_day(body.reported_at),
