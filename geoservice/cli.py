@@ -46,7 +46,13 @@ def import_cmd(
         str | None, typer.Option("--kind", help="parcels only: forest or wetland")
     ] = None,
     encoding: Annotated[str | None, typer.Option(help="text encoding, e.g. GB18030")] = None,
-    crs: Annotated[str | None, typer.Option(help="CRS of the file, e.g. EPSG:4546")] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            help="CRS of the file, e.g. EPSG:4546; GCJ-02 (AutoNavi/Tencent/WeChat maps) or "
+            "BD-09 (Baidu maps), any case (gcj02, bd09): lon/lat converted to CGCS2000"
+        ),
+    ] = None,
     mapping: Annotated[Path | None, typer.Option(help="field mapping YAML")] = None,
     layer: Annotated[str | None, typer.Option(help="layer/member/sheet to read")] = None,
     mode: Annotated[
