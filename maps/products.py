@@ -55,6 +55,22 @@ def _text(values: pd.Series) -> pd.Series:
     return s.astype(str).map(html.escape)
 
 
+def _or(values: pd.Series, key: str, lang: str) -> pd.Series:
+    """Escaped display text; the plain word for a missing ``key`` value where missing."""
+    return styles.or_missing(values, key, lang).map(html.escape)
+
+
+def _day(values: pd.Series) -> pd.Series:
+    """Dates as ``YYYY-MM-DD`` text (missing stays missing)."""
+    return values.astype("string").str.slice(0, 10)
+
+
+def _village(frame: pd.DataFrame, code: str, name: str, lang: str) -> pd.Series:
+    """Escaped village names of ``frame``, in plain words where missing (no village)."""
+    codes = frame[code] if code in frame else pd.Series(pd.NA, index=frame.index)
+    return styles.village_labels(codes, frame[name], lang).map(html.escape)
+
+
 def _split(values: pd.Series, sep: str = ";") -> pd.Series:
     s = values.astype(object).where(values.notna(), "").astype(str)
     return s.str.replace(",", sep).str.split(sep).map(lambda xs: [x.strip() for x in xs if x])
@@ -105,7 +121,7 @@ def _villages_layer(villages: gpd.GeoDataFrame, lang: str) -> tuple[folium.GeoJs
     shown = display_frame(
         villages,
         {
-            "search": _text(villages["village_name"]),
+            "search": _village(villages, "village_code", "village_name", lang),
             "code": _text(villages["village_code"]),
             "c": ["#555555"] * len(villages),
         },
@@ -161,7 +177,7 @@ def _targets_frame(targets: gpd.GeoDataFrame, lang: str, depts: Names) -> gpd.Ge
         {
             "search": _text(targets["target_id"]),
             "pri": priority.map(lambda p: styles.label(styles.PRIORITY_LABELS, p, lang)),
-            "vil": _text(targets["village_names"]).str.replace(";", "、"),
+            "vil": _village(targets, "village_codes", "village_names", lang),
             "ha": _number(targets["area_ha"], ".2f"),
             "cat": _names(targets["categories"], CATEGORIES, lang),
             "lead": _names(targets["lead_department"], depts, lang),
@@ -282,7 +298,7 @@ def _add_flagged(m: folium.Map, parcels: gpd.GeoDataFrame, lang: str) -> None:
         parcels,
         {
             "pid": _text(parcels["parcel_id"]),
-            "vil": _text(parcels["village_name"]),
+            "vil": _village(parcels, "village_code", "village_name", lang),
             "score": _number(parcels["score"], ".1f"),
             "ha": _number(parcels["area_ha"], ".2f"),
         },
@@ -305,8 +321,8 @@ def _add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: str) -> None:
         patches,
         {
             "pid": _text(patches["patch_id"]),
-            "year": _text(patches["year"]),
-            "cause": _text(patches["change_cause"]),
+            "year": _or(patches["year"], "value", lang),
+            "cause": _or(patches["change_cause"], "value", lang),
             "ha": _number(patches["area_ha"], ".2f"),
         },
         "patches",
@@ -328,9 +344,11 @@ def _add_complaints(m: folium.Map, complaints: gpd.GeoDataFrame, lang: str) -> N
         complaints,
         {
             "cid": _text(complaints["complaint_id"]),
-            "at": _text(complaints["received_at"]).str.slice(0, 10),
-            "cat": _names(complaints["category"], CATEGORIES, lang),
-            "txt": _text(complaints["description"]),
+            "at": _or(_day(complaints["received_at"]), "date", lang),
+            "cat": styles.or_missing(
+                _names(complaints["category"], CATEGORIES, lang), "category", lang
+            ),
+            "txt": _or(complaints["description"], "text", lang),
         },
         "complaints",
     )
@@ -360,10 +378,12 @@ def _problem_layer(m: folium.Map, problems: gpd.GeoDataFrame, lang: str, name: s
         problems,
         {
             "pid": _text(problems["problem_id"]),
-            "vil": _text(problems["village_name"]),
-            "cat": _names(problems["category"], CATEGORIES, lang),
+            "vil": _village(problems, "village_code", "village_name", lang),
+            "cat": styles.or_missing(
+                _names(problems["category"], CATEGORIES, lang), "category", lang
+            ),
             "st": state.map(lambda s: styles.label(styles.STATE_LABELS, s, lang)),
-            "due": _text(problems["deadline"]).str.slice(0, 10),
+            "due": _or(_day(problems["deadline"]), "deadline", lang),
             "esc": esc.astype(str).map(lambda s: styles.label(styles.ESCALATION_LABELS, s, lang)),
             "c": state.map(styles.state_colour),
         },
@@ -411,6 +431,8 @@ def villages_map(
         The ``problems`` layer, optionally with an ``escalation`` column (current level).
     """
     m = base_map(tiles, attribution)
+    # rows after a code's first (problems of no village in the layer) have no polygon
+    status = status[~status["village_code"].duplicated()]
     merged = villages[["village_code", "geometry"]].merge(
         status.drop(columns=["village_name"], errors="ignore"), on="village_code", how="left"
     )
@@ -423,7 +445,7 @@ def villages_map(
     shown = display_frame(
         merged,
         {
-            "search": _text(merged["village_name"]),
+            "search": _village(merged, "village_code", "village_name", lang),
             "code": _text(merged["village_code"]),
             "cls": klass.map(lambda k: styles.label(styles.STATUS_LABELS, k, lang)),
             **{k: merged[k].astype(int).astype(str) for k in counts},

@@ -16,6 +16,7 @@ from layers.codes import ESCALATION_LABELS, PRIORITY_WORDS, PROBLEM_STATE_LABELS
 
 __all__ = [
     "ESCALATION_LABELS",
+    "MISSING_LABELS",
     "PRIORITY_COLOURS",
     "PRIORITY_LABELS",
     "STATE_COLOURS",
@@ -26,10 +27,12 @@ __all__ = [
     "UNKNOWN_COLOUR",
     "label",
     "legend_html",
+    "or_missing",
     "priority_colour",
     "state_colour",
     "status_class",
     "status_colour",
+    "village_labels",
 ]
 
 UNKNOWN_COLOUR = "#9e9e9e"
@@ -65,6 +68,40 @@ STATE_COLOURS: dict[str, str] = {
     "rejected": "#8e24aa",
 }
 STATE_LABELS = PROBLEM_STATE_LABELS
+
+
+# Words shown for values the survey files did not give (the same words as
+# geoservice.missing; the maps package does not import the service).
+MISSING_LABELS: dict[str, tuple[str, str]] = {
+    "village": ("未知村", "unknown village"),
+    "category": ("未分类", "no category"),
+    "date": ("日期不详", "date unknown"),
+    "deadline": ("未定整改期限", "no deadline set"),
+    "text": ("（无说明）", "(no description)"),
+    "value": ("不详", "unknown"),
+}
+
+
+def _blank_to_na(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text.where(text != "")
+
+
+def or_missing(values: pd.Series, key: str, lang: str = "zh") -> pd.Series:
+    """``values`` as text, the :data:`MISSING_LABELS` word of ``key`` where missing or
+    blank (same index)."""
+    return _blank_to_na(values).fillna(label(MISSING_LABELS, key, lang)).astype(object)
+
+
+def village_labels(codes: pd.Series, names: pd.Series, lang: str = "zh") -> pd.Series:
+    """Village names; ``未知村（代码 …）`` where only the code is known, ``未知村`` where
+    neither is (index of ``names``). Codes and names may be ``;``-joined lists."""
+    name = _blank_to_na(names).str.replace(";", "、")
+    code = _blank_to_na(pd.Series(codes.to_numpy(), index=names.index)).str.replace(";", "、")
+    unknown = label(MISSING_LABELS, "village", lang)
+    only_code = unknown + (" (code " if lang == "en" else "（代码 ") + code
+    only_code = only_code + (")" if lang == "en" else "）")
+    return name.fillna(only_code).fillna(unknown).astype(object)
 
 
 def label(table: dict[str, tuple[str, str]], key: str, lang: str = "zh") -> str:

@@ -293,3 +293,29 @@ def test_sample_town_pages_stay_under_5_mb_and_offline(sample_pages, kind):
     text = sample_pages[kind].read_text(encoding="utf-8")
     assert sample_pages[kind].stat().st_size < 5_000_000
     assert external_urls(text) == []
+
+
+def test_targets_map_names_missing_villages_dates_categories_and_texts(tmp_path):
+    targets = _targets().assign(village_names=[None, None], village_codes=["441882109999", None])
+    complaints = _complaints().assign(
+        received_at=[None, "2026-06-01"], category=[None, "other"], description=[None, "倾倒"]
+    )
+    flagged = _flagged().assign(village_name=[None])
+    m = targets_map(targets, _villages(), complaints, _patches(), flagged, "zh")
+    page = save_standalone(m, tmp_path / "t.html").read_text(encoding="utf-8")
+    for text in ["未知村（代码 441882109999）", "未知村", "日期不详", "未分类", "（无说明）"]:
+        assert _shown(page, text), text
+
+
+def test_villages_map_with_nameless_villages_and_problems_outside_the_layer(tmp_path):
+    villages = _villages().assign(village_code=["441882101201", None], village_name=[None, None])
+    outside = pd.DataFrame(
+        {"village_code": [None, "441882109999"], "problems": [3, 1], "open": [3, 1]}
+    )
+    status = pd.concat([_status().assign(village_code=villages["village_code"]), outside])
+    problems = _problems().assign(village_name=[None, None], deadline=[None, "2026-09-01"])
+    m = villages_map(villages, status.reset_index(drop=True), problems, "en")
+    page = save_standalone(m, tmp_path / "v.html").read_text(encoding="utf-8")
+    for text in ["unknown village (code 441882101201)", "unknown village", "no deadline set"]:
+        assert _shown(page, text), text
+    assert page.count('"code": "441882101201"') == 1

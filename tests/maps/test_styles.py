@@ -83,3 +83,25 @@ def test_legend_html_escapes_text_and_shows_each_colour():
     assert "P1 &lt;立即&gt;" in out
     assert out.count("gs-swatch") == 2
     assert "border-radius:50%" in out
+
+
+def test_village_labels_name_missing_villages_in_plain_words():
+    codes = pd.Series(["441882101201", "441882109999", None, "a;b"])
+    names = pd.Series(["竹山村", None, "", None], dtype="string")
+    assert styles.village_labels(codes, names).tolist() == [
+        "竹山村",
+        "未知村（代码 441882109999）",
+        "未知村",
+        "未知村（代码 a、b）",
+    ]
+    assert styles.village_labels(codes, names, "en").tolist()[1:3] == [
+        "unknown village (code 441882109999)",
+        "unknown village",
+    ]
+
+
+def test_or_missing_fills_only_missing_and_blank_values():
+    values = pd.Series(["2026-05-01", None, " "], index=[3, 4, 5])
+    out = styles.or_missing(values, "date", "en")
+    assert out.tolist() == ["2026-05-01", "date unknown", "date unknown"]
+    assert list(out.index) == [3, 4, 5]
