@@ -74,7 +74,7 @@ def import_cmd(
     from geoservice.importing import import_file
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang, as_json)
+    settings, lg = _settings(workspace, lang, as_json, use="optional")
     ws = Workspace(settings.workspace)
     if rejects is not None and not rejects.parent.is_dir():
         _fail(
@@ -298,7 +298,7 @@ def sample_cmd(
     """Write a synthetic town/county/province as real survey files (生成示例数据)."""
     from geoservice.sample import Scale, generate
 
-    _, lg = _settings(None, lang)
+    _, lg = _settings(None, lang, use="none")
     with _spinner(_t(lg, "正在生成示例数据 …", "Generating sample data …"), True):
         files = _guard(lg, lambda: generate(out_dir, cast(Scale, scale), seed))
     for kind, path in files.items():

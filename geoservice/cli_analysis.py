@@ -229,7 +229,7 @@ def rules_show_cmd(
     """Print the effective rules and the routing table (显示研判规则与部门分工)."""
     from geoservice.analysis.rules import load_rules, rules_table
 
-    settings, lg = _settings(workspace, lang, as_json)
+    settings, lg = _settings(workspace, lang, as_json, use="optional")
     source = rules or settings.rules_path()
     effective = _guard(lg, lambda: load_rules(source))
     table = rules_table(effective, lg)
@@ -301,7 +301,7 @@ def demo_cmd(
     from geoservice.importing import import_file
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(out_dir / "demo.gpkg", lang, as_json)
+    settings, lg = _settings(out_dir / "demo.gpkg", lang, as_json, use="none")
     day = _as_of(as_of, lg)
     folder = _sample_dir(data, lg)
     out_dir.mkdir(parents=True, exist_ok=True)

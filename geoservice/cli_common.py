@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -67,8 +67,19 @@ def _fail(text: str, code: str = "usage") -> None:
 
 
 def _settings(
-    workspace: Path | None, lang: str | None, as_json: bool = False
+    workspace: Path | None,
+    lang: str | None,
+    as_json: bool = False,
+    *,
+    use: Literal["existing", "optional", "none"] = "existing",
 ) -> tuple[Settings, Lang]:
+    """The settings with the command's options, and the language.
+
+    ``use`` says what the command needs of the workspace: ``existing`` a GeoPackage that
+    exists; ``optional`` a GeoPackage or a path that does not exist yet (an import creates
+    it); ``none`` nothing (the command does not open it). Anything but a GeoPackage at the
+    path is one line on stderr and exit status 2.
+    """
     _JSON_ERRORS["on"] = as_json
     overrides: dict[str, Any] = {}
     if workspace is not None:
@@ -81,7 +92,19 @@ def _settings(
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         _fail(f"错误 / error: {problems}")
         raise AssertionError from exc  # unreachable: _fail exits
+    if use != "none":
+        _guard(settings.lang, lambda: _check_workspace(settings.workspace, use == "existing"))
     return settings, settings.lang
+
+
+def _check_workspace(path: Path, must_exist: bool) -> None:
+    from geoservice.workspace import Workspace
+    from geoservice.workspace_file import check_workspace_file
+
+    if must_exist:
+        Workspace(path).require()
+    else:
+        check_workspace_file(path)
 
 
 def _guard(lang: Lang, action: Callable[[], T]) -> T:

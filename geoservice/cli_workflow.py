@@ -452,7 +452,7 @@ def import_cmd(
     from geoservice.workflow.imports import import_problems
     from geoservice.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang, as_json)
+    settings, lg = _settings(workspace, lang, as_json, use="optional")
     ws = Workspace(settings.workspace)
     result = _guard(lg, lambda: import_problems(ws, path, actor=settings.user, mode=mode))
     if as_json:

@@ -7,6 +7,8 @@ status codes in one table; the CLI prints the message and exits with status 2.
 
 from __future__ import annotations
 
+from datetime import date
+
 from layers.errors import LayersError
 from layers.messages import Message
 from layers.report import ImportReport
@@ -15,6 +17,7 @@ __all__ = [
     "AuthenticationError",
     "ConflictError",
     "GeoserviceError",
+    "NoAnalysisError",
     "NotFoundError",
     "NothingImportedError",
     "OptionError",
@@ -23,6 +26,7 @@ __all__ = [
     "StaleVersionError",
     "TooLargeError",
     "WorkspaceError",
+    "no_analysis",
 ]
 
 
@@ -36,6 +40,10 @@ class WorkspaceError(GeoserviceError):
 
 class NotFoundError(GeoserviceError):
     """A named object (layer, target, problem) does not exist."""
+
+
+class NoAnalysisError(NotFoundError):
+    """A result of the analysis (targets, parcel scores) is asked for before any run."""
 
 
 class ConflictError(GeoserviceError):
@@ -83,3 +91,49 @@ class NothingImportedError(GeoserviceError):
     def __init__(self, msg: Message, report: ImportReport) -> None:
         super().__init__(msg)
         self.report = report
+
+
+ANALYSIS_LAYERS = ("targets", "parcel_risk", "target_reasons")
+"""The workspace layers only an analysis run writes."""
+
+
+def no_analysis(workspace: object, layer: str = "targets", *, web: bool = False) -> NoAnalysisError:
+    """The error for ``layer`` asked for before the analysis has run on ``workspace``.
+
+    Parameters
+    ----------
+    workspace : path-like
+        The workspace, named in the command to run.
+    layer : str
+        The analysis layer asked for (``targets``, ``parcel_risk``, ``target_reasons``).
+    web : bool
+        Name the web service's call (``POST /analysis/runs``) instead of the command line's
+        (``geoservice analyze``).
+    """
+    today = date.today().isoformat()
+    what_zh = "联合执法目标" if layer == "targets" else f"研判结果图层 {layer}"
+    what_en = (
+        "there are no enforcement targets" if layer == "targets" else f"there is no {layer} layer"
+    )
+    if web:
+        how_zh = (
+            f'请镇林长办先运行研判：POST /analysis/runs，请求体 {{"as_of": "{today}"}}'
+            "（研判日期）。"
+        )
+        how_en = (
+            f'the forest-chief office runs it first: POST /analysis/runs with {{"as_of": '
+            f'"{today}"}} (the date it is as of).'
+        )
+        where_zh, where_en = "", ""
+    else:
+        command = f"geoservice analyze -w {workspace} --as-of {today}"
+        how_zh = f"请先运行 {command}（--as-of 为研判日期）。"
+        how_en = f"run {command} first (--as-of is the date it is as of)."
+        where_zh, where_en = f"工作空间 {workspace} ", f" on workspace {workspace}"
+    return NoAnalysisError(
+        message(
+            "analysis.not_run",
+            f"{where_zh}还没有运行过研判分析，因此还没有{what_zh}；{how_zh}",
+            f"No analysis has been run{where_en}, so {what_en} yet; {how_en}",
+        )
+    )

@@ -31,7 +31,7 @@ from geoservice.analysis.present import (
     village_code,
 )
 from geoservice.analysis.rules import Rules
-from geoservice.errors import OptionError, message
+from geoservice.errors import ANALYSIS_LAYERS, OptionError, message, no_analysis
 from geoservice.workspace import Workspace
 from layers.messages import Lang
 
@@ -229,6 +229,10 @@ def export_layer(
     path = Path(path)
     name = export_format(path, fmt)
     driver, lonlat, _suffixes = FORMATS[name]
+    if layer in ANALYSIS_LAYERS:
+        ws.require()
+        if layer not in ws.layer_names():
+            raise no_analysis(ws.path, layer)
     frame = ws.read(layer)
     filters = (department, village, priorities)
     if layer == "targets":

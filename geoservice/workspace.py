@@ -39,6 +39,7 @@ import pyogrio
 import pyproj
 
 from geoservice.errors import ConflictError, NotFoundError, WorkspaceError, message
+from geoservice.workspace_file import check_workspace_file
 from layers.schema import KINDS, Kind
 
 Mode = Literal["replace", "append"]
@@ -183,6 +184,8 @@ class Workspace:
         return self.path.is_file()
 
     def require(self) -> None:
+        """Refuse a workspace that does not exist or is not a GeoPackage."""
+        check_workspace_file(self.path)
         if not self.exists():
             raise WorkspaceError(
                 message(
@@ -210,6 +213,7 @@ class Workspace:
 
     def crs(self) -> pyproj.CRS | None:
         """The workspace CRS, or None for a workspace with no layer yet."""
+        check_workspace_file(self.path)
         if not self.exists():
             return None
         with contextlib.closing(self._connect()) as con:
@@ -242,6 +246,7 @@ class Workspace:
             )
 
     def layer_names(self) -> list[str]:
+        check_workspace_file(self.path)
         if not self.exists():
             return []
         with gate(self.path).reading():
@@ -360,8 +365,9 @@ class Workspace:
         """Yield a working copy of the workspace that replaces it on success.
 
         Holds ``<workspace>.lock`` for the duration; removes copies left behind by a
-        writer that was killed.
+        writer that was killed. Refuses a path that exists and is not a GeoPackage.
         """
+        check_workspace_file(self.path)
         with self.lock():
             for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
                 stale.unlink(missing_ok=True)

@@ -639,7 +639,16 @@ def _check_ids(
     dup = ids.duplicated(keep="first") & ~missing & ~stored
     first_row = frame.loc[~ids.duplicated(keep="first") & ~missing].set_index(id_col)[ROW]
     first = ids.map(first_row).astype("Int64").astype("string")
-    detail = id_col + "=" + ids.fillna("") + ", first at row " + first
+    detail = (
+        id_col
+        + "="
+        + ids.fillna("")
+        + "：与文件第 "
+        + first
+        + " 行重复 / first at row "
+        + first
+        + " of the file"
+    )
     out = pd.concat(
         [
             _reasons(frame.index[missing.to_numpy()], "missing_id", f"{id_col} is empty"),

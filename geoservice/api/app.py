@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from geoservice.api import errors
 from geoservice.settings import Settings
+from geoservice.workspace_file import check_workspace_file
 
 __all__ = ["create_app"]
 
@@ -96,8 +97,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     Every module of :mod:`geoservice.api.routes` contributes its ``router``; the API
     documentation page is served with local assets, so it works on an intranet.
+
+    Raises
+    ------
+    geoservice.errors.WorkspaceError
+        The workspace path exists but is not a GeoPackage (a folder, an empty or text
+        file, a zip, an SQLite database of another program): the service does not start.
+        A path that does not exist yet is accepted; an import creates it.
     """
     settings = settings or Settings()
+    check_workspace_file(settings.workspace)
     app = FastAPI(
         title="林长制联合执法规划服务 geoservice",
         description=DESCRIPTION,

@@ -3,7 +3,8 @@
 Who sees what (:meth:`Principal.target_mask`): the office every target, a department the
 targets it leads or cooperates on; villages and viewers none (403). A target outside the
 caller's scope does not exist for the caller (404 naming the id, the same answer as for an
-id that was never issued).
+id that was never issued). Before the first analysis run, the list and the export answer
+404 ``analysis.not_run``, naming ``POST /analysis/runs``.
 
 ``GET /targets``
     A GeoJSON FeatureCollection in lon/lat (EPSG:4326), filtered by ``department`` (lead
@@ -38,7 +39,7 @@ from geoservice.api.responses import (
 )
 from geoservice.api.responses import download, scratch_folder
 from geoservice.api.routes.layers import department_labels, effective_rules
-from geoservice.errors import NotFoundError, OptionError, message
+from geoservice.errors import NotFoundError, OptionError, message, no_analysis
 from geoservice.workflow.villages import read_villages
 from geoservice.workspace import Workspace
 from layers.codes import CATEGORIES
@@ -212,9 +213,8 @@ def list_targets(
     names = department_labels(settings)
     chosen, present = select_targets(ws, principal, names, department, village, priority)
     if chosen is None:
-        doc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
-    else:
-        doc = target_features(chosen, reasons_in(ws, chosen, lang, present), names, lang)
+        raise no_analysis(ws.path, web=True)
+    doc = target_features(chosen, reasons_in(ws, chosen, lang, present), names, lang)
     filters = {"department": department, "village": village, "priority": priority}
     audit(
         request,
@@ -286,6 +286,9 @@ def export_targets(
     from geoservice.exporting import export_layer
 
     fmt = export_format(fmt)
+    ws.require()
+    if "targets" not in ws.layer_names():
+        raise no_analysis(ws.path, web=True)
     keep = _keep_for(principal, target)
     if target and not keep(ws.read("targets")).any():
         raise _no_target(target)
