@@ -66,6 +66,13 @@ def import_cmd(
     rejects: Annotated[
         Path | None, typer.Option(help="also write rejected rows to this CSV file")
     ] = None,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="replace even when the layer would keep fewer than half its rows",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
 ) -> None:
@@ -94,6 +101,7 @@ def import_cmd(
             settings.user,
             lg,
             as_json,
+            allow_shrink=allow_shrink,
             encoding=encoding,
             crs=crs,
             mapping=mapping,
@@ -117,6 +125,7 @@ def import_cmd(
                 owner=owner,
                 classification=classification,
                 workspace_crs=settings.crs,
+                allow_shrink=allow_shrink,
             )
         except NothingImportedError as exc:
             if rejects is not None:

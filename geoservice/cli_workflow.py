@@ -444,6 +444,12 @@ def villages_status_cmd(
 def import_cmd(
     path: Annotated[Path, typer.Argument(help="problem list (XLSX/CSV/shapefile)")],
     mode: Annotated[str, typer.Option(help="merge (keep workflow state) or replace")] = "merge",
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink", help="replace even when fewer than half the problems would stay"
+        ),
+    ] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -454,7 +460,12 @@ def import_cmd(
 
     settings, lg = _settings(workspace, lang, as_json, use="optional")
     ws = Workspace(settings.workspace)
-    result = _guard(lg, lambda: import_problems(ws, path, actor=settings.user, mode=mode))
+    result = _guard(
+        lg,
+        lambda: import_problems(
+            ws, path, actor=settings.user, mode=mode, allow_shrink=allow_shrink
+        ),
+    )
     if as_json:
         _print_json(result.to_dict(lg))
         return

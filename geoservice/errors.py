@@ -23,6 +23,7 @@ __all__ = [
     "OptionError",
     "PermissionDeniedError",
     "PreconditionRequiredError",
+    "ShrinkRefusedError",
     "StaleVersionError",
     "TooLargeError",
     "WorkspaceError",
@@ -52,6 +53,11 @@ class ConflictError(GeoserviceError):
 
 class StaleVersionError(ConflictError):
     """A change was based on a version of an object that is no longer current."""
+
+
+class ShrinkRefusedError(ConflictError):
+    """A replace import would leave a layer with fewer than half its rows
+    (``--allow-shrink`` does it anyway)."""
 
 
 class AuthenticationError(GeoserviceError):

@@ -10,6 +10,7 @@ import pandas as pd
 import pyproj
 
 from geoservice.errors import ConflictError, NothingImportedError, OptionError, message
+from geoservice.shrink import check_shrink, replaced_rows
 from geoservice.workspace import (
     CLASSIFICATIONS,
     DEFAULT_CLASSIFICATION,
@@ -248,6 +249,7 @@ def import_file(
     owner: str | None = None,
     classification: str | None = None,
     workspace_crs: str | None = None,
+    allow_shrink: bool = False,
 ) -> ImportResult:
     """Import one survey file into the workspace, atomically.
 
@@ -257,6 +259,8 @@ def import_file(
     merged with what the layer holds (``replace``: the new rows replace the layer, for
     parcels only the rows of the same forest/wetland kind; ``append``: added, rows whose
     id is already stored are rejected), and stored with its register and audit rows.
+    A ``replace`` that would leave fewer than half the rows it replaces is refused
+    (:class:`~geoservice.errors.ShrinkRefusedError`) unless ``allow_shrink``.
 
     Returns
     -------
@@ -297,6 +301,9 @@ def import_file(
     also: dict[str, gpd.GeoDataFrame] = {}
     if schema.kind in ATTRIBUTED:
         frame = attribute(frame, schema.kind, stored_villages(ws), report)
+    if mode == "replace":
+        replaced = replaced_rows(old, schema.kind, frame)
+        check_shrink(replaced, frame, schema.kind, Path(path).name, allow=allow_shrink)
     merged = _merge(old, schema.kind, frame, mode)
     if schema.kind == "villages":
         also = reattribute(ws, merged, report)

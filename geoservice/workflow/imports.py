@@ -29,6 +29,7 @@ import pyogrio
 
 from geoservice.errors import NotFoundError, OptionError, message
 from geoservice.importing import stored_villages, to_workspace_crs
+from geoservice.shrink import check_shrink
 from geoservice.workflow.store import append_history, audit, connect_file, ensure_workflow
 from geoservice.workflow.villages import read_villages
 from geoservice.workspace import CatalogEntry, Workspace, now_iso, write_frame
@@ -99,11 +100,14 @@ def import_problems(
     *,
     actor: str,
     mode: str = "merge",
+    allow_shrink: bool = False,
     **read_options: Any,
 ) -> ProblemImport:
     """Import a problem list (XLSX/CSV/shapefile...) keeping workflow state; see module doc.
 
-    ``read_options`` go to :func:`layers.read_layer` (encoding, crs, mapping, layer).
+    ``read_options`` go to :func:`layers.read_layer` (encoding, crs, mapping, layer). A
+    ``replace`` that would leave fewer than half the stored problems is refused
+    (:class:`~geoservice.errors.ShrinkRefusedError`) unless ``allow_shrink``.
     """
     if mode not in ("merge", "replace"):
         raise OptionError(
@@ -130,6 +134,8 @@ def import_problems(
             with contextlib.closing(connect_file(work)) as con, con:
                 ensure_workflow(con, actor)
             old = pyogrio.read_dataframe(work, layer="problems")
+        if mode == "replace" and old is not None:
+            check_shrink(old, frame, "problems", Path(path).name, allow=allow_shrink)
         new = _merged(old, frame, mode, at, actor, result)
         write_frame(new, work, "problems")
         with contextlib.closing(connect_file(work)) as con, con:

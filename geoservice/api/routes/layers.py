@@ -6,10 +6,12 @@
     viewers ``public`` only.
 ``POST /layers/{kind}/import``
     A multipart upload (field ``file``; form fields ``mode``, ``owner``,
-    ``classification``, ``encoding``, ``parcel_kind``, ``crs``, ``layer``) saved to a
-    temporary folder and imported exactly as ``geoservice import`` does: zips are checked
-    and unpacked by the reader, data marked classified (涉密) is refused, a file whose rows
-    are all rejected answers 422 with its import report.
+    ``classification``, ``encoding``, ``parcel_kind``, ``crs``, ``layer``,
+    ``allow_shrink``) saved to a temporary folder and imported exactly as ``geoservice
+    import`` does: zips are checked and unpacked by the reader, data marked classified
+    (涉密) is refused, a file whose rows are all rejected answers 422 with its import
+    report, and a ``replace`` that would leave fewer than half the layer's rows answers
+    409 unless ``allow_shrink`` is true.
 
 Who may import (Article 5: departments share their own data; Article 6: the office
 requests and holds it):
@@ -247,7 +249,14 @@ def _run_import(
         from geoservice.workflow.imports import import_problems
 
         mode = _problem_options(options["mode"], options["owner"], options["classification"])
-        result = import_problems(ws, path, actor=principal.actor, mode=mode, **read_options)
+        result = import_problems(
+            ws,
+            path,
+            actor=principal.actor,
+            mode=mode,
+            allow_shrink=options["allow_shrink"],
+            **read_options,
+        )
         return ImportOut(kind=kind, problems_import=result.to_dict())
     from geoservice.importing import import_file
 
@@ -261,6 +270,7 @@ def _run_import(
         owner=options["owner"] or None,
         classification=options["classification"] or None,
         workspace_crs=settings.crs,
+        allow_shrink=options["allow_shrink"],
         **read_options,
     )
     report = done.report.to_dict(lang)
@@ -294,6 +304,10 @@ def import_layer(
     parcel_kind: Text = None,
     crs: Text = None,
     layer: Text = None,
+    allow_shrink: Annotated[
+        bool,
+        Form(description="replace even when the layer would keep fewer than half its rows"),
+    ] = False,
 ) -> ImportOut:
     """Import an uploaded survey file into a shared layer (导入调查数据); 201 with the report."""
     check_kind(kind)
@@ -307,6 +321,7 @@ def import_layer(
         "parcel_kind": parcel_kind,
         "crs": crs,
         "layer": layer,
+        "allow_shrink": allow_shrink,
     }
     detail: dict[str, Any] = {"file": name, **{k: v for k, v in options.items() if v}}
     with tempfile.TemporaryDirectory(prefix="geoservice-upload-") as folder:
