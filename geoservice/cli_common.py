@@ -150,41 +150,18 @@ def _report_lines(report: Any, lang: Lang) -> list[str]:
             f"{d['rows_repaired']}, rejected {d['rows_rejected']}",
         ),
     ]
+    if d["parts_merged"]:
+        lines.append(
+            _t(
+                lang,
+                f"合并 {d['rows_merged']} 行：{d['parts_merged']} 行是同一要素的多个部分，"
+                f"合并为 {d['features_merged']} 个要素",
+                f"Merged {d['rows_merged']}: {d['parts_merged']} rows were parts of "
+                f"{d['features_merged']} features and became one row each",
+            )
+        )
     for code, item in d["rejected_by_reason"].items():
         lines.append(f"  - {item['reason']} ({code}): {item['count']}")
-    lines.extend(_t(lang, "提示：", "Warning: ") + w for w in d["warnings"])
-    return lines
-
-
-def _catalog_table(entries: list[Any], lang: Lang) -> Table:
-    from layers.codes import DEPARTMENTS
-
-    heads = (
-        ("图层", "layer"),
-        ("部分", "part"),
-        ("主管部门", "owner"),
-        ("密级", "classification"),
-        ("来源文件", "source file"),
-        ("编码", "encoding"),
-        ("坐标系", "CRS"),
-        ("要素数", "rows"),
-        ("拒绝", "rejected"),
-        ("导入人", "imported by"),
-        ("导入时间", "imported at"),
-    )
-    table = Table(title=_t(lang, "数据共享目录", "Layer catalog"))
-    for zh, en in heads:
-        table.add_column(
-    if d.get("villages"):
-        lines.append(_t(lang, "村归属：", "Villages: ") + d["villages"]["summary"])
-            _t(lang, zh, en), justify="right" if en in ("rows", "rejected") else "left"
-        )
-    for e in entries:
-        dept = DEPARTMENTS.get(e.owner_department, (e.owner_department, e.owner_department))
-def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
-    """The village attribution line and the warnings of a problems import."""
-    if detail.get("villages"):
-        out.print(_t(lang, "村归属：", "Villages: ") + detail["villages"]["summary"], markup=False)
     if d.get("villages"):
         lines.append(_t(lang, "村归属：", "Villages: ") + d["villages"]["summary"])
     if d["unmapped_fields"]:
@@ -196,6 +173,14 @@ def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
                 f"Columns not used (kept as they are): {unused}",
             )
         )
+    lines.extend(_t(lang, "提示：", "Warning: ") + w for w in d["warnings"])
+    return lines
+
+
+def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
+    """The village attribution line and the warnings of a problems import."""
+    if detail.get("villages"):
+        out.print(_t(lang, "村归属：", "Villages: ") + detail["villages"]["summary"], markup=False)
     for warning in detail.get("warnings", []):
         out.print(_t(lang, "提示：", "Warning: ") + warning, markup=False)
 
@@ -218,14 +203,29 @@ def _coverage_table(coverage: dict[str, dict[str, int]], lang: Lang) -> Table:
     return table
 
 
-def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
-    """The village attribution line and the warnings of a problems import."""
-    if detail.get("villages"):
-        out.print(_t(lang, "村归属：", "Villages: ") + detail["villages"]["summary"], markup=False)
-    for warning in detail.get("warnings", []):
-        out.print(_t(lang, "提示：", "Warning: ") + warning, markup=False)
+def _catalog_table(entries: list[Any], lang: Lang) -> Table:
+    from layers.codes import DEPARTMENTS
 
-
+    heads = (
+        ("图层", "layer"),
+        ("部分", "part"),
+        ("主管部门", "owner"),
+        ("密级", "classification"),
+        ("来源文件", "source file"),
+        ("编码", "encoding"),
+        ("坐标系", "CRS"),
+        ("要素数", "rows"),
+        ("拒绝", "rejected"),
+        ("导入人", "imported by"),
+        ("导入时间", "imported at"),
+    )
+    table = Table(title=_t(lang, "数据共享目录", "Layer catalog"))
+    for zh, en in heads:
+        table.add_column(
+            _t(lang, zh, en), justify="right" if en in ("rows", "rejected") else "left"
+        )
+    for e in entries:
+        dept = DEPARTMENTS.get(e.owner_department, (e.owner_department, e.owner_department))
         table.add_row(
             KIND_LABELS[e.layer][0 if lang == "zh" else 1] if e.layer in KIND_LABELS else e.layer,
             e.part,

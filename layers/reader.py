@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import tempfile
 from collections import Counter
@@ -25,9 +23,9 @@ from layers.aliases import (
     CLASSIFICATION_COLUMNS,
     COORDINATE_PAIRS,
     find_coordinate_columns,
-    mapping_hints,
     fold,
     load_mapping,
+    mapping_hints,
     match_columns,
 )
 from layers.errors import (
@@ -39,6 +37,7 @@ from layers.errors import (
     SourceError,
 )
 from layers.messages import Message
+from layers.multipart import differences, find_parts, merge_parts, merged_message
 from layers.normalize import (
     Normalized,
     normalize_complaints,
@@ -61,7 +60,12 @@ from layers.tables import (
     uncalculated_formula_cells,
     uncalculated_formulas_message,
 )
-from layers.validate import check_geometries, outside_area
+from layers.validate import (
+    check_area_of_use,
+    check_geometries,
+    outlying_message,
+    outside_detail,
+)
 
 ROW = "source_row"
 
@@ -549,37 +553,29 @@ def _clean(
     report.rows_repaired = check.repaired
     kept = raw.loc[check.geometry.index].copy()
     kept = kept.set_geometry(check.geometry.reindex(kept.index).to_numpy(), crs=source_crs)
-    if source_crs is not None:
-        box = crs_mod.valid_lonlat_box(source_crs)
-        outside = outside_area(kept.geometry, source_crs, box)
-        where = kept.geometry[outside].representative_point()
-        detail = (
-            (
-                f"{crs_mod.describe_crs(source_crs).split(' ')[0]} x="
-                + where.x.round(6).astype("string")
-    report.warnings.extend(mapping_hints(report.unmapped_fields, kind, rename.values()))
-                + ", y="
-                + where.y.round(6).astype("string")
-                + f"; valid lon {box[0]:g}..{box[2]:g}, lat {box[1]:g}..{box[3]:g}"
-            )
-            if outside.any()
-            else ""
-        )
-        reasons.append(_reasons(kept.index[outside], "outside_crs_area", detail))
-        kept = kept.loc[~outside]
     rename = match_columns([c for c in kept.columns if c not in ("geometry", ROW)], kind, user_map)
     report.field_mapping = dict(rename)
     skip = {"geometry", ROW, *(pair or ())}
     report.unmapped_fields = [c for c in raw.columns if c not in rename and c not in skip]
+    report.warnings.extend(mapping_hints(report.unmapped_fields, kind, rename.values()))
     mapped = kept.rename(columns=rename)
     mapped = mapped.loc[:, ~mapped.columns.duplicated()]
-    metric = _metric_crs(mapped, source_crs, target_crs)
-    norm = _normalize(mapped, kind, metric, parcel_kind)
+    area = _area_of_use(mapped.geometry, source_crs)
+    inside = ~area["outside"].to_numpy()
+    metric = _metric_crs(mapped.loc[inside], source_crs, target_crs)
+    norm, mapped, area = _normalize_parts(
+        mapped, area, kind, metric, parcel_kind, existing_ids, report
+    )
     report.warnings.extend(norm.warnings)
     _require_columns(norm.frame, kind, set(rename.values()), report)
+    outside = area.index[area["outside"].to_numpy()]
+    detail = _outside_detail(area.loc[outside], source_crs)
+    reasons.append(_reasons(outside, "outside_crs_area", detail))
+    _warn_outlying(area, norm.frame[schema.id_column], source_crs, report)
     reasons.append(_reasons(norm.problems.index, norm.problems["reason"], norm.problems["detail"]))
-    frame = norm.frame.drop(index=norm.problems.index)
-    frame, id_reasons = _check_ids(frame, schema.id_column, existing_ids)
+    frame = norm.frame.drop(index=norm.problems.index.union(outside.intersection(norm.frame.index)))
+    sources = {canonical: source for source, canonical in rename.items()}
+    frame, id_reasons = _check_ids(frame, schema.id_column, existing_ids, sources)
     reasons.append(id_reasons)
     if target_crs is not None and frame.crs is not None:
         frame = frame.to_crs(target_crs)
@@ -630,15 +626,106 @@ def _normalize(
     return normalize_problems(df)
 
 
+def _area_of_use(geometry: gpd.GeoSeries, crs: pyproj.CRS | None) -> pd.DataFrame:
+    """:func:`layers.validate.check_area_of_use` against the CRS's area of use (with its
+    margin, :func:`layers.crs.valid_lonlat_box`); nothing is outside without a CRS."""
+    if crs is None:  # no row has a geometry (see _decide_crs)
+        return check_area_of_use(geometry, pyproj.CRS("EPSG:4326"), (-180.0, -90.0, 180.0, 90.0))
+    return check_area_of_use(geometry, crs, crs_mod.valid_lonlat_box(crs))
+
+
+def _outside_detail(area: pd.DataFrame, crs: pyproj.CRS | None) -> pd.Series | str:
+    if crs is None or not len(area):
+        return ""
+    label = crs_mod.describe_crs(crs).split(" ")[0]
+    return outside_detail(area, crs, label, crs_mod.valid_lonlat_box(crs))
+
+
+def _warn_outlying(
+    area: pd.DataFrame, ids: pd.Series, crs: pyproj.CRS | None, report: ImportReport
+) -> None:
+    """Warn about kept features with parts outside the CRS's area of use (islands)."""
+    parts = area["outlying_parts"].reindex(ids.index, fill_value=0)
+    has = parts.to_numpy() > 0
+    if crs is None or not has.any():
+        return
+    sample = ids[has].astype("string").fillna("?").head(5).tolist()
+    label = crs_mod.describe_crs(crs).split(" ")[0]
+    box = crs_mod.valid_lonlat_box(crs)
+    report.warn(outlying_message(int(has.sum()), int(parts[has].sum()), sample, label, box))
+
+
+def _normalize_parts(
+    mapped: gpd.GeoDataFrame,
+    area: pd.DataFrame,
+    kind: Kind,
+    metric: pyproj.CRS,
+    parcel_kind: str | None,
+    existing: Collection[str] | None,
+    report: ImportReport,
+) -> tuple[Normalized, gpd.GeoDataFrame, pd.DataFrame]:
+    """Normalise the rows in the CRS's area of use, first merging the rows of a polygon
+    layer that are parts of one feature (:mod:`layers.multipart`).
+
+    The ids are known only once the rows are normalised, so a layer with parts to merge
+    (or rows outside the area, which may be island parts) is normalised twice: once to
+    find the parts, once more after merging. A row wholly outside the area joins its
+    feature when another part of it lies inside; alone it is rejected.
+
+    Returns
+    -------
+    (Normalized, geopandas.GeoDataFrame, pandas.DataFrame)
+        The normalised rows, the rows after merging and their area-of-use check.
+    """
+    outside = area["outside"].to_numpy()
+    if schema_for(kind).geometry != "polygon":
+        return _normalize(mapped.loc[~outside], kind, metric, parcel_kind), mapped, area
+    if outside.any():
+        geoms = np.asarray(mapped.geometry.array, dtype=object).copy()
+        geoms[outside] = None
+        hidden = mapped.set_geometry(gpd.GeoSeries(geoms, index=mapped.index, crs=mapped.crs))
+        first = _normalize(hidden, kind, metric, parcel_kind)
+    else:
+        first = _normalize(mapped, kind, metric, parcel_kind)
+    id_col = schema_for(kind).id_column
+    ids = first.frame[id_col].astype("string")
+    eligible = ~first.frame.index.isin(first.problems.index) & ~ids.isin(list(existing or ()))
+    lead = find_parts(first.frame, id_col, eligible.to_numpy())
+    # A feature whose parts all lie outside the area is not merged: each row is rejected.
+    reaches = pd.Series(~outside, index=mapped.index).reindex(lead.index).to_numpy()
+    lead = lead[pd.Series(reaches).groupby(lead.to_numpy()).transform("any").to_numpy()]
+    if not len(lead):
+        if not outside.any():
+            return first, mapped, area
+        return _normalize(mapped.loc[~outside], kind, metric, parcel_kind), mapped, area
+    merged = merge_parts(mapped, lead, metric)
+    report.parts_merged, report.features_merged = merged.parts, merged.features
+    sample = ids.loc[merged.leads[:5]].fillna("?").tolist()
+    report.warn(merged_message(merged.parts, merged.features, sample))
+    area = area.loc[merged.frame.index]
+    area.loc[merged.leads] = _area_of_use(merged.frame.geometry.loc[merged.leads], mapped.crs)
+    inside = ~area["outside"].to_numpy()
+    norm = _normalize(merged.frame.loc[inside], kind, metric, parcel_kind)
+    return norm, merged.frame, area
+
+
 def _check_ids(
-    frame: gpd.GeoDataFrame, id_col: str, existing: Collection[str] | None
+    frame: gpd.GeoDataFrame,
+    id_col: str,
+    existing: Collection[str] | None,
+    source_names: Mapping[str, str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Reject rows without an id, with an id already stored, or repeating an earlier id.
+
+    A repeated id's detail names the first row with that id and the first attribute in
+    which the row differs from it (``source_names``: canonical → source field names).
+    """
     ids = frame[id_col].astype("string")
     missing = ids.isna()
     stored = ids.isin(list(existing or ())) & ~missing
     dup = ids.duplicated(keep="first") & ~missing & ~stored
-    first_row = frame.loc[~ids.duplicated(keep="first") & ~missing].set_index(id_col)[ROW]
-    first = ids.map(first_row).astype("Int64").astype("string")
+    firsts = frame.loc[~ids.duplicated(keep="first") & ~missing]
+    first = ids.map(firsts.set_index(id_col)[ROW]).astype("Int64").astype("string")
     detail = (
         id_col
         + "="
@@ -649,6 +736,12 @@ def _check_ids(
         + first
         + " of the file"
     )
+    if dup.any():
+        first_label = pd.Series(firsts.index, index=firsts[id_col].astype("string"))
+        rows = frame.index[dup.to_numpy()]
+        against = pd.Index(first_label.loc[ids[dup].to_numpy()].to_numpy())
+        why = differences(frame, rows, against, skip=(id_col, ROW), source_names=source_names)
+        detail[dup] = detail[dup] + "; " + why.to_numpy()
     out = pd.concat(
         [
             _reasons(frame.index[missing.to_numpy()], "missing_id", f"{id_col} is empty"),

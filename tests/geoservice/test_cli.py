@@ -79,7 +79,7 @@ def test_bad_workspace_setting_is_a_one_line_error(tmp_path):
 
 
 def test_rejects_option_writes_a_csv_excel_opens(tmp_path):
-    src = xiaoban(3, XIAO_BAN=["001", "001", "002"])
+    src = xiaoban(3, XIAO_BAN=["001", "001", "002"], DI_LEI=["111", "131", "111"])
     shp = write_shp(src, tmp_path / "xb.shp")
     out = tmp_path / "rejects.csv"
     res = run("import", "parcels", shp, "-w", tmp_path / "ws.gpkg", "--rejects", out)

@@ -112,7 +112,7 @@ def test_wetland_import_keeps_forest_parcels(ws, tmp_path):
 
 
 def test_rejects_are_stored_with_reasons(ws, tmp_path):
-    src = xiaoban(3, XIAO_BAN=["001", "001", "002"])
+    src = xiaoban(3, XIAO_BAN=["001", "001", "002"], DI_LEI=["111", "131", "111"])
     import_file(ws, write_shp(src, tmp_path / "xb.shp"), "parcels", actor="a")
     rejects = ws.read("rejects_parcels")
     assert rejects["reject_reason"].tolist() == ["duplicate_id"]

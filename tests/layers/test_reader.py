@@ -136,11 +136,14 @@ def test_rows_with_swapped_lat_lon_are_rejected_with_their_reason(tmp_path):
 
 
 def test_duplicate_ids_are_rejected_row_by_row(tmp_path):
-    src = xiaoban(3, XIAO_BAN=["001", "001", "002"])
+    src = xiaoban(3, XIAO_BAN=["001", "001", "002"], DI_LEI=["111", "131", "111"])
     gdf, report = read_layer(write_shp(src, tmp_path / "xb.shp"), "parcels")
     assert gdf["parcel_id"].tolist() == ["0012-001", "0012-002"]
     assert report.rejected == {"duplicate_id": 1}
     assert "first at row 1" in report.rejects["reject_detail"].iloc[0]
+    assert "land_class (DI_LEI) differs: 0131 here, 0111 there" in report.rejects[
+        "reject_detail"
+    ].iloc[0]
 
 
 def _zip(path, files):
