@@ -147,7 +147,8 @@ class DepartmentReport:
     overdue : pandas.DataFrame
         The problems overdue at ``as_of``, longest overdue first: ``problem_id``,
         ``village_name``, ``category``, ``deadline``, ``days_overdue``, ``escalation``,
-        ``departments`` (list of codes).
+        ``departments`` (list of codes), ``village_code``. Village codes, names and
+        categories the problems do not give are missing here; the report words them.
     findings : list of Finding
         The "problems and suggestions" section.
     notes : list of Finding
@@ -388,15 +389,19 @@ def _department_table(flags: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFram
 
 def _village_table(flags: pd.DataFrame) -> pd.DataFrame:
     level = flags["escalation_reached"].map(LEVELS.index).astype("int64")
-    frame = flags.assign(level=level, village_code=flags["village_code"].fillna(""))
+    keys = flags[["village_code", "village_name"]].astype("string")
+    frame = flags.assign(
+        level=level, village_code=keys["village_code"], village_name=keys["village_name"]
+    )
     agg = frame.groupby(["village_code", "village_name"], dropna=False)[[*_COUNTS, "level"]].agg(
         {**dict.fromkeys(_COUNTS, "sum"), "level": "max"}
     )
-    agg = agg[agg[_COUNTS].sum(axis=1) > 0].reset_index().sort_values("village_code")
+    agg = agg[agg[_COUNTS].sum(axis=1) > 0].reset_index()
+    agg = agg.sort_values("village_code", na_position="last", kind="stable")
     out = pd.DataFrame(
         {
-            "village_code": agg["village_code"].astype(str),
-            "village_name": agg["village_name"].astype(str),
+            "village_code": agg["village_code"],
+            "village_name": agg["village_name"],
             "problems_handed_over": agg["handed"].astype("int64"),
             "closed": agg["closed"].astype("int64"),
             "due": agg["due"].astype("int64"),
@@ -414,7 +419,7 @@ def _overdue_list(flags: pd.DataFrame) -> pd.DataFrame:
         ["days_overdue", "problem_id"], ascending=[False, True]
     )
     cols = ["problem_id", "village_name", "category", "deadline", "days_overdue", "escalation"]
-    return late[[*cols, "departments"]].reset_index(drop=True)
+    return late[[*cols, "departments", "village_code"]].reset_index(drop=True)
 
 
 def _town(ws: Workspace, town: str | None, lang: Lang) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from geoservice.missing import NO_CATEGORY, village_word, word
 from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Lang
 
@@ -165,8 +166,10 @@ def _depts(codes: list[str], lang: Lang) -> str:
     return (", " if lang == "en" else "、").join(_dept(c, lang) for c in codes)
 
 
-def _cat(code: str, lang: Lang) -> str:
-    zh, en = CATEGORIES.get(code, (code, code))
+def _cat(code: object, lang: Lang) -> str:
+    if pd.isna(code):
+        return word(NO_CATEGORY, lang)
+    zh, en = CATEGORIES.get(str(code), (str(code), str(code)))
     return en if lang == "en" else zh
 
 
@@ -182,14 +185,15 @@ def _escalated(overdue: pd.DataFrame, level: str) -> list[Finding]:
         lead_zh = _dept(depts[0], "zh") if depts else "镇林长办"
         lead_en = _dept(depts[0], "en") if depts else "the forest-chief office"
         deadline = r.deadline.date().isoformat() if pd.notna(r.deadline) else "—"
+        code = r.village_code
         items.append(
             Finding(
                 level,
-                f"{r.village_name}问题{r.problem_id}（{_cat(str(r.category), 'zh')}）整改期限"
-                f"{deadline}，已逾期{r.days_overdue}天，抄送{_depts(depts, 'zh')}。建议镇林长办"
+                f"{village_word(code, r.village_name)}问题{r.problem_id}（{_cat(r.category, 'zh')}）"
+                f"整改期限{deadline}，已逾期{r.days_overdue}天，抄送{_depts(depts, 'zh')}。建议镇林长办"
                 f"{zh_act}，由{lead_zh}牵头会同该村限期整改，并将整改落实情况报镇林长办及相关部门",
-                f"{r.village_name} problem {r.problem_id} ({_cat(str(r.category), 'en')}), "
-                f"deadline {deadline}, is {r.days_overdue} days overdue; copied to "
+                f"{village_word(code, r.village_name, 'en')} problem {r.problem_id} "
+                f"({_cat(r.category, 'en')}), deadline {deadline}, is {r.days_overdue} days overdue; copied to "
                 f"{_depts(depts, 'en')}. The forest-chief office should {en_act}; {lead_en} "
                 "should lead the village to rectify it by a new deadline and report back",
                 (7,),
@@ -212,9 +216,13 @@ def _letters(overdue: pd.DataFrame) -> list[Finding]:
     rows = overdue[overdue["escalation"] == "letter"]
     if rows.empty:
         return []
-    per = rows["village_name"].astype(str).value_counts(sort=False).sort_index()
+    pairs = list(zip(rows["village_code"], rows["village_name"], strict=True))
+    zh_names = [village_word(c, v) for c, v in pairs]
+    en_names = [village_word(c, v, "en") for c, v in pairs]
+    per = pd.Series(zh_names).value_counts(sort=False).sort_index()
+    per_en = pd.Series(en_names).value_counts(sort=False).sort_index()
     zh = "、".join(f"{v}{n}个" for v, n in per.items())
-    en = ", ".join(f"{v} {n}" for v, n in per.items())
+    en = ", ".join(f"{v} {n}" for v, n in per_en.items())
     return [
         Finding(
             "letter",
@@ -269,11 +277,13 @@ def _villages(villages: pd.DataFrame) -> list[Finding]:
     if low.empty:
         return []
     zh = "、".join(
-        f"{r.village_name}{r.on_time_rate:.0%}（到期{r.due}个，按期{r.on_time}个）"
+        f"{village_word(r.village_code, r.village_name)}{r.on_time_rate:.0%}"
+        f"（到期{r.due}个，按期{r.on_time}个）"
         for r in low.itertuples()
     )
     en = ", ".join(
-        f"{r.village_name} {r.on_time_rate:.0%} ({r.on_time} of {r.due} on time)"
+        f"{village_word(r.village_code, r.village_name, 'en')} {r.on_time_rate:.0%} "
+        f"({r.on_time} of {r.due} on time)"
         for r in low.itertuples()
     )
     return [

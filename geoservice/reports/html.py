@@ -15,6 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from geoservice.missing import (
+    NO_CATEGORY,
+    NO_DEADLINE,
+    UNKNOWN_VILLAGE,
+    or_word,
+    village_word,
+    word,
+)
 from geoservice.reports.departments import DepartmentReport, department_name, header
 from geoservice.reports.findings import zh_date
 from geoservice.workflow.escalation import level_label
@@ -177,9 +185,12 @@ def village_chart_svg(villages: pd.DataFrame, lang: Lang = "zh", low: float = 0.
     )
     for row, r in enumerate(villages.itertuples()):
         y = top + row * (bar_h + gap)
+        # the short word fits the label column; the bar's title names the code too
+        short = or_word(r.village_name, UNKNOWN_VILLAGE, lang)
+        name = village_word(r.village_code, r.village_name, lang)
         parts.append(
             f'<text x="{label_w - 6}" y="{y + bar_h - 3}" font-size="11" '
-            f'text-anchor="end">{escape(str(r.village_name))}</text>'
+            f'text-anchor="end">{escape(short)}</text>'
         )
         if pd.isna(r.on_time_rate):
             parts.append(
@@ -190,9 +201,9 @@ def village_chart_svg(villages: pd.DataFrame, lang: Lang = "zh", low: float = 0.
         w = plot_w * float(r.on_time_rate)
         colour = "#b22222" if r.on_time_rate < low else "#2e7d4f"
         parts.append(
-            f'<rect class="bar" data-village="{escape(str(r.village_code))}" x="{label_w}" '
-            f'y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
-            f"<title>{escape(str(r.village_name))}: {r.on_time_rate:.0%}</title></rect>"
+            f'<rect class="bar" data-village="{escape(or_word(r.village_code, ("", "")))}" '
+            f'x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
+            f"<title>{escape(name)}: {r.on_time_rate:.0%}</title></rect>"
             f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}" font-size="10">'
             f"{r.on_time_rate:.0%}（{r.on_time}/{r.due}）</text>"
         )
@@ -210,13 +221,16 @@ def _cell(column: str, value: Any, lang: Lang) -> str:
     if column in ("max_escalation", "escalation"):
         return f"<td>{escape(level_label(str(value), lang)) if value != 'none' else '—'}</td>"
     if column == "category":
+        if pd.isna(value):
+            return f"<td>{escape(word(NO_CATEGORY, lang))}</td>"
         zh, en = CATEGORIES.get(str(value), (str(value), str(value)))
         return f"<td>{escape(_t(lang, zh, en))}</td>"
     if column == "departments":
         names = [department_name(str(c), lang) for c in value]
         return f"<td>{escape(_t(lang, '、', ', ').join(names))}</td>"
     if column == "deadline":
-        return f"<td>{'' if pd.isna(value) else pd.Timestamp(value).date().isoformat()}</td>"
+        day = word(NO_DEADLINE, lang) if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+        return f"<td>{escape(day)}</td>"
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f'<td class="n">{value:g}</td>'
     return f"<td>{escape(str(value))}</td>"
@@ -226,6 +240,10 @@ def _table(frame: pd.DataFrame, columns: list[str], lang: Lang, css: str, bad: s
     head = "".join(f"<th>{escape(header(c, lang))}</th>" for c in columns)
     rows = []
     for record in frame.to_dict("records"):
+        if "village_name" in record:
+            record["village_name"] = village_word(
+                record.get("village_code"), record["village_name"], lang
+            )
         cls = ' class="bad"' if record.get(bad, 0) else ""
         cells = "".join(_cell(c, record[c], lang) for c in columns)
         rows.append(f"<tr{cls}>{cells}</tr>")

@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from geoservice.missing import NO_CATEGORY, NO_DEADLINE, village_word, word
 from geoservice.reports.departments import DepartmentReport, department_name, header
 from geoservice.workflow.escalation import level_label
 from layers.codes import CATEGORIES
@@ -50,12 +51,14 @@ def _value(column: str, value: Any, lang: Lang) -> Any:
     if column in ("escalation", "max_escalation"):
         return level_label(str(value), lang) if value != "none" else ""
     if column == "category":
+        if pd.isna(value):
+            return word(NO_CATEGORY, lang)
         zh, en = CATEGORIES.get(str(value), (str(value), str(value)))
         return _t(lang, zh, en)
     if column == "departments":
         return _t(lang, "、", ", ").join(department_name(str(c), lang) for c in value)
     if column == "deadline":
-        return None if pd.isna(value) else pd.Timestamp(value).date()
+        return word(NO_DEADLINE, lang) if pd.isna(value) else pd.Timestamp(value).date()
     if column == "department_name" and lang == "en":
         return value
     if isinstance(value, float) and pd.isna(value):
@@ -71,6 +74,10 @@ def _table(ws: Worksheet, frame: pd.DataFrame, columns: list[str], lang: Lang) -
     for record in frame.to_dict("records"):
         if lang == "en" and "department" in record:
             record["department_name"] = department_name(str(record["department"]), "en")
+        if "village_name" in record:
+            record["village_name"] = village_word(
+                record.get("village_code"), record["village_name"], lang
+            )
         ws.append([_cell(_value(c, record[c], lang)) for c in columns])
     for i, column in enumerate(columns, start=1):
         letter = get_column_letter(i)

@@ -44,8 +44,8 @@ UPDATES = [
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     folder = tmp_path_factory.mktemp("report")
     workspace = Workspace(folder / "town.gpkg")
-    for kind, name, parcel_kind in DEMO_FILES:
-        import_file(workspace, SAMPLE / name, kind, actor="t", parcel_kind=parcel_kind)
+    for f in DEMO_FILES:
+        import_file(workspace, SAMPLE / f.name, f.kind, actor="t", **f.options())
     analyze(workspace, as_of=date(2026, 11, 28), rules=load_rules(None), actor="t")
     with pytest.MonkeyPatch.context() as mp:
         for pid, state, day in UPDATES:
@@ -269,3 +269,57 @@ def test_command_refuses_unknown_format(ws: Workspace, tmp_path: Path) -> None:
     args = ["--from", "2026-09-01", "--to", "2026-11-30", "--out", str(tmp_path / "r.pdf")]
     res = CliRunner().invoke(app, ["report", "departments", *args, "-w", str(ws.path)])
     assert res.exit_code == 2 and "html 或 xlsx" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def report_missing(tmp_path_factory: pytest.TempPathFactory) -> DepartmentReport:
+    """Three overdue problems: one of no village, one of a code outside the villages layer
+    with no category, one of a known village."""
+    from geoservice.workspace import write_frame
+    from tests.geoservice.test_workflow_helpers import workspace
+
+    folder = tmp_path_factory.mktemp("missing")
+    ws = workspace(folder, [{"问题编号": f"P-{i}", "整改期限": "2026-10-01"} for i in (1, 2, 3)])
+    frame = ws.read("problems")
+    frame.loc[0, ["village_code", "village_name"]] = [None, None]
+    frame.loc[1, ["village_code", "village_name", "category"]] = ["441882109999", None, None]
+    with ws.transaction() as work:
+        write_frame(frame, work, "problems")
+    return department_report(ws, date(2026, 9, 1), date(2026, 11, 30), town="溪岭镇")
+
+
+def test_report_keeps_missing_villages_and_categories_missing_in_its_tables(
+    report_missing: DepartmentReport,
+) -> None:
+    villages = report_missing.villages
+    assert villages["problems_handed_over"].sum() == 3
+    assert villages["due"].sum() == 3
+    assert villages["village_code"].isna().sum() == 1
+    assert villages["village_name"].isna().sum() == 2
+    assert report_missing.overdue["category"].isna().sum() == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("zh", ["未知村（代码 441882109999）", "未知村问题P-1", "未分类"]),
+        ("en", ["unknown village (code 441882109999)", "unknown village problem P-1"]),
+    ],
+)
+def test_report_names_missing_villages_and_categories_in_html_and_xlsx(
+    report_missing: DepartmentReport, tmp_path: Path, lang: str, words: list[str]
+) -> None:
+    page = render_html(report_missing, lang)
+    assert not re.search(r"\bnan\b|&lt;NA&gt;|\bNone\b", page)
+    for word in words:
+        assert word in page
+    book = openpyxl.load_workbook(write_xlsx(report_missing, tmp_path / "r.xlsx", lang))
+    cells = {
+        str(c)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for c in row
+        if c is not None
+    }
+    assert words[0] in cells
+    assert not {"nan", "<NA>", "None"} & cells
