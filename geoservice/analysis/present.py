@@ -18,6 +18,7 @@ import pandas as pd
 from geoservice.analysis.labels import priority_word
 from geoservice.analysis.rules import Rules
 from geoservice.errors import OptionError, message
+from geoservice.missing import village_words
 from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Lang
 
@@ -144,7 +145,8 @@ def present_targets(
 ) -> pd.DataFrame:
     """One row per target, columns in the layer's order, headers and words in ``lang``.
 
-    Lists are ``;``-separated; scores are rounded to one decimal as the reasons say them.
+    Lists are ``;``-separated; scores are rounded to one decimal as the reasons say them;
+    a target whose parcels name no village reads 未知村 / unknown village.
     """
     idx = 1 if lang == "en" else 0
     yes, no = (("是", "否"), ("yes", "no"))[idx]
@@ -159,6 +161,9 @@ def present_targets(
             values = values.map(lambda v: _names(v, departments, lang))
         elif col == "categories":
             values = values.map(lambda v: _names(v, CATEGORIES, lang))
+        elif col == "village_names":
+            codes = targets.get("village_codes", pd.Series(pd.NA, index=targets.index))
+            values = village_words(codes, values, lang)
         elif col == "criminal_threshold_met":
             values = values.map(lambda v: yes if bool(v) else no)
         elif col == "score":

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geoservice.analysis.present import present_targets
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.scoring import score_parcels
 from geoservice.analysis.targets import TARGET_COLUMNS, build_targets, target_id
@@ -197,9 +198,9 @@ def test_target_geometry_is_the_union_of_its_parcels():
 @pytest.fixture(scope="module")
 def town(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("town") / "town.gpkg")
-    for kind, name, parcel_kind in DEMO_FILES:
-        if kind != "villages":
-            import_file(ws, SAMPLE / name, kind, actor="test", parcel_kind=parcel_kind)
+    for f in DEMO_FILES:
+        if f.kind != "villages":
+            import_file(ws, SAMPLE / f.name, f.kind, actor="test", **f.options())
     layers = {k: ws.read(k) for k in ("parcels", "complaints", "patches", "problems")}
     result = score_parcels(*layers.values(), load_rules(), date(2026, 11, 28))
     return result, build_targets(result.parcel_risk, load_rules())
@@ -311,3 +312,11 @@ def test_an_open_problem_without_deadline_reads_no_deadline_set():
     q = problems({"deadline": pd.NaT}, {"deadline": pd.NaT, "geometry": at(60, 60)})
     reasons = targets_of(parcels(hot()), hot_complaints(0), q=q)["reasons"].iloc[0]
     assert "DC202609-001（盗伐滥伐林木，已交办，未定整改期限）" in reasons
+
+
+def test_target_table_for_clerks_names_a_target_with_no_village_in_plain_words():
+    p = parcels(hot(0, village_code=None, village_name=None), hot(3000))
+    p = p.astype({"village_code": "string", "village_name": "string"})
+    t = targets_of(p, hot_complaints(0, 3000))
+    assert sorted(present_targets(t)["所在村"]) == ["未知村", "黄岗村"]
+    assert sorted(present_targets(t, "en")["villages"]) == ["unknown village", "黄岗村"]
