@@ -571,12 +571,12 @@ def _clean(
     outside = area.index[area["outside"].to_numpy()]
     detail = _outside_detail(area.loc[outside], source_crs)
     reasons.append(_reasons(outside, "outside_crs_area", detail))
-    _warn_outlying(area, norm.frame[schema.id_column], source_crs, report)
     reasons.append(_reasons(norm.problems.index, norm.problems["reason"], norm.problems["detail"]))
     frame = norm.frame.drop(index=norm.problems.index.union(outside.intersection(norm.frame.index)))
     sources = {canonical: source for source, canonical in rename.items()}
     frame, id_reasons = _check_ids(frame, schema.id_column, existing_ids, sources)
     reasons.append(id_reasons)
+    _warn_outlying(area, frame[schema.id_column], source_crs, report)
     if target_crs is not None and frame.crs is not None:
         frame = frame.to_crs(target_crs)
     all_reasons = (
