@@ -256,11 +256,6 @@ class Workspace:
         """Number of rows of ``layer`` (from the file's metadata, without reading it)."""
         return int(self.info(layer)["features"])
 
-    def info(self, layer: str, **kwargs: Any) -> dict[str, Any]:
-        """``pyogrio.read_info`` of one layer (fields, features, bounds with ``kwargs``)."""
-        self._require_layer(layer)
-        with gate(self.path).reading():
-            return dict(pyogrio.read_info(self.path, layer=layer, **kwargs))
     def village_coverage(self) -> dict[str, dict[str, int]]:
         """Rows of each stored layer per way they got their village (``village_by``).
 
@@ -291,6 +286,11 @@ class Workspace:
                 out[layer] = counts
         return out
 
+    def info(self, layer: str, **kwargs: Any) -> dict[str, Any]:
+        """``pyogrio.read_info`` of one layer (fields, features, bounds with ``kwargs``)."""
+        self._require_layer(layer)
+        with gate(self.path).reading():
+            return dict(pyogrio.read_info(self.path, layer=layer, **kwargs))
 
     def read(self, layer: str, **kwargs: Any) -> gpd.GeoDataFrame:
         """Read one layer (a canonical kind or a ``rejects_<kind>`` table).
@@ -396,13 +396,13 @@ class Workspace:
         *,
         replace_parts: list[str] | None = None,
         audit_detail: dict[str, Any] | None = None,
+        also: dict[str, gpd.GeoDataFrame] | None = None,
     ) -> CatalogEntry:
         """Store an imported layer, its rejects, its register row and an audit row.
 
         Parameters
         ----------
         kind : str
-        also: dict[str, gpd.GeoDataFrame] | None = None,
             Canonical layer name.
         frame : geopandas.GeoDataFrame
             The complete new content of the layer, in the workspace CRS.
@@ -415,15 +415,15 @@ class Workspace:
             None keeps them (``append`` mode).
         audit_detail : dict, optional
             Extra JSON detail for the audit row.
+        also : dict of str to GeoDataFrame, optional
+            Other layers rewritten in the same transaction (layers re-attributed to new
+            village boundaries).
         """
         if kind not in KINDS:
             raise NotFoundError(
                 message("workspace.bad_kind", f"未知图层 {kind}", f"unknown layer {kind}")
             )
         if frame.crs is None:
-        also : dict of str to GeoDataFrame, optional
-            Other layers rewritten in the same transaction (layers re-attributed to new
-            village boundaries).
             raise WorkspaceError(
                 message(
                     "workspace.no_crs",
@@ -434,14 +434,14 @@ class Workspace:
         with self.transaction() as work:
             write_frame(_gpkg_safe(frame), work, kind)
             write_frame(_gpkg_safe(rejects), work, f"rejects_{kind}")
+            for name, other in (also or {}).items():
+                write_frame(_gpkg_safe(other), work, name)
             with contextlib.closing(self._connect(work)) as con, con:
                 ensure_tables(con)
                 if frame.crs.is_projected and frame.geometry.notna().any():
                     con.execute(
                         "INSERT OR IGNORE INTO workspace_meta VALUES ('crs', ?)",
                         (frame.crs.to_wkt(),),
-            for name, other in (also or {}).items():
-                write_frame(_gpkg_safe(other), work, name)
                     )
                 if replace_parts is not None:
                     marks = ",".join("?" * len(replace_parts))
