@@ -11,6 +11,7 @@ per part.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from geoservice.analysis.rules import load_rules
-from geoservice.errors import NothingImportedError
 from geoservice.analysis.run import analyze
+from geoservice.errors import NothingImportedError
 from geoservice.exporting import export_layer
 from geoservice.importing import import_file
 from geoservice.mapping import targets_map_of, villages_map_of
@@ -41,7 +42,8 @@ pytestmark = pytest.mark.slow
 AS_OF = date(2026, 11, 28)
 X0, Y0, SIDE = 641_000.0, 2_744_000.0, 1_000.0
 VILLAGES = [("441882101201", "竹山村"), ("441882101202", "丰阳村"), ("441882101203", "沙坪村")]
-EXAMPLES = 12
+# A dozen examples per run keeps the suite fast; set the variable for a longer search.
+EXAMPLES = int(os.environ.get("GEOSERVICE_PROPERTY_EXAMPLES", "12"))
 
 
 def village_box(i: int) -> shapely.Polygon:
