@@ -136,15 +136,30 @@ def office_tasks(
         pages=pages,
         filters=TaskFilters(filters.village, filters.state, filters.overdue_only, page),
         targets=target_tasks(scoped_targets(ws, principal), principal),
-        villages=list(zip(villages["village_code"], villages["village_name"], strict=True)),
+        villages=_village_choices(villages),
     )
 
 
+def _village_choices(villages: pd.DataFrame) -> list[tuple[str, str | None]]:
+    """(code, name) of the villages a list can be filtered by: those with a code."""
+    known = villages[villages["village_code"].notna()]
+    names = known["village_name"].astype(object).where(known["village_name"].notna(), None)
+    return list(zip(known["village_code"].astype(str), names, strict=True))
+
+
 def public_summary(ws: Workspace, as_of: date) -> list[dict[str, Any]]:
-    """Per village: name and problem counts (total, open, overdue, awaiting verification,
+    """Per village: code, name and problem counts (total, open, overdue, awaiting verification,
     verified) and the on-time rate — no problem ids, nothing below village level."""
     status = village_status(ws, as_of)
-    cols = ["village_name", "problems", "open", "overdue", "awaiting_verification", "verified"]
+    cols = [
+        "village_code",
+        "village_name",
+        "problems",
+        "open",
+        "overdue",
+        "awaiting_verification",
+        "verified",
+    ]
     out = status[cols].astype(object).where(status[cols].notna(), None)
     rate = status["on_time_rate"].astype(float)
     return [

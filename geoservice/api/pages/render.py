@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from geoservice.access import ROLE_LABELS, Principal
 from geoservice.api.errors import request_lang
 from geoservice.api.pages.words import WORDS
+from geoservice.missing import NO_CATEGORY, NO_TEXT, is_missing, village_word, word
 from geoservice.tasks import ProblemTask
 from layers.codes import (
     CATEGORIES,
@@ -169,6 +170,16 @@ def context(request: Request, principal: Principal | None) -> dict[str, Any]:
     def label(table: dict[str, tuple[str, str]]) -> Callable[[Any], str]:
         return lambda code: _pick(table[code], lang) if code in table else str(code or "")
 
+    def category(code: Any) -> str:
+        return word(NO_CATEGORY, lang) if is_missing(code) else label(CATEGORIES)(code)
+
+    def villages(task: Any) -> str:
+        """A target's villages: their names, else their codes or 未知村 in words."""
+        names = [n for n in task.village_names if n]
+        if names:
+            return "、".join(names)
+        return village_word("、".join(task.village_codes), None, lang)
+
     css, js = static_asset("field.css"), static_asset("field.js")
     return {
         "lang": lang,
@@ -176,7 +187,10 @@ def context(request: Request, principal: Principal | None) -> dict[str, Any]:
         "href": _href(lang),
         "state": label(PROBLEM_STATE_LABELS),
         "level": label(ESCALATION_LABELS),
-        "category": label(CATEGORIES),
+        "category": category,
+        "village": lambda code, name: village_word(code, name, lang),
+        "target_villages": villages,
+        "no_text": word(NO_TEXT, lang),
         "dept": label(DEPARTMENTS),
         "prio": label(PRIORITY_WORDS),
         "countdown": _countdown(lang),

@@ -26,6 +26,7 @@ from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, VILLAGE, Town
 
 OVERDUE = "DC202606-002"  # the village's problem: rejected, deadline 2026-11-20
 REPORTED = "DC202503-002"  # the village's problem awaiting verification
+OTHER_PID = "DC202603-002"  # another village's problem, assigned
 URL = f"/app/problems/{OVERDUE}"
 EXTERNAL = re.compile(r"https?://", re.IGNORECASE)
 
@@ -427,6 +428,40 @@ def test_text_from_the_data_is_escaped(pages):
         )
     page = pages.get(URL, "village").text
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "village", "text"),
+    [("zh", "未知村", "（无说明）"), ("en", "unknown village", "(no description)")],
+)
+def test_a_problem_with_no_village_and_no_description_is_shown_in_plain_words(
+    pages, lang, village, text
+):
+    from geoservice.workflow.store import connect_file
+
+    with connect_file(pages.path) as con:
+        con.execute(
+            "UPDATE problems SET village_code = NULL, village_name = NULL, description = NULL "
+            "WHERE problem_id = ?",
+            (OTHER_PID,),
+        )
+    page = pages.get(f"/app/problems/{OTHER_PID}?lang={lang}", "office").text
+    assert f"<dd>{village}</dd>" in page and f"<p>{text}</p>" in page
+    listing = pages.get(f"/app?lang={lang}", "office").text
+    assert village in listing and "None" not in listing
+
+
+def test_the_public_summary_names_villages_outside_the_layer(pages):
+    from geoservice.workflow.store import connect_file
+
+    with connect_file(pages.path) as con:
+        con.execute(
+            "UPDATE problems SET village_code = '441882109999', village_name = NULL "
+            "WHERE problem_id = ?",
+            (OTHER_PID,),
+        )
+    page = pages.get("/app", "viewer").text
+    assert "<th>未知村（代码 441882109999）</th>" in page
 
 
 # --- a target -------------------------------------------------------------------------
