@@ -132,7 +132,7 @@ class OfficeTasks:
     pages: int
     filters: TaskFilters
     targets: list[TargetTask]
-    villages: list[tuple[str, str]]
+    villages: list[tuple[str, str | None]]
 
 
 @dataclass(frozen=True)
