@@ -127,7 +127,7 @@ def _gbk_safe(frame: pd.DataFrame) -> bool:
 def _write_shapefile(frame: gpd.GeoDataFrame, path: Path) -> tuple[dict[str, str], str]:
     renamed = shapefile_names([str(c) for c in frame.columns if c != "geometry"])
     encoding = "CP936" if _gbk_safe(frame) else "UTF-8"
-    cut = _cut_text(frame, "gbk" if encoding == "CP936" else "utf-8")
+    cut = _cut_text(_dates_as_text(frame), "gbk" if encoding == "CP936" else "utf-8")
     pyogrio.write_dataframe(cut.rename(columns=renamed), path, encoding=encoding)
     lines = ["字段\tfield\t说明 / meaning"]
     for col in frame.columns:
@@ -166,6 +166,22 @@ def _reasons_in(ws: Workspace, targets: gpd.GeoDataFrame, lang: Lang) -> gpd.Geo
     reasons = ws.read("target_reasons").set_index("target_id")[f"reasons_{lang}"]
     found = targets["target_id"].map(reasons)
     return targets.assign(reasons=found.fillna(targets["reasons"]))
+
+
+def _dates_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Date-time columns as ISO text (``YYYY-MM-DD`` when every time is midnight; missing
+    stays empty): a DBF has no date-time field, and GDAL would warn and write text anyway."""
+    out = frame.copy()
+    for col in out.columns:
+        if col != "geometry" and pd.api.types.is_datetime64_any_dtype(out[col]):
+            values = out[col]
+            fmt = (
+                "%Y-%m-%d"
+                if (values.dropna() == values.dropna().dt.normalize()).all()
+                else "%Y-%m-%dT%H:%M:%S"
+            )
+            out[col] = values.dt.strftime(fmt)
+    return out
 
 
 def _cut_text(frame: gpd.GeoDataFrame, encoding: str) -> gpd.GeoDataFrame:

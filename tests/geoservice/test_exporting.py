@@ -118,3 +118,17 @@ def test_tables_without_geometry_cannot_become_geojson(ws, tmp_path):
 def test_out_that_is_a_folder_is_refused(ws, tmp_path):
     with pytest.raises(OptionError, match="is a folder"):
         export_layer(ws, "parcels", tmp_path, actor="planner", fmt="gpkg")
+
+
+def test_shapefile_export_writes_dates_as_iso_text_and_keeps_missing_ones_empty(ws, tmp_path):
+    from geoservice.workspace import write_frame
+
+    frame = ws.read("parcels")
+    frame["surveyed_on"] = pd.to_datetime(["2026-05-01", None, "2026-06-30"])
+    with ws.transaction() as work:
+        write_frame(frame, work, "parcels")
+    result = export_layer(ws, "parcels", tmp_path / "p.shp", actor="planner")
+    back = pyogrio.read_dataframe(result.path)
+    dates = back[result.renamed.get("surveyed_on", "surveyed_on")]
+    assert dates.iloc[[0, 2]].tolist() == ["2026-05-01", "2026-06-30"]
+    assert pd.isna(dates.iloc[1])
