@@ -308,7 +308,8 @@ def demo_cmd(
     settings.workspace.unlink(missing_ok=True)
     ws = Workspace(settings.workspace)
     reports = []
-    for kind, name, parcel_kind in DEMO_FILES:
+    for demo_file in DEMO_FILES:
+        name = demo_file.name
         with _spinner(_t(lg, f"正在导入 {name} …", f"Importing {name} …"), not as_json):
             result = _guard(
                 lg,
@@ -316,10 +317,10 @@ def demo_cmd(
                     import_file,
                     ws,
                     folder / name,
-                    kind,
+                    demo_file.kind,
                     actor=settings.user,
-                    parcel_kind=parcel_kind,
                     workspace_crs=settings.crs,
+                    **demo_file.options(),
                 ),
             )
         reports.append(result.report)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -270,11 +270,27 @@ RulesOpt = Annotated[
 ]
 
 
-DEMO_FILES: tuple[tuple[str, str, str | None], ...] = (
-    ("villages", "villages.shp", None),
-    ("parcels", "xiaoban.shp", "forest"),
-    ("parcels", "wetlands.shp", "wetland"),
-    ("complaints", "complaints.csv", None),
-    ("patches", "patches.shp", None),
-    ("problems", "problems.xlsx", None),
+class DemoFile(NamedTuple):
+    """One file of the sample town, in the order the demo imports it, and how."""
+
+    kind: str
+    name: str
+    parcel_kind: str | None = None
+    crs: str | None = None
+    mode: str = "replace"
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of ``geoservice.importing.import_file`` for this file."""
+        return {"parcel_kind": self.parcel_kind, "crs": self.crs, "mode": self.mode}
+
+
+DEMO_FILES: tuple[DemoFile, ...] = (
+    DemoFile("villages", "villages.shp"),
+    DemoFile("parcels", "xiaoban.shp", "forest"),
+    DemoFile("parcels", "wetlands.shp", "wetland"),
+    DemoFile("complaints", "complaints.csv"),
+    # complaints sent through the WeChat mini-program: web-map (GCJ-02) coordinates
+    DemoFile("complaints", "complaints_wechat.csv", crs="GCJ-02", mode="append"),
+    DemoFile("patches", "patches.shp"),
+    DemoFile("problems", "problems.xlsx"),
 )

@@ -1,14 +1,15 @@
 """Sample survey data: a realistic town (or county, or province) as real files arrive.
 
 :func:`generate` writes village boundaries, forest sub-compartments (小班), 三调 wetland
-parcels, forest-supervision change patches (森林督查图斑), a complaints CSV and an
-inspection-problem workbook, with planted cases for the risk analysis to find
-(:func:`planted_cases`). Same seed, same bytes. See ``sample_gis/README.md`` for every file,
+parcels, forest-supervision change patches (森林督查图斑), a complaints CSV, a second
+complaints CSV received through a WeChat mini-program and an inspection-problem workbook,
+with planted cases for the risk analysis to find (:func:`planted_cases`). Same seed, same bytes. See ``sample_gis/README.md`` for every file,
 field and case.
 
 Planar coordinates are CGCS2000 / 3-degree Gauss-Kruger CM 111E (EPSG:4546, metres) except
 the patches, which are written zone-prefixed (EPSG:4525); complaints and problems carry
-CGCS2000 longitude/latitude (EPSG:4490, degrees).
+CGCS2000 longitude/latitude (EPSG:4490, degrees), the WeChat complaints GCJ-02 web-map
+longitude/latitude (degrees).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from geoservice.sample_events import (
     background_patches,
     background_problems,
 )
+from geoservice.sample_forms import finish_wechat, village_rows, wechat_complaints
 from geoservice.sample_parcels import (
     cut_land,
     forest_mask,
@@ -58,13 +60,17 @@ FILE_NAMES: dict[str, str] = {
     "wetlands": "wetlands.shp",
     "patches": "patches.shp",
     "complaints": "complaints.csv",
+    "complaints_wechat": "complaints_wechat.csv",
     "problems": "problems.xlsx",
 }
 
 
 @dataclass(frozen=True)
 class ScaleSpec:
-    """Sizes of one scale. ``cells`` land cells give about 0.82 × cells forest parcels."""
+    """Sizes of one scale. ``cells`` land cells give about 0.82 × cells forest parcels.
+
+    ``wechat`` complaints (about 4 % of ``complaints``) come in the second complaint file.
+    """
 
     villages: int
     counties: int
@@ -74,14 +80,15 @@ class ScaleSpec:
     problems: int
     rivers: int
     reserves: int
+    wechat: int
 
 
 SCALES: dict[str, ScaleSpec] = {
-    "town": ScaleSpec(16, 1, 5_600, 300, 75, 40, 1, 1),
-    "county": ScaleSpec(300, 1, 245_000, 100_000, 20_000, 750, 4, 6),
+    "town": ScaleSpec(16, 1, 5_600, 300, 75, 40, 1, 1, 12),
+    "county": ScaleSpec(300, 1, 245_000, 100_000, 20_000, 750, 4, 6, 4_000),
     # the province the risk analysis is measured at: 2,000,000 parcels and 1,000,000
     # complaints after the import (about 3 % of the generated rows have no coordinates)
-    "province": ScaleSpec(6_000, 40, 2_350_000, 1_031_000, 120_000, 15_000, 24, 120),
+    "province": ScaleSpec(6_000, 40, 2_350_000, 1_031_000, 120_000, 15_000, 24, 120, 41_000),
 }
 #: Radius (m) of a reserve, of a village settlement, and of the quiet zone around each case.
 RESERVE_M, SETTLE_M, AWAY_M = 1_100.0, 280.0, 600.0
@@ -125,7 +132,11 @@ class PlantedCase:
 
 @dataclass
 class SampleData:
-    """Everything :func:`generate` writes, as tables (geometry in EPSG:4546)."""
+    """Everything :func:`generate` writes, as tables (geometry in EPSG:4546).
+
+    ``village_rows`` holds the rows of ``villages.shp`` (some villages in several pieces)
+    and the village index of each; ``wechat`` the complaints of the WeChat mini-program.
+    """
 
     villages: Villages
     forest: pd.DataFrame
@@ -134,6 +145,8 @@ class SampleData:
     patches: pd.DataFrame
     problems: pd.DataFrame
     cases: list[PlantedCase]
+    village_rows: tuple[np.ndarray, np.ndarray]
+    wechat: pd.DataFrame
 
 
 def _check(scale: str, seed: int) -> ScaleSpec:
@@ -160,9 +173,14 @@ def _check(scale: str, seed: int) -> ScaleSpec:
 
 
 def build(scale: Scale = "town", seed: int = DEFAULT_SEED) -> SampleData:
-    """Build the sample in memory (no files). Deterministic for a given scale and seed."""
+    """Build the sample in memory (no files). Deterministic for a given scale and seed.
+
+    The real-world forms (names in the problem list, the WeChat complaints) draw from a
+    second generator of the same seed, so they leave everything else as it was.
+    """
     spec = _check(scale, seed)
     rng = np.random.default_rng(seed)
+    forms_rng = np.random.default_rng([seed, 1])
     area = spec.cells * LATTICE_M**2 / KEEP
     shape = outline(rng, area)
     rivers = make_rivers(rng, float(np.sqrt(area / np.pi)), spec.rivers)
@@ -178,9 +196,58 @@ def build(scale: Scale = "town", seed: int = DEFAULT_SEED) -> SampleData:
     complaints, patches, problems = _events(rng, spec, sites, forest, wetlands, villages)
     complaints = finish_complaints(complaints, villages)
     patches = finish_patches(patches, forest, villages)
-    problems = finish_problems(problems, villages)
+    problems = finish_problems(problems, villages, forms_rng)
     cases = _manifest(sites, villages, forest, wetlands, complaints, patches, problems)
-    return SampleData(villages, forest, wetlands, complaints, patches, problems, cases)
+    away = _evidence_points(sites, complaints, patches, _case_parcels(cases, forest, wetlands))
+    hosts = _complaint_hosts(forest, wetlands, villages)
+    wechat = wechat_complaints(forms_rng, spec.wechat, hosts, villages, away, AWAY_M)
+    wechat = finish_wechat(wechat)
+    rows = village_rows(villages, cells)
+    return SampleData(
+        villages, forest, wetlands, complaints, patches, problems, cases, rows, wechat
+    )
+
+
+def _complaint_hosts(
+    forest: pd.DataFrame, wetlands: pd.DataFrame, villages: Villages
+) -> dict[str, Hosts]:
+    """Where complaints happen, by setting: any 小班 (weighted by area), river and bank
+    parcels, and 小班 within 900 m of a village settlement."""
+    fx, fy = forest["_x"].to_numpy(), forest["_y"].to_numpy()
+    fvil = forest["_village"].to_numpy()
+    to_settle = np.hypot(fx - villages.settle_x[fvil], fy - villages.settle_y[fvil])
+    near = to_settle < 900
+    wx, wy = wetlands["_x"].to_numpy(), wetlands["_y"].to_numpy()
+    return {
+        "forest": Hosts(fx, fy, fvil, forest["_area_ha"].to_numpy()),
+        "river": Hosts(wx, wy, wetlands["_village"].to_numpy(), np.ones(len(wx))),
+        "settlement": Hosts(fx[near], fy[near], fvil[near], np.ones(int(near.sum()))),
+    }
+
+
+def _case_parcels(
+    cases: list[PlantedCase], forest: pd.DataFrame, wetlands: pd.DataFrame
+) -> np.ndarray:
+    """Geometries of every 小班 and wetland parcel the planted cases' evidence touches."""
+    f_ids = forest["LIN_BAN"] + "-" + forest["XIAO_BAN"]
+    f_hit = f_ids.isin([p for c in cases for p in c.parcel_ids]).to_numpy()
+    w_hit = wetlands["BSM"].isin([w for c in cases for w in c.wetland_ids]).to_numpy()
+    return np.r_[forest.geometry.to_numpy()[f_hit], wetlands.geometry.to_numpy()[w_hit]]
+
+
+def _evidence_points(
+    sites: list[Site], complaints: pd.DataFrame, patches: pd.DataFrame, parcels: np.ndarray
+) -> np.ndarray:
+    """Points (m) of every planted case: sites, complaints, and the vertices of the patches
+    and of the parcels the evidence touches (a river channel parcel runs for kilometres)."""
+    c = complaints[complaints["_case"] != ""]
+    p = patches.loc[patches["_case"] != "", "geometry"].to_numpy()
+    return np.r_[
+        [(s.x, s.y) for s in sites],
+        c[["_x", "_y"]].to_numpy(),
+        shapely.get_coordinates(p),
+        shapely.get_coordinates(parcels),
+    ]
 
 
 def _events(
@@ -199,19 +266,14 @@ def _events(
     away = np.r_[[(s.x, s.y) for s in sites], planted[["_x", "_y"]].to_numpy()]
     fx, fy = forest["_x"].to_numpy(), forest["_y"].to_numpy()
     fvil = forest["_village"].to_numpy()
-    f_hosts = Hosts(fx, fy, fvil, forest["_area_ha"].to_numpy())
-    to_settle = np.hypot(fx - villages.settle_x[fvil], fy - villages.settle_y[fvil])
-    near = to_settle < 900
-    s_hosts = Hosts(fx[near], fy[near], fvil[near], np.ones(int(near.sum())))
-    wx, wy = wetlands["_x"].to_numpy(), wetlands["_y"].to_numpy()
-    r_hosts = Hosts(wx, wy, wetlands["_village"].to_numpy(), np.ones(len(wx)))
+    hosts = _complaint_hosts(forest, wetlands, villages)
+    f_hosts = hosts["forest"]
     commercial = forest["_welfare"].str.startswith("commercial").to_numpy()
     c_hosts = Hosts(fx[commercial], fy[commercial], fvil[commercial], f_hosts.weight[commercial])
     all_rows = Hosts(fx, fy, fvil, np.ones(len(fx)))
     n_c = spec.complaints - sum(len(t) for t in c_cases)
     n_p = spec.patches - sum(len(t) for t in p_cases)
     n_q = spec.problems - sum(len(t) for t in q_cases)
-    hosts = {"forest": f_hosts, "river": r_hosts, "settlement": s_hosts}
     bg_c = background_complaints(rng, n_c, hosts, villages, away, AWAY_M)
     county = forest["XIAN"].to_numpy()[commercial]
     bg_p = background_patches(rng, n_p, c_hosts, county, away, AWAY_M)
@@ -290,9 +352,12 @@ def generate(out_dir: Path, scale: Scale = "town", seed: int = DEFAULT_SEED) -> 
     out_dir : Path
         Target folder; files of the same names are replaced, other files are left alone.
     scale : {"town", "county", "province"}
-        ``town``: 16 villages, about 4,600 小班, 300 complaints (under 10 MB).
-        ``county``: 300 villages, about 200,000 小班, 100,000 complaints.
-        ``province``: 6,000 villages, about 2,000,000 小班, 1,031,000 complaints.
+        ``town``: 16 villages, about 4,600 小班, 300 complaints and 12 through WeChat
+        (under 10 MB).
+        ``county``: 300 villages, about 200,000 小班, 100,000 complaints and 4,000 through
+        WeChat.
+        ``province``: 6,000 villages, about 2,000,000 小班, 1,031,000 complaints and 41,000
+        through WeChat.
     seed : int
         Random seed; the same seed gives byte-identical files.
 
@@ -300,7 +365,8 @@ def generate(out_dir: Path, scale: Scale = "town", seed: int = DEFAULT_SEED) -> 
     -------
     dict
         Kind -> path: ``villages``, ``parcels``, ``wetlands``, ``patches`` (the ``.shp`` of
-        each shapefile), ``complaints`` (.csv) and ``problems`` (.xlsx).
+        each shapefile), ``complaints`` and ``complaints_wechat`` (.csv) and ``problems``
+        (.xlsx).
     """
     _check(scale, seed)
     out = Path(out_dir)
@@ -315,16 +381,7 @@ def generate(out_dir: Path, scale: Scale = "town", seed: int = DEFAULT_SEED) -> 
         )
     out.mkdir(parents=True, exist_ok=True)
     data = build(scale, seed)
-    return write_all(
-        out,
-        data.villages,
-        data.forest,
-        data.wetlands,
-        data.complaints,
-        data.patches,
-        data.problems,
-        FILE_NAMES,
-    )
+    return write_all(out, data, FILE_NAMES)
 
 
 __all__ = [

@@ -161,7 +161,11 @@ def write_shapefile(
 
 
 def write_csv(path: Path, table: pd.DataFrame, encoding: str) -> Path:
-    """Write ``table`` as CSV in ``encoding`` (no BOM) with Windows line endings."""
+    """Write ``table`` as CSV in ``encoding`` with Windows line endings.
+
+    No byte order mark, except that ``utf-8-sig`` writes the UTF-8 one (as Excel's
+    "CSV UTF-8" and many web exports do).
+    """
     table.to_csv(path, index=False, encoding=encoding, lineterminator="\r\n")
     return path
 

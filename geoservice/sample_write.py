@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geoservice.sample_forms import WECHAT_COLUMNS, village_name_forms
 from geoservice.sample_io import (
     PRJ_CGCS2000_GK_CM_111E,
     PRJ_CGCS2000_GK_ZONE_37,
@@ -27,6 +28,9 @@ from geoservice.sample_io import (
 )
 from geoservice.sample_terrain import Villages
 from geoservice.sample_text import CAMPAIGNS, CATEGORY_ZH, cc_departments
+
+if TYPE_CHECKING:
+    from geoservice.sample import SampleData
 
 #: Zone-37 false easting prefix added to CM-111E eastings (EPSG:4546 -> EPSG:4525).
 ZONE_37_PREFIX = 37_000_000.0
@@ -72,12 +76,12 @@ def forest_fields(lin_ban_width: int) -> tuple[DbfField, ...]:
 
 
 def patch_fields(lin_ban_width: int) -> tuple[DbfField, ...]:
-    """森林督查 change-patch fields."""
+    """森林督查 change-patch fields; XIAN, XIANG and CUN are full-length codes (6, 9, 12)."""
     return (
         DbfField("PAN_NO_TB", C, 20),
         DbfField("XIAN", C, 6),
-        DbfField("XIANG", C, 3),
-        DbfField("CUN", C, 3),
+        DbfField("XIANG", C, 9),
+        DbfField("CUN", C, 12),
         DbfField("LIN_BAN", C, lin_ban_width),
         DbfField("BHND", C, 4),
         DbfField("PAN_BHYY", C, 3),
@@ -140,7 +144,11 @@ COMPLAINT_COLUMNS = [
 
 
 def finish_patches(table: pd.DataFrame, forest: pd.DataFrame, villages: Villages) -> pd.DataFrame:
-    """Locate each patch (county, town, village, 林班), number it and add MIAN_JI and GPS."""
+    """Locate each patch (county, town, village, 林班), number it and add MIAN_JI and GPS.
+
+    XIAN, XIANG and CUN are written full-length as the LCXZGX template defines them: the
+    6-digit county, the 9-digit township and the 12-digit village code.
+    """
     geoms = table["geometry"].to_numpy()
     pt = shapely.point_on_surface(geoms)
     x, y = shapely.get_x(pt), shapely.get_y(pt)
@@ -152,8 +160,8 @@ def finish_patches(table: pd.DataFrame, forest: pd.DataFrame, villages: Villages
     lin_ban[in_forest[0]] = forest["LIN_BAN"].to_numpy()[in_forest[1]]
     t = table.assign(
         XIAN=villages.county[vil],
-        XIANG=villages.town[vil],
-        CUN=villages.village[vil],
+        XIANG=np.char.add(villages.county[vil], villages.town[vil]),
+        CUN=villages.code[vil],
         LIN_BAN=lin_ban,
         _x=x,
         _y=y,
@@ -170,8 +178,14 @@ def finish_patches(table: pd.DataFrame, forest: pd.DataFrame, villages: Villages
     return t
 
 
-def finish_problems(table: pd.DataFrame, villages: Villages) -> pd.DataFrame:
-    """Sort by date found, number (DC<campaign yyyymm>-<3 digits>) and add the columns."""
+def finish_problems(
+    table: pd.DataFrame, villages: Villages, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Sort by date found, number (DC<campaign yyyymm>-<3 digits>) and add the columns.
+
+    The village is named only, under 所属村, in the forms lists use
+    (:func:`geoservice.sample_forms.village_name_forms`); no village code column.
+    """
     t = table.sort_values(["_found", "_village"], kind="stable").reset_index(drop=True)
     camp_date = pd.Series([c[1] for c in CAMPAIGNS])[t["_campaign"]].to_numpy()
     prefix = pd.Series(camp_date).str.slice(0, 7).str.replace("-", "")
@@ -180,8 +194,6 @@ def finish_problems(table: pd.DataFrame, villages: Villages) -> pd.DataFrame:
     t["督查批次"] = pd.Series([c[0] for c in CAMPAIGNS])[t["_campaign"]].to_numpy()
     t["发现日期"] = pd.to_datetime(t["_found"]).dt.date
     vil = t["_village"].to_numpy()
-    t["村代码"] = villages.code[vil]
-    t["村名"] = villages.name[vil]
     t["问题类别"] = t["_category"].map(CATEGORY_ZH)
     t["问题描述"] = t["_text"]
     t["整改期限"] = pd.to_datetime(t["_deadline"]).dt.date
@@ -190,6 +202,7 @@ def finish_problems(table: pd.DataFrame, villages: Villages) -> pd.DataFrame:
     lon, lat = _lonlat(t["_x"].to_numpy(), t["_y"].to_numpy())
     t["经度"] = pd.to_numeric(pd.Series(lon).replace("", np.nan))
     t["纬度"] = pd.to_numeric(pd.Series(lat).replace("", np.nan))
+    t["所属村"] = village_name_forms(rng, villages.name[vil], t["_x"].notna().to_numpy())
     return t
 
 
@@ -197,8 +210,7 @@ PROBLEM_COLUMNS = [
     "问题编号",
     "督查批次",
     "发现日期",
-    "村代码",
-    "村名",
+    "所属村",
     "问题类别",
     "问题描述",
     "整改期限",
@@ -210,24 +222,18 @@ PROBLEM_COLUMNS = [
 PROBLEM_WIDTHS = {"问题编号": 14, "督查批次": 30, "问题描述": 70, "抄送部门": 40, "问题类别": 22}
 
 
-def write_all(
-    out: Path,
-    villages: Villages,
-    forest: pd.DataFrame,
-    wetlands: pd.DataFrame,
-    complaints: pd.DataFrame,
-    patches: pd.DataFrame,
-    problems: pd.DataFrame,
-    names: Mapping[str, str],
-) -> dict[str, Path]:
+def write_all(out: Path, data: SampleData, names: Mapping[str, str]) -> dict[str, Path]:
     """Write every file into ``out``; returns kind -> path."""
+    villages, forest, wetlands = data.villages, data.forest, data.wetlands
+    complaints, patches, problems = data.complaints, data.patches, data.problems
     lb = len(str(forest["LIN_BAN"].iloc[0]))
     paths: dict[str, Path] = {}
+    v_geoms, v_index = data.village_rows
     paths["villages"] = write_shapefile(
         out / names["villages"],
-        villages.geoms,
+        v_geoms,
         VILLAGE_FIELDS,
-        {"XZQDM": villages.code, "XZQMC": villages.name},
+        {"XZQDM": villages.code[v_index], "XZQMC": villages.name[v_index]},
         encoding="gbk",
         ldid=0x4D,
         cpg="936",
@@ -276,6 +282,9 @@ def write_all(
     )
     paths["complaints"] = write_csv(
         out / names["complaints"], complaints[COMPLAINT_COLUMNS], encoding="gbk"
+    )
+    paths["complaints_wechat"] = write_csv(
+        out / names["complaints_wechat"], data.wechat[WECHAT_COLUMNS], encoding="utf-8-sig"
     )
     paths["problems"] = write_xlsx(
         out / names["problems"], "督查问题", problems[PROBLEM_COLUMNS], PROBLEM_WIDTHS

@@ -47,8 +47,8 @@ TARGET_COLUMNS = [
 @pytest.fixture(scope="module")
 def town(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("town") / "town.gpkg")
-    for kind, name, parcel_kind in DEMO_FILES:
-        import_file(ws, SAMPLE / name, kind, actor="planner", parcel_kind=parcel_kind)
+    for f in DEMO_FILES:
+        import_file(ws, SAMPLE / f.name, f.kind, actor="planner", **f.options())
     return ws
 
 

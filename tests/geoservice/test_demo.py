@@ -41,10 +41,20 @@ def demo(tmp_path_factory):
     return ws, json.loads(res.stdout)
 
 
-def test_every_sample_row_is_imported_or_rejected_with_a_reason(demo):
+def test_every_sample_row_is_imported_rejected_with_a_reason_or_merged_as_a_part(demo):
     _, data = demo
     for report in data["imports"]:
-        assert report["rows_read"] == report["rows_imported"] + report["rows_rejected"], report
+        counted = report["rows_imported"] + report["rows_rejected"] + report["rows_merged"]
+        assert report["rows_read"] == counted, report
+
+
+def test_the_village_stored_one_row_per_part_is_merged_into_one_feature(demo):
+    ws, data = demo
+    [report] = [r for r in data["imports"] if r["source"].endswith("villages.shp")]
+    assert (report["rows_read"], report["rows_merged"]) == (19, 3)
+    villages = pyogrio.read_dataframe(ws, layer="villages")
+    assert villages["village_code"].is_unique
+    assert villages.geometry.is_valid.all()
 
 
 @pytest.mark.parametrize(
@@ -54,6 +64,7 @@ def test_every_sample_row_is_imported_or_rejected_with_a_reason(demo):
         ("xiaoban.shp", 4636, "GB18030", "EPSG:4546"),
         ("wetlands.shp", 146, "UTF-8", "EPSG:4546"),
         ("complaints.csv", 294, "GB18030", "EPSG:4490"),
+        ("complaints_wechat.csv", 12, "UTF-8-SIG", "GCJ-02"),
         ("patches.shp", 75, "GB18030", "EPSG:4525"),
         ("problems.xlsx", 40, "UTF-8", "EPSG:4490"),
     ],

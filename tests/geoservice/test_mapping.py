@@ -223,8 +223,8 @@ OTHER_VILLAGER = Principal("u5", "村干部", "village", village_code="441882101
 def town_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample town imported and analysed at AS_OF, once for this module."""
     ws = Workspace(tmp_path_factory.mktemp("town") / "town.gpkg")
-    for kind, name, parcel_kind in DEMO_FILES:
-        import_file(ws, SAMPLE / name, kind, actor="t", parcel_kind=parcel_kind)
+    for f in DEMO_FILES:
+        import_file(ws, SAMPLE / f.name, f.kind, actor="t", **f.options())
     analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
     read_problems(ws)  # the first workflow read adds the workflow columns, in place
     return ws.path

@@ -37,8 +37,7 @@ PROBLEM_HEADERS = [
     "问题编号",
     "督查批次",
     "发现日期",
-    "村代码",
-    "村名",
+    "所属村",
     "问题类别",
     "问题描述",
     "整改期限",
@@ -46,6 +45,16 @@ PROBLEM_HEADERS = [
     "抄送部门",
     "经度",
     "纬度",
+]
+WECHAT_HEADERS = [
+    "工单编号",
+    "举报时间",
+    "来源",
+    "问题类型",
+    "举报内容",
+    "经度",
+    "纬度",
+    "处理状态",
 ]
 
 
@@ -77,7 +86,15 @@ def dbf_text(shp: Path) -> bytes:
 
 
 def test_generate_returns_every_kind_as_an_existing_path(town: dict[str, Path]) -> None:
-    assert set(town) == {"villages", "parcels", "wetlands", "patches", "complaints", "problems"}
+    assert set(town) == {
+        "villages",
+        "parcels",
+        "wetlands",
+        "patches",
+        "complaints",
+        "complaints_wechat",
+        "problems",
+    }
     assert {k: p.name for k, p in town.items()} == FILE_NAMES
     assert all(p.is_file() for p in town.values())
 
@@ -266,6 +283,108 @@ def test_wetland_zldwdm_is_the_village_code_plus_seven_zeros(town: dict[str, Pat
     assert (w["ZLDWDM"].str[12:] == "0000000").all()
 
 
+# ------------------------------------------------------------------ real-world forms
+
+
+def test_patch_codes_are_full_length_county_township_and_village(town: dict[str, Path]) -> None:
+    p = read(town["patches"], "gbk")
+    villages = set(read(town["villages"])["XZQDM"])
+    assert (p["XIAN"].str.len() == 6).all()
+    assert (p["XIANG"].str.len() == 9).all() and (p["XIANG"].str[:6] == p["XIAN"]).all()
+    assert (p["CUN"].str.len() == 12).all() and (p["CUN"].str[:9] == p["XIANG"]).all()
+    assert set(p["CUN"]) <= villages
+
+
+def test_problem_list_names_the_village_only_under_suoshucun(town: dict[str, Path]) -> None:
+    q = pd.read_excel(town["problems"], dtype={"所属村": str})
+    assert not {"村代码", "村名"} & set(q.columns)
+    names = set(read(town["villages"])["XZQMC"])
+    given = q["所属村"].dropna()
+    full = given.isin(names)
+    bare = (given + "村").isin(names)
+    committee = given.str.removesuffix("委会").isin(names) & given.str.endswith("村委会")
+    assert (full | bare | committee).all()
+    assert full.sum() > len(given) / 2 and bare.any() and committee.any()
+
+
+def test_one_problem_in_five_with_coordinates_leaves_suoshucun_empty(
+    town: dict[str, Path],
+) -> None:
+    q = pd.read_excel(town["problems"], dtype={"所属村": str})
+    blank = q["所属村"].isna()
+    located = q["经度"].notna()
+    assert not (blank & ~located).any()
+    assert blank.sum() == (located.sum() + 2) // 5 > 0  # the 3rd, 8th, 13th ... located row
+
+
+def test_some_village_boundaries_are_stored_one_row_per_part(town: dict[str, Path]) -> None:
+    v = read(town["villages"])
+    rows = v.groupby("XZQDM").size()
+    assert len(rows) == 16
+    assert {2, 3} <= set(rows)
+    assert (v.groupby("XZQDM")["XZQMC"].nunique() == 1).all()
+    assert (v.geom_type == "Polygon").all()
+    for code in rows[rows > 1].index:
+        parts = v.loc[v["XZQDM"] == code].geometry.to_numpy()
+        whole = shapely.union_all(parts)
+        assert whole.geom_type == "Polygon", code
+        assert shapely.area(parts).sum() == pytest.approx(whole.area, rel=1e-9), code
+
+
+def test_wechat_complaints_are_utf8_with_bom_and_have_their_own_ids(
+    town: dict[str, Path],
+) -> None:
+    raw = town["complaints_wechat"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("utf-8-sig").splitlines()[0].split(",") == WECHAT_HEADERS
+    w = pd.read_csv(town["complaints_wechat"], encoding="utf-8-sig", dtype=str)
+    c = pd.read_csv(town["complaints"], encoding="gbk", dtype=str)
+    assert 10 <= len(w) <= 15
+    assert w["工单编号"].str.fullmatch(r"WX2026\d{5}").all() and w["工单编号"].is_unique
+    assert not set(w["工单编号"]) & set(c["举报编号"])
+    assert w[["问题类型", "经度", "纬度"]].notna().all().all()
+
+
+def test_wechat_coordinates_are_gcj02_of_the_true_positions(
+    town: dict[str, Path], data: SampleData
+) -> None:
+    from pyproj import Transformer
+
+    from layers.chinacoords import gcj02_to_wgs84
+
+    w = pd.read_csv(town["complaints_wechat"], encoding="utf-8-sig", dtype={"工单编号": str})
+    to_m = Transformer.from_crs(4490, 4546, always_xy=True)
+    true_x, true_y = data.wechat["_x"].to_numpy(), data.wechat["_y"].to_numpy()
+    lon, lat = gcj02_to_wgs84(w["经度"].to_numpy(), w["纬度"].to_numpy())
+    x, y = to_m.transform(lon, lat)
+    assert np.hypot(x - true_x, y - true_y).max() < 0.5
+    naive_x, naive_y = to_m.transform(w["经度"].to_numpy(), w["纬度"].to_numpy())
+    assert np.hypot(naive_x - true_x, naive_y - true_y).min() > 300
+
+
+def test_wechat_complaints_lie_far_from_every_planted_case(data: SampleData) -> None:
+    from pyproj import Transformer
+
+    planted = data.complaints[data.complaints["_case"] != ""]
+    patches = data.patches.loc[data.patches["_case"] != "", "geometry"].to_numpy()
+    to_m = Transformer.from_crs(4490, 4546, always_xy=True)
+    sites = to_m.transform([c.lon for c in data.cases], [c.lat for c in data.cases])
+    parcel_ids = {p for c in data.cases for p in (*c.parcel_ids, *c.wetland_ids)}
+    forest_ids = data.forest["LIN_BAN"] + "-" + data.forest["XIAO_BAN"]
+    parcels = np.r_[
+        data.forest.geometry.to_numpy()[forest_ids.isin(parcel_ids).to_numpy()],
+        data.wetlands.geometry.to_numpy()[data.wetlands["BSM"].isin(parcel_ids).to_numpy()],
+    ]
+    evidence = np.r_[
+        shapely.points(planted[["_x", "_y"]].to_numpy()),
+        patches,
+        shapely.points(*sites),
+        parcels,
+    ]
+    sent = shapely.points(data.wechat[["_x", "_y"]].to_numpy())
+    assert shapely.distance(sent[:, None], evidence[None, :]).min() > 450
+
+
 # ------------------------------------------------------------------ planted cases
 
 
@@ -351,7 +470,7 @@ def test_readme_lists_every_field_of_every_file(town: dict[str, Path]) -> None:
     for kind in ("villages", "parcels", "wetlands", "patches"):
         for name in pyogrio.read_info(town[kind], encoding="gbk")["fields"]:
             assert f"`{name}`" in readme, (kind, name)
-    for name in COMPLAINT_HEADERS + PROBLEM_HEADERS:
+    for name in COMPLAINT_HEADERS + PROBLEM_HEADERS + WECHAT_HEADERS:
         assert f"`{name}`" in readme, name
 
 

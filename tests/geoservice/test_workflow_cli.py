@@ -29,8 +29,8 @@ def run(*args):
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("wf") / "town.gpkg")
-    for kind, name, parcel_kind in DEMO_FILES:
-        import_file(ws, SAMPLE / name, kind, actor="planner", parcel_kind=parcel_kind)
+    for f in DEMO_FILES:
+        import_file(ws, SAMPLE / f.name, f.kind, actor="planner", **f.options())
     return ws
 
 
@@ -171,8 +171,8 @@ def test_import_problems_keeps_workflow_state_and_rejects_unknown_villages(ws, t
     import pandas as pd
 
     table = pd.read_excel(SAMPLE / "problems.xlsx")
-    table.loc[0, "村名"] = "不存在村"
-    table.loc[0, ["村代码", "经度", "纬度"]] = None
+    table.loc[0, "所属村"] = "不存在村"
+    table.loc[0, ["经度", "纬度"]] = None
     bad = tmp_path / "bad.xlsx"
     table.to_excel(bad, index=False)
     res = run("import", "problems", bad, "-w", ws.path, "--lang", "en")
@@ -184,8 +184,8 @@ def test_import_problems_places_an_unknown_village_name_by_its_location_and_says
     import pandas as pd
 
     table = pd.read_excel(SAMPLE / "problems.xlsx")
-    table.loc[0, "村名"] = "不存在村"
-    table.loc[0, "村代码"] = None
+    assert table.loc[0, ["经度", "纬度"]].notna().all()
+    table.loc[0, "所属村"] = "不存在村"
     table.loc[0, "问题编号"] = "DC-NEW-001"
     moved = tmp_path / "moved.xlsx"
     table.to_excel(moved, index=False)

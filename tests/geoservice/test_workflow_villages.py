@@ -4,7 +4,9 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyogrio
 import pytest
+import shapely
 
 from geoservice.errors import NotFoundError
 from geoservice.importing import import_file
@@ -108,8 +110,8 @@ def test_sample_town_village_status_matches_problem_file(tmp_path: Path) -> None
     import_file(ws, SAMPLE / "villages.shp", "villages", actor="t")
     import_file(ws, SAMPLE / "problems.xlsx", "problems", actor="t")
     status = village_status(ws, date(2026, 11, 28)).set_index("village_code")
-    raw = pd.read_excel(SAMPLE / "problems.xlsx")
-    raw["code"] = raw["村代码"].astype(str)
+    raw = pd.read_excel(SAMPLE / "problems.xlsx", dtype={"所属村": str})
+    raw["code"] = _sample_village_codes(raw)
     day = pd.Timestamp("2026-11-28")
     open_ = raw["整改状态"].isin(["未整改", "整改中", "退回"])
     expected = pd.DataFrame(
@@ -128,6 +130,24 @@ def test_sample_town_village_status_matches_problem_file(tmp_path: Path) -> None
     assert got.index.astype(str).tolist() == expected.index.astype(str).tolist()
     assert status["problems"].sum() == len(raw)
     assert status.loc["441882101208", "problems"] == 0
+
+
+def _sample_village_codes(raw: pd.DataFrame) -> pd.Series:
+    """The village code of each sample problem, worked out here from the file itself.
+
+    所属村 is a name (沙坪村, 沙坪 or 沙坪村委会); where it is empty, the village polygon of
+    villages.shp (one row per part for some villages) that contains the point.
+    """
+    villages = pyogrio.read_dataframe(SAMPLE / "villages.shp").to_crs(4490)
+    by_name = dict(zip(villages["XZQMC"], villages["XZQDM"], strict=False))
+    named = raw["所属村"].str.removesuffix("委会")
+    code = named.map(by_name).fillna((named + "村").map(by_name))
+    blank = raw["所属村"].isna()
+    points = shapely.points(raw.loc[blank, ["经度", "纬度"]].to_numpy())
+    row, part = shapely.STRtree(villages.geometry.to_numpy()).query(points, predicate="within")
+    code.loc[raw.index[blank][row]] = villages["XZQDM"].to_numpy()[part]
+    assert code.notna().all()
+    return code
 
 
 def _set_problem_villages(
