@@ -29,6 +29,7 @@ from geoservice.cli_common import (
     _spinner,
     _t,
     app,
+    err,
     out,
 )
 from layers.messages import Lang
@@ -285,6 +286,19 @@ def _demo_maps(ws: Any, day: date, lang: Lang, out_dir: Path) -> dict[str, Path]
     return {k: save_standalone(m, out_dir / names[k]) for k, m in maps.items()}
 
 
+def _demo_maps_if_assets(ws: Any, day: date, lang: Lang, out_dir: Path) -> dict[str, Path]:
+    """The demo's maps; none, after a warning naming the fix, when the Leaflet files that
+    ``npm ci --prefix maps/assets`` installs are missing (everything else is written)."""
+    from maps.assets import AssetsMissingError
+
+    try:
+        return _demo_maps(ws, day, lang, out_dir)
+    except AssetsMissingError as exc:
+        warning = _t(lang, "提示：地图未生成。", "Warning: the maps were not written. ")
+        err.print(warning + exc.text(lang), markup=False)
+        return {}
+
+
 @app.command("demo")
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("demo_output"),
@@ -361,7 +375,7 @@ def demo_cmd(
         lg, lambda: department_report(ws, date(day.year, 1, 1), day, day, town=DEMO_TOWN, lang=lg)
     )
     write_html(meeting, report_html, lg)
-    maps = _guard(lg, lambda: _demo_maps(ws, day, lg, out_dir))
+    maps = _guard(lg, lambda: _demo_maps_if_assets(ws, day, lg, out_dir))
     if as_json:
         _print_json(
             {
@@ -388,10 +402,11 @@ def demo_cmd(
             lg,
             f"工作空间：{ws.path}（可直接用 QGIS 打开）\n目标清单：{xlsx}\n目标图层：{gpkg}\n"
             f"部门履职报告：{report_html}\n"
-            f"地图（离线可用）：{'、'.join(str(p) for p in maps.values())}",
+            f"地图（离线可用）：{'、'.join(str(p) for p in maps.values()) or '未生成（见上方提示）'}",
             f"Workspace: {ws.path} (opens in QGIS as it is)\nTarget list: {xlsx}\n"
             f"Target layer: {gpkg}\nDepartment report: {report_html}\n"
-            f"Maps (work offline): {', '.join(str(p) for p in maps.values())}",
+            f"Maps (work offline): "
+            f"{', '.join(str(p) for p in maps.values()) or 'not written (see the warning above)'}",
         ),
         markup=False,
     )

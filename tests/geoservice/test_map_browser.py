@@ -9,10 +9,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium (/usr/bin/chromium) is not installed"
-)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("chromium", "map_assets")]
 CLI = (
     "import typer; from geoservice.cli_maps import map_app; a = typer.Typer(); "
     "a.add_typer(map_app, name='map'); a()"
@@ -63,11 +60,11 @@ def town(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
         yield b
         b.close()

@@ -169,7 +169,7 @@ def test_as_of_not_a_date_is_refused_naming_it():
 
 
 @pytest.mark.parametrize("name", served_names())
-def test_map_asset_is_the_served_text_with_a_content_etag(name):
+def test_map_asset_is_the_served_text_with_a_content_etag(name, map_assets):
     asset = map_asset(name)
     assert asset.content.decode("utf-8") == served_text(name)
     assert re.fullmatch(r'"[0-9a-f]{32}"', asset.etag)

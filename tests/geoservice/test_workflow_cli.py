@@ -196,7 +196,7 @@ def test_import_problems_places_an_unknown_village_name_by_its_location_and_says
     assert any("DC-NEW-001: written 不存在村" in w for w in detail["warnings"])
 
 
-def test_map_with_an_internet_basemap_needs_explicit_consent(ws, tmp_path):
+def test_map_with_an_internet_basemap_needs_explicit_consent(ws, tmp_path, map_assets):
     refused = run(
         "map",
         "villages",
@@ -228,7 +228,7 @@ def test_map_with_an_internet_basemap_needs_explicit_consent(ws, tmp_path):
     assert "tile.openstreetmap.org" in (tmp_path / "v.html").read_text(encoding="utf-8")
 
 
-def test_map_commands_write_offline_pages(ws, tmp_path):
+def test_map_commands_write_offline_pages(ws, tmp_path, map_assets):
     no_targets = run("map", "targets", "-w", ws.path, "--out", tmp_path / "t.html", "--lang", "en")
     assert no_targets.returncode == 2
     assert "run geoservice analyze first" in no_targets.stderr

@@ -2,7 +2,6 @@
 
 import fcntl
 import json
-import shutil
 import sqlite3
 import subprocess
 
@@ -157,11 +156,10 @@ def test_workspace_is_a_valid_geopackage_gdal_lists(ws, tmp_path):
     assert catalog["source_file"].tolist() == ["xb.shp"]
 
 
-@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin (ogrinfo) not installed")
-def test_workspace_opens_in_a_second_gdal_client(ws, tmp_path):
+def test_workspace_opens_in_a_second_gdal_client(ws, tmp_path, ogrinfo):
     import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
     run = subprocess.run(
-        ["ogrinfo", "-ro", "-so", str(ws.path), "parcels"],
+        [ogrinfo, "-ro", "-so", str(ws.path), "parcels"],
         capture_output=True,
         text=True,
         check=False,

@@ -121,7 +121,7 @@ def _shown(page: str, text: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def targets_page(tmp_path_factory):
+def targets_page(tmp_path_factory, map_assets):
     m = targets_map(_targets(), _villages(), _complaints(), _patches(), _flagged(), "zh")
     path = save_standalone(m, tmp_path_factory.mktemp("maps") / "targets.html")
     return path.read_text(encoding="utf-8")
@@ -189,7 +189,7 @@ def test_coordinates_are_rounded_to_six_decimals(targets_page):
     assert longest <= 6
 
 
-def test_villages_map_fills_by_status_and_lists_counts(tmp_path):
+def test_villages_map_fills_by_status_and_lists_counts(tmp_path, map_assets):
     m = villages_map(_villages(), _status(), _problems(), "en")
     page = save_standalone(m, tmp_path / "v.html").read_text(encoding="utf-8")
     assert "#d32f2f" in page and "#bdbdbd" in page  # escalated and no-problem villages
@@ -203,14 +203,14 @@ def test_villages_map_fills_by_status_and_lists_counts(tmp_path):
         assert _shown(page, text)
 
 
-def test_villages_map_draws_problems_that_all_lack_a_location(tmp_path):
+def test_villages_map_draws_problems_that_all_lack_a_location(tmp_path, map_assets):
     unlocated = _problems().set_geometry(gpd.GeoSeries([None, None], crs=_problems().crs))
     m = villages_map(_villages(), _status(), unlocated, "en")
     page = save_standalone(m, tmp_path / "v.html").read_text(encoding="utf-8")
     assert _shown(page, "Village status")
 
 
-def test_department_map_keeps_only_its_targets_and_copied_problems(tmp_path):
+def test_department_map_keeps_only_its_targets_and_copied_problems(tmp_path, map_assets):
     m = department_map("environment", _targets(), _problems(), _villages(), "zh")
     page = save_standalone(m, tmp_path / "d.html").read_text(encoding="utf-8")
     assert "T-bbbbbbbbbb" in page and "T-aaaaaaaaaa" not in page
@@ -232,7 +232,7 @@ def test_frame_without_crs_is_refused():
         villages_map(_villages().set_crs(None, allow_override=True), _status(), _problems())
 
 
-def test_internet_tiles_are_refused_in_a_standalone_file(tmp_path):
+def test_internet_tiles_are_refused_in_a_standalone_file(tmp_path, map_assets):
     m = villages_map(
         _villages(), _status(), _problems(), tiles="https://tile.example.org/{z}/{x}/{y}.png"
     )
@@ -241,7 +241,7 @@ def test_internet_tiles_are_refused_in_a_standalone_file(tmp_path):
     assert not (tmp_path / "v.html").exists()
 
 
-def test_intranet_tiles_asked_for_are_kept(tmp_path):
+def test_intranet_tiles_asked_for_are_kept(tmp_path, map_assets):
     url = "http://10.0.0.5/tiles/{z}/{x}/{y}.png"
     m = villages_map(_villages(), _status(), _problems(), tiles=url)
     page = save_standalone(m, tmp_path / "v.html", allowed=("http://10.0.0.5/tiles/",))
@@ -253,14 +253,14 @@ def test_missing_npm_assets_say_to_run_npm_ci(tmp_path):
         assets.asset_files(tmp_path)
 
 
-def test_css_images_are_inlined_as_data_uris():
+def test_css_images_are_inlined_as_data_uris(map_assets):
     css, _js = assets.bundle(("leaflet",))
     assert "url(images/" not in css
     assert "data:image/png;base64," in css
 
 
 @pytest.fixture(scope="module")
-def sample_pages(tmp_path_factory):
+def sample_pages(tmp_path_factory, map_assets):
     out = tmp_path_factory.mktemp("town")
     env = {**os.environ, "GEOSERVICE_USER": "planner"}
     run = [sys.executable, "-m", "geoservice"]
@@ -295,7 +295,7 @@ def test_sample_town_pages_stay_under_5_mb_and_offline(sample_pages, kind):
     assert external_urls(text) == []
 
 
-def test_targets_map_names_missing_villages_dates_categories_and_texts(tmp_path):
+def test_targets_map_names_missing_villages_dates_categories_and_texts(tmp_path, map_assets):
     targets = _targets().assign(village_names=[None, None], village_codes=["441882109999", None])
     complaints = _complaints().assign(
         received_at=[None, "2026-06-01"], category=[None, "other"], description=[None, "倾倒"]
@@ -307,7 +307,7 @@ def test_targets_map_names_missing_villages_dates_categories_and_texts(tmp_path)
         assert _shown(page, text), text
 
 
-def test_villages_map_with_nameless_villages_and_problems_outside_the_layer(tmp_path):
+def test_villages_map_with_nameless_villages_and_problems_outside_the_layer(tmp_path, map_assets):
     villages = _villages().assign(village_code=["441882101201", None], village_name=[None, None])
     outside = pd.DataFrame(
         {"village_code": [None, "441882109999"], "problems": [3, 1], "open": [3, 1]}

@@ -7,7 +7,6 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,7 +25,8 @@ PAGES = [TARGETS, VILLAGES, POLICE]
 LINK = re.compile(r"""(?:src|href)=['"]([^'"]+)['"]""")
 HTTP = re.compile(r"https?://", re.IGNORECASE)
 PROBLEM_ID = re.compile(r"DC\d{6}-\d{3}")
-CHROMIUM = Path("/usr/bin/chromium")
+# Every page here inlines or serves the Leaflet files that npm installs.
+pytestmark = pytest.mark.usefixtures("map_assets")
 
 
 def _shown(page: str, text: str) -> bool:
@@ -293,8 +293,8 @@ def _note_error(bad: list[str], response) -> None:
         bad.append(f"{response.status} {response.url}")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-def test_browser_draws_the_targets_served_by_a_real_server(town, server):
+@pytest.mark.slow
+def test_browser_draws_the_targets_served_by_a_real_server(town, server, chromium):
     sync_api = pytest.importorskip("playwright.sync_api")
     log: dict[str, list[str]] = {"blocked": [], "failed": [], "errors": [], "bad": []}
 
@@ -307,7 +307,7 @@ def test_browser_draws_the_targets_served_by_a_real_server(town, server):
 
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 860})

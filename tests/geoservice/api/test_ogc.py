@@ -27,9 +27,6 @@ from layers.schema import SCHEMAS
 
 from .conftest import DEPARTMENT, VILLAGE
 
-QGIS_PROCESS = Path("/usr/bin/qgis_process.bin")
-QGIS_PACKAGES = "qgis python3-qgis qgis-providers"
-
 
 def items(town, collection: str, who: str = "office", **params):
     res = town.get(f"/ogc/collections/{collection}/items", who, params=params)
@@ -438,10 +435,8 @@ def test_gdal_without_credentials_is_refused(live):
         pyogrio.list_layers(f"OAPIF:{live.url}")
 
 
-def test_qgis_saves_a_collection_read_with_a_token_as_password(live, tmp_path):
-    assert QGIS_PROCESS.exists(), (
-        f"QGIS is missing: apt-get install -y --no-install-recommends {QGIS_PACKAGES}"
-    )
+@pytest.mark.slow
+def test_qgis_saves_a_collection_read_with_a_token_as_password(live, tmp_path, qgis_process):
     runtime = tmp_path / "xdg"
     runtime.mkdir(mode=0o700)
     out = tmp_path / "q.gpkg"
@@ -454,7 +449,7 @@ def test_qgis_saves_a_collection_read_with_a_token_as_password(live, tmp_path):
         "NO_PROXY": "127.0.0.1",
     }
     res = subprocess.run(
-        [str(QGIS_PROCESS), "run", "native:savefeatures", "--", f"INPUT={source}", f"OUTPUT={out}"],
+        [qgis_process, "run", "native:savefeatures", "--", f"INPUT={source}", f"OUTPUT={out}"],
         env=env,
         capture_output=True,
         text=True,

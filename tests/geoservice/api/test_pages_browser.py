@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -29,10 +28,7 @@ from geoservice.workspace import Workspace
 
 from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, ROOT, VILLAGE
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium (/usr/bin/chromium) is not installed"
-)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("chromium", "map_assets")]
 PROBLEM = "DC202606-002"  # the village's problem; moved to in_progress for these tests
 PHONE = {"width": 360, "height": 740}
 
@@ -73,11 +69,11 @@ def server(town_template, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
         yield b
         b.close()
