@@ -175,7 +175,7 @@ MAPS = {
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("kind", list(MAPS))
-def test_map_names_unknown_villages(damaged, tmp_path, kind, lang):
+def test_map_names_unknown_villages(damaged, tmp_path, kind, lang, map_assets):
     out = tmp_path / f"{kind}.html"
     damaged.cli(*MAPS[kind], "-w", damaged.ws.path, "--out", out, "--lang", lang)
     page = out.read_text(encoding="utf-8")
