@@ -368,6 +368,7 @@ class ComplaintIntake:
                 "status": "new",
                 "village_code": vill[0],
                 "village_name": vill[1],
+                "village_by": "none" if vill[0] is None else ("location" if given else "name"),
                 "submitted_by": by,
                 "reporter_phone_masked": phone,
             }

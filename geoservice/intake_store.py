@@ -44,7 +44,13 @@ __all__ = [
     "writing",
 ]
 
-EXTRA_COLUMNS = ("village_code", "village_name", "submitted_by", "reporter_phone_masked")
+EXTRA_COLUMNS = (
+    "village_code",
+    "village_name",
+    "village_by",
+    "submitted_by",
+    "reporter_phone_masked",
+)
 NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 
 

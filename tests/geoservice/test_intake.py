@@ -353,3 +353,10 @@ def test_the_stored_row_is_a_valid_geopackage_feature(intake, ws):
             (PARCEL_CENTRES[1][0] + 1, PARCEL_CENTRES[1][0] - 1),
         ).fetchone()[0]
     assert hits == 1
+
+
+def test_a_live_complaint_records_how_it_got_its_village(intake, ws):
+    submit(intake)
+    stored = read_complaint(ws, "TS-20261128-001")
+    assert (stored["village_code"], stored["village_by"]) == ("441882101201", "location")
+    assert ws.village_coverage()["complaints"]["location"] >= 1
