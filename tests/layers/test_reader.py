@@ -141,9 +141,10 @@ def test_duplicate_ids_are_rejected_row_by_row(tmp_path):
     assert gdf["parcel_id"].tolist() == ["0012-001", "0012-002"]
     assert report.rejected == {"duplicate_id": 1}
     assert "first at row 1" in report.rejects["reject_detail"].iloc[0]
-    assert "land_class (DI_LEI) differs: 0131 here, 0111 there" in report.rejects[
-        "reject_detail"
-    ].iloc[0]
+    assert (
+        "land_class (DI_LEI) differs: 0131 here, 0111 there"
+        in report.rejects["reject_detail"].iloc[0]
+    )
 
 
 def _zip(path, files):
