@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                 count = sum(1 for _ in path.open("rb")) - 1
             else:
                 count = len(pd.read_excel(path))
-            print(f"  {kind:<11} {path.name:<15} {count:>9,}  {size / 1e6:8.1f} MB")
+            print(f"  {kind:<17} {path.name:<21} {count:>9,}  {size / 1e6:8.1f} MB")
     return 0
 
 
