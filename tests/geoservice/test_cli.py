@@ -15,6 +15,9 @@ import shapely
 
 from tests.builders import write_shp, xiaoban
 
+# The command line run as a user runs it, one process per command.
+pytestmark = pytest.mark.slow
+
 
 def run(*args, cwd=None, env_extra=None):
     env = {**os.environ, "GEOSERVICE_USER": "tester", **(env_extra or {})}

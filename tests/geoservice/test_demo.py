@@ -9,6 +9,9 @@ from pathlib import Path
 import pyogrio
 import pytest
 
+# The sample town through the real command line.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_gis"
 

@@ -12,6 +12,9 @@ from geoservice.cli import DEMO_FILES
 from geoservice.importing import import_file
 from geoservice.workspace import Workspace
 
+# The command line run as a user runs it, one process per command.
+pytestmark = pytest.mark.slow
+
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 
 

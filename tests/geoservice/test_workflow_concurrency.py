@@ -9,9 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from geoservice.workflow.store import history, read_problems, update_problem
 
 from .test_workflow_helpers import workspace
+
+# Updates raced from several processes.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_SHOT = """

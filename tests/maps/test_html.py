@@ -288,6 +288,7 @@ def sample_pages(tmp_path_factory, map_assets):
     return pages
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["targets", "villages"])
 def test_sample_town_pages_stay_under_5_mb_and_offline(sample_pages, kind):
     text = sample_pages[kind].read_text(encoding="utf-8")

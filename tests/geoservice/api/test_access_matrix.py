@@ -368,6 +368,7 @@ def shared_town(town_template: Path, tmp_path_factory: pytest.TempPathFactory) -
     return make_town(town_template, tmp_path_factory.mktemp("matrix"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("row", "role"), CELLS)
 def test_access(request: pytest.FixtureRequest, row: Row, role: str) -> None:
     who = WHO[role]

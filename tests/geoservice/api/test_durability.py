@@ -19,6 +19,9 @@ from geoservice.workflow.store import history, read_problems
 
 from .conftest import VILLAGE
 
+# A real server process killed with SIGKILL mid-write.
+pytestmark = pytest.mark.slow
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -399,6 +399,7 @@ def gdal_config() -> Iterator[dict[str, str]]:
     pyogrio.set_gdal_config_options(dict.fromkeys(options))
 
 
+@pytest.mark.slow
 def test_gdal_lists_the_collections_of_a_basic_auth_user(live, gdal_config):
     gdal_config["GDAL_HTTP_USERPWD"] = f"x:{live.tokens['department']}"
     pyogrio.set_gdal_config_options(gdal_config)
@@ -406,6 +407,7 @@ def test_gdal_lists_the_collections_of_a_basic_auth_user(live, gdal_config):
     assert names == ["villages", "parcels", "patches", "problems", "targets", "parcel_risk"]
 
 
+@pytest.mark.slow
 def test_gdal_reads_a_department_s_targets_with_chinese_text(live):
     frame = pyogrio.read_dataframe(
         f"OAPIF:{live.url}", layer="targets", USERPWD=f"x:{live.tokens['department']}"
@@ -420,6 +422,7 @@ def test_gdal_reads_a_department_s_targets_with_chinese_text(live):
     assert 112 < minx < maxx < 113 and 24 < miny < maxy < 25
 
 
+@pytest.mark.slow
 def test_gdal_follows_next_links_through_a_whole_layer_with_a_bearer_token(live, gdal_config):
     gdal_config.update(GDAL_HTTP_AUTH="BEARER", GDAL_HTTP_BEARER=live.tokens["office"])
     pyogrio.set_gdal_config_options(gdal_config)
@@ -430,6 +433,7 @@ def test_gdal_follows_next_links_through_a_whole_layer_with_a_bearer_token(live,
     assert frame["parcel_id"].is_unique
 
 
+@pytest.mark.slow
 def test_gdal_without_credentials_is_refused(live):
     with pytest.raises(pyogrio.errors.DataSourceError, match="401"):
         pyogrio.list_layers(f"OAPIF:{live.url}")

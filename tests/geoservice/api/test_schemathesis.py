@@ -28,6 +28,9 @@ from schemathesis.schemas import BaseSchema
 
 from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, SAMPLE, VILLAGE, Town
 
+# Generated requests against every operation: minutes, not seconds.
+pytestmark = pytest.mark.slow
+
 PHOTO_OF = "DC202606-002"  # VILLAGE, rejected, copied to police; the fixture stores a photo
 # Real values of the sample town, by (lower-case) parameter, header or body field name.
 KNOWN: dict[str, list[Any]] = {
