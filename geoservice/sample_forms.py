@@ -177,7 +177,8 @@ def wechat_complaints(
     """``n`` complaints sent through the WeChat mini-program, away from the planted cases.
 
     Placed like the background complaints (by category setting, within 70 m of a host
-    point), at least ``away_m`` from every point of ``away``; sent between
+    point, but never outside the villages: a point the 70 m would take out stays on its
+    host), at least ``away_m`` from every point of ``away``; sent between
     :data:`WECHAT_FIRST` and :data:`WECHAT_LAST`, with the status their age gives. Every
     complaint has a category (the mini-program's form requires one) and a location.
     """
@@ -190,7 +191,11 @@ def wechat_complaints(
         x[m], y[m], vil[m] = h.x[idx], h.y[idx], h.village[idx]
     ang = rng.uniform(0, 2 * np.pi, n)
     rad = 70 * np.sqrt(rng.random(n))
-    x, y = x + rad * np.cos(ang), y + rad * np.sin(ang)
+    moved_x, moved_y = x + rad * np.cos(ang), y + rad * np.sin(ang)
+    inside = shapely.STRtree(villages.geoms).query(
+        shapely.points(moved_x, moved_y), predicate="within"
+    )[0]
+    x[inside], y[inside] = moved_x[inside], moved_y[inside]
     when = random_times(rng, n, WECHAT_FIRST, WECHAT_LAST)
     text = complaint_text(rng, cat, villages.name[vil], setting == "river")
     return complaint_frame(

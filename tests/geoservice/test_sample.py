@@ -362,6 +362,31 @@ def test_wechat_coordinates_are_gcj02_of_the_true_positions(
     assert np.hypot(naive_x - true_x, naive_y - true_y).min() > 300
 
 
+def test_wechat_complaints_near_the_edge_stay_inside_the_villages() -> None:
+    from geoservice.sample_events import Hosts
+    from geoservice.sample_forms import wechat_complaints
+    from geoservice.sample_terrain import Villages
+
+    square = shapely.box(0.0, 0.0, 1_000.0, 1_000.0)
+    one = np.zeros(1)
+    villages = Villages(
+        np.array([square], dtype=object),
+        np.array(["441882101201"]),
+        np.array(["竹山村"]),
+        np.array(["441882"]),
+        np.array(["101"]),
+        np.array(["201"]),
+        one,
+        one,
+        np.zeros(1, dtype=np.int64),
+    )
+    edge = Hosts(np.full(4, 999.0), np.linspace(1.0, 999.0, 4), np.zeros(4, int), np.ones(4))
+    hosts = {"forest": edge, "river": edge, "settlement": edge}
+    sent = wechat_complaints(np.random.default_rng(1), 200, hosts, villages, np.empty((0, 2)), 0.0)
+    assert shapely.contains_xy(square, sent["_x"], sent["_y"]).all()
+    assert (sent["_x"] < 999.0).any()  # the others still spread around their host
+
+
 def test_wechat_complaints_lie_far_from_every_planted_case(data: SampleData) -> None:
     from pyproj import Transformer
 
