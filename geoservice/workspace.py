@@ -9,7 +9,8 @@ metres). Beside them:
   imported it and when);
 - ``audit_log``: every import, append-only;
 - ``workspace_meta``: the workspace CRS;
-- ``rejects_<kind>``: the rows the last import of that kind rejected, with reasons.
+- ``rejects_<kind>``: the rows the imports of that kind rejected, with reasons (a
+  replacing import starts the table again, an appending one adds to it).
 
 Every change is made on a copy of the file that replaces the original only when complete
 (``os.replace`` is atomic), so an import killed half-way leaves the workspace exactly as
@@ -407,7 +408,8 @@ class Workspace:
         frame : geopandas.GeoDataFrame
             The complete new content of the layer, in the workspace CRS.
         rejects : pandas.DataFrame
-            Rows rejected by this import (replaces ``rejects_<kind>``).
+            Rows rejected by this import (replace ``rejects_<kind>``, or are added to it
+            when appending).
         entry : CatalogEntry
             The register row for this import.
         replace_parts : list of str, optional
@@ -433,6 +435,8 @@ class Workspace:
             )
         with self.transaction() as work:
             write_frame(_gpkg_safe(frame), work, kind)
+            if replace_parts is None:  # appending: the rejects of earlier imports stay
+                rejects = self._with_earlier_rejects(work, kind, rejects)
             write_frame(_gpkg_safe(rejects), work, f"rejects_{kind}")
             for name, other in (also or {}).items():
                 write_frame(_gpkg_safe(other), work, name)
@@ -466,6 +470,18 @@ class Workspace:
                     ),
                 )
         return entry
+
+    @staticmethod
+    def _with_earlier_rejects(work: Path, kind: str, rejects: pd.DataFrame) -> pd.DataFrame:
+        table = f"rejects_{kind}"
+        if not work.exists() or table not in [str(name) for name, _ in pyogrio.list_layers(work)]:
+            return rejects
+        earlier = pd.DataFrame(pyogrio.read_dataframe(work, layer=table, read_geometry=False))
+        if not len(earlier):
+            return rejects
+        if not len(rejects):
+            return earlier
+        return pd.concat([earlier, rejects], ignore_index=True)
 
     def write_results(
         self, frames: dict[str, pd.DataFrame], run: dict[str, Any], actor: str

@@ -131,3 +131,17 @@ def test_geoservice_layers_reports_the_attribution_per_layer(tmp_path):
     )
     coverage = json.loads(out.stdout)["village_coverage"]
     assert coverage == {"parcels": {"code": 0, "name": 1, "location": 2, "none": 0}}
+
+
+def test_an_appending_import_keeps_the_rows_earlier_imports_rejected(tmp_path):
+    ws = Workspace(tmp_path / "w.gpkg")
+    head = "举报编号,受理时间,举报内容,经度,纬度\n"
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(head + "A1,2026-01-02,砍树,112.40,24.80\nA2,2026-01-02,砍树,,\n", "utf-8")
+    second.write_text(head + "B1,2026-01-03,烧山,112.41,24.80\nB2,2026-01-03,烧山,,\n", "utf-8")
+    import_file(ws, first, "complaints", actor="t")
+    import_file(ws, second, "complaints", actor="t", mode="append")
+    rejects = ws.read("rejects_complaints", read_geometry=False)
+    assert sorted(rejects["举报编号"]) == ["A2", "B2"]
+    import_file(ws, second, "complaints", actor="t", allow_shrink=True)
+    assert ws.read("rejects_complaints", read_geometry=False)["举报编号"].tolist() == ["B2"]
