@@ -554,7 +554,8 @@ def _clean(
     kept = raw.loc[check.geometry.index].copy()
     kept = kept.set_geometry(check.geometry.reindex(kept.index).to_numpy(), crs=source_crs)
     rename = match_columns([c for c in kept.columns if c not in ("geometry", ROW)], kind, user_map)
-    report.field_mapping = dict(rename)
+    # Helper inputs are shown by the keys a --mapping file uses (area_file_ha, lin_ban).
+    report.field_mapping = {src: name.lstrip("_") for src, name in rename.items()}
     skip = {"geometry", ROW, *(pair or ())}
     report.unmapped_fields = [c for c in raw.columns if c not in rename and c not in skip]
     report.warnings.extend(mapping_hints(report.unmapped_fields, kind, rename.values()))

@@ -39,3 +39,11 @@ def test_an_import_lists_unused_columns_and_warns_for_the_ones_that_look_known(t
     assert any("village_name: 村庄名字" in w.en for w in report.warnings)
     assert not any("填表人" in w.en for w in report.warnings)
     assert frame.loc[0, "村庄名字"] == "黄岗村"
+
+
+def test_the_field_mapping_of_a_report_names_no_internal_helper_column(tmp_path):
+    path = tmp_path / "problems.csv"
+    path.write_text("问题编号,问题描述,XIANG,地点\nDC-1,乱砍滥伐,101,黄岗村\n", encoding="utf-8")
+    _frame, report = read_layer(path, "problems")
+    assert report.field_mapping["XIANG"] == "xiang"
+    assert not any(name.startswith("_") for name in report.field_mapping.values())
