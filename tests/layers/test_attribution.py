@@ -207,3 +207,17 @@ def test_a_place_column_is_kept_for_attribution(tmp_path):
     )
     frame, _ = read_layer(path, "complaints")
     assert frame.loc[0, "place"] == "黄岗村石坑组"
+
+
+def test_parcels_whose_kind_cannot_be_derived_are_reported_not_silently_forest(tmp_path):
+    path = tmp_path / "xb.shp"
+    gpd.GeoDataFrame(
+        {"LIN_BAN": ["0001", "0001"], "XIAO_BAN": ["001", "002"], "DI_LEI": [None, "0111"]},
+        geometry=[shapely.box(640000, 2740000, 640009, 2740009)] * 2,
+        crs=CRS,
+    ).to_file(path, encoding="cp936")
+    frame, report = read_layer(path, "parcels")
+    (warning,) = [w for w in report.warnings if w.code == "parcels.kind_unknown"]
+    assert "1 of 2 parcels" in warning.en
+    assert "--kind wetland" in warning.en
+    assert frame["kind"].tolist() == ["forest", "forest"]
