@@ -15,7 +15,9 @@ from layers.report import ImportReport
 
 __all__ = [
     "AuthenticationError",
+    "BadParameterError",
     "ConflictError",
+    "CrossSiteRequestError",
     "GeoserviceError",
     "NoAnalysisError",
     "NotFoundError",
@@ -68,6 +70,11 @@ class PermissionDeniedError(GeoserviceError):
     """The caller is known but their role does not allow the action."""
 
 
+class CrossSiteRequestError(PermissionDeniedError):
+    """A change authenticated by the sign-in cookie did not come from the service's own
+    pages (wrong or missing ``Origin``/``Referer``, or no anti-forgery token)."""
+
+
 class PreconditionRequiredError(GeoserviceError):
     """A change needs the version the caller saw (``If-Match``) and none was given."""
 
@@ -83,6 +90,11 @@ def message(code: str, zh: str, en: str) -> Message:
 
 class OptionError(GeoserviceError):
     """An option has a value outside what it accepts (mode, owner, classification)."""
+
+
+class BadParameterError(OptionError):
+    """A query parameter of a standard protocol (OGC API) is malformed or out of range;
+    the protocol asks for status 400 rather than 422."""
 
 
 class NothingImportedError(GeoserviceError):

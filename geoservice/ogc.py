@@ -29,7 +29,7 @@ import pyproj
 import shapely
 
 from geoservice.access import Principal
-from geoservice.errors import NotFoundError, OptionError, message
+from geoservice.errors import BadParameterError, NotFoundError, message
 from geoservice.workspace import CLASSIFICATIONS, Workspace
 from layers.messages import Lang
 
@@ -39,6 +39,7 @@ __all__ = [
     "CRS84",
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "MAX_OFFSET",
     "collection",
     "collections",
     "conformance",
@@ -57,6 +58,9 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 LONLAT = "EPSG:4326"  # used with always_xy, so longitude/latitude as CRS84
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100_000
+# Far beyond any layer of a county (a few hundred thousand rows), and small enough that no
+# reader's 32-bit skip count overflows.
+MAX_OFFSET = 10**9
 # Query parameters that are not property filters (``datetime`` is accepted and ignored:
 # no collection declares a temporal extent).
 RESERVED = ("f", "lang", "bbox", "limit", "offset", "datetime", "crs", "bbox-crs")
@@ -278,12 +282,12 @@ class Query:
     filters: dict[str, str]
 
 
-def _bad(code: str, zh: str, en: str) -> OptionError:
-    return OptionError(message(f"ogc.{code}", zh, en))
+def _bad(code: str, zh: str, en: str) -> BadParameterError:
+    return BadParameterError(message(f"ogc.{code}", zh, en))
 
 
 def check_format(value: str | None) -> None:
-    """OptionError unless ``f`` is absent, ``json`` or ``geojson``."""
+    """BadParameterError unless ``f`` is absent, ``json`` or ``geojson``."""
     if value is not None and value.lower() not in FORMATS:
         raise _bad(
             "bad_format",
@@ -294,19 +298,23 @@ def check_format(value: str | None) -> None:
 
 
 def _parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """Four finite CRS84 numbers with each min <= max (a zero width or height is a line or a
+    point, and valid); BadParameterError otherwise."""
     try:
         n = [float(p) for p in text.split(",")]
     except ValueError:
         n = []
-    # NaN fails every comparison, so it is refused too.
+    # NaN fails every comparison and infinities fall outside the ranges, so both are refused.
     if len(n) == 4 and -180 <= n[0] <= n[2] <= 180 and -90 <= n[1] <= n[3] <= 90:
         return n[0], n[1], n[2], n[3]
     raise _bad(
         "bad_bbox",
         f"参数 bbox 为“{text}”，应为四个数“最小经度,最小纬度,最大经度,最大纬度”"
-        "（CRS84 经纬度，最小值不大于最大值），例如 bbox=112.35,24.75,112.45,24.85。",
+        "（CRS84 经纬度，经度在 -180 到 180、纬度在 -90 到 90 之间，最小值不大于最大值），"
+        "例如 bbox=112.35,24.75,112.45,24.85。",
         f"`bbox` was {text!r} but is expected to be four numbers minlon,minlat,maxlon,"
-        "maxlat in CRS84 degrees with each min <= max, e.g. bbox=112.35,24.75,112.45,24.85.",
+        "maxlat in CRS84 degrees (longitudes within -180..180, latitudes within -90..90) with "
+        "each min <= max, e.g. bbox=112.35,24.75,112.45,24.85.",
     )
 
 
@@ -327,7 +335,7 @@ def _parse_int(name: str, text: str, low: int, high: int) -> int:
 def parse_query(params: Sequence[tuple[str, str]], fields: Sequence[str], cid: str) -> Query:
     """Check an items request's parameters against the collection's properties.
 
-    OptionError naming the parameter for a repeated one, an unknown one (listing the
+    BadParameterError naming the parameter for a repeated one, an unknown one (listing the
     properties that may be filtered on), a bad ``bbox``/``limit``/``offset``/``f``, or a
     ``crs``/``bbox-crs`` other than CRS84.
     """
@@ -362,7 +370,7 @@ def parse_query(params: Sequence[tuple[str, str]], fields: Sequence[str], cid: s
     return Query(
         bbox=_parse_bbox(seen["bbox"]) if "bbox" in seen else None,
         limit=_parse_int("limit", seen.get("limit", str(DEFAULT_LIMIT)), 1, MAX_LIMIT),
-        offset=_parse_int("offset", seen.get("offset", "0"), 0, 2**62),
+        offset=_parse_int("offset", seen.get("offset", "0"), 0, MAX_OFFSET),
         filters={k: v for k, v in seen.items() if k not in RESERVED},
     )
 
@@ -430,26 +438,69 @@ def _features(page: gpd.GeoDataFrame, ids: pd.Series, crs: str) -> list[dict[str
     return parsed
 
 
-def _layer_box(bbox: tuple[float, float, float, float], crs: str) -> shapely.Polygon:
-    """The CRS84 box as a polygon in the layer CRS (edges densified, so still exact)."""
-    box = shapely.segmentize(
-        shapely.box(*bbox), max_segment_length=max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / 32 or 1
+# Degrees added around a layer's CRS84 extent before a bbox is clipped to it: far more than
+# the curvature of the extent's densified edges, far less than anything that matters.
+_EXTENT_MARGIN = 0.01
+
+
+def _query_box(
+    bbox: tuple[float, float, float, float], extent: Sequence[float] | None
+) -> tuple[float, float, float, float] | None:
+    """``bbox`` (CRS84) clipped to a layer's CRS84 ``extent`` widened by a margin.
+
+    Nothing outside the extent can match, and what lies far outside a projected CRS's area
+    (the world box in a Gauss-Kruger zone) does not project to finite metres. None when the
+    two do not meet (or the layer is empty); a zero width or height is kept.
+    """
+    if extent is None:
+        return None
+    m = _EXTENT_MARGIN
+    box = (
+        max(bbox[0], extent[0] - m),
+        max(bbox[1], extent[1] - m),
+        min(bbox[2], extent[2] + m),
+        min(bbox[3], extent[3] + m),
     )
-    return shapely.Polygon(_reproject(box, LONLAT, crs).exterior)
+    return box if box[0] <= box[2] and box[1] <= box[3] else None
+
+
+def _layer_box(bbox: tuple[float, float, float, float], crs: str) -> shapely.Geometry:
+    """The CRS84 box as a geometry in the layer CRS, edges densified so still exact.
+
+    A box of zero width or height is a line, of both a point (a degenerate polygon is
+    invalid to GEOS); each selects what it touches.
+    """
+    minx, miny, maxx, maxy = bbox
+    if minx < maxx and miny < maxy:
+        shape: shapely.Geometry = shapely.box(minx, miny, maxx, maxy)
+    elif minx < maxx or miny < maxy:
+        shape = shapely.LineString([(minx, miny), (maxx, maxy)])
+    else:
+        shape = shapely.Point(minx, miny)
+    step = max(maxx - minx, maxy - miny) / 32
+    if step > 0:
+        shape = shapely.segmentize(shape, max_segment_length=step)
+    return _reproject(shape, LONLAT, crs)
 
 
 def _matching_fids(
-    ws: Workspace, spec: CollectionDef, principal: Principal, query: Query, crs: str
+    ws: Workspace, spec: CollectionDef, principal: Principal, query: Query, info: dict[str, Any]
 ) -> np.ndarray:
     """Sorted fids of the features that pass the caller's scope, bbox and filters."""
     columns = sorted(set(query.filters) | set(_scope_columns(principal, spec)))
-    box = _layer_box(query.bbox, crs) if query.bbox else None
+    box = None
+    if query.bbox is not None:
+        extent = _to_crs84(ws.info(spec.id, force_total_bounds=True)["total_bounds"], info["crs"])
+        clipped = _query_box(query.bbox, extent)
+        if clipped is None:
+            return np.array([], dtype=np.int64)
+        box = _layer_box(clipped, info["crs"])
     frame = ws.read(
         spec.id,
         use_arrow=False,
         columns=columns,
         read_geometry=box is not None,
-        bbox=tuple(box.bounds) if box is not None else None,
+        bbox=tuple(shapely.bounds(box)) if box is not None else None,
         fid_as_index=True,
     )
     keep = np.array(_scope_mask(principal, spec, frame), dtype=bool)
@@ -494,9 +545,13 @@ def items(
     read = {"use_arrow": False, "fid_as_index": True}
     if query.bbox is None and not query.filters and not _scope_columns(principal, spec):
         matched = int(info["features"])
-        page = ws.read(spec.id, skip_features=query.offset, max_features=query.limit, **read)
+        page = (
+            ws.read(spec.id, skip_features=query.offset, max_features=query.limit, **read)
+            if query.offset < matched
+            else None
+        )
     else:
-        fids = _matching_fids(ws, spec, principal, query, info["crs"])
+        fids = _matching_fids(ws, spec, principal, query, info)
         matched = len(fids)
         chosen = fids[query.offset : query.offset + query.limit]
         page = ws.read(spec.id, fids=chosen, **read) if len(chosen) else None

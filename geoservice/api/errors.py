@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from geoservice.errors import (
     AuthenticationError,
+    BadParameterError,
     ConflictError,
     NotFoundError,
     NothingImportedError,
@@ -36,6 +37,7 @@ STATUS: tuple[tuple[type[LayersError], int], ...] = (
     (ConflictError, 409),
     (TooLargeError, 413),
     (NothingImportedError, 422),
+    (BadParameterError, 400),
     (OptionError, 422),
     (WorkspaceError, 503),
     (LayersError, 422),
