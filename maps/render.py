@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,8 @@ from maps.styles import LEGEND_CSS
 
 __all__ = [
     "ASSET_BASE",
-    "VENDOR_REFERENCES",
     "MapInputError",
+    "asset_urls",
     "base_map",
     "display_frame",
     "external_urls",
@@ -44,22 +45,24 @@ __all__ = [
 # Where a service publishes the bundles of :func:`maps.assets.served_names`.
 ASSET_BASE = "/static/maps"
 
-# URLs that occur as text in the pinned npm files and are never requested: licence and
-# homepage comments, the SVG XML namespace identifier and Leaflet's attribution link.
-VENDOR_REFERENCES = frozenset(
-    {
-        "http://www.w3.org/2000/svg",
-        "https://leafletjs.com",
-        "https://bugs.chromium.org/p/chromium/issues/detail?id=600120",
-        "https://bugzilla.mozilla.org/show_bug.cgi?id=888319",
-        "https://github.com/brunob/leaflet.fullscreen",
-        "https://caniuse.com/mdn-css_selectors_fullscreen",
-        "https://opengeo.tech/",
-        "https://opengeo.tech/maps/leaflet-search/",
-    }
+# What a page loads by itself: attributes that fetch a resource, CSS ``url()``/``@import``,
+# and the Leaflet layers that fetch tiles or images. Text (popups, tooltips, the GeoJSON
+# data) is never fetched, so URLs in it are not assets.
+_LOADING_ATTRS = frozenset({"src", "srcset", "imagesrcset", "poster", "data", "background"})
+_CSS_URL = re.compile(
+    r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""",
+    re.IGNORECASE,
 )
-_URL = re.compile(r"https?://[^\s\"'<>)\\]+")
+# folium writes these arguments as JSON strings (double quotes); a quote inside user text
+# is escaped there, so the text of a feature can never close a string and match.
+_LEAFLET_LOADER = re.compile(
+    r'L\.(?:tileLayer(?:\.wms)?|imageOverlay|videoOverlay)\(\s*"([^"]*)"'
+    r'|"?(?:iconUrl|iconRetinaUrl|shadowUrl)"?\s*:\s*"([^"]*)"'
+)
+# SVG elements that fetch what their ``href`` names.
+_SVG_LOADERS = frozenset({"image", "use", "feimage"})
 _OFF_SITE = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9+.-]*:|//)")
+_HOSTED = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
 _DISPLAY_CRS = "EPSG:4326"
 
 
@@ -322,34 +325,82 @@ def served_html(m: folium.Map, asset_base: str = ASSET_BASE) -> str:
     return text
 
 
-def external_urls(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
-    """Every http(s) URL of ``text`` that is neither a known vendor reference nor allowed.
+class _Assets(HTMLParser):
+    """Collects what an HTML page loads: resource attributes, CSS and Leaflet loaders."""
 
-    ``allowed`` holds URL prefixes the caller asked for (an intranet tile server).
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            href = name in ("href", "xlink:href")
+            if name in _LOADING_ATTRS or (href and tag in ("link", "base", *_SVG_LOADERS)):
+                parts = value.split(",") if name.endswith("srcset") else [value]
+                self.urls.extend(p.strip().split(" ")[0] for p in parts)
+            elif name == "style":
+                self.urls.extend(_matches(_CSS_URL, value))
+        self._in = tag if tag in ("script", "style") else None
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "style":
+            self.urls.extend(_matches(_CSS_URL, data))
+        elif self._in == "script":
+            self.urls.extend(_matches(_LEAFLET_LOADER, data))
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> list[str]:
+    return [next(g for g in m.groups() if g is not None) for m in pattern.finditer(text)]
+
+
+def asset_urls(text: str) -> list[str]:
+    """The URLs an HTML page loads by itself, in page order.
+
+    These are the ``src``/``srcset``/``poster``/``data`` attributes of any element, the
+    ``href`` of ``<link>`` and ``<base>``, CSS ``url()`` and ``@import`` in ``<style>`` and
+    ``style=""``, and the URLs given to Leaflet tile, WMS, image and video layers and icons.
+    Text of the page (popups, tooltips, embedded GeoJSON, comments) is not an asset: it is
+    shown, never fetched.
     """
-    refs = _references()
+    parser = _Assets()
+    parser.feed(text)
+    parser.close()
+    return parser.urls
+
+
+def external_urls(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
+    """The assets of an HTML page (:func:`asset_urls`) that another host would serve.
+
+    A URL naming a host (``https://…``, ``//cdn…``, ``ftp://…``) is external unless it
+    starts with one of the ``allowed`` prefixes (an intranet tile server the caller asked
+    for); ``data:`` URIs and paths of the page's own site are not.
+    """
     return [
         u
-        for u in _URL.findall(text)
-        if u.rstrip("/.,;") not in refs and not any(u.startswith(a) for a in allowed)
+        for u in asset_urls(text)
+        if _HOSTED.match(u) and not any(u.strip().startswith(a) for a in allowed)
     ]
-
-
-def _references() -> frozenset[str]:
-    return frozenset(u.rstrip("/") for u in VENDOR_REFERENCES)
 
 
 def save_standalone(m: folium.Map, path: str | Path, allowed: tuple[str, ...] = ()) -> Path:
     """Write ``m`` as one self-contained HTML file that loads nothing from the network.
 
     ``allowed`` lists URL prefixes asked for explicitly (an XYZ tile server's URL template
-    up to its first ``{``); any other http(s) URL is refused.
+    up to its first ``{``); any other asset on another host is refused. URLs in the text
+    of the page (popups, tooltips, the GeoJSON data: complaint texts, village names) are
+    shown, never loaded, so they never refuse a page; the map builders escape that text.
 
     Raises
     ------
     MapInputError
-        If an http(s) URL other than the known vendor references is left in the page
-        (e.g. a tile URL); nothing is written then.
+        If the page would load an asset from another host (:func:`external_urls`, e.g. an
+        internet tile URL); nothing is written then.
     """
     text = offline_html(m)
     urls = external_urls(text, allowed)
