@@ -77,7 +77,6 @@ def import_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Import a survey file into the workspace (导入调查数据)."""
-    from geoservice.cells import csv_cells
     from geoservice.errors import NothingImportedError
     from geoservice.importing import import_file
     from geoservice.workspace import Workspace
@@ -130,13 +129,13 @@ def import_cmd(
             )
         except NothingImportedError as exc:
             if rejects is not None:
-                csv_cells(exc.report.rejects).to_csv(rejects, index=False, encoding="utf-8-sig")
+                exc.report.rejects.to_csv(rejects, index=False, encoding="utf-8-sig")
             raise
 
     with _spinner(_t(lg, f"正在导入 {path} …", f"Importing {path} …"), not as_json):
         result = _guard(lg, run)
     if rejects is not None and len(result.report.rejects):
-        csv_cells(result.report.rejects).to_csv(rejects, index=False, encoding="utf-8-sig")
+        result.report.rejects.to_csv(rejects, index=False, encoding="utf-8-sig")
     if as_json:
         _print_json(
             {

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     evidence_dir : Path or None
         Where evidence photos are kept; default ``<workspace stem>.evidence`` beside the
         workspace.
+    max_note_chars : int
+        Longest note of a status change or rectification report (characters); longer is
+        refused with 422. A real note is a few hundred characters.
+    max_text_chars : int
+        Longest problem description or complaint text (characters); a hotline complaint is
+        a few hundred characters, the longest seen about 1,500.
+    max_field_chars : int
+        Longest short text field of a request (village, category, campaign, CRS, phone,
+        date, layer options), in characters.
     """
 
     model_config = SettingsConfigDict(env_prefix="GEOSERVICE_", extra="ignore")
@@ -61,6 +70,9 @@ class Settings(BaseSettings):
     max_body_mb: int = Field(default=200, ge=1, le=4096)
     max_photo_mb: int = Field(default=10, ge=1, le=100)
     evidence_dir: Path | None = None
+    max_note_chars: int = Field(default=2000, ge=1, le=1_000_000)
+    max_text_chars: int = Field(default=5000, ge=1, le=1_000_000)
+    max_field_chars: int = Field(default=200, ge=1, le=100_000)
 
     @field_validator("workspace")
     @classmethod

@@ -1,18 +1,18 @@
-"""The FastAPI application: :func:`create_app` and the request body cap."""
+"""The FastAPI application: :func:`create_app`."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from geoservice.api import errors
+from geoservice.api.limits import RequestLimits
 from geoservice.settings import Settings
 from geoservice.workspace_file import check_workspace_file
 
@@ -23,67 +23,6 @@ DESCRIPTION = (
     " / Forest-chief enforcement planning: shared layers, targets, inspection problems, "
     "maps, reports and OGC API Features."
 )
-
-
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, by declared length or as read."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
-            return
-        seen = 0
-        started = False
-
-        async def counted() -> Any:
-            nonlocal seen
-            event = await receive()
-            if event["type"] == "http.request":
-                seen += len(event.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return event
-
-        async def tracked_send(event: Any) -> None:
-            nonlocal started
-            if event["type"] == "http.response.start":
-                started = True
-            await send(event)
-
-        try:
-            await self.app(scope, counted, tracked_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Any) -> None:
-        mb = self.limit / 1024 / 1024
-        body = {
-            "error": {
-                "code": "api.body_too_large",
-                "message": f"请求体超过上限 {mb:g} MB；请压缩或拆分后再上传。",
-                "zh": f"请求体超过上限 {mb:g} MB；请压缩或拆分后再上传。",
-                "en": f"The request body is over the {mb:g} MB limit; compress or split it.",
-            }
-        }
-        response = JSONResponse(body, status_code=413)
-        await response({"type": "http"}, _no_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _no_receive() -> Any:
-    return {"type": "http.disconnect"}
 
 
 def _docs_assets() -> str:
@@ -134,5 +73,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         module = importlib.import_module(f"{routes.__name__}.{info.name}")
         app.include_router(module.router)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    app.add_middleware(BodyLimit, limit=settings.max_body_mb * 1024 * 1024)
+    app.add_middleware(RequestLimits, settings=settings)
     return app

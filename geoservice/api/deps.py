@@ -15,9 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from geoservice.access import Principal, authenticate
-from geoservice.api import throttle
 from geoservice.api.errors import request_lang
-from geoservice.errors import AuthenticationError
 from geoservice.settings import Settings
 from geoservice.workspace import Workspace
 from layers.messages import Lang
@@ -67,21 +65,10 @@ def bearer_token(request: Request) -> str | None:
 
 
 def get_principal(request: Request) -> Principal:
-    """The caller; AuthenticationError (401) without a valid token, TooManyAttemptsError
-    (429) while the client address has failed too often (:mod:`geoservice.api.throttle`)."""
+    """The caller; AuthenticationError (401) without a valid token."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
-        refused: AuthenticationError | None = getattr(request.state, "auth_refused", None)
-        if refused is not None:  # counted once per request
-            raise refused
-        ws, address = get_workspace(request), client_address(request)
-        throttle.check_address(request, address)  # 429 after too many failures
-        try:
-            principal = authenticate(ws, bearer_token(request))
-        except AuthenticationError as exc:
-            request.state.auth_refused = exc
-            throttle.record_failure(request, ws, address, exc)
-            raise
+        principal = authenticate(get_workspace(request), bearer_token(request))
         request.state.principal = principal
     return principal
 
@@ -103,6 +90,7 @@ def require(*roles: str) -> Any:
         principal.require(*roles)
         return principal
 
+    check.__dict__["roles"] = roles  # read by the upload limits before the body is read
     return Depends(check)
 
 

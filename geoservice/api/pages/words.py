@@ -95,6 +95,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "写明做了什么、何时完成；如有困难请说明。",
         "Say what was done and when; mention any difficulty.",
     ),
+    "note_limit": ("最多 {n} 字。", "At most {n} characters."),
     "photos_help": (
         "最多 4 张，每张不超过 {mb} MB；可直接拍照。",
         "Up to 4, each at most {mb} MB; you may take them with the camera.",
@@ -141,6 +142,5 @@ WORDS: dict[str, tuple[str, str]] = {
     "error.413": ("文件太大", "Too large"),
     "error.422": ("无法处理", "Cannot process"),
     "error.503": ("服务暂不可用", "Service unavailable"),
-    "error.429": ("尝试次数过多", "Too many attempts"),
     "back": ("返回我的任务", "Back to my tasks"),
 }

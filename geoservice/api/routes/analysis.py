@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from geoservice import dates
 from geoservice.access import Principal
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
+from geoservice.api.limits import ShortText
 from geoservice.api.routes.layers import department_labels, effective_rules
 from geoservice.errors import NotFoundError, message
 from geoservice.workflow.access_rules import json_records
@@ -33,7 +34,7 @@ router = APIRouter(tags=["analysis"])
 class RunIn(BaseModel):
     """The evaluation date of a run (``YYYY-MM-DD``; today when left out)."""
 
-    as_of: str | None = None
+    as_of: ShortText | None = None
 
 
 class RunSummary(BaseModel):

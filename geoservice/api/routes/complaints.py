@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from geoservice import dates
 from geoservice.access import Principal
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
+from geoservice.api.limits import LongText, ShortText
 from geoservice.errors import PermissionDeniedError, message
 from geoservice.intake import ComplaintIntake, complaints_classification, read_complaint
 from geoservice.settings import Settings
@@ -45,20 +46,20 @@ _CLASS_ZH = {"public": "公开", "internal": "内部", "restricted": "受限"}
 class ComplaintIn(BaseModel):
     """A complaint as filed: text plus a point (lon/lat degrees in ``crs``) or a village."""
 
-    text: str
+    text: LongText
     lon: float | None = None
     lat: float | None = None
-    crs: str | None = Field(
+    crs: ShortText | None = Field(
         default=None,
         description="Datum of lon/lat: CGCS2000 (default), WGS84, GCJ-02 (AutoNavi, "
         "Tencent, WeChat maps) or BD-09 (Baidu maps), any case (gcj02, bd09); GCJ-02 and "
         "BD-09 are converted to CGCS2000 before the complaint is located.",
         examples=["GCJ-02"],
     )
-    village: str | None = None
-    category: str | None = None
-    reported_at: str | None = None
-    reporter_phone: str | None = None
+    village: ShortText | None = None
+    category: ShortText | None = None
+    reported_at: ShortText | None = None
+    reporter_phone: ShortText | None = None
 
 
 class CategoryOut(BaseModel):

@@ -45,6 +45,7 @@ from geoservice.api.deps import (
     audit,
     require,
 )
+from geoservice.api.limits import ShortText
 from geoservice.errors import NotFoundError, OptionError, PermissionDeniedError, message
 from geoservice.rules_cache import cached_rules
 from geoservice.settings import Settings
@@ -283,7 +284,7 @@ def _run_import(
     )
 
 
-Text = Annotated[str | None, Form()]
+Text = Annotated[ShortText | None, Form()]
 
 
 @router.post("/layers/{kind}/import", response_model=ImportOut, status_code=201)

@@ -31,6 +31,7 @@ from geoservice.api.deps import (
     request_context,
     require,
 )
+from geoservice.api.limits import LongText, Note, ShortText
 from geoservice.errors import OptionError, PreconditionRequiredError, message
 from geoservice.workflow import access_rules as rules
 from geoservice.workflow.evidence import (
@@ -109,13 +110,15 @@ class NewProblem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    village: str = Field(description="village code or name")
-    category: str = Field(description="category code or Chinese name")
-    description: str
+    village: ShortText = Field(description="village code or name")
+    category: ShortText = Field(description="category code or Chinese name")
+    description: LongText
     deadline: date
     found_on: date | None = None
-    campaign: str | None = None
-    cc: str | list[str] | None = Field(default=None, description="department codes or names")
+    campaign: ShortText | None = None
+    cc: ShortText | list[ShortText] | None = Field(
+        default=None, description="department codes or names"
+    )
     lon: float | None = Field(default=None, description="longitude, degrees (CGCS2000)")
     lat: float | None = Field(default=None, description="latitude, degrees (CGCS2000)")
 
@@ -123,9 +126,9 @@ class NewProblem(BaseModel):
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: str
-    note: str | None = None
-    evidence: list[str] = Field(
+    status: ShortText
+    note: Note | None = None
+    evidence: list[ShortText] = Field(
         default_factory=list, description="names of photos already uploaded for this problem"
     )
 
