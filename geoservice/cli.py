@@ -77,6 +77,7 @@ def import_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Import a survey file into the workspace (导入调查数据)."""
+    from geoservice.cells import csv_cells
     from geoservice.errors import NothingImportedError
     from geoservice.importing import import_file
     from geoservice.workspace import Workspace
@@ -129,13 +130,13 @@ def import_cmd(
             )
         except NothingImportedError as exc:
             if rejects is not None:
-                exc.report.rejects.to_csv(rejects, index=False, encoding="utf-8-sig")
+                csv_cells(exc.report.rejects).to_csv(rejects, index=False, encoding="utf-8-sig")
             raise
 
     with _spinner(_t(lg, f"正在导入 {path} …", f"Importing {path} …"), not as_json):
         result = _guard(lg, run)
     if rejects is not None and len(result.report.rejects):
-        result.report.rejects.to_csv(rejects, index=False, encoding="utf-8-sig")
+        csv_cells(result.report.rejects).to_csv(rejects, index=False, encoding="utf-8-sig")
     if as_json:
         _print_json(
             {

@@ -28,6 +28,7 @@ __all__ = [
     "ShrinkRefusedError",
     "StaleVersionError",
     "TooLargeError",
+    "TooManyAttemptsError",
     "WorkspaceError",
     "no_analysis",
 ]
@@ -73,6 +74,15 @@ class PermissionDeniedError(GeoserviceError):
 class CrossSiteRequestError(PermissionDeniedError):
     """A change authenticated by the sign-in cookie did not come from the service's own
     pages (wrong or missing ``Origin``/``Referer``, or no anti-forgery token)."""
+
+
+class TooManyAttemptsError(GeoserviceError):
+    """A client address failed to authenticate too often; it may try again after
+    ``retry_after`` seconds."""
+
+    def __init__(self, msg: Message, retry_after: int) -> None:
+        super().__init__(msg)
+        self.retry_after = retry_after
 
 
 class PreconditionRequiredError(GeoserviceError):

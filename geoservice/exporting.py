@@ -31,6 +31,7 @@ from geoservice.analysis.present import (
     village_code,
 )
 from geoservice.analysis.rules import Rules
+from geoservice.cells import csv_cells, xlsx_cells
 from geoservice.errors import ANALYSIS_LAYERS, OptionError, message, no_analysis
 from geoservice.workspace import Workspace
 from layers.messages import Lang
@@ -147,11 +148,12 @@ def _write_shapefile(frame: gpd.GeoDataFrame, path: Path) -> tuple[dict[str, str
 
 def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
     if fmt == "csv":
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        csv_cells(frame).to_csv(path, index=False, encoding="utf-8-sig")
         return
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name="data")
         sheet = writer.sheets["data"]
+        xlsx_cells(sheet, frame)
         for i, col in enumerate(frame.columns, start=1):
             text = frame[col].astype("string").fillna("")
             width = max([len(str(col)), *text.str.len().head(200).tolist()])

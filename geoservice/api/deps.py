@@ -15,7 +15,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from geoservice.access import Principal, authenticate
+from geoservice.api import throttle
 from geoservice.api.errors import request_lang
+from geoservice.errors import AuthenticationError
 from geoservice.settings import Settings
 from geoservice.workspace import Workspace
 from layers.messages import Lang
@@ -65,10 +67,21 @@ def bearer_token(request: Request) -> str | None:
 
 
 def get_principal(request: Request) -> Principal:
-    """The caller; AuthenticationError (401) without a valid token."""
+    """The caller; AuthenticationError (401) without a valid token, TooManyAttemptsError
+    (429) while the client address has failed too often (:mod:`geoservice.api.throttle`)."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
-        principal = authenticate(get_workspace(request), bearer_token(request))
+        refused: AuthenticationError | None = getattr(request.state, "auth_refused", None)
+        if refused is not None:  # counted once per request
+            raise refused
+        ws, address = get_workspace(request), client_address(request)
+        throttle.check_address(request, address)  # 429 after too many failures
+        try:
+            principal = authenticate(ws, bearer_token(request))
+        except AuthenticationError as exc:
+            request.state.auth_refused = exc
+            throttle.record_failure(request, ws, address, exc)
+            raise
         request.state.principal = principal
     return principal
 

@@ -22,6 +22,7 @@ from geoservice.errors import (
     PreconditionRequiredError,
     StaleVersionError,
     TooLargeError,
+    TooManyAttemptsError,
     WorkspaceError,
 )
 from layers.errors import LayersError
@@ -36,6 +37,7 @@ STATUS: tuple[tuple[type[LayersError], int], ...] = (
     (PreconditionRequiredError, 428),
     (ConflictError, 409),
     (TooLargeError, 413),
+    (TooManyAttemptsError, 429),
     (NothingImportedError, 422),
     (BadParameterError, 400),
     (OptionError, 422),
@@ -84,6 +86,8 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LayersError)
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyAttemptsError):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(error_body(exc, request_lang(request)), status_code=status, headers=headers)
 
 

@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from geoservice.cells import text_cells
 from geoservice.missing import NO_CATEGORY, NO_DEADLINE, village_word, word
 from geoservice.reports.departments import DepartmentReport, department_name, header
 from geoservice.workflow.escalation import level_label
@@ -184,5 +185,8 @@ def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
     overdue = wb.create_sheet(_t(lang, *_SHEETS["overdue"]))
     cols = ["problem_id", "village_name", "category", "deadline", "days_overdue", "escalation"]
     _table(overdue, report.overdue, [*cols, "departments"], lang)
+    for sheet in wb.worksheets:  # town, village and department names are free text
+        for row in sheet.iter_rows():
+            text_cells(row)
     wb.save(path)
     return path

@@ -125,3 +125,82 @@ def test_the_complaint_text_is_shown_escaped_in_the_targets_map(pages):
 @pytest.mark.parametrize("kind", ["targets", "villages"])
 def test_the_village_name_with_a_url_is_shown(pages, kind):
     assert _shown(pages[kind], RENAMED)
+
+
+# --- in a real browser, with every other host blocked ---------------------------------------
+
+MAP = "Object.values(window).find(v => v instanceof L.Map)"
+# The popup of the complaint holding the URLs, built as Leaflet builds it on a click (the
+# popup function of the complaints layer, put into the page's DOM), returned as
+# [number of <img> elements, text shown].
+COMPLAINT_POPUP = f"""() => {{
+    const m = {MAP}; let found = null;
+    m.eachLayer(l => {{
+        if (l.getLayers && l.zoomToShowLayer) {{
+            l.getLayers().forEach(c => {{
+                if (c.feature && JSON.stringify(c.feature.properties).includes('evil.example/a.png')) {{
+                    found = c; }} }}); }} }});
+    if (!found) {{ return null; }}
+    const layer = Object.values(found._eventParents)[0];
+    let content = layer.getPopup().getContent();
+    if (typeof content === 'function') {{ content = content(found); }}
+    const div = document.createElement('div');
+    if (typeof content === 'string') {{ div.innerHTML = content; }} else {{ div.appendChild(content); }}
+    document.body.appendChild(div);
+    return [div.querySelectorAll('img').length, div.innerText];
+}}"""
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        yield b
+        b.close()
+
+
+def _open(browser, page_html: str, folder: Path):
+    """Load the page from a file with only file: and data: requests let through."""
+    path = folder / "page.html"
+    path.write_text(page_html, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    log: dict[str, list[str]] = {"errors": [], "blocked": []}
+
+    def route(r):
+        if r.request.url.startswith(("file://", "data:")):
+            r.continue_()
+        else:
+            log["blocked"].append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda e: log["errors"].append(str(e)))
+    page.goto(path.as_uri())
+    page.wait_for_function(f"() => {{ const m = {MAP}; return m && m._loaded; }}")
+    return page, log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["targets", "villages", "department"])
+def test_every_map_opens_in_a_browser_without_a_request_to_another_host(
+    browser, pages, tmp_path, kind
+):
+    page, log = _open(browser, pages[kind], tmp_path)
+    page.wait_for_timeout(300)
+    assert log == {"errors": [], "blocked": []}
+    page.close()
+
+
+@pytest.mark.slow
+def test_the_complaint_popup_shows_the_urls_and_the_tag_as_text(browser, pages, tmp_path):
+    page, log = _open(browser, pages["targets"], tmp_path)
+    images, text = page.evaluate(COMPLAINT_POPUP)
+    assert images == 0
+    assert "http://evil.example/a.png" in text
+    assert '<img src="http://evil.example/i.png">' in text
+    page.wait_for_timeout(300)
+    assert log == {"errors": [], "blocked": []}
+    page.close()

@@ -35,11 +35,13 @@ from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.render import page_lang, render, static_asset
 from geoservice.api.pages.words import WORDS
 from geoservice.api.responses import asset_response
+from geoservice.api.throttle import check_address, record_failure
 from geoservice.errors import (
     AuthenticationError,
     OptionError,
     StaleVersionError,
     TooLargeError,
+    TooManyAttemptsError,
     message,
 )
 from layers.codes import PROBLEM_STATES
@@ -73,7 +75,7 @@ def _error_page(request: Request, exc: LayersError) -> Response:
     lang = page_lang(request)
     pair = WORDS.get(f"error.{status}", WORDS["error"])
     principal = getattr(request.state, "principal", None)
-    return render(
+    response = render(
         request,
         "error.html",
         principal,
@@ -81,6 +83,9 @@ def _error_page(request: Request, exc: LayersError) -> Response:
         heading=pair[1] if lang == "en" else pair[0],
         text=exc.text(lang),
     )
+    if isinstance(exc, TooManyAttemptsError):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 class PageRoute(APIRoute):
@@ -140,10 +145,14 @@ def signin_form(request: Request, reason: str = "") -> Response:
 def signin(request: Request, ws: WorkspaceDep, token: Annotated[str, Form()] = "") -> Response:
     """Check the token; set the HttpOnly sign-in cookie and go to the task list."""
     token = token.strip()
+    address = client_address(request)
     try:
+        check_address(request, address)
         principal = authenticate(ws, token)
+    except TooManyAttemptsError as exc:
+        return _error_page(request, exc)
     except AuthenticationError as exc:
-        ws.log("anonymous", "page.signin_failed", exc.code, {"from": client_address(request)})
+        record_failure(request, ws, address, exc)  # audited once per address and window
         return render(
             request, "signin.html", None, status_code=401, error=exc.text(page_lang(request))
         )
