@@ -52,7 +52,10 @@ def serve_cmd(
         markup=False,
     )
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        # Forwarded headers are the app's to judge (GEOSERVICE_TRUSTED_PROXIES), not uvicorn's.
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="warning", proxy_headers=False
+        )
         return
     # Worker processes build their own app from the environment: pass the settings on.
     os.environ["GEOSERVICE_WORKSPACE"] = str(settings.workspace)
@@ -64,6 +67,7 @@ def serve_cmd(
         port=port,
         workers=workers,
         log_level="warning",
+        proxy_headers=False,
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import pyproj
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_user() -> str:
@@ -16,6 +17,20 @@ def _default_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def check_public_url(value: str | None) -> str | None:
+    """``value`` without a trailing slash when it is ``http(s)://host[:port][/path]``."""
+    if value is None or value.strip() == "":
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ValueError(
+            f"GEOSERVICE_PUBLIC_URL was {value!r} but is expected to be the address people "
+            "open the service at, http(s)://host[:port] with no query, e.g. "
+            "http://192.168.1.20:8000"
+        )
+    return value.strip().rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -57,6 +72,16 @@ class Settings(BaseSettings):
     max_field_chars : int
         Longest short text field of a request (village, category, campaign, CRS, phone,
         date, layer options), in characters.
+    public_url : str or None
+        The address people and programs use to reach the service, e.g.
+        ``http://192.168.1.20:8000`` or ``https://linzhang.example.gov.cn``: absolute links
+        (OGC API) are built from it and the sign-in cookie is only honoured for changes
+        whose ``Origin`` / ``Referer`` is this address. When unset, the address the server
+        itself listens on (its socket, never the ``Host`` header) is used.
+    trusted_proxies : list of str
+        Addresses of reverse proxies whose ``X-Forwarded-For`` / ``-Proto`` headers are
+        believed (``GEOSERVICE_TRUSTED_PROXIES=10.0.0.5,10.0.0.6``; ``*`` for any).
+        Default none: the audit log records the socket's peer address.
     """
 
     model_config = SettingsConfigDict(env_prefix="GEOSERVICE_", extra="ignore")
@@ -70,6 +95,8 @@ class Settings(BaseSettings):
     max_body_mb: int = Field(default=200, ge=1, le=4096)
     max_photo_mb: int = Field(default=10, ge=1, le=100)
     evidence_dir: Path | None = None
+    public_url: str | None = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_note_chars: int = Field(default=2000, ge=1, le=1_000_000)
     max_text_chars: int = Field(default=5000, ge=1, le=1_000_000)
     max_field_chars: int = Field(default=200, ge=1, le=100_000)
@@ -82,6 +109,18 @@ class Settings(BaseSettings):
                 f"GEOSERVICE_WORKSPACE was {str(value)!r} but is expected to be a GeoPackage "
                 "file ending in .gpkg, e.g. town.gpkg"
             )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return check_public_url(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("crs")

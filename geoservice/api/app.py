@@ -10,8 +10,11 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from geoservice.api import errors
+from geoservice.api.csrf import CSRFGuard
+from geoservice.api.headers import SecurityHeaders
 from geoservice.api.limits import RequestLimits
 from geoservice.settings import Settings
 from geoservice.workspace_file import check_workspace_file
@@ -72,6 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routes.__name__}.{info.name}")
         app.include_router(module.router)
+    app.add_middleware(CSRFGuard, settings=settings)
+    app.add_middleware(SecurityHeaders)  # inside GZip: hashes the HTML as rendered
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RequestLimits, settings=settings)
+    if settings.trusted_proxies:  # outermost: the real client address for everything inside
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -21,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from geoservice.access import ROLE_LABELS, Principal
+from geoservice.api.csrf import form_token
 from geoservice.api.errors import request_lang
 from geoservice.api.pages.words import WORDS
 from geoservice.missing import NO_CATEGORY, NO_TEXT, is_missing, village_word, word
@@ -204,6 +205,7 @@ def context(request: Request, principal: Principal | None) -> dict[str, Any]:
         "js_url": "/static/pages/field.js?v=" + (js.etag.strip('"') if js else ""),
         "other_lang_url": _other_lang(request, lang),
         "path": request.url.path,
+        "csrf_token": form_token(request),
     }
 
 

@@ -3,6 +3,8 @@
 The landing page and conformance carry no data and need no token. Everything else needs
 one: ``Authorization: Bearer <token>``, or HTTP Basic with the token as the password
 (GDAL ``USERPWD=any:<token>``; QGIS user name/password). Items and features are audited.
+Links are absolute, built from the ``public_url`` setting (else the address the server
+listens on), never from the request's ``Host`` header.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from fastapi.responses import JSONResponse
 
 from geoservice import ogc
 from geoservice.access import Principal
-from geoservice.api.deps import Caller, LangDep, WorkspaceDep, audit
+from geoservice.api.deps import Caller, LangDep, WorkspaceDep, audit, get_settings
+from geoservice.api.origin import public_base
 from layers.errors import LayersError
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -25,8 +28,13 @@ _GEOJSON: dict[int | str, dict[str, Any]] = {
 Format = Annotated[str | None, Query(description="json（默认）/ json (default)")]
 
 
+def _root(request: Request) -> str:
+    """The service's public address (the setting, else its socket; never ``Host``)."""
+    return public_base(get_settings(request), request.scope)
+
+
 def _base(request: Request) -> str:
-    return str(request.url_for("ogc_landing")).rstrip("/")
+    return _root(request) + router.prefix
 
 
 def _geojson(body: dict[str, Any]) -> JSONResponse:
@@ -44,7 +52,7 @@ def _audit_refusal(
 def landing(request: Request, lang: LangDep, f: Format = None) -> JSONResponse:
     """Links to the API definition (``service-desc``), conformance and the collections."""
     ogc.check_format(f)
-    return JSONResponse(ogc.landing(_base(request), str(request.url_for("openapi")), lang))
+    return JSONResponse(ogc.landing(_base(request), _root(request) + "/openapi.json", lang))
 
 
 @router.get("/", include_in_schema=False)

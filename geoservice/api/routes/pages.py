@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from geoservice import tasks
 from geoservice.access import Principal, authenticate
+from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import (
     COOKIE,
     SettingsDep,
@@ -171,13 +172,18 @@ def signin(request: Request, ws: WorkspaceDep, token: Annotated[str, Form()] = "
 
 
 @router.post("/signout")
-def signout(request: Request) -> Response:
-    """Forget the sign-in cookie."""
+def signout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Forget the sign-in cookie (the form's ``csrf_token`` must match the cookie)."""
     try:
         principal = get_principal(request)
     except AuthenticationError:
         principal = None
     if principal is not None:
+        try:
+            check_form_token(request, csrf_token)
+        except LayersError as exc:
+            audit(request, principal, "page.signout", principal.user_id, {"refused": exc.code})
+            raise
         audit(request, principal, "page.signout", principal.user_id)
     response = RedirectResponse(_with_lang(request, "/signin?reason=signed_out"), status_code=303)
     response.delete_cookie(COOKIE, path="/")
@@ -320,8 +326,10 @@ async def report_problem(
         to, note = str(form.get("to") or ""), str(form.get("note") or "")
         raw_version = str(form.get("version") or "")
         photos = await _photos(form)
+        sent_token = form.get(FIELD)
     detail_of: dict[str, Any] = {"to": to, "version": raw_version, "photos": len(photos)}
     try:
+        check_form_token(request, sent_token)
         check_length("note", note, "note")
         version = _version(raw_version)
         tasks.submit_update(

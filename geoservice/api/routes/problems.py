@@ -14,6 +14,7 @@ The rules of who may change what live in :mod:`geoservice.workflow.access_rules`
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -32,6 +33,7 @@ from geoservice.api.deps import (
     require,
 )
 from geoservice.api.limits import LongText, Note, ShortText
+from geoservice.api.responses import content_disposition
 from geoservice.errors import OptionError, PreconditionRequiredError, message
 from geoservice.workflow import access_rules as rules
 from geoservice.workflow.evidence import (
@@ -373,9 +375,17 @@ def get_evidence(
     rules.find_problem(ws, principal, problem_id)
     path = photo_path(settings.evidence_path(), problem_id, name)
     audit(request, principal, "problem.evidence.read", f"{problem_id}/{name}")
-    return FileResponse(
-        path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
-    )
+    headers = {
+        "Cache-Control": "private, max-age=86400",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": content_disposition(path.name, _ascii_name(path.name), "inline"),
+    }
+    return FileResponse(path, media_type="image/jpeg", headers=headers)
+
+
+def _ascii_name(name: str) -> str:
+    """``name`` with anything but ASCII letters, digits, ``.``, ``-``, ``_`` as ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "photo.jpg"
 
 
 @router.get("/villages/status", response_model=list[VillageStatus])

@@ -16,6 +16,7 @@ from PIL import Image
 
 from geoservice.access import add_user, authenticate, revoke_user
 from geoservice.api.app import create_app
+from geoservice.api.csrf import token_for
 from geoservice.api.deps import COOKIE
 from geoservice.api.routes.pages import get_today
 from geoservice.settings import Settings
@@ -285,7 +286,9 @@ def test_a_dead_cookie_sends_the_page_to_signin_with_the_reason(reader, fresh, m
 
 def test_signout_clears_the_cookie(reader, fresh):
     fresh.post("/signin", data={"token": reader.tokens["village"]})
-    res = fresh.post("/signout", follow_redirects=False)
+    form = {"csrf_token": token_for(reader.tokens["village"])}
+    origin = {"Origin": "http://testserver"}
+    res = fresh.post("/signout", data=form, headers=origin, follow_redirects=False)
     assert res.status_code == 303
     assert (
         f'{COOKIE}=""' in res.headers["set-cookie"]
