@@ -29,6 +29,7 @@ from geoservice.cli_common import (
     out,
 )
 from layers.messages import Lang
+from layers.table_limits import TableLimits
 
 __all__ = ["DEMO_FILES", "app", "main"]
 
@@ -107,6 +108,7 @@ def import_cmd(
             crs=crs,
             mapping=mapping,
             layer=layer,
+            table_limits=TableLimits(settings.max_import_rows, settings.max_import_cells),
         )
         return
 
@@ -127,6 +129,7 @@ def import_cmd(
                 classification=classification,
                 workspace_crs=settings.crs,
                 allow_shrink=allow_shrink,
+                table_limits=TableLimits(settings.max_import_rows, settings.max_import_cells),
             )
         except NothingImportedError as exc:
             if rejects is not None:

@@ -26,6 +26,7 @@ from layers.crs import describe_crs, is_projected_metres
 from layers.messages import Message
 from layers.report import ImportReport, reason_text
 from layers.schema import Kind, schema_for
+from layers.table_limits import TableLimits
 
 
 @dataclass
@@ -250,6 +251,7 @@ def import_file(
     classification: str | None = None,
     workspace_crs: str | None = None,
     allow_shrink: bool = False,
+    table_limits: TableLimits | None = None,
 ) -> ImportResult:
     """Import one survey file into the workspace, atomically.
 
@@ -281,6 +283,7 @@ def import_file(
         layer=layer,
         target_crs=target,
         existing_ids=_kept_ids(old, schema.id_column, mode, parcel_kind),
+        table_limits=table_limits,
     )
     if (
         stored is not None

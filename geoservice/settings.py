@@ -68,10 +68,16 @@ class Settings(BaseSettings):
         refused with 422. A real note is a few hundred characters.
     max_text_chars : int
         Longest problem description or complaint text (characters); a hotline complaint is
-        a few hundred characters, the longest seen about 1,500.
+        at most a few hundred characters (the sample town's are under 50).
     max_field_chars : int
         Longest short text field of a request (village, category, campaign, CRS, phone,
         date, layer options), in characters.
+    max_import_rows : int
+        Most rows (lines of a CSV) a CSV or XLSX import may hold; counted before the sheet
+        is read. A county's 小班 layer has about 200,000.
+    max_import_cells : int
+        Most cells an XLSX sheet may hold, counted before it is read: 20 million, a
+        million rows of 20 columns (a county's 小班 layer, 200,000 × 40, is 8 million).
     public_url : str or None
         The address people and programs use to reach the service, e.g.
         ``http://192.168.1.20:8000`` or ``https://linzhang.example.gov.cn``: absolute links
@@ -100,6 +106,8 @@ class Settings(BaseSettings):
     max_note_chars: int = Field(default=2000, ge=1, le=1_000_000)
     max_text_chars: int = Field(default=5000, ge=1, le=1_000_000)
     max_field_chars: int = Field(default=200, ge=1, le=100_000)
+    max_import_rows: int = Field(default=1_000_000, ge=1)
+    max_import_cells: int = Field(default=20_000_000, ge=1)
 
     @field_validator("workspace")
     @classmethod

@@ -50,6 +50,7 @@ from layers.sources import (
     shapefile_parts,
 )
 from layers.sources import source_sha256 as _sha256
+from layers.table_limits import TableLimits
 from layers.table_reader import ROW, points_from_table, read_table
 from layers.validate import (
     check_area_of_use,
@@ -70,6 +71,7 @@ def read_layer(
     layer: str | None = None,
     target_crs: pyproj.CRS | str | None = None,
     existing_ids: Collection[str] | None = None,
+    table_limits: TableLimits | None = None,
 ) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Read one survey file as a canonical layer.
 
@@ -99,6 +101,9 @@ def read_layer(
         when projected, else the local UTM zone.
     existing_ids : collection of str, optional
         Ids already stored (appending): rows with one of them are rejected as duplicates.
+    table_limits : TableLimits, optional
+        Most rows/cells of a CSV or XLSX, checked before it is read (default
+        :class:`~layers.table_limits.TableLimits`).
 
     Returns
     -------
@@ -110,8 +115,8 @@ def read_layer(
     Raises
     ------
     layers.errors.LayersError
-        For a problem with the file as a whole (missing part, unsafe archive, classified
-        mark, unknown CRS, undecodable text, missing required columns).
+        For a problem with the file as a whole (missing part, unsafe archive, a CSV or
+        XLSX over ``table_limits``, classified mark, unknown CRS, undecodable text, missing required columns).
     """
     schema = schema_for(kind)
     if parcel_kind is not None and parcel_kind not in ("forest", "wetland"):
@@ -133,7 +138,9 @@ def read_layer(
         if source.path != path:
             report.source = f"{path} ({source.name})"
         report.sha256 = _sha256(path)
-        raw, file_crs = _read_raw(source, schema.geometry, encoding, report, Path(workdir))
+        raw, file_crs = _read_raw(
+            source, schema.geometry, encoding, report, Path(workdir), table_limits
+        )
     _check_classification_columns(raw, source)
     if ROW not in raw.columns:
         raw[ROW] = np.arange(len(raw), dtype="int64") + 1
@@ -148,10 +155,15 @@ def read_layer(
 
 
 def _read_raw(
-    source: Source, rule: str, encoding: str | None, report: ImportReport, workdir: Path
+    source: Source,
+    rule: str,
+    encoding: str | None,
+    report: ImportReport,
+    workdir: Path,
+    table_limits: TableLimits | None = None,
 ) -> tuple[gpd.GeoDataFrame, pyproj.CRS | None]:
     if source.format in ("csv", "xlsx"):
-        table = read_table(source, encoding, report)
+        table = read_table(source, encoding, report, table_limits)
         return points_from_table(table, rule == "point_optional"), None
     layer = source.layer
     if source.format == "kml" and layer is None:

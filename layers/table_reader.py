@@ -20,6 +20,7 @@ from layers.errors import EncodingError, SchemaError, SourceError
 from layers.messages import Message
 from layers.report import ImportReport
 from layers.sources import Source
+from layers.table_limits import TableLimits, check_table_size
 from layers.tables import (
     read_csv_cells,
     uncalculated_formula_cells,
@@ -76,12 +77,20 @@ def _decode_csv(data: bytes, source: Source, encoding: str | None, report: Impor
     return text
 
 
-def read_table(source: Source, encoding: str | None, report: ImportReport) -> pd.DataFrame:
+def read_table(
+    source: Source,
+    encoding: str | None,
+    report: ImportReport,
+    limits: TableLimits | None = None,
+) -> pd.DataFrame:
     """Read a CSV or XLSX sheet as text cells, finding the header row.
 
     Returns the data rows with their 1-based line/row number in the file in ``source_row``;
-    rows that are blank in every cell are skipped (they are not records).
+    rows that are blank in every cell are skipped (they are not records). A file over
+    ``limits`` (default :class:`~layers.table_limits.TableLimits`) is refused with a
+    SourceError before it is read.
     """
+    check_table_size(source, limits or TableLimits())
     if source.format == "csv":
         cells = read_csv_cells(_decode_csv(source.path.read_bytes(), source, encoding, report))
     else:

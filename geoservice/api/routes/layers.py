@@ -53,6 +53,7 @@ from geoservice.workspace import CatalogEntry, Workspace
 from layers.errors import LayersError
 from layers.messages import Lang
 from layers.schema import KINDS, SCHEMAS
+from layers.table_limits import TableLimits
 
 router = APIRouter(tags=["layers"])
 
@@ -245,7 +246,10 @@ def _run_import(
     options: dict[str, Any],
 ) -> ImportOut:
     """The one core call: ``import_problems`` for problems, else ``import_file``."""
-    read_options = {k: options[k] for k in ("encoding", "crs", "layer") if options[k]}
+    read_options: dict[str, Any] = {
+        k: options[k] for k in ("encoding", "crs", "layer") if options[k]
+    }
+    read_options["table_limits"] = TableLimits(settings.max_import_rows, settings.max_import_cells)
     if kind == "problems":
         from geoservice.workflow.imports import import_problems
 

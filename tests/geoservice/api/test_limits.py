@@ -241,3 +241,22 @@ def test_a_signed_in_upload_within_the_limit_is_read_whole(town):
     sent = stream(app, f"/problems/{REJECTED}/evidence", headers, Streamed(4, 1024, finish=True))
     assert sent.left == 0  # every chunk was read
     assert sent.status == 422  # then the photo was looked at: x bytes are no image
+
+
+# --- imports --------------------------------------------------------------------------------
+
+
+def test_a_csv_import_over_the_row_limit_is_422_with_rows_limit_and_fix(town):
+    text = "举报编号,受理时间,举报内容,经度,纬度\n" + "JB001,2025-03-04,河边采石,112.42,24.82\n" * 4
+    client = client_with(town, max_import_rows=4)
+    res = client.post(
+        "/layers/complaints/import",
+        files={"file": ("举报.csv", text.encode(), "text/csv")},
+        data={"mode": "append"},
+        headers=town.headers("office"),
+    )
+    assert res.status_code == 422
+    error = res.json()["error"]
+    assert error["code"] == "table.too_many_rows"
+    assert "has 5 rows, over the import limit of 4 (GEOSERVICE_MAX_IMPORT_ROWS)" in error["en"]
+    assert "split the file" in error["en"]
