@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         Addresses of reverse proxies whose ``X-Forwarded-For`` / ``-Proto`` headers are
         believed (``GEOSERVICE_TRUSTED_PROXIES=10.0.0.5,10.0.0.6``; ``*`` for any).
         Default none: the audit log records the socket's peer address.
+    auth_failures : int
+        Failed sign-ins or tokens a client address may have in one window; its next
+        requests that need a token get 429 with ``Retry-After`` until the window ends.
+    auth_window_s : int
+        Length of that window in seconds, from the address's first failure.
     """
 
     model_config = SettingsConfigDict(env_prefix="GEOSERVICE_", extra="ignore")
@@ -108,6 +113,8 @@ class Settings(BaseSettings):
     max_field_chars: int = Field(default=200, ge=1, le=100_000)
     max_import_rows: int = Field(default=1_000_000, ge=1)
     max_import_cells: int = Field(default=20_000_000, ge=1)
+    auth_failures: int = Field(default=10, ge=1, le=10_000)
+    auth_window_s: int = Field(default=300, ge=1, le=86_400)
 
     @field_validator("workspace")
     @classmethod

@@ -33,6 +33,7 @@ __all__ = [
     "get_principal",
     "get_settings",
     "get_workspace",
+    "refusal_audited",
     "request_context",
     "require",
 ]
@@ -131,6 +132,16 @@ def audit(
     target: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append who, when, what and from where to the workspace's audit log."""
+    """Append who, when, what and from where to the workspace's audit log.
+
+    A row whose detail has ``refused`` marks the request's refusal as audited
+    (:func:`refusal_audited`), so it is not audited twice."""
     row = {**(detail or {}), **request_context(request, principal)}
     get_workspace(request).log(principal.actor, action, target, row)
+    if "refused" in row:
+        request.state.refusal_audited = True
+
+
+def refusal_audited(request: Request) -> bool:
+    """Whether a refusal of this request is already in the audit log."""
+    return bool(getattr(request.state, "refusal_audited", False))

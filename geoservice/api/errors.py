@@ -85,6 +85,11 @@ def error_body(exc: LayersError, lang: Lang) -> dict[str, object]:
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LayersError)
     status = status_for(exc)
+    if isinstance(exc, NotFoundError):
+        # Imported here: the audit needs geoservice.api.deps, which imports this module.
+        from geoservice.api.refusals import audit_not_found
+
+        audit_not_found(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, TooManyAttemptsError):
         headers = {"Retry-After": str(exc.retry_after)}

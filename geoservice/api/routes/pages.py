@@ -35,10 +35,12 @@ from geoservice.api.errors import status_for
 from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.render import page_lang, render, static_asset
 from geoservice.api.pages.words import WORDS
+from geoservice.api.refusals import audit_not_found
 from geoservice.api.responses import asset_response
 from geoservice.api.throttle import check_address, record_failure
 from geoservice.errors import (
     AuthenticationError,
+    NotFoundError,
     OptionError,
     StaleVersionError,
     TooLargeError,
@@ -73,6 +75,8 @@ def _to_signin(request: Request, exc: AuthenticationError) -> Response:
 
 def _error_page(request: Request, exc: LayersError) -> Response:
     status = status_for(exc)
+    if isinstance(exc, NotFoundError):
+        audit_not_found(request, exc)
     lang = page_lang(request)
     pair = WORDS.get(f"error.{status}", WORDS["error"])
     principal = getattr(request.state, "principal", None)
