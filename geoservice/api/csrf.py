@@ -20,8 +20,8 @@ a page on another port could plant its own cookie and the matching field. Neithe
 cookie (HttpOnly) nor the token (only in the service's own pages) can be read from
 another origin, and no server secret is needed, so every worker process agrees.
 
-The sign-in form itself (no session yet) is refused only when its ``Origin`` / ``Referer``
-names another site. A refusal is a 403 with the usual error body, audited as
+The sign-in form, which acts on the token in its body and never on a cookie sent along, is
+refused only when its ``Origin`` / ``Referer`` names another site. A refusal is a 403 with the usual error body, audited as
 ``csrf.refused``.
 """
 
@@ -62,6 +62,7 @@ COOKIE = "geoservice_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Page forms whose routes read the body and check the ``csrf_token`` field themselves.
 FORM_ROUTES = re.compile(r"^/(signout|app/problems/[^/]+)$")
+SIGNIN = "/signin"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _SALT = b"geoservice-csrf"
 
@@ -174,12 +175,13 @@ class CSRFGuard:
 
     def _check(self, request: Request) -> None:
         headers = request.headers
-        session = cookie_session(headers)
         expected = public_origin(self.settings, request.scope)
-        if session is None:
-            has_provenance = "origin" in headers or "referer" in headers
-            if request.url.path == "/signin" and has_provenance:
+        if request.url.path == SIGNIN:  # acts on the token in its body, never on the cookie
+            if "origin" in headers or "referer" in headers:
                 check_origin(headers, expected)
+            return
+        session = cookie_session(headers)
+        if session is None:
             return
         check_origin(headers, expected)
         kind = headers.get("content-type", "").split(";")[0].strip().lower()

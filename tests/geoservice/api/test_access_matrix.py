@@ -296,6 +296,7 @@ def send(town: Town, who: str, sent: Sent) -> Any:
     """Send ``sent`` as ``who``: with its token as a bearer header unless ``bearer`` is
     False (none for anonymous); redirects are answers, not followed."""
     req = dict(sent)
+    town.client.cookies.clear()  # a sign-in cookie of an earlier row would speak for ``who``
     bearer = town.headers(who) if req.pop("bearer", True) else {}
     headers = {**bearer, **req.pop("headers", {})}
     return town.client.request(

@@ -249,3 +249,10 @@ def test_each_sign_in_token_has_its_own_request_token():
 def test_a_public_url_that_is_not_an_address_is_refused(tmp_path):
     with pytest.raises(ValueError, match="GEOSERVICE_PUBLIC_URL was 'linzhang:8000'"):
         Settings(workspace=tmp_path / "w.gpkg", public_url="linzhang:8000")
+
+
+def test_signing_in_again_with_an_old_cookie_needs_no_origin(town):
+    res = _browser(town, "viewer").post(
+        "/signin", data={"token": town.tokens["village"]}, follow_redirects=False
+    )
+    assert res.status_code == 303
