@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from geoservice.api.paths import hide_paths
 from geoservice.errors import (
     AuthenticationError,
     BadParameterError,
@@ -85,6 +86,7 @@ def error_body(exc: LayersError, lang: Lang) -> dict[str, object]:
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LayersError)
     status = status_for(exc)
+    hide_paths(exc, getattr(request.app.state, "settings", None))
     if isinstance(exc, NotFoundError):
         # Imported here: the audit needs geoservice.api.deps, which imports this module.
         from geoservice.api.refusals import audit_not_found

@@ -35,6 +35,7 @@ from geoservice.api.errors import status_for
 from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.render import page_lang, render, static_asset
 from geoservice.api.pages.words import WORDS
+from geoservice.api.paths import hide_paths
 from geoservice.api.refusals import audit_not_found
 from geoservice.api.responses import asset_response
 from geoservice.api.throttle import check_address, record_failure
@@ -75,6 +76,7 @@ def _to_signin(request: Request, exc: AuthenticationError) -> Response:
 
 def _error_page(request: Request, exc: LayersError) -> Response:
     status = status_for(exc)
+    hide_paths(exc, getattr(request.app.state, "settings", None))
     if isinstance(exc, NotFoundError):
         audit_not_found(request, exc)
     lang = page_lang(request)
