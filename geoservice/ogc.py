@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import geopandas as gpd
@@ -483,18 +483,34 @@ def _layer_box(bbox: tuple[float, float, float, float], crs: str) -> shapely.Geo
     return _reproject(shape, LONLAT, crs)
 
 
+def _effective_bbox(
+    ws: Workspace, spec: CollectionDef, query: Query, crs: str
+) -> tuple[float, float, float, float] | Literal[False] | None:
+    """The request's bbox clipped to the layer's extent: False when it misses the layer,
+    None when there is none or it covers the whole layer (no spatial test needed)."""
+    if query.bbox is None:
+        return None
+    extent = _to_crs84(ws.info(spec.id, force_total_bounds=True)["total_bounds"], crs)
+    clipped = _query_box(query.bbox, extent)
+    if clipped is None or extent is None:
+        return False
+    m = _EXTENT_MARGIN
+    widened = (extent[0] - m, extent[1] - m, extent[2] + m, extent[3] + m)
+    return None if clipped == widened else clipped
+
+
 def _matching_fids(
-    ws: Workspace, spec: CollectionDef, principal: Principal, query: Query, info: dict[str, Any]
+    ws: Workspace,
+    spec: CollectionDef,
+    principal: Principal,
+    query: Query,
+    crs: str,
+    bbox: tuple[float, float, float, float] | None,
 ) -> np.ndarray:
-    """Sorted fids of the features that pass the caller's scope, bbox and filters."""
+    """Sorted fids of the features that pass the caller's scope, ``bbox`` (CRS84, already
+    clipped to the layer) and filters."""
     columns = sorted(set(query.filters) | set(_scope_columns(principal, spec)))
-    box = None
-    if query.bbox is not None:
-        extent = _to_crs84(ws.info(spec.id, force_total_bounds=True)["total_bounds"], info["crs"])
-        clipped = _query_box(query.bbox, extent)
-        if clipped is None:
-            return np.array([], dtype=np.int64)
-        box = _layer_box(clipped, info["crs"])
+    box = _layer_box(bbox, crs) if bbox is not None else None
     frame = ws.read(
         spec.id,
         use_arrow=False,
@@ -543,7 +559,10 @@ def items(
     info = ws.info(spec.id, force_feature_count=True)
     query = parse_query(params, list(info["fields"]), spec.id)
     read = {"use_arrow": False, "fid_as_index": True}
-    if query.bbox is None and not query.filters and not _scope_columns(principal, spec):
+    bbox = _effective_bbox(ws, spec, query, info["crs"])
+    if bbox is False:
+        matched, page = 0, None
+    elif bbox is None and not query.filters and not _scope_columns(principal, spec):
         matched = int(info["features"])
         page = (
             ws.read(spec.id, skip_features=query.offset, max_features=query.limit, **read)
@@ -551,7 +570,7 @@ def items(
             else None
         )
     else:
-        fids = _matching_fids(ws, spec, principal, query, info)
+        fids = _matching_fids(ws, spec, principal, query, info["crs"], bbox or None)
         matched = len(fids)
         chosen = fids[query.offset : query.offset + query.limit]
         page = ws.read(spec.id, fids=chosen, **read) if len(chosen) else None

@@ -131,3 +131,10 @@ def test_a_refused_parameter_is_400_in_the_caller_s_language(town):
     res = get(town, "villages", "viewer", bbox="1,2,3", lang="en")
     assert res.status_code == 400
     assert res.json()["error"]["message"].startswith("`bbox` was '1,2,3'")
+
+
+def test_the_world_bbox_keeps_a_village_to_its_own_problems(town):
+    everything = body(town, "problems", "village", bbox="-180,-90,180,90", limit=1000)
+    plain = body(town, "problems", "village", limit=1000)
+    assert everything["numberMatched"] == plain["numberMatched"] > 0
+    assert everything["numberMatched"] < town.ws.count("problems")
