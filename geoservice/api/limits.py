@@ -27,8 +27,9 @@ from starlette.requests import Request
 
 from geoservice.api.deps import get_principal
 from geoservice.api.errors import error_body, request_lang, status_for
-from geoservice.errors import AuthenticationError, OptionError, PermissionDeniedError, message
+from geoservice.errors import OptionError, message
 from geoservice.settings import Settings
+from layers.errors import LayersError
 
 __all__ = [
     "LongText",
@@ -231,7 +232,8 @@ class RequestLimits:
             await refusal(scope, _no_receive, send)
 
     async def _caller_refusal(self, scope: Any) -> Response | None:
-        """401/403 when the route serving ``scope`` needs a caller it does not have."""
+        """The error answer (401, 403, 429) when the route serving ``scope`` needs a caller it
+        does not have, through the app's handler of domain errors."""
         route = scope.get("route")
         if not isinstance(route, APIRoute):
             return None
@@ -247,11 +249,13 @@ class RequestLimits:
 
         try:
             await run_in_threadpool(resolve)
-        except (AuthenticationError, PermissionDeniedError) as exc:
-            status = status_for(exc)
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        except LayersError as exc:  # 401, 403, 429 while the address is throttled
+            handler = request.app.exception_handlers.get(LayersError)
+            if handler is not None:
+                response: Response = await handler(request, exc)
+                return response
             body = error_body(exc, request_lang(request))
-            return JSONResponse(body, status_code=status, headers=headers)
+            return JSONResponse(body, status_code=status_for(exc))
         return None
 
     def _too_large(self, scope: Any) -> Response:

@@ -210,6 +210,17 @@ def test_a_viewer_upload_is_403_before_its_body_is_read(town):
     assert (sent.status, sent.consumed) == (403, 0)
 
 
+def test_a_throttled_address_is_429_before_its_upload_is_read(town):
+    app = create_app(town.settings)
+    path = f"/problems/{REJECTED}/evidence"
+    bad = {**MULTIPART, "authorization": "Bearer not-a-token"}
+    statuses = [stream(app, path, bad, Streamed(2, 1024)).status for _ in range(50)]
+    assert 429 in statuses  # the address guessed too often
+    good = {**MULTIPART, **{k.lower(): v for k, v in town.headers("village").items()}}
+    sent = stream(app, path, good, Streamed(50, MB))
+    assert (sent.status, sent.consumed) == (429, 0)
+
+
 def test_a_chunked_upload_over_the_body_limit_is_413_and_reading_stops(town):
     app = create_app(town.settings.model_copy(update={"max_body_mb": 1}))
     headers = {**MULTIPART, **{k.lower(): v for k, v in town.headers("village").items()}}
