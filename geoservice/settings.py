@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     evidence_dir : Path or None
         Where evidence photos are kept; default ``<workspace stem>.evidence`` beside the
         workspace.
+    public_url : str or None
+        The address people and programs use to reach the service, e.g.
+        ``http://192.168.1.20:8000`` or ``https://linzhang.example.gov.cn``: absolute links
+        (OGC API) are built from it and the sign-in cookie is only honoured for changes
+        whose ``Origin`` / ``Referer`` is this address. When unset, the address the server
+        itself listens on (its socket, never the ``Host`` header) is used.
+    trusted_proxies : list of str
+        Addresses of reverse proxies whose ``X-Forwarded-For`` / ``-Proto`` headers are
+        believed (``GEOSERVICE_TRUSTED_PROXIES=10.0.0.5,10.0.0.6``; ``*`` for any).
+        Default none: the audit log records the socket's peer address.
     max_note_chars : int
         Longest note of a status change or rectification report (characters); longer is
         refused with 422. A real note is a few hundred characters.
@@ -78,16 +88,6 @@ class Settings(BaseSettings):
     max_import_cells : int
         Most cells an XLSX sheet may hold, counted before it is read: 20 million, a
         million rows of 20 columns (a county's 小班 layer, 200,000 × 40, is 8 million).
-    public_url : str or None
-        The address people and programs use to reach the service, e.g.
-        ``http://192.168.1.20:8000`` or ``https://linzhang.example.gov.cn``: absolute links
-        (OGC API) are built from it and the sign-in cookie is only honoured for changes
-        whose ``Origin`` / ``Referer`` is this address. When unset, the address the server
-        itself listens on (its socket, never the ``Host`` header) is used.
-    trusted_proxies : list of str
-        Addresses of reverse proxies whose ``X-Forwarded-For`` / ``-Proto`` headers are
-        believed (``GEOSERVICE_TRUSTED_PROXIES=10.0.0.5,10.0.0.6``; ``*`` for any).
-        Default none: the audit log records the socket's peer address.
     auth_failures : int
         Failed sign-ins or tokens a client address may have in one window; its next
         requests that need a token get 429 with ``Retry-After`` until the window ends.

@@ -141,7 +141,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "error.409": ("有冲突", "Conflict"),
     "error.413": ("文件太大", "Too large"),
     "error.422": ("无法处理", "Cannot process"),
-    "error.503": ("服务暂不可用", "Service unavailable"),
     "error.429": ("尝试次数过多", "Too many attempts"),
+    "error.503": ("服务暂不可用", "Service unavailable"),
     "back": ("返回我的任务", "Back to my tasks"),
 }
