@@ -250,7 +250,16 @@ def _single_kml_layer(source: Source) -> str | None:
             ),
             filled,
         )
-    return filled[0] if filled else (layers[0] if layers else None)
+    if not layers:
+        raise SourceError(
+            Message(
+                "kml.no_layers",
+                f"{source.name} 中没有任何图层（文件夹或地标）；请确认导出时包含了要素。",
+                f"{source.name} holds no layer (no folder or placemark); check that the "
+                "features were included when it was exported.",
+            )
+        )
+    return filled[0] if filled else layers[0]
 
 
 def _without_prj(shp: Path, workdir: Path) -> Path:

@@ -437,3 +437,16 @@ def test_patch_legality_comes_from_the_field_check_not_the_interpreter(tmp_path)
     gdf, _ = read_layer(write_shp(src, tmp_path / "p.shp"), "patches")
     assert gdf["illegal"].tolist() == ["unknown", "true", "false", "true"]
     assert gdf["change_cause"].tolist() == ["421", "421", "411", "411"]
+
+
+def test_a_kml_with_no_layer_at_all_is_refused_with_a_message(tmp_path):
+    from layers.errors import SourceError
+
+    path = tmp_path / "empty.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document/></kml>',
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceError, match="holds no layer"):
+        read_layer(path, "complaints")
