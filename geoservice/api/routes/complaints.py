@@ -174,7 +174,22 @@ def parse_day(value: str | None) -> date | None:
     )
 
 
-@router.post("/complaints", response_model=ComplaintAnswer, status_code=201)
+@router.post(
+    "/complaints",
+    response_model=ComplaintAnswer,
+    status_code=201,
+    responses={
+        201: {
+            "links": {
+                "GetComplaint": {
+                    "operationRef": "#/paths/~1complaints~1{complaint_id}/get",
+                    "parameters": {"complaint_id": "$response.body#/complaint_id"},
+                    "description": "Read the complaint back (office and departments).",
+                }
+            }
+        }
+    },
+)
 def submit_complaint(
     body: ComplaintIn,
     request: Request,

@@ -232,7 +232,43 @@ def list_problems(
     return rules.problem_records(probs, day, lang)
 
 
-@router.post("/problems", response_model=Problem, status_code=201)
+# OpenAPI links: what a client (or a stateful test) can do next with the id it got back.
+NEW_PROBLEM_ID = {"problem_id": "$response.body#/problem_id"}
+PROBLEM_LINKS = {
+    "GetProblem": {
+        "operationRef": "#/paths/~1problems~1{problem_id}/get",
+        "parameters": NEW_PROBLEM_ID,
+        "description": "Read the new problem.",
+    },
+    "ChangeProblem": {
+        "operationRef": "#/paths/~1problems~1{problem_id}/patch",
+        "parameters": {**NEW_PROBLEM_ID, "header.if-match": "$response.header.ETag"},
+        "description": "Move it to a new status, with its ETag as If-Match.",
+    },
+    "UploadEvidence": {
+        "operationRef": "#/paths/~1problems~1{problem_id}~1evidence/post",
+        "parameters": NEW_PROBLEM_ID,
+        "description": "Attach photos to it.",
+    },
+}
+PHOTO_LINKS = {
+    "GetPhoto": {
+        "operationRef": "#/paths/~1problems~1{problem_id}~1evidence~1{name}/get",
+        "parameters": {
+            "problem_id": "$response.body#/problem_id",
+            "name": "$response.body#/stored/0",
+        },
+        "description": "Download the first stored photo.",
+    }
+}
+
+
+@router.post(
+    "/problems",
+    response_model=Problem,
+    status_code=201,
+    responses={201: {"links": PROBLEM_LINKS}},
+)
 def create_problem(
     request: Request,
     response: Response,
@@ -330,7 +366,12 @@ def change_problem(
     }
 
 
-@router.post("/problems/{problem_id}/evidence", response_model=StoredEvidence, status_code=201)
+@router.post(
+    "/problems/{problem_id}/evidence",
+    response_model=StoredEvidence,
+    status_code=201,
+    responses={201: {"links": PHOTO_LINKS}},
+)
 def upload_evidence(
     problem_id: str,
     request: Request,

@@ -198,7 +198,21 @@ def _geojson(doc: dict[str, Any]) -> Response:
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/targets", response_class=Response)
+@router.get(
+    "/targets",
+    response_class=Response,
+    responses={
+        200: {
+            "links": {
+                "GetTarget": {
+                    "operationRef": "#/paths/~1targets~1{target_id}/get",
+                    "parameters": {"target_id": "$response.body#/features/0/properties/target_id"},
+                    "description": "Read the first target listed.",
+                }
+            }
+        }
+    },
+)
 def list_targets(
     request: Request,
     principal: Viewer,
