@@ -5,7 +5,9 @@ Gauss-Kruger (transverse Mercator, scale 1) in 3-degree or 6-degree zones, with 
 number prefixed to the easting (false easting ``zone * 1e6 + 500000``) or not (false
 easting 500000, "CM" variants). Their ``.prj`` files are ESRI WKT, often with custom
 names, so PROJ does not always find the EPSG code; this module matches the parameters
-itself and says how each CRS was decided, in Chinese and English.
+itself and says how each CRS was decided, in Chinese and English. It also parses the CRS a
+user gives (``--crs``) and describes CRSs; inferring a CRS from coordinates when a file
+declares none is :mod:`layers.crs_inference`.
 
 Coordinates handed to these functions are in traditional GIS order (x = easting or
 longitude), as GDAL returns them, whatever the EPSG axis order of the CRS.
@@ -24,33 +26,20 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from layers.errors import CRSError
 from layers.messages import Message
 
-_CRS_EXAMPLES_ZH = (
+#: Example CRS codes quoted in messages that ask for ``--crs`` (Chinese, English).
+CRS_EXAMPLES_ZH = (
     "例如 EPSG:4546（CGCS2000 3度带高斯-克吕格 中央经线111°E）或 EPSG:4490（CGCS2000 经纬度）"
 )
-_CRS_EXAMPLES_EN = (
+CRS_EXAMPLES_EN = (
     "e.g. EPSG:4546 (CGCS2000 3-degree Gauss-Kruger CM 111E) or EPSG:4490 (CGCS2000 lon/lat)"
-)
-_CM_CODES_ZH = (
-    "CGCS2000 3度带 中央经线75°E..135°E 为 EPSG:4534..4554（如 EPSG:4546 中央经线111°E，"
-    "EPSG:4547 中央经线114°E）；西安80 为 EPSG:2370..2390；北京54 为 EPSG:2422..2442"
-)
-_CM_CODES_EN = (
-    "EPSG:4534..4554 CGCS2000 / 3-degree GK CM 75E..135E (e.g. EPSG:4546 CGCS2000 / "
-    "3-degree GK CM 111E, EPSG:4547 CGCS2000 / 3-degree GK CM 114E); Xian 1980: "
-    "EPSG:2370..2390; Beijing 1954: EPSG:2422..2442"
 )
 
 #: Degrees added around a CRS's area of use by :func:`valid_lonlat_box`.
 LONLAT_MARGIN_DEG = 2.0
 
-# China, lon/lat (degrees): the box used to recognise geographic coordinates.
-_CHINA_LON = (73.0, 136.0)
-_CHINA_LAT = (3.0, 54.0)
-# Plausible Gauss-Kruger values in China (metres).
-_GK_EASTING = (150_000.0, 850_000.0)
-_GK_NORTHING = (300_000.0, 6_000_000.0)
-_ZONES_3DEG = range(25, 46)
-_ZONES_6DEG = range(13, 24)
+#: Gauss-Kruger zone numbers used in China: 3-degree zones and 6-degree zones.
+ZONES_3DEG = range(25, 46)
+ZONES_6DEG = range(13, 24)
 
 
 # --------------------------------------------------------------------------- EPSG table
@@ -72,7 +61,8 @@ class Datum:
     cm6: int
 
 
-_DATUMS: tuple[Datum, ...] = (
+#: The datums of Chinese survey data: CGCS2000, Xian 1980, Beijing 1954.
+DATUMS: tuple[Datum, ...] = (
     Datum(
         key="cgcs2000",
         zh="CGCS2000",
@@ -144,18 +134,19 @@ def epsg_table() -> dict[int, EpsgEntry]:
     6-degree zones 13..23 (CM = 6 * zone - 3), each zone-prefixed and CM variant.
     """
     table: dict[int, EpsgEntry] = {}
-    for d in _DATUMS:
+    for d in DATUMS:
         table[d.geographic] = EpsgEntry(d, 0, None, None)
-        for i, zone in enumerate(_ZONES_3DEG):
+        for i, zone in enumerate(ZONES_3DEG):
             table[d.zone3 + i] = EpsgEntry(d, 3, 3.0 * zone, zone)
             table[d.cm3 + i] = EpsgEntry(d, 3, 3.0 * zone, None)
-        for i, zone in enumerate(_ZONES_6DEG):
+        for i, zone in enumerate(ZONES_6DEG):
             table[d.zone6 + i] = EpsgEntry(d, 6, 6.0 * zone - 3.0, zone)
             table[d.cm6 + i] = EpsgEntry(d, 6, 6.0 * zone - 3.0, None)
     return table
 
 
-def _code_for(datum: Datum, band: int, cm: float | None, zone: int | None) -> int | None:
+def code_for(datum: Datum, band: int, cm: float | None, zone: int | None) -> int | None:
+    """The EPSG code of ``datum`` for a band (0, 3, 6), central meridian and zone, or None."""
     for code, entry in epsg_table().items():
         if (entry.datum, entry.band, entry.cm, entry.zone) == (datum, band, cm, zone):
             return code
@@ -177,9 +168,9 @@ def _parse(text: str, what_zh: str, what_en: str) -> pyproj.CRS:
             Message(
                 "crs.invalid",
                 f"{what_zh}为 '{shown}'，无法识别为坐标系；应为 EPSG 代码、WKT 或 PROJ 字符串，"
-                f"{_CRS_EXAMPLES_ZH}。请用 --crs 指定，例如 --crs EPSG:4546。",
+                f"{CRS_EXAMPLES_ZH}。请用 --crs 指定，例如 --crs EPSG:4546。",
                 f"{what_en} was '{shown}' but is expected to be an EPSG code, WKT or PROJ "
-                f"string, {_CRS_EXAMPLES_EN}; pass --crs, e.g. --crs EPSG:4546.",
+                f"string, {CRS_EXAMPLES_EN}; pass --crs, e.g. --crs EPSG:4546.",
             )
         ) from None
 
@@ -223,7 +214,7 @@ def _datum_by_name(crs: pyproj.CRS) -> Datum | None:
     if crs.ellipsoid is not None:
         names.append(crs.ellipsoid.name)
     text = _norm(" ".join(names))
-    found = [d for d in _DATUMS if any(t in text for t in d.tokens)]
+    found = [d for d in DATUMS if any(t in text for t in d.tokens)]
     return found[0] if len(found) == 1 else None
 
 
@@ -231,7 +222,7 @@ def _datum_by_ellipsoid(crs: pyproj.CRS) -> Datum | None:
     ell = crs.ellipsoid
     if ell is None or ell.inverse_flattening is None:
         return None
-    for d in _DATUMS:
+    for d in DATUMS:
         if abs(ell.semi_major_metre - d.a) < 0.01 and abs(ell.inverse_flattening - d.rf) < 1e-6:
             return d
     return None
@@ -282,16 +273,16 @@ def _gk_candidates(datum: Datum, params: dict[str, float], name: str) -> list[in
         bands = [3, 6]
         if "6DEGREE" in name or "6度" in name:
             bands = [6, 3]
-        codes = [_code_for(datum, band, float(cm), None) for band in bands]
+        codes = [code_for(datum, band, float(cm), None) for band in bands]
         return [c for c in codes if c is not None]
     zone, rest = divmod(fe, 1_000_000.0)
     if not _close(rest, 500_000.0, 1e-3):
         return []
-    band = 3 if int(zone) in _ZONES_3DEG else 6 if int(zone) in _ZONES_6DEG else 0
+    band = 3 if int(zone) in ZONES_3DEG else 6 if int(zone) in ZONES_6DEG else 0
     expected_cm = 3 * zone if band == 3 else 6 * zone - 3
     if band == 0 or cm != expected_cm:
         return []
-    code = _code_for(datum, band, float(cm), int(zone))
+    code = code_for(datum, band, float(cm), int(zone))
     return [code] if code is not None else []
 
 
@@ -386,118 +377,6 @@ def crs_from_prj(prj_text: str) -> tuple[pyproj.CRS, Message]:
         "crs.prj_wkt",
         f"坐标系 '{crs.name}' 没有对应的 EPSG 代码，按 WKT 原样保留",
         f"CRS '{crs.name}' has no EPSG code, kept as WKT",
-    )
-
-
-# --------------------------------------------------------------------------- inference
-
-
-def _bounds_text(bounds: tuple[float, float, float, float]) -> str:
-    return "(" + ", ".join(f"{v:.6g}" for v in bounds) + ")"
-
-
-def _ambiguous(bounds: tuple[float, float, float, float], why_zh: str, why_en: str) -> CRSError:
-    b = _bounds_text(bounds)
-    return CRSError(
-        Message(
-            "crs.ambiguous",
-            f"文件未声明坐标系（如 shapefile 缺 .prj，或表格只有坐标列），坐标范围 {b} {why_zh}，无法推断坐标系；"
-            f"请用 --crs 指定。可能的代码：{_CM_CODES_ZH}；经纬度为 EPSG:4490。",
-            f"the file declares no CRS (a shapefile without .prj, or a table of coordinates) and its bounds {b} {why_en}; the CRS cannot be "
-            f"inferred, pass --crs. Likely codes: {_CM_CODES_EN}; lon/lat: EPSG:4490 "
-            f"(CGCS2000).",
-        )
-    )
-
-
-def _prefixed_zone(minx: float, maxx: float) -> int | None:
-    zone = int(minx // 1_000_000)
-    if zone != int(maxx // 1_000_000) or (zone not in _ZONES_3DEG and zone not in _ZONES_6DEG):
-        return None
-    lo, hi = _GK_EASTING
-    if lo <= minx - zone * 1_000_000 and maxx - zone * 1_000_000 <= hi:
-        return zone
-    return None
-
-
-def infer_crs(bounds: tuple[float, float, float, float]) -> tuple[pyproj.CRS, Message]:
-    """Infer the CRS of a layer without ``.prj`` from its total bounds, when unambiguous.
-
-    Parameters
-    ----------
-    bounds : tuple of float
-        ``(minx, miny, maxx, maxy)`` in traditional GIS order (x = easting/longitude).
-
-    Returns
-    -------
-    crs : pyproj.CRS
-        EPSG:4490 for longitude/latitude inside China; the CGCS2000 zone-prefixed
-        Gauss-Kruger code for 8-digit eastings that carry a 3-degree (25..45) or 6-degree
-        (13..23) zone number.
-    reason : Message
-        A warning-style text saying what was assumed and how to override it with --crs.
-
-    Raises
-    ------
-    CRSError
-        Empty/NaN bounds, or coordinates that fit no unambiguous case (e.g. 6-digit
-        eastings, whose central meridian cannot be known); the message asks for --crs.
-    """
-    if len(bounds) != 4 or not all(math.isfinite(float(v)) for v in bounds):
-        raise CRSError(
-            Message(
-                "crs.no_bounds",
-                f"文件未声明坐标系，且坐标范围为 {bounds!r}（为空或不是数值），"
-                f"无法推断坐标系；"
-                f"请用 --crs 指定，{_CRS_EXAMPLES_ZH}。",
-                f"the file declares no CRS and its bounds were {bounds!r} (empty or not numbers), "
-                f"so the CRS cannot be inferred; pass --crs, {_CRS_EXAMPLES_EN}.",
-            )
-        )
-    minx, miny, maxx, maxy = (float(v) for v in bounds)
-    if (
-        _CHINA_LON[0] <= minx <= maxx <= _CHINA_LON[1]
-        and _CHINA_LAT[0] <= miny <= maxy <= _CHINA_LAT[1]
-    ):
-        return pyproj.CRS.from_epsg(4490), Message(
-            "crs.inferred_lonlat",
-            "文件未声明坐标系；坐标像经纬度，假定为 CGCS2000 (EPSG:4490)；如不是请用 --crs 指定",
-            "the file declares no CRS; coordinates look like longitude/latitude; assumed CGCS2000 (EPSG:4490); "
-            "pass --crs if not",
-        )
-    zone = _prefixed_zone(minx, maxx)
-    if zone is not None and _GK_NORTHING[0] <= miny <= maxy <= _GK_NORTHING[1]:
-        return _zone_result(zone)
-    if (
-        _GK_EASTING[0] <= minx <= maxx <= _GK_EASTING[1]
-        and _GK_NORTHING[0] <= miny <= maxy <= _GK_NORTHING[1]
-    ):
-        raise _ambiguous(
-            bounds,
-            "为不带带号的高斯-克吕格坐标，中央经线不确定",
-            "are Gauss-Kruger coordinates without a zone prefix, so the central meridian is "
-            "unknown",
-        )
-    raise _ambiguous(
-        bounds,
-        "既不像中国范围的经纬度，也不像高斯-克吕格坐标",
-        "look neither like longitude/latitude in China nor like Gauss-Kruger coordinates",
-    )
-
-
-def _zone_result(zone: int) -> tuple[pyproj.CRS, Message]:
-    band = 3 if zone in _ZONES_3DEG else 6
-    cm = float(3 * zone if band == 3 else 6 * zone - 3)
-    cgcs, xian, beijing = (_code_for(d, band, cm, zone) for d in _DATUMS)
-    assert cgcs is not None
-    return pyproj.CRS.from_epsg(cgcs), Message(
-        "crs.inferred_zone",
-        f"文件未声明坐标系；横坐标带有带号 {zone}（{band}度带，中央经线{cm:g}°E），"
-        f"基准面假定为 CGCS2000，即 EPSG:{cgcs}；如为西安80请用 --crs EPSG:{xian}，"
-        f"北京54 请用 --crs EPSG:{beijing}",
-        f"the file declares no CRS; eastings carry zone number {zone} ({band}-degree zone, CM {cm:g}E); "
-        f"datum assumed CGCS2000, i.e. EPSG:{cgcs}; pass --crs EPSG:{xian} for Xian 1980 "
-        f"or --crs EPSG:{beijing} for Beijing 1954",
     )
 
 

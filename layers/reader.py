@@ -24,6 +24,7 @@ from layers.aliases import (
     mapping_hints,
     match_columns,
 )
+from layers.crs_inference import infer_crs
 from layers.errors import (
     ClassifiedDataError,
     CRSError,
@@ -351,14 +352,14 @@ def _infer_crs(geoms: np.ndarray) -> tuple[pyproj.CRS, Message]:
     """
     b = shapely.total_bounds(geoms)
     try:
-        return crs_mod.infer_crs((float(b[0]), float(b[1]), float(b[2]), float(b[3])))
+        return infer_crs((float(b[0]), float(b[1]), float(b[2]), float(b[3])))
     except CRSError as whole_error:
         picks = np.unique(np.linspace(0, len(geoms) - 1, num=min(len(geoms), 201)).astype(int))
         votes: Counter[str] = Counter()
         found: dict[str, tuple[pyproj.CRS, Message]] = {}
         for row_bounds in shapely.bounds(geoms[picks]):
             try:
-                crs, reason = crs_mod.infer_crs(tuple(float(v) for v in row_bounds))  # type: ignore[arg-type]
+                crs, reason = infer_crs(tuple(float(v) for v in row_bounds))  # type: ignore[arg-type]
             except CRSError:
                 continue
             key = crs.to_wkt()

@@ -13,11 +13,11 @@ from layers.crs import (
     crs_from_user,
     describe_crs,
     epsg_table,
-    infer_crs,
     is_projected_metres,
     match_epsg,
     valid_lonlat_box,
 )
+from layers.crs_inference import infer_crs
 from layers.errors import CRSError
 
 # --------------------------------------------------------------------------- ESRI .prj texts
