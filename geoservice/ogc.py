@@ -10,36 +10,50 @@ workspace CRS (metres). ``bbox`` (CRS84) is widened into the layer CRS for the G
 spatial index, then applied exactly. An unfiltered page is read with ``skip_features`` /
 ``max_features`` (10 of 200,000 parcels reads 10 rows). Filter values are compared as text
 in pandas: nothing from a request is put into SQL. Nothing here knows about HTTP.
+Request parameters are parsed in :mod:`geoservice.ogc_params`, features encoded as GeoJSON
+in :mod:`geoservice.ogc_geojson`.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from geoservice.access import Principal
-from geoservice.errors import BadParameterError, NotFoundError, message
+from geoservice.errors import NotFoundError, message
+from geoservice.ogc_geojson import (
+    LONLAT,
+    matches_text,
+    plain_values,
+    reproject,
+    to_crs84,
+    to_features,
+)
+from geoservice.ogc_params import (
+    CRS84,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Query,
+    check_format,
+    parse_query,
+)
 from geoservice.workspace import CLASSIFICATIONS, Workspace
 from layers.messages import Lang
 
 __all__ = [
     "COLLECTIONS",
     "CONFORMANCE",
-    "CRS84",
+    # Parameter checks the HTTP routes reach through this module, from ogc_params.
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
-    "MAX_OFFSET",
+    "check_format",
     "collection",
     "collections",
     "conformance",
@@ -49,22 +63,11 @@ __all__ = [
     "visible_collections",
 ]
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 CONFORMANCE = tuple(_CONF + c for c in ("core", "geojson", "oas30"))
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
-LONLAT = "EPSG:4326"  # used with always_xy, so longitude/latitude as CRS84
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 100_000
-# Far beyond any layer of a county (a few hundred thousand rows), and small enough that no
-# reader's 32-bit skip count overflows.
-MAX_OFFSET = 10**9
-# Query parameters that are not property filters (``datetime`` is accepted and ignored:
-# no collection declares a temporal extent).
-RESERVED = ("f", "lang", "bbox", "limit", "offset", "datetime", "crs", "bbox-crs")
-FORMATS = ("json", "geojson")
 
 
 @dataclass(frozen=True)
@@ -194,37 +197,15 @@ def _scope_columns(principal: Principal, spec: CollectionDef) -> tuple[str, ...]
     return () if principal.role == "office" else _SCOPE_COLUMNS.get(spec.scope, ())
 
 
-@functools.lru_cache(maxsize=16)
-def _transformer(src: str, dst: str) -> pyproj.Transformer:
-    """A cached transformer (building one takes tenths of a second; they are thread-safe).
-
-    ``EPSG:4326`` with ``always_xy`` is CRS84: longitude first.
-    """
-    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
-
-
-def _reproject(geoms: Any, src: str, dst: str = LONLAT) -> Any:
-    tr = _transformer(src, dst)
-    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-
-
-def _to_crs84(bounds: Sequence[float], crs: str) -> list[float] | None:
-    if not np.all(np.isfinite(bounds)):
-        return None
-    tr = _transformer(crs, LONLAT)
-    minx, miny, maxx, maxy = (float(v) for v in bounds)
-    return [round(v, 7) for v in tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)]
-
-
 def _extent(ws: Workspace, principal: Principal, spec: CollectionDef) -> list[float] | None:
     """The CRS84 bounds of what the caller may see of a collection (None when empty)."""
     info = ws.info(spec.id, force_total_bounds=True)
     columns = _scope_columns(principal, spec)
     if not columns:
-        return _to_crs84(info["total_bounds"], info["crs"])
+        return to_crs84(info["total_bounds"], info["crs"])
     frame = ws.read(spec.id, use_arrow=False, columns=list(columns))
     shown = frame.geometry[_scope_mask(principal, spec, frame)]
-    return _to_crs84(shown.total_bounds, info["crs"])
+    return to_crs84(shown.total_bounds, info["crs"])
 
 
 def collection(
@@ -269,136 +250,7 @@ def collections(
     return {"links": [_link(f"{base}/collections", "self", JSON, title)], "collections": found}
 
 
-# --- query parameters -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Query:
-    """A parsed items request: bbox (CRS84), paging and property equality filters."""
-
-    bbox: tuple[float, float, float, float] | None
-    limit: int
-    offset: int
-    filters: dict[str, str]
-
-
-def _bad(code: str, zh: str, en: str) -> BadParameterError:
-    return BadParameterError(message(f"ogc.{code}", zh, en))
-
-
-def check_format(value: str | None) -> None:
-    """BadParameterError unless ``f`` is absent, ``json`` or ``geojson``."""
-    if value is not None and value.lower() not in FORMATS:
-        raise _bad(
-            "bad_format",
-            f"参数 f 为“{value}”，本服务只提供 json 或 geojson；请去掉 f 或写 f=json。",
-            f"`f` was {value!r} but this service only serves json or geojson; drop f or "
-            "pass f=json.",
-        )
-
-
-def _parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """Four finite CRS84 numbers with each min <= max (a zero width or height is a line or a
-    point, and valid); BadParameterError otherwise."""
-    try:
-        n = [float(p) for p in text.split(",")]
-    except ValueError:
-        n = []
-    # NaN fails every comparison and infinities fall outside the ranges, so both are refused.
-    if len(n) == 4 and -180 <= n[0] <= n[2] <= 180 and -90 <= n[1] <= n[3] <= 90:
-        return n[0], n[1], n[2], n[3]
-    raise _bad(
-        "bad_bbox",
-        f"参数 bbox 为“{text}”，应为四个数“最小经度,最小纬度,最大经度,最大纬度”"
-        "（CRS84 经纬度，经度在 -180 到 180、纬度在 -90 到 90 之间，最小值不大于最大值），"
-        "例如 bbox=112.35,24.75,112.45,24.85。",
-        f"`bbox` was {text!r} but is expected to be four numbers minlon,minlat,maxlon,"
-        "maxlat in CRS84 degrees (longitudes within -180..180, latitudes within -90..90) with "
-        "each min <= max, e.g. bbox=112.35,24.75,112.45,24.85.",
-    )
-
-
-def _parse_int(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise _bad(
-            f"bad_{name}",
-            f"参数 {name} 为“{text}”，应为 {low} 到 {high} 之间的整数。",
-            f"`{name}` was {text!r} but is expected to be an integer from {low} to {high}.",
-        )
-    return value
-
-
-def parse_query(params: Sequence[tuple[str, str]], fields: Sequence[str], cid: str) -> Query:
-    """Check an items request's parameters against the collection's properties.
-
-    BadParameterError naming the parameter for a repeated one, an unknown one (listing the
-    properties that may be filtered on), a bad ``bbox``/``limit``/``offset``/``f``, or a
-    ``crs``/``bbox-crs`` other than CRS84.
-    """
-    seen: dict[str, str] = {}
-    for key, value in params:
-        if key in seen:
-            raise _bad(
-                "repeated",
-                f"参数 {key} 出现了不止一次；每个参数只能给一次。",
-                f"`{key}` was given more than once; give each parameter once.",
-            )
-        seen[key] = value
-    unknown = [k for k in seen if k not in RESERVED and k not in fields]
-    if unknown:
-        names = ", ".join(fields)
-        raise _bad(
-            "unknown_parameter",
-            f"查询参数“{unknown[0]}”既不是集合“{cid}”的属性，也不是 {', '.join(RESERVED)} 之一；"
-            f"可筛选的属性：{names}。",
-            f"Query parameter {unknown[0]!r} is neither a property of collection {cid!r} nor "
-            f"one of {', '.join(RESERVED)}; properties you can filter on: {names}.",
-        )
-    check_format(seen.get("f"))
-    for key in ("crs", "bbox-crs"):
-        if key in seen and seen[key] != CRS84:
-            raise _bad(
-                "bad_crs",
-                f"参数 {key} 为“{seen[key]}”，本服务只提供 {CRS84}（经纬度）；请去掉该参数。",
-                f"`{key}` was {seen[key]!r} but this service only serves {CRS84} "
-                "(longitude/latitude); drop the parameter.",
-            )
-    return Query(
-        bbox=_parse_bbox(seen["bbox"]) if "bbox" in seen else None,
-        limit=_parse_int("limit", seen.get("limit", str(DEFAULT_LIMIT)), 1, MAX_LIMIT),
-        offset=_parse_int("offset", seen.get("offset", "0"), 0, MAX_OFFSET),
-        filters={k: v for k, v in seen.items() if k not in RESERVED},
-    )
-
-
 # --- features ---------------------------------------------------------------------------
-
-
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Dates and times as ISO text (a date alone when at midnight), other columns as they are."""
-    out = frame.copy()
-    for col in out.columns:
-        s = out[col]
-        if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-            continue
-        day = s.dt.strftime("%Y-%m-%d")
-        out[col] = day.where(s.dt.normalize() == s, s.dt.strftime("%Y-%m-%dT%H:%M:%S"))
-    return out
-
-
-def _matches(values: pd.Series, wanted: str) -> np.ndarray:
-    """Rows whose value, as the text the client sees, equals ``wanted`` (numbers also by value)."""
-    flag = pd.api.types.is_bool_dtype(values)
-    text = values.map({True: "true", False: "false"}) if flag else values
-    hit = (text.astype("string").fillna("") == wanted).to_numpy(dtype=bool)
-    if pd.api.types.is_numeric_dtype(values) and not flag:
-        number = pd.to_numeric(pd.Series([wanted]), errors="coerce").iloc[0]
-        hit |= (values == number).fillna(False).to_numpy(dtype=bool)
-    return hit
 
 
 def _ids(frame: pd.DataFrame, spec: CollectionDef) -> pd.Series:
@@ -407,35 +259,6 @@ def _ids(frame: pd.DataFrame, spec: CollectionDef) -> pd.Series:
     if spec.id_column not in frame.columns:
         return fids
     return frame[spec.id_column].astype("string").fillna(fids)
-
-
-def _json_lines(frame: pd.DataFrame) -> list[str]:
-    """One JSON object text per row (text inside is escaped, so no row spans lines)."""
-    text = frame.to_json(orient="records", lines=True, force_ascii=False, double_precision=15)
-    return text.rstrip("\n").split("\n")
-
-
-def _features(page: gpd.GeoDataFrame, ids: pd.Series, crs: str) -> list[dict[str, Any]]:
-    """GeoJSON features in CRS84 of a page in ``crs``, built as one JSON text, parsed once."""
-    if not len(page):
-        return []
-    geoms = _reproject(page.geometry.to_numpy(), crs)
-    geoms[shapely.is_empty(geoms)] = None
-    geo = pd.Series(shapely.to_geojson(geoms), dtype="string").fillna("null")
-    props = _plain(pd.DataFrame(page.drop(columns=page.geometry.name)))
-    prop_lines = _json_lines(props)
-    id_lines = _json_lines(pd.DataFrame({"id": ids.to_numpy()}))
-    text = (
-        '{"type":"Feature",'
-        + pd.Series(id_lines, dtype="string").str[1:-1]
-        + ',"geometry":'
-        + geo.to_numpy()
-        + ',"properties":'
-        + pd.Series(prop_lines, dtype="string")
-        + "}"
-    )
-    parsed: list[dict[str, Any]] = json.loads("[" + ",".join(text.tolist()) + "]")
-    return parsed
 
 
 # Degrees added around a layer's CRS84 extent before a bbox is clipped to it: far more than
@@ -480,7 +303,7 @@ def _layer_box(bbox: tuple[float, float, float, float], crs: str) -> shapely.Geo
     step = max(maxx - minx, maxy - miny) / 32
     if step > 0:
         shape = shapely.segmentize(shape, max_segment_length=step)
-    return _reproject(shape, LONLAT, crs)
+    return reproject(shape, LONLAT, crs)
 
 
 def _effective_bbox(
@@ -490,7 +313,7 @@ def _effective_bbox(
     None when there is none or it covers the whole layer (no spatial test needed)."""
     if query.bbox is None:
         return None
-    extent = _to_crs84(ws.info(spec.id, force_total_bounds=True)["total_bounds"], crs)
+    extent = to_crs84(ws.info(spec.id, force_total_bounds=True)["total_bounds"], crs)
     clipped = _query_box(query.bbox, extent)
     if clipped is None or extent is None:
         return False
@@ -523,9 +346,9 @@ def _matching_fids(
     if box is not None:
         shapely.prepare(box)
         keep &= shapely.intersects(box, frame.geometry.to_numpy())
-    plain = _plain(frame[list(query.filters)])
+    plain = plain_values(frame[list(query.filters)])
     for name, wanted in query.filters.items():
-        keep &= _matches(plain[name], wanted)
+        keep &= matches_text(plain[name], wanted)
     return np.sort(frame.index.to_numpy()[keep])
 
 
@@ -574,7 +397,7 @@ def items(
         matched = len(fids)
         chosen = fids[query.offset : query.offset + query.limit]
         page = ws.read(spec.id, fids=chosen, **read) if len(chosen) else None
-    features = [] if page is None else _features(page, _ids(page, spec), info["crs"])
+    features = [] if page is None else to_features(page, _ids(page, spec), info["crs"])
     url = f"{base}/collections/{spec.id}/items"
     pages = [("self", query.offset)]
     if query.offset + len(features) < matched:
@@ -618,7 +441,7 @@ def feature(
         )
     fid = frame.index.to_numpy()[hit][:1]
     page = ws.read(spec.id, use_arrow=False, fids=fid, fid_as_index=True)
-    out = _features(page, _ids(page, spec), info["crs"])[0]
+    out = to_features(page, _ids(page, spec), info["crs"])[0]
     href = f"{base}/collections/{spec.id}/items/{quote(feature_id, safe='')}"
     out["links"] = [
         _link(href, "self", GEOJSON, "this feature"),

@@ -21,7 +21,8 @@ import pytest
 import shapely
 
 from geoservice.access import add_user, authenticate
-from geoservice.ogc import COLLECTIONS, CONFORMANCE, CRS84
+from geoservice.ogc import COLLECTIONS, CONFORMANCE
+from geoservice.ogc_params import CRS84
 from geoservice.workspace import Workspace
 from layers.schema import SCHEMAS
 
