@@ -1,4 +1,4 @@
-"""Text encoding detection for survey files (shapefile DBFs and CSV tables).
+"""Text encoding detection for survey shapefiles (their DBF attribute tables).
 
 Chinese survey shapefiles usually come as GBK without a ``.cpg`` sidecar, and the DBF's
 language driver id (LDID, header byte 29) is often wrong (``0x57`` "ANSI" and ``0x13``
@@ -23,18 +23,19 @@ string value::
     gdf = gdf.rename(columns=lambda c: repair_truncated_utf8(c) if c != "geometry" else c)
     for col in string_columns:
         gdf[col] = gdf[col].map(repair_truncated_utf8, na_action="ignore")
+
+The DBF bytes are read by :mod:`layers.dbf`; CSV tables are handled by
+:mod:`layers.text_encoding`, which shares the validation of a user-given ``--encoding``.
 """
 
 from __future__ import annotations
 
 import codecs
-import struct
-from dataclasses import dataclass
-from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
 
+from layers.dbf import CHUNK_SEP, read_records, text_chunks
 from layers.errors import EncodingError, SourceError
 from layers.messages import Message
 from layers.sources import shapefile_parts
@@ -42,16 +43,17 @@ from layers.sources import shapefile_parts
 #: Reason code of a UTF-8 DBF with names or values cut mid-character (see module doc).
 UTF8_TRUNCATED_CODE = "encoding.sniffed_utf8_truncated"
 
-# Name returned for GBK-family data: a superset of GBK/CP936/GB2312 that both Python and
-# GDAL (pyogrio's SHAPE_ENCODING) decode correctly. Python's "936" is not a codec name.
-_GB = "GB18030"
-_UTF8 = "UTF-8"
+#: Name returned for GBK-family data: a superset of GBK/CP936/GB2312 that both Python and
+#: GDAL (pyogrio's SHAPE_ENCODING) decode correctly. Python's "936" is not a codec name.
+GB_NAME = "GB18030"
+#: Name returned for UTF-8 data.
+UTF8_NAME = "UTF-8"
 
 # .cpg labels we trust (upper case, trimmed) -> encoding name for pyogrio.
 # fmt: off
 _CPG_LABELS: dict[str, str] = {
-    "UTF-8": _UTF8, "UTF8": _UTF8, "65001": _UTF8,
-    "936": _GB, "CP936": _GB, "GBK": _GB, "GB2312": _GB, "GB18030": _GB,
+    "UTF-8": UTF8_NAME, "UTF8": UTF8_NAME, "65001": UTF8_NAME,
+    "936": GB_NAME, "CP936": GB_NAME, "GBK": GB_NAME, "GB2312": GB_NAME, "GB18030": GB_NAME,
 }
 
 # What the DBF language driver id claims (dBASE / Esri code page table), for the reason.
@@ -65,34 +67,11 @@ _LDID_CLAIMS: dict[int, str] = {
 # fmt: on
 _LDID_GBK = frozenset({0x4D, 0x7A})
 
-#: The byte order mark of GB18030: U+FEFF encoded in GB18030 (a four-byte sequence).
-GB18030_BOM = b"\x84\x31\x95\x33"
-
-_SEP = 0x0A  # separator between text chunks: ASCII, never part of a UTF-8/GB18030 sequence
-_UTF8_EXAMPLES = "GB18030, GBK, UTF-8"
-
-
-@dataclass(frozen=True)
-class _DbfField:
-    name: bytes
-    type: str
-    offset: int  # byte offset within a record (the deletion flag is byte 0)
-    length: int
-
-
-@dataclass(frozen=True)
-class _DbfHeader:
-    n_records: int
-    header_length: int
-    record_length: int
-    ldid: int
-    fields: tuple[_DbfField, ...]
-
 
 # --------------------------------------------------------------------------- user input
 
 
-def _check_user_encoding(user_encoding: str, what: str) -> str:
+def check_user_encoding(user_encoding: str, what: str) -> str:
     """Validate a user-given encoding; return the name to use (Chinese labels normalised)."""
     label = user_encoding.strip()
     mapped = _CPG_LABELS.get(label.upper())
@@ -113,7 +92,8 @@ def _check_user_encoding(user_encoding: str, what: str) -> str:
     return label
 
 
-def _user_reason(given: str, name: str) -> Message:
+def user_reason(given: str, name: str) -> Message:
+    """Why the encoding ``name`` is used: the user gave ``given`` (named too when it differs)."""
     if given.strip() == name:
         return Message(
             "encoding.user", f"编码 {name} 由用户指定", f"encoding {name} given by the user"
@@ -143,90 +123,6 @@ def _read_cpg_label(cpg_path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- DBF sniffing
-
-
-def _parse_dbf_header(head: bytes, dbf_path: Path) -> _DbfHeader:
-    """Parse the dBASE III/IV header: counts, lengths, LDID and field descriptors."""
-    if len(head) < 32:
-        raise _dbf_corrupt(dbf_path, "the file is shorter than a 32-byte DBF header")
-    n_records, header_length, record_length = struct.unpack_from("<IHH", head, 4)
-    descs: list[bytes] = []
-    for start in range(32, min(header_length, len(head)) - 31, 32):
-        if head[start] == 0x0D:
-            break
-        descs.append(head[start : start + 32])
-    types = [chr(d[11]).upper() for d in descs]
-    plain = [d[16] for d in descs]
-    # Clipper/FoxPro keep the high byte of a long character field's length in byte 17.
-    wide = [
-        n + (d[17] << 8 if t == "C" else 0) for n, d, t in zip(plain, descs, types, strict=True)
-    ]
-    lengths = wide if sum(wide) + 1 <= record_length else plain
-    if sum(lengths) + 1 > record_length:
-        raise _dbf_corrupt(dbf_path, "the fields are longer than the record length")
-    offsets = accumulate([1, *lengths])
-    fields = tuple(
-        _DbfField(d[:11].split(b"\0", 1)[0], t, o, n)
-        for d, t, o, n in zip(descs, types, offsets, lengths, strict=False)
-    )
-    return _DbfHeader(n_records, header_length, record_length, head[29], fields)
-
-
-def _dbf_corrupt(dbf_path: Path, detail: str) -> SourceError:
-    return SourceError(
-        Message(
-            "source.dbf_corrupt",
-            f"无法读取属性表 {dbf_path.name}：{detail}。"
-            "请检查文件是否完整，或用 QGIS 重新导出该图层。",
-            f"cannot read the attribute table {dbf_path.name}: {detail}; check that the file "
-            f"is complete or export the layer again from QGIS.",
-        )
-    )
-
-
-def _read_records(dbf_path: Path) -> tuple[_DbfHeader, np.ndarray]:
-    """Read the header and the record block as an ``(n_records, record_length)`` uint8 array."""
-    with dbf_path.open("rb") as fh:
-        head = fh.read(32)
-        if len(head) >= 12:
-            header_length = struct.unpack_from("<H", head, 8)[0]
-            head += fh.read(max(header_length - 32, 0))
-        header = _parse_dbf_header(head, dbf_path)
-        fh.seek(header.header_length)
-        block = np.fromfile(fh, dtype=np.uint8, count=header.n_records * header.record_length)
-    n_full = block.size // header.record_length if header.record_length else 0
-    return header, block[: n_full * header.record_length].reshape(n_full, header.record_length)
-
-
-def _text_chunks(
-    header: _DbfHeader, records: np.ndarray
-) -> tuple[list[bytes], np.ndarray, list[int]]:
-    """Field names, and the character fields of the records that hold non-ASCII bytes.
-
-    Returns
-    -------
-    names : list of bytes
-        The raw field names.
-    text : numpy.ndarray
-        2-D uint8: the ``C`` columns of every record with a byte >= 0x80 in them, each
-        field followed by a separator column.
-    ends : list of int
-        The column index of each separator in ``text``.
-    """
-    names = [f.name for f in header.fields]
-    text_fields = [f for f in header.fields if f.type == "C" and f.length > 0]
-    if not text_fields or records.shape[0] == 0:
-        return names, np.empty((0, 0), dtype=np.uint8), []
-    sep = np.full((records.shape[0], 1), _SEP, dtype=np.uint8)
-    parts: list[np.ndarray] = []
-    ends: list[int] = []
-    width = 0
-    for f in text_fields:
-        parts += [records[:, f.offset : f.offset + f.length], sep]
-        width += f.length + 1
-        ends.append(width - 1)
-    text = np.concatenate(parts, axis=1)
-    return names, text[(text >= 0x80).any(axis=1)], ends
 
 
 def _trim_utf8_tails(text: np.ndarray, ends: list[int]) -> np.ndarray:
@@ -283,7 +179,8 @@ def _utf8_error(data: bytes) -> int | None:
     return None
 
 
-def _decodes(data: bytes, encoding: str) -> bool:
+def decodes(data: bytes, encoding: str) -> bool:
+    """True when all of ``data`` decodes with ``encoding``."""
     try:
         data.decode(encoding)
     except UnicodeDecodeError:
@@ -302,15 +199,15 @@ def _values_cut_utf8(
     if first_error is None:
         return True
     # Blanking can only help when the first error sits at the end of a chunk.
-    if not 0 <= values.find(bytes([_SEP]), first_error) - first_error <= 3:
+    if not 0 <= values.find(bytes([CHUNK_SEP]), first_error) - first_error <= 3:
         return False
-    return _decodes(_trim_utf8_tails(text, ends).tobytes(), "utf-8")
+    return decodes(_trim_utf8_tails(text, ends).tobytes(), "utf-8")
 
 
 def _classify(names: list[bytes], text: np.ndarray, ends: list[int]) -> str:
     """Decide from raw text bytes: ascii, utf8, utf8_truncated, gb18030, guess_*.
 
-    ``text`` holds only records with non-ASCII bytes (see :func:`_text_chunks`). Names
+    ``text`` holds only records with non-ASCII bytes (see :func:`layers.dbf.text_chunks`). Names
     and values are decoded separately so the record bytes are never copied again.
     """
     names_raw = b"\n".join(names)
@@ -321,9 +218,9 @@ def _classify(names: list[bytes], text: np.ndarray, ends: list[int]) -> str:
     if names_error is None and values_error is None:
         return "utf8"
     names_cut = b"\n".join(_drop_utf8_tail(n) for n in names)
-    if _decodes(names_cut, "utf-8") and _values_cut_utf8(text, ends, values, values_error):
+    if decodes(names_cut, "utf-8") and _values_cut_utf8(text, ends, values, values_error):
         return "utf8_truncated"
-    if _decodes(names_raw, "gb18030") and _decodes(values, "gb18030"):
+    if decodes(names_raw, "gb18030") and decodes(values, "gb18030"):
         return "gb18030"
     utf8_errors = _error_count(names_cut, "utf-8") + _error_count(
         _trim_utf8_tails(text, ends).tobytes(), "utf-8"
@@ -334,7 +231,7 @@ def _classify(names: list[bytes], text: np.ndarray, ends: list[int]) -> str:
 
 def _ldid_note(ldid: int, detected: str) -> tuple[str, str]:
     """A (zh, en) clause about the LDID byte when it disagrees with ``detected``."""
-    if detected == _GB and ldid in _LDID_GBK:
+    if detected == GB_NAME and ldid in _LDID_GBK:
         return "", ""
     if ldid == 0:
         return (
@@ -352,32 +249,32 @@ def _ldid_note(ldid: int, detected: str) -> tuple[str, str]:
 _SNIFF_TEXT: dict[str, tuple[str, str, str]] = {
     # kind -> (encoding, zh, en)
     "ascii": (
-        _UTF8,
+        UTF8_NAME,
         "DBF 中文本全为 ASCII 字符，按 UTF-8 读取",
         "all text is ASCII; read as UTF-8",
     ),
-    "utf8": (_UTF8, "按 DBF 文本字节判断为 UTF-8", "the DBF text bytes decode as UTF-8"),
+    "utf8": (UTF8_NAME, "按 DBF 文本字节判断为 UTF-8", "the DBF text bytes decode as UTF-8"),
     "utf8_truncated": (
-        _UTF8,
+        UTF8_NAME,
         "按 DBF 文本字节判断为 UTF-8，但有字段名或字段值在字符中间被截断"
         "（DBF 字段名限 10 字节）；需按 latin1 读取后修复",
         "the DBF text bytes decode as UTF-8, but some field names or values were cut "
         "mid-character (a DBF field name holds 10 bytes); read as latin1 and repair",
     ),
     "gb18030": (
-        _GB,
+        GB_NAME,
         "按 DBF 文本字节判断为 GB18030 (GBK)",
         "the DBF text bytes decode as GB18030 (GBK)",
     ),
     "guess_utf8": (
-        _UTF8,
+        UTF8_NAME,
         "DBF 文本既非有效 UTF-8 也非有效 GB18030；"
         "UTF-8 解码错误较少，按 UTF-8 读取，部分字符可能乱码",
         "the DBF text is neither valid UTF-8 nor valid GB18030; UTF-8 gives fewer decoding "
         "errors, so UTF-8 is used and some characters may be garbled",
     ),
     "guess_gb18030": (
-        _GB,
+        GB_NAME,
         "DBF 文本既非有效 UTF-8 也非有效 GB18030；"
         "GB18030 解码错误较少，按 GB18030 读取，部分字符可能乱码",
         "the DBF text is neither valid UTF-8 nor valid GB18030; GB18030 gives fewer decoding "
@@ -387,8 +284,8 @@ _SNIFF_TEXT: dict[str, tuple[str, str, str]] = {
 
 
 def _sniff_dbf(dbf_path: Path, prefix_zh: str, prefix_en: str) -> tuple[str, Message]:
-    header, records = _read_records(dbf_path)
-    names, text, ends = _text_chunks(header, records)
+    header, records = read_records(dbf_path)
+    names, text, ends = text_chunks(header, records)
     kind = _classify(names, text, ends)
     encoding, zh, en = _SNIFF_TEXT[kind]
     note_zh, note_en = ("", "") if kind == "ascii" else _ldid_note(header.ldid, encoding)
@@ -437,8 +334,8 @@ def detect_shapefile_encoding(
     """
     shp_path = Path(shp_path)
     if user_encoding is not None:
-        name = _check_user_encoding(user_encoding, shp_path.name)
-        return name, _user_reason(user_encoding, name)
+        name = check_user_encoding(user_encoding, shp_path.name)
+        return name, user_reason(user_encoding, name)
     cpg = _find_sidecar(shp_path, ".cpg")
     prefix_zh, prefix_en = "未找到 .cpg 文件，", "no .cpg file; "
     if cpg is not None:
@@ -466,86 +363,6 @@ def detect_shapefile_encoding(
             )
         )
     return _sniff_dbf(dbf, prefix_zh, prefix_en)
-
-
-def detect_text_encoding(data: bytes, user_encoding: str | None = None) -> tuple[str, Message]:
-    """Decide the encoding of a text file (CSV) from its bytes.
-
-    Parameters
-    ----------
-    data : bytes
-        The whole file (a prefix may end mid-character and be misjudged).
-    user_encoding : str, optional
-        Encoding given by the user; validated with :func:`codecs.lookup`.
-
-    Returns
-    -------
-    encoding : str
-        ``"utf-8-sig"`` (UTF-8 with BOM), ``"gb18030"`` (GB18030 with its BOM
-        ``84 31 95 33``, or valid GB18030/GBK without one), ``"utf-32"`` or ``"utf-16"``
-        (with BOM; UTF-16 is Excel's "Unicode text"), ``"utf-8"`` (valid UTF-8,
-        including pure ASCII), or the user's value. Valid for ``bytes.decode`` and
-        ``pandas.read_csv(encoding=...)``. Only the ``utf-8-sig``, ``utf-16`` and
-        ``utf-32`` codecs drop the BOM themselves: GB18030 decodes its BOM to U+FEFF,
-        which the caller strips (as it does after a user-given ``utf-8``).
-    reason : Message
-
-    Raises
-    ------
-    EncodingError
-        The user's encoding is unknown, or the bytes are neither UTF-8 nor GB18030.
-    """
-    if user_encoding is not None:
-        name = _check_user_encoding(user_encoding, "CSV")
-        name = name.lower() if name in {_UTF8, _GB} else name
-        return name, _user_reason(user_encoding, name)
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", Message(
-            "encoding.utf8_bom",
-            "文件以 UTF-8 BOM 开头，按 UTF-8 读取",
-            "UTF-8 byte order mark found",
-        )
-    if data.startswith(GB18030_BOM):
-        return "gb18030", Message(
-            "encoding.gb18030_bom",
-            "文件以 GB18030 BOM（84 31 95 33）开头，按 GB18030 读取",
-            "GB18030 byte order mark (84 31 95 33) found",
-        )
-    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32", Message(
-            "encoding.utf32_bom",
-            "文件以 UTF-32 BOM 开头，按 UTF-32 读取",
-            "UTF-32 byte order mark found",
-        )
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", Message(
-            "encoding.utf16_bom",
-            "文件以 UTF-16 BOM 开头，按 UTF-16 读取",
-            "UTF-16 byte order mark found",
-        )
-    if data.isascii():
-        return "utf-8", Message(
-            "encoding.ascii",
-            "文本全为 ASCII 字符，按 UTF-8 读取",
-            "all text is ASCII; read as UTF-8",
-        )
-    if _decodes(data, "utf-8"):
-        return "utf-8", Message("encoding.utf8", "文本为有效 UTF-8", "the text decodes as UTF-8")
-    if _decodes(data, "gb18030"):
-        return "gb18030", Message(
-            "encoding.gb18030",
-            "文本不是 UTF-8，按 GB18030 (GBK) 读取",
-            "the text is not UTF-8 and decodes as GB18030 (GBK)",
-        )
-    raise EncodingError(
-        Message(
-            "encoding.undetected",
-            "文本既不是 UTF-8 也不是 GB18030 (GBK)，无法判断编码；"
-            f"请用 --encoding 指定编码，例如 {_UTF8_EXAMPLES}。",
-            "the text is neither UTF-8 nor GB18030 (GBK), so its encoding cannot be detected; "
-            f"pass --encoding with the right codec, e.g. {_UTF8_EXAMPLES}.",
-        )
-    )
 
 
 def repair_truncated_utf8(text: str) -> str:

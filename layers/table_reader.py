@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers import encoding as enc_mod
 from layers.aliases import ALIASES, COORDINATE_PAIRS, find_coordinate_columns, fold
 from layers.errors import EncodingError, SchemaError, SourceError
 from layers.messages import Message
@@ -26,6 +25,7 @@ from layers.tables import (
     uncalculated_formula_cells,
     uncalculated_formulas_message,
 )
+from layers.text_encoding import detect_text_encoding
 
 # The 1-based row of the source file each record came from (never shown to users).
 ROW = "source_row"
@@ -50,7 +50,7 @@ def _header_row(cells: pd.DataFrame) -> int:
 
 def _decode_csv(data: bytes, source: Source, encoding: str | None, report: ImportReport) -> str:
     """The text of a CSV without its byte order mark (UTF-8, GB18030, UTF-16 or UTF-32)."""
-    enc, reason = enc_mod.detect_text_encoding(data, encoding)
+    enc, reason = detect_text_encoding(data, encoding)
     report.encoding, report.encoding_reason = enc.upper(), reason
     try:
         # GB18030 (and a user-given UTF-8) decode the BOM to U+FEFF: it is not text.

@@ -12,10 +12,10 @@ import shapely
 from layers.encoding import (
     UTF8_TRUNCATED_CODE,
     detect_shapefile_encoding,
-    detect_text_encoding,
     repair_truncated_utf8,
 )
 from layers.errors import EncodingError, SourceError
+from layers.text_encoding import detect_text_encoding
 
 TOWNS = ["丰阳镇", "连州市"]
 NOTES = ["松林", "湿地"]

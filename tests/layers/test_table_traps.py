@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from layers import read_layer
-from layers.encoding import GB18030_BOM, detect_text_encoding
 from layers.errors import SourceError
+from layers.text_encoding import GB18030_BOM, detect_text_encoding
 
 COMPLAINTS = (
     "举报编号,受理时间,举报内容,经度,纬度\n"
