@@ -14,19 +14,9 @@ computes, for a period ``[start, end]`` (both days included) and an evaluation d
 - "problems and suggestions": sentences in Chinese and English generated from the
   overdue, escalated and unverified problems.
 
-Definitions (the workflow state is the stored one, read when the report is made):
-
-- *handed over*: ``found_on`` within the period;
-- *closed*: ``verified``, the last change to ``verified`` in the history within the
-  period; a problem imported already verified has no such date and counts in the period
-  of its deadline;
-- *due*: deadline within ``[start, min(end, as_of)]``; *on time*: due, now reported or
-  verified, and last reported on or before the deadline (unknown report dates, i.e.
-  imported states, count as on time, as in :func:`geoservice.workflow.villages.village_status`);
-- *overdue*: found on or before ``end`` and overdue at ``as_of``
-  (:func:`geoservice.workflow.escalation.escalate`);
-- *targets*: the ``targets`` layer, counted only when the analysis run that produced it
-  is dated within the period (the layer holds the latest run only).
+The per-problem flags (handed over, closed, due, on time, overdue) and the targets counted
+are defined and computed in :mod:`geoservice.reports.period_flags`; this module tabulates
+them per department and per village and assembles the report.
 """
 
 from __future__ import annotations
@@ -38,7 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geoservice.errors import OptionError, message
 from geoservice.reports.findings import (
     Finding,
     findings,
@@ -47,9 +36,13 @@ from geoservice.reports.findings import (
     summary_text,
     zh_date,
 )
-from geoservice.workflow.escalation import LEVELS, escalate
-from geoservice.workflow.states import OPEN_STATES
-from geoservice.workflow.store import history, read_problems
+from geoservice.reports.period_flags import (
+    check_period,
+    period_targets,
+    problem_flags,
+    split_codes,
+)
+from geoservice.workflow.escalation import LEVELS
 from geoservice.workspace import Workspace
 from layers.codes import DEPARTMENTS
 from layers.messages import Lang
@@ -221,137 +214,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return clean.to_dict("records")
 
 
-# --- checks -----------------------------------------------------------------------------
-
-
-def check_period(start: date, end: date, as_of: date | None) -> date:
-    """Validate the period; returns the evaluation date (``as_of`` or ``end``)."""
-    if end < start:
-        raise OptionError(
-            message(
-                "report.period_reversed",
-                f"统计期间的开始日期 {start} 晚于结束日期 {end}；请检查 --from 和 --to。",
-                f"`from` was {start} but is expected to be on or before `to` ({end}); "
-                "swap or fix --from and --to.",
-            )
-        )
-    day = as_of or end
-    if day < start:
-        raise OptionError(
-            message(
-                "report.as_of_before_period",
-                f"--as-of 为 {day}，早于统计期间开始日期 {start}；应不早于 {start}，"
-                "或省略 --as-of（默认取结束日期）。",
-                f"`as-of` was {day} but is expected to be on or after the period start "
-                f"{start}; fix it or leave it out (it defaults to --to).",
-            )
-        )
-    return day
-
-
-# --- problems ---------------------------------------------------------------------------
-
-
-def _transition_dates(hist: pd.DataFrame, state: str) -> pd.Series:
-    """Date of each problem's last real change to ``state`` (imports excluded)."""
-    real = hist[(hist["to_state"] == state) & hist["from_state"].notna()]
-    real = real[~real["note"].fillna("").astype(str).str.startswith("[import")]
-    last = real.groupby("problem_id")["at"].max()
-    return pd.to_datetime(last.astype(str).str.slice(0, 10)).rename(f"{state}_on")
-
-
-def split_codes(values: pd.Series) -> pd.Series:
-    """Lists of department codes from ``,``- or ``;``-joined text (empty list for NA)."""
-    text = values.astype("string").fillna("")
-    return text.str.split(r"[,;]").map(lambda items: [s.strip() for s in items if s.strip()])
-
-
-def problem_flags(ws: Workspace, start: date, end: date, as_of: date) -> pd.DataFrame:
-    """One row per problem with the report's flags (see the module docstring).
-
-    Columns: ``problem_id``, ``village_code``, ``village_name``, ``category``,
-    ``deadline``, ``status``, ``departments`` (list), ``handed``, ``closed``, ``due``,
-    ``on_time``, ``overdue`` (bools), ``days_overdue``, ``escalation`` (now) and
-    ``escalation_reached``.
-    """
-    probs = read_problems(ws)
-    hist = history(ws)
-    ids = probs["problem_id"].astype(object)
-    reported_on = pd.to_datetime(ids.map(dict(_transition_dates(hist, "reported").items())))
-    verified_on = pd.to_datetime(ids.map(dict(_transition_dates(hist, "verified").items())))
-    esc = escalate(probs, as_of, reported_on=reported_on)
-    first, last, now = pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(as_of)
-    found = probs["found_on"]
-    known = (found.isna() | (found <= last)).to_numpy(dtype=bool)
-    status = probs["status"].astype(str)
-    verified = (status == "verified").to_numpy(dtype=bool)
-    closed_on = verified_on.where(verified_on.notna(), probs["deadline"])
-    deadline = probs["deadline"]
-    due = (deadline >= first) & (deadline <= min(last, now)) & known
-    done = status.isin(["reported", "verified"])
-    in_time = reported_on.isna() | (reported_on <= deadline)
-    return pd.DataFrame(
-        {
-            "problem_id": probs["problem_id"],
-            "village_code": probs["village_code"],
-            "village_name": probs["village_name"],
-            "category": probs["category"],
-            "deadline": deadline,
-            "status": status,
-            "departments": split_codes(probs["cc_departments"]),
-            "handed": ((found >= first) & (found <= last)).to_numpy(dtype=bool),
-            "closed": verified & closed_on.between(first, last).to_numpy(dtype=bool),
-            "due": due.to_numpy(dtype=bool),
-            "on_time": (due & done & in_time).to_numpy(dtype=bool),
-            "overdue": esc["overdue"].to_numpy(dtype=bool) & known,
-            "awaiting": (status == "reported").to_numpy(dtype=bool) & known,
-            "days_overdue": esc["days_overdue"],
-            "escalation": np.where(known, esc["escalation"], "none"),
-            "escalation_reached": np.where(
-                known & (probs["status"].isin(OPEN_STATES) | due), esc["escalation_reached"], "none"
-            ),
-        }
-    )
+# --- tables -----------------------------------------------------------------------------
 
 
 def _rate(on_time: pd.Series, due: pd.Series) -> pd.Series:
     return pd.Series(
         np.where(due > 0, on_time / due.clip(lower=1), np.nan), index=due.index, dtype="float64"
     )
-
-
-# --- targets ----------------------------------------------------------------------------
-
-
-def _targets(ws: Workspace, start: date, end: date) -> tuple[pd.DataFrame, date | None]:
-    """The targets layer when its analysis run is dated within the period."""
-    empty = pd.DataFrame(
-        columns=["priority", "lead_department", "cooperating_departments", "criminal"]
-    )
-    if "targets" not in ws.layer_names():
-        return empty, None
-    runs = ws.runs()
-    if runs.empty:
-        return empty, None
-    run_day = date.fromisoformat(str(runs["as_of"].iloc[-1])[:10])
-    if not start <= run_day <= end:
-        return empty, run_day
-    frame = ws.read("targets", use_arrow=False, read_geometry=False)
-    criminal = frame.get("criminal_threshold_met", pd.Series(False, index=frame.index))
-    return (
-        pd.DataFrame(
-            {
-                "priority": frame["priority"].astype(str),
-                "lead_department": frame["lead_department"].astype(str),
-                "cooperating_departments": frame["cooperating_departments"],
-                "criminal": criminal.fillna(False).astype(bool),
-            }
-        ),
-        run_day,
-    )
-
-
-# --- tables -----------------------------------------------------------------------------
 
 
 def _department_table(flags: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
@@ -472,7 +341,7 @@ def department_report(
     day = check_period(start, end, as_of)
     ws.require()
     flags = problem_flags(ws, start, end, day)
-    targets, run_day = _targets(ws, start, end)
+    targets, run_day = period_targets(ws, start, end)
     depts = _department_table(flags, targets)
     villages = _village_table(flags)
     due, on_time = int(flags["due"].sum()), int(flags["on_time"].sum())
