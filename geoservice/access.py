@@ -288,7 +288,7 @@ def add_user(
 def _audit(con: sqlite3.Connection, by: str, action: str, target: str, detail: Any) -> None:
     import json
 
-    from geoservice.workspace import ensure_tables
+    from geoservice.workspace_write import ensure_tables
 
     ensure_tables(con)
     con.execute(

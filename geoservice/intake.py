@@ -80,9 +80,9 @@ from geoservice.workspace import (
     DEFAULT_OWNER,
     CatalogEntry,
     Workspace,
-    ensure_tables,
     now_iso,
 )
+from geoservice.workspace_write import ensure_tables
 
 __all__ = ["DEFAULT_SOURCE", "ComplaintIntake", "complaints_classification", "read_complaint"]
 

@@ -26,7 +26,8 @@ import shapely
 
 from geoservice.errors import NotFoundError, message
 from geoservice.workflow.store import connect_file, point_blob
-from geoservice.workspace import DEFAULT_CLASSIFICATION, Workspace, ensure_tables
+from geoservice.workspace import DEFAULT_CLASSIFICATION, Workspace
+from geoservice.workspace_write import ensure_tables
 from layers.codes import CATEGORIES
 
 __all__ = [

@@ -14,7 +14,9 @@ metres). Beside them:
 
 Every change is made on a copy of the file that replaces the original only when complete
 (``os.replace`` is atomic), so an import killed half-way leaves the workspace exactly as
-it was. One writer at a time holds ``<workspace>.lock``.
+it was. One writer at a time holds ``<workspace>.lock``; within a process GDAL reads and
+writes pass :mod:`geoservice.workspace_gate`. The file-level writes (register tables,
+frames, durable renames) are in :mod:`geoservice.workspace_write`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import json
 import os
 import shutil
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -40,11 +41,22 @@ import pyogrio
 import pyproj
 
 from geoservice.errors import ConflictError, NotFoundError, WorkspaceError, message
+from geoservice.workspace_coverage import village_counts
 from geoservice.workspace_file import check_workspace_file
+from geoservice.workspace_gate import gate
+from geoservice.workspace_write import (
+    ensure_tables,
+    fsync_dir,
+    gpkg_safe,
+    has_table,
+    with_earlier_rejects,
+    write_frame,
+)
 from layers.schema import KINDS, Kind
 
 Mode = Literal["replace", "append"]
 CLASSIFICATIONS = ("public", "internal", "restricted")
+_RUN_COLUMNS = ("run_at", "actor", "as_of", "rules_hash", "inputs", "counts", "duration_s")
 DEFAULT_OWNER: dict[str, str] = {
     "villages": "natural_resources",
     "parcels": "agriculture",
@@ -59,27 +71,6 @@ DEFAULT_CLASSIFICATION: dict[str, str] = {
     "patches": "internal",
     "problems": "internal",
 }
-
-_CATALOG_SQL = """
-CREATE TABLE IF NOT EXISTS layer_catalog (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  layer TEXT NOT NULL, part TEXT NOT NULL DEFAULT '', owner_department TEXT NOT NULL,
-  classification TEXT NOT NULL, source_file TEXT NOT NULL, sha256 TEXT,
-  encoding TEXT, crs TEXT, rows INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
-  imported_by TEXT NOT NULL, imported_at TEXT NOT NULL, mode TEXT NOT NULL)
-"""
-_AUDIT_SQL = """
-CREATE TABLE IF NOT EXISTS audit_log (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL)
-"""
-_META_SQL = "CREATE TABLE IF NOT EXISTS workspace_meta (key TEXT PRIMARY KEY, value TEXT)"
-_RUNS_SQL = """
-CREATE TABLE IF NOT EXISTS analysis_runs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, run_at TEXT NOT NULL, actor TEXT NOT NULL,
-  as_of TEXT NOT NULL, rules_hash TEXT NOT NULL, inputs TEXT NOT NULL, counts TEXT NOT NULL,
-  duration_s REAL NOT NULL)
-"""
 
 
 @dataclass(frozen=True)
@@ -102,64 +93,6 @@ class CatalogEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class _Gate:
-    """One process's readers-writer gate on one workspace file.
-
-    GDAL (through pyogrio) links its own copy of SQLite, and POSIX file locks are per
-    process, so a GDAL read in one thread does not see a write transaction that Python's
-    ``sqlite3`` holds in another thread of the same process: it takes the live journal for
-    a crashed writer's and fails ("attempt to write a readonly database"), and closing its
-    file handle would drop the writer's locks. Within a process, GDAL reads therefore wait
-    for writes and writes for GDAL reads; between processes SQLite's own locks suffice. A
-    thread that holds the write side may also read.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer: int | None = None
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        me = threading.get_ident()
-        if self._writer == me:
-            yield
-            return
-        with self._cond:
-            self._cond.wait_for(lambda: self._writer is None)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        me = threading.get_ident()
-        with self._cond:
-            self._cond.wait_for(lambda: self._writer is None and self._readers == 0)
-            self._writer = me
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = None
-                self._cond.notify_all()
-
-
-_GATES: dict[str, _Gate] = {}
-_GATES_LOCK = threading.Lock()
-
-
-def gate(path: Path) -> _Gate:
-    """The process-wide readers-writer gate of a workspace file."""
-    key = os.path.realpath(path)
-    with _GATES_LOCK:
-        return _GATES.setdefault(key, _Gate())
 
 
 def now_iso() -> str:
@@ -218,7 +151,7 @@ class Workspace:
         if not self.exists():
             return None
         with contextlib.closing(self._connect()) as con:
-            if not _has_table(con, "workspace_meta"):
+            if not has_table(con, "workspace_meta"):
                 return None
             row = con.execute("SELECT value FROM workspace_meta WHERE key = 'crs'").fetchone()
         return pyproj.CRS.from_user_input(row[0]) if row else None
@@ -227,7 +160,7 @@ class Workspace:
         """The sharing register, oldest first."""
         self.require()
         with contextlib.closing(self._connect()) as con:
-            if not _has_table(con, "layer_catalog"):
+            if not has_table(con, "layer_catalog"):
                 return []
             cur = con.execute(
                 "SELECT layer, part, owner_department, classification, source_file, sha256, "
@@ -240,7 +173,7 @@ class Workspace:
         """The audit log as a table (``at``, ``actor``, ``action``, ``target``, ``detail``)."""
         self.require()
         with contextlib.closing(self._connect()) as con:
-            if not _has_table(con, "audit_log"):
+            if not has_table(con, "audit_log"):
                 return pd.DataFrame(columns=["at", "actor", "action", "target", "detail"])
             return pd.read_sql_query(
                 "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id", con
@@ -263,29 +196,9 @@ class Workspace:
         Layers stored before attribution existed (no ``village_by`` column) count their
         rows with a village code as ``code`` and the others as ``none``.
         """
-        out: dict[str, dict[str, int]] = {}
         present = set(self.layer_names())
         with gate(self.path).reading(), contextlib.closing(self._connect()) as con:
-            for layer in ("parcels", "complaints", "patches", "problems"):
-                if layer not in present:
-                    continue
-                columns = {r[1] for r in con.execute(f'PRAGMA table_info("{layer}")')}
-                if "village_by" in columns:
-                    sql = (
-                        f"SELECT coalesce(village_by, 'none'), count(*) FROM \"{layer}\" GROUP BY 1"
-                    )
-                elif "village_code" in columns:
-                    sql = (
-                        "SELECT CASE WHEN village_code IS NULL THEN 'none' ELSE 'code' END, "
-                        f'count(*) FROM "{layer}" GROUP BY 1'
-                    )
-                else:
-                    sql = f"SELECT 'none', count(*) FROM \"{layer}\""
-                counts = dict.fromkeys(("code", "name", "location", "none"), 0)
-                for by, n in con.execute(sql):
-                    counts[str(by)] = counts.get(str(by), 0) + int(n)
-                out[layer] = counts
-        return out
+            return village_counts(con, present)
 
     def info(self, layer: str, **kwargs: Any) -> dict[str, Any]:
         """``pyogrio.read_info`` of one layer (fields, features, bounds with ``kwargs``)."""
@@ -299,7 +212,7 @@ class Workspace:
         ``kwargs`` go to ``pyogrio.read_dataframe`` (``columns``, ``read_geometry``,
         ``bbox``, ``where``, ``fids``, ``skip_features``, ``max_features``, ...). Every GDAL
         read of the workspace goes through here or :meth:`info`, so it never overlaps a
-        write of this process (see :class:`_Gate`).
+        write of this process (see :class:`~geoservice.workspace_gate.Gate`).
         """
         self._require_layer(layer)
         kwargs.setdefault("use_arrow", True)
@@ -326,7 +239,7 @@ class Workspace:
         """Hold ``<workspace>.lock``, waiting up to ``wait_seconds`` for another writer.
 
         Within this process the holder also waits for GDAL reads to finish and keeps new
-        ones out until it is done (:class:`_Gate`)."""
+        ones out until it is done (:class:`~geoservice.workspace_gate.Gate`)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
         deadline = time.monotonic() + wait_seconds
@@ -384,7 +297,7 @@ class Workspace:
                 with open(work, "rb") as fh:
                     os.fsync(fh.fileno())
                 os.replace(work, self.path)
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
             finally:
                 work.unlink(missing_ok=True)
 
@@ -434,12 +347,12 @@ class Workspace:
                 )
             )
         with self.transaction() as work:
-            write_frame(_gpkg_safe(frame), work, kind)
+            write_frame(gpkg_safe(frame), work, kind)
             if replace_parts is None:  # appending: the rejects of earlier imports stay
-                rejects = self._with_earlier_rejects(work, kind, rejects)
-            write_frame(_gpkg_safe(rejects), work, f"rejects_{kind}")
+                rejects = with_earlier_rejects(work, kind, rejects)
+            write_frame(gpkg_safe(rejects), work, f"rejects_{kind}")
             for name, other in (also or {}).items():
-                write_frame(_gpkg_safe(other), work, name)
+                write_frame(gpkg_safe(other), work, name)
             with contextlib.closing(self._connect(work)) as con, con:
                 ensure_tables(con)
                 if frame.crs.is_projected and frame.geometry.notna().any():
@@ -471,18 +384,6 @@ class Workspace:
                 )
         return entry
 
-    @staticmethod
-    def _with_earlier_rejects(work: Path, kind: str, rejects: pd.DataFrame) -> pd.DataFrame:
-        table = f"rejects_{kind}"
-        if not work.exists() or table not in [str(name) for name, _ in pyogrio.list_layers(work)]:
-            return rejects
-        earlier = pd.DataFrame(pyogrio.read_dataframe(work, layer=table, read_geometry=False))
-        if not len(earlier):
-            return rejects
-        if not len(rejects):
-            return earlier
-        return pd.concat([earlier, rejects], ignore_index=True)
-
     def write_results(
         self, frames: dict[str, pd.DataFrame], run: dict[str, Any], actor: str
     ) -> None:
@@ -501,7 +402,7 @@ class Workspace:
         at = now_iso()
         with self.transaction() as work:
             for name, frame in frames.items():
-                write_frame(_gpkg_safe(frame), work, name)
+                write_frame(gpkg_safe(frame), work, name)
             with contextlib.closing(self._connect(work)) as con, con:
                 ensure_tables(con)
                 con.execute(
@@ -532,21 +433,10 @@ class Workspace:
         """The analysis runs, oldest first."""
         self.require()
         with contextlib.closing(self._connect()) as con:
-            if not _has_table(con, "analysis_runs"):
-                return pd.DataFrame(
-                    columns=[
-                        "run_at",
-                        "actor",
-                        "as_of",
-                        "rules_hash",
-                        "inputs",
-                        "counts",
-                        "duration_s",
-                    ]
-                )
+            if not has_table(con, "analysis_runs"):
+                return pd.DataFrame(columns=list(_RUN_COLUMNS))
             return pd.read_sql_query(
-                "SELECT run_at, actor, as_of, rules_hash, inputs, counts, duration_s "
-                "FROM analysis_runs ORDER BY id",
+                f"SELECT {', '.join(_RUN_COLUMNS)} FROM analysis_runs ORDER BY id",
                 con,
             )
 
@@ -556,58 +446,3 @@ class Workspace:
         if not shas:
             return None
         return hashlib.sha256("\n".join(shas).encode()).hexdigest()
-
-
-def _has_table(con: sqlite3.Connection, name: str) -> bool:
-    row = con.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone()
-    return row is not None
-
-
-def ensure_tables(con: sqlite3.Connection) -> None:
-    """Create the register tables and list them in gpkg_contents (so QGIS shows them)."""
-    for name, sql, title in (
-        ("layer_catalog", _CATALOG_SQL, "数据共享目录 layer catalog"),
-        ("audit_log", _AUDIT_SQL, "操作日志 audit log"),
-        ("workspace_meta", _META_SQL, "工作空间设置 workspace settings"),
-        ("analysis_runs", _RUNS_SQL, "分析运行记录 analysis runs"),
-    ):
-        con.execute(sql)
-        con.execute(
-            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-            "description, last_change) VALUES (?, 'attributes', ?, ?, "
-            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (name, name, title),
-        )
-
-
-def _gpkg_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rename source columns GeoPackage reserves (``fid``) so writing cannot fail."""
-    clash = {c: f"{c}_source" for c in frame.columns if str(c).lower() == "fid"}
-    return frame.rename(columns=clash) if clash else frame
-
-
-def write_frame(frame: pd.DataFrame, path: Path, layer: str) -> None:
-    """Write a layer (GeoDataFrame, through Arrow) or a plain table into the GeoPackage."""
-    if isinstance(frame, gpd.GeoDataFrame):
-        # Arrow writes the same file as the row-by-row path, about twice as fast.
-        pyogrio.write_dataframe(
-            frame, path, layer=layer, driver="GPKG", promote_to_multi=None, use_arrow=True
-        )
-        return
-    table = frame.copy()
-    for col in table.columns:
-        if not pd.api.types.is_numeric_dtype(table[col]) and not pd.api.types.is_bool_dtype(
-            table[col]
-        ):
-            table[col] = table[col].astype("string")
-    pyogrio.write_dataframe(table, path, layer=layer, driver="GPKG")
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

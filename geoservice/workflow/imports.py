@@ -32,7 +32,8 @@ from geoservice.importing import stored_villages, to_workspace_crs
 from geoservice.shrink import check_shrink
 from geoservice.workflow.store import append_history, audit, connect_file, ensure_workflow
 from geoservice.workflow.villages import read_villages
-from geoservice.workspace import CatalogEntry, Workspace, now_iso, write_frame
+from geoservice.workspace import CatalogEntry, Workspace, now_iso
+from geoservice.workspace_write import write_frame
 from layers import read_layer
 from layers.attribution import attribute_villages
 from layers.messages import Lang

@@ -38,7 +38,8 @@ import shapely
 
 from geoservice.errors import NotFoundError, StaleVersionError, message
 from geoservice.workflow.states import check_transition, state_label
-from geoservice.workspace import Workspace, ensure_tables, now_iso
+from geoservice.workspace import Workspace, now_iso
+from geoservice.workspace_write import ensure_tables
 
 __all__ = [
     "HISTORY_COLUMNS",

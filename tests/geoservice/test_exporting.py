@@ -121,7 +121,7 @@ def test_out_that_is_a_folder_is_refused(ws, tmp_path):
 
 
 def test_shapefile_export_writes_dates_as_iso_text_and_keeps_missing_ones_empty(ws, tmp_path):
-    from geoservice.workspace import write_frame
+    from geoservice.workspace_write import write_frame
 
     frame = ws.read("parcels")
     frame["surveyed_on"] = pd.to_datetime(["2026-05-01", None, "2026-06-30"])

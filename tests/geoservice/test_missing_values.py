@@ -33,7 +33,8 @@ from geoservice.access import add_user
 from geoservice.api.app import create_app
 from geoservice.cli import app
 from geoservice.settings import Settings
-from geoservice.workspace import Workspace, write_frame
+from geoservice.workspace import Workspace
+from geoservice.workspace_write import write_frame
 
 pytestmark = pytest.mark.slow
 

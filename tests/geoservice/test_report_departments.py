@@ -275,7 +275,7 @@ def test_command_refuses_unknown_format(ws: Workspace, tmp_path: Path) -> None:
 def report_missing(tmp_path_factory: pytest.TempPathFactory) -> DepartmentReport:
     """Three overdue problems: one of no village, one of a code outside the villages layer
     with no category, one of a known village."""
-    from geoservice.workspace import write_frame
+    from geoservice.workspace_write import write_frame
     from tests.geoservice.test_workflow_helpers import workspace
 
     folder = tmp_path_factory.mktemp("missing")

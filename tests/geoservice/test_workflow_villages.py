@@ -19,7 +19,8 @@ from geoservice.workflow.villages import (
     resolve_village,
     village_status,
 )
-from geoservice.workspace import Workspace, write_frame
+from geoservice.workspace import Workspace
+from geoservice.workspace_write import write_frame
 
 from .test_workflow_helpers import SAMPLE, problems_csv, workspace
 
