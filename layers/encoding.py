@@ -38,7 +38,7 @@ import numpy as np
 from layers.dbf import CHUNK_SEP, read_records, text_chunks
 from layers.errors import EncodingError, SourceError
 from layers.messages import Message
-from layers.sources import shapefile_parts
+from layers.shapefile_parts import shapefile_parts
 
 #: Reason code of a UTF-8 DBF with names or values cut mid-character (see module doc).
 UTF8_TRUNCATED_CODE = "encoding.sniffed_utf8_truncated"

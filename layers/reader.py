@@ -22,6 +22,7 @@ from layers import crs as crs_mod
 from layers import encoding as enc_mod
 from layers import webmap
 from layers.aliases import CLASSIFICATION_COLUMNS, fold, load_mapping
+from layers.classified import is_classified_text
 from layers.cleaning import clean_layer
 from layers.crs_inference import infer_crs
 from layers.errors import (
@@ -34,12 +35,8 @@ from layers.errors import (
 from layers.messages import Message
 from layers.report import ImportReport
 from layers.schema import schema_for
-from layers.sources import (
-    Source,
-    is_classified_text,
-    resolve_source,
-    shapefile_parts,
-)
+from layers.shapefile_parts import shapefile_parts
+from layers.sources import Source, resolve_source
 from layers.sources import source_sha256 as _sha256
 from layers.table_limits import TableLimits
 from layers.table_reader import ROW, points_from_table, read_table

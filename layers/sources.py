@@ -6,35 +6,37 @@ with several sheets. :func:`resolve_source` turns any of these into one :class:`
 the concrete file to open, its format and, for containers, the layer or sheet.
 
 Data marked as classified (涉密, 秘密, 机密, 绝密) is refused as soon as a name shows the
-mark, before anything is extracted or opened further (Article 6 of the collaboration
-rules: such data is handled under the secrecy law, outside this system).
+mark, before anything is extracted or opened further (:mod:`layers.classified`). The
+parts of a shapefile are found and checked by :mod:`layers.shapefile_parts`; the layer or
+sheet of a container is chosen by :mod:`layers.containers`. :func:`source_sha256` hashes
+the original input for the report and the audit log.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
-import warnings
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-import openpyxl
-import pyogrio
-from openpyxl.utils.exceptions import InvalidFileException
-
 from layers.archive import NESTED_ARCHIVE_SUFFIXES, is_junk_name, member_names, safe_extract
-from layers.errors import ClassifiedDataError, LayerChoiceError, SourceError
-from layers.integrity import check_shapefile
+from layers.classified import check_not_classified
+from layers.containers import (
+    LAYER_WORDS,
+    SHEET_WORDS,
+    choose,
+    filled_sheets,
+    layer_choice_error,
+    ogr_layers,
+)
+from layers.errors import SourceError
 from layers.messages import Message
+from layers.shapefile_parts import complete_shapefile, shapefile_parts
 
 Format = Literal["shapefile", "gpkg", "geojson", "kml", "csv", "xlsx"]
-
-CLASSIFIED_WORDS = ("涉密", "秘密", "机密", "绝密")
 
 FORMATS_BY_SUFFIX: dict[str, Format] = {
     ".shp": "shapefile",
@@ -54,10 +56,6 @@ FOLDER_SUFFIXES = frozenset(FORMATS_BY_SUFFIX) - {".txt"} | {".kmz"}
 """Suffixes counted as datasets when searching a folder or an extracted zip. ``.txt`` is
 left out there (folders usually carry read-me notes); give a ``.txt`` table directly."""
 
-SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-SHAPEFILE_SIDECARS = (*SHAPEFILE_PARTS, ".sbn", ".sbx", ".qix", ".fbn", ".fbx", ".shp.xml")
-"""Files that belong to one shapefile: same stem, one of these endings."""
-
 _SUPPORTED_ZH = (
     "Shapefile（.shp 及同名 .shx .dbf，或打包成 .zip）、GeoPackage（.gpkg）、"
     "GeoJSON（.geojson/.json）、KML/KMZ、CSV（.csv/.txt）、Excel（.xlsx/.xlsm）"
@@ -68,7 +66,6 @@ _SUPPORTED_EN = (
 )
 _CONTAINERS = frozenset({".gpkg", ".xlsx", ".xlsm", ".kml", ".kmz"})
 """Suffixes of files that hold layers or sheets of their own."""
-_LAYER_WORDS = ("图层", "layer", "layers")
 _HASH_CHUNK = 1024 * 1024
 
 
@@ -97,60 +94,6 @@ class Source:
     layer: str | None
     original: Path
     name: str
-
-
-# --- classified data ----------------------------------------------------------------------
-
-
-# "非涉密", "不涉密", "无涉密内容", "非秘密": negations that say the data is NOT classified.
-_NEGATED_MARK = re.compile(r"(非|不|未|无|没有|不属于|不含)(涉密|秘密|机密|绝密)")
-
-
-def classification_marks(value: str) -> list[str]:
-    """The classification marks in ``value``, ignoring negations such as 非涉密."""
-    text = _NEGATED_MARK.sub("", value)
-    return [word for word in CLASSIFIED_WORDS if word in text]
-
-
-def is_classified_text(value: str) -> bool:
-    """True when ``value`` carries a classification mark (涉密, 秘密, 机密 or 绝密).
-
-    Negated marks (非涉密, 不涉密, 无涉密, ...) are not marks.
-    """
-    return bool(classification_marks(value))
-
-
-def check_not_classified(name: str) -> None:
-    """Refuse a file (or member, layer, sheet) whose name carries a classification mark.
-
-    Parameters
-    ----------
-    name : str
-        The name as shown to the user, e.g. ``"parcels.zip!涉密/小班.shp"``.
-
-    Raises
-    ------
-    ClassifiedDataError
-        The name contains 涉密, 秘密, 机密 or 绝密.
-    """
-    marks = classification_marks(name)
-    if not marks:
-        return
-    zh_marks = "、".join(f"“{m}”" for m in marks)
-    en_marks = ", ".join(f"'{m}'" for m in marks)
-    raise ClassifiedDataError(
-        Message(
-            "source.classified",
-            f"文件“{name}”带有涉密标识{zh_marks}，不属于本系统，不予导入。按林长制协作制度第六条，"
-            "涉及国家秘密的数据依照保密法律法规在本系统之外处理。未解压、未读取任何内容；"
-            "请移除该文件，按保密规定的渠道处理。",
-            f"File '{name}' is marked classified ({en_marks}); it does not belong on this"
-            " system and is not imported. Under Article 6 of the forest-chief collaboration"
-            " rules, classified data is handled under the secrecy law outside this system."
-            " Nothing was extracted or read; remove the file and hand it over through the"
-            " secrecy channel.",
-        )
-    )
 
 
 # --- resolution ---------------------------------------------------------------------------
@@ -267,19 +210,8 @@ def _kml_source(path: Path, original: Path, display: str, layer: str | None) -> 
     otherwise the layer is left to the reader (None)."""
     if layer is None:
         return Source(path, "kml", None, original, display)
-    chosen = _choose(display, _ogr_layers(path, display, "KML"), layer, _LAYER_WORDS)
+    chosen = choose(display, ogr_layers(path, display, "KML"), layer, LAYER_WORDS)
     return Source(path, "kml", chosen, original, display)
-
-
-def _ogr_layers(path: Path, display: str, kind: str) -> list[str]:
-    """Layer names of a GeoPackage or KML, each checked for a classification mark."""
-    try:
-        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-    except (pyogrio.errors.DataSourceError, OSError) as exc:
-        raise _unreadable(display, kind, exc) from exc
-    for name in names:
-        check_not_classified(f"{display}!{name}")
-    return names
 
 
 def _resolve_folder(
@@ -303,11 +235,11 @@ def _resolve_folder(
             chosen, chosen_layer = datasets[0], layer
         else:
             shown = [choices[rel] for rel in (matches or datasets)]
-            raise _layer_choice(where, shown, layer)
+            raise layer_choice_error(where, shown, layer)
     elif len(datasets) == 1:
         chosen = datasets[0]
     else:
-        raise _layer_choice(where, [choices[rel] for rel in datasets], None)
+        raise layer_choice_error(where, [choices[rel] for rel in datasets], None)
     chosen_rel = PurePosixPath(chosen)
     parent = chosen_rel.parent.as_posix()
     parent = "" if parent == "." else f"{parent}/"
@@ -349,91 +281,20 @@ def _match_datasets(layer: str, datasets: list[str]) -> list[str]:
 
 
 def _resolve_shapefile(path: Path, original: Path, prefix: str) -> Source:
-    parts = shapefile_parts(path)
-    shp = path if path.suffix.lower() == ".shp" else parts.get(".shp")
-    stem = path.stem
-    if shp is None:
-        raise _shapefile_incomplete(prefix + path.name, [f"{stem}.shp"])
-    missing = [f"{stem}{s}" for s in (".dbf", ".shx") if s not in parts]
-    if missing:
-        raise _shapefile_incomplete(prefix + shp.name, missing)
-    check_shapefile(shp, parts[".shx"], parts[".dbf"], prefix)
+    shp = complete_shapefile(path, prefix)
     return Source(shp, "shapefile", None, original, prefix + shp.name)
 
 
-def shapefile_parts(path: Path) -> dict[str, Path]:
-    """The shapefile's files next to ``path`` by lower-case ending (stem matched
-    case-insensitively, as Windows does)."""
-    stem = path.stem.casefold()
-    parts: dict[str, Path] = {}
-    for sibling in sorted(path.parent.iterdir()):
-        name = sibling.name.casefold()
-        ending = name[len(stem) :]
-        if sibling.is_file() and name.startswith(stem) and ending in SHAPEFILE_SIDECARS:
-            parts.setdefault(ending, sibling)
-    return parts
-
-
 def _resolve_gpkg(path: Path, original: Path, display: str, layer: str | None) -> Source:
-    names = _ogr_layers(path, display, "GeoPackage")
-    chosen = _choose(display, names, layer, _LAYER_WORDS)
+    names = ogr_layers(path, display, "GeoPackage")
+    chosen = choose(display, names, layer, LAYER_WORDS)
     return Source(path, "gpkg", chosen, original, display)
 
 
 def _resolve_xlsx(path: Path, original: Path, display: str, layer: str | None) -> Source:
-    filled = _filled_sheets(path, display)
-    chosen = _choose(display, filled, layer, ("有数据的工作表", "sheet with data rows", "sheets"))
+    filled = filled_sheets(path, display)
+    chosen = choose(display, filled, layer, SHEET_WORDS)
     return Source(path, "xlsx", chosen, original, display)
-
-
-def _filled_sheets(path: Path, display: str) -> list[str]:
-    """Names of the worksheets with a header and at least one data row."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise _unreadable(display, "Excel (.xlsx)", exc) from exc
-    try:
-        for title in book.sheetnames:
-            check_not_classified(f"{display}!{title}")
-        return [ws.title for ws in book.worksheets if _has_data_row(ws.iter_rows(values_only=True))]
-    finally:
-        book.close()
-
-
-def _has_data_row(rows: Iterable[tuple[object, ...]]) -> bool:
-    """True when at least two rows are non-empty (a header and one data row)."""
-    seen = 0
-    for row in rows:
-        if any(v is not None and str(v).strip() for v in row):
-            seen += 1
-            if seen == 2:
-                return True
-    return False
-
-
-def _choose(display: str, names: list[str], layer: str | None, what: tuple[str, str, str]) -> str:
-    """Pick one of ``names`` (layers or sheets) for ``layer`` (case-insensitive).
-
-    ``what`` names the kind of item: Chinese, English singular, English plural.
-    """
-    what_zh, what_en, what_plural = what
-    if not names:
-        raise _source_error(
-            "source.no_layers",
-            f"“{display}”中没有可读取的{what_zh}；应至少有一个。请检查文件内容后重新导出。",
-            f"'{display}' has no readable {what_en}; at least one is expected. Check the"
-            " file's content and export it again.",
-        )
-    if layer is not None:
-        matches = [n for n in names if n.casefold() == layer.casefold()]
-        if len(matches) != 1:
-            raise _layer_choice(display, names, layer, (what_zh, what_plural))
-        return matches[0]
-    if len(names) > 1:
-        raise _layer_choice(display, names, None, (what_zh, what_plural))
-    return names[0]
 
 
 # --- hashing ------------------------------------------------------------------------------
@@ -544,73 +405,4 @@ def _nothing_found(where: str, n_files: int) -> SourceError:
         "请确认放入了完整的数据文件。",
         f"'{where}' holds {n_files} files but no dataset that can be imported; supported"
         f" formats: {_SUPPORTED_EN}. Check that the complete data files are there.",
-    )
-
-
-def _layer_choice(
-    where: str,
-    choices: list[str],
-    layer: str | None,
-    what: tuple[str, str] = ("数据图层", "datasets"),
-) -> LayerChoiceError:
-    """``what`` names the items in Chinese and in English (plural)."""
-    listed = "、".join(choices)
-    listed_en = ", ".join(choices)
-    if layer is None:
-        zh_head = f"“{where}”中有多个{what[0]}：{listed}；需要指定其中一个。"
-        en_head = f"'{where}' holds several {what[1]}: {listed_en}; one must be chosen."
-    else:
-        zh_head = f"“{where}”中没有唯一与“{layer}”对应的{what[0]}；可选：{listed}。"
-        en_head = (
-            f"'{where}' has no single one of its {what[1]} matching '{layer}';"
-            f" choices: {listed_en}."
-        )
-    return LayerChoiceError(
-        Message(
-            "source.choose_layer",
-            f"{zh_head}请用 --layer 名称 指定，例如 --layer {choices[0]}。",
-            f"{en_head} Pass --layer NAME, e.g. --layer {choices[0]}.",
-        ),
-        choices,
-    )
-
-
-_PART_ROLES = {".shp": ("几何", "geometry"), ".dbf": ("属性表", "attribute table")}
-
-
-def _shapefile_incomplete(display: str, missing: list[str]) -> SourceError:
-    roles = [_PART_ROLES.get(PurePosixPath(m).suffix, ("索引", "shape index")) for m in missing]
-    zh = "、".join(f"{m}（{r[0]}）" for m, r in zip(missing, roles, strict=True))
-    en = ", ".join(f"{m} ({r[1]})" for m, r in zip(missing, roles, strict=True))
-    shx_zh, shx_en = "", ""
-    if len(missing) == 1 and missing[0].lower().endswith(".shx"):
-        shp_name = PurePosixPath(display.rsplit("!", 1)[-1]).name
-        shx_zh = (
-            f"只缺 .shx 时也可由 .shp 重建：ogr2ogr --config SHAPE_RESTORE_SHX YES 修复后.shp"
-            f" {shp_name}，或在 QGIS 处理工具箱中运行“修复 Shapefile”（Repair Shapefile）。"
-        )
-        shx_en = (
-            " When only the .shx is missing it can also be rebuilt from the .shp: ogr2ogr"
-            f" --config SHAPE_RESTORE_SHX YES repaired.shp {shp_name}, or 'Repair Shapefile'"
-            " in the QGIS Processing Toolbox."
-        )
-    return _source_error(
-        "source.shapefile_incomplete",
-        f"Shapefile“{display}”不完整：同一文件夹中缺少 {zh}。Shapefile 由多个文件组成，"
-        "必须放在一起：请把所有组成文件（.shp .shx .dbf .prj .cpg）一起复制，"
-        f"或打包成 .zip 发送。{shx_zh}",
-        f"Shapefile '{display}' is incomplete: {en} is missing from the same folder. A"
-        " shapefile is several files that must stay together: copy all parts of the"
-        f" shapefile (.shp .shx .dbf .prj .cpg) together, or send it zipped.{shx_en}",
-    )
-
-
-def _unreadable(display: str, kind: str, exc: Exception) -> SourceError:
-    return _source_error(
-        "source.unreadable",
-        f"“{display}”无法作为 {kind} 打开（{exc}）；应为有效的 {kind} 文件。"
-        "请确认文件完整、扩展名与内容一致，必要时重新导出。",
-        f"'{display}' cannot be opened as {kind} ({exc}); a valid {kind} file is"
-        " expected. Check that the file is complete and its extension matches its"
-        " content, and export it again if needed.",
     )

@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 from shapely.geometry import box
 
+from layers.classified import CLASSIFIED_WORDS, check_not_classified, is_classified_text
 from layers.errors import (
     ArchiveError,
     ClassifiedDataError,
@@ -16,11 +17,8 @@ from layers.errors import (
     SourceError,
 )
 from layers.sources import (
-    CLASSIFIED_WORDS,
     Format,
     Source,
-    check_not_classified,
-    is_classified_text,
     resolve_source,
     source_sha256,
 )
