@@ -141,15 +141,31 @@ def complaint_text(
     return np.char.add(np.char.add(village_name.astype(str), place), body.astype(str))
 
 
-def background_complaints(
+@dataclass
+class Scattered:
+    """Complaints placed at host points of their category's setting, and 70 m around.
+
+    ``x``/``y`` are the host points, ``moved_x``/``moved_y`` the points spread up to 70 m
+    (uniform over the disc) around them.
+    """
+
+    category: NDArray[np.str_]
+    setting: NDArray[np.str_]
+    village: IntArray
+    x: FloatArray
+    y: FloatArray
+    moved_x: FloatArray
+    moved_y: FloatArray
+
+
+def scatter(
     rng: np.random.Generator,
     n: int,
     hosts: dict[str, Hosts],
-    villages: Villages,
     away: FloatArray,
     away_m: float,
-) -> pd.DataFrame:
-    """``n`` scattered complaints of mixed category and status, away from planted sites."""
+) -> Scattered:
+    """``n`` complaints of mixed category at host points at least ``away_m`` from ``away``."""
     cat = choice(rng, n, CATEGORY_SHARE)
     setting = pd.Series(cat).map(SETTING).to_numpy(dtype=str)
     x, y, vil = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
@@ -159,7 +175,21 @@ def background_complaints(
         x[m], y[m], vil[m] = h.x[idx], h.y[idx], h.village[idx]
     ang = rng.uniform(0, 2 * np.pi, n)
     rad = 70 * np.sqrt(rng.random(n))
-    x, y = x + rad * np.cos(ang), y + rad * np.sin(ang)
+    return Scattered(cat, setting, vil, x, y, x + rad * np.cos(ang), y + rad * np.sin(ang))
+
+
+def background_complaints(
+    rng: np.random.Generator,
+    n: int,
+    hosts: dict[str, Hosts],
+    villages: Villages,
+    away: FloatArray,
+    away_m: float,
+) -> pd.DataFrame:
+    """``n`` scattered complaints of mixed category and status, away from planted sites."""
+    placed = scatter(rng, n, hosts, away, away_m)
+    cat, setting, vil = placed.category, placed.setting, placed.village
+    x, y = placed.moved_x, placed.moved_y
     when = random_times(rng, n, FIRST_DAY, LAST_DAY)
     status = complaint_status(rng, when)
     text = complaint_text(rng, cat, villages.name[vil], setting == "river")

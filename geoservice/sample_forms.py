@@ -21,16 +21,15 @@ from numpy.typing import NDArray
 from pyproj import Transformer
 
 from geoservice.sample_events import (
-    SETTING,
     Hosts,
     complaint_frame,
     complaint_status,
     complaint_text,
     random_times,
+    scatter,
 )
-from geoservice.sample_parcels import choice
 from geoservice.sample_terrain import Cells, FloatArray, IntArray, Villages
-from geoservice.sample_text import CATEGORY_SHARE, CATEGORY_ZH
+from geoservice.sample_text import CATEGORY_ZH
 from layers.chinacoords import wgs84_to_gcj02
 
 #: Every ``SPLIT_EVERY``-th village (from index ``SPLIT_FROM``) is written in pieces.
@@ -182,22 +181,15 @@ def wechat_complaints(
     :data:`WECHAT_FIRST` and :data:`WECHAT_LAST`, with the status their age gives. Every
     complaint has a category (the mini-program's form requires one) and a location.
     """
-    cat = choice(rng, n, CATEGORY_SHARE)
-    setting = pd.Series(cat, dtype=object).map(SETTING).to_numpy(dtype=str)
-    x, y, vil = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
-    for kind, h in hosts.items():  # one pass per setting
-        m = setting == kind
-        idx = h.pick(rng, int(m.sum()), away, away_m)
-        x[m], y[m], vil[m] = h.x[idx], h.y[idx], h.village[idx]
-    ang = rng.uniform(0, 2 * np.pi, n)
-    rad = 70 * np.sqrt(rng.random(n))
-    moved_x, moved_y = x + rad * np.cos(ang), y + rad * np.sin(ang)
+    placed = scatter(rng, n, hosts, away, away_m)
+    cat, vil, x, y = placed.category, placed.village, placed.x.copy(), placed.y.copy()
+    moved_x, moved_y = placed.moved_x, placed.moved_y
     inside = shapely.STRtree(villages.geoms).query(
         shapely.points(moved_x, moved_y), predicate="within"
     )[0]
     x[inside], y[inside] = moved_x[inside], moved_y[inside]
     when = random_times(rng, n, WECHAT_FIRST, WECHAT_LAST)
-    text = complaint_text(rng, cat, villages.name[vil], setting == "river")
+    text = complaint_text(rng, cat, villages.name[vil], placed.setting == "river")
     return complaint_frame(
         when,
         cat,
