@@ -12,8 +12,9 @@ CI image that lost a program cannot pass by skipping.
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -102,3 +103,15 @@ def shared_dir() -> Path:
         if (candidate / "realdata").is_dir():
             return candidate
     pytest.skip("the shared/ folder with real survey files is not beside this checkout")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Any]:
+    """Headless Chromium driven by Playwright (one per test module)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        yield b
+        b.close()

@@ -1,9 +1,6 @@
 """geoservice analyze end to end: layers written, runs recorded, reproducible, CLI output."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +15,7 @@ from geoservice.cli import DEMO_FILES
 from geoservice.errors import NotFoundError
 from geoservice.importing import import_file
 from geoservice.workspace import Workspace
-from tests.builders import write_shp, xiaoban
+from tests.builders import run_cli, write_shp, xiaoban
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 AS_OF = date(2026, 11, 28)
@@ -117,14 +114,7 @@ def test_parcels_alone_give_no_targets(tmp_path):
 
 
 def _cli(*args):
-    env = {**os.environ, "GEOSERVICE_USER": "planner"}
-    return subprocess.run(
-        [sys.executable, "-m", "geoservice", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    return run_cli(*args, user="planner")
 
 
 def test_analyze_command_prints_a_summary_and_json(town):

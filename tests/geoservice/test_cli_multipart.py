@@ -1,25 +1,11 @@
 """The import report printed by the CLI counts rows merged as parts of one feature."""
 
 import json
-import os
-import subprocess
-import sys
 
 import geopandas as gpd
 import shapely
 
-from tests.builders import GK111, X0, Y0, write_shp
-
-
-def _run(*args):
-    env = {**os.environ, "GEOSERVICE_USER": "tester"}
-    return subprocess.run(
-        [sys.executable, "-m", "geoservice", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+from tests.builders import GK111, X0, Y0, run_cli, write_shp
 
 
 def _village_in_three_parts(tmp_path):
@@ -32,7 +18,7 @@ def _village_in_three_parts(tmp_path):
 
 def test_import_text_report_shows_the_rows_merged(tmp_path):
     shp = _village_in_three_parts(tmp_path)
-    res = _run("import", "villages", shp, "-w", tmp_path / "ws.gpkg")
+    res = run_cli("import", "villages", shp, "-w", tmp_path / "ws.gpkg")
     assert res.returncode == 0, res.stderr
     assert "读取 3 行，导入 1 行" in res.stdout
     assert "合并 2 行：3 行是同一要素的多个部分，合并为 1 个要素" in res.stdout
@@ -40,7 +26,7 @@ def test_import_text_report_shows_the_rows_merged(tmp_path):
 
 def test_import_json_report_balances_with_the_rows_merged(tmp_path):
     shp = _village_in_three_parts(tmp_path)
-    res = _run("import", "villages", shp, "-w", tmp_path / "ws.gpkg", "--json", "--lang", "en")
+    res = run_cli("import", "villages", shp, "-w", tmp_path / "ws.gpkg", "--json", "--lang", "en")
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)["report"]
     assert (report["parts_merged"], report["features_merged"], report["rows_merged"]) == (3, 1, 2)

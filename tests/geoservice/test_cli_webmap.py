@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import coordTransform as oracle
 import pandas as pd
 import pyogrio
 import pyproj
 import shapely
 
-from tests.builders import GK111, X0, Y0, write_shp, xiaoban
-
-
-def run(*args):
-    env = {**os.environ, "GEOSERVICE_USER": "tester"}
-    cmd = [sys.executable, "-m", "geoservice", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+from tests.builders import GK111, X0, Y0, run_cli, write_shp, xiaoban
 
 
 def test_import_with_gcj02_stores_the_true_point_and_prints_the_shift(tmp_path):
     ws = tmp_path / "ws.gpkg"
     shp = write_shp(xiaoban(), tmp_path / "xb.shp")
-    assert run("import", "parcels", shp, "-w", ws).returncode == 0
+    assert run_cli("import", "parcels", shp, "-w", ws).returncode == 0
     true_x, true_y = X0 + 50.0, Y0 + 50.0  # the middle of the first parcel
     lon, lat = pyproj.Transformer.from_crs(GK111, 4490, always_xy=True).transform(true_x, true_y)
     glon, glat = oracle.wgs84_to_gcj02(lon, lat)
@@ -39,7 +29,7 @@ def test_import_with_gcj02_stores_the_true_point_and_prints_the_shift(tmp_path):
     )
     csv = tmp_path / "高德.csv"
     sheet.to_csv(csv, index=False, encoding="utf-8-sig")
-    res = run("import", "complaints", csv, "-w", ws, "--crs", "gcj02")
+    res = run_cli("import", "complaints", csv, "-w", ws, "--crs", "gcj02")
     assert res.returncode == 0, res.stderr
     assert "坐标系：GCJ-02 → CGCS2000 (EPSG:4490)" in res.stdout
     assert "已将 1 个要素的坐标从 GCJ-02 转换为 CGCS2000" in res.stdout
@@ -59,7 +49,7 @@ def test_import_of_projected_numbers_as_gcj02_exits_2_with_the_fix(tmp_path):
     )
     csv = tmp_path / "投影.csv"
     sheet.to_csv(csv, index=False, encoding="utf-8-sig")
-    res = run(
+    res = run_cli(
         "import", "complaints", csv, "-w", tmp_path / "ws.gpkg", "--crs", "GCJ-02", "--lang", "en"
     )
     assert res.returncode == 2

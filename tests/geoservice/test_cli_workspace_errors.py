@@ -2,9 +2,6 @@
 line on stderr and exit status 2; target exports before any analysis name the command."""
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -14,7 +11,7 @@ from typer.testing import CliRunner
 from geoservice.cli import app
 from geoservice.importing import import_file
 from geoservice.workspace import Workspace
-from tests.builders import write_shp, xiaoban
+from tests.builders import run_cli, write_shp, xiaoban
 
 # Commands that accept a workspace path that does not exist yet.
 OPTIONAL = {("import",), ("problems", "import"), ("rules", "show")}
@@ -106,16 +103,10 @@ def test_rules_show_needs_no_workspace_yet(tmp_path):
     assert not (tmp_path / "new.gpkg").exists()
 
 
-def _run(*args, timeout=120):
-    env = {**os.environ, "GEOSERVICE_USER": "tester"}
-    cmd = [sys.executable, "-m", "geoservice", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-
-
 def test_serve_refuses_to_start_on_a_file_that_is_not_a_geopackage(tmp_path):
     workspace = tmp_path / "town.gpkg"
     workspace.write_bytes(b"")
-    res = _run("serve", "-w", workspace, "--port", "1", "--lang", "en", timeout=60)
+    res = run_cli("serve", "-w", workspace, "--port", "1", "--lang", "en", timeout=60)
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
@@ -128,7 +119,7 @@ def test_a_zip_given_as_workspace_is_a_json_error_with_json(tmp_path):
     with zipfile.ZipFile(workspace, "w") as zf:
         for part in tmp_path.glob("xb.*"):
             zf.write(part, part.name)
-    res = _run("layers", "-w", workspace, "--json")
+    res = run_cli("layers", "-w", workspace, "--json")
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     error = json.loads(res.stdout)["error"]

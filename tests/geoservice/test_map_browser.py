@@ -59,17 +59,6 @@ def town(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def browser(chromium):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield b
-        b.close()
-
-
 def _open(browser, path: Path):
     """Load ``path`` offline; return the page, the failures and the paint time in seconds."""
     page = browser.new_page(viewport={"width": 1280, "height": 860})

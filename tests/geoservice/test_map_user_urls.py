@@ -9,65 +9,28 @@ shown escaped.
 from __future__ import annotations
 
 import json
-import shutil
-from datetime import date
 from pathlib import Path
 
-import openpyxl
-import pandas as pd
-import pyogrio
 import pytest
 from typer.testing import CliRunner
 
-from geoservice.analysis.rules import load_rules
-from geoservice.analysis.run import analyze
-from geoservice.cli_common import DEMO_FILES
-from geoservice.importing import import_file
 from geoservice.workspace import Workspace
 from maps.render import asset_urls, external_urls
+from tests.builders import AS_OF, analysed_town, sample_with_texts
 
 pytestmark = pytest.mark.usefixtures("map_assets")
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
-AS_OF = date(2026, 11, 28)
 URL_TEXT = '见 http://evil.example/a.png 或 https://x.cn <img src="http://evil.example/i.png">'
 VILLAGE = "竹山村"
 RENAMED = "竹山村 https://village.example/"
 
 
-def _with_urls(folder: Path) -> None:
-    """Put URLs into one complaint, one problem description and one village name."""
-    complaints = folder / "complaints.csv"
-    table = pd.read_csv(complaints, encoding="gbk", dtype=str)
-    table.loc[0, "举报内容"] = URL_TEXT
-    table.to_csv(complaints, index=False, encoding="gbk")
-    book = openpyxl.load_workbook(folder / "problems.xlsx")
-    sheet = book.active
-    assert sheet is not None
-    header = [c.value for c in sheet[1]]
-    sheet.cell(2, header.index("问题描述") + 1, URL_TEXT)
-    for row in sheet.iter_rows(min_row=2):
-        cell = row[header.index("所属村")]
-        if cell.value == VILLAGE:
-            cell.value = RENAMED
-    book.save(folder / "problems.xlsx")
-    villages = pyogrio.read_dataframe(folder / "villages.shp")
-    villages.loc[villages["XZQMC"] == VILLAGE, "XZQMC"] = RENAMED
-    pyogrio.write_dataframe(villages, folder / "villages.shp", encoding="CP936")
-
-
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample town with URLs in its text, imported and analysed at AS_OF."""
+    """The sample town with URLs in a complaint, a problem and a village name, analysed."""
     folder = tmp_path_factory.mktemp("town")
-    files = folder / "files"
-    shutil.copytree(SAMPLE, files)
-    _with_urls(files)
-    ws = Workspace(folder / "town.gpkg")
-    for f in DEMO_FILES:
-        import_file(ws, files / f.name, f.kind, actor="t", **f.options())
-    analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
-    return ws.path
+    files = sample_with_texts(folder / "files", [URL_TEXT], URL_TEXT, VILLAGE, RENAMED)
+    return analysed_town(files, folder / "town.gpkg").path
 
 
 @pytest.fixture(scope="module")
@@ -149,17 +112,6 @@ COMPLAINT_POPUP = f"""() => {{
     document.body.appendChild(div);
     return [div.querySelectorAll('img').length, div.innerText];
 }}"""
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield b
-        b.close()
 
 
 def _open(browser, page_html: str, folder: Path):

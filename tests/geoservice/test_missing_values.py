@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +33,10 @@ from geoservice.cli import app
 from geoservice.settings import Settings
 from geoservice.workspace import Workspace
 from geoservice.workspace_write import write_frame
+from tests.builders import run_demo
 
 pytestmark = pytest.mark.slow
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 AS_OF = "2026-11-28"
 UNKNOWN_CODE = "441882109999"  # a village code the villages layer does not have
 NAMELESS_VILLAGE = "441882101216"  # a village polygon with a code and no name
@@ -124,15 +122,7 @@ class Damaged:
 def damaged(tmp_path_factory: pytest.TempPathFactory) -> Damaged:
     """The sample town (``geoservice demo``), damaged, then analysed again."""
     folder = tmp_path_factory.mktemp("missing")
-    res = subprocess.run(
-        [sys.executable, "-m", "geoservice", "demo", "--data", str(SAMPLE), "--out", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"GEOSERVICE_USER": "planner", "PATH": "/usr/bin:/bin", "HOME": str(folder)},
-    )
-    assert res.returncode == 0, res.stderr
-    ws = Workspace(folder / "demo.gpkg")
+    ws = Workspace(run_demo(folder))
     town = Damaged(ws, folder, _damage(ws))
     town.cli("analyze", "-w", ws.path, "--as-of", AS_OF)
     return town
@@ -187,23 +177,18 @@ def test_map_names_unknown_villages(damaged, tmp_path, kind, lang, map_assets):
 # --- report ----------------------------------------------------------------------------
 
 
+def _report(damaged: Damaged, out: Path, lang: str) -> Path:
+    """``geoservice report departments`` of the damaged town for this year so far."""
+    damaged.cli(
+        *("report", "departments", "-w", damaged.ws.path, "--from", "2026-01-01", "--to", AS_OF),
+        *("--out", out, "--lang", lang),
+    )
+    return out
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_department_report_html(damaged, tmp_path, lang):
-    out = tmp_path / "report.html"
-    damaged.cli(
-        "report",
-        "departments",
-        "-w",
-        damaged.ws.path,
-        "--from",
-        "2026-01-01",
-        "--to",
-        AS_OF,
-        "--out",
-        out,
-        "--lang",
-        lang,
-    )
+    out = _report(damaged, tmp_path / "report.html", lang)
     page = out.read_text(encoding="utf-8")
     assert WORDS[lang] in page and UNKNOWN_CODE in page
     assert not GARBAGE.search(page)
@@ -211,21 +196,7 @@ def test_department_report_html(damaged, tmp_path, lang):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_department_report_xlsx(damaged, tmp_path, lang):
-    out = tmp_path / "report.xlsx"
-    damaged.cli(
-        "report",
-        "departments",
-        "-w",
-        damaged.ws.path,
-        "--from",
-        "2026-01-01",
-        "--to",
-        AS_OF,
-        "--out",
-        out,
-        "--lang",
-        lang,
-    )
+    out = _report(damaged, tmp_path / "report.xlsx", lang)
     book = openpyxl.load_workbook(out)
     cells = [
         str(c)

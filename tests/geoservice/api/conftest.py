@@ -8,8 +8,6 @@ building it once per session keeps the suite fast.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from geoservice.access import add_user
 from geoservice.api.app import create_app
 from geoservice.settings import Settings
 from geoservice.workspace import Workspace
+from tests.builders import run_demo
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "sample_gis"
@@ -33,16 +32,7 @@ DEPARTMENT = "police"
 @pytest.fixture(scope="session")
 def town_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample town imported and analysed once (``geoservice demo``)."""
-    out = tmp_path_factory.mktemp("town")
-    res = subprocess.run(
-        [sys.executable, "-m", "geoservice", "demo", "--data", str(SAMPLE), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"GEOSERVICE_USER": "planner", "PATH": "/usr/bin:/bin", "HOME": str(out)},
-    )
-    assert res.returncode == 0, res.stderr
-    return out / "demo.gpkg"
+    return run_demo(tmp_path_factory.mktemp("town"))
 
 
 @dataclass

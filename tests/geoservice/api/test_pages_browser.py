@@ -68,17 +68,6 @@ def server(town_template, tmp_path_factory):
     sock.close()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def phone(browser, server):
     """A fresh phone-sized page that may only talk to the test server."""
