@@ -268,7 +268,9 @@ def attribute_villages(
         }
     )
     by_code = match_codes(code, table)
-    by_name = match_names(name, table).fillna(match_names(_column(frame, "place"), table))
+    by_name = match_names(name, table)
+    place = _column(frame, "place").where(by_name.isna())  # only where the name did not tell
+    by_name = by_name.fillna(match_names(place, table))
     by_name = by_name.where(by_code.isna())
     written = by_code.fillna(by_name)
     located = locate(frame.geometry, villages)

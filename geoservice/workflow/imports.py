@@ -28,10 +28,9 @@ import pandas as pd
 import pyogrio
 
 from geoservice.errors import NotFoundError, OptionError, message
-from geoservice.importing import stored_villages, to_workspace_crs
+from geoservice.importing import to_workspace_crs
 from geoservice.shrink import check_shrink
 from geoservice.workflow.store import append_history, audit, connect_file, ensure_workflow
-from geoservice.workflow.villages import read_villages
 from geoservice.workspace import CatalogEntry, Workspace, now_iso
 from geoservice.workspace_write import write_frame
 from layers import read_layer
@@ -68,8 +67,9 @@ def _check_villages(
     ws: Workspace, frame: gpd.GeoDataFrame, report: ImportReport
 ) -> gpd.GeoDataFrame:
     """Give every problem its village (code, name or location); refuse unknown villages."""
-    read_villages(ws)  # NotFoundError naming the missing villages layer
-    out, result = attribute_villages(frame, stored_villages(ws), id_column="problem_id")
+    # Read once; a workspace without villages is a NotFoundError naming the layer.
+    villages = ws.read("villages", columns=["village_code", "village_name"])
+    out, result = attribute_villages(frame, villages, id_column="problem_id")
     unknown = result.unknown.drop_duplicates("given")
     if len(unknown):
         pairs = "；".join(
