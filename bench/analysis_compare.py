@@ -113,7 +113,7 @@ def step_ours(ctx: Context) -> tuple[dict[str, float], Any]:
     from geoservice.analysis.run import read_inputs
     from geoservice.analysis.scoring import score_parcels
     from geoservice.analysis.targets import build_targets
-    from geoservice.workspace import Workspace
+    from geoservice.base.workspace import Workspace
 
     rules = _default_rules()
     t0, cpu = time.perf_counter(), time.process_time()
@@ -149,7 +149,7 @@ def step_ours(ctx: Context) -> tuple[dict[str, float], Any]:
 def step_analyze(ctx: Context) -> tuple[dict[str, float], Any]:
     """``analyze`` end to end on a copy of the workspace (the copy is not timed)."""
     from geoservice.analysis.run import analyze
-    from geoservice.workspace import Workspace
+    from geoservice.base.workspace import Workspace
 
     rules = _default_rules()
     copy = ctx.scratch / "analyze-copy.gpkg"

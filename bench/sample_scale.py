@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
-from geoservice.sample import DEFAULT_SEED, SCALES, generate
+from geoservice.sample.town import DEFAULT_SEED, SCALES, generate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,3 +1,3 @@
-from geoservice.cli import main
+from geoservice.cli.app import main
 
 main()

@@ -32,7 +32,7 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 
 # Keywords that classify free Chinese text, most specific first: the first category with
 # a matching keyword wins. This is the library default; the service uses the table of the
-# rules file (geoservice/data/rules.yaml), which a test keeps equal to this one.
+# rules file (geoservice/analysis/rules.yaml), which a test keeps equal to this one.
 CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "illegal_mining",

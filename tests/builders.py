@@ -18,9 +18,9 @@ import shapely
 
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.run import analyze
-from geoservice.cli_common import DEMO_FILES
-from geoservice.importing import import_file
-from geoservice.workspace import Workspace
+from geoservice.base.workspace import Workspace
+from geoservice.cli.common import DEMO_FILES
+from geoservice.files.importing import import_file
 
 GK111 = "EPSG:4546"
 # A 100 m square near Lianzhou in CGCS2000 / 3-degree GK CM 111E.

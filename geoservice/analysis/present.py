@@ -17,8 +17,8 @@ import pandas as pd
 
 from geoservice.analysis.labels import priority_word
 from geoservice.analysis.rules import Rules
-from geoservice.errors import OptionError, message
-from geoservice.missing import village_words
+from geoservice.base.errors import OptionError, message
+from geoservice.base.missing import village_words
 from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Lang
 

@@ -22,7 +22,7 @@ from geoservice.analysis.labels import (
 )
 from geoservice.analysis.routing import Assignment, Routing
 from geoservice.analysis.rules import Rules
-from geoservice.missing import NO_DEADLINE, village_word, word
+from geoservice.base.missing import NO_DEADLINE, village_word, word
 from layers.codes import CAUSE_CATEGORY
 from layers.messages import Lang
 

@@ -1,9 +1,9 @@
 """The risk and routing rules: one YAML file of weights, thresholds, keywords and routing.
 
-The package ships its defaults in ``geoservice/data/rules.yaml``; a workspace may override
+The package ships its defaults in ``geoservice/analysis/rules.yaml``; a workspace may override
 any key with its own YAML file, deep-merged into the defaults (mappings merge key by key,
 lists and plain values replace). :func:`load_rules` validates the result into a
-:class:`Rules` model; every bad value becomes an :class:`~geoservice.errors.OptionError`
+:class:`Rules` model; every bad value becomes an :class:`~geoservice.base.errors.OptionError`
 naming the key, the value received and what is expected, in Chinese and English.
 """
 
@@ -45,7 +45,7 @@ from geoservice.analysis.rules_sections import (
     TargetRules,
     check_category,
 )
-from geoservice.errors import OptionError, message
+from geoservice.base.errors import OptionError, message
 from layers.codes import CATEGORIES
 from layers.messages import Lang
 
@@ -66,7 +66,7 @@ class Rules(StrictModel):
     """Every weight, half-life, buffer, threshold, keyword and routing rule of the analysis.
 
     Units: distances in metres (workspace CRS), areas in hectares, volumes in cubic metres,
-    ages in days; scores are dimensionless evidence points. See ``geoservice/data/rules.yaml``
+    ages in days; scores are dimensionless evidence points. See ``geoservice/analysis/rules.yaml``
     for the meaning of each key.
     """
 
@@ -199,7 +199,7 @@ def _key_text(key: object) -> str:
 
 def default_rules_text() -> str:
     """The text of the packaged ``rules.yaml``."""
-    return (resources.files("geoservice") / "data" / "rules.yaml").read_text(encoding="utf-8")
+    return (resources.files("geoservice.analysis") / "rules.yaml").read_text(encoding="utf-8")
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -227,8 +227,8 @@ def load_rules(override: Path | None = None) -> Rules:
         The override is missing or not YAML, or a value is invalid: the message names the
         key (dotted path), the value received and what is expected.
     """
-    data = _read_yaml(default_rules_text(), "geoservice/data/rules.yaml")
-    source = "geoservice/data/rules.yaml"
+    data = _read_yaml(default_rules_text(), "geoservice/analysis/rules.yaml")
+    source = "geoservice/analysis/rules.yaml"
     if override is not None:
         path = Path(override)
         if not path.is_file():

@@ -22,8 +22,8 @@ from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.rules import Rules, rules_hash
 from geoservice.analysis.scoring import PARCEL_COLUMNS, score_parcels
 from geoservice.analysis.targets import build_targets_and_reasons
-from geoservice.errors import NotFoundError, message
-from geoservice.workspace import Workspace
+from geoservice.base.errors import NotFoundError, message
+from geoservice.base.workspace import Workspace
 from layers.messages import Lang
 from layers.schema import SCHEMAS
 

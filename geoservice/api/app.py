@@ -16,8 +16,8 @@ from geoservice.api import errors
 from geoservice.api.csrf import CSRFGuard
 from geoservice.api.headers import SecurityHeaders
 from geoservice.api.limits import RequestLimits
-from geoservice.settings import Settings
-from geoservice.workspace_file import check_workspace_file
+from geoservice.base.settings import Settings
+from geoservice.base.workspace_file import check_workspace_file
 
 __all__ = ["create_app"]
 
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     Raises
     ------
-    geoservice.errors.WorkspaceError
+    geoservice.base.errors.WorkspaceError
         The workspace path exists but is not a GeoPackage (a folder, an empty or text
         file, a zip, an SQLite database of another program): the service does not start.
         A path that does not exist yet is accepted; an import creates it.

@@ -38,12 +38,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from geoservice.access import authenticate
 from geoservice.api.errors import error_body, request_lang
 from geoservice.api.origin import origin_of, public_origin
-from geoservice.errors import CrossSiteRequestError, message
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
+from geoservice.base.access import authenticate
+from geoservice.base.errors import CrossSiteRequestError, message
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
 from layers.errors import LayersError
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Dependencies shared by the routes: settings, workspace, caller, audit.
 
 A route declares ``principal: Caller`` to get the authenticated
-:class:`~geoservice.access.Principal` (401 without a valid token), ``ws: WorkspaceDep`` for the
+:class:`~geoservice.base.access.Principal` (401 without a valid token), ``ws: WorkspaceDep`` for the
 workspace, and calls :func:`audit` for everything that reads shared data, exports, imports
 or changes state.
 """
@@ -14,12 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from geoservice.access import Principal, authenticate
 from geoservice.api import throttle
 from geoservice.api.errors import request_lang
-from geoservice.errors import AuthenticationError
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
+from geoservice.base.access import Principal, authenticate
+from geoservice.base.errors import AuthenticationError
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
 from layers.messages import Lang
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Domain errors to HTTP status, in one table.
 
-Core code raises :mod:`geoservice.errors` and :mod:`layers.errors` exceptions; this module is
+Core code raises :mod:`geoservice.base.errors` and :mod:`layers.errors` exceptions; this module is
 the only place they become status codes. The body is always
 ``{"error": {"code": ..., "message": ..., "zh": ..., "en": ...}}`` with ``message`` in the
 caller's language.
@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from geoservice.api.paths import hide_paths
-from geoservice.errors import (
+from geoservice.base.errors import (
     AuthenticationError,
     BadParameterError,
     ConflictError,

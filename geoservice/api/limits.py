@@ -27,8 +27,8 @@ from starlette.requests import Request
 
 from geoservice.api.deps import get_principal
 from geoservice.api.errors import error_body, request_lang, status_for
-from geoservice.errors import OptionError, message
-from geoservice.settings import Settings
+from geoservice.base.errors import OptionError, message
+from geoservice.base.settings import Settings
 from layers.errors import LayersError
 
 __all__ = [

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from geoservice.settings import Settings
+from geoservice.base.settings import Settings
 
 __all__ = ["origin_of", "public_base", "public_origin", "server_origin"]
 

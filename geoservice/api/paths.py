@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from geoservice.settings import Settings
+from geoservice.base.settings import Settings
 from layers.errors import LayersError
 from layers.messages import Message
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from geoservice.access import Principal
 from geoservice.api.deps import audit, refusal_audited
-from geoservice.errors import NotFoundError
+from geoservice.base.access import Principal
+from geoservice.base.errors import NotFoundError
 
 __all__ = ["audit_not_found"]
 

@@ -24,9 +24,9 @@ from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from geoservice.errors import AuthenticationError, TooManyAttemptsError, message
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
+from geoservice.base.errors import AuthenticationError, TooManyAttemptsError, message
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
 
 __all__ = ["FailureThrottle", "check_address", "record_failure", "throttle_of"]
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geoservice.base.workspace import Workspace
 from geoservice.reports.findings import (
     Finding,
     findings,
@@ -43,7 +44,6 @@ from geoservice.reports.period_flags import (
     split_codes,
 )
 from geoservice.workflow.escalation import LEVELS
-from geoservice.workspace import Workspace
 from layers.codes import DEPARTMENTS
 from layers.messages import Lang
 
@@ -335,7 +335,7 @@ def department_report(
     Returns
     -------
     DepartmentReport
-        Raises :class:`~geoservice.errors.OptionError` for a reversed period or an
+        Raises :class:`~geoservice.base.errors.OptionError` for a reversed period or an
         ``as_of`` before ``start``.
     """
     day = check_period(start, end, as_of)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from geoservice.missing import NO_CATEGORY, village_word, word
+from geoservice.base.missing import NO_CATEGORY, village_word, word
 from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Lang
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from geoservice.missing import (
+from geoservice.base.missing import (
     NO_CATEGORY,
     NO_DEADLINE,
     UNKNOWN_VILLAGE,

@@ -24,11 +24,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from geoservice.errors import OptionError, message
+from geoservice.base.errors import OptionError, message
+from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import escalate
 from geoservice.workflow.states import OPEN_STATES
 from geoservice.workflow.store import history, read_problems
-from geoservice.workspace import Workspace
 
 __all__ = ["check_period", "period_targets", "problem_flags", "split_codes"]
 

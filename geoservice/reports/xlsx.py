@@ -19,8 +19,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from geoservice.cells import text_cells
-from geoservice.missing import NO_CATEGORY, NO_DEADLINE, village_word, word
+from geoservice.base.cells import text_cells
+from geoservice.base.missing import NO_CATEGORY, NO_DEADLINE, village_word, word
 from geoservice.reports.departments import DepartmentReport, department_name, header
 from geoservice.workflow.escalation import level_label
 from layers.codes import CATEGORIES

@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geoservice import dates
-from geoservice.access import Principal
-from geoservice.errors import NotFoundError, OptionError, PermissionDeniedError, message
+from geoservice.base import dates
+from geoservice.base.access import Principal
+from geoservice.base.errors import NotFoundError, OptionError, PermissionDeniedError, message
+from geoservice.base.villages import read_villages, resolve_village
+from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import Thresholds, escalate, level_label
 from geoservice.workflow.states import allowed_next, check_state, state_label
 from geoservice.workflow.store import read_problems
-from geoservice.workflow.villages import read_villages, resolve_village
-from geoservice.workspace import Workspace
 from layers.codes import CATEGORIES, department_codes
 from layers.messages import Lang
 

@@ -9,7 +9,7 @@ deadline) and it is not reported or verified. Levels, lowest first:
 3. ``supervision`` (督办函): overdue by at least ``supervision_days``;
 4. ``listed`` (挂牌督办): overdue by at least ``listed_days``.
 
-The thresholds live in ``geoservice/data/workflow.yaml`` (key ``escalation``) and can be
+The thresholds live in ``geoservice/workflow/workflow.yaml`` (key ``escalation``) and can be
 overridden by a YAML file with the same key.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from geoservice.errors import OptionError, message
+from geoservice.base.errors import OptionError, message
 from geoservice.workflow.states import OPEN_STATES
 from layers.codes import ESCALATION_LABELS
 from layers.messages import Lang
@@ -75,7 +75,7 @@ def _bad(key: str, value: object, zh: str, en: str) -> OptionError:
 
 def load_thresholds(override: Path | None = None) -> Thresholds:
     """The packaged thresholds, with the ``escalation`` keys of ``override`` applied."""
-    text = (resources.files("geoservice") / "data" / "workflow.yaml").read_text("utf-8")
+    text = (resources.files("geoservice.workflow") / "workflow.yaml").read_text("utf-8")
     values = dict(yaml.safe_load(text)["escalation"])
     if override is not None:
         path = Path(override)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from geoservice.errors import NotFoundError, OptionError, TooLargeError, message
+from geoservice.base.errors import NotFoundError, OptionError, TooLargeError, message
 
 __all__ = [
     "ACCEPTED_TYPES",

@@ -27,12 +27,13 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geoservice.errors import NotFoundError, OptionError, message
-from geoservice.importing import to_workspace_crs
-from geoservice.shrink import check_shrink
-from geoservice.workflow.store import append_history, audit, connect_file, ensure_workflow
-from geoservice.workspace import CatalogEntry, Workspace, now_iso
-from geoservice.workspace_write import write_frame
+from geoservice.base.errors import NotFoundError, OptionError, message
+from geoservice.base.gpkg_sql import audit, connect_file
+from geoservice.base.workspace import CatalogEntry, Workspace, now_iso
+from geoservice.base.workspace_write import write_frame
+from geoservice.files.importing import to_workspace_crs
+from geoservice.files.shrink import check_shrink
+from geoservice.workflow.store import append_history, ensure_workflow
 from layers import read_layer
 from layers.attribution import attribute_villages
 from layers.messages import Lang
@@ -108,7 +109,7 @@ def import_problems(
 
     ``read_options`` go to :func:`layers.read_layer` (encoding, crs, mapping, layer). A
     ``replace`` that would leave fewer than half the stored problems is refused
-    (:class:`~geoservice.errors.ShrinkRefusedError`) unless ``allow_shrink``.
+    (:class:`~geoservice.base.errors.ShrinkRefusedError`) unless ``allow_shrink``.
     """
     if mode not in ("merge", "replace"):
         raise OptionError(

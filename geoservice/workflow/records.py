@@ -9,11 +9,12 @@ from typing import Any
 import pandas as pd
 import pyproj
 
-from geoservice.errors import ConflictError, OptionError, WorkspaceError, message
+from geoservice.base.errors import ConflictError, OptionError, WorkspaceError, message
+from geoservice.base.gpkg_sql import audit, point_blob
+from geoservice.base.villages import read_villages, resolve_village
+from geoservice.base.workspace import Workspace, now_iso
 from geoservice.workflow.states import check_state
-from geoservice.workflow.store import append_history, audit, point_blob, transaction
-from geoservice.workflow.villages import read_villages, resolve_village
-from geoservice.workspace import Workspace, now_iso
+from geoservice.workflow.store import append_history, transaction
 from layers.codes import CATEGORIES, category_from_text, department_codes
 
 __all__ = ["add_campaign", "add_problem", "default_departments"]

@@ -13,7 +13,7 @@ recurs is a new problem.
 
 from __future__ import annotations
 
-from geoservice.errors import OptionError, message
+from geoservice.base.errors import OptionError, message
 from layers.codes import PROBLEM_STATE_LABELS, PROBLEM_STATES
 from layers.messages import Lang
 

@@ -28,18 +28,17 @@ import contextlib
 import difflib
 import json
 import sqlite3
-import struct
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
-import shapely
 
-from geoservice.errors import NotFoundError, StaleVersionError, message
+from geoservice.base.errors import NotFoundError, StaleVersionError, message
+from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit, connect_file
+from geoservice.base.workspace import Workspace, now_iso
+from geoservice.base.workspace_write import ensure_tables
 from geoservice.workflow.states import check_transition, state_label
-from geoservice.workspace import Workspace, now_iso
-from geoservice.workspace_write import ensure_tables
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -53,7 +52,6 @@ __all__ = [
     "update_problem",
 ]
 
-LOCK_WAIT_SECONDS = 15.0
 PROBLEM_COLUMNS = [
     "problem_id",
     "campaign",
@@ -105,21 +103,12 @@ def _connect(ws: Workspace) -> sqlite3.Connection:
     return connect_file(ws.path, isolation_level=None)
 
 
-def connect_file(
-    path: Path, isolation_level: Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None = "DEFERRED"
-) -> sqlite3.Connection:
-    """A connection to a GeoPackage file with the geometry functions its triggers call."""
-    con = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=isolation_level)
-    _register_gpkg_functions(con)
-    return con
-
-
 @contextlib.contextmanager
 def transaction(ws: Workspace, actor: str = "system") -> Iterator[sqlite3.Connection]:
     """One write transaction on the workspace file, holding ``<workspace>.lock``.
 
     Waits up to :data:`LOCK_WAIT_SECONDS` for another writer, then raises
-    :class:`~geoservice.errors.ConflictError`. The workflow tables and columns are
+    :class:`~geoservice.base.errors.ConflictError`. The workflow tables and columns are
     ensured first; everything done on the yielded connection is committed together, or
     rolled back when an exception leaves the block.
     """
@@ -229,48 +218,6 @@ def ensure_workflow(con: sqlite3.Connection, actor: str = "system") -> None:
     )
 
 
-# --- GeoPackage geometry functions (the layer's R-tree triggers call them) -------------
-
-_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-
-
-def _geometry(blob: bytes | None) -> shapely.Geometry | None:
-    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
-        return None
-    flags = blob[3]
-    if flags & 0b10000:
-        return shapely.Point()
-    start = 8 + _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
-    return shapely.from_wkb(bytes(blob[start:]))
-
-
-def _bound(index: int) -> Any:
-    def fn(blob: bytes | None) -> float | None:
-        geom = _geometry(blob)
-        if geom is None or geom.is_empty:
-            return None
-        return float(geom.bounds[index])
-
-    return fn
-
-
-def _register_gpkg_functions(con: sqlite3.Connection) -> None:
-    def is_empty(blob: bytes | None) -> int | None:
-        geom = _geometry(blob)
-        return None if geom is None else int(geom.is_empty)
-
-    con.create_function("ST_IsEmpty", 1, is_empty, deterministic=True)
-    for name, index in (("ST_MinX", 0), ("ST_MinY", 1), ("ST_MaxX", 2), ("ST_MaxY", 3)):
-        con.create_function(name, 1, _bound(index), deterministic=True)
-
-
-def point_blob(x: float, y: float, srs_id: int) -> bytes:
-    """A GeoPackage geometry blob of one point (little endian, xy envelope)."""
-    header = b"GP" + bytes([0, 0b00000011]) + struct.pack("<i", srs_id)
-    envelope = struct.pack("<4d", x, x, y, y)
-    return header + envelope + shapely.to_wkb(shapely.Point(x, y), byte_order=1)
-
-
 # --- reading ----------------------------------------------------------------------------
 
 
@@ -370,16 +317,6 @@ def append_history(
     )
 
 
-def audit(
-    con: sqlite3.Connection, at: str, actor: str, action: str, target: str, detail: Any
-) -> None:
-    """Append one audit-log row (inside the caller's transaction)."""
-    con.execute(
-        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
-        (at, actor, action, target, json.dumps(detail, ensure_ascii=False, default=str)),
-    )
-
-
 def _stale(problem_id: str, expected: int, row: tuple[Any, ...]) -> StaleVersionError:
     _status, version, by, at = row
     return StaleVersionError(
@@ -421,7 +358,7 @@ def update_problem(
         Evidence files; only their names are stored.
     expected_version : int, optional
         The version the caller saw; a different current version raises
-        :class:`~geoservice.errors.ConflictError` and changes nothing. Without it the
+        :class:`~geoservice.base.errors.ConflictError` and changes nothing. Without it the
         change applies to whatever version is current.
 
     Returns

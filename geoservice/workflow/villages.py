@@ -1,4 +1,4 @@
-"""Village name matching and the per-village rectification status (DESIGN §7).
+"""The per-village rectification status (DESIGN §7).
 
 Problems are tied to villages of the ``villages`` layer by the one mechanism of
 :mod:`layers.attribution` (code, then name, then location at import). Names that match
@@ -12,23 +12,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from geoservice.errors import NotFoundError, message
+from geoservice.base.villages import match_villages, read_villages
+from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
 from geoservice.workflow.states import OPEN_STATES
 from geoservice.workflow.store import history, read_problems
-from geoservice.workspace import Workspace
-from layers.attribution import match_codes, match_names, name_key, suggest
 from layers.codes import code_key
 
-__all__ = [
-    "STATUS_COLUMNS",
-    "match_villages",
-    "name_key",
-    "read_villages",
-    "resolve_village",
-    "suggest",
-    "village_status",
-]
+__all__ = ["STATUS_COLUMNS", "village_status"]
 
 STATUS_COLUMNS = [
     "village_code",
@@ -46,58 +37,6 @@ STATUS_COLUMNS = [
     "days_since_inspection",
     "targets",
 ]
-
-
-def read_villages(ws: Workspace) -> pd.DataFrame:
-    """``village_code`` and ``village_name`` of the villages layer (NotFoundError without it)."""
-    frame = ws.read(
-        "villages", use_arrow=False, columns=["village_code", "village_name"], read_geometry=False
-    )
-    return frame.astype({"village_code": "string", "village_name": "string"})
-
-
-def match_villages(
-    codes: pd.Series, names: pd.Series, villages: pd.DataFrame
-) -> tuple[pd.Series, pd.DataFrame]:
-    """The village code of each row: by code, else by name (see :mod:`layers.attribution`).
-
-    Returns
-    -------
-    matched : pandas.Series
-        Village codes of the villages layer aligned to the input; ``<NA>`` when unmatched.
-    unknown : pandas.DataFrame
-        ``row`` (input index), ``village_name`` and ``suggestions`` (list) of every row
-        with a name that matched no village (rows with neither code nor name are skipped).
-    """
-    matched = match_codes(codes, villages).fillna(match_names(names, villages))
-    miss = matched.isna() & names.notna() & (names.astype("string").str.strip() != "")
-    unknown = pd.DataFrame(
-        {
-            "row": names.index[miss.to_numpy()],
-            "village_name": names[miss].astype(str).to_numpy(),
-            "suggestions": [suggest(n, villages) for n in names[miss].astype(str)],
-        }
-    )
-    return matched, unknown
-
-
-def resolve_village(text: str, villages: pd.DataFrame) -> tuple[str, str]:
-    """The (code, name) of the village given by code or name; NotFoundError with suggestions."""
-    value = pd.Series([text], dtype="string")
-    matched, _unknown = match_villages(value, value, villages)
-    code = matched.iloc[0]
-    if pd.isna(code):
-        close = "、".join(suggest(text, villages)) or "无"
-        raise NotFoundError(
-            message(
-                "workflow.unknown_village",
-                f"村“{text}”不在工作空间的村界图层中；最接近的村名：{close}。请使用村界图层中的村名或村代码。",
-                f"Village {text!r} is not in the workspace's villages layer; the closest names "
-                f"are: {close.replace('、', ', ')}. Use a village name or code of that layer.",
-            )
-        )
-    name = villages.loc[villages["village_code"] == code, "village_name"].iloc[0]
-    return str(code), str(name)
 
 
 def reported_dates(ws: Workspace) -> pd.Series:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geoservice.access import (
+from geoservice.base.access import (
     Principal,
     add_user,
     authenticate,
@@ -21,13 +21,13 @@ from geoservice.access import (
     revoke_user,
     visible_layers,
 )
-from geoservice.errors import (
+from geoservice.base.errors import (
     AuthenticationError,
     NotFoundError,
     OptionError,
     PermissionDeniedError,
 )
-from geoservice.workspace import Workspace
+from geoservice.base.workspace import Workspace
 
 
 @pytest.fixture

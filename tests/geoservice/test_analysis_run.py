@@ -11,10 +11,10 @@ import pytest
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.run import analyze, read_inputs
 from geoservice.analysis.scoring import score_parcels
-from geoservice.cli import DEMO_FILES
-from geoservice.errors import NotFoundError
-from geoservice.importing import import_file
-from geoservice.workspace import Workspace
+from geoservice.base.errors import NotFoundError
+from geoservice.base.workspace import Workspace
+from geoservice.cli.app import DEMO_FILES
+from geoservice.files.importing import import_file
 from tests.builders import run_cli, write_shp, xiaoban
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
@@ -166,7 +166,7 @@ def test_targets_export_for_a_department_is_a_table_a_clerk_reads(town, tmp_path
     ],
 )
 def test_target_exports_round_trip_with_chinese_text_intact(town, result, tmp_path, fmt, read):
-    from geoservice.exporting import export_layer
+    from geoservice.files.exporting import export_layer
 
     out = tmp_path / f"targets.{fmt}"
     export_layer(town, "targets", out, actor="planner")
@@ -178,7 +178,7 @@ def test_target_exports_round_trip_with_chinese_text_intact(town, result, tmp_pa
 
 
 def test_targets_export_in_english_has_english_reasons(town, result, tmp_path):
-    from geoservice.exporting import export_layer
+    from geoservice.files.exporting import export_layer
 
     out = tmp_path / "t.csv"
     export_layer(town, "targets", out, actor="planner", lang="en")
@@ -190,7 +190,7 @@ def test_targets_export_in_english_has_english_reasons(town, result, tmp_path):
 
 def test_flat_target_table_keeps_the_layer_order_and_semicolon_lists(town, result, tmp_path):
     from geoservice.analysis.present import HEADERS
-    from geoservice.exporting import export_layer
+    from geoservice.files.exporting import export_layer
 
     out = tmp_path / "t.csv"
     export_layer(town, "targets", out, actor="planner")
@@ -203,7 +203,7 @@ def test_flat_target_table_keeps_the_layer_order_and_semicolon_lists(town, resul
 
 
 def test_department_filter_accepts_the_name_a_clerk_knows(town, result, tmp_path):
-    from geoservice.exporting import export_layer
+    from geoservice.files.exporting import export_layer
 
     by_code = export_layer(town, "targets", tmp_path / "a.csv", actor="p", department="police")
     by_name = export_layer(town, "targets", tmp_path / "b.csv", actor="p", department="镇郊派出所")
@@ -211,22 +211,22 @@ def test_department_filter_accepts_the_name_a_clerk_knows(town, result, tmp_path
 
 
 def test_unknown_village_filter_suggests_close_names(town, tmp_path):
-    from geoservice.errors import OptionError
-    from geoservice.exporting import export_layer
+    from geoservice.base.errors import OptionError
+    from geoservice.files.exporting import export_layer
 
     with pytest.raises(OptionError, match="did you mean: 黄岗村"):
         export_layer(town, "targets", tmp_path / "a.csv", actor="p", village="黄岗", lang="en")
 
 
 def test_village_filter_accepts_a_village_name(town, result, tmp_path):
-    from geoservice.exporting import export_layer
+    from geoservice.files.exporting import export_layer
 
     got = export_layer(town, "targets", tmp_path / "a.csv", actor="p", village="黄岗村")
     assert got.rows == int(result.targets["village_names"].str.contains("黄岗村").sum()) > 0
 
 
 def test_kml_placemarks_are_named_by_target_id(town, result, tmp_path):
-    from geoservice.exporting import export_layer
+    from geoservice.files.exporting import export_layer
 
     export_layer(town, "targets", tmp_path / "t.kml", actor="p")
     text = (tmp_path / "t.kml").read_text(encoding="utf-8")
@@ -236,7 +236,7 @@ def test_kml_placemarks_are_named_by_target_id(town, result, tmp_path):
 
 
 def test_renamed_department_in_the_rules_reaches_the_table(town, result, tmp_path):
-    from geoservice.exporting import export_layer
+    from geoservice.files.exporting import export_layer
 
     override = tmp_path / "r.yaml"
     override.write_text("departments:\n  police:\n    zh: 连州镇派出所\n", encoding="utf-8")

@@ -8,9 +8,9 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from geoservice.cli import app
-from geoservice.importing import import_file
-from geoservice.workspace import Workspace
+from geoservice.base.workspace import Workspace
+from geoservice.cli.app import app
+from geoservice.files.importing import import_file
 from tests.builders import run_cli, write_shp, xiaoban
 
 # Commands that accept a workspace path that does not exist yet.

@@ -128,7 +128,7 @@ def test_complaint_categories_and_statuses_are_canonical(demo):
 
 
 def test_planted_case_evidence_is_in_the_workspace_under_the_same_ids(demo):
-    from geoservice.sample import planted_cases
+    from geoservice.sample.town import planted_cases
 
     ws, _ = demo
     parcels = set(pyogrio.read_dataframe(ws, layer="parcels", read_geometry=False)["parcel_id"])

@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 import maps.assets
-from geoservice.cli import app
+from geoservice.cli.app import app
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from geoservice.errors import NotFoundError, OptionError, TooLargeError
+from geoservice.base.errors import NotFoundError, OptionError, TooLargeError
 from geoservice.workflow.evidence import (
     ACCEPTED_TYPES,
     MAX_PIXELS,

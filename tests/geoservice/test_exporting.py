@@ -6,10 +6,10 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from geoservice.errors import NotFoundError, OptionError
-from geoservice.exporting import export_layer, shapefile_names
-from geoservice.importing import import_file
-from geoservice.workspace import Workspace
+from geoservice.base.errors import NotFoundError, OptionError
+from geoservice.base.workspace import Workspace
+from geoservice.files.exporting import export_layer, shapefile_names
+from geoservice.files.importing import import_file
 from tests.builders import write_shp, xiaoban
 
 
@@ -121,7 +121,7 @@ def test_out_that_is_a_folder_is_refused(ws, tmp_path):
 
 
 def test_shapefile_export_writes_dates_as_iso_text_and_keeps_missing_ones_empty(ws, tmp_path):
-    from geoservice.workspace_write import write_frame
+    from geoservice.base.workspace_write import write_frame
 
     frame = ws.read("parcels")
     frame["surveyed_on"] = pd.to_datetime(["2026-05-01", None, "2026-06-30"])

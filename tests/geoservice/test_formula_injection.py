@@ -19,14 +19,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from geoservice.access import add_user
 from geoservice.api.app import create_app
-from geoservice.cells import csv_cells, formula_like, xlsx_cells
-from geoservice.exporting import export_layer
+from geoservice.base.access import add_user
+from geoservice.base.cells import csv_cells, formula_like, xlsx_cells
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
+from geoservice.files.exporting import export_layer
 from geoservice.reports.departments import department_report
 from geoservice.reports.xlsx import write_xlsx
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
 from tests.builders import AS_OF, analysed_town, sample_with_texts
 
 PAYLOADS = [
@@ -171,7 +171,7 @@ def test_the_report_download_is_inert(client):
 
 
 def test_the_rejects_file_of_an_import_is_inert(tmp_path):
-    from geoservice.cli import app
+    from geoservice.cli.app import app
 
     sheet = pd.DataFrame(
         {

@@ -9,9 +9,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geoservice.importing import import_file
+from geoservice.base.workspace import Workspace
+from geoservice.files.importing import import_file
 from geoservice.workflow.imports import import_problems
-from geoservice.workspace import Workspace
 from tests.builders import run_cli
 
 CRS = "EPSG:4546"

@@ -8,10 +8,10 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geoservice.errors import ShrinkRefusedError
-from geoservice.importing import import_file
+from geoservice.base.errors import ShrinkRefusedError
+from geoservice.base.workspace import Workspace
+from geoservice.files.importing import import_file
 from geoservice.workflow.imports import import_problems
-from geoservice.workspace import Workspace
 from tests.builders import GK111, X0, Y0, run_cli, write_shp, xiaoban
 
 VILLAGES = {"441882101201": "竹山村", "441882101202": "东陂村", "441882101203": "黄岗村"}

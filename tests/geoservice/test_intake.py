@@ -16,10 +16,10 @@ import shapely
 
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.run import analyze
-from geoservice.errors import NotFoundError, OptionError
-from geoservice.importing import import_file
-from geoservice.intake import ComplaintIntake, complaints_classification, read_complaint
-from geoservice.workspace import Workspace
+from geoservice.base.errors import NotFoundError, OptionError
+from geoservice.base.workspace import Workspace
+from geoservice.files.importing import import_file
+from geoservice.intake.complaints import ComplaintIntake, complaints_classification, read_complaint
 from tests.builders import GK111, X0, Y0, write_shp, xiaoban
 
 AS_OF = date(2026, 11, 28)

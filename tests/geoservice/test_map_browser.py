@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("chromium", "map_assets")]
 CLI = (
-    "import typer; from geoservice.cli_maps import map_app; a = typer.Typer(); "
+    "import typer; from geoservice.cli.maps import map_app; a = typer.Typer(); "
     "a.add_typer(map_app, name='map'); a()"
 )
 MAP = "Object.values(window).find(v => v instanceof L.Map)"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from geoservice.workspace import Workspace
+from geoservice.base.workspace import Workspace
 from maps.render import asset_urls, external_urls
 from tests.builders import AS_OF, analysed_town, sample_with_texts
 
@@ -36,7 +36,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def pages(town: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Each map of the town as ``geoservice map …`` writes it."""
-    from geoservice.cli import app
+    from geoservice.cli.app import app
 
     out = tmp_path_factory.mktemp("maps")
     found = {}

@@ -16,15 +16,15 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from geoservice.access import Principal
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.run import analyze
-from geoservice.cli_common import DEMO_FILES
-from geoservice.errors import NotFoundError, OptionError, PermissionDeniedError, message
-from geoservice.importing import import_file
-from geoservice.intake import ComplaintIntake
-from geoservice.map_cache import PAGES, PageCache, cached_page, data_version
-from geoservice.mapping import (
+from geoservice.base.access import Principal
+from geoservice.base.errors import NotFoundError, OptionError, PermissionDeniedError, message
+from geoservice.base.workspace import Workspace
+from geoservice.cli.common import DEMO_FILES
+from geoservice.files.importing import import_file
+from geoservice.intake.complaints import ComplaintIntake
+from geoservice.webmaps.build import (
     department_map_of,
     department_page,
     map_asset,
@@ -35,9 +35,9 @@ from geoservice.mapping import (
     targets_page,
     villages_page,
 )
+from geoservice.webmaps.cache import PAGES, PageCache, cached_page, data_version
 from geoservice.workflow.records import add_problem
 from geoservice.workflow.store import read_problems, update_problem
-from geoservice.workspace import Workspace
 from maps.assets import UnknownAssetError, served_names, served_text
 from maps.render import MapInputError, served_html
 

@@ -27,12 +27,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from geoservice.access import add_user
 from geoservice.api.app import create_app
-from geoservice.cli import app
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
-from geoservice.workspace_write import write_frame
+from geoservice.base.access import add_user
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
+from geoservice.base.workspace_write import write_frame
+from geoservice.cli.app import app
 from tests.builders import run_demo
 
 pytestmark = pytest.mark.slow

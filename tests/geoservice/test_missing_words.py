@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoservice.missing import NO_DEADLINE, is_missing, or_word, village_word, village_words
+from geoservice.base.missing import NO_DEADLINE, is_missing, or_word, village_word, village_words
 
 
 @pytest.mark.parametrize("value", [None, np.nan, pd.NA, pd.NaT, "", "  "])

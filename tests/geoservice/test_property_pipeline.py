@@ -28,13 +28,13 @@ from hypothesis import strategies as st
 
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.run import analyze
-from geoservice.errors import NothingImportedError
-from geoservice.exporting import export_layer
-from geoservice.importing import import_file
-from geoservice.mapping import targets_map_of, villages_map_of
+from geoservice.base.errors import NothingImportedError
+from geoservice.base.workspace import Workspace
+from geoservice.files.exporting import export_layer
+from geoservice.files.importing import import_file
+from geoservice.webmaps.build import targets_map_of, villages_map_of
 from geoservice.workflow.imports import import_problems
 from geoservice.workflow.villages import village_status
-from geoservice.workspace import Workspace
 from layers.chinacoords import wgs84_to_gcj02
 
 pytestmark = pytest.mark.slow

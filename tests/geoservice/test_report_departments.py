@@ -16,16 +16,16 @@ from typer.testing import CliRunner
 
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.run import analyze
-from geoservice.cli import DEMO_FILES
-from geoservice.cli_reports import report_app
-from geoservice.errors import OptionError
-from geoservice.importing import import_file
+from geoservice.base.errors import OptionError
+from geoservice.base.workspace import Workspace
+from geoservice.cli.app import DEMO_FILES
+from geoservice.cli.reports import report_app
+from geoservice.files.importing import import_file
 from geoservice.reports import DepartmentReport, department_report
 from geoservice.reports.html import render_html
 from geoservice.reports.xlsx import write_xlsx
 from geoservice.workflow import store
 from geoservice.workflow.store import history, read_problems, update_problem
-from geoservice.workspace import Workspace
 from layers.codes import DEPARTMENTS
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
@@ -275,7 +275,7 @@ def test_command_refuses_unknown_format(ws: Workspace, tmp_path: Path) -> None:
 def report_missing(tmp_path_factory: pytest.TempPathFactory) -> DepartmentReport:
     """Three overdue problems: one of no village, one of a code outside the villages layer
     with no category, one of a known village."""
-    from geoservice.workspace_write import write_frame
+    from geoservice.base.workspace_write import write_frame
     from tests.geoservice.test_workflow_helpers import workspace
 
     folder = tmp_path_factory.mktemp("missing")

@@ -10,7 +10,7 @@ from geoservice.analysis.rules import (
     rules_hash,
     rules_table,
 )
-from geoservice.errors import OptionError
+from geoservice.base.errors import OptionError
 from layers.codes import CATEGORIES, DEPARTMENTS
 
 

@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 import shapely
 
-from geoservice.sample import (
+from geoservice.sample.town import (
     DEFAULT_SEED,
     FILE_NAMES,
     PlantedCase,
@@ -363,9 +363,9 @@ def test_wechat_coordinates_are_gcj02_of_the_true_positions(
 
 
 def test_wechat_complaints_near_the_edge_stay_inside_the_villages() -> None:
-    from geoservice.sample_events import Hosts
-    from geoservice.sample_forms import wechat_complaints
-    from geoservice.sample_terrain import Villages
+    from geoservice.sample.events import Hosts
+    from geoservice.sample.forms import wechat_complaints
+    from geoservice.sample.terrain import Villages
 
     square = shapely.box(0.0, 0.0, 1_000.0, 1_000.0)
     one = np.zeros(1)

@@ -12,10 +12,10 @@ from geoservice.analysis.present import present_targets
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.scoring import score_parcels
 from geoservice.analysis.targets import TARGET_COLUMNS, build_targets, target_id
-from geoservice.cli import DEMO_FILES
-from geoservice.importing import import_file
-from geoservice.sample import planted_cases
-from geoservice.workspace import Workspace
+from geoservice.base.workspace import Workspace
+from geoservice.cli.app import DEMO_FILES
+from geoservice.files.importing import import_file
+from geoservice.sample.town import planted_cases
 from tests.geoservice.test_scoring import (
     RULES,
     at,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from geoservice.cli import DEMO_FILES
-from geoservice.importing import import_file
-from geoservice.workspace import Workspace
+from geoservice.base.workspace import Workspace
+from geoservice.cli.app import DEMO_FILES
+from geoservice.files.importing import import_file
 
 # The command line run as a user runs it, one process per command.
 pytestmark = pytest.mark.slow

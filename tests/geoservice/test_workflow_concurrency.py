@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ONE_SHOT = """
 import sys, time, json
 from pathlib import Path
-from geoservice.errors import ConflictError
-from geoservice.workspace import Workspace
+from geoservice.base.errors import ConflictError
+from geoservice.base.workspace import Workspace
 from geoservice.workflow.store import update_problem
 ws = Workspace(sys.argv[1]); go = Path(sys.argv[2])
 while not go.exists(): time.sleep(0.01)
@@ -36,8 +36,8 @@ except ConflictError as e:
 CYCLE = """
 import sys, time
 from pathlib import Path
-from geoservice.errors import ConflictError
-from geoservice.workspace import Workspace
+from geoservice.base.errors import ConflictError
+from geoservice.base.workspace import Workspace
 from geoservice.workflow.store import read_problems, update_problem
 NEXT = {"in_progress": "reported", "reported": "rejected", "rejected": "in_progress"}
 ws = Workspace(sys.argv[1]); go = Path(sys.argv[2]); done = 0
@@ -54,7 +54,7 @@ KILL = """
 import sys, time
 from pathlib import Path
 import geoservice.workflow.store as store
-from geoservice.workspace import Workspace
+from geoservice.base.workspace import Workspace
 original = store.append_history
 def stall(*args, **kwargs):
     original(*args, **kwargs)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from geoservice.importing import import_file
-from geoservice.workspace import Workspace
+from geoservice.base.workspace import Workspace
+from geoservice.files.importing import import_file
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from geoservice.errors import ConflictError, NotFoundError, OptionError
+from geoservice.base.errors import ConflictError, NotFoundError, OptionError
 from geoservice.workflow.store import history, read_problems, update_problem
 
 from .test_workflow_helpers import workspace

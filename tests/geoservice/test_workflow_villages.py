@@ -8,19 +8,15 @@ import pyogrio
 import pytest
 import shapely
 
-from geoservice.errors import NotFoundError
-from geoservice.importing import import_file
+from geoservice.base.errors import NotFoundError
+from geoservice.base.villages import match_villages, read_villages, resolve_village
+from geoservice.base.workspace import Workspace
+from geoservice.base.workspace_write import write_frame
+from geoservice.files.importing import import_file
 from geoservice.workflow.escalation import escalate
 from geoservice.workflow.imports import import_problems
 from geoservice.workflow.store import history, read_problems, update_problem
-from geoservice.workflow.villages import (
-    match_villages,
-    read_villages,
-    resolve_village,
-    village_status,
-)
-from geoservice.workspace import Workspace
-from geoservice.workspace_write import write_frame
+from geoservice.workflow.villages import village_status
 
 from .test_workflow_helpers import SAMPLE, problems_csv, workspace
 

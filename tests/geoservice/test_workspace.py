@@ -8,10 +8,10 @@ import subprocess
 import pyogrio
 import pytest
 
-from geoservice.errors import ConflictError, NothingImportedError, OptionError, WorkspaceError
-from geoservice.importing import gauss_kruger_for, import_file
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
+from geoservice.base.errors import ConflictError, NothingImportedError, OptionError, WorkspaceError
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
+from geoservice.files.importing import gauss_kruger_for, import_file
 from tests.builders import squares, write_shp, xiaoban
 
 

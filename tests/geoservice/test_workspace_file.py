@@ -6,10 +6,10 @@ import zipfile
 import pytest
 
 from geoservice.api.app import create_app
-from geoservice.errors import WorkspaceError
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
-from geoservice.workspace_file import check_workspace_file
+from geoservice.base.errors import WorkspaceError
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
+from geoservice.base.workspace_file import check_workspace_file
 from tests.builders import write_shp, xiaoban
 
 

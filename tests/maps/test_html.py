@@ -273,7 +273,7 @@ def sample_pages(tmp_path_factory, map_assets):
     for kind, extra in [("targets", []), ("villages", ["--as-of", "2026-11-28"])]:
         page = out / f"{kind}.html"
         code = (
-            "import typer; from geoservice.cli_maps import map_app; a = typer.Typer(); "
+            "import typer; from geoservice.cli.maps import map_app; a = typer.Typer(); "
             "a.add_typer(map_app, name='map'); a()"
         )
         res = subprocess.run(

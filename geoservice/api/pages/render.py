@@ -20,12 +20,12 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from geoservice.access import ROLE_LABELS, Principal
 from geoservice.api.csrf import form_token
 from geoservice.api.errors import request_lang
 from geoservice.api.pages.words import WORDS
-from geoservice.missing import NO_CATEGORY, NO_TEXT, is_missing, village_word, word
-from geoservice.tasks import ProblemTask
+from geoservice.base.access import ROLE_LABELS, Principal
+from geoservice.base.missing import NO_CATEGORY, NO_TEXT, is_missing, village_word, word
+from geoservice.tasks.lists import ProblemTask
 from layers.codes import (
     CATEGORIES,
     DEPARTMENTS,

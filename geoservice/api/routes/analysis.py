@@ -20,12 +20,12 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from geoservice import dates
-from geoservice.access import Principal
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
 from geoservice.api.limits import ShortText
 from geoservice.api.routes.layers import department_labels, effective_rules
-from geoservice.errors import NotFoundError, message
+from geoservice.base import dates
+from geoservice.base.access import Principal
+from geoservice.base.errors import NotFoundError, message
 from geoservice.workflow.access_rules import json_records
 
 router = APIRouter(tags=["analysis"])

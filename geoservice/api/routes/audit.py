@@ -17,9 +17,9 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from geoservice.access import Principal
 from geoservice.api.deps import WorkspaceDep, audit, require
-from geoservice.errors import OptionError, message
+from geoservice.base.access import Principal
+from geoservice.base.errors import OptionError, message
 
 router = APIRouter(tags=["audit"])
 

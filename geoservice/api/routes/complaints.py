@@ -8,7 +8,7 @@
     gives the point as filed and the shift; another value is 422 naming the allowed ones.
     The complaint is stored (status ``new``), categorised from its
     text unless ``category`` is given, located to its parcel and village and the affected
-    parcels' scores are updated in ``parcel_risk`` (:class:`geoservice.intake.ComplaintIntake`);
+    parcels' scores are updated in ``parcel_risk`` (:class:`geoservice.intake.complaints.ComplaintIntake`);
     201 with where it landed and the new scores. A village user files only in its own
     village: a point (or a named village) elsewhere is 422. The reporter's phone is
     stored only masked (``138****5678``) and shown only to the office.
@@ -29,13 +29,13 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from geoservice import dates
-from geoservice.access import Principal
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
 from geoservice.api.limits import LongText, ShortText
-from geoservice.errors import PermissionDeniedError, message
-from geoservice.intake import ComplaintIntake, complaints_classification, read_complaint
-from geoservice.settings import Settings
+from geoservice.base import dates
+from geoservice.base.access import Principal
+from geoservice.base.errors import PermissionDeniedError, message
+from geoservice.base.settings import Settings
+from geoservice.intake.complaints import ComplaintIntake, complaints_classification, read_complaint
 
 router = APIRouter(tags=["complaints"])
 
@@ -159,7 +159,7 @@ def intake_for(request: Request, settings: Settings) -> ComplaintIntake:
         with _INTAKE_LOCK:
             intake = getattr(request.app.state, "complaint_intake", None)
             if intake is None:
-                from geoservice.workspace import Workspace
+                from geoservice.base.workspace import Workspace
 
                 intake = ComplaintIntake(Workspace(settings.workspace), settings.rules_path)
                 request.app.state.complaint_intake = intake

@@ -34,9 +34,9 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel
 
-from geoservice.access import Principal
 from geoservice.analysis.present import department_names
 from geoservice.analysis.rules import Rules
+from geoservice.analysis.rules_cache import cached_rules
 from geoservice.api.deps import (
     Caller,
     LangDep,
@@ -46,10 +46,10 @@ from geoservice.api.deps import (
     require,
 )
 from geoservice.api.limits import ShortText
-from geoservice.errors import NotFoundError, OptionError, PermissionDeniedError, message
-from geoservice.rules_cache import cached_rules
-from geoservice.settings import Settings
-from geoservice.workspace import CatalogEntry, Workspace
+from geoservice.base.access import Principal
+from geoservice.base.errors import NotFoundError, OptionError, PermissionDeniedError, message
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import CatalogEntry, Workspace
 from layers.errors import LayersError
 from layers.messages import Lang
 from layers.schema import KINDS, SCHEMAS
@@ -263,7 +263,7 @@ def _run_import(
             **read_options,
         )
         return ImportOut(kind=kind, problems_import=result.to_dict())
-    from geoservice.importing import import_file
+    from geoservice.files.importing import import_file
 
     done = import_file(
         ws,

@@ -14,7 +14,7 @@
 Map pages hold no http(s) URL: their scripts and styles come from ``/static/maps``. A page
 is built (about 0.2 s for the sample town) once per scope (role, department, village),
 arguments and data version and then served from the process's cache
-(:mod:`geoservice.map_cache`); it is sent with ``Cache-Control: private, no-store``, as it
+(:mod:`geoservice.webmaps.cache`); it is sent with ``Cache-Control: private, no-store``, as it
 holds the caller's scope. ``?village=`` zooms
 to a village (code or name), ``?lang=`` picks the language.
 """
@@ -24,10 +24,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from geoservice import mapping
-from geoservice.access import Principal
 from geoservice.api.deps import Caller, LangDep, WorkspaceDep, audit, require
 from geoservice.api.responses import asset_response
+from geoservice.base.access import Principal
+from geoservice.webmaps import build as mapping
 from maps.render import ASSET_BASE
 
 router = APIRouter(tags=["maps"])

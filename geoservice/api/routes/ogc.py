@@ -14,10 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from geoservice import ogc
-from geoservice.access import Principal
 from geoservice.api.deps import Caller, LangDep, WorkspaceDep, audit, get_settings
 from geoservice.api.origin import public_base
+from geoservice.base.access import Principal
+from geoservice.ogc import features as ogc
 from layers.errors import LayersError
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])

@@ -19,8 +19,6 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
-from geoservice import tasks
-from geoservice.access import Principal, authenticate
 from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import (
     COOKIE,
@@ -39,7 +37,8 @@ from geoservice.api.paths import hide_paths
 from geoservice.api.refusals import audit_not_found
 from geoservice.api.responses import asset_response
 from geoservice.api.throttle import check_address, record_failure
-from geoservice.errors import (
+from geoservice.base.access import Principal, authenticate
+from geoservice.base.errors import (
     AuthenticationError,
     NotFoundError,
     OptionError,
@@ -48,6 +47,7 @@ from geoservice.errors import (
     TooManyAttemptsError,
     message,
 )
+from geoservice.tasks import lists as tasks
 from layers.codes import PROBLEM_STATES
 from layers.errors import LayersError
 

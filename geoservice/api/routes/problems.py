@@ -22,7 +22,6 @@ from fastapi import APIRouter, File, Header, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from geoservice.access import Principal
 from geoservice.api.deps import (
     Caller,
     LangDep,
@@ -34,7 +33,8 @@ from geoservice.api.deps import (
 )
 from geoservice.api.limits import LongText, Note, ShortText
 from geoservice.api.responses import content_disposition
-from geoservice.errors import OptionError, PreconditionRequiredError, message
+from geoservice.base.access import Principal
+from geoservice.base.errors import OptionError, PreconditionRequiredError, message
 from geoservice.workflow import access_rules as rules
 from geoservice.workflow.evidence import (
     check_evidence,

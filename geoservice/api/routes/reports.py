@@ -18,11 +18,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
-from geoservice import dates
-from geoservice.access import Principal
 from geoservice.api.deps import LangDep, WorkspaceDep, audit, require
 from geoservice.api.responses import download, scratch_folder
-from geoservice.errors import OptionError, message
+from geoservice.base import dates
+from geoservice.base.access import Principal
+from geoservice.base.errors import OptionError, message
 
 router = APIRouter(tags=["reports"])
 

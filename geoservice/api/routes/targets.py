@@ -12,7 +12,7 @@ id that was never issued). Before the first analysis run, the list and the expor
     names and reasons in the caller's language (``?lang=`` or Accept-Language).
 ``GET /targets/export``
     The same selection (or one ``target``) as ``xlsx``, ``csv``, ``gpkg`` or ``kml``,
-    written by :func:`geoservice.exporting.export_layer` and sent with a Chinese file name.
+    written by :func:`geoservice.files.exporting.export_layer` and sent with a Chinese file name.
 ``GET /targets/{target_id}``
     One target as a GeoJSON Feature with its reasons and evidence: the flagged parcels with
     their scores and the ids of the complaints, change patches and problems behind them.
@@ -30,7 +30,6 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from geoservice.access import Principal
 from geoservice.analysis.labels import priority_word
 from geoservice.analysis.present import department_code, filter_targets, village_code
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, request_context, require
@@ -39,9 +38,10 @@ from geoservice.api.responses import (
 )
 from geoservice.api.responses import download, scratch_folder
 from geoservice.api.routes.layers import department_labels, effective_rules
-from geoservice.errors import NotFoundError, OptionError, message, no_analysis
-from geoservice.workflow.villages import read_villages
-from geoservice.workspace import Workspace
+from geoservice.base.access import Principal
+from geoservice.base.errors import NotFoundError, OptionError, message, no_analysis
+from geoservice.base.villages import read_villages
+from geoservice.base.workspace import Workspace
 from layers.codes import CATEGORIES
 from layers.messages import Lang
 
@@ -297,7 +297,7 @@ def export_targets(
     target: str | None = None,
 ) -> FileResponse:
     """Download the caller's targets (or one ``target``) as xlsx, csv, gpkg or kml."""
-    from geoservice.exporting import export_layer
+    from geoservice.files.exporting import export_layer
 
     fmt = export_format(fmt)
     ws.require()

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from geoservice.access import add_user
 from geoservice.api.app import create_app
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
+from geoservice.base.access import add_user
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
 from tests.builders import run_demo
 
 ROOT = Path(__file__).resolve().parents[3]

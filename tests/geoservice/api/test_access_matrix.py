@@ -33,9 +33,9 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from PIL import Image
 
-from geoservice.access import authenticate
 from geoservice.api.app import create_app
-from geoservice.settings import Settings
+from geoservice.base.access import authenticate
+from geoservice.base.settings import Settings
 
 from .conftest import AS_OF, OTHER_VILLAGE, SAMPLE, VILLAGE, Town, make_town
 

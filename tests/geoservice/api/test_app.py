@@ -8,7 +8,7 @@ import pytest
 
 from geoservice.api.app import create_app
 from geoservice.api.errors import STATUS, status_for
-from geoservice.errors import (
+from geoservice.base.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from geoservice.api.app import create_app
 from geoservice.api.csrf import check_origin, token_for
 from geoservice.api.deps import COOKIE
-from geoservice.errors import CrossSiteRequestError
-from geoservice.settings import Settings
+from geoservice.base.errors import CrossSiteRequestError
+from geoservice.base.settings import Settings
 from geoservice.workflow.store import read_problems
 
 from .conftest import Town

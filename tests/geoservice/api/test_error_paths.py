@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from geoservice.api.paths import private_folders, scrub
-from geoservice.errors import WorkspaceError
+from geoservice.base.errors import WorkspaceError
 from layers.messages import Message
 
 
@@ -79,7 +79,7 @@ def test_a_workspace_error_over_http_names_the_workspace_file_only(town, monkeyp
             )
         )
 
-    monkeypatch.setattr("geoservice.workspace.Workspace.require", refuse)
+    monkeypatch.setattr("geoservice.base.workspace.Workspace.require", refuse)
     res = town.get("/problems", "office")
     assert res.status_code == 503
     err = res.json()["error"]

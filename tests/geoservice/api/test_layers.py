@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from geoservice.api.routes.layers import save_upload, upload_name
-from geoservice.errors import OptionError
+from geoservice.base.errors import OptionError
 
 from .conftest import copy_sample
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geoservice.api.app import create_app
-from geoservice.settings import Settings
+from geoservice.base.settings import Settings
 from geoservice.workflow.store import read_problems
 from maps.assets import served_names, served_text
 

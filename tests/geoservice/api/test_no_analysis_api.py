@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from geoservice.access import add_user
 from geoservice.api.app import create_app
-from geoservice.importing import import_file
-from geoservice.settings import Settings
-from geoservice.workspace import Workspace
+from geoservice.base.access import add_user
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
+from geoservice.files.importing import import_file
 from tests.builders import write_shp, xiaoban
 
 

@@ -20,10 +20,10 @@ import pyogrio
 import pytest
 import shapely
 
-from geoservice.access import add_user, authenticate
-from geoservice.ogc import COLLECTIONS, CONFORMANCE
-from geoservice.ogc_params import CRS84
-from geoservice.workspace import Workspace
+from geoservice.base.access import add_user, authenticate
+from geoservice.base.workspace import Workspace
+from geoservice.ogc.features import COLLECTIONS, CONFORMANCE
+from geoservice.ogc.params import CRS84
 from layers.schema import SCHEMAS
 
 from .conftest import DEPARTMENT, VILLAGE

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import shapely
 
-from geoservice.ogc_params import MAX_OFFSET
+from geoservice.ogc.params import MAX_OFFSET
 
 URL = "/ogc/collections/{}/items"
 

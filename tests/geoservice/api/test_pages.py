@@ -14,14 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from geoservice.access import add_user, authenticate, revoke_user
 from geoservice.api.app import create_app
 from geoservice.api.csrf import token_for
 from geoservice.api.deps import COOKIE
 from geoservice.api.routes.pages import get_today
-from geoservice.settings import Settings
+from geoservice.base.access import add_user, authenticate, revoke_user
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
 from geoservice.workflow.store import history, read_problems, update_problem
-from geoservice.workspace import Workspace
 
 from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, VILLAGE, Town
 
@@ -422,7 +422,7 @@ def test_page_views_and_posts_are_audited(pages):
 
 
 def test_text_from_the_data_is_escaped(pages):
-    from geoservice.workflow.store import connect_file
+    from geoservice.base.gpkg_sql import connect_file
 
     with connect_file(pages.path) as con:
         con.execute(
@@ -440,7 +440,7 @@ def test_text_from_the_data_is_escaped(pages):
 def test_a_problem_with_no_village_and_no_description_is_shown_in_plain_words(
     pages, lang, village, text
 ):
-    from geoservice.workflow.store import connect_file
+    from geoservice.base.gpkg_sql import connect_file
 
     with connect_file(pages.path) as con:
         con.execute(
@@ -455,7 +455,7 @@ def test_a_problem_with_no_village_and_no_description_is_shown_in_plain_words(
 
 
 def test_the_public_summary_names_villages_outside_the_layer(pages):
-    from geoservice.workflow.store import connect_file
+    from geoservice.base.gpkg_sql import connect_file
 
     with connect_file(pages.path) as con:
         con.execute(

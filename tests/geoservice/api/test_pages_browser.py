@@ -19,12 +19,12 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from geoservice.access import add_user
 from geoservice.api.app import create_app
 from geoservice.api.routes.pages import get_today
-from geoservice.settings import Settings
+from geoservice.base.access import add_user
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
 from geoservice.workflow.store import read_problems, update_problem
-from geoservice.workspace import Workspace
 
 from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, ROOT, VILLAGE
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from geoservice.access import Principal, list_users
 from geoservice.api.app import create_app
+from geoservice.base.access import Principal, list_users
 from geoservice.workflow.store import history, read_problems
 
 from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, VILLAGE

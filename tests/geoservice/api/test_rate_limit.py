@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from geoservice.api.app import create_app
 from geoservice.api.throttle import FailureThrottle
-from geoservice.settings import Settings
+from geoservice.base.settings import Settings
 
 from .conftest import Town
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from geoservice.api.app import create_app
 from geoservice.api.headers import page_csp
-from geoservice.settings import Settings
+from geoservice.base.settings import Settings
 
 from .conftest import Town
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from geoservice.access import authenticate
 from geoservice.api.routes.targets import content_disposition, export_file_name
+from geoservice.base.access import authenticate
 
 from .conftest import DEPARTMENT, VILLAGE
 

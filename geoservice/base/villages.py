@@ -1,0 +1,69 @@
+"""The workspace's villages: reading the layer and resolving a village given by code or name.
+
+A village is named by people in many forms (code, full name, name without 村); this is
+the one place the service turns such a text into the village of the ``villages`` layer,
+with the mechanism of :mod:`layers.attribution` (code, then name). Names that match
+nothing are reported with the closest village names.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geoservice.base.errors import NotFoundError, message
+from geoservice.base.workspace import Workspace
+from layers.attribution import match_codes, match_names, suggest
+
+__all__ = ["match_villages", "read_villages", "resolve_village"]
+
+
+def read_villages(ws: Workspace) -> pd.DataFrame:
+    """``village_code`` and ``village_name`` of the villages layer (NotFoundError without it)."""
+    frame = ws.read(
+        "villages", use_arrow=False, columns=["village_code", "village_name"], read_geometry=False
+    )
+    return frame.astype({"village_code": "string", "village_name": "string"})
+
+
+def match_villages(
+    codes: pd.Series, names: pd.Series, villages: pd.DataFrame
+) -> tuple[pd.Series, pd.DataFrame]:
+    """The village code of each row: by code, else by name (see :mod:`layers.attribution`).
+
+    Returns
+    -------
+    matched : pandas.Series
+        Village codes of the villages layer aligned to the input; ``<NA>`` when unmatched.
+    unknown : pandas.DataFrame
+        ``row`` (input index), ``village_name`` and ``suggestions`` (list) of every row
+        with a name that matched no village (rows with neither code nor name are skipped).
+    """
+    matched = match_codes(codes, villages).fillna(match_names(names, villages))
+    miss = matched.isna() & names.notna() & (names.astype("string").str.strip() != "")
+    unknown = pd.DataFrame(
+        {
+            "row": names.index[miss.to_numpy()],
+            "village_name": names[miss].astype(str).to_numpy(),
+            "suggestions": [suggest(n, villages) for n in names[miss].astype(str)],
+        }
+    )
+    return matched, unknown
+
+
+def resolve_village(text: str, villages: pd.DataFrame) -> tuple[str, str]:
+    """The (code, name) of the village given by code or name; NotFoundError with suggestions."""
+    value = pd.Series([text], dtype="string")
+    matched, _unknown = match_villages(value, value, villages)
+    code = matched.iloc[0]
+    if pd.isna(code):
+        close = "、".join(suggest(text, villages)) or "无"
+        raise NotFoundError(
+            message(
+                "workflow.unknown_village",
+                f"村“{text}”不在工作空间的村界图层中；最接近的村名：{close}。请使用村界图层中的村名或村代码。",
+                f"Village {text!r} is not in the workspace's villages layer; the closest names "
+                f"are: {close.replace('、', ', ')}. Use a village name or code of that layer.",
+            )
+        )
+    name = villages.loc[villages["village_code"] == code, "village_name"].iloc[0]
+    return str(code), str(name)

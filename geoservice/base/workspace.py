@@ -1,0 +1,448 @@
+"""The workspace: one GeoPackage holding every shared layer and its register.
+
+Layers are stored under their canonical kind name (``villages``, ``parcels``,
+``complaints``, ``patches``, ``problems``), all in the workspace CRS (one projected CRS in
+metres). Beside them:
+
+- ``layer_catalog``: the Article 5 sharing register, a row per contribution to a layer
+  (owner department, classification, source file, sha256, encoding, CRS, rows, who
+  imported it and when);
+- ``audit_log``: every import, append-only;
+- ``workspace_meta``: the workspace CRS;
+- ``rejects_<kind>``: the rows the imports of that kind rejected, with reasons (a
+  replacing import starts the table again, an appending one adds to it).
+
+Every change is made on a copy of the file that replaces the original only when complete
+(``os.replace`` is atomic), so an import killed half-way leaves the workspace exactly as
+it was. One writer at a time holds ``<workspace>.lock``; within a process GDAL reads and
+writes pass :mod:`geoservice.base.workspace_gate`. The file-level writes (register tables,
+frames, durable renames) are in :mod:`geoservice.base.workspace_write`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pyproj
+
+from geoservice.base.errors import ConflictError, NotFoundError, WorkspaceError, message
+from geoservice.base.workspace_coverage import village_counts
+from geoservice.base.workspace_file import check_workspace_file
+from geoservice.base.workspace_gate import gate
+from geoservice.base.workspace_write import (
+    ensure_tables,
+    fsync_dir,
+    gpkg_safe,
+    has_table,
+    with_earlier_rejects,
+    write_frame,
+)
+from layers.schema import KINDS, Kind
+
+Mode = Literal["replace", "append"]
+CLASSIFICATIONS = ("public", "internal", "restricted")
+_RUN_COLUMNS = ("run_at", "actor", "as_of", "rules_hash", "inputs", "counts", "duration_s")
+DEFAULT_OWNER: dict[str, str] = {
+    "villages": "natural_resources",
+    "parcels": "agriculture",
+    "complaints": "agriculture",
+    "patches": "agriculture",
+    "problems": "agriculture",
+}
+DEFAULT_CLASSIFICATION: dict[str, str] = {
+    "villages": "public",
+    "parcels": "internal",
+    "complaints": "restricted",
+    "patches": "internal",
+    "problems": "internal",
+}
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One row of the sharing register (``layer_catalog``)."""
+
+    layer: str
+    part: str
+    owner_department: str
+    classification: str
+    source_file: str
+    sha256: str | None
+    encoding: str | None
+    crs: str | None
+    rows: int
+    rows_rejected: int
+    imported_by: str
+    imported_at: str
+    mode: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def now_iso() -> str:
+    """The current time, UTC, ISO 8601 to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+class Workspace:
+    """A workspace GeoPackage.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.gpkg`` file; created by the first import.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def require(self) -> None:
+        """Refuse a workspace that does not exist or is not a GeoPackage."""
+        check_workspace_file(self.path)
+        if not self.exists():
+            raise WorkspaceError(
+                message(
+                    "workspace.missing",
+                    f"工作空间 {self.path} 不存在；请先用 geoservice import 导入数据，"
+                    "或用 --workspace 指定已有的工作空间。",
+                    f"Workspace {self.path} does not exist; import data into it first with "
+                    "'geoservice import', or pass --workspace with an existing one.",
+                )
+            )
+
+    def _connect(self, path: Path | None = None) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(path or self.path)
+            con.execute("SELECT name FROM sqlite_master LIMIT 1")
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(
+                message(
+                    "workspace.unreadable",
+                    f"{self.path} 不是可读的 GeoPackage 工作空间（{exc}）。",
+                    f"{self.path} is not a readable GeoPackage workspace ({exc}).",
+                )
+            ) from exc
+        return con
+
+    def crs(self) -> pyproj.CRS | None:
+        """The workspace CRS, or None for a workspace with no layer yet."""
+        check_workspace_file(self.path)
+        if not self.exists():
+            return None
+        with contextlib.closing(self._connect()) as con:
+            if not has_table(con, "workspace_meta"):
+                return None
+            row = con.execute("SELECT value FROM workspace_meta WHERE key = 'crs'").fetchone()
+        return pyproj.CRS.from_user_input(row[0]) if row else None
+
+    def catalog(self) -> list[CatalogEntry]:
+        """The sharing register, oldest first."""
+        self.require()
+        with contextlib.closing(self._connect()) as con:
+            if not has_table(con, "layer_catalog"):
+                return []
+            cur = con.execute(
+                "SELECT layer, part, owner_department, classification, source_file, sha256, "
+                "encoding, crs, rows, rows_rejected, imported_by, imported_at, mode "
+                "FROM layer_catalog ORDER BY id"
+            )
+            return [CatalogEntry(*row) for row in cur.fetchall()]
+
+    def audit(self) -> pd.DataFrame:
+        """The audit log as a table (``at``, ``actor``, ``action``, ``target``, ``detail``)."""
+        self.require()
+        with contextlib.closing(self._connect()) as con:
+            if not has_table(con, "audit_log"):
+                return pd.DataFrame(columns=["at", "actor", "action", "target", "detail"])
+            return pd.read_sql_query(
+                "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id", con
+            )
+
+    def layer_names(self) -> list[str]:
+        check_workspace_file(self.path)
+        if not self.exists():
+            return []
+        with gate(self.path).reading():
+            return [str(name) for name, _ in pyogrio.list_layers(self.path)]
+
+    def count(self, layer: str) -> int:
+        """Number of rows of ``layer`` (from the file's metadata, without reading it)."""
+        return int(self.info(layer)["features"])
+
+    def village_coverage(self) -> dict[str, dict[str, int]]:
+        """Rows of each stored layer per way they got their village (``village_by``).
+
+        Layers stored before attribution existed (no ``village_by`` column) count their
+        rows with a village code as ``code`` and the others as ``none``.
+        """
+        present = set(self.layer_names())
+        with gate(self.path).reading(), contextlib.closing(self._connect()) as con:
+            return village_counts(con, present)
+
+    def info(self, layer: str, **kwargs: Any) -> dict[str, Any]:
+        """``pyogrio.read_info`` of one layer (fields, features, bounds with ``kwargs``)."""
+        self._require_layer(layer)
+        with gate(self.path).reading():
+            return dict(pyogrio.read_info(self.path, layer=layer, **kwargs))
+
+    def read(self, layer: str, **kwargs: Any) -> gpd.GeoDataFrame:
+        """Read one layer (a canonical kind or a ``rejects_<kind>`` table).
+
+        ``kwargs`` go to ``pyogrio.read_dataframe`` (``columns``, ``read_geometry``,
+        ``bbox``, ``where``, ``fids``, ``skip_features``, ``max_features``, ...). Every GDAL
+        read of the workspace goes through here or :meth:`info`, so it never overlaps a
+        write of this process (see :class:`~geoservice.base.workspace_gate.Gate`).
+        """
+        self._require_layer(layer)
+        kwargs.setdefault("use_arrow", True)
+        with gate(self.path).reading():
+            return pyogrio.read_dataframe(self.path, layer=layer, **kwargs)
+
+    def _require_layer(self, layer: str) -> None:
+        self.require()
+        if layer not in self.layer_names():
+            raise NotFoundError(
+                message(
+                    "workspace.no_layer",
+                    f"工作空间 {self.path} 中没有图层“{layer}”；现有图层："
+                    f"{', '.join(self.layer_names()) or '无'}。",
+                    f"Workspace {self.path} has no layer {layer!r}; it has: "
+                    f"{', '.join(self.layer_names()) or 'none'}.",
+                )
+            )
+
+    # --- writing ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+        """Hold ``<workspace>.lock``, waiting up to ``wait_seconds`` for another writer.
+
+        Within this process the holder also waits for GDAL reads to finish and keeps new
+        ones out until it is done (:class:`~geoservice.base.workspace_gate.Gate`)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        deadline = time.monotonic() + wait_seconds
+        with open(lock_path, "a+b") as lock:
+            while True:
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as exc:
+                    if time.monotonic() >= deadline:
+                        raise ConflictError(
+                            message(
+                                "workspace.locked",
+                                f"工作空间 {self.path} 正在被另一个操作（导入、研判或整改更新）写入；"
+                                "请等它结束后再试。",
+                                f"Workspace {self.path} is being written by another process (an "
+                                "import, an analysis or a problem update); try again when it has "
+                                "finished.",
+                            )
+                        ) from exc
+                    time.sleep(0.05)
+            with gate(self.path).writing():
+                yield
+
+    def log(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        """Append one row to the audit log (waits up to 60 s for a running import)."""
+        self.require()
+        with self.lock(wait_seconds=60.0), contextlib.closing(self._connect()) as con, con:
+            ensure_tables(con)
+            con.execute(
+                "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+                (now_iso(), actor, action, target, json.dumps(detail, ensure_ascii=False)),
+            )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Path]:
+        """Yield a working copy of the workspace that replaces it on success.
+
+        Holds ``<workspace>.lock`` for the duration; removes copies left behind by a
+        writer that was killed. Refuses a path that exists and is not a GeoPackage.
+        """
+        check_workspace_file(self.path)
+        with self.lock():
+            for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
+                stale.unlink(missing_ok=True)
+            work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.gpkg")
+            if self.exists():
+                # Opening the file lets SQLite roll back a hot journal left by a workflow
+                # update that was killed, so the copy is never of a half-written file.
+                with contextlib.closing(self._connect()) as con:
+                    con.execute("PRAGMA schema_version").fetchone()
+                shutil.copy2(self.path, work)
+            try:
+                yield work
+                with open(work, "rb") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(work, self.path)
+                fsync_dir(self.path.parent)
+            finally:
+                work.unlink(missing_ok=True)
+
+    def write_layer(
+        self,
+        kind: Kind,
+        frame: gpd.GeoDataFrame,
+        rejects: pd.DataFrame,
+        entry: CatalogEntry,
+        *,
+        replace_parts: list[str] | None = None,
+        audit_detail: dict[str, Any] | None = None,
+        also: dict[str, gpd.GeoDataFrame] | None = None,
+    ) -> CatalogEntry:
+        """Store an imported layer, its rejects, its register row and an audit row.
+
+        Parameters
+        ----------
+        kind : str
+            Canonical layer name.
+        frame : geopandas.GeoDataFrame
+            The complete new content of the layer, in the workspace CRS.
+        rejects : pandas.DataFrame
+            Rows rejected by this import (replace ``rejects_<kind>``, or are added to it
+            when appending).
+        entry : CatalogEntry
+            The register row for this import.
+        replace_parts : list of str, optional
+            Register rows of this layer with these parts are superseded (``replace`` mode);
+            None keeps them (``append`` mode).
+        audit_detail : dict, optional
+            Extra JSON detail for the audit row.
+        also : dict of str to GeoDataFrame, optional
+            Other layers rewritten in the same transaction (layers re-attributed to new
+            village boundaries).
+        """
+        if kind not in KINDS:
+            raise NotFoundError(
+                message("workspace.bad_kind", f"未知图层 {kind}", f"unknown layer {kind}")
+            )
+        if frame.crs is None:
+            raise WorkspaceError(
+                message(
+                    "workspace.no_crs",
+                    f"图层 {kind} 没有坐标系，不能写入工作空间。",
+                    f"Layer {kind} has no CRS and cannot be stored in the workspace.",
+                )
+            )
+        with self.transaction() as work:
+            write_frame(gpkg_safe(frame), work, kind)
+            if replace_parts is None:  # appending: the rejects of earlier imports stay
+                rejects = with_earlier_rejects(work, kind, rejects)
+            write_frame(gpkg_safe(rejects), work, f"rejects_{kind}")
+            for name, other in (also or {}).items():
+                write_frame(gpkg_safe(other), work, name)
+            with contextlib.closing(self._connect(work)) as con, con:
+                ensure_tables(con)
+                if frame.crs.is_projected and frame.geometry.notna().any():
+                    con.execute(
+                        "INSERT OR IGNORE INTO workspace_meta VALUES ('crs', ?)",
+                        (frame.crs.to_wkt(),),
+                    )
+                if replace_parts is not None:
+                    marks = ",".join("?" * len(replace_parts))
+                    con.execute(
+                        f"DELETE FROM layer_catalog WHERE layer = ? AND part IN ({marks})",
+                        (kind, *replace_parts),
+                    )
+                values = entry.to_dict()
+                con.execute(
+                    f"INSERT INTO layer_catalog ({', '.join(values)}) "
+                    f"VALUES ({', '.join('?' * len(values))})",
+                    tuple(values.values()),
+                )
+                con.execute(
+                    "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+                    (
+                        entry.imported_at,
+                        entry.imported_by,
+                        f"import.{entry.mode}",
+                        kind,
+                        json.dumps({**entry.to_dict(), **(audit_detail or {})}, ensure_ascii=False),
+                    ),
+                )
+        return entry
+
+    def write_results(
+        self, frames: dict[str, pd.DataFrame], run: dict[str, Any], actor: str
+    ) -> None:
+        """Store analysis results, their run record and an audit row, atomically.
+
+        Parameters
+        ----------
+        frames : dict
+            Layer name → frame; each replaces the layer of that name.
+        run : dict
+            ``as_of``, ``rules_hash``, ``inputs`` (dict), ``counts`` (dict), ``duration_s``.
+        actor : str
+            Who ran the analysis.
+        """
+        self.require()
+        at = now_iso()
+        with self.transaction() as work:
+            for name, frame in frames.items():
+                write_frame(gpkg_safe(frame), work, name)
+            with contextlib.closing(self._connect(work)) as con, con:
+                ensure_tables(con)
+                con.execute(
+                    "INSERT INTO analysis_runs (run_at, actor, as_of, rules_hash, inputs, counts, "
+                    "duration_s) VALUES (?,?,?,?,?,?,?)",
+                    (
+                        at,
+                        actor,
+                        str(run["as_of"]),
+                        run["rules_hash"],
+                        json.dumps(run["inputs"], ensure_ascii=False),
+                        json.dumps(run["counts"], ensure_ascii=False),
+                        float(run["duration_s"]),
+                    ),
+                )
+                con.execute(
+                    "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+                    (
+                        at,
+                        actor,
+                        "analyze",
+                        ",".join(frames),
+                        json.dumps(run, ensure_ascii=False, default=str),
+                    ),
+                )
+
+    def runs(self) -> pd.DataFrame:
+        """The analysis runs, oldest first."""
+        self.require()
+        with contextlib.closing(self._connect()) as con:
+            if not has_table(con, "analysis_runs"):
+                return pd.DataFrame(columns=list(_RUN_COLUMNS))
+            return pd.read_sql_query(
+                f"SELECT {', '.join(_RUN_COLUMNS)} FROM analysis_runs ORDER BY id",
+                con,
+            )
+
+    def input_hash(self, layer: str) -> str | None:
+        """A hash of the source files that make up ``layer`` (from the register)."""
+        shas = sorted(e.sha256 or "" for e in self.catalog() if e.layer == layer)
+        if not shas:
+            return None
+        return hashlib.sha256("\n".join(shas).encode()).hexdigest()

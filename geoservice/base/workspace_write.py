@@ -1,0 +1,120 @@
+"""File-level writes into a workspace GeoPackage: register tables, frames, durable renames.
+
+:func:`ensure_tables` creates the register tables (``layer_catalog``, ``audit_log``,
+``workspace_meta``, ``analysis_runs``) and lists them in ``gpkg_contents``;
+:func:`write_frame` writes a layer or a plain table (after :func:`gpkg_safe` renames a
+reserved ``fid`` column); :func:`with_earlier_rejects` keeps the rejects of earlier
+appending imports; :func:`fsync_dir` makes a rename into a folder durable. These
+work on a file path or an open connection and take no locks: the caller (a
+:class:`geoservice.base.workspace.Workspace` transaction) holds them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+__all__ = [
+    "ensure_tables",
+    "fsync_dir",
+    "gpkg_safe",
+    "has_table",
+    "with_earlier_rejects",
+    "write_frame",
+]
+
+_CATALOG_SQL = """
+CREATE TABLE IF NOT EXISTS layer_catalog (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  layer TEXT NOT NULL, part TEXT NOT NULL DEFAULT '', owner_department TEXT NOT NULL,
+  classification TEXT NOT NULL, source_file TEXT NOT NULL, sha256 TEXT,
+  encoding TEXT, crs TEXT, rows INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
+  imported_by TEXT NOT NULL, imported_at TEXT NOT NULL, mode TEXT NOT NULL)
+"""
+_AUDIT_SQL = """
+CREATE TABLE IF NOT EXISTS audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL)
+"""
+_META_SQL = "CREATE TABLE IF NOT EXISTS workspace_meta (key TEXT PRIMARY KEY, value TEXT)"
+_RUNS_SQL = """
+CREATE TABLE IF NOT EXISTS analysis_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_at TEXT NOT NULL, actor TEXT NOT NULL,
+  as_of TEXT NOT NULL, rules_hash TEXT NOT NULL, inputs TEXT NOT NULL, counts TEXT NOT NULL,
+  duration_s REAL NOT NULL)
+"""
+
+
+def has_table(con: sqlite3.Connection, name: str) -> bool:
+    """Whether the database behind ``con`` has a table ``name``."""
+    row = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+def ensure_tables(con: sqlite3.Connection) -> None:
+    """Create the register tables and list them in gpkg_contents (so QGIS shows them)."""
+    for name, sql, title in (
+        ("layer_catalog", _CATALOG_SQL, "数据共享目录 layer catalog"),
+        ("audit_log", _AUDIT_SQL, "操作日志 audit log"),
+        ("workspace_meta", _META_SQL, "工作空间设置 workspace settings"),
+        ("analysis_runs", _RUNS_SQL, "分析运行记录 analysis runs"),
+    ):
+        con.execute(sql)
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+            "description, last_change) VALUES (?, 'attributes', ?, ?, "
+            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+            (name, name, title),
+        )
+
+
+def gpkg_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename source columns GeoPackage reserves (``fid``) so writing cannot fail."""
+    clash = {c: f"{c}_source" for c in frame.columns if str(c).lower() == "fid"}
+    return frame.rename(columns=clash) if clash else frame
+
+
+def write_frame(frame: pd.DataFrame, path: Path, layer: str) -> None:
+    """Write a layer (GeoDataFrame, through Arrow) or a plain table into the GeoPackage."""
+    if isinstance(frame, gpd.GeoDataFrame):
+        # Arrow writes the same file as the row-by-row path, about twice as fast.
+        pyogrio.write_dataframe(
+            frame, path, layer=layer, driver="GPKG", promote_to_multi=None, use_arrow=True
+        )
+        return
+    table = frame.copy()
+    for col in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[col]) and not pd.api.types.is_bool_dtype(
+            table[col]
+        ):
+            table[col] = table[col].astype("string")
+    pyogrio.write_dataframe(table, path, layer=layer, driver="GPKG")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries to disk, so a file renamed into it survives a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def with_earlier_rejects(work: Path, kind: str, rejects: pd.DataFrame) -> pd.DataFrame:
+    """``rejects`` after the ``rejects_<kind>`` rows already in the working copy ``work``."""
+    table = f"rejects_{kind}"
+    if not work.exists() or table not in [str(name) for name, _ in pyogrio.list_layers(work)]:
+        return rejects
+    earlier = pd.DataFrame(pyogrio.read_dataframe(work, layer=table, read_geometry=False))
+    if not len(earlier):
+        return rejects
+    if not len(rejects):
+        return earlier
+    return pd.concat([earlier, rejects], ignore_index=True)

@@ -1,0 +1,431 @@
+"""The web maps of a workspace, for the CLI and the service, optionally scoped to a caller.
+
+Three maps (see :mod:`maps.products`): the enforcement targets, the rectification status by
+village, and one department's view. Each ``*_map_of`` function returns a
+:class:`folium.Map`; the CLI writes it as a standalone file, the service as a page loading
+Leaflet from ``/static/maps`` (``*_page``). Layers are in the workspace CRS (metres) and
+shown in EPSG:4326.
+
+Scope: without a ``principal`` (the CLI, run by whoever holds the workspace file) every row
+is drawn. With one, the rows come through :class:`geoservice.base.access.Principal`:
+
+- targets map (office, department): targets by ``target_mask``; the evidence drawn with them
+  (flagged parcels, change patches, complaints) is, for a department, only the rows linked
+  to its own targets through their parcels, and only of layers its clearance reads
+  (complaints are ``restricted`` by default, so a department sees none);
+- villages map (every role): the status colours and counts of every village (a public
+  summary), the problem points by ``problem_mask`` (office all, department those copied to
+  it, village its own, viewer none); a village user's map is zoomed to its village;
+- department map (office any department, department its own): targets and problems by the
+  masks, then by the department as in :func:`maps.products.department_map`.
+
+A role a map is not for gets PermissionDeniedError; another department's map NotFoundError.
+
+The ``*_page`` functions check the principal's right to the map first, then serve the page
+from :mod:`geoservice.webmaps.cache` while the workspace's data, the principal's scope and the
+arguments are unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Container
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from geoservice.base import dates
+from geoservice.base.errors import NotFoundError, OptionError, message
+from geoservice.webmaps.cache import cached_page
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from geoservice.base.access import Principal
+    from geoservice.base.workspace import Workspace
+
+__all__ = [
+    "DERIVED_LAYERS",
+    "Evidence",
+    "MapAsset",
+    "department_map_of",
+    "department_page",
+    "map_asset",
+    "parse_as_of",
+    "readable_layers",
+    "target_evidence",
+    "targets_map_of",
+    "targets_page",
+    "villages_map_of",
+    "villages_page",
+]
+
+# Analysis layers not in the sharing register, read with the clearance of their source.
+DERIVED_LAYERS: dict[str, str] = {"parcel_risk": "parcels"}
+_MAP_ROLES = ("office", "department")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The evidence layers drawn with the targets (each in the workspace CRS)."""
+
+    complaints: gpd.GeoDataFrame
+    patches: gpd.GeoDataFrame
+    flagged: gpd.GeoDataFrame
+
+
+def _optional(ws: Workspace, layer: str, like: Any) -> Any:
+    """The layer, or an empty frame in the CRS of ``like`` when the workspace lacks it."""
+    import geopandas as gpd
+
+    if layer in ws.layer_names():
+        return ws.read(layer)
+    return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=like.crs), crs=like.crs)
+
+
+def _problems(ws: Workspace, day: date) -> Any:
+    """The problems layer with the current escalation level of each problem."""
+    from geoservice.workflow.escalation import escalate
+    from geoservice.workflow.store import read_problems
+
+    geo = ws.read("problems")
+    rows = read_problems(ws)
+    levels = dict(zip(rows["problem_id"], escalate(rows, day)["escalation"], strict=True))
+    return geo.assign(escalation=geo["problem_id"].map(levels).fillna("none"))
+
+
+def _targets(ws: Workspace) -> Any:
+    """The targets layer with ``reasons_en`` when the workspace has the reasons table."""
+
+    if "targets" not in ws.layer_names():
+        raise NotFoundError(
+            message(
+                "maps.no_targets",
+                f"工作空间 {ws.path} 中还没有联合执法目标；请先运行 geoservice analyze。",
+                f"Workspace {ws.path} has no enforcement targets yet; run geoservice analyze "
+                "first.",
+            )
+        )
+    targets = ws.read("targets")
+    if "target_reasons" in ws.layer_names():
+        reasons = ws.read("target_reasons", use_arrow=False, read_geometry=False)
+        targets["reasons_en"] = targets["target_id"].map(
+            dict(zip(reasons["target_id"], reasons["reasons_en"], strict=True))
+        )
+    return targets
+
+
+def _flagged(risk: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rows of ``parcel_risk`` marked ``flagged`` (all rows when it has no such column)."""
+    return risk[risk["flagged"].astype(bool)] if "flagged" in risk else risk
+
+
+def _ids(frame: pd.DataFrame, column: str) -> set[str]:
+    """Every id of a column of ``a;b`` (or ``a,b``) lists; empty when the column is missing."""
+    if column not in frame or not len(frame):
+        return set()
+    text = frame[column].astype("string").fillna("").str.replace(",", ";")
+    parts = text.str.split(";").explode().str.strip()
+    return set(parts[parts.fillna("") != ""].astype(str))
+
+
+def _among(frame: gpd.GeoDataFrame, column: str, ids: set[str]) -> gpd.GeoDataFrame:
+    """Rows whose ``column`` is one of ``ids`` (none when the column is missing)."""
+    if column not in frame:
+        return frame.iloc[:0]
+    return frame[frame[column].astype(str).isin(ids).to_numpy()]
+
+
+def target_evidence(
+    targets: gpd.GeoDataFrame,
+    risk: gpd.GeoDataFrame,
+    complaints: gpd.GeoDataFrame,
+    patches: gpd.GeoDataFrame,
+    readable: Container[str] | None = None,
+) -> Evidence:
+    """The evidence drawn with ``targets``.
+
+    Parameters
+    ----------
+    targets : geopandas.GeoDataFrame
+        The targets shown (``parcel_ids``: ``;``-separated parcel ids).
+    risk : geopandas.GeoDataFrame
+        The ``parcel_risk`` layer (``parcel_id``, ``flagged``, ``complaint_ids``,
+        ``patch_ids``).
+    complaints, patches : geopandas.GeoDataFrame
+        The layers of the same names.
+    readable : container of str, optional
+        ``None`` (unscoped): every complaint, every patch and every flagged parcel.
+        Otherwise the layer names the caller may read (``complaints``, ``patches``,
+        ``parcel_risk``): of those only, the rows linked to ``targets`` (the flagged
+        parcels of the targets and the complaints and patches those parcels cite).
+
+    Returns
+    -------
+    Evidence
+        Frames unchanged in CRS and columns; a layer not readable is empty.
+    """
+    flagged = _flagged(risk)
+    if readable is None:
+        return Evidence(complaints, patches, flagged)
+    linked = _among(risk, "parcel_id", _ids(targets, "parcel_ids"))
+
+    def kept(frame: gpd.GeoDataFrame, layer: str, column: str, ids: set[str]) -> Any:
+        return _among(frame, column, ids) if layer in readable else frame.iloc[:0]
+
+    return Evidence(
+        complaints=kept(complaints, "complaints", "complaint_id", _ids(linked, "complaint_ids")),
+        patches=kept(patches, "patches", "patch_id", _ids(linked, "patch_ids")),
+        flagged=kept(flagged, "parcel_risk", "parcel_id", _ids(linked, "parcel_id")),
+    )
+
+
+def readable_layers(ws: Workspace, principal: Principal | None) -> frozenset[str] | None:
+    """The layers ``principal`` may read by the sharing register (``None``: every layer).
+
+    A layer imported in several parts is readable when every part is; a derived layer of
+    :data:`DERIVED_LAYERS` as its source; a layer missing from the register is not.
+    """
+    if principal is None or principal.role == "office":
+        return None
+    levels: dict[str, list[str]] = {}
+    for entry in ws.catalog():
+        levels.setdefault(entry.layer, []).append(entry.classification)
+    seen = {layer for layer, cls in levels.items() if all(map(principal.can_read, cls))}
+    return frozenset(seen | {d for d, source in DERIVED_LAYERS.items() if source in seen})
+
+
+def _masked(frame: Any, principal: Principal | None, kind: str) -> Any:
+    if principal is None:
+        return frame
+    mask = principal.target_mask(frame) if kind == "targets" else principal.problem_mask(frame)
+    return frame[mask]
+
+
+def targets_map_of(
+    ws: Workspace,
+    lang: str,
+    village: str | None = None,
+    tiles: Any = None,
+    *,
+    principal: Principal | None = None,
+) -> Any:
+    """The enforcement target map of a workspace (a folium Map).
+
+    Parameters
+    ----------
+    ws : Workspace
+        Needs ``targets`` and ``villages``; ``parcel_risk``, ``complaints``, ``patches``
+        are drawn when present.
+    lang : {"zh", "en"}
+    village : str, optional
+        Village code or name to zoom to.
+    tiles : maps.basemaps.Basemap or str, optional
+        Basemap (default none).
+    principal : geoservice.base.access.Principal, optional
+        Scope (see the module notes); office and department only.
+
+    Raises
+    ------
+    PermissionDeniedError
+        For a village or viewer principal.
+    NotFoundError
+        When the workspace has no targets (no analysis yet).
+    """
+    from maps.products import targets_map
+
+    if principal is not None:
+        principal.require(*_MAP_ROLES)
+    targets = _masked(_targets(ws), principal, "targets")
+    villages = ws.read("villages")
+    evidence = target_evidence(
+        targets,
+        _optional(ws, "parcel_risk", villages),
+        _optional(ws, "complaints", villages),
+        _optional(ws, "patches", villages),
+        readable_layers(ws, principal),
+    )
+    return targets_map(
+        targets,
+        villages,
+        evidence.complaints,
+        evidence.patches,
+        evidence.flagged,
+        lang,
+        village=village,
+        tiles=tiles,
+    )
+
+
+def villages_map_of(
+    ws: Workspace,
+    day: date,
+    lang: str,
+    village: str | None = None,
+    tiles: Any = None,
+    *,
+    principal: Principal | None = None,
+) -> Any:
+    """The rectification-status map by village at ``day`` (a folium Map).
+
+    Every village's status colour and counts are drawn; the problem points by the scope of
+    ``principal`` (none for a viewer). A village principal's map is zoomed to its village
+    unless ``village`` says otherwise.
+    """
+    from geoservice.workflow.villages import village_status
+    from maps.products import villages_map
+
+    problems = _masked(_problems(ws, day), principal, "problems")
+    if principal is not None and principal.role == "village" and village is None:
+        village = principal.village_code
+    status = village_status(ws, day)
+    return villages_map(ws.read("villages"), status, problems, lang, village=village, tiles=tiles)
+
+
+def _own_department(principal: Principal | None, dept: str) -> None:
+    """NotFoundError when a department principal asks for another department's map."""
+    if principal is None:
+        return
+    principal.require(*_MAP_ROLES)
+    if principal.role == "department" and principal.department != dept:
+        own = principal.department
+        raise NotFoundError(
+            message(
+                "maps.no_department_map",
+                f"没有可供您查看的部门“{dept}”地图；您可以查看本部门的地图 "
+                f"/maps/department/{own}。",
+                f"There is no map of department {dept!r} for you; your own department's map "
+                f"is /maps/department/{own}.",
+            )
+        )
+
+
+def department_map_of(
+    ws: Workspace,
+    dept: str,
+    day: date,
+    lang: str,
+    village: str | None = None,
+    tiles: Any = None,
+    *,
+    principal: Principal | None = None,
+) -> Any:
+    """One department's targets and the problems copied to it (``dept`` is a code).
+
+    Raises
+    ------
+    PermissionDeniedError
+        For a village or viewer principal.
+    NotFoundError
+        For a department principal asking for another department.
+    """
+    from maps.products import department_map
+
+    _own_department(principal, dept)
+    return department_map(
+        dept,
+        _masked(_targets(ws), principal, "targets"),
+        _masked(_problems(ws, day), principal, "problems"),
+        ws.read("villages"),
+        lang,
+        village=village,
+        tiles=tiles,
+    )
+
+
+def _page(
+    ws: Workspace, principal: Principal, args: tuple[Any, ...], draw: Callable[[], Any]
+) -> str:
+    """The page of the map ``draw`` returns, loading Leaflet from /static/maps; kept in
+    :mod:`geoservice.webmaps.cache` by the principal's scope, ``args`` and the data version."""
+    from maps.render import served_html
+
+    return cached_page(ws, principal, args, lambda: served_html(draw()))
+
+
+def targets_page(ws: Workspace, principal: Principal, lang: str, village: str | None = None) -> str:
+    """:func:`targets_map_of` for ``principal`` as a page (see :func:`_page`)."""
+    principal.require(*_MAP_ROLES)
+    draw = functools.partial(targets_map_of, ws, lang, village, principal=principal)
+    return _page(ws, principal, ("targets", lang, village), draw)
+
+
+def villages_page(
+    ws: Workspace, principal: Principal, day: date, lang: str, village: str | None = None
+) -> str:
+    """:func:`villages_map_of` for ``principal`` as a page (see :func:`_page`)."""
+    draw = functools.partial(villages_map_of, ws, day, lang, village, principal=principal)
+    return _page(ws, principal, ("villages", day, lang, village), draw)
+
+
+def department_page(
+    ws: Workspace,
+    principal: Principal,
+    code: str,
+    day: date,
+    lang: str,
+    village: str | None = None,
+) -> str:
+    """:func:`department_map_of` for ``principal`` as a page (see :func:`_page`).
+
+    ``code`` is a department code or name (镇郊派出所 → police); NotFoundError when it names
+    no department.
+    """
+    from geoservice.analysis.present import department_code
+    from layers.codes import DEPARTMENTS
+
+    try:
+        dept = department_code(code)
+    except OptionError as exc:
+        known = ", ".join(f"{c} {zh}" for c, (zh, _en) in DEPARTMENTS.items())
+        raise NotFoundError(
+            message(
+                "maps.unknown_department",
+                f"部门“{code}”不是已登记的部门，没有它的地图；可用的部门代码：{known}。",
+                f"Department {code!r} is not a registered department and has no map; "
+                f"department codes: {known}.",
+            )
+        ) from exc
+    _own_department(principal, dept)
+    draw = functools.partial(department_map_of, ws, dept, day, lang, village, principal=principal)
+    return _page(ws, principal, ("department", dept, day, lang, village), draw)
+
+
+def parse_as_of(value: str | None) -> date:
+    """The evaluation date ``YYYY-MM-DD``; today when not given; OptionError otherwise."""
+    return dates.parse_day(value, "as_of", "maps.bad_as_of")
+
+
+@dataclass(frozen=True)
+class MapAsset:
+    """One served Leaflet file: ``content`` (UTF-8), ``media_type`` and a strong ``etag``."""
+
+    name: str
+    content: bytes
+    media_type: str
+    etag: str
+
+
+@functools.lru_cache(maxsize=16)
+def map_asset(name: str) -> MapAsset:
+    """The file ``name`` of :func:`maps.assets.served_names` (e.g. ``leaflet.js``).
+
+    Read once per process. NotFoundError naming ``name`` for any other name.
+    """
+    from maps.assets import served_names, served_text
+
+    if name not in served_names():
+        known = ", ".join(served_names())
+        raise NotFoundError(
+            message(
+                "maps.no_asset",
+                f"没有名为“{name}”的地图资源文件；可用：{known}。",
+                f"There is no map asset {name!r}; the assets are: {known}.",
+            )
+        )
+    content = served_text(name).encode("utf-8")
+    kind = "text/css" if name.endswith(".css") else "text/javascript"
+    digest = hashlib.sha256(content).hexdigest()[:32]
+    return MapAsset(name, content, f"{kind}; charset=utf-8", f'"{digest}"')

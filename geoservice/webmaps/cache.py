@@ -1,0 +1,184 @@
+"""An in-process cache of rendered map pages, keyed by scope, arguments and data version.
+
+Building a folium map of the sample town takes about 0.2 s of CPU, which dominates the
+service's latency under load. A page depends only on the workspace's data, the caller's
+scope (role, department, village) and the request's arguments, so the rendered HTML is
+kept in a small LRU (:data:`PAGES`, 64 pages of about 0.3-0.5 MB each) and reused while
+none of them changes.
+
+The data version (:func:`data_version`) changes whenever anything drawn can change:
+
+- the file was replaced (imports and analyses write a copy and ``os.replace`` it): the
+  inode, with the device;
+- problems changed in place (workflow updates and problems added by hand, which bump
+  ``version`` and ``updated_at`` or add a row): count, latest ``updated_at``, sum of
+  ``version``;
+- layers written in place (live complaint intake updates ``parcel_risk`` and
+  ``complaints`` and stamps ``gpkg_contents.last_change``; a first complaint creates the
+  layer): the latest ``last_change``;
+- complaints added in place: their count and largest fid;
+- the sharing register (what a department may read): row count and latest import time.
+
+The file's size and mtime are not used: every audited request appends to the audit log,
+which changes both without changing any map. A version that cannot be read (no file yet,
+the database busy past the timeout) bypasses the cache: the page is built and not kept.
+
+Concurrent requests for the same page wait for one build instead of each building it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from geoservice.base.access import Principal
+    from geoservice.base.workspace import Workspace
+
+__all__ = ["PAGES", "PageCache", "cached_page", "data_version", "scope_of"]
+
+PAGE_LIMIT = 64
+WAIT_SECONDS = 60.0  # a request waiting for another's build builds its own after this
+_READ_TIMEOUT = 5.0
+
+# (name, table, query) of every in-place change a map can show
+_QUERIES: tuple[tuple[str, str, str], ...] = (
+    ("problems", "problems", "SELECT count(*), max(updated_at), sum(version) FROM problems"),
+    ("contents", "gpkg_contents", "SELECT max(last_change) FROM gpkg_contents"),
+    ("complaints", "complaints", "SELECT count(*), max(fid) FROM complaints"),
+    ("register", "layer_catalog", "SELECT count(*), max(imported_at) FROM layer_catalog"),
+)
+
+
+def _query(con: sqlite3.Connection, tables: set[str], table: str, sql: str) -> tuple[Any, ...]:
+    """The row of ``sql``; ``("absent",)`` without the table; the problems layer's row count
+    alone while it has no workflow columns yet (adding them changes the answer)."""
+    if table not in tables:
+        return ("absent",)
+    if table == "problems":
+        columns = {str(r[1]) for r in con.execute('PRAGMA table_info("problems")')}
+        if not {"updated_at", "version"} <= columns:
+            return ("plain", *con.execute("SELECT count(*) FROM problems").fetchone())
+    return tuple(con.execute(sql).fetchone())
+
+
+def data_version(path: Path) -> tuple[Any, ...] | None:
+    """A cheap fingerprint of everything a map of the workspace at ``path`` draws.
+
+    Returns
+    -------
+    tuple or None
+        ``(device, inode, <one tuple per query>)``; None when the file is missing or
+        cannot be read now (the caller then does not cache).
+    """
+    try:
+        st = os.stat(path)
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con:
+            master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {str(r[0]) for r in master}
+            parts = tuple(_query(con, tables, table, sql) for _, table, sql in _QUERIES)
+    except (OSError, sqlite3.Error):
+        return None
+    return (st.st_dev, st.st_ino, *parts)
+
+
+def scope_of(principal: Principal | None) -> tuple[str | None, ...]:
+    """What of the principal decides what a map shows: role, department, village."""
+    if principal is None:
+        return ("all",)
+    return (principal.role, principal.department, principal.village_code)
+
+
+class PageCache:
+    """A thread-safe LRU of rendered pages; one build per key at a time.
+
+    Parameters
+    ----------
+    size : int
+        Pages kept; the least recently used is dropped first.
+
+    Attributes
+    ----------
+    builds : int
+        Pages built through :meth:`get` (stored or not).
+    hits : int
+        Pages served from the cache.
+    """
+
+    def __init__(self, size: int = PAGE_LIMIT) -> None:
+        self.size = size
+        self.builds = self.hits = 0
+        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._building: dict[Hashable, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def clear(self) -> None:
+        """Drop every page and reset the counters."""
+        with self._lock:
+            self._pages.clear()
+            self.builds = self.hits = 0
+
+    def get(self, key: Hashable, build: Callable[[], str]) -> str:
+        """The page of ``key``: cached, or built once by ``build`` (errors are not kept:
+        the next request builds again)."""
+        while True:
+            with self._lock:
+                page = self._pages.get(key)
+                if page is not None:
+                    self._pages.move_to_end(key)
+                    self.hits += 1
+                    return page
+                pending = self._building.get(key)
+                if pending is None:
+                    pending = self._building[key] = threading.Event()
+                    break
+            if not pending.wait(WAIT_SECONDS):
+                return self._count(build)
+            # built (next loop finds it) or failed (next loop builds it)
+        try:
+            page = self._count(build)
+            with self._lock:
+                self._pages[key] = page
+                self._pages.move_to_end(key)
+                while len(self._pages) > self.size:
+                    self._pages.popitem(last=False)
+        finally:
+            with self._lock:
+                del self._building[key]
+            pending.set()
+        return page
+
+    def _count(self, build: Callable[[], str]) -> str:
+        page = build()
+        with self._lock:
+            self.builds += 1
+        return page
+
+
+PAGES = PageCache()
+
+
+def cached_page(
+    ws: Workspace, principal: Principal | None, args: tuple[Any, ...], build: Callable[[], str]
+) -> str:
+    """The page ``build`` renders for ``principal`` with ``args`` (the page kind first),
+    from :data:`PAGES` while the workspace's :func:`data_version` is unchanged.
+
+    Check the principal's right to the page before calling: a cached page is served to
+    anyone of the same scope.
+    """
+    version = data_version(ws.path)
+    if version is None:
+        return build()
+    key = (os.path.realpath(ws.path), scope_of(principal), args, version)
+    return PAGES.get(key, build)
