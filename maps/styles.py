@@ -71,7 +71,7 @@ STATE_LABELS = PROBLEM_STATE_LABELS
 
 
 # Words shown for values the survey files did not give (the same words as
-# geoservice.missing; the maps package does not import the service).
+# geoservice.base.missing; the maps package does not import the service).
 MISSING_LABELS: dict[str, tuple[str, str]] = {
     "village": ("未知村", "unknown village"),
     "category": ("未分类", "no category"),
