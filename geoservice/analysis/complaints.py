@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from geoservice.analysis.evidence import (
+from geoservice.analysis.evidence_pairs import (
     _CAT_INDEX,
     CATEGORY_CODES,
     UNMATCHED_COMPLAINT_COLUMNS,

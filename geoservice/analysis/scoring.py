@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from geoservice.analysis.complaints import complaint_items, complaint_pairs
-from geoservice.analysis.evidence import (
+from geoservice.analysis.evidence_pairs import (
     CATEGORY_CODES,
     UNMATCHED_COMPLAINT_COLUMNS,
     UNMATCHED_PROBLEM_COLUMNS,

@@ -37,7 +37,7 @@ from geoservice.analysis.reasons import (
 from geoservice.analysis.routing import route
 from geoservice.analysis.rules import Rules
 from geoservice.analysis.spatial import polygon_pairs_within
-from geoservice.analysis.target_evidence import PerTarget, explode_facts, per_target
+from geoservice.analysis.target_totals import PerTarget, explode_facts, per_target
 from layers.messages import Lang
 
 __all__ = [

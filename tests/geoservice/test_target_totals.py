@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoservice.analysis.target_evidence import _once
+from geoservice.analysis.target_totals import _once
 
 
 def items(rng, n):
