@@ -39,3 +39,8 @@ class Message:
 
     def __str__(self) -> str:
         return self.en
+
+
+def pick(lang: Lang, zh: str, en: str) -> str:
+    """The Chinese or English text for ``lang``."""
+    return en if lang == "en" else zh

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from layers.attribution import Attribution
-from layers.messages import Lang, Message
+from layers.messages import Lang, Message, pick
 
 # Reasons a row can be rejected, in both languages. Keys are stable codes.
 REJECT_REASONS: dict[str, tuple[str, str]] = {
@@ -29,8 +29,7 @@ REJECT_REASONS: dict[str, tuple[str, str]] = {
 
 
 def reason_text(code: str, lang: Lang = "zh") -> str:
-    zh, en = REJECT_REASONS.get(code, (code, code))
-    return en if lang == "en" else zh
+    return pick(lang, *REJECT_REASONS.get(code, (code, code)))
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from layers.codes import CATEGORIES, PRIORITY_WORDS, PROBLEM_STATE_LABELS
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 if TYPE_CHECKING:
     from geoservice.analysis.rules import Rules
@@ -34,31 +34,27 @@ _PW_WORDS = {
 
 
 def priority_word(priority: str, lang: Lang = "zh") -> str:
-    return _pick(PRIORITY_WORDS.get(priority, (priority, priority)), lang)
-
-
-def _pick(pair: tuple[str, str], lang: Lang) -> str:
-    return pair[1] if lang == "en" else pair[0]
+    return pick(lang, *PRIORITY_WORDS.get(priority, (priority, priority)))
 
 
 def status_word(status: str, lang: Lang = "zh") -> str:
     """Complaint status in words (核实结果)."""
-    return _pick(_STATUS_WORDS.get(status, (status, status)), lang)
+    return pick(lang, *_STATUS_WORDS.get(status, (status, status)))
 
 
 def legality_word(legality: str, lang: Lang = "zh") -> str:
     """Patch legality in words."""
-    return _pick(_LEGALITY_WORDS.get(legality, (legality, legality)), lang)
+    return pick(lang, *_LEGALITY_WORDS.get(legality, (legality, legality)))
 
 
 def problem_status_word(status: str, lang: Lang = "zh") -> str:
     """Problem status in words (整改状态)."""
-    return _pick(_PROBLEM_WORDS.get(status, (status, status)), lang)
+    return pick(lang, *_PROBLEM_WORDS.get(status, (status, status)))
 
 
 def protection_word(public_welfare: str, lang: Lang = "zh") -> str:
     """Public-welfare class in words."""
-    return _pick(_PW_WORDS.get(public_welfare, (public_welfare, public_welfare)), lang)
+    return pick(lang, *_PW_WORDS.get(public_welfare, (public_welfare, public_welfare)))
 
 
 def article_label(article: int, lang: Lang = "zh") -> str:
@@ -84,8 +80,7 @@ def citation(rules: Rules, article: int, lang: Lang = "zh") -> str:
 
 def category_name(code: str, lang: Lang = "zh") -> str:
     """The category's name in ``lang`` (the code itself if unknown)."""
-    zh, en = CATEGORIES.get(code, (code, code))
-    return en if lang == "en" else zh
+    return pick(lang, *CATEGORIES.get(code, (code, code)))
 
 
 def mu(hectares: float) -> str:
@@ -94,7 +89,7 @@ def mu(hectares: float) -> str:
 
 
 def _row(key: str, zh: str, en: str, value: Any, unit: str, lang: Lang) -> dict[str, Any]:
-    return {"key": key, "label": en if lang == "en" else zh, "value": value, "unit": unit}
+    return {"key": key, "label": pick(lang, zh, en), "value": value, "unit": unit}
 
 
 def display_sections(rules: Rules, lang: Lang) -> list[dict[str, Any]]:
@@ -103,7 +98,7 @@ def display_sections(rules: Rules, lang: Lang) -> list[dict[str, Any]]:
     t = rules.targets
 
     def section(key: str, zh: str, en: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"key": key, "title": en if lang == "en" else zh, "rows": rows}
+        return {"key": key, "title": pick(lang, zh, en), "rows": rows}
 
     complaints = [
         _row(
@@ -303,7 +298,7 @@ def escalation_rows(rules: Rules, lang: Lang) -> list[dict[str, Any]]:
     return [
         {
             "rule": name,
-            "description": en if lang == "en" else zh,
+            "description": pick(lang, zh, en),
             "department": rule.department,
             "department_name": rules.department_name(rule.department, lang),
             "article": rule.article,

@@ -24,7 +24,7 @@ from geoservice.analysis.routing import Assignment, Routing
 from geoservice.analysis.rules import Rules
 from geoservice.base.missing import NO_DEADLINE, village_word, word
 from layers.codes import CAUSE_CATEGORY
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = [
     "CAUSE_WORDS",
@@ -161,10 +161,6 @@ class TargetFacts:
     priority: str
 
 
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -177,27 +173,27 @@ def _parcel_noun(f: TargetFacts) -> str:
 
 
 def _ids(values: list[str], total: int, lang: Lang) -> str:
-    text = _t(lang, "、", ", ").join(values[:_MAX_IDS])
+    text = pick(lang, "、", ", ").join(values[:_MAX_IDS])
     if total > min(len(values), _MAX_IDS):
-        text += _t(lang, f" 等 {total} 件", f" and {total - min(len(values), _MAX_IDS)} more")
+        text += pick(lang, f" 等 {total} 件", f" and {total - min(len(values), _MAX_IDS)} more")
     return text
 
 
 def _place(f: TargetFacts, lang: Lang) -> str:
-    villages = _t(lang, "、", ", ").join(
+    villages = pick(lang, "、", ", ").join(
         village_word(code, name, lang)
         for code, name in zip(f.village_codes, f.village_names, strict=True)
     )
-    parcels = _t(lang, "、", ", ").join(f.parcel_ids[:5])
+    parcels = pick(lang, "、", ", ").join(f.parcel_ids[:5])
     if len(f.parcel_ids) > 5:
-        parcels += _t(lang, f" 等 {len(f.parcel_ids)} 个", f" and {len(f.parcel_ids) - 5} more")
+        parcels += pick(lang, f" 等 {len(f.parcel_ids)} 个", f" and {len(f.parcel_ids) - 5} more")
     marks = [protection_word(p, lang) for p in f.protection if p != "none"]
     if f.nature_reserve:
-        marks.append(_t(lang, "自然保护区", "nature reserve"))
+        marks.append(pick(lang, "自然保护区", "nature reserve"))
     if f.wetland:
-        marks.append(_t(lang, "湿地", "wetland"))
-    extra = _t(lang, f"，含{'、'.join(marks)}", f"; includes {', '.join(marks)}") if marks else ""
-    return _t(
+        marks.append(pick(lang, "湿地", "wetland"))
+    extra = pick(lang, f"，含{'、'.join(marks)}", f"; includes {', '.join(marks)}") if marks else ""
+    return pick(
         lang,
         f"位置：{villages}，{_parcel_noun(f)} {parcels}（共 {f.area_ha:.2f} 公顷{extra}）。",
         f"Where: {villages}, {_plural(len(f.parcel_ids), 'parcel')} {parcels} ({f.area_ha:.2f} ha{extra}).",
@@ -208,13 +204,13 @@ def _complaints(f: TargetFacts, lang: Lang) -> str:
     if f.complaint_count == 0:
         return ""
     parts = [
-        _t(lang, f"{status_word(s)} {n} 件", f"{n} {status_word(s, 'en')}")
+        pick(lang, f"{status_word(s)} {n} 件", f"{n} {status_word(s, 'en')}")
         for s in ("verified", "new", "closed", "unfounded")
         if (n := f.complaint_statuses.get(s, 0))
     ]
-    cats = _t(lang, "、", ", ").join(category_name(c, lang) for c in f.complaint_categories)
-    about = _t(lang, f"，反映{cats}", f", about {cats}") if cats else ""
-    return _t(
+    cats = pick(lang, "、", ", ").join(category_name(c, lang) for c in f.complaint_categories)
+    about = pick(lang, f"，反映{cats}", f", about {cats}") if cats else ""
+    return pick(
         lang,
         f"收到举报投诉 {f.complaint_count} 件（{'，'.join(parts)}），最近一次受理于 "
         f"{f.complaint_latest}：{_ids(f.complaint_ids, f.complaint_count, lang)}{about}。",
@@ -229,26 +225,26 @@ def _patch_line(p: PatchFact, lang: Lang) -> str:
     legal = legality_word(p.legality, lang)
     base = CAUSE_CATEGORY.get(p.cause)
     if words and base is not None and base != p.category:
-        what += _t(
+        what += pick(
             lang,
             f"，按{category_name(p.category)}计",
             f", counted as {category_name(p.category, 'en')}",
         )
     if p.legality == "true":
-        area = _t(
+        area = pick(
             lang,
             f"违法面积 {p.patch_illegal_ha:.2f} 公顷",
             f"illegal area {p.patch_illegal_ha:.2f} ha",
         )
         if p.patch_illegal_ha - p.illegal_ha >= 0.005:
-            area += _t(
+            area += pick(
                 lang,
                 f"，其中本区域内 {p.illegal_ha:.2f} 公顷",
                 f", {p.illegal_ha:.2f} ha of it here",
             )
     else:
-        area = _t(lang, f"本区域内面积 {p.overlap_ha:.2f} 公顷", f"{p.overlap_ha:.2f} ha here")
-    return _t(
+        area = pick(lang, f"本区域内面积 {p.overlap_ha:.2f} 公顷", f"{p.overlap_ha:.2f} ha here")
+    return pick(
         lang,
         f"变化图斑 {p.id}（{what}，{legal}，{area}）",
         f"change patch {p.id} ({what}, {legal}, {area})",
@@ -260,8 +256,8 @@ def _patches(f: TargetFacts, lang: Lang) -> str:
         return ""
     lines = [_patch_line(p, lang) for p in f.patches]
     more = f.patch_count - len(lines)
-    tail = _t(lang, f"等 {f.patch_count} 个图斑", f" and {more} more") if more > 0 else ""
-    return _t(
+    tail = pick(lang, f"等 {f.patch_count} 个图斑", f" and {more} more") if more > 0 else ""
+    return pick(
         lang, "发现" + "；".join(lines) + tail + "。", "Found " + "; ".join(lines) + tail + "."
     )
 
@@ -274,22 +270,22 @@ def _problems(f: TargetFacts, lang: Lang) -> str:
         status = problem_status_word(q.status, lang)
         name = category_name(q.category, lang)
         late = q.overdue_days
-        tail = _t(lang, f"，已逾期 {late} 天", f", overdue by {late} days") if late > 0 else ""
+        tail = pick(lang, f"，已逾期 {late} 天", f", overdue by {late} days") if late > 0 else ""
         due = (
-            _t(lang, f"整改期限 {q.deadline}", f"deadline {q.deadline}")
+            pick(lang, f"整改期限 {q.deadline}", f"deadline {q.deadline}")
             if q.deadline
             else word(NO_DEADLINE, lang)
         )
         lines.append(
-            _t(
+            pick(
                 lang,
                 f"{q.id}（{name}，{status}，{due}{tail}）",
                 f"{q.id} ({name}, {status}, {due}{tail})",
             )
         )
     more = f.problem_count - len(lines)
-    tail = _t(lang, f"等 {f.problem_count} 个", f" and {more} more") if more > 0 else ""
-    return _t(
+    tail = pick(lang, f"等 {f.problem_count} 个", f" and {more} more") if more > 0 else ""
+    return pick(
         lang,
         f"督查问题 {f.problem_count} 个未办结：" + "；".join(lines) + tail + "。",
         f"{_plural(f.problem_count, 'open inspection problem')}: " + "; ".join(lines) + tail + ".",
@@ -306,16 +302,16 @@ def _pw_land(cls: str, rules: Rules, lang: Lang = "zh") -> str:
 def _finding(c: CriminalFinding, rules: Rules, lang: Lang) -> str:
     cr = rules.criminal
     who = (
-        _t(lang, f"变化图斑 {c.patch_id} ", f"change patch {c.patch_id}: ")
+        pick(lang, f"变化图斑 {c.patch_id} ", f"change patch {c.patch_id}: ")
         if c.patch_id
-        else _t(lang, "区域内合计", "in total: ")
+        else pick(lang, "区域内合计", "in total: ")
     )
     if c.basis == "area_pw":
         zh_land = "、".join(_pw_land(p, rules) for p in c.classes) or "公益林地"
         en_land = (
             ", ".join(_pw_land(p, rules, "en") for p in c.classes) or "public-welfare forest land"
         )
-        return _t(
+        return pick(
             lang,
             f"{who}违法占用{zh_land} {c.amount:.2f} 公顷，超过 "
             f"{mu(cr.public_welfare_area_ha)} 亩（{cr.public_welfare_area_ha:g} 公顷）刑事立案标准",
@@ -323,7 +319,7 @@ def _finding(c: CriminalFinding, rules: Rules, lang: Lang) -> str:
             f"threshold of {mu(cr.public_welfare_area_ha)} mu ({cr.public_welfare_area_ha:g} ha)",
         )
     if c.basis == "area":
-        return _t(
+        return pick(
             lang,
             f"{who}违法占用林地 {c.amount:.2f} 公顷，超过 {mu(cr.other_area_ha)} 亩"
             f"（{cr.other_area_ha:g} 公顷）刑事立案标准",
@@ -331,7 +327,7 @@ def _finding(c: CriminalFinding, rules: Rules, lang: Lang) -> str:
             f"threshold of {mu(cr.other_area_ha)} mu ({cr.other_area_ha:g} ha)",
         )
     per_ha = c.amount / c.felling_ha if c.felling_ha > 0 else 0.0
-    return _t(
+    return pick(
         lang,
         f"{who}违法采伐 {c.felling_ha:.2f} 公顷，按每公顷蓄积 {per_ha:.1f} 立方米估算林木蓄积 "
         f"{c.amount:.1f} 立方米，超过 {cr.felling_volume_m3:g} 立方米刑事立案标准",
@@ -345,7 +341,7 @@ def _criminal(f: TargetFacts, rules: Rules, lang: Lang) -> str:
     if not f.criminal.met:
         return ""
     lines = [_finding(c, rules, lang) for c in f.criminal.findings]
-    text = _t(lang, "；".join(lines) + "。", "; ".join(lines) + ".")
+    text = pick(lang, "；".join(lines) + "。", "; ".join(lines) + ".")
     return text[:1].upper() + text[1:]
 
 
@@ -362,13 +358,13 @@ def _lead(f: TargetFacts, routing: Routing, rules: Rules, lang: Lang) -> str:
     cite = citation(rules, a.article, lang)
     duty = _duty(rules, a.department, lang)
     if a.why == "criminal":
-        return _t(
+        return pick(
             lang,
             f"已达刑事立案标准，依据{cite}，{name}{duty}，由{name}牵头。",
             f"A criminal threshold is met; under {cite}, the {name} {duty}, so the {name} leads.",
         )
     cat = category_name(a.category, lang)
-    return _t(
+    return pick(
         lang,
         f"主要问题为{cat}，依据{cite}，{name}{duty}，由{name}牵头。",
         f"The main problem is {cat}; under {cite}, the {name} {duty}, so the {name} leads.",
@@ -380,31 +376,33 @@ def _coop_line(a: Assignment, f: TargetFacts, rules: Rules, lang: Lang) -> str:
     duty = _duty(rules, a.department, lang)
     cat = category_name(a.category, lang)
     if a.why == "previous_lead":
-        why = _t(lang, f"{cat}问题的主责部门", f"the lead for {cat} before the criminal escalation")
+        why = pick(
+            lang, f"{cat}问题的主责部门", f"the lead for {cat} before the criminal escalation"
+        )
     elif a.why == "protected_area":
         where = [
             w
             for w, on in (
-                (_t(lang, "自然保护区", "a nature reserve"), f.nature_reserve),
-                (_t(lang, "湿地", "wetland"), f.wetland),
+                (pick(lang, "自然保护区", "a nature reserve"), f.nature_reserve),
+                (pick(lang, "湿地", "wetland"), f.wetland),
             )
             if on
         ]
-        why = _t(lang, f"区域涉及{'、'.join(where)}", f"the area includes {' and '.join(where)}")
+        why = pick(lang, f"区域涉及{'、'.join(where)}", f"the area includes {' and '.join(where)}")
     elif a.why == "environment":
-        why = _t(lang, f"涉及{cat}", f"{cat} is involved")
+        why = pick(lang, f"涉及{cat}", f"{cat} is involved")
     else:
-        why = _t(lang, f"{cat}问题的配合部门", f"cooperates on {cat}")
-    return _t(lang, f"{name}（{why}；{duty}）", f"the {name} ({why}; it {duty})")
+        why = pick(lang, f"{cat}问题的配合部门", f"cooperates on {cat}")
+    return pick(lang, f"{name}（{why}；{duty}）", f"the {name} ({why}; it {duty})")
 
 
 def _cooperating(f: TargetFacts, routing: Routing, rules: Rules, lang: Lang) -> str:
     if not routing.cooperating:
         return ""
     articles = sorted({a.article for a in routing.cooperating})
-    cites = _t(lang, "、", ", ").join(citation(rules, n, lang) for n in articles)
+    cites = pick(lang, "、", ", ").join(citation(rules, n, lang) for n in articles)
     lines = [_coop_line(a, f, rules, lang) for a in routing.cooperating]
-    return _t(
+    return pick(
         lang,
         f"配合部门（依据{cites}）：" + "；".join(lines) + "。",
         f"Cooperating (under {cites}): " + "; ".join(lines) + ".",
@@ -415,16 +413,16 @@ def _priority(f: TargetFacts, rules: Rules, lang: Lang) -> str:
     p = rules.targets.priority
     words = PRIORITY_WORDS[f.priority]
     if f.priority == "P1":
-        why = _t(
+        why = pick(
             lang,
             f"评分不低于 {p.p1_score:g} 或达到刑事立案标准",
             f"score at least {p.p1_score:g} or a criminal threshold met",
         )
     elif f.priority == "P2":
-        why = _t(lang, f"评分不低于 {p.p2_score:g}", f"score at least {p.p2_score:g}")
+        why = pick(lang, f"评分不低于 {p.p2_score:g}", f"score at least {p.p2_score:g}")
     else:
-        why = _t(lang, f"评分低于 {p.p2_score:g}", f"score below {p.p2_score:g}")
-    return _t(
+        why = pick(lang, f"评分低于 {p.p2_score:g}", f"score below {p.p2_score:g}")
+    return pick(
         lang,
         f"风险评分 {f.score:.1f}，列为 {f.priority}（{words[0]}：{why}）。",
         f"Risk score {f.score:.1f}: {f.priority} ({words[1]}: {why}).",
@@ -443,4 +441,4 @@ def target_reasons(facts: TargetFacts, routing: Routing, rules: Rules, lang: Lan
         _cooperating(facts, routing, rules, lang),
         _priority(facts, rules, lang),
     ]
-    return _t(lang, "", " ").join(p for p in parts if p)
+    return pick(lang, "", " ").join(p for p in parts if p)

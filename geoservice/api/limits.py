@@ -30,6 +30,7 @@ from geoservice.api.errors import error_body, request_lang, status_for
 from geoservice.base.errors import OptionError, message
 from geoservice.base.settings import Settings
 from layers.errors import LayersError
+from layers.messages import pick
 
 __all__ = [
     "LongText",
@@ -269,7 +270,7 @@ class RequestLimits:
         body = {
             "error": {
                 "code": "api.body_too_large",
-                "message": en if lang == "en" else zh,
+                "message": pick(lang, zh, en),
                 "zh": zh,
                 "en": en,
             }

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = [
     "NO_CATEGORY",
@@ -35,7 +35,7 @@ NO_TEXT = ("（无说明）", "(no description)")
 
 def word(pair: tuple[str, str], lang: Lang = "zh") -> str:
     """The Chinese or English word of a ``(zh, en)`` pair."""
-    return pair[1] if lang == "en" else pair[0]
+    return pick(lang, *pair)
 
 
 def is_missing(value: Any) -> bool:

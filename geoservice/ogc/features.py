@@ -45,7 +45,7 @@ from geoservice.ogc.params import (
     check_format,
     parse_query,
 )
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = [
     "COLLECTIONS",
@@ -105,12 +105,8 @@ _SCOPE_COLUMNS = {
 }
 
 
-def _pick(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def _title(spec: CollectionDef, lang: Lang) -> str:
-    return _pick(lang, spec.zh, spec.en)
+    return pick(lang, spec.zh, spec.en)
 
 
 # --- metadata ---------------------------------------------------------------------------
@@ -129,11 +125,11 @@ def landing(base: str, openapi_url: str, lang: Lang = "zh") -> dict[str, Any]:
         (f"{base}/collections", "data", JSON, "数据集合", "collections"),
     )
     return {
-        "title": _pick(lang, "林长制共享图层", "Forest-chief shared layers"),
-        "description": _pick(
+        "title": pick(lang, "林长制共享图层", "Forest-chief shared layers"),
+        "description": pick(
             lang, "只读，坐标为 CRS84 经纬度。", "Read only, in CRS84 longitude/latitude."
         ),
-        "links": [_link(h, rel, t, _pick(lang, zh, en)) for h, rel, t, zh, en in links],
+        "links": [_link(h, rel, t, pick(lang, zh, en)) for h, rel, t, zh, en in links],
     }
 
 
@@ -246,7 +242,7 @@ def collections(
         _describe(ws, principal, COLLECTIONS[cid], base, lang)
         for cid in visible_collections(ws, principal)
     ]
-    title = _pick(lang, "数据集合", "collections")
+    title = pick(lang, "数据集合", "collections")
     return {"links": [_link(f"{base}/collections", "self", JSON, title)], "collections": found}
 
 

@@ -45,7 +45,7 @@ from geoservice.reports.period_flags import (
 )
 from geoservice.workflow.escalation import LEVELS
 from layers.codes import DEPARTMENTS
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = [
     "DEPARTMENT_COLUMNS",
@@ -108,14 +108,12 @@ _COUNTS = ["handed", "closed", "due", "on_time", "overdue"]
 
 def header(column: str, lang: Lang = "zh") -> str:
     """The table heading of a report column."""
-    zh, en = HEADERS.get(column, (column, column))
-    return en if lang == "en" else zh
+    return pick(lang, *HEADERS.get(column, (column, column)))
 
 
 def department_name(code: str, lang: Lang = "zh") -> str:
     """The department's name in ``lang`` (the code itself when it is not registered)."""
-    zh, en = DEPARTMENTS.get(code, (code, code))
-    return en if lang == "en" else zh
+    return pick(lang, *DEPARTMENTS.get(code, (code, code)))
 
 
 @dataclass(frozen=True)

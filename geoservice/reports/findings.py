@@ -14,7 +14,7 @@ import pandas as pd
 
 from geoservice.base.missing import NO_CATEGORY, village_word, word
 from layers.codes import CATEGORIES, DEPARTMENTS
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = [
     "LOW_ON_TIME_RATE",
@@ -156,8 +156,7 @@ def _n(count: int) -> str:
 
 
 def _dept(code: str, lang: Lang) -> str:
-    zh, en = DEPARTMENTS.get(code, (code, code))
-    return en if lang == "en" else zh
+    return pick(lang, *DEPARTMENTS.get(code, (code, code)))
 
 
 def _depts(codes: list[str], lang: Lang) -> str:
@@ -169,8 +168,7 @@ def _depts(codes: list[str], lang: Lang) -> str:
 def _cat(code: object, lang: Lang) -> str:
     if pd.isna(code):
         return word(NO_CATEGORY, lang)
-    zh, en = CATEGORIES.get(str(code), (str(code), str(code)))
-    return en if lang == "en" else zh
+    return pick(lang, *CATEGORIES.get(str(code), (str(code), str(code))))
 
 
 def _escalated(overdue: pd.DataFrame, level: str) -> list[Finding]:

@@ -27,7 +27,7 @@ from geoservice.reports.departments import DepartmentReport, department_name, he
 from geoservice.reports.findings import zh_date
 from geoservice.workflow.escalation import level_label
 from layers.codes import CATEGORIES
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = ["department_chart_svg", "render_html", "village_chart_svg", "write_html"]
 
@@ -81,10 +81,6 @@ _SERIES = (
 )
 
 
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def _nice_max(value: float) -> tuple[float, float]:
     """A round axis maximum at or above ``value`` and its tick step."""
     if value <= 0:
@@ -117,14 +113,14 @@ def department_chart_svg(depts: pd.DataFrame, lang: Lang = "zh") -> str:
     height = top + group_h * len(depts) + 24
     parts = [
         f'<svg viewBox="0 0 {width} {height}" role="img" class="dept-chart" '
-        f'aria-label="{escape(_t(lang, "各部门执法目标与问题", "Targets and problems by department"))}">'
+        f'aria-label="{escape(pick(lang, "各部门执法目标与问题", "Targets and problems by department"))}">'
     ]
     x = label_w
     for i, (key, names) in enumerate(_SERIES):
         lx = label_w + i * 180
         parts.append(
             f'<rect x="{lx}" y="6" width="10" height="10" fill="{_BAR_COLOURS[key]}"/>'
-            f'<text x="{lx + 14}" y="15" font-size="11">{escape(_t(lang, *names))}</text>'
+            f'<text x="{lx + 14}" y="15" font-size="11">{escape(pick(lang, *names))}</text>'
         )
     ticks = round(top_value / step)
     for k in range(ticks + 1):
@@ -168,7 +164,7 @@ def village_chart_svg(villages: pd.DataFrame, lang: Lang = "zh", low: float = 0.
     height = top + (bar_h + gap) * len(villages) + 24
     parts = [
         f'<svg viewBox="0 0 {width} {height}" role="img" class="village-chart" '
-        f'aria-label="{escape(_t(lang, "各村按期整改率", "On-time rate by village"))}">'
+        f'aria-label="{escape(pick(lang, "各村按期整改率", "On-time rate by village"))}">'
     ]
     for k in range(0, 101, 20):
         tx = label_w + plot_w * k / 100
@@ -195,7 +191,7 @@ def village_chart_svg(villages: pd.DataFrame, lang: Lang = "zh", low: float = 0.
         if pd.isna(r.on_time_rate):
             parts.append(
                 f'<text x="{label_w + 4}" y="{y + bar_h - 3}" font-size="10" fill="#777">'
-                f"{escape(_t(lang, '期内无到期问题', 'nothing due'))}</text>"
+                f"{escape(pick(lang, '期内无到期问题', 'nothing due'))}</text>"
             )
             continue
         w = plot_w * float(r.on_time_rate)
@@ -224,10 +220,10 @@ def _cell(column: str, value: Any, lang: Lang) -> str:
         if pd.isna(value):
             return f"<td>{escape(word(NO_CATEGORY, lang))}</td>"
         zh, en = CATEGORIES.get(str(value), (str(value), str(value)))
-        return f"<td>{escape(_t(lang, zh, en))}</td>"
+        return f"<td>{escape(pick(lang, zh, en))}</td>"
     if column == "departments":
         names = [department_name(str(c), lang) for c in value]
-        return f"<td>{escape(_t(lang, '、', ', ').join(names))}</td>"
+        return f"<td>{escape(pick(lang, '、', ', ').join(names))}</td>"
     if column == "deadline":
         day = word(NO_DEADLINE, lang) if pd.isna(value) else pd.Timestamp(value).date().isoformat()
         return f"<td>{escape(day)}</td>"
@@ -264,7 +260,7 @@ def _kpis(report: DepartmentReport, lang: Lang) -> str:
         (rate, "按期整改率", "on time"),
     )
     boxes = "".join(
-        f'<div class="kpi"><b>{escape(str(v))}</b><span>{escape(_t(lang, zh, en))}</span></div>'
+        f'<div class="kpi"><b>{escape(str(v))}</b><span>{escape(pick(lang, zh, en))}</span></div>'
         for v, zh, en in items
     )
     return f'<div class="kpis">{boxes}</div>'
@@ -277,33 +273,33 @@ def _sections(report: DepartmentReport, lang: Lang) -> list[str]:
     overdue_cols += ["escalation", "departments"]
     no_rows = f'<p class="empty">{escape(report.summary_text(lang))}</p>'
     out = [
-        f"<h2>{_t(lang, '一、总体情况', '1. Overview')}</h2>",
+        f"<h2>{pick(lang, '一、总体情况', '1. Overview')}</h2>",
         f'<p class="summary">{escape(report.summary_text(lang))}</p>',
         _kpis(report, lang),
-        f"<h2>{_t(lang, '二、各部门履职情况', '2. Departments')}</h2>",
+        f"<h2>{pick(lang, '二、各部门履职情况', '2. Departments')}</h2>",
         _table(report.departments, dept_cols, lang, "departments", "overdue")
         if len(report.departments)
         else no_rows,
     ]
     if len(report.departments):
         out += [
-            f'<h2 class="page-break">{_t(lang, "三、图表", "3. Charts")}</h2>',
+            f'<h2 class="page-break">{pick(lang, "三、图表", "3. Charts")}</h2>',
             '<div class="chart">',
             department_chart_svg(report.departments, lang),
-            f'<p class="caption">{_t(lang, "图1 各部门执法目标、抄送问题与逾期问题", "Figure 1. Targets, problems copied and overdue problems by department")}</p></div>',
+            f'<p class="caption">{pick(lang, "图1 各部门执法目标、抄送问题与逾期问题", "Figure 1. Targets, problems copied and overdue problems by department")}</p></div>',
         ]
     if len(report.villages):
         out += [
             '<div class="chart">',
             village_chart_svg(report.villages, lang),
-            f'<p class="caption">{_t(lang, "图2 各村按期整改率（虚线为60%）", "Figure 2. On-time rate by village (dashed line: 60%)")}</p></div>',
+            f'<p class="caption">{pick(lang, "图2 各村按期整改率（虚线为60%）", "Figure 2. On-time rate by village (dashed line: 60%)")}</p></div>',
         ]
     out += [
-        f"<h2>{_t(lang, '四、各村（居）整改情况', '4. Villages')}</h2>",
+        f"<h2>{pick(lang, '四、各村（居）整改情况', '4. Villages')}</h2>",
         _table(report.villages, village_cols, lang, "villages", "overdue")
         if len(report.villages)
         else no_rows,
-        f'<h2 class="page-break">{_t(lang, "五、存在问题与工作建议", "5. Problems and suggestions")}</h2>',
+        f'<h2 class="page-break">{pick(lang, "五、存在问题与工作建议", "5. Problems and suggestions")}</h2>',
     ]
     if report.findings:
         items = "".join(f"<li>{escape(f.text(lang))}</li>" for f in report.findings)
@@ -312,7 +308,7 @@ def _sections(report: DepartmentReport, lang: Lang) -> list[str]:
         out.append(no_rows)
     if len(report.overdue):
         out += [
-            f"<h3>{_t(lang, '附表：逾期未整改问题', 'Annex: overdue problems')}</h3>",
+            f"<h3>{pick(lang, '附表：逾期未整改问题', 'Annex: overdue problems')}</h3>",
             _table(report.overdue, overdue_cols, lang, "overdue", ""),
         ]
     return out
@@ -321,7 +317,7 @@ def _sections(report: DepartmentReport, lang: Lang) -> list[str]:
 def render_html(report: DepartmentReport, lang: Lang = "zh") -> str:
     """The report as one self-contained HTML document (UTF-8 text)."""
     as_of = zh_date(report.as_of) if lang != "en" else report.as_of.isoformat()
-    basis = _t(
+    basis = pick(
         lang,
         "依据《全面推行林长制部门协作制度（试行）》第九条：各协作部门在镇级林长制会议上"
         "汇报履职情况，总结工作成效与经验，提出问题与工作建议。",
@@ -330,18 +326,18 @@ def render_html(report: DepartmentReport, lang: Lang = "zh") -> str:
         "and suggestions.",
     )
     notes = "".join(f"<li>{escape(n.text(lang))}</li>" for n in report.notes)
-    footer = _t(lang, f"镇林长办 编制　数据截至 {as_of}", f"Forest-chief office, as of {as_of}")
+    footer = pick(lang, f"镇林长办 编制　数据截至 {as_of}", f"Forest-chief office, as of {as_of}")
     return "".join(
         [
             "<!DOCTYPE html>\n",
-            f'<html lang="{_t(lang, "zh-CN", "en")}"><head><meta charset="utf-8">',
+            f'<html lang="{pick(lang, "zh-CN", "en")}"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{escape(report.title(lang))}</title><style>{_CSS}</style></head><body>",
             f"<h1>{escape(report.title(lang))}</h1>",
             f'<p class="subtitle">{escape(report.subtitle(lang))}</p>',
             f'<p class="basis">{escape(basis)}</p>',
             *_sections(report, lang),
-            f'<div class="notes"><p>{_t(lang, "说明：", "Notes:")}</p><ul>{notes}</ul>',
+            f'<div class="notes"><p>{pick(lang, "说明：", "Notes:")}</p><ul>{notes}</ul>',
             f"<p>{escape(footer)}</p></div>",
             "</body></html>\n",
         ]

@@ -24,7 +24,7 @@ from geoservice.base.missing import NO_CATEGORY, NO_DEADLINE, village_word, word
 from geoservice.reports.departments import DepartmentReport, department_name, header
 from geoservice.workflow.escalation import level_label
 from layers.codes import CATEGORIES
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = ["write_xlsx"]
 
@@ -36,10 +36,6 @@ _SHEETS = {
     "villages": ("各村", "Villages"),
     "overdue": ("逾期问题", "Overdue"),
 }
-
-
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def _cell(value: Any) -> Any:
@@ -55,9 +51,9 @@ def _value(column: str, value: Any, lang: Lang) -> Any:
         if pd.isna(value):
             return word(NO_CATEGORY, lang)
         zh, en = CATEGORIES.get(str(value), (str(value), str(value)))
-        return _t(lang, zh, en)
+        return pick(lang, zh, en)
     if column == "departments":
-        return _t(lang, "、", ", ").join(department_name(str(c), lang) for c in value)
+        return pick(lang, "、", ", ").join(department_name(str(c), lang) for c in value)
     if column == "deadline":
         return word(NO_DEADLINE, lang) if pd.isna(value) else pd.Timestamp(value).date()
     if column == "department_name" and lang == "en":
@@ -96,12 +92,12 @@ def _summary_sheet(ws: Worksheet, report: DepartmentReport, lang: Lang) -> None:
     ws.column_dimensions["A"].width = 110
     findings = [f"{n}. {f.text(lang)}" for n, f in enumerate(report.findings, start=1)]
     blocks: list[tuple[str, list[str]]] = [
-        (_t(lang, "一、总体情况", "1. Overview"), [report.summary_text(lang)]),
+        (pick(lang, "一、总体情况", "1. Overview"), [report.summary_text(lang)]),
         (
-            _t(lang, "二、存在问题与工作建议", "2. Problems and suggestions"),
+            pick(lang, "二、存在问题与工作建议", "2. Problems and suggestions"),
             findings or [report.summary_text(lang)],
         ),
-        (_t(lang, "说明", "Notes"), [n.text(lang) for n in report.notes]),
+        (pick(lang, "说明", "Notes"), [n.text(lang) for n in report.notes]),
     ]
     ws.append([_cell(report.title(lang))])
     ws["A1"].font = Font(bold=True, size=16)
@@ -142,10 +138,10 @@ def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
     wb = Workbook()
     summary = wb.active
     assert summary is not None
-    summary.title = _t(lang, *_SHEETS["summary"])
+    summary.title = pick(lang, *_SHEETS["summary"])
     _summary_sheet(summary, report, lang)
 
-    depts = wb.create_sheet(_t(lang, *_SHEETS["departments"]))
+    depts = wb.create_sheet(pick(lang, *_SHEETS["departments"]))
     dept_cols = [c for c in report.departments.columns if c != "department"]
     _table(depts, report.departments, dept_cols, lang)
     n = len(report.departments)
@@ -153,8 +149,8 @@ def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
         idx = {c: i for i, c in enumerate(dept_cols, start=1)}
         _bar_chart(
             depts,
-            _t(lang, "各部门执法目标与问题", "Targets and problems by department"),
-            _t(lang, "数量", "count"),
+            pick(lang, "各部门执法目标与问题", "Targets and problems by department"),
+            pick(lang, "数量", "count"),
             [
                 idx["targets_led"],
                 idx["targets_cooperating"],
@@ -165,15 +161,15 @@ def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
             f"A{n + 4}",
         )
 
-    villages = wb.create_sheet(_t(lang, *_SHEETS["villages"]))
+    villages = wb.create_sheet(pick(lang, *_SHEETS["villages"]))
     village_cols = [c for c in report.villages.columns if c != "village_code"]
     _table(villages, report.villages, village_cols, lang)
     m = len(report.villages)
     if m:
         chart = _bar_chart(
             villages,
-            _t(lang, "各村按期整改率", "On-time rate by village"),
-            _t(lang, "按期整改率", "on-time rate"),
+            pick(lang, "各村按期整改率", "On-time rate by village"),
+            pick(lang, "按期整改率", "on-time rate"),
             [village_cols.index("on_time_rate") + 1],
             m,
             f"A{m + 4}",
@@ -182,7 +178,7 @@ def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
         chart.y_axis.numFmt = "0%"
         chart.legend = None
 
-    overdue = wb.create_sheet(_t(lang, *_SHEETS["overdue"]))
+    overdue = wb.create_sheet(pick(lang, *_SHEETS["overdue"]))
     cols = ["problem_id", "village_name", "category", "deadline", "days_overdue", "escalation"]
     _table(overdue, report.overdue, [*cols, "departments"], lang)
     for sheet in wb.worksheets:  # town, village and department names are free text

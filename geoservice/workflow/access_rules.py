@@ -31,7 +31,7 @@ from geoservice.workflow.escalation import Thresholds, escalate, level_label
 from geoservice.workflow.states import allowed_next, check_state, state_label
 from geoservice.workflow.store import read_problems
 from layers.codes import CATEGORIES, department_codes
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = [
     "VILLAGE_MOVES",
@@ -255,8 +255,7 @@ def problem_record(
 def _category_label(code: object, lang: Lang) -> str | None:
     if code is None or pd.isna(code):
         return None
-    zh, en = CATEGORIES.get(str(code), (str(code), str(code)))
-    return en if lang == "en" else zh
+    return pick(lang, *CATEGORIES.get(str(code), (str(code), str(code))))
 
 
 def status_records(table: pd.DataFrame, principal: Principal) -> list[dict[str, Any]]:

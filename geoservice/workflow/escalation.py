@@ -27,7 +27,7 @@ import yaml
 from geoservice.base.errors import OptionError, message
 from geoservice.workflow.states import OPEN_STATES
 from layers.codes import ESCALATION_LABELS
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = ["LEVELS", "LEVEL_LABELS", "Thresholds", "escalate", "level_label", "load_thresholds"]
 
@@ -36,8 +36,7 @@ LEVEL_LABELS = ESCALATION_LABELS
 
 
 def level_label(level: str, lang: Lang = "zh") -> str:
-    zh, en = LEVEL_LABELS.get(level, (level, level))
-    return en if lang == "en" else zh
+    return pick(lang, *LEVEL_LABELS.get(level, (level, level)))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from geoservice.base.errors import OptionError, message
 from layers.codes import PROBLEM_STATE_LABELS, PROBLEM_STATES
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = [
     "OPEN_STATES",
@@ -41,8 +41,7 @@ OPEN_STATES: tuple[str, ...] = ("assigned", "in_progress", "rejected")
 
 def state_label(state: str, lang: Lang = "zh") -> str:
     """The state's name in ``lang`` (the code itself when unknown)."""
-    zh, en = STATE_LABELS.get(state, (state, state))
-    return en if lang == "en" else zh
+    return pick(lang, *STATE_LABELS.get(state, (state, state)))
 
 
 def _listing(states: tuple[str, ...]) -> tuple[str, str]:

@@ -33,7 +33,7 @@ from layers.codes import (
     PRIORITY_WORDS,
     PROBLEM_STATE_LABELS,
 )
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 __all__ = ["STATIC", "Asset", "environment", "page_lang", "render", "static_asset"]
 
@@ -81,10 +81,6 @@ def page_lang(request: Request) -> Lang:
     return request_lang(request)
 
 
-def _pick(pair: tuple[str, str], lang: Lang) -> str:
-    return pair[1] if lang == "en" else pair[0]
-
-
 def _href(lang: Lang) -> Callable[..., str]:
     def href(path: str, **params: Any) -> str:
         query = {k: v for k, v in params.items() if v not in (None, "", False)}
@@ -99,13 +95,13 @@ def _countdown(lang: Lang) -> Callable[[ProblemTask], str]:
     def countdown(task: ProblemTask) -> str:
         left = task.days_left
         if left is None:
-            return _pick(WORDS["no_deadline"], lang)
+            return pick(lang, *WORDS["no_deadline"])
         if left == 0:
-            return _pick(WORDS["due_today"], lang)
+            return pick(lang, *WORDS["due_today"])
         if left == 1 or left == -1:
-            return _pick(WORDS["day_left" if left > 0 else "day_overdue"], lang)
+            return pick(lang, *WORDS["day_left" if left > 0 else "day_overdue"])
         key = "days_left" if left > 0 else "days_overdue"
-        return _pick(WORDS[key], lang).format(n=abs(left))
+        return pick(lang, *WORDS[key]).format(n=abs(left))
 
     return countdown
 
@@ -120,8 +116,8 @@ def _actor(lang: Lang) -> Callable[[str], str]:
             return str(by)
         name = parts[-1]
         if parts[0] == "department" and len(parts) == 3 and parts[1] in DEPARTMENTS:
-            return name + _paren(_pick(DEPARTMENTS[parts[1]], lang), lang)
-        return name + _paren(_pick(ROLE_LABELS[parts[0]], lang), lang)
+            return name + _paren(pick(lang, *DEPARTMENTS[parts[1]]), lang)
+        return name + _paren(pick(lang, *ROLE_LABELS[parts[0]]), lang)
 
     return actor
 
@@ -146,15 +142,15 @@ def _menu(principal: Principal | None, lang: Lang) -> list[tuple[str, str]]:
     if principal is None:
         return []
     href = _href(lang)
-    items = [(href("/app"), _pick(WORDS["tasks"], lang))]
+    items = [(href("/app"), pick(lang, *WORDS["tasks"]))]
     if principal.role in ("office", "department"):
-        items.append((href("/maps/targets"), _pick(WORDS["map_targets"], lang)))
-    items.append((href("/maps/villages"), _pick(WORDS["map_villages"], lang)))
+        items.append((href("/maps/targets"), pick(lang, *WORDS["map_targets"])))
+    items.append((href("/maps/villages"), pick(lang, *WORDS["map_villages"])))
     if principal.role == "department" and principal.department:
         items.append(
             (
                 href(f"/maps/department/{quote(principal.department, safe='')}"),
-                _pick(WORDS["map_department"], lang),
+                pick(lang, *WORDS["map_department"]),
             )
         )
     return items
@@ -165,11 +161,11 @@ def context(request: Request, principal: Principal | None) -> dict[str, Any]:
     lang = page_lang(request)
 
     def t(key: str, **fmt: Any) -> str:
-        text = _pick(WORDS[key], lang)
+        text = pick(lang, *WORDS[key])
         return text.format(**fmt) if fmt else text
 
     def label(table: dict[str, tuple[str, str]]) -> Callable[[Any], str]:
-        return lambda code: _pick(table[code], lang) if code in table else str(code or "")
+        return lambda code: pick(lang, *table[code]) if code in table else str(code or "")
 
     def category(code: Any) -> str:
         return word(NO_CATEGORY, lang) if is_missing(code) else label(CATEGORIES)(code)
@@ -199,7 +195,7 @@ def context(request: Request, principal: Principal | None) -> dict[str, Any]:
         "actor": _actor(lang),
         "when": _when,
         "principal": principal,
-        "role_label": _pick(ROLE_LABELS[principal.role], lang) if principal else "",
+        "role_label": pick(lang, *ROLE_LABELS[principal.role]) if principal else "",
         "menu": _menu(principal, lang),
         "css_url": "/static/pages/field.css?v=" + (css.etag.strip('"') if css else ""),
         "js_url": "/static/pages/field.js?v=" + (js.etag.strip('"') if js else ""),

@@ -51,7 +51,7 @@ from geoservice.base.errors import NotFoundError, OptionError, PermissionDeniedE
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import CatalogEntry, Workspace
 from layers.errors import LayersError
-from layers.messages import Lang
+from layers.messages import Lang, pick
 from layers.schema import KINDS, SCHEMAS
 from layers.table_limits import TableLimits
 
@@ -116,10 +116,10 @@ def _entry(
     return LayerEntry(
         layer=e.layer,
         part=e.part,
-        title=en if lang == "en" else zh,
+        title=pick(lang, zh, en),
         title_zh=zh,
         owner_department=e.owner_department,
-        owner_name=owner[1] if lang == "en" else owner[0],
+        owner_name=pick(lang, *owner),
         classification=e.classification,
         source_file=e.source_file,
         rows=int(e.rows),

@@ -50,6 +50,7 @@ from geoservice.base.errors import (
 from geoservice.tasks import lists as tasks
 from layers.codes import PROBLEM_STATES
 from layers.errors import LayersError
+from layers.messages import pick
 
 __all__ = ["PageRoute", "get_today", "page_principal", "router"]
 
@@ -87,7 +88,7 @@ def _error_page(request: Request, exc: LayersError) -> Response:
         "error.html",
         principal,
         status_code=status,
-        heading=pair[1] if lang == "en" else pair[0],
+        heading=pick(lang, *pair),
         text=exc.text(lang),
     )
     if isinstance(exc, TooManyAttemptsError):
