@@ -1,7 +1,7 @@
 """Which village each row belongs to: by its code, by its name, or by its location.
 
-Every row of every layer belongs to a village (DESIGN §7). Files give it in three ways,
-tried in this order against the villages layer:
+Every row of every layer belongs to a village (``docs/design.md#village-attribution``).
+Files give it in three ways, tried in this order against the villages layer:
 
 1. **code**: a 12-digit village code (``layers.normalize`` has already turned the forms
    real files use, composed or full-length ``XIAN``/``XIANG``/``CUN`` and 19-character

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-# --- violation categories (DESIGN §4) -------------------------------------------------
+# --- violation categories (docs/design.md#data-contract) --------------------------------
 CATEGORIES: dict[str, tuple[str, str]] = {
     "illegal_logging": ("盗伐滥伐林木", "illegal logging"),
     "land_occupation": ("非法占用林地湿地", "illegal occupation of forest or wetland"),
@@ -105,7 +105,7 @@ CAUSE_CATEGORY: dict[str, str] = {
 APPROVED_CAUSES = frozenset({"411", "412", "413", "41", "21"})
 ILLEGAL_CAUSES = frozenset({"421", "422", "423", "42", "50", "51", "52", "22"})
 
-# --- status words (DESIGN §4) ----------------------------------------------------------
+# --- status words (docs/design.md#data-contract) ----------------------------------------
 COMPLAINT_STATUS: dict[str, str] = {
     "待核实": "new",
     "未核实": "new",
@@ -140,7 +140,8 @@ COMPLAINT_STATES = ("new", "verified", "unfounded", "closed")
 PROBLEM_STATES = ("assigned", "in_progress", "reported", "verified", "rejected")
 
 # Words for the workflow and target vocabularies, one table each for every product
-# (reasons, tables, reports, maps). DESIGN §6-§7.
+# (reasons, tables, reports, maps). See docs/design.md#scoring-and-targets and
+# docs/design.md#workflow-states.
 PROBLEM_STATE_LABELS: dict[str, tuple[str, str]] = {
     "assigned": ("已交办", "assigned"),
     "in_progress": ("整改中", "in progress"),
@@ -161,7 +162,7 @@ PRIORITY_WORDS: dict[str, tuple[str, str]] = {
     "P3": ("持续关注", "watch"),
 }
 
-# --- departments (DESIGN §5) -----------------------------------------------------------
+# --- departments (docs/design.md#department-registry-and-routing) -----------------------
 DEPARTMENTS: dict[str, tuple[str, str]] = {
     "gov_office": ("镇政府办公室", "town government office"),
     "org_office": ("镇委组织办", "organisation office"),

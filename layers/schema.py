@@ -1,7 +1,7 @@
 """The data contract: canonical layers, their columns and their vocabularies.
 
-See DESIGN.md §4. Every imported layer is a GeoDataFrame with these English snake_case
-columns (plus any unknown source columns, kept as they came).
+See ``docs/design.md#data-contract``. Every imported layer is a GeoDataFrame with these
+English snake_case columns (plus any unknown source columns, kept as they came).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Each function turns one canonical input layer into an :class:`Evidence` table of
 (parcel, item) pairs with the item's weight in evidence points *before* the parcel's
-protection multiplier, plus what could not be matched. Weights follow DESIGN.md §6 with
-every number from :class:`~geoservice.analysis.rules.Rules`. Complaints are in
+protection multiplier, plus what could not be matched. Weights follow
+``docs/design.md#scoring-and-targets``, with every number from
+:class:`~geoservice.analysis.rules.Rules`. Complaints are in
 :mod:`geoservice.analysis.complaints`; the helpers here are shared with it.
 """
 

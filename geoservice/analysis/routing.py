@@ -1,4 +1,6 @@
-"""Who must act: the lead and cooperating departments of a target (DESIGN §5, Art. 10).
+"""Who must act: the lead and cooperating departments of a target (Article 10).
+
+Design: ``docs/design.md#department-registry-and-routing``.
 
 The routing table of the rules gives the lead and cooperating departments of the target's
 dominant category; the escalations then apply in order:

@@ -1,4 +1,6 @@
-"""Access by role (DESIGN §8, Article 6): service users, bearer tokens and what each sees.
+"""Access by role (Article 6): service users, bearer tokens and what each sees.
+
+Design: ``docs/design.md#access-rules``.
 
 Principals:
 

@@ -165,7 +165,7 @@ COUNTY_CODES: tuple[str, ...] = (
 
 # --------------------------------------------------------------------------- categories
 
-#: Violation categories (DESIGN.md §4): key -> Chinese name used in CSV/XLSX.
+#: Violation categories (``docs/design.md#data-contract``): key -> Chinese name used in CSV/XLSX.
 CATEGORY_ZH: dict[str, str] = {
     "illegal_logging": "盗伐滥伐林木",
     "land_occupation": "非法占用林地湿地",
@@ -200,7 +200,8 @@ CATEGORY_SHARE: dict[str, float] = {
     "other": 0.03,
 }
 
-#: Department names (DESIGN.md §5) and the cooperating departments per category.
+#: Department names (``docs/design.md#department-registry-and-routing``) and the
+#: cooperating departments per category.
 DEPARTMENT_ZH: dict[str, str] = {
     "gov_office": "镇政府办公室",
     "police": "镇郊派出所",

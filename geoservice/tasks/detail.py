@@ -2,9 +2,10 @@
 
 A problem with its history, map shapes and the states the caller may move it to; a target
 with its reasons, outline and problems; a progress or completion report stored with a
-version check (DESIGN §7, Article 7). An object outside the caller's scope is a
-:class:`~geoservice.base.errors.NotFoundError` naming only the id asked for. Map shapes are
-GeoJSON in lon/lat (EPSG:4326), simplified in the workspace CRS (metres) first.
+version check (Article 7; ``docs/design.md#workflow-states``). An object outside the
+caller's scope is a :class:`~geoservice.base.errors.NotFoundError` naming only the id asked
+for. Map shapes are GeoJSON in lon/lat (EPSG:4326), simplified in the workspace CRS
+(metres) first.
 """
 
 from __future__ import annotations

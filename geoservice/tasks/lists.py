@@ -2,7 +2,8 @@
 
 A village cadre sees the village's own problems, most urgent first; a department its
 targets (lead first, then cooperating) and the problems copied to it; the forest-chief office
-everything, filtered; a viewer only the public per-village summary (DESIGN §7-§8, Article 7).
+everything, filtered; a viewer only the public per-village summary (Article 7; design:
+``docs/design.md#workflow-states`` and ``docs/design.md#access-rules``).
 Nothing here knows about HTTP: the records are plain dataclasses, an object outside the
 caller's scope is a :class:`~geoservice.base.errors.NotFoundError` naming only the id asked for.
 

@@ -1,4 +1,6 @@
-"""Inspection and rectification (DESIGN §7, Article 7): problems, campaigns, history.
+"""Inspection and rectification (Article 7): problems, campaigns, history.
+
+Design: ``docs/design.md#workflow-states``.
 
 - :mod:`~geoservice.workflow.states`: the problem states and the allowed transitions;
 - :mod:`~geoservice.workflow.store`: the workflow tables in the workspace and in-place,

@@ -1,6 +1,7 @@
 """Who may see and change which problem, and problems as plain JSON records.
 
-Shared by the web API and the field pages so both apply one rule set (DESIGN §7, §8):
+Shared by the web API and the field pages so both apply one rule set
+(``docs/design.md#workflow-states``, ``docs/design.md#access-rules``):
 
 - the office may make every transition the state machine allows
   (:data:`~geoservice.workflow.states.TRANSITIONS`);

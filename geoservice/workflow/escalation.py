@@ -1,4 +1,6 @@
-"""Overdue days and escalation levels of problems at a date (DESIGN §7).
+"""Overdue days and escalation levels of problems at a date.
+
+Design: ``docs/design.md#workflow-states``.
 
 A problem is overdue when its deadline has passed (the evaluation date is later than the
 deadline) and it is not reported or verified. Levels, lowest first:

@@ -1,4 +1,6 @@
-"""Evidence photos of rectification reports (DESIGN §7): checked, cleaned and stored.
+"""Photos of rectification reports: checked, cleaned and stored.
+
+Design: ``docs/design.md#workflow-states``.
 
 A village or the office uploads photos of a problem; each is recognised by its content
 (never by its file name or declared type), decoded with Pillow, turned upright by its EXIF

@@ -1,4 +1,4 @@
-"""Problem states and the transitions between them (DESIGN §7).
+"""Problem states and the transitions between them (``docs/design.md#workflow-states``).
 
 ``assigned`` (交办) → ``in_progress`` (整改中) → ``reported`` (村报已整改) → ``verified``
 (销号); the office may send a report back (``reported`` → ``rejected``), after which the

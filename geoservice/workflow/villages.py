@@ -1,4 +1,4 @@
-"""The per-village rectification status (DESIGN §7).
+"""The per-village rectification status (``docs/design.md#workflow-states``).
 
 Problems are tied to villages of the ``villages`` layer by the one mechanism of
 :mod:`layers.attribution` (code, then name, then location at import). Names that match

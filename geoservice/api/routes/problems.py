@@ -1,4 +1,6 @@
-"""Inspection problems, their evidence photos and the village status (DESIGN §7, §8).
+"""Inspection problems, their evidence photos and the village status.
+
+Design: ``docs/design.md#workflow-states`` and ``docs/design.md#access-rules``.
 
 - ``GET /problems``: the problems the caller may see (office all, a department those
   copied to it, a village its own; viewers are refused);
