@@ -1,8 +1,9 @@
-"""Dependencies shared by the routes: settings, workspace, caller, audit.
+"""Dependencies shared by the routes: settings, workspace, caller, rules, audit.
 
 A route declares ``principal: Caller`` to get the authenticated
 :class:`~geoservice.base.access.Principal` (401 without a valid token), ``ws: WorkspaceDep`` for the
-workspace, and calls :func:`audit` for everything that reads shared data, exports, imports
+workspace, ``rules: RulesDep`` and ``names: DepartmentNamesDep`` for the effective rules and
+department names, and calls :func:`audit` for everything that reads shared data, exports, imports
 or changes state.
 """
 
@@ -14,6 +15,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from geoservice.analysis.effective_rules import department_labels, effective_rules
+from geoservice.analysis.rules import Rules
 from geoservice.api import throttle
 from geoservice.api.errors import request_lang
 from geoservice.base.access import Principal, authenticate
@@ -25,7 +28,9 @@ from layers.messages import Lang
 __all__ = [
     "COOKIE",
     "Caller",
+    "DepartmentNamesDep",
     "LangDep",
+    "RulesDep",
     "SettingsDep",
     "WorkspaceDep",
     "audit",
@@ -91,10 +96,22 @@ def get_lang(request: Request) -> Lang:
     return request_lang(request)
 
 
+def get_rules(request: Request) -> Rules:
+    """The effective analysis rules (cached per version of the override file)."""
+    return effective_rules(get_settings(request))
+
+
+def get_department_names(request: Request) -> dict[str, tuple[str, str]]:
+    """Department code → (Chinese, English) name from the effective rules."""
+    return department_labels(get_settings(request))
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 Caller = Annotated[Principal, Depends(get_principal)]
 LangDep = Annotated[Lang, Depends(get_lang)]
+RulesDep = Annotated[Rules, Depends(get_rules)]
+DepartmentNamesDep = Annotated[dict[str, tuple[str, str]], Depends(get_department_names)]
 
 
 def require(*roles: str) -> Any:

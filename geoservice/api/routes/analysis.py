@@ -20,9 +20,9 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from geoservice.analysis.effective_rules import department_labels, effective_rules
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
 from geoservice.api.limits import ShortText
-from geoservice.api.routes.layers import department_labels, effective_rules
 from geoservice.base import dates
 from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, message

@@ -34,11 +34,9 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel
 
-from geoservice.analysis.present import department_names
-from geoservice.analysis.rules import Rules
-from geoservice.analysis.rules_cache import cached_rules
 from geoservice.api.deps import (
     Caller,
+    DepartmentNamesDep,
     LangDep,
     SettingsDep,
     WorkspaceDep,
@@ -96,17 +94,6 @@ class ImportOut(BaseModel):
     problems_import: dict[str, Any] | None = None
 
 
-def effective_rules(settings: Settings) -> Rules:
-    """The effective rules (defaults merged with the override file), parsed once per
-    version of that file rather than on every request."""
-    return cached_rules(settings.rules_path())
-
-
-def department_labels(settings: Settings) -> dict[str, tuple[str, str]]:
-    """Department code → (Chinese, English) name from the effective rules."""
-    return department_names(effective_rules(settings))
-
-
 def _entry(
     e: CatalogEntry, principal: Principal, names: dict[str, tuple[str, str]], lang: Lang
 ) -> LayerEntry:
@@ -135,11 +122,14 @@ def _entry(
 
 @router.get("/layers", response_model=LayerList)
 def list_layers(
-    request: Request, principal: Caller, ws: WorkspaceDep, settings: SettingsDep, lang: LangDep
+    request: Request,
+    principal: Caller,
+    ws: WorkspaceDep,
+    names: DepartmentNamesDep,
+    lang: LangDep,
 ) -> LayerList:
     """The sharing register (数据共享目录): the rows whose classification the caller may read."""
     entries = [e for e in ws.catalog() if principal.can_read(e.classification)]
-    names = department_labels(settings)
     audit(request, principal, "layers.list", "layer_catalog", {"rows": len(entries)})
     return LayerList(layers=[_entry(e, principal, names, lang) for e in entries])
 

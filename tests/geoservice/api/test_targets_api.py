@@ -14,8 +14,9 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from geoservice.api.routes.targets import content_disposition, export_file_name
+from geoservice.api.responses import content_disposition
 from geoservice.base.access import authenticate
+from geoservice.files.target_export import export_file_name
 
 from .conftest import DEPARTMENT, VILLAGE
 
