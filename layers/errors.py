@@ -1,20 +1,28 @@
-"""The exception tree of the input side.
+"""The exception trees: the root every user-facing error shares, and the survey-file errors.
 
 Every error carries a :class:`~layers.messages.Message`: what input was wrong, what was
 received, what was expected and how to fix it, in Chinese and English. ``str(error)`` is
 the English text so that logs and tests read the same everywhere.
 
+:class:`MessageError` is the root. Under it, :class:`LayersError` is about survey files:
+a file that cannot be read, decoded, placed or mapped onto the data contract. The service's
+own refusals (authentication, permission, workspace, versions) are
+:class:`geoservice.base.errors.GeoserviceError`, a sibling of :class:`LayersError`; map
+builders raise their own errors (:mod:`maps.render`, :mod:`maps.assets`,
+:mod:`maps.basemaps`), also directly under :class:`MessageError`.
+
 ::
 
-    LayersError
-    ├── SourceError          the file cannot be opened as given (missing part, format)
-    │   ├── ArchiveError     an unsafe or unusable archive (zip slip, bomb, nested zip)
-    │   ├── ShapefileIntegrityError  the parts of a shapefile disagree (a truncated copy)
-    │   └── LayerChoiceError a container holds several layers and none was chosen
-    ├── EncodingError        text cannot be decoded with the given or detected encoding
-    ├── CRSError             no usable coordinate reference system
-    ├── ClassifiedDataError  the data is marked as classified and must not be stored
-    └── SchemaError          required fields missing or a mapping file is invalid
+    MessageError             any error with a bilingual message for the person who caused it
+    └── LayersError          a survey file (or its field mapping) cannot be used
+        ├── SourceError          the file cannot be opened as given (missing part, format)
+        │   ├── ArchiveError     an unsafe or unusable archive (zip slip, bomb, nested zip)
+        │   ├── ShapefileIntegrityError  the parts of a shapefile disagree (a truncated copy)
+        │   └── LayerChoiceError a container holds several layers and none was chosen
+        ├── EncodingError        text cannot be decoded with the given or detected encoding
+        ├── CRSError             no usable coordinate reference system
+        ├── ClassifiedDataError  the data is marked as classified and must not be stored
+        └── SchemaError          required fields missing or a mapping file is invalid
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from __future__ import annotations
 from layers.messages import Lang, Message
 
 
-class LayersError(Exception):
-    """Base class of every error raised by :mod:`layers`."""
+class MessageError(Exception):
+    """Base class of every error whose message is shown to a person, in either language."""
 
     def __init__(self, message: Message) -> None:
         super().__init__(message.en)
@@ -36,6 +44,10 @@ class LayersError(Exception):
     def text(self, lang: Lang = "zh") -> str:
         """The message in ``lang``."""
         return self.message.text(lang)
+
+
+class LayersError(MessageError):
+    """A survey file, or the field mapping for it, cannot be read or used."""
 
 
 class SourceError(LayersError):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import Message
 
 __all__ = [
@@ -47,11 +47,11 @@ BUNDLES = ("leaflet", "markercluster", "fullscreen", "search")
 _URL = re.compile(r"""url\(\s*(['"]?)(?!data:|#)([^'")]+)\1\s*\)""")
 
 
-class AssetsMissingError(LayersError):
+class AssetsMissingError(MessageError):
     """The npm packages holding Leaflet and its plugins are not installed."""
 
 
-class UnknownAssetError(LayersError):
+class UnknownAssetError(MessageError):
     """A served asset name that is not ``<bundle>.css`` or ``<bundle>.js``."""
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import Message
 
 _TIANDITU = (
@@ -22,7 +22,7 @@ _TIANDITU = (
 PRESETS = ("none", "osm", "tianditu-vec", "tianditu-img")
 
 
-class BasemapError(LayersError):
+class BasemapError(MessageError):
     """A basemap cannot be used as asked (unknown name, missing key)."""
 
 

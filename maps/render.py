@@ -21,7 +21,7 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import Message
 from maps.assets import BUNDLES, bundle
 from maps.basemaps import Basemap, TileSpec
@@ -66,7 +66,7 @@ _HOSTED = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
 _DISPLAY_CRS = "EPSG:4326"
 
 
-class MapInputError(LayersError):
+class MapInputError(MessageError):
     """A frame or option given to a map builder cannot be drawn."""
 
 

@@ -26,7 +26,7 @@ def cached_rules(path: Path | None) -> Rules:
 
     Raises
     ------
-    LayersError
+    OptionError
         As :func:`~geoservice.analysis.rules.load_rules`, for a bad override.
     """
     stamp: tuple[int, int] | None = None

@@ -44,7 +44,7 @@ from geoservice.base.access import authenticate
 from geoservice.base.errors import CrossSiteRequestError, message
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
-from layers.errors import LayersError
+from layers.errors import MessageError
 
 __all__ = [
     "FIELD",
@@ -198,7 +198,7 @@ class CSRFGuard:
         if session is not None:
             try:
                 actor = authenticate(ws, session).actor
-            except LayersError:
+            except MessageError:
                 actor = "anonymous"
         detail = {
             "refused": exc.code,
@@ -210,5 +210,5 @@ class CSRFGuard:
         }
         try:
             ws.log(actor, "csrf.refused", request.url.path, detail)
-        except LayersError:
+        except MessageError:
             return  # no workspace yet: nothing to audit into; the request is refused anyway

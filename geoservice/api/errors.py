@@ -1,7 +1,9 @@
 """Domain errors to HTTP status, in one table.
 
-Core code raises :mod:`geoservice.base.errors` and :mod:`layers.errors` exceptions; this module is
-the only place they become status codes. The body is always
+Core code raises :mod:`geoservice.base.errors` exceptions (the service refuses) and
+:mod:`layers.errors` exceptions (a survey file cannot be used), both
+:class:`~layers.errors.MessageError`; this module is the only place they become status
+codes. The body is always
 ``{"error": {"code": ..., "message": ..., "zh": ..., "en": ...}}`` with ``message`` in the
 caller's language.
 """
@@ -26,11 +28,11 @@ from geoservice.base.errors import (
     TooManyAttemptsError,
     WorkspaceError,
 )
-from layers.errors import LayersError
+from layers.errors import LayersError, MessageError
 from layers.messages import Lang
 
 # Most specific first: the first class an error is an instance of decides its status.
-STATUS: tuple[tuple[type[LayersError], int], ...] = (
+STATUS: tuple[tuple[type[MessageError], int], ...] = (
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
@@ -44,11 +46,12 @@ STATUS: tuple[tuple[type[LayersError], int], ...] = (
     (OptionError, 422),
     (WorkspaceError, 503),
     (LayersError, 422),
+    (MessageError, 422),
 )
 
 
-def status_for(exc: LayersError) -> int:
-    """The HTTP status of a domain error (422 for any input error not listed)."""
+def status_for(exc: MessageError) -> int:
+    """The HTTP status of a domain error (422 for any error not listed)."""
     for cls, status in STATUS:
         if isinstance(exc, cls):
             return status
@@ -70,7 +73,7 @@ def request_lang(request: Request) -> Lang:
     return "en" if getattr(settings, "lang", "zh") == "en" else "zh"
 
 
-def error_body(exc: LayersError, lang: Lang) -> dict[str, object]:
+def error_body(exc: MessageError, lang: Lang) -> dict[str, object]:
     body: dict[str, object] = {
         "code": exc.code,
         "message": exc.text(lang),
@@ -84,7 +87,7 @@ def error_body(exc: LayersError, lang: Lang) -> dict[str, object]:
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, LayersError)
+    assert isinstance(exc, MessageError)
     status = status_for(exc)
     hide_paths(exc, getattr(request.app.state, "settings", None))
     if isinstance(exc, NotFoundError):
@@ -100,4 +103,4 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register the handler that maps every domain error through :data:`STATUS`."""
-    app.add_exception_handler(LayersError, _handle)
+    app.add_exception_handler(MessageError, _handle)

@@ -29,7 +29,7 @@ from geoservice.api.deps import get_principal
 from geoservice.api.errors import error_body, request_lang, status_for
 from geoservice.base.errors import OptionError, message
 from geoservice.base.settings import Settings
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import pick
 
 __all__ = [
@@ -250,8 +250,8 @@ class RequestLimits:
 
         try:
             await run_in_threadpool(resolve)
-        except LayersError as exc:  # 401, 403, 429 while the address is throttled
-            handler = request.app.exception_handlers.get(LayersError)
+        except MessageError as exc:  # 401, 403, 429 while the address is throttled
+            handler = request.app.exception_handlers.get(MessageError)
             if handler is not None:
                 response: Response = await handler(request, exc)
                 return response

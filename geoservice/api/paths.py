@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from geoservice.base.settings import Settings
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import Message
 
 __all__ = ["hide_paths", "private_folders", "scrub"]
@@ -46,7 +46,7 @@ def scrub(text: str, folders: Iterable[str]) -> str:
     return text
 
 
-def hide_paths(exc: LayersError, settings: Settings | None) -> None:
+def hide_paths(exc: MessageError, settings: Settings | None) -> None:
     """Rewrite ``exc``'s message (and its import report's source) without server paths."""
     folders = private_folders(settings)
     msg = exc.message

@@ -1,15 +1,39 @@
-"""The exception tree of the engine.
+"""The exception tree of the service.
 
-``geoservice.base.errors`` wraps what the workspace and the engine can refuse; errors from
-:mod:`layers` (bad input files) pass through unchanged. The HTTP layer maps both trees to
-status codes in one table; the CLI prints the message and exits with status 2.
+``geoservice.base.errors`` holds what the workspace and the service refuse: unknown or
+unauthorised callers, missing objects, conflicting or stale changes, bad options. It sits
+beside :class:`layers.errors.LayersError` (a survey file cannot be used), under their
+shared root :class:`layers.errors.MessageError`; errors from :mod:`layers` pass through
+unchanged. The HTTP layer maps both trees to status codes in one table
+(:data:`geoservice.api.errors.STATUS`); the CLI prints the message and exits with status 2.
+
+::
+
+    MessageError (layers.errors)
+    ├── LayersError                  a survey file cannot be used (layers.errors)
+    └── GeoserviceError
+        ├── WorkspaceError           the workspace is missing, locked or unreadable
+        ├── NotFoundError            no such object, or not visible to the caller
+        │   └── NoAnalysisError      analysis results asked for before any run
+        ├── ConflictError            a change conflicts with the stored state
+        │   ├── StaleVersionError    the change was based on an old version
+        │   └── ShrinkRefusedError   a replace import would drop most of a layer
+        ├── AuthenticationError      no credentials, or unknown, revoked or expired ones
+        ├── PermissionDeniedError    the caller's role does not allow the action
+        │   └── CrossSiteRequestError  a cookie-signed change from another site
+        ├── TooManyAttemptsError     too many failed sign-ins from one address
+        ├── PreconditionRequiredError  a change without the version it was based on
+        ├── TooLargeError            an upload or body over the limit
+        ├── OptionError              an option outside what it accepts
+        │   └── BadParameterError    a malformed OGC API query parameter
+        └── NothingImportedError     every row of a file was rejected
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import Message
 from layers.report import ImportReport
 
@@ -34,8 +58,8 @@ __all__ = [
 ]
 
 
-class GeoserviceError(LayersError):
-    """Base class of every error raised by :mod:`geoservice` itself."""
+class GeoserviceError(MessageError):
+    """Base class of every error the service itself raises (not about a survey file)."""
 
 
 class WorkspaceError(GeoserviceError):

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from geoservice.base.settings import Settings
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import Lang
 
 app = typer.Typer(
@@ -111,7 +111,7 @@ def _guard(lang: Lang, action: Callable[[], T]) -> T:
     """Run ``action``; a user error becomes one line on stderr and exit status 2."""
     try:
         return action()
-    except LayersError as exc:
+    except MessageError as exc:
         _fail(_t(lang, "错误：", "Error: ") + exc.text(lang), exc.code)
         raise AssertionError from exc  # unreachable
     except KeyboardInterrupt:

@@ -47,7 +47,7 @@ from geoservice.sample.terrain import (
     outline,
 )
 from geoservice.sample.write import finish_complaints, finish_patches, finish_problems, write_all
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import Message
 
 Scale = Literal["town", "county", "province"]
@@ -94,7 +94,7 @@ SCALES: dict[str, ScaleSpec] = {
 RESERVE_M, SETTLE_M, AWAY_M = 1_100.0, 280.0, 600.0
 
 
-class SampleError(LayersError):
+class SampleError(MessageError):
     """The sample generator was called with an unusable argument."""
 
 

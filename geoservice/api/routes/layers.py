@@ -48,7 +48,7 @@ from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, OptionError, PermissionDeniedError, message
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import CatalogEntry, Workspace
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import Lang, pick
 from layers.schema import KINDS, SCHEMAS
 from layers.table_limits import TableLimits
@@ -324,7 +324,7 @@ def import_layer(
         detail["bytes"] = save_upload(file.file, path)
         try:
             out = _run_import(ws, kind, path, principal, settings, lang, options)
-        except LayersError as exc:
+        except MessageError as exc:
             audit(request, principal, "layers.import_refused", kind, {**detail, "code": exc.code})
             raise
     if out.report is not None:

@@ -18,7 +18,7 @@ from geoservice.api.deps import Caller, LangDep, WorkspaceDep, audit, get_settin
 from geoservice.api.origin import public_base
 from geoservice.base.access import Principal
 from geoservice.ogc import features as ogc
-from layers.errors import LayersError
+from layers.errors import MessageError
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -42,7 +42,7 @@ def _geojson(body: dict[str, Any]) -> JSONResponse:
 
 
 def _audit_refusal(
-    request: Request, principal: Principal, target: str, detail: dict[str, Any], exc: LayersError
+    request: Request, principal: Principal, target: str, detail: dict[str, Any], exc: MessageError
 ) -> None:
     """Audit a data request that was refused (unknown id, bad parameter)."""
     audit(request, principal, "ogc.items", target, {**detail, "refused": exc.code})
@@ -118,7 +118,7 @@ def items(
     try:
         params = request.query_params.multi_items()
         body = ogc.items(ws, principal, collection_id, params, _base(request))
-    except LayersError as exc:
+    except MessageError as exc:
         _audit_refusal(request, principal, collection_id, detail, exc)
         raise
     detail.update(matched=body["numberMatched"], returned=body["numberReturned"])
@@ -144,7 +144,7 @@ def feature(
     try:
         ogc.check_format(f)
         body = ogc.feature(ws, principal, collection_id, feature_id, _base(request))
-    except LayersError as exc:
+    except MessageError as exc:
         _audit_refusal(request, principal, collection_id, detail, exc)
         raise
     audit(request, principal, "ogc.items", collection_id, detail)

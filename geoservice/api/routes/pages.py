@@ -49,7 +49,7 @@ from geoservice.base.errors import (
 )
 from geoservice.tasks import lists as tasks
 from layers.codes import PROBLEM_STATES
-from layers.errors import LayersError
+from layers.errors import MessageError
 from layers.messages import pick
 
 __all__ = ["PageRoute", "get_today", "page_principal", "router"]
@@ -75,7 +75,7 @@ def _to_signin(request: Request, exc: AuthenticationError) -> Response:
     return response
 
 
-def _error_page(request: Request, exc: LayersError) -> Response:
+def _error_page(request: Request, exc: MessageError) -> Response:
     status = status_for(exc)
     hide_paths(exc, getattr(request.app.state, "settings", None))
     if isinstance(exc, NotFoundError):
@@ -107,7 +107,7 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except AuthenticationError as exc:
                 return _to_signin(request, exc)
-            except LayersError as exc:
+            except MessageError as exc:
                 return _error_page(request, exc)
 
         return page_handler
@@ -188,7 +188,7 @@ def signout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respon
     if principal is not None:
         try:
             check_form_token(request, csrf_token)
-        except LayersError as exc:
+        except MessageError as exc:
             audit(request, principal, "page.signout", principal.user_id, {"refused": exc.code})
             raise
         audit(request, principal, "page.signout", principal.user_id)
@@ -352,7 +352,7 @@ async def report_problem(
             as_of=today,
             context=request_context(request, principal),
         )
-    except LayersError as exc:
+    except MessageError as exc:
         refused = {**detail_of, "refused": exc.code}
         audit(request, principal, "page.problem.report", problem_id, refused)
         if not isinstance(exc, StaleVersionError | OptionError | TooLargeError):
