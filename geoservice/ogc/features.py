@@ -28,7 +28,8 @@ import shapely
 
 from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, message
-from geoservice.base.workspace import CLASSIFICATIONS, Workspace
+from geoservice.base.scope import scope_columns, scope_mask, visible_layers
+from geoservice.base.workspace import Workspace
 from geoservice.ogc.geojson import (
     LONLAT,
     matches_text,
@@ -72,17 +73,13 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 @dataclass(frozen=True)
 class CollectionDef:
-    """A collection: its layer, titles, natural id column and how its rows are scoped.
-
-    ``scope`` is ``layer`` (by catalog classification), ``internal`` (as an internal
-    layer), ``targets`` or ``problems`` (by role, then per row).
-    """
+    """A collection: its layer, titles and natural id column (its rows are scoped by
+    :mod:`geoservice.base.scope`)."""
 
     id: str
     zh: str
     en: str
     id_column: str
-    scope: str = "layer"
 
 
 COLLECTIONS: dict[str, CollectionDef] = {
@@ -92,16 +89,10 @@ COLLECTIONS: dict[str, CollectionDef] = {
         CollectionDef("parcels", "小班", "forest and wetland parcels", "parcel_id"),
         CollectionDef("complaints", "举报投诉", "complaints", "complaint_id"),
         CollectionDef("patches", "变化图斑", "change patches", "patch_id"),
-        CollectionDef("problems", "督查问题", "inspection problems", "problem_id", "problems"),
-        CollectionDef("targets", "联合执法目标", "enforcement targets", "target_id", "targets"),
-        CollectionDef("parcel_risk", "风险小班", "parcel risk", "parcel_id", "internal"),
+        CollectionDef("problems", "督查问题", "inspection problems", "problem_id"),
+        CollectionDef("targets", "联合执法目标", "enforcement targets", "target_id"),
+        CollectionDef("parcel_risk", "风险小班", "parcel risk", "parcel_id"),
     )
-}
-# Roles that see a row-scoped collection at all, and the columns their row mask needs.
-_ROLES = {"targets": ("office", "department"), "problems": ("office", "department", "village")}
-_SCOPE_COLUMNS = {
-    "targets": ("lead_department", "cooperating_departments"),
-    "problems": ("cc_departments", "village_code"),
 }
 
 
@@ -138,34 +129,12 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": list(CONFORMANCE)}
 
 
-def _classifications(ws: Workspace) -> dict[str, str]:
-    """The most restrictive classification of each catalogued layer."""
-    rank = {c: i for i, c in enumerate(CLASSIFICATIONS)}
-    level: dict[str, int] = {}
-    for e in ws.catalog():  # an unknown classification counts as the most restrictive
-        level[e.layer] = max(level.get(e.layer, 0), rank.get(e.classification, len(rank) - 1))
-    return {layer: CLASSIFICATIONS[i] for layer, i in level.items()}
-
-
 def visible_collections(ws: Workspace, principal: Principal) -> list[str]:
     """Ids of the collections ``principal`` may see, in a fixed order.
 
     A layer without catalog rows counts as ``restricted`` (default deny).
     """
-    ws.require()
-    present = set(ws.layer_names())
-    classes = _classifications(ws)
-    out = []
-    for cid, spec in COLLECTIONS.items():
-        if spec.scope in _ROLES:
-            ok = principal.role in _ROLES[spec.scope]
-        else:
-            ok = principal.can_read(
-                "internal" if spec.scope == "internal" else classes.get(cid, "restricted")
-            )
-        if ok and cid in present:
-            out.append(cid)
-    return out
+    return visible_layers(ws, principal, COLLECTIONS)
 
 
 def _resolve(ws: Workspace, principal: Principal, collection_id: str) -> CollectionDef:
@@ -184,13 +153,11 @@ def _resolve(ws: Workspace, principal: Principal, collection_id: str) -> Collect
 
 
 def _scope_mask(principal: Principal, spec: CollectionDef, frame: pd.DataFrame) -> np.ndarray:
-    if not _scope_columns(principal, spec):
-        return np.ones(len(frame), dtype=bool)
-    return (principal.target_mask if spec.scope == "targets" else principal.problem_mask)(frame)
+    return scope_mask(principal, spec.id, frame)
 
 
 def _scope_columns(principal: Principal, spec: CollectionDef) -> tuple[str, ...]:
-    return () if principal.role == "office" else _SCOPE_COLUMNS.get(spec.scope, ())
+    return scope_columns(principal, spec.id)
 
 
 def _extent(ws: Workspace, principal: Principal, spec: CollectionDef) -> list[float] | None:

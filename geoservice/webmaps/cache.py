@@ -6,7 +6,8 @@ scope (role, department, village) and the request's arguments, so the rendered H
 kept in a small LRU (:data:`PAGES`, 64 pages of about 0.3-0.5 MB each) and reused while
 none of them changes.
 
-The data version (:func:`data_version`) changes whenever anything drawn can change:
+The data version (:func:`~geoservice.base.data_version.data_version`, shared with the
+vector tiles) changes whenever anything drawn can change:
 
 - the file was replaced (imports and analyses write a copy and ``os.replace`` it): the
   inode, with the device;
@@ -28,14 +29,13 @@ Concurrent requests for the same page wait for one build instead of each buildin
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from geoservice.base.data_version import data_version, scope_of
 
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
@@ -45,55 +45,6 @@ __all__ = ["PAGES", "PageCache", "cached_page", "data_version", "scope_of"]
 
 PAGE_LIMIT = 64
 WAIT_SECONDS = 60.0  # a request waiting for another's build builds its own after this
-_READ_TIMEOUT = 5.0
-
-# (name, table, query) of every in-place change a map can show
-_QUERIES: tuple[tuple[str, str, str], ...] = (
-    ("problems", "problems", "SELECT count(*), max(updated_at), sum(version) FROM problems"),
-    ("contents", "gpkg_contents", "SELECT max(last_change) FROM gpkg_contents"),
-    ("complaints", "complaints", "SELECT count(*), max(fid) FROM complaints"),
-    ("register", "layer_catalog", "SELECT count(*), max(imported_at) FROM layer_catalog"),
-)
-
-
-def _query(con: sqlite3.Connection, tables: set[str], table: str, sql: str) -> tuple[Any, ...]:
-    """The row of ``sql``; ``("absent",)`` without the table; the problems layer's row count
-    alone while it has no workflow columns yet (adding them changes the answer)."""
-    if table not in tables:
-        return ("absent",)
-    if table == "problems":
-        columns = {str(r[1]) for r in con.execute('PRAGMA table_info("problems")')}
-        if not {"updated_at", "version"} <= columns:
-            return ("plain", *con.execute("SELECT count(*) FROM problems").fetchone())
-    return tuple(con.execute(sql).fetchone())
-
-
-def data_version(path: Path) -> tuple[Any, ...] | None:
-    """A cheap fingerprint of everything a map of the workspace at ``path`` draws.
-
-    Returns
-    -------
-    tuple or None
-        ``(device, inode, <one tuple per query>)``; None when the file is missing or
-        cannot be read now (the caller then does not cache).
-    """
-    try:
-        st = os.stat(path)
-        uri = Path(path).resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con:
-            master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            tables = {str(r[0]) for r in master}
-            parts = tuple(_query(con, tables, table, sql) for _, table, sql in _QUERIES)
-    except (OSError, sqlite3.Error):
-        return None
-    return (st.st_dev, st.st_ino, *parts)
-
-
-def scope_of(principal: Principal | None) -> tuple[str | None, ...]:
-    """What of the principal decides what a map shows: role, department, village."""
-    if principal is None:
-        return ("all",)
-    return (principal.role, principal.department, principal.village_code)
 
 
 class PageCache:

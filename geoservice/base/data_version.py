@@ -1,0 +1,83 @@
+"""A cheap fingerprint of everything drawn from a workspace, and the caller's scope in it.
+
+Map pages (:mod:`geoservice.webmaps.cache`) and vector tiles (:mod:`geoservice.tiles`) are
+kept or revalidated while the data version (:func:`data_version`) is unchanged. It changes
+whenever anything drawn can change:
+
+- the file was replaced (imports and analyses write a copy and ``os.replace`` it): the
+  inode, with the device;
+- problems changed in place (workflow updates and problems added by hand, which bump
+  ``version`` and ``updated_at`` or add a row): count, latest ``updated_at``, sum of
+  ``version``;
+- layers written in place (live complaint intake updates ``parcel_risk`` and
+  ``complaints`` and stamps ``gpkg_contents.last_change``; a first complaint creates the
+  layer): the latest ``last_change``;
+- complaints added in place: their count and largest fid;
+- the sharing register (what a department may read): row count and latest import time.
+
+The file's size and mtime are not used: every audited request appends to the audit log,
+which changes both without changing any map.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from geoservice.base.access import Principal
+
+__all__ = ["data_version", "scope_of"]
+
+_READ_TIMEOUT = 5.0
+
+# (name, table, query) of every in-place change a map can show
+_QUERIES: tuple[tuple[str, str, str], ...] = (
+    ("problems", "problems", "SELECT count(*), max(updated_at), sum(version) FROM problems"),
+    ("contents", "gpkg_contents", "SELECT max(last_change) FROM gpkg_contents"),
+    ("complaints", "complaints", "SELECT count(*), max(fid) FROM complaints"),
+    ("register", "layer_catalog", "SELECT count(*), max(imported_at) FROM layer_catalog"),
+)
+
+
+def _query(con: sqlite3.Connection, tables: set[str], table: str, sql: str) -> tuple[Any, ...]:
+    """The row of ``sql``; ``("absent",)`` without the table; the problems layer's row count
+    alone while it has no workflow columns yet (adding them changes the answer)."""
+    if table not in tables:
+        return ("absent",)
+    if table == "problems":
+        columns = {str(r[1]) for r in con.execute('PRAGMA table_info("problems")')}
+        if not {"updated_at", "version"} <= columns:
+            return ("plain", *con.execute("SELECT count(*) FROM problems").fetchone())
+    return tuple(con.execute(sql).fetchone())
+
+
+def data_version(path: Path) -> tuple[Any, ...] | None:
+    """A cheap fingerprint of everything a map of the workspace at ``path`` draws.
+
+    Returns
+    -------
+    tuple or None
+        ``(device, inode, <one tuple per query>)``; None when the file is missing or
+        cannot be read now (the caller then does not cache).
+    """
+    try:
+        st = os.stat(path)
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con:
+            master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {str(r[0]) for r in master}
+            parts = tuple(_query(con, tables, table, sql) for _, table, sql in _QUERIES)
+    except (OSError, sqlite3.Error):
+        return None
+    return (st.st_dev, st.st_ino, *parts)
+
+
+def scope_of(principal: Principal | None) -> tuple[str | None, ...]:
+    """What of the principal decides what a map shows: role, department, village."""
+    if principal is None:
+        return ("all",)
+    return (principal.role, principal.department, principal.village_code)
