@@ -1,0 +1,161 @@
+"""One tile of one layer, as one caller may see it, and its ETag.
+
+Layers are scoped exactly as the OGC API scopes them (:mod:`geoservice.base.scope`): a
+layer the caller may not see does not exist for them (NotFoundError naming what they may
+see), and a village's ``problems`` tiles hold its own problems only.
+
+The ETag is derived from the workspace's data version
+(:func:`geoservice.base.data_version.data_version`: the file replaced by an import or
+analysis, problems changed, layers written in place by live intake, the register), the
+layer, the tile address and the caller's scope, so it changes whenever what the tile
+draws may have changed, and a client revalidates a tile without it being cut again.
+Only the tile's bounding box (with the clipping buffer) is read, through the
+GeoPackage's spatial index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geoservice.base.access import Principal
+from geoservice.base.data_version import data_version, scope_of
+from geoservice.base.errors import NotFoundError, message
+from geoservice.base.scope import scope_columns, scope_mask, visible_layers
+from geoservice.base.workspace import Workspace
+from geoservice.tiles.cut import (
+    BUFFER,
+    WEB_MERCATOR,
+    Features,
+    encode_tile,
+    plain_attributes,
+    to_mercator,
+    transformer,
+)
+from geoservice.tiles.grid import EXTENT, MAX_ZOOM, TileAddress, tile_bounds
+from geoservice.tiles.specs import TILE_LAYERS, columns_at
+
+__all__ = ["TILE_FORMAT", "read_features", "render_tile", "tile_etag", "tile_layers"]
+
+TILE_FORMAT = 1  # raise when the same data would be cut into different tiles
+Bounds = tuple[float, float, float, float]
+
+
+def tile_layers(ws: Workspace, principal: Principal) -> list[str]:
+    """The tile layers ``principal`` may see, in a fixed order."""
+    return visible_layers(ws, principal, TILE_LAYERS)
+
+
+def _resolve(ws: Workspace, principal: Principal, layer: str) -> None:
+    visible = tile_layers(ws, principal)
+    if layer in visible:
+        return
+    raise NotFoundError(
+        message(
+            "tiles.no_layer",
+            f"没有瓦片图层“{layer}”（或你无权查看）；你可查看的图层：{'、'.join(visible) or '无'}。",
+            f"There is no tile layer {layer!r} (or it is not visible to you); your layers: "
+            f"{', '.join(visible) or 'none'}.",
+        )
+    )
+
+
+def tile_etag(ws: Workspace, principal: Principal, layer: str, tile: TileAddress) -> str | None:
+    """The quoted ETag of the tile for ``principal`` (NotFoundError when the layer is not
+    visible to them); None when the data version cannot be read now (do not cache)."""
+    _resolve(ws, principal, layer)
+    version = data_version(ws.path)
+    if version is None:
+        return None
+    key = repr((TILE_FORMAT, version, layer, str(tile), scope_of(principal)))
+    return '"' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + '"'
+
+
+@dataclass(frozen=True)
+class _LayerInfo:
+    crs: str
+    fields: tuple[str, ...]
+    extent: Bounds | None  # EPSG:3857, None when the layer is empty
+
+
+def _moved(source: str, target: str, box: tuple[float, ...]) -> Bounds:
+    """A box holding ``box`` (in ``source``) in ``target``, its edges densified."""
+    x0, y0, x1, y1 = transformer(source, target).transform_bounds(
+        box[0], box[1], box[2], box[3], densify_pts=21
+    )
+    return (x0, y0, x1, y1)
+
+
+@lru_cache(maxsize=64)
+def _layer_info(path: str, version: tuple[Any, ...], layer: str) -> _LayerInfo:
+    """The layer's CRS, fields and bounds in EPSG:3857, read once per data version."""
+    info = Workspace(path).info(layer, force_total_bounds=True)
+    crs, fields = str(info["crs"]), tuple(str(f) for f in info["fields"])
+    bounds = np.asarray(info["total_bounds"], dtype=float)
+    if not np.isfinite(bounds).all():
+        return _LayerInfo(crs, fields, None)
+    return _LayerInfo(crs, fields, _moved(crs, WEB_MERCATOR, tuple(bounds)))
+
+
+def _layer_box(crs: str, extent: Bounds | None, bounds: Bounds) -> Bounds | None:
+    """``bounds`` (EPSG:3857) cut to the layer's ``extent`` and taken into the layer's CRS
+    (a box holding it); None when they do not meet. Cutting first keeps the box within the
+    area a projected CRS covers (a tile on the other side of the world has no metres in a
+    Gauss-Kruger zone)."""
+    if extent is None:
+        return None
+    box = (
+        max(bounds[0], extent[0]),
+        max(bounds[1], extent[1]),
+        min(bounds[2], extent[2]),
+        min(bounds[3], extent[3]),
+    )
+    if box[0] > box[2] or box[1] > box[3]:
+        return None
+    return _moved(WEB_MERCATOR, crs, box)
+
+
+def read_features(
+    ws: Workspace, principal: Principal, layer: str, bounds: Bounds | None = None
+) -> Features:
+    """The features of ``layer`` in ``principal``'s scope, in EPSG:3857 with every tile
+    attribute; only those whose box meets ``bounds`` (EPSG:3857 metres) when given."""
+    spec = TILE_LAYERS[layer]
+    version = data_version(ws.path)
+    if version is None:  # not readable now: read the layer's facts afresh
+        _layer_info.cache_clear()
+    info = _layer_info(str(ws.path), version or (), layer)
+    columns = columns_at(spec, MAX_ZOOM, info.fields)
+    box = None if bounds is None else _layer_box(info.crs, info.extent, bounds)
+    if bounds is not None and box is None:
+        return Features(
+            layer,
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=object),
+            pd.DataFrame(columns=columns),
+        )
+    wanted = sorted(set(columns) | set(scope_columns(principal, layer)))
+    frame = ws.read(layer, columns=wanted, bbox=box, fid_as_index=True)
+    keep = scope_mask(principal, layer, frame) & frame.geometry.notna().to_numpy()
+    frame = frame[keep].sort_index()  # fid order, whatever order the index gave
+    return Features(
+        layer,
+        frame.index.to_numpy(dtype=np.int64),
+        to_mercator(frame.geometry.to_numpy(), info.crs),
+        plain_attributes(frame[columns]).reset_index(drop=True),
+    )
+
+
+def render_tile(ws: Workspace, principal: Principal, layer: str, tile: TileAddress) -> bytes:
+    """The MVT bytes of one tile of ``layer`` for ``principal`` (NotFoundError when the
+    layer is not visible to them); empty bytes for a tile with no feature."""
+    _resolve(ws, principal, layer)
+    minx, miny, maxx, maxy = tile_bounds(tile)
+    pad = (maxx - minx) * BUFFER / EXTENT
+    features = read_features(ws, principal, layer, (minx - pad, miny - pad, maxx + pad, maxy + pad))
+    return encode_tile([features], tile)
