@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -23,12 +24,14 @@ from geoservice.base.access import Principal, authenticate
 from geoservice.base.errors import AuthenticationError
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
+from geoservice.intake.complaints import ComplaintIntake
 from layers.messages import Lang
 
 __all__ = [
     "COOKIE",
     "Caller",
     "DepartmentNamesDep",
+    "IntakeDep",
     "LangDep",
     "RulesDep",
     "SettingsDep",
@@ -44,6 +47,7 @@ __all__ = [
 ]
 
 COOKIE = "geoservice_token"
+_INTAKE_LOCK = threading.Lock()
 
 
 def get_settings(request: Request) -> Settings:
@@ -110,7 +114,23 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 Caller = Annotated[Principal, Depends(get_principal)]
 LangDep = Annotated[Lang, Depends(get_lang)]
+
+
+def get_intake(request: Request) -> ComplaintIntake:
+    """The app's complaint intake (one per app and workspace), created on first use."""
+    intake: ComplaintIntake | None = getattr(request.app.state, "complaint_intake", None)
+    if intake is None:
+        with _INTAKE_LOCK:
+            intake = getattr(request.app.state, "complaint_intake", None)
+            if intake is None:
+                settings = get_settings(request)
+                intake = ComplaintIntake(Workspace(settings.workspace), settings.rules_path)
+                request.app.state.complaint_intake = intake
+    return intake
+
+
 RulesDep = Annotated[Rules, Depends(get_rules)]
+IntakeDep = Annotated[ComplaintIntake, Depends(get_intake)]
 DepartmentNamesDep = Annotated[dict[str, tuple[str, str]], Depends(get_department_names)]
 
 

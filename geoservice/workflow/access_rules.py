@@ -26,6 +26,7 @@ import pandas as pd
 from geoservice.base import dates
 from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, OptionError, PermissionDeniedError, message
+from geoservice.base.records import json_records
 from geoservice.base.villages import read_villages, resolve_village
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import Thresholds, escalate, level_label
@@ -201,17 +202,6 @@ def filter_problems(
 def _dept_lists(values: pd.Series) -> pd.Series:
     text = values.astype("string").fillna("").str.replace(";", ",")
     return text.str.split(",").map(lambda xs: [x.strip() for x in xs if x.strip()])
-
-
-def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts: NaN/NA → None, dates → ``YYYY-MM-DD``, numpy → Python."""
-    clean = frame.astype(object).where(frame.notna(), None)
-    for col in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[col]):
-            days = frame[col].dt.strftime("%Y-%m-%d").astype(object)
-            clean[col] = days.where(frame[col].notna(), None)
-    rows: list[dict[str, Any]] = clean.to_dict("records")
-    return [{k: v.item() if isinstance(v, np.generic) else v for k, v in r.items()} for r in rows]
 
 
 def problem_records(

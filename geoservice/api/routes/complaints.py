@@ -22,25 +22,17 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, require
+from geoservice.api.deps import IntakeDep, LangDep, WorkspaceDep, audit, require
 from geoservice.api.limits import LongText, ShortText
-from geoservice.base import dates
 from geoservice.base.access import Principal
-from geoservice.base.errors import PermissionDeniedError, message
-from geoservice.base.settings import Settings
-from geoservice.intake.complaints import ComplaintIntake, complaints_classification, read_complaint
+from geoservice.intake.complaint_access import parse_reported_at, readable_complaint
 
 router = APIRouter(tags=["complaints"])
-
-_INTAKE_LOCK = threading.Lock()
-_CLASS_ZH = {"public": "公开", "internal": "内部", "restricted": "受限"}
 
 
 class ComplaintIn(BaseModel):
@@ -152,28 +144,6 @@ class ComplaintOut(BaseModel):
     y: float | None
 
 
-def intake_for(request: Request, settings: Settings) -> ComplaintIntake:
-    """The app's intake (one per app and workspace), created on first use."""
-    intake: ComplaintIntake | None = getattr(request.app.state, "complaint_intake", None)
-    if intake is None:
-        with _INTAKE_LOCK:
-            intake = getattr(request.app.state, "complaint_intake", None)
-            if intake is None:
-                from geoservice.base.workspace import Workspace
-
-                intake = ComplaintIntake(Workspace(settings.workspace), settings.rules_path)
-                request.app.state.complaint_intake = intake
-    return intake
-
-
-def parse_day(value: str | None) -> date | None:
-    """``reported_at`` as a date (None when left out; a date and time gives its date);
-    OptionError unless YYYY-MM-DD."""
-    return dates.parse_date(
-        value, "reported_at", "complaints.bad_date", empty_means_today=True, with_time=True
-    )
-
-
 @router.post(
     "/complaints",
     response_model=ComplaintAnswer,
@@ -195,11 +165,11 @@ def submit_complaint(
     request: Request,
     principal: Annotated[Principal, require("office", "department", "village")],
     ws: WorkspaceDep,
-    settings: SettingsDep,
+    intake: IntakeDep,
     lang: LangDep,
 ) -> ComplaintAnswer:
     """File a complaint (举报受理): stored, located and scored at once; 201 with the result."""
-    answer = intake_for(request, settings).submit(
+    answer = intake.submit(
         ws,
         text=body.text,
         lon=body.lon,
@@ -207,7 +177,7 @@ def submit_complaint(
         crs=body.crs,
         village=body.village,
         category=body.category,
-        reported_at=parse_day(body.reported_at),
+        reported_at=parse_reported_at(body.reported_at),
         reporter_phone=body.reporter_phone,
         own_village=principal.village_code if principal.role == "village" else None,
         by=principal.actor,
@@ -236,19 +206,6 @@ def get_complaint(
 ) -> ComplaintOut:
     """One stored complaint (举报详情); 403 when the caller may not read the complaints
     layer's classification, 404 for an unknown id."""
-    level = complaints_classification(ws)
-    if not principal.can_read(level):
-        raise PermissionDeniedError(
-            message(
-                "complaints.classified",
-                f"举报图层的密级为“{_CLASS_ZH.get(level, level)}”（{level}），你的角色不能查看；"
-                "如工作需要，请镇林长办调整该图层的共享密级或代为查询。",
-                f"The complaints layer is classified {level!r}, which your role may not read; "
-                "ask the forest-chief office to change its classification or to look it up.",
-            )
-        )
-    row = read_complaint(ws, complaint_id)
-    if principal.role != "office":
-        row.pop("reporter_phone_masked", None)
+    row, level = readable_complaint(ws, principal, complaint_id)
     audit(request, principal, "complaint.read", complaint_id, {"classification": level})
     return ComplaintOut.model_validate(row)
