@@ -123,7 +123,7 @@ def step_ours(ctx: Context) -> tuple[dict[str, float], Any]:
         f["parcels"], f["complaints"], f["patches"], f["problems"], rules, ctx.as_of
     )
     t2 = time.perf_counter()
-    targets = build_targets(scored.parcel_risk, rules, "zh")
+    targets = build_targets(scored.parcel_risk, scored.items, rules, "zh")
     t3, cpu = time.perf_counter(), time.process_time() - cpu
     seconds = {
         "total": t3 - t0,

@@ -1,7 +1,7 @@
 """Complaint evidence: which complaints count for which parcel, and how much.
 
 Split in two so that the part that needs no geometry (:func:`complaint_items`: dates,
-categories, weights, facts strings) can run while the parcel index is built, and the
+categories, weights) can run while the parcel index is built, and the
 buffer join (:func:`complaint_pairs`) after it; :func:`complaint_evidence` does both.
 """
 
@@ -25,9 +25,8 @@ from geoservice.analysis.evidence_pairs import (
     _day,
     _days,
     _decay,
-    _facts,
+    _ids,
     _num,
-    _safe_ids,
     category_index,
     column,
     geometries,
@@ -57,7 +56,7 @@ COMPLAINT_COLUMNS = (
 
 @dataclass
 class ComplaintItems:
-    """The complaints that count (received by ``as_of``) with their weights and facts.
+    """The complaints that count (received by ``as_of``) with their weights and figures.
 
     Everything about them that does not depend on the parcels, so that it can be computed
     while the parcel index is built.
@@ -72,8 +71,10 @@ class ComplaintItems:
         Category (index into :data:`CATEGORY_CODES`, keywords applied to ``other``).
     weight : ndarray of float64
         Evidence points before the protection multiplier.
-    ids, facts : pyarrow string arrays
-        Id and facts string per complaint.
+    ids : pyarrow string array
+        Id per complaint.
+    fields : dict of str to pyarrow array
+        Status, received day, category and points per complaint.
     geoms : ndarray of shapely geometries
     """
 
@@ -82,7 +83,7 @@ class ComplaintItems:
     cat_idx: NDArray[np.int64]
     weight: NDArray[np.float64]
     ids: pa.Array
-    facts: pa.Array
+    fields: dict[str, pa.Array]
     geoms: NDArray[np.object_]
 
 
@@ -112,9 +113,14 @@ def complaint_items(complaints: pd.DataFrame, rules: Rules, as_of: date) -> Comp
     severity = np.array([rules.severity[code] for code in CATEGORY_CODES])[cat_idx]
     age = np.maximum(_days(as_of_ts, received), 0.0)
     weight = severity * status_w * _decay(age, cr.half_life_days)
-    ids = _safe_ids(column(c, "complaint_id"))
-    facts = _facts(ids, _arrow_text(status), _day(received), category, _num(weight))
-    return ComplaintItems(c, received, cat_idx, weight, ids, facts, geometries(c))
+    fields = {
+        "status": _arrow_text(status),
+        "received": _day(received),
+        "category": category,
+        "points": _num(weight),
+    }
+    ids = _ids(column(c, "complaint_id"))
+    return ComplaintItems(c, received, cat_idx, weight, ids, fields, geometries(c))
 
 
 def complaint_evidence(
@@ -156,8 +162,9 @@ def complaint_pairs(
         weight=items.weight[item],
         category=cat_idx[item],
         ids=items.ids,
-        facts=items.facts,
+        fields=items.fields,
         extra={},
+        geoms=geoms,
     )
     matched = np.bincount(item, minlength=len(c)) > 0
     lost = np.flatnonzero(~matched)

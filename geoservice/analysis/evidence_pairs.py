@@ -57,16 +57,20 @@ class Evidence:
     parcel : ndarray of int64
         Position of the parcel in the parcels frame.
     item : ndarray of int64
-        Position of the pair's entry in ``ids`` and ``facts``.
+        Position of the pair's entry in ``ids`` and ``fields``.
     weight : ndarray of float64
         Evidence points of the pair before the protection multiplier.
     category : ndarray of int64
         Index into :data:`CATEGORY_CODES`.
-    ids, facts : pyarrow string arrays
-        Per item (complaint, problem) or per pair (patch): the id and the facts string
-        (``|``-separated, see :func:`geoservice.analysis.scoring.score_parcels`).
+    ids : pyarrow string array
+        Per item (complaint, problem) or per pair (patch): the id as in the input layer.
+    fields : dict of str to pyarrow array
+        Per entry of ``ids``: the figures the targets read
+        (:data:`~geoservice.analysis.evidence_items.FACT_FIELDS` of the kind).
     extra : dict of str to ndarray
         Per pair numbers a kind adds (overlap and illegal areas, overdue flags).
+    geoms : ndarray of shapely geometries, optional
+        Per entry of ``ids``: the item's location (None for patches).
     """
 
     parcel: NDArray[np.int64]
@@ -74,8 +78,9 @@ class Evidence:
     weight: NDArray[np.float64]
     category: NDArray[np.int64]
     ids: pa.Array
-    facts: pa.Array
+    fields: dict[str, pa.Array]
     extra: dict[str, NDArray[np.float64]]
+    geoms: NDArray[np.object_] | None = None
 
     @classmethod
     def empty(cls, *extra: str) -> Evidence:
@@ -85,7 +90,7 @@ class Evidence:
             weight=np.empty(0, np.float64),
             category=np.empty(0, np.int64),
             ids=pa.array([], pa.string()),
-            facts=pa.array([], pa.string()),
+            fields={},
             extra={name: np.empty(0, np.float64) for name in extra},
         )
 
@@ -136,16 +141,14 @@ def _arrow_text(values: pd.Series) -> pa.Array:
     return pc.fill_null(text.cast(pa.string()), "")
 
 
-def _safe_ids(values: pd.Series) -> pa.Array:
-    """Ids as strings with the list separators ``;`` and ``|`` replaced by ``/``."""
-    text = _arrow_text(values.astype("string"))
-    if pc.any(pc.match_substring_regex(text, r"[;|]")).as_py():
-        text = pc.replace_substring_regex(text, r"[;|]", "/")
-    return text
+def _ids(values: pd.Series) -> pa.Array:
+    """Ids as strings ('' for missing)."""
+    return _arrow_text(values.astype("string"))
 
 
 def _num(values: NDArray[np.float64], digits: int = 4) -> pa.Array:
-    return pc.cast(pa.array(np.round(values, digits), pa.float64()), pa.string())
+    """Numbers rounded as the stored facts text writes them."""
+    return pa.array(np.round(values, digits), pa.float64())
 
 
 def _day(values: pd.Series) -> pa.Array:
@@ -154,10 +157,6 @@ def _day(values: pd.Series) -> pa.Array:
     # arrow formats date32 as YYYY-MM-DD without a Python string per row
     text = pa.array(days, mask=np.isnat(days)).cast(pa.string())
     return pc.fill_null(text, "")
-
-
-def _facts(*parts: pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(*parts, "|")
 
 
 def _decay(age_days: NDArray[np.float64], half_life: float) -> NDArray[np.float64]:
@@ -300,29 +299,30 @@ def patch_evidence(
         basis,
     )
 
-    ids = _safe_ids(column(p, "patch_id"))
+    ids = _ids(column(p, "patch_id"))
     cause = column(p, "change_cause").astype("string").fillna("").to_numpy(dtype=object)
     take = pa.array(item)
-    facts = _facts(
-        ids.take(take),
-        pa.array(np.asarray(cat, dtype=object), pa.string()),
-        pa.array(legality[item], pa.string()),
-        pa.array(cause[item], pa.string()),
-        _num(overlap_ha),
-        _num(illegal_ha),
-        _num(weight),
-        _num(np.nan_to_num(declared)[item]),
-        pa.array(basis.astype(object)[item], pa.string()),
-        _num(np.where(occ_pw >= cr.public_welfare_area_ha, occ_pw, occ_all)[item]),
-        _num(vol_all[item], 2),
-    )
+    fields = {
+        "category": pa.array(np.asarray(cat, dtype=object), pa.string()),
+        "legality": pa.array(legality[item], pa.string()),
+        "cause": pa.array(cause[item], pa.string()),
+        "overlap_ha": _num(overlap_ha),
+        "illegal_ha": _num(illegal_ha),
+        "points": _num(weight),
+        "patch_illegal_ha": _num(np.nan_to_num(declared)[item]),
+        "patch_basis": pa.array(basis.astype(object)[item], pa.string()),
+        "patch_occupation_ha": _num(
+            np.where(occ_pw >= cr.public_welfare_area_ha, occ_pw, occ_all)[item]
+        ),
+        "patch_volume_m3": _num(vol_all[item], 2),
+    }
     return Evidence(
         parcel=parcel,
         item=np.arange(len(item), dtype=np.int64),
         weight=weight,
         category=cat_idx,
         ids=ids.take(take),
-        facts=facts,
+        fields=fields,
         extra={
             "overlap_ha": overlap_ha,
             "illegal_ha": illegal_ha,
@@ -397,26 +397,26 @@ def problem_evidence(
         item = np.concatenate([item, rest[hit]])
         parcel = np.concatenate([parcel, where[hit].astype(np.int64)])
         placed[rest[hit]] = True
-    ids = _safe_ids(column(q, "problem_id"))
-    facts = _facts(
-        ids,
-        pa.array(category.to_numpy(dtype=object), pa.string()),
-        pa.array(column(q, "status").fillna("").astype(str).to_numpy(dtype=object), pa.string()),
-        _day(column(q, "deadline")),
-        _num(np.where(overdue, np.floor(np.nan_to_num(late_days)), 0.0), 0),
-        _num(weight),
-    )
+    status_text = column(q, "status").fillna("").astype(str).to_numpy(dtype=object)
+    fields = {
+        "category": pa.array(category.to_numpy(dtype=object), pa.string()),
+        "status": pa.array(status_text, pa.string()),
+        "deadline": _day(column(q, "deadline")),
+        "overdue_days": _num(np.where(overdue, np.floor(np.nan_to_num(late_days)), 0.0), 0),
+        "points": _num(weight),
+    }
     evidence = Evidence(
         parcel=parcel,
         item=item,
         weight=weight[item],
         category=category_index(category)[item],
-        ids=ids,
-        facts=facts,
+        ids=_ids(column(q, "problem_id")),
+        fields=fields,
         extra={
             "overdue": overdue[item].astype(np.float64),
             "overdue_days": np.where(overdue, late_days, 0.0)[item],
         },
+        geoms=geometries(q),
     )
     lost = np.flatnonzero(~placed)
     unmatched = pd.DataFrame(

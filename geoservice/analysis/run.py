@@ -146,7 +146,7 @@ def _analyze(ws: Workspace, *, as_of: date, rules: Rules, actor: str, lang: Lang
         rules,
         as_of,
     )
-    targets, reasons = build_targets_and_reasons(scored.parcel_risk, rules, lang)
+    targets, reasons = build_targets_and_reasons(scored.parcel_risk, scored.items, rules, lang)
     duration = time.perf_counter() - start
     inputs = {kind: {"rows": len(frames[kind]), "sha256": ws.input_hash(kind)} for kind in INPUTS}
     no_location = 0

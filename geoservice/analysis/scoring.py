@@ -24,6 +24,13 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from geoservice.analysis.complaints import complaint_items, complaint_pairs
+from geoservice.analysis.evidence_items import (
+    KindPairs,
+    empty_items,
+    facts_columns,
+    item_table,
+    safe_ids,
+)
 from geoservice.analysis.evidence_pairs import (
     CATEGORY_CODES,
     UNMATCHED_COMPLAINT_COLUMNS,
@@ -116,11 +123,16 @@ class ScoreResult:
         Open problems placed on no parcel (no location, or not within the buffer of any
         parcel, and no 小班 named in the description): problem_id, village_code,
         village_name, category, status, deadline.
+    items : pandas.DataFrame
+        One row per (flagged parcel, evidence item), ``parcel_row`` being the row of
+        ``parcel_risk``: what the targets are built from (see
+        :func:`~geoservice.analysis.evidence_items.item_table`).
     """
 
     parcel_risk: gpd.GeoDataFrame
     unmatched_complaints: pd.DataFrame
     unmatched_problems: pd.DataFrame
+    items: pd.DataFrame
 
 
 def protection_multiplier(parcels: pd.DataFrame, rules: Rules) -> NDArray[np.float64]:
@@ -284,7 +296,7 @@ def score_parcels(
           volume, comma-joined)|its occupation ha|its volume m³``), problem_facts
           (``id|category|status|deadline|days overdue|points``): one entry per item,
           ``;``-joined, points before the multiplier; filled for flagged parcels only
-          (what :func:`~geoservice.analysis.targets.build_targets` reads), '' otherwise;
+          (written from ``items``, for reading in GIS), '' otherwise;
         - geometry: the parcel polygon.
     """
     crs = parcels.crs if isinstance(parcels, gpd.GeoDataFrame) else None
@@ -316,9 +328,9 @@ def score_parcels(
         involved[ev.parcel] = True
     rows = np.flatnonzero(involved)
     if len(rows) == 0:
-        return ScoreResult(_empty_risk(crs), lost_c, lost_p)
-    risk = _aggregate(parcels, rows, (comp, patch, prob), traits, mult, rules)
-    return ScoreResult(risk, lost_c, lost_p)
+        return ScoreResult(_empty_risk(crs), lost_c, lost_p, empty_items())
+    risk, items = _aggregate(parcels, rows, (comp, patch, prob), traits, mult, rules)
+    return ScoreResult(risk, lost_c, lost_p, items)
 
 
 def _traits(parcels: pd.DataFrame, rules: Rules) -> tuple[ParcelTraits, NDArray[np.float64]]:
@@ -344,7 +356,8 @@ def _aggregate(
     traits: ParcelTraits,
     mult_all: NDArray[np.float64],
     rules: Rules,
-) -> gpd.GeoDataFrame:
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """``parcel_risk`` (rows: the parcels ``rows``, in output order) and the item table."""
     comp, patch, prob = evidence
     m = len(rows)
     local = np.full(len(parcels), -1, dtype=np.int64)
@@ -357,8 +370,9 @@ def _aggregate(
     lc, lp, lq = local[comp.parcel], local[patch.parcel], local[prob.parcel]
     scores = _scores(rows, (lc, lp, lq), evidence, traits, mult_all, rules)
     flagged = scores["flagged"]
+    geometry = parcels.geometry.array[rows]
     with ThreadPoolExecutor(max_workers=1) as lane:
-        # the category ranking (rows x categories) and the facts strings (flagged rows
+        # the category ranking (rows x categories) and the item table (flagged rows
         # only) run on the lane while this thread copies the parcel attributes and joins
         # the longest lists (complaint ids, about five per row)
         ranking = lane.submit(
@@ -368,31 +382,24 @@ def _aggregate(
             np.concatenate([comp.weight, patch.weight, prob.weight]),
             m,
         )
-        facts = lane.submit(_facts_columns, (lc, lp, lq), evidence, flagged, m)
+        pairs = [
+            KindPairs(rows, ev.item, ev.ids, ev.fields, ev.geoms)
+            for rows, ev in zip((lc, lp, lq), evidence, strict=True)
+        ]
+        ids = column(parcels, "parcel_id").astype(object).to_numpy()[rows]
+        geoms = np.asarray(geometry, dtype=object)
+        table = lane.submit(item_table, pairs, flagged, ids, geoms)
         data = _columns(parcels, rows, (lp, lq), evidence, scores)
         data["complaint_count"] = np.bincount(lc, minlength=m)
-        data["complaint_ids"] = _Grouped(lc, comp.item, m).join(comp.ids)
-        data.update(facts.result())
+        data["complaint_ids"] = _Grouped(lc, comp.item, m).join(safe_ids(comp.ids))
+        items = table.result()
+        data.update(facts_columns(items, m))
         data["categories"], data["dominant_category"] = ranking.result()
     columns = {name: data[name] for name in PARCEL_RISK_COLUMNS[:-1]}
-    columns["geometry"] = parcels.geometry.array[rows]
+    columns["geometry"] = geometry
     # the columns are new arrays: no copy into consolidated blocks (35 MB at county scale)
-    return gpd.GeoDataFrame(columns, geometry="geometry", crs=parcels.crs, copy=False)
-
-
-def _facts_columns(
-    local: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
-    evidence: tuple[Evidence, Evidence, Evidence],
-    flagged: NDArray[np.bool_],
-    m: int,
-) -> dict[str, pd.Series]:
-    """The three facts columns: filled for flagged rows only (what the targets read)."""
-    names = ("complaint_facts", "patch_facts", "problem_facts")
-    out: dict[str, pd.Series] = {}
-    for name, rows, ev in zip(names, local, evidence, strict=True):
-        keep = np.flatnonzero(flagged[rows])
-        out[name] = _Grouped(rows[keep], ev.item[keep], m).join(ev.facts)
-    return out
+    risk = gpd.GeoDataFrame(columns, geometry="geometry", crs=parcels.crs, copy=False)
+    return risk, items
 
 
 def _scores(
@@ -482,12 +489,12 @@ def _columns(
         "area_ha": number("area_ha"),
         "volume_per_ha": volume_per_ha,
         "patch_count": np.bincount(lp, minlength=m),
-        "patch_ids": _Grouped(lp, patch.item, m).join(patch.ids),
+        "patch_ids": _Grouped(lp, patch.item, m).join(safe_ids(patch.ids)),
         "patch_area_ha": _sum(lp, patch.extra["overlap_ha"], m),
         "illegal_area_ha": _sum(lp, patch.extra["illegal_ha"], m),
         "open_problem_count": np.bincount(lq, minlength=m),
         "overdue_problem_count": _sum(lq, prob.extra["overdue"], m).astype(np.int64),
-        "problem_ids": _Grouped(lq, prob.item, m).join(prob.ids),
+        "problem_ids": _Grouped(lq, prob.item, m).join(safe_ids(prob.ids)),
         "criminal_basis": basis,
         "felling_area_ha": _sum(lp, patch.extra["felling_ha"], m),
     }

@@ -1,8 +1,8 @@
-"""Evidence per target: the facts of the flagged parcels, each item counted once.
+"""Totals per target: the evidence items of the flagged parcels, each item counted once.
 
-The facts columns of ``parcel_risk`` (``;``-separated items, ``|``-separated fields) are
-exploded with arrow string kernels, deduplicated per target and summed with numpy and
-pandas group-bys, for all targets at once. :func:`per_target` returns plain per-target
+The item table scoring hands over (:mod:`geoservice.analysis.evidence_items`) is split by
+kind, deduplicated per target and summed with numpy and pandas group-bys, for all
+targets at once. :func:`per_target` returns plain per-target
 lists and arrays that :mod:`geoservice.analysis.targets` turns into rows and reasons.
 """
 
@@ -17,93 +17,42 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from geoservice.analysis.evidence_items import FACT_FIELDS, KINDS, kind_items
 from geoservice.analysis.rules import Rules
 
-__all__ = ["PW_ORDER", "PerTarget", "explode_facts", "per_target"]
+__all__ = ["PW_ORDER", "PerTarget", "per_target", "split_items"]
 
-_FACT_FIELDS = {
-    "complaint_facts": ("id", "status", "received", "category", "points"),
-    "patch_facts": (
-        "id",
-        "category",
-        "legality",
-        "cause",
-        "overlap_ha",
-        "illegal_ha",
-        "points",
-        "patch_illegal_ha",
-        "patch_basis",
-        "patch_occupation_ha",
-        "patch_volume_m3",
-    ),
-    "problem_facts": ("id", "category", "status", "deadline", "overdue_days", "points"),
-}
-_NUMERIC = {
-    "points",
-    "overlap_ha",
-    "illegal_ha",
-    "patch_illegal_ha",
-    "patch_occupation_ha",
-    "patch_volume_m3",
-    "overdue_days",
-}
 PW_ORDER = ("national_1", "national_2", "local_key", "local_general", "none")
 _LISTED = 5
 _MAX_IDS = 10
 
 
-def _explode(flagged: pd.DataFrame, column: str) -> tuple[pd.DataFrame, NDArray[np.int64]]:
-    """One row per (parcel, item) of a ``;``-joined facts column, and the row's parcel.
+def split_items(
+    items: pd.DataFrame, position: NDArray[np.int64], multiplier: NDArray[np.float64]
+) -> dict[str, tuple[pd.DataFrame, NDArray[np.int64]]]:
+    """Per evidence kind: its items on target parcels and each item's parcel.
 
-    Adds ``effective``: the item's points times the parcel's protection multiplier. The
-    parcel is a position in ``flagged``; the target group is added later
-    (:func:`per_target`), so that this can run while the groups are found.
+    ``items`` is the table of :func:`~geoservice.analysis.evidence_items.item_table`;
+    ``position`` maps its ``parcel_row`` to the parcel's position among the target
+    parcels (-1: not one of them); ``multiplier`` is the protection multiplier per
+    position. Each frame has ``id``, the kind's fields (missing numbers as 0) and
+    ``effective``: the item's points times its parcel's multiplier. The target group is
+    added later (:func:`per_target`), so that this can run while the groups are found.
     """
-    names = _FACT_FIELDS[column]
-    lists = pc.split_pattern(_facts_text(flagged[column]), ";")
-    parent = pc.list_parent_indices(lists).to_numpy()
-    flat = pc.list_flatten(lists)
-    keep = pc.not_equal(flat, "")
-    flat, parent = flat.filter(keep), parent[keep.to_numpy(zero_copy_only=False)]
-    fields = pc.split_pattern(flat, "|")
-    out: dict[str, object] = {}
-    for k, name in enumerate(names):
-        col = pc.list_element(fields, k) if len(flat) else pa.array([], pa.string())
-        out[name] = _numbers(col) if name in _NUMERIC else _text(col)
-    mult = flagged["protection_multiplier"].to_numpy(dtype=np.float64)[parent]
-    frame = pd.DataFrame(out)
-    frame["effective"] = frame["points"].to_numpy(dtype=np.float64) * mult
-    return frame, parent.astype(np.int64)
-
-
-def _facts_text(values: pd.Series) -> pa.Array:
-    """A facts column as an arrow string array ('' for missing)."""
-    if isinstance(values.dtype, pd.StringDtype):
-        text = pa.array(values)
-        if isinstance(text, pa.ChunkedArray):
-            text = text.combine_chunks()
-        return pc.fill_null(text.cast(pa.string()), "")
-    return pa.array(values.fillna("").astype(str).to_numpy(dtype=object), pa.string())
-
-
-def _numbers(text: pa.Array) -> NDArray[np.float64]:
-    """Numbers written by the facts columns (0 where missing or not a number)."""
-    try:
-        values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        values = pd.to_numeric(_text(text), errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
-    return np.where(np.isnan(values), 0.0, values)
-
-
-def explode_facts(flagged: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, NDArray[np.int64]]]:
-    """:func:`_explode` of the three facts columns (no target groups needed)."""
-    return {name: _explode(flagged, name) for name in _FACT_FIELDS}
-
-
-def _text(values: pa.Array) -> pd.Series:
-    return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    out: dict[str, tuple[pd.DataFrame, NDArray[np.int64]]] = {}
+    for kind in KINDS:
+        sub = kind_items(items, kind)
+        parent = position[sub["parcel_row"].to_numpy(dtype=np.int64)]
+        keep = parent >= 0
+        frame = pd.DataFrame(sub.loc[keep, ["id", *FACT_FIELDS[kind]]]).reset_index(drop=True)
+        for name in FACT_FIELDS[kind]:
+            if not isinstance(frame[name].dtype, pd.StringDtype):
+                values = frame[name].to_numpy(dtype=np.float64)
+                frame[name] = np.where(np.isnan(values), 0.0, values)
+        parent = parent[keep]
+        frame["effective"] = frame["points"].to_numpy(dtype=np.float64) * multiplier[parent]
+        out[kind] = (frame, parent.astype(np.int64))
+    return out
 
 
 def _grouped(
@@ -267,17 +216,16 @@ def per_target(
     group: NDArray[np.int64],
     n: int,
     rules: Rules,
-    exploded: dict[str, tuple[pd.DataFrame, NDArray[np.int64]]] | None = None,
+    parts: dict[str, tuple[pd.DataFrame, NDArray[np.int64]]],
 ) -> PerTarget:
     """Everything per target that does not need a Python loop.
 
-    ``exploded`` is :func:`explode_facts` of ``flagged`` when already computed (its frames
-    are completed in place).
+    ``parts`` is :func:`split_items` for the parcels of ``flagged`` (its frames are
+    completed in place).
     """
-    parts = explode_facts(flagged) if exploded is None else exploded
-    complaints = _once(_grouped(parts["complaint_facts"], group))
-    problems = _once(_grouped(parts["problem_facts"], group))
-    patch_parts = _grouped(parts["patch_facts"], group)
+    complaints = _once(_grouped(parts["complaint"], group))
+    problems = _once(_grouped(parts["problem"], group))
+    patch_parts = _grouped(parts["patch"], group)
     patches = _patch_items(patch_parts)
     # Scores and category weights use each patch's part on each parcel: a patch crossing
     # wetland and forest parcels weighs as wetland damage on one and clearing on the other.

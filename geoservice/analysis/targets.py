@@ -37,7 +37,7 @@ from geoservice.analysis.reasons import (
 from geoservice.analysis.routing import route
 from geoservice.analysis.rules import Rules
 from geoservice.analysis.spatial import polygon_pairs_within
-from geoservice.analysis.target_totals import PerTarget, explode_facts, per_target
+from geoservice.analysis.target_totals import PerTarget, per_target, split_items
 from layers.messages import Lang
 
 __all__ = [
@@ -114,15 +114,15 @@ def _union(geoms: NDArray[np.object_]) -> shapely.MultiPolygon:
 
 
 def build_targets(
-    parcel_risk: gpd.GeoDataFrame, rules: Rules, lang: Lang = "zh"
+    parcel_risk: gpd.GeoDataFrame, items: pd.DataFrame, rules: Rules, lang: Lang = "zh"
 ) -> gpd.GeoDataFrame:
     """Target areas from the flagged parcels; see :func:`build_targets_and_reasons`."""
-    return build_targets_and_reasons(parcel_risk, rules, lang)[0]
+    return build_targets_and_reasons(parcel_risk, items, rules, lang)[0]
 
 
 @analysis_runtime()
 def build_targets_and_reasons(
-    parcel_risk: gpd.GeoDataFrame, rules: Rules, lang: Lang = "zh"
+    parcel_risk: gpd.GeoDataFrame, items: pd.DataFrame, rules: Rules, lang: Lang = "zh"
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Target areas from the flagged parcels of ``parcel_risk`` (workspace CRS, metres).
 
@@ -139,6 +139,10 @@ def build_targets_and_reasons(
     ----------
     parcel_risk : geopandas.GeoDataFrame
         As returned in :class:`~geoservice.analysis.scoring.ScoreResult`.
+    items : pandas.DataFrame
+        The evidence items of its flagged parcels, as returned beside it
+        (:func:`~geoservice.analysis.evidence_items.item_table`: ``parcel_row`` is the
+        row of ``parcel_risk``).
     rules : Rules
     lang : {"zh", "en"}
         Language of ``reasons``.
@@ -166,17 +170,20 @@ def build_targets_and_reasons(
     if flagged.empty:
         return _empty(crs), pd.DataFrame(columns=REASON_COLUMNS)
     geoms = np.asarray(flagged.geometry.array, dtype=object)
-    # Two lanes: the facts are parsed while the groups are found; then the unions of the
-    # groups' polygons (GEOS, without the GIL) run beside the per-target sums and the
-    # reasons.
+    position = np.full(len(parcel_risk), -1, dtype=np.int64)
+    position[mask] = np.arange(len(flagged))
+    multiplier = flagged["protection_multiplier"].to_numpy(dtype=np.float64)
+    # Two lanes: the items are split by kind while the groups are found; then the unions
+    # of the groups' polygons (GEOS, without the GIL) run beside the per-target sums and
+    # the reasons.
     with ThreadPoolExecutor(max_workers=1) as lane:
-        facts_job = lane.submit(explode_facts, flagged)
+        items_job = lane.submit(split_items, items, position, multiplier)
         group = _groups(geoms, rules.targets.group_distance_m)
         n = int(group.max()) + 1
-        exploded = facts_job.result()
+        parts = items_job.result()
         shapes = _submit_unions(lane, geoms, group, n)
         flagged = flagged.assign(group=group)
-        table = per_target(flagged, group, n, rules, exploded)
+        table = per_target(flagged, group, n, rules, parts)
         # the table is built and sorted while the lane finishes the unions
         frame = pd.DataFrame(_finish(n, table, rules, lang))
         order = np.lexsort(

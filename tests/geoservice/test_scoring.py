@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geoservice.analysis.evidence_items import ITEM_COLUMNS
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.scoring import (
     PARCEL_RISK_COLUMNS,
@@ -289,6 +290,51 @@ def test_flagged_parcels_carry_the_facts_of_their_evidence():
     r = row(score(p, q=q))
     assert r["flagged"]
     assert r["problem_facts"] == "DC202609-001|illegal_logging|assigned|2026-11-01|27|2"
+
+
+def test_flagged_parcels_list_each_evidence_item_with_its_points_and_distance():
+    p = parcels({"public_welfare": "national_1"})
+    c = complaints({}, {"geometry": at(130, 50)})
+    x = patches({"illegal_area_ha": None, "illegal": "unknown"})
+    items = score(p, c, x).items
+    assert list(items.columns) == ITEM_COLUMNS
+    assert items["kind"].tolist() == ["complaint", "complaint", "patch"]
+    assert items["item_id"].tolist() == ["JB202600001", "JB202600002", "44188220260001"]
+    assert items["distance_m"].tolist() == pytest.approx([0.0, 30.0, 0.0])
+    # 0.5 ha overlap x unknown 0.5 x 6 points per hectare
+    assert items["points"].tolist() == pytest.approx([1.0, 1.0, 1.5])
+    assert items["parcel_id"].tolist() == ["0001-001"] * 3
+    assert items["overlap_ha"].iloc[2] == pytest.approx(0.5)
+
+
+def test_parcels_that_are_not_flagged_have_no_evidence_items():
+    result = score(parcels({}), complaints({"status": "new"}))
+    assert len(result.parcel_risk) == 1
+    assert result.items.empty
+    assert list(result.items.columns) == ITEM_COLUMNS
+
+
+def test_an_id_holding_a_list_separator_is_kept_in_the_items_and_slashed_in_the_facts():
+    p = parcels({"public_welfare": "national_1"})
+    result = score(p, complaints({"complaint_id": "JB;7|1"}, {"complaint_id": "JB8"}))
+    assert result.items["item_id"].tolist() == ["JB;7|1", "JB8"]
+    facts = row(result)["complaint_facts"].split(";")
+    assert [f.split("|")[0] for f in facts] == ["JB/7/1", "JB8"]
+    assert row(result)["complaint_ids"] == "JB/7/1;JB8"
+
+
+def test_the_facts_text_is_written_from_the_evidence_items():
+    p = parcels({"public_welfare": "national_1"})
+    q = problems({"deadline": pd.Timestamp("2026-11-01")})
+    result = score(p, q=q)
+    [item] = result.items.itertuples()
+    assert (item.kind, item.item_id, item.overdue_days, item.points) == (
+        "problem",
+        "DC202609-001",
+        27.0,
+        2.0,
+    )
+    assert item.distance_m == 0.0
 
 
 @pytest.mark.parametrize("status", ["reported", "verified"])

@@ -32,7 +32,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 
 
 def targets_of(p, c=None, x=None, q=None, lang="zh"):
-    return build_targets(score(p, c, x, q).parcel_risk, RULES, lang)
+    scored = score(p, c, x, q)
+    return build_targets(scored.parcel_risk, scored.items, RULES, lang)
 
 
 def hot(dx=0.0, **attrs):
@@ -180,7 +181,8 @@ def test_no_flagged_parcel_gives_an_empty_target_table():
 
 
 def test_empty_parcel_risk_gives_an_empty_target_table():
-    t = build_targets(score(empty()).parcel_risk, RULES)
+    scored = score(empty())
+    t = build_targets(scored.parcel_risk, scored.items, RULES)
     assert t.empty
     assert list(t.columns) == TARGET_COLUMNS
 
@@ -203,7 +205,7 @@ def town(tmp_path_factory):
             import_file(ws, SAMPLE / f.name, f.kind, actor="test", **f.options())
     layers = {k: ws.read(k) for k in ("parcels", "complaints", "patches", "problems")}
     result = score_parcels(*layers.values(), load_rules(), date(2026, 11, 28))
-    return result, build_targets(result.parcel_risk, load_rules())
+    return result, build_targets(result.parcel_risk, result.items, load_rules())
 
 
 @pytest.fixture(scope="module")
