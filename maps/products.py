@@ -4,8 +4,9 @@ Every builder takes GeoDataFrames in the layers schema (any CRS with a defined C
 EPSG:4326), returns a :class:`folium.Map` without any CDN link once written with
 :func:`maps.render.save_standalone`, and draws no basemap unless ``tiles`` (an XYZ URL
 template) is given. ``lang`` is ``"zh"`` (default) or ``"en"``; ``village`` (a village code
-or name) zooms the map to that village. The evidence layers are drawn by
-:mod:`maps.evidence`; popup text comes from :mod:`maps.popups`.
+or name) zooms the map to that village. The overlay layers (flagged parcels, patches,
+complaints, problems) are drawn by :mod:`maps.overlays`; popup text comes from
+:mod:`maps.popups`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Message
 from maps import styles
 from maps.basemaps import Basemap
-from maps.evidence import add_complaints, add_flagged, add_patches, add_problems, state_legend
+from maps.overlays import add_complaints, add_flagged, add_patches, add_problems, state_legend
 from maps.popups import (
     Names,
     code_names,

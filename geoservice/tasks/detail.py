@@ -34,7 +34,7 @@ from geoservice.tasks.records import (
 )
 from geoservice.workflow.access_rules import check_change, find_problem, transitions_for
 from geoservice.workflow.escalation import escalate
-from geoservice.workflow.evidence import save_photos
+from geoservice.workflow.photos import save_photos
 from geoservice.workflow.states import check_transition, state_label
 from geoservice.workflow.store import history, update_problem
 from layers.codes import PROBLEM_STATES

@@ -3,10 +3,14 @@
 Design: ``docs/design.md#workflow-states``.
 
 - :mod:`~geoservice.workflow.states`: the problem states and the allowed transitions;
+- :mod:`~geoservice.workflow.access_rules`: who may see and move which problem; problems as
+  JSON records;
 - :mod:`~geoservice.workflow.store`: the workflow tables in the workspace and in-place,
   version-checked status changes;
+- :mod:`~geoservice.workflow.records`: problems found by hand and campaigns, written in place;
 - :mod:`~geoservice.workflow.imports`: importing a problem list without losing workflow
   state;
+- :mod:`~geoservice.workflow.photos`: rectification photos: checked, cleaned and stored;
 - :mod:`~geoservice.workflow.escalation`: overdue days and escalation levels at a date;
 - :mod:`~geoservice.workflow.villages`: village name matching and the per-village status.
 """

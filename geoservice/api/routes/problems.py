@@ -38,7 +38,7 @@ from geoservice.api.responses import content_disposition
 from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, PreconditionRequiredError, message
 from geoservice.workflow import access_rules as rules
-from geoservice.workflow.evidence import (
+from geoservice.workflow.photos import (
     check_evidence,
     photo_path,
     problem_photos,

@@ -1,4 +1,4 @@
-"""Evidence photos: recognised by content, cleaned (upright, small, no EXIF), all or none."""
+"""Problem photos: recognised by content, cleaned (upright, small, no EXIF), all or none."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from geoservice.base.errors import NotFoundError, OptionError, TooLargeError
-from geoservice.workflow.evidence import (
+from geoservice.workflow.photos import (
     ACCEPTED_TYPES,
     MAX_PIXELS,
     check_evidence,

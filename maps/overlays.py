@@ -1,4 +1,4 @@
-"""Evidence layers of the map products: flagged parcels, change patches, complaints, problems.
+"""Overlay layers of the map products: flagged parcels, change patches, complaints, problems.
 
 Each ``add_*`` function takes a layers-schema GeoDataFrame (any CRS with a defined CRS;
 shown in EPSG:4326), adds one named layer with a popup to the map and adds nothing for an
