@@ -38,6 +38,7 @@ from geoservice.base.errors import (
     PermissionDeniedError,
     message,
 )
+from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import CLASSIFICATIONS, Workspace, now_iso
 from layers.codes import DEPARTMENTS
 
@@ -162,18 +163,18 @@ def hash_token(token: str) -> str:
 
 
 @contextlib.contextmanager
-def _users(ws: Workspace, write: bool = False) -> Iterator[sqlite3.Connection]:
-    ws.require()
-    if not write:
-        with contextlib.closing(sqlite3.connect(ws.path, timeout=15.0)) as con:
-            if _missing(con):
-                # No user added yet: read from an empty table, leave the file untouched.
-                con.execute(_USERS_SQL.replace("EXISTS service_users", "EXISTS temp.service_users"))
-            yield con
-        return
-    with ws.lock(wait_seconds=15.0), contextlib.closing(sqlite3.connect(ws.path)) as con, con:
-        con.execute(_USERS_SQL)
+def _users(ws: Workspace) -> Iterator[sqlite3.Connection]:
+    """A read connection with a ``service_users`` table."""
+    with ws.read_connection() as con:
+        if _missing(con):
+            # No user added yet: read from an empty table, leave the file untouched.
+            con.execute(_USERS_SQL.replace("EXISTS service_users", "EXISTS temp.service_users"))
         yield con
+
+
+def _ensure_users(con: sqlite3.Connection, _actor: str) -> None:
+    """The schema step of a user change: the ``service_users`` table."""
+    con.execute(_USERS_SQL)
 
 
 def _missing(con: sqlite3.Connection) -> bool:
@@ -265,7 +266,7 @@ def add_user(
                 )
             )
         expires = (datetime.now(UTC) + timedelta(days=expires_days)).replace(microsecond=0)
-    with _users(ws, write=True) as con:
+    with ws.sql_transaction(by, schema=_ensure_users) as con:
         con.execute(
             "INSERT INTO service_users (user_id, name, role, department, village_code, "
             "village_name, token_hash, created_at, created_by, expires_at) "
@@ -288,15 +289,7 @@ def add_user(
 
 
 def _audit(con: sqlite3.Connection, by: str, action: str, target: str, detail: Any) -> None:
-    import json
-
-    from geoservice.base.workspace_write import ensure_tables
-
-    ensure_tables(con)
-    con.execute(
-        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
-        (now_iso(), by, action, target, json.dumps(detail, ensure_ascii=False)),
-    )
+    audit(con, now_iso(), by, action, target, detail)
 
 
 def _unauthenticated(zh: str, en: str, code: str = "access.bad_token") -> AuthenticationError:
@@ -357,7 +350,7 @@ def list_users(ws: Workspace) -> pd.DataFrame:
 
 def revoke_user(ws: Workspace, user_id: str, by: str) -> None:
     """Revoke a user's token at once; NotFoundError naming the id when there is none."""
-    with _users(ws, write=True) as con:
+    with ws.sql_transaction(by, schema=_ensure_users) as con:
         cur = con.execute(
             "UPDATE service_users SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
             (now_iso(), user_id),

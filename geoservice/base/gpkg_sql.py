@@ -1,15 +1,26 @@
 """SQLite connections to the workspace GeoPackage, its geometry functions and the audit log.
 
-Workflow, intake and access code write small transactions straight into the workspace file
-with :mod:`sqlite3`. A GeoPackage's R-tree triggers call ``ST_IsEmpty`` and ``ST_MinX``..
-``ST_MaxY``, which plain SQLite lacks; :func:`connect_file` registers them. Every change a
-person makes is also written to the ``audit_log`` table (:func:`audit`) inside the same
-transaction.
+SQL writers (workflow, intake, access) reach the file through
+:meth:`geoservice.base.workspace.Workspace.sql_transaction` and SQL readers through
+:meth:`~geoservice.base.workspace.Workspace.read_connection`; both connect with
+:func:`connect_file`.
+
+A GeoPackage layer's R-tree triggers call ``ST_IsEmpty`` and ``ST_MinX``..``ST_MaxY``,
+which plain SQLite lacks, and a row inserted with SQL needs its geometry as a GeoPackage
+blob. SpatiaLite provides both (``mod_spatialite``), but the Python ``sqlite3`` module of
+this service's interpreter is built without ``enable_load_extension``, so no extension can
+be loaded into its connections; GDAL maintains the index itself but cannot join the SQL
+transaction that also writes the history and audit rows. This module therefore holds the
+small part of the GeoPackage encoding the service needs (GeoPackage 1.3, clause 2.1.3,
+"GeoPackageBinary"): reading the header to reach the WKB, and writing little-endian
+blobs with an xy envelope. Every change a person makes is also written to the
+``audit_log`` table (:func:`audit` inside a transaction, :func:`append_audit` on its own).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import struct
 from pathlib import Path
@@ -17,31 +28,40 @@ from typing import Any, Literal
 
 import shapely
 
-__all__ = ["LOCK_WAIT_SECONDS", "audit", "connect_file", "point_blob"]
+from geoservice.base.workspace_write import ensure_tables
+
+__all__ = ["LOCK_WAIT_SECONDS", "append_audit", "audit", "connect_file", "gpkg_blob"]
 
 LOCK_WAIT_SECONDS = 15.0
 """Seconds a writer waits for ``<workspace>.lock`` (and SQLite for its own lock)."""
 
+_AUDIT_INSERT = "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)"
+
 
 def connect_file(
-    path: Path, isolation_level: Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None = "DEFERRED"
+    path: Path,
+    isolation_level: Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None = "DEFERRED",
+    timeout: float = LOCK_WAIT_SECONDS,
 ) -> sqlite3.Connection:
     """A connection to a GeoPackage file with the geometry functions its triggers call."""
-    con = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=isolation_level)
+    con = sqlite3.connect(path, timeout=timeout, isolation_level=isolation_level)
     _register_gpkg_functions(con)
     return con
 
 
-# --- GeoPackage geometry functions (the layer's R-tree triggers call them) -------------
+# --- GeoPackageBinary: header flags byte -> envelope length --------------------------------
 
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+_LITTLE_ENDIAN_XY_ENVELOPE = (
+    0b00000011  # byte order bit 1, envelope code 1 ([minx, maxx, miny, maxy])
+)
 
 
 def _geometry(blob: bytes | None) -> shapely.Geometry | None:
     if blob is None or len(blob) < 8 or blob[:2] != b"GP":
         return None
     flags = blob[3]
-    if flags & 0b10000:
+    if flags & 0b10000:  # the empty-geometry flag
         return shapely.Point()
     start = 8 + _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
     return shapely.from_wkb(bytes(blob[start:]))
@@ -67,18 +87,55 @@ def _register_gpkg_functions(con: sqlite3.Connection) -> None:
         con.create_function(name, 1, _bound(index), deterministic=True)
 
 
-def point_blob(x: float, y: float, srs_id: int) -> bytes:
-    """A GeoPackage geometry blob of one point (little endian, xy envelope)."""
-    header = b"GP" + bytes([0, 0b00000011]) + struct.pack("<i", srs_id)
-    envelope = struct.pack("<4d", x, x, y, y)
-    return header + envelope + shapely.to_wkb(shapely.Point(x, y), byte_order=1)
+def gpkg_blob(geom: shapely.Geometry, srs_id: int) -> bytes:
+    """A GeoPackage geometry blob (little endian, xy envelope) of any geometry."""
+    minx, miny, maxx, maxy = shapely.bounds(geom)
+    header = b"GP" + bytes([0, _LITTLE_ENDIAN_XY_ENVELOPE]) + struct.pack("<i", srs_id)
+    return header + struct.pack("<4d", minx, maxx, miny, maxy) + shapely.to_wkb(geom, byte_order=1)
+
+
+# --- the audit log ------------------------------------------------------------------------
 
 
 def audit(
     con: sqlite3.Connection, at: str, actor: str, action: str, target: str, detail: Any
 ) -> None:
     """Append one audit-log row (inside the caller's transaction)."""
-    con.execute(
-        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
-        (at, actor, action, target, json.dumps(detail, ensure_ascii=False, default=str)),
-    )
+    con.execute(_AUDIT_INSERT, (at, actor, action, target, _json(detail)))
+
+
+def _json(detail: Any) -> str:
+    return json.dumps(detail, ensure_ascii=False, default=str)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino)
+
+
+def append_audit(
+    path: Path, at: str, actor: str, action: str, target: str, detail: Any, timeout: float
+) -> None:
+    """Append one audit-log row in its own short transaction, under SQLite's lock only.
+
+    An import writes a copy of the file and renames it over the original, copying over the
+    audit rows appended meanwhile while it holds SQLite's write lock on the original (see
+    :meth:`geoservice.base.workspace.Workspace.transaction`). A row is therefore written
+    only once this connection holds the write lock and the path still names the file it
+    opened; when an import's rename came in between, it is written to the new file.
+    Waits up to ``timeout`` seconds for SQLite's lock.
+    """
+    row = (at, actor, action, target, _json(detail))
+    while True:
+        before = _identity(path)
+        con = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            if _identity(path) != before:
+                continue  # renamed over while waiting: closing rolls back, try the new file
+            ensure_tables(con)
+            con.execute(_AUDIT_INSERT, row)
+            con.execute("COMMIT")
+            return
+        finally:
+            con.close()

@@ -12,24 +12,33 @@ metres). Beside them:
 - ``rejects_<kind>``: the rows the imports of that kind rejected, with reasons (a
   replacing import starts the table again, an appending one adds to it).
 
-Every change is made on a copy of the file that replaces the original only when complete
-(``os.replace`` is atomic), so an import killed half-way leaves the workspace exactly as
-it was. One writer at a time holds ``<workspace>.lock``; within a process GDAL reads and
-writes pass :mod:`geoservice.base.workspace_gate`. The file-level writes (register tables,
-frames, durable renames) are in :mod:`geoservice.base.workspace_write`.
+There are three ways to write, all through :class:`Workspace`:
+
+- :meth:`Workspace.transaction`: layers are written into a copy of the file that replaces
+  the original only when complete (``os.replace`` is atomic), so an import killed half-way
+  leaves the workspace exactly as it was;
+- :meth:`Workspace.sql_transaction`: a small SQLite transaction on the file itself
+  (workflow changes, live complaints, users), all or nothing through SQLite's rollback
+  journal; it ensures the register tables, and the caller's tables, first;
+- :meth:`Workspace.log`: one audit row on its own, for reads that are audited.
+
+The first two hold ``<workspace>.lock``, so one of them writes at a time; an audit row
+takes only SQLite's lock, and an import carries the rows appended during it into its copy.
+Reads never write (:meth:`Workspace.read_connection` for SQL). Within a process GDAL
+reads and writes of the file pass :mod:`geoservice.base.workspace_gate`. The file-level
+writes (register tables, frames, durable renames) are in
+:mod:`geoservice.base.workspace_write`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
-import time
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,11 +49,14 @@ import pandas as pd
 import pyogrio
 import pyproj
 
-from geoservice.base.errors import ConflictError, NotFoundError, WorkspaceError, message
+from geoservice.base.errors import NotFoundError, WorkspaceError, message
+from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, append_audit, connect_file
 from geoservice.base.workspace_coverage import village_counts
 from geoservice.base.workspace_file import check_workspace_file
-from geoservice.base.workspace_gate import gate
+from geoservice.base.workspace_gate import file_lock, gate
 from geoservice.base.workspace_write import (
+    carry_audit,
+    copy_database,
     ensure_tables,
     fsync_dir,
     gpkg_safe,
@@ -55,6 +67,9 @@ from geoservice.base.workspace_write import (
 from layers.schema import KINDS, Kind
 
 Mode = Literal["replace", "append"]
+Schema = Callable[[sqlite3.Connection, str], None]
+"""Creates or migrates tables on a write connection (connection, actor)."""
+_HELD = threading.local()  # realpaths of the workspaces whose lock this thread holds
 CLASSIFICATIONS = ("public", "internal", "restricted")
 _RUN_COLUMNS = ("run_at", "actor", "as_of", "rules_hash", "inputs", "counts", "duration_s")
 DEFAULT_OWNER: dict[str, str] = {
@@ -144,6 +159,14 @@ class Workspace:
                 )
             ) from exc
         return con
+
+    @contextlib.contextmanager
+    def read_connection(self) -> Iterator[sqlite3.Connection]:
+        """An SQL connection for reading (autocommit, with the GeoPackage geometry
+        functions); nothing is written through it, so it takes no workspace lock."""
+        self.require()
+        with contextlib.closing(connect_file(self.path, isolation_level=None)) as con:
+            yield con
 
     def crs(self) -> pyproj.CRS | None:
         """The workspace CRS, or None for a workspace with no layer yet."""
@@ -239,65 +262,95 @@ class Workspace:
         """Hold ``<workspace>.lock``, waiting up to ``wait_seconds`` for another writer.
 
         Within this process the holder also waits for GDAL reads to finish and keeps new
-        ones out until it is done (:class:`~geoservice.base.workspace_gate.Gate`)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        deadline = time.monotonic() + wait_seconds
-        with open(lock_path, "a+b") as lock:
-            while True:
-                try:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError as exc:
-                    if time.monotonic() >= deadline:
-                        raise ConflictError(
-                            message(
-                                "workspace.locked",
-                                f"工作空间 {self.path} 正在被另一个操作（导入、研判或整改更新）写入；"
-                                "请等它结束后再试。",
-                                f"Workspace {self.path} is being written by another process (an "
-                                "import, an analysis or a problem update); try again when it has "
-                                "finished.",
-                            )
-                        ) from exc
-                    time.sleep(0.05)
-            with gate(self.path).writing():
+        ones out until it is done (:class:`~geoservice.base.workspace_gate.Gate`). A thread
+        that holds it may take it again (a nested :meth:`sql_transaction`)."""
+        key = os.path.realpath(self.path)
+        held: set[str] = _HELD.__dict__.setdefault("paths", set())
+        if key in held:
+            yield
+            return
+        with file_lock(self.path, wait_seconds), gate(self.path).writing():
+            held.add(key)
+            try:
                 yield
+            finally:
+                held.discard(key)
+
+    @contextlib.contextmanager
+    def sql_transaction(
+        self,
+        actor: str = "system",
+        schema: Schema | None = None,
+        wait_seconds: float = LOCK_WAIT_SECONDS,
+    ) -> Iterator[sqlite3.Connection]:
+        """One SQL write transaction on the workspace file itself.
+
+        Holds ``<workspace>.lock`` (waiting up to ``wait_seconds``, then
+        :class:`~geoservice.base.errors.ConflictError`) and ``BEGIN IMMEDIATE``; creates
+        the register tables and runs ``schema(con, actor)`` (the caller's tables and
+        migrations) as its first steps. Everything done on the yielded connection is
+        committed together, or rolled back when an exception leaves the block.
+        """
+        self.require()
+        with (
+            self.lock(wait_seconds),
+            contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
+        ):
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                ensure_tables(con)
+                if schema is not None:
+                    schema(con, actor)
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
     def log(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
-        """Append one row to the audit log (waits up to 60 s for a running import)."""
+        """Append one row to the audit log.
+
+        Does not take ``<workspace>.lock``: a running import neither delays the row nor is
+        delayed by it beyond SQLite's own write lock (waited for up to 60 s); the import
+        carries the row into the file it renames over the original. Within this process it
+        waits only for GDAL reads in flight.
+        """
         self.require()
-        with self.lock(wait_seconds=60.0), contextlib.closing(self._connect()) as con, con:
-            ensure_tables(con)
-            con.execute(
-                "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
-                (now_iso(), actor, action, target, json.dumps(detail, ensure_ascii=False)),
-            )
+        with gate(self.path).writing():
+            append_audit(self.path, now_iso(), actor, action, target, detail, timeout=60.0)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Path]:
         """Yield a working copy of the workspace that replaces it on success.
 
         Holds ``<workspace>.lock`` for the duration; removes copies left behind by a
-        writer that was killed. Refuses a path that exists and is not a GeoPackage.
+        writer that was killed. Refuses a path that exists and is not a GeoPackage. The
+        gate of this process is held only while the original is copied and replaced;
+        audit rows appended to the original meanwhile are carried into the copy under
+        SQLite's write lock on the original, just before the rename.
         """
         check_workspace_file(self.path)
-        with self.lock():
+        with file_lock(self.path):
             for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
                 stale.unlink(missing_ok=True)
             work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.gpkg")
+            since = 0
             if self.exists():
-                # Opening the file lets SQLite roll back a hot journal left by a workflow
-                # update that was killed, so the copy is never of a half-written file.
-                with contextlib.closing(self._connect()) as con:
-                    con.execute("PRAGMA schema_version").fetchone()
-                shutil.copy2(self.path, work)
+                with gate(self.path).writing(), contextlib.closing(self._connect()) as con:
+                    since = copy_database(con, work)
             try:
                 yield work
-                with open(work, "rb") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(work, self.path)
-                fsync_dir(self.path.parent)
+                with gate(self.path).writing(), contextlib.ExitStack() as stack:
+                    if self.exists():
+                        con = stack.enter_context(
+                            contextlib.closing(connect_file(self.path, isolation_level=None))
+                        )
+                        con.execute("BEGIN IMMEDIATE")  # held until after the rename
+                        carry_audit(con, work, since)
+                    with open(work, "rb") as fh:
+                        os.fsync(fh.fileno())
+                    os.replace(work, self.path)
+                    fsync_dir(self.path.parent)
             finally:
                 work.unlink(missing_ok=True)
 

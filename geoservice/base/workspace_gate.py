@@ -1,18 +1,24 @@
-"""The readers-writer gate that keeps GDAL reads of a workspace file off its writes.
+"""The locks of a workspace file: ``<workspace>.lock`` and the readers-writer gate.
 
-One gate per workspace file per process (:func:`gate`); why it is needed is in
-:class:`Gate`. Between processes SQLite's own locks and ``<workspace>.lock`` suffice.
+:func:`file_lock` holds ``<workspace>.lock``, the lock imports and SQL transactions take
+so that one of them writes at a time (audit-row inserts take only SQLite's own lock).
+One readers-writer gate per workspace file per process (:func:`gate`) keeps GDAL reads off
+writes; why it is needed is in :class:`Gate`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["Gate", "gate"]
+from geoservice.base.errors import ConflictError, message
+
+__all__ = ["Gate", "file_lock", "gate"]
 
 
 class Gate:
@@ -24,7 +30,11 @@ class Gate:
     a crashed writer's and fails ("attempt to write a readonly database"), and closing its
     file handle would drop the writer's locks. Within a process, GDAL reads therefore wait
     for writes and writes for GDAL reads; between processes SQLite's own locks suffice. A
-    thread that holds the write side may also read.
+    thread that holds the write side may also read, and write again (nested).
+
+    Writers hold the write side only while they touch the workspace file itself: an SQL
+    transaction on it, an audit-row insert, or the copy and the final rename of an import
+    (which writes its layers into a separate working copy in between).
     """
 
     def __init__(self) -> None:
@@ -51,6 +61,9 @@ class Gate:
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         me = threading.get_ident()
+        if self._writer == me:  # a write nested in this thread's own write
+            yield
+            return
         with self._cond:
             self._cond.wait_for(lambda: self._writer is None and self._readers == 0)
             self._writer = me
@@ -71,3 +84,32 @@ def gate(path: Path) -> Gate:
     key = os.path.realpath(path)
     with _GATES_LOCK:
         return _GATES.setdefault(key, Gate())
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold ``<path>.lock``, waiting up to ``wait_seconds`` for another writer.
+
+    Raises :class:`~geoservice.base.errors.ConflictError` when it is still held then.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+        while True:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    raise ConflictError(
+                        message(
+                            "workspace.locked",
+                            f"工作空间 {path} 正在被另一个操作（导入、研判或整改更新）写入；"
+                            "请等它结束后再试。",
+                            f"Workspace {path} is being written by another process (an "
+                            "import, an analysis or a problem update); try again when it has "
+                            "finished.",
+                        )
+                    ) from exc
+                time.sleep(0.05)
+        yield

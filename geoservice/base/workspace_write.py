@@ -4,13 +4,16 @@
 ``workspace_meta``, ``analysis_runs``) and lists them in ``gpkg_contents``;
 :func:`write_frame` writes a layer or a plain table (after :func:`gpkg_safe` renames a
 reserved ``fid`` column); :func:`with_earlier_rejects` keeps the rejects of earlier
-appending imports; :func:`fsync_dir` makes a rename into a folder durable. These
-work on a file path or an open connection and take no locks: the caller (a
-:class:`geoservice.base.workspace.Workspace` transaction) holds them.
+appending imports; :func:`fsync_dir` makes a rename into a folder durable;
+:func:`copy_database` and :func:`carry_audit` make an import's working copy and bring over
+the audit rows the original gained meanwhile. These work on a file path or an open
+connection and take no locks: the caller (a :class:`geoservice.base.workspace.Workspace`
+transaction) holds them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -20,6 +23,8 @@ import pandas as pd
 import pyogrio
 
 __all__ = [
+    "carry_audit",
+    "copy_database",
     "ensure_tables",
     "fsync_dir",
     "gpkg_safe",
@@ -118,3 +123,35 @@ def with_earlier_rejects(work: Path, kind: str, rejects: pd.DataFrame) -> pd.Dat
     if not len(rejects):
         return earlier
     return pd.concat([earlier, rejects], ignore_index=True)
+
+
+def copy_database(src: sqlite3.Connection, work: Path) -> int:
+    """Copy the database behind ``src`` into a new file ``work``; its last audit-row id.
+
+    SQLite's backup API reads the source under its own read lock, so the copy is of one
+    committed state even while audit rows are being appended (and a journal left by a
+    killed writer is rolled back first).
+    """
+    with contextlib.closing(sqlite3.connect(work)) as dst:
+        src.backup(dst)
+        if not has_table(dst, "audit_log"):
+            return 0
+        return int(dst.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0])
+
+
+def carry_audit(src: sqlite3.Connection, work: Path, since: int) -> int:
+    """Append to ``work`` the audit rows ``src`` holds after id ``since``; how many."""
+    if not has_table(src, "audit_log"):
+        return 0
+    rows = src.execute(
+        "SELECT at, actor, action, target, detail FROM audit_log WHERE id > ? ORDER BY id",
+        (since,),
+    ).fetchall()
+    if rows:
+        with contextlib.closing(sqlite3.connect(work)) as dst, dst:
+            ensure_tables(dst)
+            dst.executemany(
+                "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+                rows,
+            )
+    return len(rows)

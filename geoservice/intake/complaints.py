@@ -26,7 +26,6 @@ update in :mod:`geoservice.intake.score`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import threading
@@ -50,7 +49,7 @@ from geoservice.analysis.run import empty_layer
 from geoservice.analysis.scoring import score_parcels
 from geoservice.analysis.spatial import PolygonIndex, points_within
 from geoservice.base.errors import NotFoundError, message
-from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit, connect_file
+from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit
 from geoservice.base.villages import read_villages, resolve_village
 from geoservice.base.workspace import (
     DEFAULT_CLASSIFICATION,
@@ -59,7 +58,6 @@ from geoservice.base.workspace import (
     Workspace,
     now_iso,
 )
-from geoservice.base.workspace_write import ensure_tables
 from geoservice.intake.checks import (
     check_datum,
     check_place,
@@ -80,7 +78,6 @@ from geoservice.intake.store import (
     plain,
     read_complaint,
     read_complaints,
-    writing,
 )
 from geoservice.intake.text import answer, converted_note, note
 
@@ -181,7 +178,7 @@ class ComplaintIntake:
         """Bring the indexes in line with the file (the caller holds the workspace lock)."""
         st = os.stat(self.ws.path)
         ident = (st.st_dev, st.st_ino)
-        with contextlib.closing(connect_file(self.ws.path)) as con:
+        with self.ws.read_connection() as con:
             layers = self._layer_signature(con)
             if self.builds == 0 or ident != self._ident or layers != self._layers:
                 self._build_all(con)
@@ -372,7 +369,7 @@ class ComplaintIntake:
                 "submitted_by": by,
                 "reporter_phone_masked": phone,
             }
-            with writing(self.ws.path) as con:
+            with self.ws.sql_transaction(by) as con:
                 fid, cid = insert_complaint(con, record, x, y, day)
                 affected = self._rescore(con, fid, where["affected"], rules, day)
                 scores = [
@@ -452,7 +449,7 @@ class ComplaintIntake:
 
     def _ensure_layer(self, by: str) -> None:
         """Create an empty complaints layer, with its register row, when there is none."""
-        with contextlib.closing(sqlite3.connect(self.ws.path)) as con:
+        with self.ws.read_connection() as con:
             if has_table(con, "complaints"):
                 return
         frame = empty_layer("complaints", self._crs)
@@ -465,8 +462,7 @@ class ComplaintIntake:
             "在线受理 web intake", None, None, None, 0, 0, by, now_iso(), "append",
         )  # fmt: skip
         values = entry.to_dict()
-        with contextlib.closing(connect_file(self.ws.path)) as con, con:
-            ensure_tables(con)
+        with self.ws.sql_transaction(by) as con:
             con.execute(
                 f"INSERT INTO layer_catalog ({', '.join(values)}) "
                 f"VALUES ({', '.join('?' * len(values))})",

@@ -1,7 +1,7 @@
 """Complaint storage for the live intake: the SQLite side of :mod:`geoservice.intake.complaints`.
 
-Small GeoPackage helpers (tables, columns, geometry blobs), the write transaction on the
-workspace file, inserting one complaint row with its new id, reading complaints back in
+Small GeoPackage helpers (tables, columns), inserting one complaint row with its new id
+(inside a :meth:`~geoservice.base.workspace.Workspace.sql_transaction`), reading complaints back in
 the order the analysis reads them, and the two public reads of stored complaints
 (:func:`read_complaint`, :func:`complaints_classification`). Coordinates are in the
 workspace CRS (metres) unless named lon/lat (degrees, CGCS2000).
@@ -9,13 +9,9 @@ workspace CRS (metres) unless named lon/lat (degrees, CGCS2000).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
-import struct
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -25,9 +21,8 @@ import pyproj
 import shapely
 
 from geoservice.base.errors import NotFoundError, message
-from geoservice.base.gpkg_sql import connect_file, point_blob
+from geoservice.base.gpkg_sql import gpkg_blob
 from geoservice.base.workspace import DEFAULT_CLASSIFICATION, Workspace
-from geoservice.base.workspace_write import ensure_tables
 from layers.codes import CATEGORIES
 
 __all__ = [
@@ -42,7 +37,6 @@ __all__ = [
     "read_complaint",
     "read_complaints",
     "table_columns",
-    "writing",
 ]
 
 EXTRA_COLUMNS = (
@@ -73,13 +67,6 @@ def geometry_column(con: sqlite3.Connection, table: str) -> tuple[str, int]:
     return str(row[0]), int(row[1])
 
 
-def gpkg_blob(geom: shapely.Geometry, srs_id: int) -> bytes:
-    """A GeoPackage geometry blob (little endian, xy envelope) of any geometry."""
-    minx, miny, maxx, maxy = shapely.bounds(geom)
-    header = b"GP" + bytes([0, 0b00000011]) + struct.pack("<i", srs_id)
-    return header + struct.pack("<4d", minx, maxx, miny, maxy) + shapely.to_wkb(geom, byte_order=1)
-
-
 def plain(value: Any) -> Any:
     """A frame value as plain Python (numpy scalars unwrapped, NaN / NA as None)."""
     if isinstance(value, np.generic):
@@ -87,20 +74,6 @@ def plain(value: Any) -> Any:
     if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     return value
-
-
-@contextlib.contextmanager
-def writing(path: Path) -> Iterator[sqlite3.Connection]:
-    """One write transaction on the file itself (the caller holds the workspace lock)."""
-    with contextlib.closing(connect_file(path, isolation_level=None)) as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            ensure_tables(con)
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
 
 
 def insert_complaint(
@@ -118,7 +91,7 @@ def insert_complaint(
     tails = [r[0][len(prefix) :] for r in con.execute(sql, (prefix + "%",))]
     cid = f"{prefix}{max((int(t) for t in tails if t.isdigit()), default=0) + 1:03d}"
     geom, srs = geometry_column(con, "complaints")
-    values = {"complaint_id": cid, **record, geom: point_blob(x, y, srs)}
+    values = {"complaint_id": cid, **record, geom: gpkg_blob(shapely.Point(x, y), srs)}
     names = ", ".join(f'"{c}"' for c in values)
     cur = con.execute(
         f"INSERT INTO complaints ({names}) VALUES ({', '.join('?' * len(values))})",
@@ -168,8 +141,7 @@ def read_complaint(ws: Workspace, complaint_id: str) -> dict[str, Any]:
     ``category_en``, ``x``, ``y`` (workspace CRS, metres) and ``lon``, ``lat`` (degrees,
     CGCS2000), None without a location.
     """
-    ws.require()
-    with contextlib.closing(connect_file(ws.path)) as con:
+    with ws.read_connection() as con:
         row = cols = None
         if has_table(con, "complaints"):
             geom, _ = geometry_column(con, "complaints")

@@ -8,9 +8,10 @@ from typing import Any
 
 import pandas as pd
 import pyproj
+import shapely
 
 from geoservice.base.errors import ConflictError, OptionError, WorkspaceError, message
-from geoservice.base.gpkg_sql import audit, point_blob
+from geoservice.base.gpkg_sql import audit, gpkg_blob
 from geoservice.base.villages import read_villages, resolve_village
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.workflow.states import check_state
@@ -104,7 +105,7 @@ def _location(con: Any, ws: Workspace, lon: float | None, lat: float | None) -> 
             )
         )
     x, y = pyproj.Transformer.from_crs(4490, crs, always_xy=True).transform(lon, lat)
-    return point_blob(float(x), float(y), int(srs[0]))
+    return gpkg_blob(shapely.Point(float(x), float(y)), int(srs[0]))
 
 
 def add_problem(

@@ -10,16 +10,20 @@ workflow columns added in place: ``version`` (starts at 1, +1 on every change),
 - ``problem_history``: append-only, one row per change (problem_id, at, by, from_state,
   to_state, note, evidence (JSON list of file names), version after the change).
 
-Status changes are small SQLite transactions on the workspace file itself, not a copy:
-each holds ``<workspace>.lock`` (the lock imports hold; waits up to
-:data:`LOCK_WAIT_SECONDS`), opens ``BEGIN IMMEDIATE``, checks the version
+Status changes are small SQLite transactions on the workspace file itself, not a copy
+(:meth:`~geoservice.base.workspace.Workspace.sql_transaction`): each holds
+``<workspace>.lock`` (the lock imports hold; waits up to :data:`LOCK_WAIT_SECONDS`), opens
+``BEGIN IMMEDIATE``, ensures the workflow tables (:func:`ensure_workflow`), checks the version
 (``UPDATE ... WHERE problem_id = ? AND version = ?``) and writes the problem row, a history
 row and an audit row before one ``COMMIT``. SQLite's rollback journal makes the change all
 or nothing, also when the process is killed half-way.
 
 A layer rewritten by a plain ``geoservice import problems`` loses the three columns; the
-next workflow call adds them back and takes the state, version and last editor of every
+next workflow change adds them back and takes the state, version and last editor of every
 problem with history from its last history row, so no workflow state is lost that way.
+Reads never write: until that change, a read computes the same reconciliation in
+temporary tables of its own connection (:func:`_workflow_view`), so it sees what the
+migration will store.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from typing import Any
 import pandas as pd
 
 from geoservice.base.errors import NotFoundError, StaleVersionError, message
-from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit, connect_file
+from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.base.workspace_write import ensure_tables
 from geoservice.workflow.states import check_transition, state_label
@@ -98,41 +102,34 @@ _HISTORY_INDEX = (
 # --- connections ------------------------------------------------------------------------
 
 
-def _connect(ws: Workspace) -> sqlite3.Connection:
-    ws.require()
-    return connect_file(ws.path, isolation_level=None)
-
-
 @contextlib.contextmanager
 def transaction(ws: Workspace, actor: str = "system") -> Iterator[sqlite3.Connection]:
-    """One write transaction on the workspace file, holding ``<workspace>.lock``.
+    """One write transaction on the workspace file with the workflow tables in place.
 
-    Waits up to :data:`LOCK_WAIT_SECONDS` for another writer, then raises
-    :class:`~geoservice.base.errors.ConflictError`. The workflow tables and columns are
-    ensured first; everything done on the yielded connection is committed together, or
-    rolled back when an exception leaves the block.
+    :meth:`~geoservice.base.workspace.Workspace.sql_transaction` with
+    :func:`ensure_workflow` as its schema step: waits up to :data:`LOCK_WAIT_SECONDS` for
+    another writer, then raises :class:`~geoservice.base.errors.ConflictError`;
+    everything done on the yielded connection is committed together, or rolled back when
+    an exception leaves the block.
     """
-    with ws.lock(wait_seconds=LOCK_WAIT_SECONDS), contextlib.closing(_connect(ws)) as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            ensure_workflow(con, actor)
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+    with ws.sql_transaction(actor, schema=ensure_workflow) as con:
+        yield con
 
 
 @contextlib.contextmanager
 def _reading(ws: Workspace) -> Iterator[sqlite3.Connection]:
-    """A read connection on a workspace whose workflow tables are in place."""
-    with contextlib.closing(_connect(ws)) as con:
-        ready = _workflow_ready(con)
-    if not ready:
-        with transaction(ws):
-            pass
-    with contextlib.closing(_connect(ws)) as con:
-        yield con
+    """A read connection that sees the workflow tables as the next change will store them.
+
+    One read transaction, so the tables read together are of one committed state.
+    """
+    with ws.read_connection() as con:
+        con.execute("BEGIN")
+        try:
+            if not _workflow_ready(con):
+                _workflow_view(con)
+            yield con
+        finally:
+            con.execute("ROLLBACK")
 
 
 def _has_table(con: sqlite3.Connection, name: str) -> bool:
@@ -160,9 +157,10 @@ def _workflow_ready(con: sqlite3.Connection) -> bool:
 def ensure_workflow(con: sqlite3.Connection, actor: str = "system") -> None:
     """Create the workflow tables and columns; reconcile a rewritten problems layer.
 
-    Problems without a version (the layer was rewritten by a plain import) take state,
-    version and last editor from their last history row; problems with no history get
-    version 1 and an ``imported`` history row.
+    Runs inside a write transaction. Problems without a version (the layer was rewritten
+    by a plain import) take state, version and last editor from their last history row;
+    problems with no history get version 1 and an ``imported`` history row
+    (:func:`_reconcile`).
     """
     ensure_tables(con)
     for name, sql, title in (
@@ -179,10 +177,41 @@ def ensure_workflow(con: sqlite3.Connection, actor: str = "system") -> None:
     con.execute(_HISTORY_INDEX)
     if not _has_table(con, "problems"):
         return
-    present = set(_columns(con, "problems"))
+    _add_workflow_columns(con, "main")
+    _reconcile(con, actor)
+
+
+def _add_workflow_columns(con: sqlite3.Connection, schema: str) -> None:
+    present = {str(r[1]) for r in con.execute(f'PRAGMA {schema}.table_info("problems")')}
     for col, sqltype in WORKFLOW_COLUMNS:
         if col not in present:
-            con.execute(f'ALTER TABLE problems ADD COLUMN "{col}" {sqltype}')
+            con.execute(f'ALTER TABLE {schema}.problems ADD COLUMN "{col}" {sqltype}')
+
+
+def _workflow_view(con: sqlite3.Connection) -> None:
+    """Give a read connection the workflow tables :func:`ensure_workflow` would store.
+
+    Copies of ``problems`` (without geometry), ``problem_history`` and ``campaigns`` are
+    made as temporary tables of this connection, which shadow the file's tables of the
+    same name, and reconciled there with the migration's own statements (as actor
+    ``system``); the workspace file is only read.
+    """
+    for name, sql in (("campaigns", _CAMPAIGNS_SQL), ("problem_history", _HISTORY_SQL)):
+        con.execute(sql.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE"))
+        if _has_table(con, name):
+            con.execute(f"INSERT INTO temp.{name} SELECT * FROM main.{name}")
+    if not _has_table(con, "problems"):
+        return
+    present = _columns(con, "problems")
+    keep = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS if c in present)
+    con.execute(f"CREATE TEMP TABLE problems AS SELECT {keep} FROM main.problems")
+    _add_workflow_columns(con, "temp")
+    _reconcile(con, "system")
+
+
+def _reconcile(con: sqlite3.Connection, actor: str) -> None:
+    """Version, state and last editor for the problems without a version (unqualified
+    table names: the file's tables, or a read's temporary copies)."""
     con.execute(
         """
         UPDATE problems SET
