@@ -22,14 +22,16 @@ requests and holds it):
   row of which it owns (it may not wipe another department's data). Inspection problems
   are the office's (Article 7), so only the office imports them;
 - villages and viewers: no (403).
+
+The register rows come from :mod:`geoservice.files.register`; the checks and the import
+from :mod:`geoservice.workflow.uploads`.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
-from pathlib import Path, PureWindowsPath
-from typing import Annotated, Any, BinaryIO
+from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel
@@ -45,18 +47,11 @@ from geoservice.api.deps import (
 )
 from geoservice.api.limits import ShortText
 from geoservice.base.access import Principal
-from geoservice.base.errors import NotFoundError, OptionError, PermissionDeniedError, message
-from geoservice.base.settings import Settings
-from geoservice.base.workspace import CatalogEntry, Workspace
+from geoservice.files.register import readable_register
+from geoservice.workflow.uploads import check_import, run_import, save_upload, upload_name
 from layers.errors import MessageError
-from layers.messages import Lang, pick
-from layers.schema import KINDS, SCHEMAS
-from layers.table_limits import TableLimits
 
 router = APIRouter(tags=["layers"])
-
-CHUNK = 1024 * 1024
-_STAFF = ("office", "department")
 
 
 class LayerEntry(BaseModel):
@@ -94,32 +89,6 @@ class ImportOut(BaseModel):
     problems_import: dict[str, Any] | None = None
 
 
-def _entry(
-    e: CatalogEntry, principal: Principal, names: dict[str, tuple[str, str]], lang: Lang
-) -> LayerEntry:
-    schema = SCHEMAS.get(e.layer)  # type: ignore[call-overload]
-    zh, en = (schema.zh, schema.en) if schema is not None else (e.layer, e.layer)
-    owner = names.get(e.owner_department, (e.owner_department, e.owner_department))
-    return LayerEntry(
-        layer=e.layer,
-        part=e.part,
-        title=pick(lang, zh, en),
-        title_zh=zh,
-        owner_department=e.owner_department,
-        owner_name=pick(lang, *owner),
-        classification=e.classification,
-        source_file=e.source_file,
-        rows=int(e.rows),
-        rows_rejected=int(e.rows_rejected),
-        updated_at=e.imported_at,
-        # Who imported is staff information: not shown to villages and viewers.
-        imported_by=e.imported_by if principal.role in _STAFF else None,
-        mode=e.mode,
-        encoding=e.encoding,
-        crs=e.crs,
-    )
-
-
 @router.get("/layers", response_model=LayerList)
 def list_layers(
     request: Request,
@@ -129,153 +98,9 @@ def list_layers(
     lang: LangDep,
 ) -> LayerList:
     """The sharing register (数据共享目录): the rows whose classification the caller may read."""
-    entries = [e for e in ws.catalog() if principal.can_read(e.classification)]
-    audit(request, principal, "layers.list", "layer_catalog", {"rows": len(entries)})
-    return LayerList(layers=[_entry(e, principal, names, lang) for e in entries])
-
-
-def check_kind(kind: str) -> None:
-    """NotFoundError naming ``kind`` unless it is a layer kind that can be imported."""
-    if kind in KINDS:
-        return
-    raise NotFoundError(
-        message(
-            "layers.unknown_kind",
-            f"没有名为“{kind}”的图层类型；可导入的图层：{'、'.join(KINDS)}。",
-            f"There is no layer kind {kind!r}; the layers that can be imported are: "
-            f"{', '.join(KINDS)}.",
-        )
-    )
-
-
-def import_owner(
-    principal: Principal, ws: Workspace, kind: str, mode: str | None, owner: str | None
-) -> str | None:
-    """The owner department to record, after checking the caller may import this way.
-
-    PermissionDeniedError when a department imports problems, names another owner, or
-    replaces a layer another department contributed to.
-    """
-    if principal.role == "office":
-        return owner
-    mine = str(principal.department)
-    if kind == "problems":
-        principal.require("office")
-    if owner not in (None, "", mine):
-        raise PermissionDeniedError(
-            message(
-                "layers.foreign_owner",
-                f"部门用户只能以本部门（{mine}）名义共享数据，owner 却为“{owner}”；"
-                "请去掉 owner 或改为本部门，或请镇林长办导入。",
-                f"A department shares data as itself ({mine}), but `owner` was {owner!r}; "
-                "leave owner out or set it to your department, or ask the forest-chief office.",
-            )
-        )
-    if (mode or "replace") == "replace" and ws.exists():
-        others = sorted({e.owner_department for e in ws.catalog() if e.layer == kind} - {mine})
-        if others:
-            raise PermissionDeniedError(
-                message(
-                    "layers.replace_foreign",
-                    f"图层“{kind}”含有其他部门（{'、'.join(others)}）共享的数据，部门不能替换；"
-                    "请用 mode=append 追加本部门的数据，或请镇林长办替换。",
-                    f"Layer {kind!r} holds data shared by other departments "
-                    f"({', '.join(others)}), which a department may not replace; use "
-                    "mode=append to add your rows, or ask the forest-chief office to replace it.",
-                )
-            )
-    return mine
-
-
-def upload_name(filename: str | None) -> str:
-    """The upload's own file name, without any folder part; OptionError when unusable."""
-    raw = (filename or "").replace("\x00", "")
-    name = PureWindowsPath(raw.replace("/", "\\")).name.strip()
-    if not name or name.startswith("."):
-        raise OptionError(
-            message(
-                "layers.bad_file_name",
-                f"上传文件名为“{raw}”，无法作为数据文件名；请上传带扩展名的文件，如 小班.zip。",
-                f"The uploaded file name was {raw!r}, which cannot name a data file; upload a "
-                "file with its extension, e.g. parcels.zip.",
-            )
-        )
-    return name
-
-
-def save_upload(source: BinaryIO, dest: Path) -> int:
-    """Copy an upload to ``dest`` in chunks; returns the bytes written."""
-    written = 0
-    with dest.open("wb") as out:
-        while chunk := source.read(CHUNK):
-            out.write(chunk)
-            written += len(chunk)
-    return written
-
-
-def _problem_options(mode: str | None, owner: str | None, classification: str | None) -> str:
-    if owner or classification:
-        raise OptionError(
-            message(
-                "layers.problems_options",
-                "督查问题的主管部门和密级固定（镇农业农村办、internal），请去掉 owner 和 classification。",
-                "Inspection problems always belong to the agriculture office as internal "
-                "data; leave out owner and classification.",
-            )
-        )
-    return "replace" if mode == "replace" else "merge"
-
-
-def _run_import(
-    ws: Workspace,
-    kind: str,
-    path: Path,
-    principal: Principal,
-    settings: Settings,
-    lang: Lang,
-    options: dict[str, Any],
-) -> ImportOut:
-    """The one core call: ``import_problems`` for problems, else ``import_file``."""
-    read_options: dict[str, Any] = {
-        k: options[k] for k in ("encoding", "crs", "layer") if options[k]
-    }
-    read_options["table_limits"] = TableLimits(settings.max_import_rows, settings.max_import_cells)
-    if kind == "problems":
-        from geoservice.workflow.imports import import_problems
-
-        mode = _problem_options(options["mode"], options["owner"], options["classification"])
-        result = import_problems(
-            ws,
-            path,
-            actor=principal.actor,
-            mode=mode,
-            allow_shrink=options["allow_shrink"],
-            **read_options,
-        )
-        return ImportOut(kind=kind, problems_import=result.to_dict())
-    from geoservice.files.importing import import_file
-
-    done = import_file(
-        ws,
-        path,
-        kind,
-        actor=principal.actor,
-        parcel_kind=options["parcel_kind"] or None,
-        mode=options["mode"] or "replace",
-        owner=options["owner"] or None,
-        classification=options["classification"] or None,
-        workspace_crs=settings.crs,
-        allow_shrink=options["allow_shrink"],
-        **read_options,
-    )
-    report = done.report.to_dict(lang)
-    report["source"] = str(report["source"]).replace(str(path.parent) + os.sep, "")
-    return ImportOut(
-        kind=kind,
-        report=report,
-        catalog_entry=done.entry.to_dict(),
-        layer_rows=done.layer_rows,
-    )
+    rows = readable_register(ws, principal, names, lang)
+    audit(request, principal, "layers.list", "layer_catalog", {"rows": len(rows)})
+    return LayerList.model_validate({"layers": rows})
 
 
 Text = Annotated[ShortText | None, Form()]
@@ -305,8 +130,7 @@ def import_layer(
     ] = False,
 ) -> ImportOut:
     """Import an uploaded survey file into a shared layer (导入调查数据); 201 with the report."""
-    check_kind(kind)
-    owner = import_owner(principal, ws, kind, mode, owner)
+    owner = check_import(principal, ws, kind, mode, owner)
     name = upload_name(file.filename)
     options = {
         "mode": mode,
@@ -323,7 +147,9 @@ def import_layer(
         path = Path(folder) / name
         detail["bytes"] = save_upload(file.file, path)
         try:
-            out = _run_import(ws, kind, path, principal, settings, lang, options)
+            out = ImportOut.model_validate(
+                run_import(ws, kind, path, principal, settings, lang, options)
+            )
         except MessageError as exc:
             audit(request, principal, "layers.import_refused", kind, {**detail, "code": exc.code})
             raise

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from geoservice.api.routes.layers import save_upload, upload_name
 from geoservice.base.errors import OptionError
+from geoservice.workflow.uploads import save_upload, upload_name
 
 from .conftest import copy_sample
 
