@@ -129,6 +129,7 @@ def complaint_evidence(
     parcel_ids: NDArray[np.object_],
     rules: Rules,
     as_of: date,
+    parallel: bool = False,
 ) -> tuple[Evidence, pd.DataFrame]:
     """Complaints within the buffer of parcels, and those farther than it from every parcel.
 
@@ -140,9 +141,11 @@ def complaint_evidence(
     ``as_of`` (or with no date) are ignored.
 
     Weight = severity[category] x status weight x 0.5 ** (age_days / half_life_days).
+    ``parallel``: the buffer join may use threads (see
+    :func:`~geoservice.analysis.spatial.points_within`).
     """
     items = complaint_items(complaints, rules, as_of)
-    return complaint_pairs(items, index, parcel_ids, rules)
+    return complaint_pairs(items, index, parcel_ids, rules, parallel)
 
 
 def complaint_pairs(
@@ -150,12 +153,13 @@ def complaint_pairs(
     index: PolygonIndex,
     parcel_ids: NDArray[np.object_],
     rules: Rules,
+    parallel: bool = False,
 ) -> tuple[Evidence, pd.DataFrame]:
     """:func:`complaint_evidence` for complaints already weighed by :func:`complaint_items`."""
     if items is None:
         return Evidence.empty(), pd.DataFrame(columns=UNMATCHED_COMPLAINT_COLUMNS)
     c, geoms, cat_idx = items.frame, items.geoms, items.cat_idx
-    item, parcel = points_within(geoms, index, rules.complaints.buffer_m)
+    item, parcel = points_within(geoms, index, rules.complaints.buffer_m, parallel)
     evidence = Evidence(
         parcel=parcel,
         item=item,

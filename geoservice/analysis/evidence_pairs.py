@@ -344,6 +344,7 @@ def problem_evidence(
     parcel_ids: NDArray[np.object_],
     rules: Rules,
     as_of: date,
+    parallel: bool = False,
 ) -> tuple[Evidence, pd.DataFrame]:
     """Open inspection problems in or near parcels, and the open problems left unplaced.
 
@@ -352,7 +353,8 @@ def problem_evidence(
     one without (or matching none) counts for the 小班 its description names ("林班0139小班006"
     -> ``0139-006``) when ``problems.match_description`` is on. Weight = severity x
     (``overdue_points`` when the deadline is before ``as_of``, else ``open_points``).
-    ``extra`` holds ``overdue`` (1.0 / 0.0) and ``overdue_days``.
+    ``extra`` holds ``overdue`` (1.0 / 0.0) and ``overdue_days``. ``parallel``: the
+    buffer join may use threads (see :func:`~geoservice.analysis.spatial.points_within`).
     """
     qr = rules.problems
     names = ("overdue", "overdue_days")
@@ -370,7 +372,7 @@ def problem_evidence(
     points = np.where(overdue, qr.overdue_points, qr.open_points)
     weight = category.map(rules.severity).to_numpy(dtype=np.float64) * points
 
-    item, parcel = points_within(geometries(q), index, qr.buffer_m)
+    item, parcel = points_within(geometries(q), index, qr.buffer_m, parallel)
     placed = np.bincount(item, minlength=len(q)) > 0
     if qr.match_description and not placed.all():
         rest = np.flatnonzero(~placed)

@@ -1,4 +1,10 @@
-"""The process settings the analysis runs under: no cyclic GC, arrow on the system allocator.
+"""The process settings a batch analysis runs under: no cyclic GC, arrow on the system
+allocator.
+
+The settings are process-wide, so only batch entry points switch them on (the CLI
+``analyze`` and ``demo`` commands, the bench scripts), around the whole call; the analysis
+functions themselves never do, so a request that scores parcels (complaint intake, the
+API) leaves the server's collector and allocator alone.
 
 **Garbage collection.** Every shapely geometry is an object the cyclic collector tracks,
 so a county's inputs add about 330,000 of them, and the analysis allocates many more

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,8 +16,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geoservice.analysis import lanes
 from geoservice.analysis.complaints import COMPLAINT_COLUMNS
-from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.rules import Rules, rules_hash
 from geoservice.analysis.scoring import PARCEL_COLUMNS, score_parcels
 from geoservice.analysis.targets import build_targets_and_reasons
@@ -89,10 +88,10 @@ def _read(ws: Workspace, kind: str) -> gpd.GeoDataFrame:
     return ws.read(kind, columns=[name for name in ANALYSIS_COLUMNS[kind] if name in fields])
 
 
-def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
+def read_inputs(ws: Workspace, *, parallel: bool = False) -> dict[str, gpd.GeoDataFrame]:
     """The four input layers, parcels and complaints with the columns the analysis reads
     (:data:`ANALYSIS_COLUMNS`) only; parcels are required, the others may be absent
-    (empty)."""
+    (empty). ``parallel``: the other layers are read on a second thread."""
     present = set(ws.layer_names())
     if "parcels" not in present:
         raise NotFoundError(
@@ -105,7 +104,7 @@ def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
             )
         )
     # the parcels (the largest layer) are read while the other layers are read beside them
-    with analysis_runtime(), ThreadPoolExecutor(max_workers=1) as lane:
+    with lanes.lane(parallel) as lane:
         others = {kind: lane.submit(_read, ws, kind) for kind in INPUTS[1:] if kind in present}
         frames = {"parcels": _read(ws, "parcels")}
         crs = frames["parcels"].crs
@@ -115,7 +114,13 @@ def read_inputs(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
 
 
 def analyze(
-    ws: Workspace, *, as_of: date, rules: Rules, actor: str, lang: Lang = "zh"
+    ws: Workspace,
+    *,
+    as_of: date,
+    rules: Rules,
+    actor: str,
+    lang: Lang = "zh",
+    parallel: bool = False,
 ) -> AnalysisResult:
     """Run the analysis on the workspace and store ``parcel_risk`` and ``targets``.
 
@@ -130,14 +135,14 @@ def analyze(
         Who runs it (run record and audit log).
     lang : {"zh", "en"}
         Language of the ``reasons`` column.
+    parallel : bool
+        Use a second thread for independent steps (same result). Batch entry points
+        pass True and run the call inside
+        :func:`~geoservice.analysis.pause.analysis_runtime`; by default (a request, a
+        test) no thread is started and the process settings are left alone.
     """
-    with analysis_runtime():
-        return _analyze(ws, as_of=as_of, rules=rules, actor=actor, lang=lang)
-
-
-def _analyze(ws: Workspace, *, as_of: date, rules: Rules, actor: str, lang: Lang) -> AnalysisResult:
     start = time.perf_counter()
-    frames = read_inputs(ws)
+    frames = read_inputs(ws, parallel=parallel)
     scored = score_parcels(
         frames["parcels"],
         frames["complaints"],
@@ -145,8 +150,11 @@ def _analyze(ws: Workspace, *, as_of: date, rules: Rules, actor: str, lang: Lang
         frames["problems"],
         rules,
         as_of,
+        parallel=parallel,
     )
-    targets, reasons = build_targets_and_reasons(scored.parcel_risk, scored.items, rules, lang)
+    targets, reasons = build_targets_and_reasons(
+        scored.parcel_risk, scored.items, rules, lang, parallel=parallel
+    )
     duration = time.perf_counter() - start
     inputs = {kind: {"rows": len(frames[kind]), "sha256": ws.input_hash(kind)} for kind in INPUTS}
     no_location = 0

@@ -11,7 +11,6 @@ not place.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from geoservice.analysis import lanes
 from geoservice.analysis.complaints import complaint_items, complaint_pairs
 from geoservice.analysis.evidence_items import (
     KindPairs,
@@ -43,7 +43,6 @@ from geoservice.analysis.evidence_pairs import (
     patch_evidence,
     problem_evidence,
 )
-from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.rules import Rules, classify_text
 from geoservice.analysis.spatial import PolygonIndex, PolygonTree
 
@@ -236,7 +235,6 @@ def _empty_risk(crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-@analysis_runtime()
 def score_parcels(
     parcels: gpd.GeoDataFrame,
     complaints: gpd.GeoDataFrame,
@@ -244,6 +242,8 @@ def score_parcels(
     problems: gpd.GeoDataFrame,
     rules: Rules,
     as_of: date,
+    *,
+    parallel: bool = False,
 ) -> ScoreResult:
     """Score every parcel with evidence and flag those at risk of serious damage.
 
@@ -256,6 +256,9 @@ def score_parcels(
         Canonical layers (``layers.schema``); any may be empty.
     rules : Rules
     as_of : datetime.date
+    parallel : bool
+        Run independent steps on a second thread and the buffer joins on two (batch
+        runs; same result). By default everything runs in the calling thread.
 
     Returns
     -------
@@ -301,11 +304,11 @@ def score_parcels(
     """
     crs = parcels.crs if isinstance(parcels, gpd.GeoDataFrame) else None
     geoms = geometries(parcels)
-    # Two lanes: this thread builds the parcel tree, then the edge arrays, then joins
-    # the complaints; the other weighs the complaints (no geometry needed), then overlays
-    # the patches (the tree is enough) while the edges are computed, then places the
-    # problems. GEOS, numpy and arrow release the GIL for the heavy parts.
-    with ThreadPoolExecutor(max_workers=1) as lane:
+    # Two lanes when parallel: this thread builds the parcel tree, then the edge arrays,
+    # then joins the complaints; the other weighs the complaints (no geometry needed),
+    # then overlays the patches (the tree is enough) while the edges are computed, then
+    # places the problems. GEOS, numpy and arrow release the GIL for the heavy parts.
+    with lanes.lane(parallel) as lane:
         traits_job = lane.submit(_traits, parcels, rules)
         items_job = lane.submit(complaint_items, complaints, rules, as_of)
         ids_job = lane.submit(lambda: column(parcels, "parcel_id").astype(object).to_numpy())
@@ -314,8 +317,10 @@ def score_parcels(
         patch_job = lane.submit(patch_evidence, patches, tree, traits, rules, as_of)
         index = PolygonIndex.build(geoms, tree.tree)
         parcel_ids = ids_job.result()
-        prob_job = lane.submit(problem_evidence, problems, index, parcel_ids, rules, as_of)
-        comp, lost_c = complaint_pairs(items_job.result(), index, parcel_ids, rules)
+        prob_job = lane.submit(
+            problem_evidence, problems, index, parcel_ids, rules, as_of, parallel
+        )
+        comp, lost_c = complaint_pairs(items_job.result(), index, parcel_ids, rules, parallel)
         patch = patch_job.result()
         prob, lost_p = prob_job.result()
     # the index (about 100 MB at county scale) is not needed any more: its memory is
@@ -329,7 +334,7 @@ def score_parcels(
     rows = np.flatnonzero(involved)
     if len(rows) == 0:
         return ScoreResult(_empty_risk(crs), lost_c, lost_p, empty_items())
-    risk, items = _aggregate(parcels, rows, (comp, patch, prob), traits, mult, rules)
+    risk, items = _aggregate(parcels, rows, (comp, patch, prob), traits, mult, rules, parallel)
     return ScoreResult(risk, lost_c, lost_p, items)
 
 
@@ -356,6 +361,7 @@ def _aggregate(
     traits: ParcelTraits,
     mult_all: NDArray[np.float64],
     rules: Rules,
+    parallel: bool,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """``parcel_risk`` (rows: the parcels ``rows``, in output order) and the item table."""
     comp, patch, prob = evidence
@@ -371,9 +377,9 @@ def _aggregate(
     scores = _scores(rows, (lc, lp, lq), evidence, traits, mult_all, rules)
     flagged = scores["flagged"]
     geometry = parcels.geometry.array[rows]
-    with ThreadPoolExecutor(max_workers=1) as lane:
+    with lanes.lane(parallel) as lane:
         # the category ranking (rows x categories) and the item table (flagged rows
-        # only) run on the lane while this thread copies the parcel attributes and joins
+        # only) run on the lane (when parallel) while this thread copies the parcel attributes and joins
         # the longest lists (complaint ids, about five per row)
         ranking = lane.submit(
             _categories,

@@ -4,17 +4,17 @@ Point-in-buffer joins are the hot path at county scale (100,000 complaints again
 parcels, about a million pairs). GEOS answers them one pair at a time behind the GIL;
 here the candidate pairs come from one STRtree box query and the exact point-to-polygon
 distance is computed in numpy over the polygons' edges (distance to the nearest edge,
-zero inside by the crossing-number rule), in chunks on two threads (numpy releases the
-GIL). Most candidates never reach that test: a pair is certainly within reach when the
-point is near a whole side of the polygon's bounding box or near one of a few of the
-polygon's own vertices. Polygon overlaps go through ``shapely.intersection`` on
+zero inside by the crossing-number rule), in chunks, on two threads when the caller asks
+for them (numpy releases the GIL). Most candidates never reach that test: a pair is
+certainly within reach when the point is near a whole side of the polygon's bounding box
+or near one of a few of the polygon's own vertices. Polygon overlaps go through ``shapely.intersection`` on
 candidate pairs only.
 """
 
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -295,7 +295,7 @@ class _Candidates:
 
 
 def points_within(
-    points: NDArray[np.object_], index: PolygonIndex, distance: float
+    points: NDArray[np.object_], index: PolygonIndex, distance: float, parallel: bool = False
 ) -> tuple[IntArray, IntArray]:
     """Every (point, polygon) pair with the point inside or within ``distance`` metres.
 
@@ -304,7 +304,7 @@ def points_within(
     some whole bounding-box side or of one of the polygon's anchor vertices, and certainly
     not when it is farther than ``distance`` from the box; only the pairs in between get
     the exact edge test. Points are taken in blocks (small arrays, reused memory), on
-    two threads.
+    two threads when ``parallel`` (and there are many).
 
     Parameters
     ----------
@@ -313,6 +313,9 @@ def points_within(
     index : PolygonIndex
     distance : float
         Metres, inclusive.
+    parallel : bool
+        Spread the blocks over :data:`~geoservice.analysis.lanes.WORKERS` threads
+        (same result; default: the calling thread only).
 
     Returns
     -------
@@ -329,7 +332,7 @@ def points_within(
     if len(ok) == 0:
         return empty
     blocks = np.array_split(ok, -(-len(ok) // _BLOCK_POINTS))
-    with lanes.pool(len(ok) >= _SPLIT_POINTS) as pool:
+    with lanes.pool(parallel and len(ok) >= _SPLIT_POINTS) as pool:
         found = list(pool.map(lambda part: _candidates(x, y, part, index, distance), blocks))
         _settle(points, index, distance, found, pool)
     pt = np.concatenate([c.pt[c.keep] for c in found])
@@ -382,7 +385,7 @@ def _settle(
     index: PolygonIndex,
     distance: float,
     found: list[_Candidates],
-    pool: ThreadPoolExecutor | lanes.Inline,
+    pool: Executor,
 ) -> None:
     """Test the pairs the boxes and anchors left open, exactly, and mark those within.
 
@@ -464,7 +467,9 @@ def overlaps(
     return src[keep].astype(np.int64), dst[keep].astype(np.int64), area[keep]
 
 
-def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[IntArray, IntArray]:
+def polygon_pairs_within(
+    geoms: NDArray[np.object_], distance: float, parallel: bool = False
+) -> tuple[IntArray, IntArray]:
     """Pairs (i, j), i < j, of ``geoms`` whose polygons are within ``distance`` metres
     (inclusive; touching and overlapping pairs included).
 
@@ -472,7 +477,7 @@ def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[I
     settled without GEOS when a vertex of one polygon lies within the distance (less
     :data:`_ANCHOR_MARGIN`) of a vertex of the other (six vertices kept per polygon), and
     the rest get the exact GEOS distance test (the polygon with more vertices prepared).
-    Many polygons are queried in two halves on two threads.
+    Many polygons are queried in two halves, on two threads when ``parallel``.
     """
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
@@ -510,9 +515,9 @@ def polygon_pairs_within(geoms: NDArray[np.object_], distance: float) -> tuple[I
         return ci[sure], cj[sure], ci[rest][near], cj[rest][near]
 
     n = len(geoms)
-    parallel = n >= _SPLIT_POLYGONS
-    with lanes.pool(parallel) as pool:
-        parts = list(pool.map(half, np.array_split(np.arange(n), 2 if parallel else 1)))
+    split = n >= _SPLIT_POLYGONS
+    with lanes.pool(parallel and split) as pool:
+        parts = list(pool.map(half, np.array_split(np.arange(n), 2 if split else 1)))
     return (
         np.concatenate([p[0] for p in parts] + [p[2] for p in parts]).astype(np.int64),
         np.concatenate([p[1] for p in parts] + [p[3] for p in parts]).astype(np.int64),

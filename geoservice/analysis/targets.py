@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geoservice.analysis import lanes
 from geoservice.analysis.lanes import Shared
-from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.reasons import (
     CriminalFacts,
     CriminalFinding,
@@ -82,9 +82,9 @@ def _empty(crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-def _groups(geoms: NDArray[np.object_], distance: float) -> NDArray[np.int64]:
+def _groups(geoms: NDArray[np.object_], distance: float, parallel: bool) -> NDArray[np.int64]:
     """Connected components of the 'within ``distance`` metres' graph of ``geoms``."""
-    i, j = polygon_pairs_within(geoms, distance)
+    i, j = polygon_pairs_within(geoms, distance, parallel)
     n = len(geoms)
     graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
@@ -114,15 +114,24 @@ def _union(geoms: NDArray[np.object_]) -> shapely.MultiPolygon:
 
 
 def build_targets(
-    parcel_risk: gpd.GeoDataFrame, items: pd.DataFrame, rules: Rules, lang: Lang = "zh"
+    parcel_risk: gpd.GeoDataFrame,
+    items: pd.DataFrame,
+    rules: Rules,
+    lang: Lang = "zh",
+    *,
+    parallel: bool = False,
 ) -> gpd.GeoDataFrame:
     """Target areas from the flagged parcels; see :func:`build_targets_and_reasons`."""
-    return build_targets_and_reasons(parcel_risk, items, rules, lang)[0]
+    return build_targets_and_reasons(parcel_risk, items, rules, lang, parallel=parallel)[0]
 
 
-@analysis_runtime()
 def build_targets_and_reasons(
-    parcel_risk: gpd.GeoDataFrame, items: pd.DataFrame, rules: Rules, lang: Lang = "zh"
+    parcel_risk: gpd.GeoDataFrame,
+    items: pd.DataFrame,
+    rules: Rules,
+    lang: Lang = "zh",
+    *,
+    parallel: bool = False,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Target areas from the flagged parcels of ``parcel_risk`` (workspace CRS, metres).
 
@@ -146,6 +155,10 @@ def build_targets_and_reasons(
     rules : Rules
     lang : {"zh", "en"}
         Language of ``reasons``.
+    parallel : bool
+        Run the polygon unions on a second thread beside the per-target sums, and the
+        grouping distance test on two (batch runs; same result). By default everything
+        runs in the calling thread.
 
     Returns
     -------
@@ -173,12 +186,12 @@ def build_targets_and_reasons(
     position = np.full(len(parcel_risk), -1, dtype=np.int64)
     position[mask] = np.arange(len(flagged))
     multiplier = flagged["protection_multiplier"].to_numpy(dtype=np.float64)
-    # Two lanes: the items are split by kind while the groups are found; then the unions
-    # of the groups' polygons (GEOS, without the GIL) run beside the per-target sums and
-    # the reasons.
-    with ThreadPoolExecutor(max_workers=1) as lane:
+    # Two lanes when parallel: the items are split by kind while the groups are found;
+    # then the unions of the groups' polygons (GEOS, without the GIL) run beside the
+    # per-target sums and the reasons.
+    with lanes.lane(parallel) as lane:
         items_job = lane.submit(split_items, items, position, multiplier)
-        group = _groups(geoms, rules.targets.group_distance_m)
+        group = _groups(geoms, rules.targets.group_distance_m, parallel)
         n = int(group.max()) + 1
         parts = items_job.result()
         shapes = _submit_unions(lane, geoms, group, n)

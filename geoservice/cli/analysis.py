@@ -108,6 +108,7 @@ def analyze_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Find areas at risk of serious damage and the joint-enforcement targets (研判)."""
+    from geoservice.analysis.pause import analysis_runtime
     from geoservice.analysis.present import department_names
     from geoservice.analysis.rules import load_rules
     from geoservice.analysis.run import analyze
@@ -117,9 +118,13 @@ def analyze_cmd(
     day = _as_of(as_of, lg)
     ws = Workspace(settings.workspace)
     effective = _guard(lg, lambda: load_rules(rules or settings.rules_path()))
-    with _spinner(_t(lg, "正在研判 …", "Analysing …"), not as_json):
+    # a batch run: two threads, and the process-wide runtime settings for its duration
+    with _spinner(_t(lg, "正在研判 …", "Analysing …"), not as_json), analysis_runtime():
         result = _guard(
-            lg, lambda: analyze(ws, as_of=day, rules=effective, actor=settings.user, lang=lg)
+            lg,
+            lambda: analyze(
+                ws, as_of=day, rules=effective, actor=settings.user, lang=lg, parallel=True
+            ),
         )
     counts = result.counts()
     if as_json:
@@ -308,6 +313,7 @@ def demo_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Run the whole job on the sample town (示例：导入、研判、输出目标清单)."""
+    from geoservice.analysis.pause import analysis_runtime
     from geoservice.analysis.present import department_names
     from geoservice.analysis.rules import load_rules
     from geoservice.analysis.run import analyze
@@ -343,9 +349,12 @@ def demo_cmd(
                 out.print(line, markup=False)
             out.print()
     effective = _guard(lg, lambda: load_rules(settings.rules_path()))
-    with _spinner(_t(lg, "正在研判 …", "Analysing …"), not as_json):
+    with _spinner(_t(lg, "正在研判 …", "Analysing …"), not as_json), analysis_runtime():
         analysis = _guard(
-            lg, lambda: analyze(ws, as_of=day, rules=effective, actor=settings.user, lang=lg)
+            lg,
+            lambda: analyze(
+                ws, as_of=day, rules=effective, actor=settings.user, lang=lg, parallel=True
+            ),
         )
     xlsx = out_dir / _t(lg, "联合执法目标清单.xlsx", "targets.xlsx")
     gpkg = out_dir / "targets.gpkg"

@@ -1,273 +1,223 @@
-"""What every part of the ``geoservice`` command line shares: the app, settings, output,
-one-line errors, common options.
+"""What every command of the ``geoservice`` command line shares.
 
-Only the CLI modules (``geoservice.cli.app`` and ``geoservice.cli_*``) import typer and rich.
+A command body reads::
+
+    with command(workspace, lang, as_json) as cmd:
+        result = do_the_work(cmd.workspace, actor=cmd.settings.user, lang=cmd.lang)
+        cmd.emit(result.to_dict(), lambda: cmd.say(cmd.text("中文", "English")))
+
+:func:`command` loads the settings (the command's options over the environment), checks
+the workspace, and turns any user error raised in the body into one line on stderr and
+exit status 2 (plus one JSON object on stdout under ``--json``). The :class:`Command` it
+yields carries the settings, the language and the output mode.
+
+Only the CLI (``geoservice.cli``) imports typer and rich.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, NoReturn
 
+import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from geoservice.base.settings import Settings
 from layers.errors import MessageError
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
-app = typer.Typer(
-    name="geoservice",
-    help="林长制联合执法规划工具 / Forest-chief enforcement planning.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+if TYPE_CHECKING:
+    from geoservice.base.workspace import Workspace
+
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+"""Results: tables and report lines, on stdout."""
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-T = TypeVar("T")
+"""Errors, warnings and progress, on stderr."""
 
-KIND_LABELS = {
-    "villages": ("村界", "villages"),
-    "parcels": ("森林湿地小班", "parcels"),
-    "complaints": ("举报投诉", "complaints"),
-    "patches": ("变化图斑", "change patches"),
-    "problems": ("督查问题", "inspection problems"),
-}
 LangOpt = Annotated[str | None, typer.Option("--lang", help="zh (default) or en")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="workspace .gpkg (default: GEOSERVICE_WORKSPACE)"),
 ]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="date YYYY-MM-DD (default today)")]
+RulesOpt = Annotated[
+    Path | None, typer.Option("--rules", help="rules YAML overriding the defaults")
+]
+
+WorkspaceUse = Literal["existing", "optional", "none"]
 
 
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
+def print_json(data: Any) -> None:
+    """``data`` as indented UTF-8 JSON on stdout (dates and paths as strings)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-# Set by commands run with --json: errors are then also printed as one JSON object.
-_JSON_ERRORS: dict[str, bool] = {"on": False}
-
-
-def _fail(text: str, code: str = "usage") -> None:
+def fail(text: str, as_json: bool, code: str = "usage") -> NoReturn:
+    """``text`` on stderr (and as ``{"error": ...}`` on stdout under ``--json``); exit 2."""
     err.print(text, markup=False)
-    if _JSON_ERRORS["on"]:
+    if as_json:
         sys.stdout.write(
             json.dumps({"error": {"code": code, "message": text}}, ensure_ascii=False) + "\n"
         )
     raise typer.Exit(2)
 
 
-def _settings(
-    workspace: Path | None,
-    lang: str | None,
-    as_json: bool = False,
-    *,
-    use: Literal["existing", "optional", "none"] = "existing",
-) -> tuple[Settings, Lang]:
-    """The settings with the command's options, and the language.
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as JSON-ready dicts: missing values None, dates ``YYYY-MM-DD``."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    for col in clean.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            clean[col] = (
+                frame[col].dt.strftime("%Y-%m-%d").astype(object).where(frame[col].notna(), None)
+            )
+    return clean.to_dict("records")
 
-    ``use`` says what the command needs of the workspace: ``existing`` a GeoPackage that
-    exists; ``optional`` a GeoPackage or a path that does not exist yet (an import creates
-    it); ``none`` nothing (the command does not open it). Anything but a GeoPackage at the
-    path is one line on stderr and exit status 2.
+
+@dataclass
+class Command:
+    """A running command: its settings, its language and whether it prints JSON.
+
+    Attributes
+    ----------
+    settings : Settings
+        The environment's settings with the command's ``--workspace`` and ``--lang``.
+    as_json : bool
+        ``--json`` was given: results and errors are printed as JSON.
     """
-    _JSON_ERRORS["on"] = as_json
+
+    settings: Settings
+    as_json: bool = False
+
+    @property
+    def lang(self) -> Lang:
+        """The language of every text the command prints."""
+        return self.settings.lang
+
+    @functools.cached_property
+    def workspace(self) -> Workspace:
+        """The workspace GeoPackage of the settings."""
+        from geoservice.base.workspace import Workspace
+
+        return Workspace(self.settings.workspace)
+
+    def text(self, zh: str, en: str) -> str:
+        """The Chinese or English text for the command's language."""
+        return pick(self.lang, zh, en)
+
+    def say(self, text: str) -> None:
+        """One result line on stdout, printed as it is (no rich markup)."""
+        out.print(text, markup=False)
+
+    def emit(self, data: Any, render: Callable[[], None]) -> None:
+        """Print ``data`` as JSON under ``--json``, otherwise call ``render`` to print text."""
+        if self.as_json:
+            print_json(data)
+        else:
+            render()
+
+    def fail(self, text: str, code: str = "usage") -> NoReturn:
+        """Stop the command: ``text`` on stderr (and as JSON under ``--json``), exit 2."""
+        fail(text, self.as_json, code)
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """A user error (or Ctrl+C) in the block becomes one line on stderr and exit 2."""
+        try:
+            yield
+        except MessageError as exc:
+            self.fail(self.text("错误：", "Error: ") + exc.text(self.lang), exc.code)
+        except KeyboardInterrupt:
+            self.fail(
+                self.text("已中断，工作空间未改变。", "Interrupted; the workspace is unchanged.")
+            )
+
+    @contextmanager
+    def spinner(self, text: str) -> Iterator[None]:
+        """A progress spinner on a terminal's stderr; nothing under ``--json`` or in a pipe."""
+        if self.as_json or not err.is_terminal:
+            yield
+            return
+        with err.status(text):
+            yield
+
+    def date_option(self, value: str | None, option: str) -> date | None:
+        """A ``YYYY-MM-DD`` option value (None stays None); a one-line error otherwise."""
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            self.fail(
+                self.text(
+                    f"错误：--{option} 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28。",
+                    f"Error: `{option}` was {value!r} but is expected to be a date YYYY-MM-DD, "
+                    "e.g. 2026-11-28.",
+                )
+            )
+
+    def as_of(self, value: str | None) -> date:
+        """The ``--as-of`` date, today when not given."""
+        return self.date_option(value, "as-of") or date.today()
+
+
+def load_settings(workspace: Path | None, lang: str | None, as_json: bool) -> Settings:
+    """The settings with the command's options; a one-line error when they are invalid."""
     overrides: dict[str, Any] = {}
     if workspace is not None:
         overrides["workspace"] = workspace
     if lang is not None:
         overrides["lang"] = lang
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        _fail(f"错误 / error: {problems}")
-        raise AssertionError from exc  # unreachable: _fail exits
-    if use != "none":
-        _guard(settings.lang, lambda: _check_workspace(settings.workspace, use == "existing"))
-    return settings, settings.lang
+        fail(f"错误 / error: {problems}", as_json)
 
 
-def _check_workspace(path: Path, must_exist: bool) -> None:
+def check_workspace(path: Path, use: WorkspaceUse) -> None:
+    """Raise the workspace error when ``path`` is not what the command needs (see ``use``)."""
     from geoservice.base.workspace import Workspace
     from geoservice.base.workspace_file import check_workspace_file
 
-    if must_exist:
+    if use == "existing":
         Workspace(path).require()
-    else:
+    elif use == "optional":
         check_workspace_file(path)
 
 
-def _guard(lang: Lang, action: Callable[[], T]) -> T:
-    """Run ``action``; a user error becomes one line on stderr and exit status 2."""
-    try:
-        return action()
-    except MessageError as exc:
-        _fail(_t(lang, "错误：", "Error: ") + exc.text(lang), exc.code)
-        raise AssertionError from exc  # unreachable
-    except KeyboardInterrupt:
-        _fail(_t(lang, "已中断，工作空间未改变。", "Interrupted; the workspace is unchanged."))
-        raise
-
-
 @contextmanager
-def _spinner(text: str, enabled: bool) -> Iterator[None]:
-    if not enabled or not err.is_terminal:
-        yield
-        return
-    with err.status(text):
-        yield
+def command(
+    workspace: Path | None,
+    lang: str | None,
+    as_json: bool = False,
+    *,
+    use: WorkspaceUse = "existing",
+) -> Iterator[Command]:
+    """Run a command body: settings, workspace check, user errors as one line and exit 2.
 
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def _report_lines(report: Any, lang: Lang) -> list[str]:
-    d = report.to_dict(lang)
-    lines = [
-        _t(lang, f"文件：{d['source']}（{d['format']}）", f"File: {d['source']} ({d['format']})"),
-        _t(
-            lang,
-            f"编码：{d['encoding']} — {d['encoding_reason']}",
-            f"Encoding: {d['encoding']} — {d['encoding_reason']}",
-        ),
-        _t(lang, f"坐标系：{d['crs']} — {d['crs_reason']}", f"CRS: {d['crs']} — {d['crs_reason']}"),
-        _t(
-            lang,
-            f"读取 {d['rows_read']} 行，导入 {d['rows_imported']} 行，修复 {d['rows_repaired']} 行，"
-            f"拒绝 {d['rows_rejected']} 行",
-            f"Read {d['rows_read']}, imported {d['rows_imported']}, repaired "
-            f"{d['rows_repaired']}, rejected {d['rows_rejected']}",
-        ),
-    ]
-    if d["parts_merged"]:
-        lines.append(
-            _t(
-                lang,
-                f"合并 {d['rows_merged']} 行：{d['parts_merged']} 行是同一要素的多个部分，"
-                f"合并为 {d['features_merged']} 个要素",
-                f"Merged {d['rows_merged']}: {d['parts_merged']} rows were parts of "
-                f"{d['features_merged']} features and became one row each",
-            )
-        )
-    for code, item in d["rejected_by_reason"].items():
-        lines.append(f"  - {item['reason']} ({code}): {item['count']}")
-    if d.get("villages"):
-        lines.append(_t(lang, "村归属：", "Villages: ") + d["villages"]["summary"])
-    if d["unmapped_fields"]:
-        unused = ", ".join(d["unmapped_fields"])
-        lines.append(
-            _t(
-                lang,
-                f"未使用的字段（原样保留）：{unused}",
-                f"Columns not used (kept as they are): {unused}",
-            )
-        )
-    lines.extend(_t(lang, "提示：", "Warning: ") + w for w in d["warnings"])
-    return lines
-
-
-def _print_import_notes(detail: dict[str, Any], lang: Lang) -> None:
-    """The village attribution line and the warnings of a problems import."""
-    if detail.get("villages"):
-        out.print(_t(lang, "村归属：", "Villages: ") + detail["villages"]["summary"], markup=False)
-    for warning in detail.get("warnings", []):
-        out.print(_t(lang, "提示：", "Warning: ") + warning, markup=False)
-
-
-def _coverage_table(coverage: dict[str, dict[str, int]], lang: Lang) -> Table:
-    """Rows per layer by the way they got their village (code, name, location, none)."""
-    from layers.attribution import VILLAGE_BY, VILLAGE_BY_LABELS
-
-    table = Table(title=_t(lang, "村归属情况", "Village attribution"))
-    table.add_column(_t(lang, "图层", "layer"))
-    for by in VILLAGE_BY:
-        zh, en = VILLAGE_BY_LABELS[by]
-        table.add_column(_t(lang, zh, en), justify="right")
-    table.add_column(_t(lang, "有村比例", "with a village"), justify="right")
-    for layer, counts in coverage.items():
-        total = sum(counts.values())
-        share = f"{100 * (total - counts['none']) / total:.1f}%" if total else "-"
-        label = KIND_LABELS[layer][0 if lang == "zh" else 1] if layer in KIND_LABELS else layer
-        table.add_row(label, *(str(counts[by]) for by in VILLAGE_BY), share)
-    return table
-
-
-def _catalog_table(entries: list[Any], lang: Lang) -> Table:
-    from layers.codes import DEPARTMENTS
-
-    heads = (
-        ("图层", "layer"),
-        ("部分", "part"),
-        ("主管部门", "owner"),
-        ("密级", "classification"),
-        ("来源文件", "source file"),
-        ("编码", "encoding"),
-        ("坐标系", "CRS"),
-        ("要素数", "rows"),
-        ("拒绝", "rejected"),
-        ("导入人", "imported by"),
-        ("导入时间", "imported at"),
-    )
-    table = Table(title=_t(lang, "数据共享目录", "Layer catalog"))
-    for zh, en in heads:
-        table.add_column(
-            _t(lang, zh, en), justify="right" if en in ("rows", "rejected") else "left"
-        )
-    for e in entries:
-        dept = DEPARTMENTS.get(e.owner_department, (e.owner_department, e.owner_department))
-        table.add_row(
-            KIND_LABELS[e.layer][0 if lang == "zh" else 1] if e.layer in KIND_LABELS else e.layer,
-            e.part,
-            dept[0] if lang == "zh" else dept[1],
-            e.classification,
-            e.source_file,
-            e.encoding or "",
-            (e.crs or "").split(" ")[0],
-            str(e.rows),
-            str(e.rows_rejected),
-            e.imported_by,
-            e.imported_at,
-        )
-    return table
-
-
-def _date_option(value: str | None, option: str, lang: Lang) -> date | None:
-    """A ``YYYY-MM-DD`` option value (None stays None); a one-line error otherwise."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        _fail(
-            _t(
-                lang,
-                f"错误：--{option} 为“{value}”，应为 YYYY-MM-DD 格式的日期，如 2026-11-28。",
-                f"Error: `{option}` was {value!r} but is expected to be a date YYYY-MM-DD, "
-                "e.g. 2026-11-28.",
-            )
-        )
-        raise AssertionError from None  # unreachable
-
-
-def _as_of(value: str | None, lang: Lang) -> date:
-    """The ``--as-of`` date, today when not given."""
-    return _date_option(value, "as-of", lang) or date.today()
-
-
-RulesOpt = Annotated[
-    Path | None, typer.Option("--rules", help="rules YAML overriding the defaults")
-]
+    Parameters
+    ----------
+    workspace, lang, as_json
+        The command's ``--workspace``, ``--lang`` and ``--json`` options.
+    use
+        What the command needs of the workspace: ``existing`` a GeoPackage that exists;
+        ``optional`` a GeoPackage or a path that does not exist yet (an import creates it);
+        ``none`` nothing (the command does not open it).
+    """
+    cmd = Command(load_settings(workspace, lang, as_json), as_json)
+    with cmd.guard():
+        check_workspace(cmd.settings.workspace, use)
+        yield cmd
 
 
 class DemoFile(NamedTuple):

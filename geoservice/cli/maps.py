@@ -7,28 +7,21 @@ from typing import Annotated, Any
 
 import typer
 
-from geoservice.cli.common import (
-    JsonOpt,
-    LangOpt,
-    WorkspaceOpt,
-    _as_of,
-    _fail,
-    _guard,
-    _print_json,
-    _settings,
-    _t,
-    out,
-)
+from geoservice.cli.common import AsOfOpt, Command, JsonOpt, LangOpt, WorkspaceOpt, command
 from geoservice.webmaps.build import department_map_of, targets_map_of, villages_map_of
-from layers.messages import Lang
 
 map_app = typer.Typer(help="网页地图（离线可用）/ Offline web maps.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``map`` command group to ``app``."""
+    app.add_typer(map_app, name="map")
+
 
 OutOpt = Annotated[Path | None, typer.Option("--out", help="HTML file to write")]
 VillageOpt = Annotated[
     str | None, typer.Option("--village", help="zoom to this village (code or name)")
 ]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="date YYYY-MM-DD (default today)")]
 TilesOpt = Annotated[
     str | None,
     typer.Option("--tiles", help="XYZ tile URL template of an intranet basemap (default none)"),
@@ -50,17 +43,16 @@ OnlineOpt = Annotated[
 ]
 
 
-def _basemap(settings: Any, name: str | None, tiles: str | None, online: bool, lang: Lang) -> Any:
+def _basemap(cmd: Command, name: str | None, tiles: str | None, online: bool) -> Any:
     """The basemap asked for; an internet one only when explicitly allowed."""
     from maps.basemaps import basemap
 
-    chosen = _guard(lang, lambda: basemap(name, url=tiles, key=settings.tianditu_key))
+    chosen = basemap(name, url=tiles, key=cmd.settings.tianditu_key)
     if chosen is not None and chosen.online and not online:
         key_zh = "，且会把天地图密钥写进文件" if chosen.name.startswith("tianditu") else ""
         key_en = " and would write the Tianditu key into the file" if key_zh else ""
-        _fail(
-            _t(
-                lang,
+        cmd.fail(
+            cmd.text(
                 f"错误：底图 {chosen.name} 需要连接互联网，内网打不开{key_zh}；"
                 "确需使用请加 --allow-online-basemap，否则改用默认无底图或内网瓦片（--tiles）。",
                 f"Error: basemap {chosen.name} needs the internet, which an intranet lacks"
@@ -77,23 +69,19 @@ def _write(m: Any, path: Path, tiles: Any) -> Path:
     return save_standalone(m, path, tiles.url_prefixes() if tiles is not None else ())
 
 
-def _done(
-    kind: str, path: Path, lg: Lang, as_json: bool, extra: dict[str, Any], base: Any = None
-) -> None:
+def _done(cmd: Command, kind: str, path: Path, extra: dict[str, Any], base: Any = None) -> None:
     size = path.stat().st_size
     offline = base is None or not base.online
-    if as_json:
-        _print_json({"map": kind, "path": str(path), "bytes": size, "offline": offline, **extra})
-        return
     where_zh = "离线可用" if offline else "底图需联网"
     where_en = "works offline" if offline else "its basemap needs the internet"
-    out.print(
-        _t(
-            lg,
-            f"地图已写入：{path}（{size / 1e6:.1f} MB，{where_zh}）",
-            f"Map written: {path} ({size / 1e6:.1f} MB, {where_en})",
+    cmd.emit(
+        {"map": kind, "path": str(path), "bytes": size, "offline": offline, **extra},
+        lambda: cmd.say(
+            cmd.text(
+                f"地图已写入：{path}（{size / 1e6:.1f} MB，{where_zh}）",
+                f"Map written: {path} ({size / 1e6:.1f} MB, {where_en})",
+            )
         ),
-        markup=False,
     )
 
 
@@ -109,19 +97,12 @@ def targets_cmd(
     lang: LangOpt = None,
 ) -> None:
     """联合执法目标图 / Enforcement target map."""
-    from geoservice.base.workspace import Workspace
-
-    settings, lg = _settings(workspace, lang, as_json)
-    base = _basemap(settings, basemap_name, tiles, online, lg)
-    ws = Workspace(settings.workspace)
-    path = out_path or Path("targets_map.html")
-
-    def build() -> tuple[Path, int]:
-        m = targets_map_of(ws, lg, village, base)
-        return _write(m, path, base), ws.count("targets")
-
-    written, n = _guard(lg, build)
-    _done("targets", written, lg, as_json, {"targets": n}, base)
+    with command(workspace, lang, as_json) as cmd:
+        base = _basemap(cmd, basemap_name, tiles, online)
+        path = out_path or Path("targets_map.html")
+        m = targets_map_of(cmd.workspace, cmd.lang, village, base)
+        written, n = _write(m, path, base), cmd.workspace.count("targets")
+        _done(cmd, "targets", written, {"targets": n}, base)
 
 
 @map_app.command("villages")
@@ -137,20 +118,13 @@ def villages_cmd(
     lang: LangOpt = None,
 ) -> None:
     """各村整改情况图 / Rectification status by village."""
-    from geoservice.base.workspace import Workspace
-
-    settings, lg = _settings(workspace, lang, as_json)
-    base = _basemap(settings, basemap_name, tiles, online, lg)
-    day = _as_of(as_of, lg)
-    ws = Workspace(settings.workspace)
-    path = out_path or Path("villages_map.html")
-
-    def build() -> tuple[Path, int]:
-        m = villages_map_of(ws, day, lg, village, base)
-        return _write(m, path, base), ws.count("villages")
-
-    written, n = _guard(lg, build)
-    _done("villages", written, lg, as_json, {"as_of": day.isoformat(), "villages": n}, base)
+    with command(workspace, lang, as_json) as cmd:
+        base = _basemap(cmd, basemap_name, tiles, online)
+        day = cmd.as_of(as_of)
+        path = out_path or Path("villages_map.html")
+        m = villages_map_of(cmd.workspace, day, cmd.lang, village, base)
+        written, n = _write(m, path, base), cmd.workspace.count("villages")
+        _done(cmd, "villages", written, {"as_of": day.isoformat(), "villages": n}, base)
 
 
 @map_app.command("department")
@@ -168,17 +142,11 @@ def department_cmd(
 ) -> None:
     """部门视图 / One department's targets and the problems copied to it."""
     from geoservice.analysis.present import department_code
-    from geoservice.base.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang, as_json)
-    base = _basemap(settings, basemap_name, tiles, online, lg)
-    day = _as_of(as_of, lg)
-    ws = Workspace(settings.workspace)
-
-    def build() -> tuple[Path, str]:
+    with command(workspace, lang, as_json) as cmd:
+        base = _basemap(cmd, basemap_name, tiles, online)
+        day = cmd.as_of(as_of)
         dept = department_code(code)
         path = out_path or Path(f"department_{dept}_map.html")
-        return _write(department_map_of(ws, dept, day, lg, village, base), path, base), dept
-
-    written, dept = _guard(lg, build)
-    _done("department", written, lg, as_json, {"department": dept}, base)
+        m = department_map_of(cmd.workspace, dept, day, cmd.lang, village, base)
+        _done(cmd, "department", _write(m, path, base), {"department": dept}, base)

@@ -9,18 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from geoservice.base.errors import OptionError, message
-from geoservice.cli.common import (
-    JsonOpt,
-    LangOpt,
-    WorkspaceOpt,
-    _guard,
-    _print_json,
-    _settings,
-    _t,
-    out,
-)
+from geoservice.cli.common import JsonOpt, LangOpt, WorkspaceOpt, command
 
 report_app = typer.Typer(help="会议报告 / Meeting reports.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` command group to ``app``."""
+    app.add_typer(report_app, name="report")
+
 
 FORMATS = ("html", "xlsx")
 
@@ -122,26 +119,20 @@ def departments_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Department report for the forest-chief meeting, Art. 9 (部门履职情况汇报)."""
-    from geoservice.base.workspace import Workspace
+    with command(workspace, lang, as_json) as cmd:
+        report = make_department_report(
+            cmd.workspace, start, end, out_path, fmt, as_of, town, cmd.lang, cmd.settings.user
+        )
 
-    settings, lg = _settings(workspace, lang, as_json)
-    ws = Workspace(settings.workspace)
-    report = _guard(
-        lg,
-        lambda: make_department_report(
-            ws, start, end, out_path, fmt, as_of, town, lg, settings.user
-        ),
-    )
-    if as_json:
-        _print_json({"out": str(out_path), **report.to_dict(lg)})
-        return
-    out.print(
-        _t(
-            lg,
-            f"已生成报告：{out_path}（部门 {len(report.departments)} 个，村 {len(report.villages)} 个）",
-            f"Report written: {out_path} ({len(report.departments)} departments, "
-            f"{len(report.villages)} villages)",
-        ),
-        markup=False,
-    )
-    out.print(report.summary_text(lg), markup=False)
+        def render() -> None:
+            cmd.say(
+                cmd.text(
+                    f"已生成报告：{out_path}（部门 {len(report.departments)} 个，"
+                    f"村 {len(report.villages)} 个）",
+                    f"Report written: {out_path} ({len(report.departments)} departments, "
+                    f"{len(report.villages)} villages)",
+                )
+            )
+            cmd.say(report.summary_text(cmd.lang))
+
+        cmd.emit({"out": str(out_path), **report.to_dict(cmd.lang)}, render)

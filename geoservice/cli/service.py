@@ -6,26 +6,22 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.table import Table
 
-from geoservice.cli.common import (
-    JsonOpt,
-    LangOpt,
-    WorkspaceOpt,
-    _guard,
-    _print_json,
-    _settings,
-    _t,
-    app,
-    err,
-    out,
-)
+from geoservice.cli.common import JsonOpt, LangOpt, WorkspaceOpt, command, err, out
+from layers.messages import Lang, pick
 
 users_app = typer.Typer(help="服务用户与令牌 / Service users and tokens.", no_args_is_help=True)
 
 
-@app.command("serve")
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command and the ``users`` command group to ``app``."""
+    app.command("serve")(serve_cmd)
+    app.add_typer(users_app, name="users")
+
+
 def serve_cmd(
     workspace: WorkspaceOpt = None,
     host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
@@ -39,13 +35,11 @@ def serve_cmd(
     import uvicorn
 
     from geoservice.api.app import create_app
-    from geoservice.base.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang)
-    _guard(lg, Workspace(settings.workspace).require)
+    with command(workspace, lang) as cmd:  # the workspace must exist
+        settings = cmd.settings
     err.print(
-        _t(
-            lg,
+        cmd.text(
             f"服务地址 http://{host}:{port}/ （工作空间 {settings.workspace}；按 Ctrl+C 停止）",
             f"Serving http://{host}:{port}/ (workspace {settings.workspace}; Ctrl+C stops)",
         ),
@@ -71,6 +65,39 @@ def serve_cmd(
     )
 
 
+_USER_HEADS = (
+    ("编号", "id"),
+    ("姓名", "name"),
+    ("角色", "role"),
+    ("部门", "department"),
+    ("村", "village"),
+    ("创建", "created"),
+    ("到期", "expires"),
+    ("注销", "revoked"),
+)
+
+
+def _users_table(users: pd.DataFrame, lang: Lang) -> Table:
+    table = Table(*[pick(lang, zh, en) for zh, en in _USER_HEADS])
+    for row in users.itertuples():
+        table.add_row(
+            *(
+                str(v) if v is not None and v == v else ""
+                for v in (
+                    row.user_id,
+                    row.name,
+                    row.role,
+                    row.department,
+                    row.village_name,
+                    row.created_at,
+                    row.expires_at,
+                    row.revoked_at,
+                )
+            )
+        )
+    return table
+
+
 @users_app.command("add")
 def users_add(
     role: Annotated[str, typer.Option("--role", help="office | department | village | viewer")],
@@ -90,44 +117,37 @@ def users_add(
 ) -> None:
     """添加用户并显示其令牌（只显示这一次）/ Add a user and print its token once."""
     from geoservice.base.access import add_user
-    from geoservice.base.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang, as_json)
-    user, token = _guard(
-        lg,
-        lambda: add_user(
-            Workspace(settings.workspace),
+    with command(workspace, lang, as_json) as cmd:
+        user, token = add_user(
+            cmd.workspace,
             role=role,
             name=name,
-            by=settings.user,
+            by=cmd.settings.user,
             department=department,
             village=village,
             expires_days=expires_days,
-        ),
-    )
-    if as_json:
-        _print_json({**user.to_dict(), "token": token})
-        return
-    scope = user.department or (
-        f"{user.village_name}（{user.village_code}）" if user.village_code else ""
-    )
-    out.print(
-        _t(
-            lg,
-            f"已添加用户 {user.user_id}：{user.name}，角色 {user.role} {scope}",
-            f"Added user {user.user_id}: {user.name}, role {user.role} {scope}",
-        ),
-        markup=False,
-    )
-    out.print(
-        _t(
-            lg,
-            "令牌（只显示这一次，请妥善交给本人）：",
-            "Token (shown only this once; hand it over safely):",
-        ),
-        markup=False,
-    )
-    out.print(token, markup=False)
+        )
+
+        def render() -> None:
+            scope = user.department or (
+                f"{user.village_name}（{user.village_code}）" if user.village_code else ""
+            )
+            cmd.say(
+                cmd.text(
+                    f"已添加用户 {user.user_id}：{user.name}，角色 {user.role} {scope}",
+                    f"Added user {user.user_id}: {user.name}, role {user.role} {scope}",
+                )
+            )
+            cmd.say(
+                cmd.text(
+                    "令牌（只显示这一次，请妥善交给本人）：",
+                    "Token (shown only this once; hand it over safely):",
+                )
+            )
+            cmd.say(token)
+
+        cmd.emit({**user.to_dict(), "token": token}, render)
 
 
 @users_app.command("list")
@@ -136,45 +156,13 @@ def users_list(
 ) -> None:
     """列出服务用户（不含令牌）/ List service users (never their tokens)."""
     from geoservice.base.access import list_users
-    from geoservice.base.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang, as_json)
-    users = _guard(lg, lambda: list_users(Workspace(settings.workspace)))
-    if as_json:
-        _print_json(users.astype(object).where(users.notna(), None).to_dict("records"))
-        return
-    table = Table(
-        *[
-            _t(lg, zh, en)
-            for zh, en in (
-                ("编号", "id"),
-                ("姓名", "name"),
-                ("角色", "role"),
-                ("部门", "department"),
-                ("村", "village"),
-                ("创建", "created"),
-                ("到期", "expires"),
-                ("注销", "revoked"),
-            )
-        ]
-    )
-    for row in users.itertuples():
-        table.add_row(
-            *(
-                str(v) if v is not None and v == v else ""
-                for v in (
-                    row.user_id,
-                    row.name,
-                    row.role,
-                    row.department,
-                    row.village_name,
-                    row.created_at,
-                    row.expires_at,
-                    row.revoked_at,
-                )
-            )
+    with command(workspace, lang, as_json) as cmd:
+        users = list_users(cmd.workspace)
+        cmd.emit(
+            users.astype(object).where(users.notna(), None).to_dict("records"),
+            lambda: out.print(_users_table(users, cmd.lang)),
         )
-    out.print(table)
 
 
 @users_app.command("revoke")
@@ -185,11 +173,7 @@ def users_revoke(
 ) -> None:
     """注销用户令牌 / Revoke a user's token."""
     from geoservice.base.access import revoke_user
-    from geoservice.base.workspace import Workspace
 
-    settings, lg = _settings(workspace, lang)
-    _guard(lg, lambda: revoke_user(Workspace(settings.workspace), user_id, settings.user))
-    out.print(
-        _t(lg, f"已注销用户 {user_id} 的令牌。", f"Revoked the token of user {user_id}."),
-        markup=False,
-    )
+    with command(workspace, lang) as cmd:
+        revoke_user(cmd.workspace, user_id, cmd.settings.user)
+        cmd.say(cmd.text(f"已注销用户 {user_id} 的令牌。", f"Revoked the token of user {user_id}."))

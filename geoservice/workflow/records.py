@@ -18,7 +18,7 @@ from geoservice.workflow.states import check_state
 from geoservice.workflow.store import append_history, transaction
 from layers.codes import CATEGORIES, category_from_text, department_codes
 
-__all__ = ["add_campaign", "add_problem", "default_departments"]
+__all__ = ["add_campaign", "add_problem", "default_departments", "departments_from_text"]
 
 
 def default_departments(category: str) -> list[str]:
@@ -44,7 +44,12 @@ def _category(text: str) -> str:
     return str(cat)
 
 
-def _departments(text: str | None, category: str) -> list[str]:
+def departments_from_text(text: str | None, category: str) -> list[str]:
+    """Department codes named in ``text`` (codes or names, comma-separated).
+
+    Empty ``text`` gives the routing rules' departments of ``category``; a name that is
+    not a department raises :class:`OptionError`.
+    """
     if not text:
         return default_departments(category)
     codes, unknown = department_codes(pd.Series([text], dtype="string"))
@@ -133,7 +138,7 @@ def add_problem(
     """
     code, name = resolve_village(village, read_villages(ws))
     cat = _category(category)
-    depts = _departments(cc, cat)
+    depts = departments_from_text(cc, cat)
     found = found_on or date.today()
     if deadline < found:
         raise OptionError(
@@ -199,7 +204,7 @@ def add_campaign(
                 f"The end date {ended_on} is before the start date {started_on}; check --end.",
             )
         )
-    depts = _departments(departments, "other") if departments else []
+    depts = departments_from_text(departments, "other") if departments else []
     row = {
         "campaign_id": campaign_id,
         "name": name,

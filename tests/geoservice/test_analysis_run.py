@@ -8,9 +8,11 @@ import pandas as pd
 import pyogrio
 import pytest
 
+from geoservice.analysis import lanes, pause
 from geoservice.analysis.rules import load_rules
 from geoservice.analysis.run import analyze, read_inputs
 from geoservice.analysis.scoring import score_parcels
+from geoservice.analysis.targets import build_targets_and_reasons
 from geoservice.base.errors import NotFoundError
 from geoservice.base.workspace import Workspace
 from geoservice.cli.app import DEMO_FILES
@@ -92,6 +94,31 @@ def test_the_columns_read_for_the_analysis_give_the_scores_of_whole_layers(town)
     ours = score_parcels(*(frames[k] for k in whole), rules, AS_OF).parcel_risk
     full = score_parcels(*(whole[k] for k in whole), rules, AS_OF).parcel_risk
     pd.testing.assert_frame_equal(ours, full)
+
+
+def test_analysis_by_default_starts_no_thread_and_leaves_the_process_settings(town, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("called outside a batch entry point")
+
+    monkeypatch.setattr(lanes, "ThreadPoolExecutor", refuse)
+    monkeypatch.setattr(pause._RUNTIME, "enter", refuse)
+    result = analyze(town, as_of=AS_OF, rules=load_rules(None), actor="planner")
+    assert len(result.targets) > 0
+
+
+def test_a_parallel_run_gives_the_same_layers_as_an_inline_one(town):
+    rules = load_rules(None)
+    runs = []
+    for parallel in (False, True):
+        frames = read_inputs(town, parallel=parallel)
+        kinds = ("parcels", "complaints", "patches", "problems")
+        scored = score_parcels(*(frames[k] for k in kinds), rules, AS_OF, parallel=parallel)
+        built = build_targets_and_reasons(
+            scored.parcel_risk, scored.items, rules, parallel=parallel
+        )
+        runs.append((scored.parcel_risk, scored.items, *built))
+    for inline, threaded in zip(*runs, strict=True):
+        pd.testing.assert_frame_equal(inline, threaded)
 
 
 def test_analysis_needs_parcels(tmp_path):

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from geoservice.analysis import edges, spatial
-from geoservice.analysis.lanes import Shared
+from geoservice.analysis import edges, lanes, spatial
+from geoservice.analysis.lanes import Inline, Shared
 from geoservice.analysis.pause import analysis_runtime
 from geoservice.analysis.spatial import PolygonIndex, points_within, polygon_pairs_within
 
@@ -58,7 +58,7 @@ def test_points_within_agrees_with_geos_in_blocks_on_two_threads(small_blocks, d
     points = shapely.points(rng.uniform(-100, 3100, (3000, 2)))
     points[7] = None
     index = PolygonIndex.build(polygons)
-    pt, poly = points_within(points, index, distance)
+    pt, poly = points_within(points, index, distance, parallel=True)
     assert set(zip(pt.tolist(), poly.tolist(), strict=True)) == geos_pairs(
         points, polygons, distance
     )
@@ -73,7 +73,7 @@ def test_points_within_is_the_same_in_blocks_as_in_one_piece(monkeypatch):
     monkeypatch.setattr(spatial, "_BLOCK_POLYGONS", 13)
     monkeypatch.setattr(spatial, "_BLOCK_POINTS", 97)
     monkeypatch.setattr(spatial, "_SPLIT_POINTS", 10)
-    blocks = points_within(points, PolygonIndex.build(polygons), 120.0)
+    blocks = points_within(points, PolygonIndex.build(polygons), 120.0, parallel=True)
     assert all(np.array_equal(a, b) for a, b in zip(whole, blocks, strict=True))
 
 
@@ -104,7 +104,7 @@ def test_anchor_vertices_lie_on_their_polygon():
 @pytest.mark.parametrize("distance", [0.0, 40.0])
 def test_polygon_pairs_within_on_two_threads_agree_with_geos(small_blocks, distance):
     polygons = shapes(np.random.default_rng(3), 120)[5:]
-    i, j = polygon_pairs_within(polygons, distance)
+    i, j = polygon_pairs_within(polygons, distance, parallel=True)
     found = {(a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True) if a != b}
     expected = geos_pairs(polygons, polygons, distance)
     assert {tuple(sorted(p)) for p in found} == {tuple(sorted(p)) for p in expected if p[0] != p[1]}
@@ -169,3 +169,33 @@ def test_shared_jobs_come_back_in_order_and_unstarted_ones_run_in_the_caller():
         assert work.results() == [0, 1, 4, 9, 16, 25]
     assert ran_in[0].startswith("lane")
     assert all(ran_in[k] == threading.current_thread().name for k in range(1, 6))
+
+
+def no_threads(*args, **kwargs):
+    raise AssertionError("a thread pool was started")
+
+
+def test_spatial_joins_start_no_thread_unless_asked(small_blocks, monkeypatch):
+    monkeypatch.setattr(lanes, "ThreadPoolExecutor", no_threads)
+    rng = np.random.default_rng(4)
+    polygons = shapes(rng, 300)
+    points = shapely.points(rng.uniform(-100, 3100, (3000, 2)))
+    pt, poly = points_within(points, PolygonIndex.build(polygons), 60.0)
+    assert set(zip(pt.tolist(), poly.tolist(), strict=True)) == geos_pairs(points, polygons, 60.0)
+    i, _ = polygon_pairs_within(polygons, 40.0)
+    assert len(i) > 0
+
+
+def test_inline_jobs_run_in_the_caller_when_submitted_and_keep_their_error():
+    ran_in = []
+    with Inline() as lane:
+        job = lane.submit(lambda: ran_in.append(threading.current_thread().name) or 3)
+        assert ran_in == [threading.current_thread().name]
+        assert job.result() == 3
+        failed = lane.submit(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        failed.result()
+
+
+def test_shared_jobs_on_an_inline_lane_come_back_in_order():
+    assert Shared(Inline(), lambda k: k * k, [1, 2, 3]).results() == [1, 4, 9]
