@@ -95,8 +95,8 @@ TILE_LAYERS: dict[str, TileLayer] = {
         ),
         TileLayer(
             "problems",
-            ("problem_id", "status"),
-            ("village_code", "village_name", "category", "deadline", "found_on", "campaign"),
+            ("problem_id", "status", "village_code"),
+            ("village_name", "category", "deadline", "found_on", "campaign"),
         ),
         TileLayer(
             "complaints",

@@ -69,6 +69,10 @@ KNOWN: dict[str, list[Any]] = {
     "found_on": [AS_OF],
     "cc": [DEPARTMENT, [DEPARTMENT, "education"]],
     "evidence": [[]],
+    "layer": ["parcels", "problems", "targets", "villages", "complaints"],
+    "z": ["10", "14"],
+    "x": ["831", "13307"],
+    "y": ["439", "7026"],
 }
 ABSENT = object()
 
@@ -173,7 +177,9 @@ core = schemathesis.pytest.from_fixture("api").exclude(path_regex=OGC)
 ogc = schemathesis.pytest.from_fixture("api").include(path_regex=OGC)
 # A village reads and reports on its problems, files complaints, sees public layers and
 # the village map; everything else is refused before any input is read.
-village_core = core.include(path_regex=r"^/(problems|villages|complaints|layers|maps/villages)")
+village_core = core.include(
+    path_regex=r"^/(problems|villages|complaints|layers|maps/villages|tiles)"
+)
 
 
 @core.parametrize()
