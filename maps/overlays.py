@@ -13,6 +13,7 @@ import pandas as pd
 from folium.plugins import MarkerCluster
 
 from layers.codes import CATEGORIES
+from layers.messages import Lang, pick
 from maps import styles
 from maps.popups import (
     code_names,
@@ -20,7 +21,6 @@ from maps.popups import (
     day_text,
     escaped,
     escaped_or_missing,
-    in_lang,
     number_text,
     popup_layer,
     village_text,
@@ -30,7 +30,7 @@ from maps.render import display_frame
 __all__ = ["add_complaints", "add_flagged", "add_patches", "add_problems", "state_legend"]
 
 
-def add_flagged(m: folium.Map, parcels: gpd.GeoDataFrame, lang: str) -> None:
+def add_flagged(m: folium.Map, parcels: gpd.GeoDataFrame, lang: Lang) -> None:
     """The flagged parcels (rows of ``parcel_risk``) with their risk score."""
     if not len(parcels):
         return
@@ -45,16 +45,16 @@ def add_flagged(m: folium.Map, parcels: gpd.GeoDataFrame, lang: str) -> None:
         "parcel_risk",
     )
     aliases = {
-        "pid": in_lang(lang, "小班/图斑号", "Parcel"),
-        "vil": in_lang(lang, "村", "Village"),
-        "score": in_lang(lang, "风险评分", "Risk score"),
-        "ha": in_lang(lang, "面积(公顷)", "Area (ha)"),
+        "pid": pick(lang, "小班/图斑号", "Parcel"),
+        "vil": pick(lang, "村", "Village"),
+        "score": pick(lang, "风险评分", "Risk score"),
+        "ha": pick(lang, "面积(公顷)", "Area (ha)"),
     }
     style = lambda f: {"color": "#1565c0", "weight": 1, "fillOpacity": 0.15}  # noqa: E731
-    popup_layer(shown, in_lang(lang, "高风险小班", "Flagged parcels"), aliases, style).add_to(m)
+    popup_layer(shown, pick(lang, "高风险小班", "Flagged parcels"), aliases, style).add_to(m)
 
 
-def add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: str) -> None:
+def add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: Lang) -> None:
     """The forest-inspection change patches."""
     if not len(patches):
         return
@@ -69,18 +69,16 @@ def add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: str) -> None:
         "patches",
     )
     aliases = {
-        "pid": in_lang(lang, "图斑号", "Patch"),
-        "year": in_lang(lang, "年度", "Year"),
-        "cause": in_lang(lang, "变化原因", "Cause"),
-        "ha": in_lang(lang, "面积(公顷)", "Area (ha)"),
+        "pid": pick(lang, "图斑号", "Patch"),
+        "year": pick(lang, "年度", "Year"),
+        "cause": pick(lang, "变化原因", "Cause"),
+        "ha": pick(lang, "面积(公顷)", "Area (ha)"),
     }
     style = lambda f: {"color": "#6a1b9a", "weight": 1.5, "fillOpacity": 0.3}  # noqa: E731
-    popup_layer(shown, in_lang(lang, "森林督查变化图斑", "Change patches"), aliases, style).add_to(
-        m
-    )
+    popup_layer(shown, pick(lang, "森林督查变化图斑", "Change patches"), aliases, style).add_to(m)
 
 
-def add_complaints(m: folium.Map, complaints: gpd.GeoDataFrame, lang: str) -> None:
+def add_complaints(m: folium.Map, complaints: gpd.GeoDataFrame, lang: Lang) -> None:
     """The complaints as clustered points."""
     if not len(complaints):
         return
@@ -97,21 +95,19 @@ def add_complaints(m: folium.Map, complaints: gpd.GeoDataFrame, lang: str) -> No
         "complaints",
     )
     aliases = {
-        "cid": in_lang(lang, "举报编号", "Complaint"),
-        "at": in_lang(lang, "受理日期", "Received"),
-        "cat": in_lang(lang, "类别", "Category"),
-        "txt": in_lang(lang, "内容", "Description"),
+        "cid": pick(lang, "举报编号", "Complaint"),
+        "at": pick(lang, "受理日期", "Received"),
+        "cat": pick(lang, "类别", "Category"),
+        "txt": pick(lang, "内容", "Description"),
     }
-    cluster = MarkerCluster(name=in_lang(lang, "举报投诉", "Complaints"))
+    cluster = MarkerCluster(name=pick(lang, "举报投诉", "Complaints"))
     style = lambda f: {"color": "#00838f", "fillColor": "#00838f", "fillOpacity": 0.8}  # noqa: E731
     marker = folium.CircleMarker(radius=6, weight=1)
-    popup_layer(shown, in_lang(lang, "举报投诉", "Complaints"), aliases, style, marker).add_to(
-        cluster
-    )
+    popup_layer(shown, pick(lang, "举报投诉", "Complaints"), aliases, style, marker).add_to(cluster)
     cluster.add_to(m)
 
 
-def add_problems(m: folium.Map, problems: gpd.GeoDataFrame, lang: str, name: str) -> None:
+def add_problems(m: folium.Map, problems: gpd.GeoDataFrame, lang: Lang, name: str) -> None:
     """The inspection problems as points coloured by state, in a layer named ``name``."""
     if not len(problems):
         return
@@ -137,21 +133,21 @@ def add_problems(m: folium.Map, problems: gpd.GeoDataFrame, lang: str, name: str
         "problems",
     )
     aliases = {
-        "pid": in_lang(lang, "问题编号", "Problem"),
-        "vil": in_lang(lang, "村", "Village"),
-        "cat": in_lang(lang, "类别", "Category"),
-        "st": in_lang(lang, "状态", "State"),
-        "due": in_lang(lang, "整改期限", "Deadline"),
-        "esc": in_lang(lang, "督办", "Escalation"),
+        "pid": pick(lang, "问题编号", "Problem"),
+        "vil": pick(lang, "村", "Village"),
+        "cat": pick(lang, "类别", "Category"),
+        "st": pick(lang, "状态", "State"),
+        "due": pick(lang, "整改期限", "Deadline"),
+        "esc": pick(lang, "督办", "Escalation"),
     }
     marker = folium.CircleMarker(radius=7, weight=1)
     popup_layer(shown, name, aliases, colour_style("c", 0.9, 1), marker).add_to(m)
 
 
-def state_legend(lang: str) -> str:
+def state_legend(lang: Lang) -> str:
     """Legend block of the problem states."""
     return styles.legend_html(
-        in_lang(lang, "督查问题状态", "Problem state"),
+        pick(lang, "督查问题状态", "Problem state"),
         [(c, styles.label(styles.STATE_LABELS, s, lang)) for s, c in styles.STATE_COLOURS.items()],
         kind="dot",
     )

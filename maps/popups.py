@@ -14,6 +14,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from layers.messages import Lang
 from maps import styles
 from maps.render import geojson
 
@@ -24,7 +25,6 @@ __all__ = [
     "day_text",
     "escaped",
     "escaped_or_missing",
-    "in_lang",
     "number_text",
     "popup_layer",
     "split_codes",
@@ -35,18 +35,13 @@ __all__ = [
 Names = dict[str, tuple[str, str]]
 
 
-def in_lang(lang: str, zh: str, en: str) -> str:
-    """``en`` when ``lang`` is ``"en"``, else ``zh``."""
-    return en if lang == "en" else zh
-
-
 def escaped(values: pd.Series) -> pd.Series:
     """Values as escaped display text ('' for missing)."""
     s = values.astype(object).where(values.notna(), "")
     return s.astype(str).map(html.escape)
 
 
-def escaped_or_missing(values: pd.Series, key: str, lang: str) -> pd.Series:
+def escaped_or_missing(values: pd.Series, key: str, lang: Lang) -> pd.Series:
     """Escaped display text; the plain word for a missing ``key`` value where missing."""
     return styles.or_missing(values, key, lang).map(html.escape)
 
@@ -56,7 +51,7 @@ def day_text(values: pd.Series) -> pd.Series:
     return values.astype("string").str.slice(0, 10)
 
 
-def village_text(frame: pd.DataFrame, code: str, name: str, lang: str) -> pd.Series:
+def village_text(frame: pd.DataFrame, code: str, name: str, lang: Lang) -> pd.Series:
     """Escaped village names of ``frame``, in plain words where missing (no village)."""
     codes = frame[code] if code in frame else pd.Series(pd.NA, index=frame.index)
     return styles.village_labels(codes, frame[name], lang).map(html.escape)
@@ -68,7 +63,7 @@ def split_codes(values: pd.Series, sep: str = ";") -> pd.Series:
     return s.str.replace(",", sep).str.split(sep).map(lambda xs: [x.strip() for x in xs if x])
 
 
-def code_names(values: pd.Series, table: Names, lang: str) -> pd.Series:
+def code_names(values: pd.Series, table: Names, lang: Lang) -> pd.Series:
     """Escaped names (``table``: code → (Chinese, English)) of joined codes, joined by 、."""
     idx = 1 if lang == "en" else 0
     joined = split_codes(values).map(

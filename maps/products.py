@@ -21,7 +21,7 @@ import pandas as pd
 from folium.utilities import JsCode
 
 from layers.codes import CATEGORIES, DEPARTMENTS
-from layers.messages import Message
+from layers.messages import Lang, Message, pick
 from maps import styles
 from maps.basemaps import Basemap
 from maps.overlays import add_complaints, add_flagged, add_patches, add_problems, state_legend
@@ -30,7 +30,6 @@ from maps.popups import (
     code_names,
     colour_style,
     escaped,
-    in_lang,
     number_text,
     popup_layer,
     split_codes,
@@ -56,7 +55,7 @@ _LABEL = JsCode(
 )
 
 
-def _villages_layer(villages: gpd.GeoDataFrame, lang: str) -> tuple[folium.GeoJson, Any]:
+def _villages_layer(villages: gpd.GeoDataFrame, lang: Lang) -> tuple[folium.GeoJson, Any]:
     shown = display_frame(
         villages,
         {
@@ -68,7 +67,7 @@ def _villages_layer(villages: gpd.GeoDataFrame, lang: str) -> tuple[folium.GeoJs
     )
     layer = folium.GeoJson(
         geojson(shown),
-        name=in_lang(lang, "村界", "Village boundaries"),
+        name=pick(lang, "村界", "Village boundaries"),
         style_function=lambda f: {"color": "#555555", "weight": 1.5, "fillOpacity": 0},
         on_each_feature=_LABEL,
     )
@@ -96,16 +95,16 @@ def _focus(m: folium.Map, shown_villages: gpd.GeoDataFrame, village: str | None)
     fit_to(m, hit)
 
 
-def _targets_frame(targets: gpd.GeoDataFrame, lang: str, depts: Names) -> gpd.GeoDataFrame:
-    yes, no = in_lang(lang, "是", "yes"), in_lang(lang, "否", "no")
+def _targets_frame(targets: gpd.GeoDataFrame, lang: Lang, depts: Names) -> gpd.GeoDataFrame:
+    yes, no = pick(lang, "是", "yes"), pick(lang, "否", "no")
     evidence = (
-        in_lang(lang, "举报 ", "complaints ")
+        pick(lang, "举报 ", "complaints ")
         + number_text(targets["complaint_count"], ".0f")
-        + in_lang(lang, "；变化图斑 ", "; change patches ")
+        + pick(lang, "；变化图斑 ", "; change patches ")
         + number_text(targets["patch_area_ha"], ".2f")
-        + in_lang(lang, " 公顷；未整改问题 ", " ha; open problems ")
+        + pick(lang, " 公顷；未整改问题 ", " ha; open problems ")
         + number_text(targets["open_problem_count"], ".0f")
-        + in_lang(lang, "；小班 ", "; parcels ")
+        + pick(lang, "；小班 ", "; parcels ")
         + number_text(targets["parcel_count"], ".0f")
     )
     reasons_col = "reasons_en" if lang == "en" and "reasons_en" in targets else "reasons"
@@ -131,23 +130,23 @@ def _targets_frame(targets: gpd.GeoDataFrame, lang: str, depts: Names) -> gpd.Ge
     )
 
 
-def _target_aliases(lang: str) -> dict[str, str]:
+def _target_aliases(lang: Lang) -> dict[str, str]:
     return {
-        "search": in_lang(lang, "目标编号", "Target"),
-        "pri": in_lang(lang, "优先级", "Priority"),
-        "vil": in_lang(lang, "所在村", "Villages"),
-        "ha": in_lang(lang, "面积(公顷)", "Area (ha)"),
-        "cat": in_lang(lang, "问题类别", "Categories"),
-        "lead": in_lang(lang, "牵头部门", "Lead"),
-        "coop": in_lang(lang, "配合部门", "Cooperating"),
-        "crim": in_lang(lang, "达到刑事立案标准", "Criminal threshold met"),
-        "ev": in_lang(lang, "证据", "Evidence"),
-        "why": in_lang(lang, "理由", "Reasons"),
+        "search": pick(lang, "目标编号", "Target"),
+        "pri": pick(lang, "优先级", "Priority"),
+        "vil": pick(lang, "所在村", "Villages"),
+        "ha": pick(lang, "面积(公顷)", "Area (ha)"),
+        "cat": pick(lang, "问题类别", "Categories"),
+        "lead": pick(lang, "牵头部门", "Lead"),
+        "coop": pick(lang, "配合部门", "Cooperating"),
+        "crim": pick(lang, "达到刑事立案标准", "Criminal threshold met"),
+        "ev": pick(lang, "证据", "Evidence"),
+        "why": pick(lang, "理由", "Reasons"),
     }
 
 
 def _add_targets(
-    m: folium.Map, targets: gpd.GeoDataFrame, lang: str, depts: Names, prefix: str
+    m: folium.Map, targets: gpd.GeoDataFrame, lang: Lang, depts: Names, prefix: str
 ) -> list[folium.GeoJson]:
     """One toggleable layer per lead department; returns the layers."""
     shown = _targets_frame(targets, lang, depts)
@@ -163,9 +162,9 @@ def _add_targets(
     return layers
 
 
-def _priority_legend(lang: str) -> str:
+def _priority_legend(lang: Lang) -> str:
     return styles.legend_html(
-        in_lang(lang, "执法目标优先级", "Target priority"),
+        pick(lang, "执法目标优先级", "Target priority"),
         [
             (styles.PRIORITY_COLOURS[p], styles.label(styles.PRIORITY_LABELS, p, lang))
             for p in styles.PRIORITY_COLOURS
@@ -179,7 +178,7 @@ def targets_map(
     complaints: gpd.GeoDataFrame,
     patches: gpd.GeoDataFrame,
     flagged_parcels: gpd.GeoDataFrame,
-    lang: str = "zh",
+    lang: Lang = "zh",
     *,
     village: str | None = None,
     tiles: str | Basemap | None = None,
@@ -205,12 +204,12 @@ def targets_map(
     village_layer.add_to(m)
     add_flagged(m, flagged_parcels, lang)
     add_patches(m, patches, lang)
-    target_layers = _add_targets(m, targets, lang, depts, in_lang(lang, "牵头：", "Lead: "))
+    target_layers = _add_targets(m, targets, lang, depts, pick(lang, "牵头：", "Lead: "))
     add_complaints(m, complaints, lang)
     search(
         m,
         [*target_layers, village_layer],
-        in_lang(lang, "目标编号或村名", "Target id or village"),
+        pick(lang, "目标编号或村名", "Target id or village"),
         lang,
     )
     legend(
@@ -218,11 +217,11 @@ def targets_map(
         [
             _priority_legend(lang),
             styles.legend_html(
-                in_lang(lang, "证据", "Evidence"),
+                pick(lang, "证据", "Evidence"),
                 [
-                    ("#6a1b9a", in_lang(lang, "森林督查变化图斑", "change patches")),
-                    ("#1565c0", in_lang(lang, "高风险小班", "flagged parcels")),
-                    ("#00838f", in_lang(lang, "举报投诉", "complaints")),
+                    ("#6a1b9a", pick(lang, "森林督查变化图斑", "change patches")),
+                    ("#1565c0", pick(lang, "高风险小班", "flagged parcels")),
+                    ("#00838f", pick(lang, "举报投诉", "complaints")),
                 ],
             ),
         ],
@@ -237,7 +236,7 @@ def villages_map(
     villages: gpd.GeoDataFrame,
     status: pd.DataFrame,
     problems: gpd.GeoDataFrame,
-    lang: str = "zh",
+    lang: Lang = "zh",
     *,
     village: str | None = None,
     tiles: str | Basemap | None = None,
@@ -282,24 +281,24 @@ def villages_map(
         "villages",
     )
     aliases = {
-        "search": in_lang(lang, "村", "Village"),
-        "code": in_lang(lang, "村代码", "Code"),
-        "cls": in_lang(lang, "整改情况", "Status"),
-        "problems": in_lang(lang, "问题数", "Problems"),
-        "open": in_lang(lang, "未整改", "Open"),
-        "overdue": in_lang(lang, "逾期", "Overdue"),
-        "awaiting_verification": in_lang(lang, "待验收", "Awaiting verification"),
-        "verified": in_lang(lang, "已销号", "Verified"),
-        "rate": in_lang(lang, "按期整改率", "On-time rate"),
-        "esc": in_lang(lang, "最高督办级别", "Highest escalation"),
+        "search": pick(lang, "村", "Village"),
+        "code": pick(lang, "村代码", "Code"),
+        "cls": pick(lang, "整改情况", "Status"),
+        "problems": pick(lang, "问题数", "Problems"),
+        "open": pick(lang, "未整改", "Open"),
+        "overdue": pick(lang, "逾期", "Overdue"),
+        "awaiting_verification": pick(lang, "待验收", "Awaiting verification"),
+        "verified": pick(lang, "已销号", "Verified"),
+        "rate": pick(lang, "按期整改率", "On-time rate"),
+        "esc": pick(lang, "最高督办级别", "Highest escalation"),
     }
     layer = popup_layer(
-        shown, in_lang(lang, "村整改情况", "Village status"), aliases, colour_style("c", 0.55, 1.5)
+        shown, pick(lang, "村整改情况", "Village status"), aliases, colour_style("c", 0.55, 1.5)
     )
     layer.on_each_feature = _LABEL
     layer.add_to(m)
-    add_problems(m, problems, lang, in_lang(lang, "督查问题", "Inspection problems"))
-    search(m, [layer], in_lang(lang, "村名", "Village name"), lang)
+    add_problems(m, problems, lang, pick(lang, "督查问题", "Inspection problems"))
+    search(m, [layer], pick(lang, "村名", "Village name"), lang)
     status_entries = [
         (styles.STATUS_COLOURS[k], styles.label(styles.STATUS_LABELS, k, lang))
         for k in styles.STATUS_CLASSES
@@ -307,7 +306,7 @@ def villages_map(
     legend(
         m,
         [
-            styles.legend_html(in_lang(lang, "村整改情况", "Village status"), status_entries),
+            styles.legend_html(pick(lang, "村整改情况", "Village status"), status_entries),
             state_legend(lang),
         ],
     )
@@ -322,7 +321,7 @@ def department_map(
     targets: gpd.GeoDataFrame,
     problems: gpd.GeoDataFrame,
     villages: gpd.GeoDataFrame,
-    lang: str = "zh",
+    lang: Lang = "zh",
     *,
     village: str | None = None,
     tiles: str | Basemap | None = None,
@@ -350,18 +349,14 @@ def department_map(
     m = base_map(tiles, attribution)
     village_layer, shown_villages = _villages_layer(villages, lang)
     village_layer.add_to(m)
-    layers = (
-        _add_targets(m, mine, lang, depts, in_lang(lang, "牵头：", "Lead: ")) if len(mine) else []
-    )
+    layers = _add_targets(m, mine, lang, depts, pick(lang, "牵头：", "Lead: ")) if len(mine) else []
     add_problems(
         m,
         problems[copied.to_numpy()],
         lang,
-        in_lang(lang, "抄送本部门的督查问题", "Problems copied to this department"),
+        pick(lang, "抄送本部门的督查问题", "Problems copied to this department"),
     )
-    search(
-        m, [*layers, village_layer], in_lang(lang, "目标编号或村名", "Target id or village"), lang
-    )
+    search(m, [*layers, village_layer], pick(lang, "目标编号或村名", "Target id or village"), lang)
     legend(m, [_priority_legend(lang), state_legend(lang)])
     fullscreen(m, lang)
     folium.LayerControl(collapsed=False).add_to(m)

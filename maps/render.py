@@ -22,7 +22,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from layers.errors import MessageError
-from layers.messages import Message
+from layers.messages import Lang, Message
 from maps.assets import BUNDLES, bundle
 from maps.basemaps import Basemap, TileSpec
 from maps.styles import LEGEND_CSS
@@ -215,7 +215,7 @@ class _Fullscreen(MacroElement):
         self.cancel = cancel
 
 
-def fullscreen(m: folium.Map, lang: str) -> None:
+def fullscreen(m: folium.Map, lang: Lang) -> None:
     """Add the fullscreen button."""
     zh = lang != "en"
     m.add_child(_Fullscreen("全屏" if zh else "Full screen", "退出全屏" if zh else "Exit"))
@@ -253,7 +253,7 @@ class _Search(MacroElement):
         self.err = err
 
 
-def search(m: folium.Map, layers: list[folium.GeoJson], placeholder: str, lang: str) -> None:
+def search(m: folium.Map, layers: list[folium.GeoJson], placeholder: str, lang: Lang) -> None:
     """Search the ``search`` property of the features of ``layers`` (ids, village names)."""
     err = "未找到" if lang != "en" else "Not found"
     m.add_child(_Search([lay.get_name() for lay in layers], placeholder, err))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from layers.codes import ESCALATION_LABELS, PRIORITY_WORDS, PROBLEM_STATE_LABELS
+from layers.messages import Lang, pick
 
 __all__ = [
     "ESCALATION_LABELS",
@@ -87,13 +88,13 @@ def _blank_to_na(values: pd.Series) -> pd.Series:
     return text.where(text != "")
 
 
-def or_missing(values: pd.Series, key: str, lang: str = "zh") -> pd.Series:
+def or_missing(values: pd.Series, key: str, lang: Lang = "zh") -> pd.Series:
     """``values`` as text, the :data:`MISSING_LABELS` word of ``key`` where missing or
     blank (same index)."""
     return _blank_to_na(values).fillna(label(MISSING_LABELS, key, lang)).astype(object)
 
 
-def village_labels(codes: pd.Series, names: pd.Series, lang: str = "zh") -> pd.Series:
+def village_labels(codes: pd.Series, names: pd.Series, lang: Lang = "zh") -> pd.Series:
     """Village names; ``未知村（代码 …）`` where only the code is known, ``未知村`` where
     neither is (index of ``names``). Codes and names may be ``;``-joined lists."""
     name = _blank_to_na(names).str.replace(";", "、")
@@ -104,10 +105,9 @@ def village_labels(codes: pd.Series, names: pd.Series, lang: str = "zh") -> pd.S
     return name.fillna(only_code).fillna(unknown).astype(object)
 
 
-def label(table: dict[str, tuple[str, str]], key: str, lang: str = "zh") -> str:
+def label(table: dict[str, tuple[str, str]], key: str, lang: Lang = "zh") -> str:
     """The label of ``key`` in ``lang``; the key itself when unknown."""
-    zh, en = table.get(key, (key, key))
-    return en if lang == "en" else zh
+    return pick(lang, *table.get(key, (key, key)))
 
 
 def priority_colour(priority: str) -> str:

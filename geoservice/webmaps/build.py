@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from geoservice.base import dates
 from geoservice.base.errors import NotFoundError, OptionError, message
 from geoservice.webmaps.cache import cached_page
+from layers.messages import Lang
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -206,7 +207,7 @@ def _masked(frame: Any, principal: Principal | None, kind: str) -> Any:
 
 def targets_map_of(
     ws: Workspace,
-    lang: str,
+    lang: Lang,
     village: str | None = None,
     tiles: Any = None,
     *,
@@ -262,7 +263,7 @@ def targets_map_of(
 def villages_map_of(
     ws: Workspace,
     day: date,
-    lang: str,
+    lang: Lang,
     village: str | None = None,
     tiles: Any = None,
     *,
@@ -306,7 +307,7 @@ def department_map_of(
     ws: Workspace,
     dept: str,
     day: date,
-    lang: str,
+    lang: Lang,
     village: str | None = None,
     tiles: Any = None,
     *,
@@ -345,7 +346,9 @@ def _page(
     return cached_page(ws, principal, args, lambda: served_html(draw()))
 
 
-def targets_page(ws: Workspace, principal: Principal, lang: str, village: str | None = None) -> str:
+def targets_page(
+    ws: Workspace, principal: Principal, lang: Lang, village: str | None = None
+) -> str:
     """:func:`targets_map_of` for ``principal`` as a page (see :func:`_page`)."""
     principal.require(*_MAP_ROLES)
     draw = functools.partial(targets_map_of, ws, lang, village, principal=principal)
@@ -353,7 +356,7 @@ def targets_page(ws: Workspace, principal: Principal, lang: str, village: str | 
 
 
 def villages_page(
-    ws: Workspace, principal: Principal, day: date, lang: str, village: str | None = None
+    ws: Workspace, principal: Principal, day: date, lang: Lang, village: str | None = None
 ) -> str:
     """:func:`villages_map_of` for ``principal`` as a page (see :func:`_page`)."""
     draw = functools.partial(villages_map_of, ws, day, lang, village, principal=principal)
@@ -365,7 +368,7 @@ def department_page(
     principal: Principal,
     code: str,
     day: date,
-    lang: str,
+    lang: Lang,
     village: str | None = None,
 ) -> str:
     """:func:`department_map_of` for ``principal`` as a page (see :func:`_page`).
