@@ -13,16 +13,16 @@ builders raise their own errors (:mod:`maps.render`, :mod:`maps.assets`,
 
 ::
 
-    MessageError             any error with a bilingual message for the person who caused it
-    └── LayersError          a survey file (or its field mapping) cannot be used
-        ├── SourceError          the file cannot be opened as given (missing part, format)
-        │   ├── ArchiveError     an unsafe or unusable archive (zip slip, bomb, nested zip)
-        │   ├── ShapefileIntegrityError  the parts of a shapefile disagree (a truncated copy)
-        │   └── LayerChoiceError a container holds several layers and none was chosen
-        ├── EncodingError        text cannot be decoded with the given or detected encoding
-        ├── CRSError             no usable coordinate reference system
-        ├── ClassifiedDataError  the data is marked as classified and must not be stored
-        └── SchemaError          required fields missing or a mapping file is invalid
+    MessageError        any error with a bilingual message for the person who caused it
+    └── LayersError     a survey file (or its field mapping) cannot be used
+        ├── SourceError              the file cannot be opened (missing part, format)
+        │   ├── ArchiveError         an unsafe or unusable archive (zip slip, bomb)
+        │   ├── ShapefileIntegrityError  the parts of a shapefile disagree (cut short)
+        │   └── LayerChoiceError     several layers in a container and none chosen
+        ├── EncodingError            text cannot be decoded with the given or sniffed encoding
+        ├── CRSError                 no usable coordinate reference system
+        ├── ClassifiedDataError      the data is marked as classified and must not be stored
+        └── SchemaError              required fields missing or a mapping file is invalid
 """
 
 from __future__ import annotations
