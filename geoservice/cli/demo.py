@@ -17,7 +17,7 @@ from layers.messages import Lang, pick
 
 DEMO_AS_OF = "2026-11-28"  # the sample town's "today" (sample_gis/README.md)
 DEMO_TOWN = "溪岭镇"  # the sample town's name (sample_gis/README.md)
-SHIPPED_SAMPLE = Path(__file__).resolve().parents[1] / "sample_gis"
+SHIPPED_SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 """The sample town shipped next to the package (the repository's ``sample_gis``)."""
 
 
