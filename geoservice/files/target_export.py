@@ -21,7 +21,7 @@ from geoservice.analysis.target_queries import no_target
 from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, message, no_analysis
 from geoservice.base.workspace import Workspace
-from layers.messages import Lang
+from layers.messages import Lang, pick
 
 if TYPE_CHECKING:
     from geoservice.files.exporting import ExportResult
@@ -135,7 +135,7 @@ def export_targets(
     if target and not keep(ws.read("targets")).any():
         raise no_target(target)
     code = department_code(department, names) if department else principal.department
-    label = (code, names.get(code, (code, code))[1 if lang == "en" else 0]) if code else None
+    label = (code, pick(lang, *names.get(code, (code, code)))) if code else None
     shown, fallback = export_file_name(chosen, lang, label, target)
     result = export_layer(
         ws,

@@ -55,7 +55,7 @@ class Finding:
     def text(self, lang: Lang = "zh") -> str:
         """The sentence with its article citation."""
         if not self.articles:
-            return self.en if lang == "en" else self.zh
+            return pick(lang, self.zh, self.en)
         if lang == "en":
             return f"{self.en} (Art. {', '.join(str(a) for a in self.articles)})."
         arts = "、".join(f"第{_ZH_NUMBERS.get(a, str(a))}条" for a in self.articles)

@@ -145,7 +145,7 @@ def signin_form(request: Request, reason: str = "") -> Response:
     """The sign-in form, with why the person was sent here (expired, revoked, ...)."""
     key = f"reason.{reason}"
     lang = page_lang(request)
-    error = WORDS[key][1 if lang == "en" else 0] if key in WORDS else None
+    error = pick(lang, *WORDS[key]) if key in WORDS else None
     return render(request, "signin.html", None, error=error)
 
 
