@@ -4,4 +4,5 @@
 - :mod:`~geoservice.files.shrink`: refuse a replace import that would halve a layer;
 - :mod:`~geoservice.files.exporting`: workspace layers to files other systems read;
 - :mod:`~geoservice.files.target_export`: the targets a caller may see, as a file.
+- :mod:`~geoservice.files.register`: the sharing register of layers, as a caller may read it.
 """

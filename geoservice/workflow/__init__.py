@@ -10,7 +10,11 @@ Design: ``docs/design.md#workflow-states``.
 - :mod:`~geoservice.workflow.records`: problems found by hand and campaigns, written in place;
 - :mod:`~geoservice.workflow.imports`: importing a problem list without losing workflow
   state;
+- :mod:`~geoservice.workflow.problem_actions`: what a caller does with problems: list, read,
+  add, move on, attach photos;
 - :mod:`~geoservice.workflow.photos`: rectification photos: checked, cleaned and stored;
+- :mod:`~geoservice.workflow.uploads`: survey files uploaded over the web: who may import
+  what, and the import;
 - :mod:`~geoservice.workflow.escalation`: overdue days and escalation levels at a date;
 - :mod:`~geoservice.workflow.villages`: village name matching and the per-village status.
 """
