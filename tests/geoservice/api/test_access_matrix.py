@@ -80,6 +80,11 @@ GET    /ogc/collections/{collection_id}/items              items_complaints  401
 GET    /ogc/collections/{collection_id}/items              items_problems    401    404  200    200  200    200    200   yes
 GET    /ogc/collections/{collection_id}/items/{feature_id} feature_problem   401    404  200    404  200    404    200   yes
 GET    /ogc/collections/{collection_id}/items/{feature_id} feature_target    401    404  404    404  200    404    200   yes
+GET    /tiles/{layer}/{z}/{x}/{y}.mvt                      tile_villages     401    200  200    200  200    200    200   yes
+GET    /tiles/{layer}/{z}/{x}/{y}.mvt                      tile_parcels      401    404  404    404  200    200    200   yes
+GET    /tiles/{layer}/{z}/{x}/{y}.mvt                      tile_complaints   401    404  404    404  404    404    200   yes
+GET    /tiles/{layer}/{z}/{x}/{y}.mvt                      tile_problems     401    404  200    200  200    200    200   yes
+GET    /tiles/{layer}/{z}/{x}/{y}.mvt                      tile_targets      401    404  404    404  200    200    200   yes
 GET    /                                                   home              303    303  303    303  303    303    303    no
 GET    /signin                                             signin_form       200    200  200    200  200    200    200    no
 POST   /signin                                             signin            401    303  303    303  303    303    303   yes
@@ -222,6 +227,11 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
     "items_problems": _get("/ogc/collections/problems/items?limit=1000"),
     "feature_problem": _get(f"/ogc/collections/problems/items/{PID}"),
     "feature_target": _get(f"/ogc/collections/targets/items/{TID}"),
+    "tile_villages": _get("/tiles/villages/10/831/439.mvt"),
+    "tile_parcels": _get("/tiles/parcels/10/831/439.mvt"),
+    "tile_complaints": _get("/tiles/complaints/10/831/439.mvt"),
+    "tile_problems": _get("/tiles/problems/10/831/439.mvt"),
+    "tile_targets": _get("/tiles/targets/10/831/439.mvt"),
     "home": _get("/"),
     "signin_form": _get("/signin"),
     "signin": lambda town, who: {
