@@ -13,7 +13,9 @@ Design: ``docs/design.md#scoring-and-targets`` and
 - :mod:`~geoservice.analysis.evidence_pairs`: the same for change patches and problems;
 - :mod:`~geoservice.analysis.evidence_items`: the evidence of flagged parcels as one table;
 - :mod:`~geoservice.analysis.scoring`: parcel scores times protection value, and flags;
-- :mod:`~geoservice.analysis.spatial`: vectorised spatial kernels (workspace CRS, metres);
+- :mod:`~geoservice.analysis.row_lists`: per-parcel id lists and ranked categories;
+- :mod:`~geoservice.analysis.spatial`: points within a distance of polygons, vectorised;
+- :mod:`~geoservice.analysis.polygon_pairs`: polygon overlaps and polygons near each other;
 - :mod:`~geoservice.analysis.edges`: the exact point-to-polygon distance test;
 - :mod:`~geoservice.analysis.targets`: flagged parcels grouped, ranked and routed;
 - :mod:`~geoservice.analysis.target_totals`: per-target totals, each item counted once;
@@ -22,6 +24,6 @@ Design: ``docs/design.md#scoring-and-targets`` and
 - :mod:`~geoservice.analysis.labels`: article citations, category names, the rules table;
 - :mod:`~geoservice.analysis.present`: targets as a department clerk reads them;
 - :mod:`~geoservice.analysis.target_queries`: targets for a caller: filters, one, GeoJSON;
-- :mod:`~geoservice.analysis.lanes`: the calling thread and a small thread pool;
-- :mod:`~geoservice.analysis.pause`: process settings the analysis runs under.
+- :mod:`~geoservice.analysis.lanes`: the calling thread and, when asked, a thread pool;
+- :mod:`~geoservice.analysis.pause`: process settings batch entry points run it under.
 """

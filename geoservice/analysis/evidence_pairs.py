@@ -21,8 +21,9 @@ import pyarrow.compute as pc
 import shapely
 from numpy.typing import NDArray
 
+from geoservice.analysis.polygon_pairs import overlaps
 from geoservice.analysis.rules import Rules
-from geoservice.analysis.spatial import PolygonIndex, PolygonTree, overlaps, points_within
+from geoservice.analysis.spatial import PolygonIndex, PolygonTree, points_within
 from layers.codes import CATEGORIES
 
 CATEGORY_CODES: tuple[str, ...] = tuple(CATEGORIES)

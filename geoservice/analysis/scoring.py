@@ -18,8 +18,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from geoservice.analysis import lanes
@@ -32,7 +30,6 @@ from geoservice.analysis.evidence_items import (
     safe_ids,
 )
 from geoservice.analysis.evidence_pairs import (
-    CATEGORY_CODES,
     UNMATCHED_COMPLAINT_COLUMNS,
     UNMATCHED_PROBLEM_COLUMNS,
     Evidence,
@@ -43,6 +40,7 @@ from geoservice.analysis.evidence_pairs import (
     patch_evidence,
     problem_evidence,
 )
+from geoservice.analysis.row_lists import RowLists, decode, ranked_categories
 from geoservice.analysis.rules import Rules, classify_text
 from geoservice.analysis.spatial import PolygonIndex, PolygonTree
 
@@ -100,11 +98,6 @@ PARCEL_RISK_COLUMNS = [
 ]
 
 
-# rows per block where the category ranking makes (rows x categories) temporaries: small
-# blocks reuse the same memory instead of touching new pages
-_BLOCK_ROWS = 32_768
-
-
 @dataclass
 class ScoreResult:
     """What :func:`score_parcels` returns.
@@ -159,75 +152,8 @@ def public_welfare_land(parcels: pd.DataFrame, rules: Rules) -> NDArray[np.bool_
     return out
 
 
-def _text(values: pa.Array | pa.ChunkedArray) -> pd.Series:
-    """An arrow string array as a pandas ``str`` column, without copying."""
-    return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
-
-
-class _Grouped:
-    """Pairs of one evidence kind ordered by output row, for ``;``-joining per row."""
-
-    def __init__(self, local: NDArray[np.int64], item: NDArray[np.int64], m: int) -> None:
-        self.local, self.item, self.m = local, item, m
-        # unique keys: a fast unstable sort still gives (row, item) order
-        span = int(item.max()) + 1 if len(item) else 1
-        self.order = np.argsort(local * span + item)
-
-    def join(self, strings: pa.Array, keep: NDArray[np.bool_] | None = None) -> pd.Series:
-        """``;``-join ``strings[item]`` per row, in pair order; ``keep`` limits the pairs."""
-        order = self.order if keep is None else self.order[keep[self.order]]
-        counts = np.bincount(self.local[order], minlength=self.m)
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        values = strings.take(pa.array(self.item[order]))
-        lists = pa.ListArray.from_arrays(pa.array(offsets), values)
-        return _text(pc.binary_join(lists, ";"))
-
-
 def _sum(local: NDArray[np.int64], values: NDArray[np.float64], m: int) -> NDArray[np.float64]:
     return np.bincount(local, weights=values, minlength=m).astype(np.float64)
-
-
-def _categories(
-    local: NDArray[np.int64], cat: NDArray[np.int64], weight: NDArray[np.float64], m: int
-) -> tuple[pd.Series, pd.Series]:
-    """Per group: categories with weight > 0, heaviest first, ``;``-joined; and the heaviest.
-
-    Rows are ranked in blocks (small temporaries, reused memory).
-    """
-    k = len(CATEGORY_CODES)
-    names = list(CATEGORY_CODES)
-    w = np.bincount(local * k + cat, weights=weight, minlength=m * k).reshape(m, k)
-
-    def ranked(lo: int) -> NDArray[np.int16]:
-        # each group's ranked list as digits: category + 1, 0 past the list's end
-        part = w[lo : lo + _BLOCK_ROWS]
-        order = np.argsort(-part, axis=1, kind="stable")
-        positive = np.take_along_axis(part, order, axis=1) > 0
-        return np.where(positive, order + 1, 0).astype(np.int16)
-
-    blocks = [ranked(lo) for lo in range(0, m, _BLOCK_ROWS)]
-    digits = np.concatenate(blocks) if blocks else np.zeros((0, k), dtype=np.int16)
-    # the digits read as one number: groups share few distinct lists, so each distinct
-    # list is joined once
-    if (k + 1) ** k < 2**62:
-        key = np.zeros(m, dtype=np.int64)
-        for j in range(k):
-            key = key * (k + 1) + digits[:, j]
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    else:
-        _, first, inverse = np.unique(digits, axis=0, return_index=True, return_inverse=True)
-    lists = [";".join(names[d - 1] for d in digits[row].tolist() if d) for row in first.tolist()]
-    joined = _decode(inverse.ravel(), lists)
-    heaviest = np.where(digits[:, 0] > 0, digits[:, 0].astype(np.int64) - 1, k)
-    return joined, _decode(heaviest, [*names, ""])
-
-
-def _decode(codes: NDArray[np.int64], words: list[str]) -> pd.Series:
-    """``words[code]`` per code, as a pandas ``str`` column."""
-    dictionary = pa.DictionaryArray.from_arrays(
-        pa.array(codes.astype(np.int32)), pa.array(words, pa.string())
-    )
-    return _text(dictionary.cast(pa.string()))
 
 
 def _empty_risk(crs: object) -> gpd.GeoDataFrame:
@@ -382,7 +308,7 @@ def _aggregate(
         # only) run on the lane (when parallel) while this thread copies the parcel attributes and joins
         # the longest lists (complaint ids, about five per row)
         ranking = lane.submit(
-            _categories,
+            ranked_categories,
             np.concatenate([lc, lp, lq]),
             np.concatenate([comp.category, patch.category, prob.category]),
             np.concatenate([comp.weight, patch.weight, prob.weight]),
@@ -397,7 +323,7 @@ def _aggregate(
         table = lane.submit(item_table, pairs, flagged, ids, geoms)
         data = _columns(parcels, rows, (lp, lq), evidence, scores)
         data["complaint_count"] = np.bincount(lc, minlength=m)
-        data["complaint_ids"] = _Grouped(lc, comp.item, m).join(safe_ids(comp.ids))
+        data["complaint_ids"] = RowLists(lc, comp.item, m).join(safe_ids(comp.ids))
         items = table.result()
         data.update(facts_columns(items, m))
         data["categories"], data["dominant_category"] = ranking.result()
@@ -470,7 +396,7 @@ def _columns(
     copied = [name for name in PARCEL_COLUMNS if name in parcels.columns]
     sub = pd.DataFrame(parcels[copied]).iloc[rows].reset_index(drop=True)
     area_met, volume_met = scores["area_met"], scores["volume_met"]
-    basis = _decode(
+    basis = decode(
         area_met.astype(np.int64) + 2 * volume_met, ["", "area", "volume", "area;volume"]
     )
     volume_per_ha = pd.to_numeric(column(sub, "volume_per_ha"), errors="coerce").to_numpy(
@@ -495,12 +421,12 @@ def _columns(
         "area_ha": number("area_ha"),
         "volume_per_ha": volume_per_ha,
         "patch_count": np.bincount(lp, minlength=m),
-        "patch_ids": _Grouped(lp, patch.item, m).join(safe_ids(patch.ids)),
+        "patch_ids": RowLists(lp, patch.item, m).join(safe_ids(patch.ids)),
         "patch_area_ha": _sum(lp, patch.extra["overlap_ha"], m),
         "illegal_area_ha": _sum(lp, patch.extra["illegal_ha"], m),
         "open_problem_count": np.bincount(lq, minlength=m),
         "overdue_problem_count": _sum(lq, prob.extra["overdue"], m).astype(np.int64),
-        "problem_ids": _Grouped(lq, prob.item, m).join(safe_ids(prob.ids)),
+        "problem_ids": RowLists(lq, prob.item, m).join(safe_ids(prob.ids)),
         "criminal_basis": basis,
         "felling_area_ha": _sum(lp, patch.extra["felling_ha"], m),
     }

@@ -7,8 +7,8 @@ distance is computed in numpy over the polygons' edges (distance to the nearest 
 zero inside by the crossing-number rule), in chunks, on two threads when the caller asks
 for them (numpy releases the GIL). Most candidates never reach that test: a pair is
 certainly within reach when the point is near a whole side of the polygon's bounding box
-or near one of a few of the polygon's own vertices. Polygon overlaps go through ``shapely.intersection`` on
-candidate pairs only.
+or near one of a few of the polygon's own vertices. Polygon against polygon (overlaps,
+pairs within a distance) is in :mod:`geoservice.analysis.polygon_pairs`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ __all__ = [
     "PolygonIndex",
     "PolygonTree",
     "nearest",
-    "overlaps",
     "points_within",
-    "polygon_pairs_within",
+    "strtree",
 ]
 
 _MAX_LOOP_EDGES = 256
@@ -39,10 +38,8 @@ _ANCHORS = 6
 # a vertex must be this much (metres) inside the distance to settle a pair without the
 # edge test, so that no pair the float32 edge test would decide differently is settled
 _ANCHOR_MARGIN = 0.01
-# points_within spreads this many points or more over two threads; polygon_pairs_within
-# from _SPLIT_POLYGONS polygons
+# points_within spreads this many points or more over two threads
 _SPLIT_POINTS = 20_000
-_SPLIT_POLYGONS = 2_000
 # points per block of candidate pairs: every temporary array of a block stays small
 # (well under the 4 MiB from which numpy asks the kernel for huge pages), so the blocks
 # reuse the same memory instead of touching new pages
@@ -109,7 +106,7 @@ class PolygonIndex:
         the blocks keep every temporary small.
         """
         geoms = np.asarray(geoms, dtype=object)
-        strtree = tree if tree is not None else _tree(geoms)
+        built = tree if tree is not None else strtree(geoms)
         spans = itertools.pairwise([*range(0, len(geoms), _BLOCK_POLYGONS), len(geoms)])
         blocks = [_edges(geoms[a:b]) for a, b in spans]
         if blocks:
@@ -132,7 +129,7 @@ class PolygonIndex:
         shapely.prepare(geoms[count > _MAX_LOOP_EDGES])
         return cls(
             geoms=geoms,
-            tree=strtree,
+            tree=built,
             bounds=bounds,
             cx=cx,
             cy=cy,
@@ -168,10 +165,10 @@ class PolygonTree:
     @classmethod
     def build(cls, geoms: NDArray[np.object_]) -> PolygonTree:
         geoms = np.asarray(geoms, dtype=object)
-        return cls(geoms, _tree(geoms))
+        return cls(geoms, strtree(geoms))
 
 
-def _tree(geoms: NDArray[np.object_]) -> shapely.STRtree:
+def strtree(geoms: NDArray[np.object_]) -> shapely.STRtree:
     """An STRtree over ``geoms``, built now (GEOS builds it at the first query otherwise,
     which two threads querying at once must not both do)."""
     tree = shapely.STRtree(geoms)
@@ -418,21 +415,6 @@ def _settle(
         c.keep[c.check[hit[lo:hi]]] = True
 
 
-def _vertex_sample(geoms: NDArray[np.object_]) -> tuple[FloatArray, FloatArray]:
-    """x and y (metres) of :data:`_ANCHORS` vertices spread along each polygon's
-    coordinates, shape (n, 6); NaN for missing and empty geometries."""
-    n = len(geoms)
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    if len(coords) == 0:
-        return np.full((n, _ANCHORS), np.nan), np.full((n, _ANCHORS), np.nan)
-    count = np.bincount(owner, minlength=n)
-    start = np.cumsum(count) - count
-    has = (count > 0)[:, None]
-    # polygons without coordinates point at coordinate 0 and are masked out below
-    pick = np.where(has, start[:, None] + (count[:, None] * np.arange(_ANCHORS)) // _ANCHORS, 0)
-    return np.where(has, coords[pick, 0], np.nan), np.where(has, coords[pick, 1], np.nan)
-
-
 def nearest(points: NDArray[np.object_], index: PolygonIndex) -> tuple[IntArray, FloatArray]:
     """Nearest polygon and its distance (metres) for each point; -1 and NaN when none."""
     points = np.asarray(points, dtype=object)
@@ -445,80 +427,3 @@ def nearest(points: NDArray[np.object_], index: PolygonIndex) -> tuple[IntArray,
     poly[valid[src]] = dst
     dist[valid[src]] = d
     return poly, dist
-
-
-def overlaps(
-    geoms: NDArray[np.object_], index: PolygonIndex | PolygonTree
-) -> tuple[IntArray, IntArray, FloatArray]:
-    """Every (polygon, indexed polygon) pair sharing area, with the shared area in m².
-
-    Returns
-    -------
-    geom_idx, poly_idx : ndarray of int64
-    area_m2 : ndarray of float64
-        Area of the intersection, square metres (> 0).
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0 or len(index.geoms) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-    src, dst = index.tree.query(geoms, predicate="intersects")
-    area = shapely.area(shapely.intersection(geoms[src], index.geoms[dst]))
-    keep = area > 1e-6
-    return src[keep].astype(np.int64), dst[keep].astype(np.int64), area[keep]
-
-
-def polygon_pairs_within(
-    geoms: NDArray[np.object_], distance: float, parallel: bool = False
-) -> tuple[IntArray, IntArray]:
-    """Pairs (i, j), i < j, of ``geoms`` whose polygons are within ``distance`` metres
-    (inclusive; touching and overlapping pairs included).
-
-    Candidates are the pairs whose bounding boxes come within ``distance``; a pair is
-    settled without GEOS when a vertex of one polygon lies within the distance (less
-    :data:`_ANCHOR_MARGIN`) of a vertex of the other (six vertices kept per polygon), and
-    the rest get the exact GEOS distance test (the polygon with more vertices prepared).
-    Many polygons are queried in two halves, on two threads when ``parallel``.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    tree = _tree(geoms)
-    b = shapely.bounds(geoms)
-    boxes = shapely.box(
-        b[:, 0] - distance, b[:, 1] - distance, b[:, 2] + distance, b[:, 3] + distance
-    )
-    ax, ay = _vertex_sample(geoms)
-    reach = distance - _ANCHOR_MARGIN
-    counts = shapely.get_num_coordinates(geoms)
-    shapely.prepare(geoms[counts > _ANCHORS])
-
-    def half(rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-        ci, cj = tree.query(boxes[rows])
-        ci = rows[ci]
-        forward = ci < cj
-        ci, cj = ci[forward].astype(np.int64), cj[forward].astype(np.int64)
-        sure = np.zeros(len(ci), dtype=bool)
-        if reach > 0:
-            best = np.full(len(ci), np.inf)
-            for p in range(_ANCHORS):
-                xi, yi = ax[ci, p], ay[ci, p]
-                for q in range(_ANCHORS):
-                    dx, dy = xi - ax[cj, q], yi - ay[cj, q]
-                    np.minimum(best, dx * dx + dy * dy, out=best)
-            sure = best <= reach * reach
-        rest = np.flatnonzero(~sure)
-        # the polygon with more vertices first: its prepared (indexed) facets are used
-        a, c = ci[rest], cj[rest]
-        swap = counts[a] < counts[c]
-        a, c = np.where(swap, c, a), np.where(swap, a, c)
-        near = shapely.dwithin(geoms[a], geoms[c], distance)
-        return ci[sure], cj[sure], ci[rest][near], cj[rest][near]
-
-    n = len(geoms)
-    split = n >= _SPLIT_POLYGONS
-    with lanes.pool(parallel and split) as pool:
-        parts = list(pool.map(half, np.array_split(np.arange(n), 2 if split else 1)))
-    return (
-        np.concatenate([p[0] for p in parts] + [p[2] for p in parts]).astype(np.int64),
-        np.concatenate([p[1] for p in parts] + [p[3] for p in parts]).astype(np.int64),
-    )

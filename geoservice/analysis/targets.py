@@ -26,6 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geoservice.analysis import lanes
 from geoservice.analysis.lanes import Shared
+from geoservice.analysis.polygon_pairs import polygon_pairs_within
 from geoservice.analysis.reasons import (
     CriminalFacts,
     CriminalFinding,
@@ -36,7 +37,6 @@ from geoservice.analysis.reasons import (
 )
 from geoservice.analysis.routing import route
 from geoservice.analysis.rules import Rules
-from geoservice.analysis.spatial import polygon_pairs_within
 from geoservice.analysis.target_totals import PerTarget, per_target, split_items
 from layers.messages import Lang
 

@@ -10,10 +10,11 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from geoservice.analysis import edges, lanes, spatial
+from geoservice.analysis import edges, lanes, polygon_pairs, spatial
 from geoservice.analysis.lanes import Inline, Shared
 from geoservice.analysis.pause import analysis_runtime
-from geoservice.analysis.spatial import PolygonIndex, points_within, polygon_pairs_within
+from geoservice.analysis.polygon_pairs import polygon_pairs_within
+from geoservice.analysis.spatial import PolygonIndex, points_within
 
 
 def shapes(rng, n, extent=3000.0):
@@ -46,7 +47,7 @@ def small_blocks(monkeypatch):
     monkeypatch.setattr(spatial, "_BLOCK_POLYGONS", 7)
     monkeypatch.setattr(spatial, "_BLOCK_POINTS", 50)
     monkeypatch.setattr(spatial, "_SPLIT_POINTS", 100)
-    monkeypatch.setattr(spatial, "_SPLIT_POLYGONS", 20)
+    monkeypatch.setattr(polygon_pairs, "_SPLIT_POLYGONS", 20)
     monkeypatch.setattr(edges, "_LOOP_EDGES", 8)
     monkeypatch.setattr(edges, "_EDGE_ROWS", 64)
 
