@@ -11,7 +11,8 @@ Design: ``docs/design.md#workflow-states`` and ``docs/design.md#access-rules``.
 - ``POST /problems/{id}/evidence`` and ``GET /problems/{id}/evidence/{name}``: photos;
 - ``GET /villages/status``: rectification status per village.
 
-The rules of who may change what live in :mod:`geoservice.workflow.access_rules`.
+The rules of who may change what live in :mod:`geoservice.workflow.access_rules`; each
+handler makes one call to :mod:`geoservice.workflow.problem_actions`.
 """
 
 from __future__ import annotations
@@ -36,18 +37,7 @@ from geoservice.api.deps import (
 from geoservice.api.limits import LongText, Note, ShortText
 from geoservice.api.responses import content_disposition
 from geoservice.base.access import Principal
-from geoservice.base.errors import OptionError, PreconditionRequiredError, message
-from geoservice.workflow import access_rules as rules
-from geoservice.workflow.photos import (
-    check_evidence,
-    photo_path,
-    problem_photos,
-    save_photos,
-)
-from geoservice.workflow.records import add_problem
-from geoservice.workflow.states import state_label
-from geoservice.workflow.store import history, update_problem
-from geoservice.workflow.villages import village_status
+from geoservice.workflow import problem_actions as actions
 
 router = APIRouter(tags=["problems"])
 
@@ -178,33 +168,6 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _expected_version(if_match: str | None, problem_id: str) -> int:
-    """The version in ``If-Match: "<version>"``; 428 when missing, 422 when malformed."""
-    if if_match is None or not if_match.strip():
-        raise PreconditionRequiredError(
-            message(
-                "api.if_match_required",
-                f'修改问题 {problem_id} 需要请求头 If-Match: "<版本号>"（读取问题时 ETag 中的'
-                "版本号），以免覆盖别人的修改；请先读取问题再提交。",
-                f'Changing problem {problem_id} needs the header If-Match: "<version>" (the '
-                "ETag you got when reading it), so no one else's change is overwritten; read "
-                "the problem first.",
-            )
-        )
-    text = if_match.strip()
-    bare = text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
-    if not bare.isdigit():
-        raise OptionError(
-            message(
-                "api.bad_if_match",
-                f'If-Match 为 {text}，应为读取问题时 ETag 中带引号的版本号，如 "3"。',
-                f"If-Match was {text} but is expected to be the quoted version from the "
-                'ETag, such as "3".',
-            )
-        )
-    return int(bare)
-
-
 def _photo_url(request: Request, problem_id: str, name: str) -> str:
     return request.url_for("problem_photo", problem_id=problem_id, name=name).path
 
@@ -221,17 +184,10 @@ def list_problems(
     as_of: str | None = None,
 ) -> list[dict[str, Any]]:
     """The problems the caller may see, with escalation at ``as_of`` (default today)."""
-    day = rules.parse_day(as_of)
-    probs = rules.filter_problems(
-        ws,
-        rules.visible_problems(ws, principal),
-        village=village,
-        status=status,
-        department=department,
-    )
     filters = {"village": village, "status": status, "department": department}
-    audit(request, principal, "problems.list", "problems", {**filters, "count": len(probs)})
-    return rules.problem_records(probs, day, lang)
+    rows = actions.problem_list(ws, principal, lang, as_of=as_of, **filters)
+    audit(request, principal, "problems.list", "problems", {**filters, "count": len(rows)})
+    return rows
 
 
 # OpenAPI links: what a client (or a stateful test) can do next with the id it got back.
@@ -280,26 +236,17 @@ def create_problem(
     lang: LangDep,
 ) -> dict[str, Any]:
     """Add a problem found by hand (office only); 201 with the stored problem."""
-    cc = ",".join(body.cc) if isinstance(body.cc, list) else body.cc
-    row = add_problem(
+    record = actions.create_problem(
         ws,
-        village=body.village,
-        category=body.category,
-        description=body.description,
-        deadline=body.deadline,
-        by=principal.actor,
-        found_on=body.found_on,
-        campaign=body.campaign,
-        cc=cc,
-        lon=body.lon,
-        lat=body.lat,
+        principal,
+        lang,
+        **body.model_dump(),
         context=request_context(request, principal),
     )
-    pid = str(row["problem_id"])
-    found = rules.find_problem(ws, principal, pid)
-    response.headers["ETag"] = _etag(int(found["version"]))
+    pid = str(record["problem_id"])
+    response.headers["ETag"] = _etag(int(record["version"]))
     response.headers["Location"] = request.url_for("get_problem", problem_id=pid).path
-    return rules.problem_record(found, date.today(), lang)
+    return record
 
 
 @router.get("/problems/{problem_id}", response_model=ProblemDetail)
@@ -314,22 +261,13 @@ def get_problem(
     as_of: str | None = None,
 ) -> dict[str, Any]:
     """One problem in the caller's scope (404 otherwise), with ``ETag: "<version>"``."""
-    day = rules.parse_day(as_of)
-    row = rules.find_problem(ws, principal, problem_id)
-    record = rules.problem_record(row, day, lang)
-    past = rules.json_records(history(ws, problem_id))
-    photos = problem_photos(settings.evidence_path(), problem_id)
-    audit(request, principal, "problem.read", problem_id, {"version": record["version"]})
-    response.headers["ETag"] = _etag(int(record["version"]))
-    return {
-        **record,
-        "history": [{**h, "to_label": state_label(h["to_state"], lang)} for h in past],
-        "photos": [{"name": n, "url": _photo_url(request, problem_id, n)} for n in photos],
-        "next_states": [
-            {"state": s, "label": state_label(s, lang)}
-            for s in rules.transitions_for(principal, row)
-        ],
-    }
+    detail = actions.problem_detail(
+        ws, principal, problem_id, lang, settings.evidence_path(), as_of
+    )
+    audit(request, principal, "problem.read", problem_id, {"version": detail["version"]})
+    response.headers["ETag"] = _etag(int(detail["version"]))
+    photos = [{"name": n, "url": _photo_url(request, problem_id, n)} for n in detail["photos"]]
+    return {**detail, "photos": photos}
 
 
 @router.patch("/problems/{problem_id}", response_model=ChangeResult)
@@ -345,27 +283,20 @@ def change_problem(
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Move a problem to ``status``: 428 without If-Match, 412 when it is stale."""
-    row = rules.find_problem(ws, principal, problem_id)
-    expected = _expected_version(if_match, problem_id)
-    rules.check_change(principal, row, body.status)
-    names = check_evidence(settings.evidence_path(), problem_id, body.evidence)
-    change = update_problem(
+    change = actions.change_status(
         ws,
+        principal,
         problem_id,
-        body.status,
-        principal.actor,
+        lang,
+        status=body.status,
+        if_match=if_match,
+        evidence_folder=settings.evidence_path(),
         note=body.note,
-        evidence=names,
-        expected_version=expected,
+        evidence=body.evidence,
         context=request_context(request, principal),
     )
     response.headers["ETag"] = _etag(int(change["version"]))
-    return {
-        **change,
-        "status_label": state_label(str(change["to_state"]), lang),
-        "note": body.note,
-        "evidence": names,
-    }
+    return change
 
 
 @router.post(
@@ -383,12 +314,13 @@ def upload_evidence(
     files: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP photos")],
 ) -> dict[str, Any]:
     """Store evidence photos of a problem (its village or the office); 201 with names."""
-    rules.find_problem(ws, principal, problem_id)
     received = [(f.filename or "", f.file.read()) for f in files]
-    stored = save_photos(
-        settings.evidence_path(),
+    stored = actions.attach_photos(
+        ws,
+        principal,
         problem_id,
         received,
+        settings.evidence_path(),
         max_bytes=settings.max_photo_mb * 1024 * 1024,
     )
     detail = {"stored": stored, "received": [name for name, _data in received]}
@@ -415,8 +347,7 @@ def get_evidence(
     settings: SettingsDep,
 ) -> FileResponse:
     """One evidence photo (JPEG) of a problem in the caller's scope."""
-    rules.find_problem(ws, principal, problem_id)
-    path = photo_path(settings.evidence_path(), problem_id, name)
+    path = actions.problem_photo(ws, principal, problem_id, name, settings.evidence_path())
     audit(request, principal, "problem.evidence.read", f"{problem_id}/{name}")
     headers = {
         "Cache-Control": "private, max-age=86400",
@@ -439,8 +370,7 @@ def villages_status(
     as_of: str | None = None,
 ) -> list[dict[str, Any]]:
     """Rectification status per village at ``as_of`` (a village: only its own row)."""
-    day = rules.parse_day(as_of)
-    rows = rules.status_records(village_status(ws, day), principal)
+    day, rows = actions.village_rows(ws, principal, as_of)
     audit(
         request,
         principal,

@@ -1,0 +1,234 @@
+"""What a caller does with inspection problems: list, read, add, move on, attach photos.
+
+Every call first finds the problem in the caller's scope
+(:func:`~geoservice.workflow.access_rules.find_problem`: one outside it is "not found",
+like one that does not exist) and applies the rules of who may change what
+(:mod:`geoservice.workflow.access_rules`). Dates are ``YYYY-MM-DD``; ``as_of`` defaults to
+today. Labels are in ``lang``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from geoservice.base.access import Principal
+from geoservice.base.errors import OptionError, PreconditionRequiredError, message
+from geoservice.base.workspace import Workspace
+from geoservice.workflow import access_rules as rules
+from geoservice.workflow.photos import check_evidence, photo_path, problem_photos, save_photos
+from geoservice.workflow.records import add_problem
+from geoservice.workflow.states import state_label
+from geoservice.workflow.store import history, update_problem
+from geoservice.workflow.villages import village_status
+from layers.messages import Lang
+
+__all__ = [
+    "attach_photos",
+    "change_status",
+    "create_problem",
+    "expected_version",
+    "problem_detail",
+    "problem_list",
+    "problem_photo",
+    "village_rows",
+]
+
+
+def problem_list(
+    ws: Workspace,
+    principal: Principal,
+    lang: Lang,
+    *,
+    village: str | None = None,
+    status: str | None = None,
+    department: str | None = None,
+    as_of: str | None = None,
+) -> list[dict[str, Any]]:
+    """The problems the caller may see matching the filters, with their escalation at
+    ``as_of``."""
+    day = rules.parse_day(as_of)
+    probs = rules.filter_problems(
+        ws,
+        rules.visible_problems(ws, principal),
+        village=village,
+        status=status,
+        department=department,
+    )
+    return rules.problem_records(probs, day, lang)
+
+
+def create_problem(
+    ws: Workspace,
+    principal: Principal,
+    lang: Lang,
+    *,
+    village: str,
+    category: str,
+    description: str,
+    deadline: date,
+    found_on: date | None = None,
+    campaign: str | None = None,
+    cc: str | Sequence[str] | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Add a problem found by hand (the office); the stored problem's record.
+
+    ``cc`` departments (codes or names) default to the routing rule's; ``lon``/``lat``
+    are degrees (CGCS2000).
+    """
+    row = add_problem(
+        ws,
+        village=village,
+        category=category,
+        description=description,
+        deadline=deadline,
+        by=principal.actor,
+        found_on=found_on,
+        campaign=campaign,
+        cc=cc if cc is None or isinstance(cc, str) else ",".join(cc),
+        lon=lon,
+        lat=lat,
+        context=context,
+    )
+    found = rules.find_problem(ws, principal, str(row["problem_id"]))
+    return rules.problem_record(found, date.today(), lang)
+
+
+def problem_detail(
+    ws: Workspace,
+    principal: Principal,
+    problem_id: str,
+    lang: Lang,
+    evidence_folder: Path,
+    as_of: str | None = None,
+) -> dict[str, Any]:
+    """One problem in the caller's scope with its history, its photo names (oldest
+    first) and the states the caller may move it to."""
+    day = rules.parse_day(as_of)
+    row = rules.find_problem(ws, principal, problem_id)
+    record = rules.problem_record(row, day, lang)
+    past = rules.json_records(history(ws, problem_id))
+    return {
+        **record,
+        "history": [{**h, "to_label": state_label(h["to_state"], lang)} for h in past],
+        "photos": problem_photos(evidence_folder, problem_id),
+        "next_states": [
+            {"state": s, "label": state_label(s, lang)}
+            for s in rules.transitions_for(principal, row)
+        ],
+    }
+
+
+def expected_version(if_match: str | None, problem_id: str) -> int:
+    """The version in ``If-Match: "<version>"``; PreconditionRequiredError when missing,
+    OptionError when malformed."""
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequiredError(
+            message(
+                "api.if_match_required",
+                f'修改问题 {problem_id} 需要请求头 If-Match: "<版本号>"（读取问题时 ETag 中的'
+                "版本号），以免覆盖别人的修改；请先读取问题再提交。",
+                f'Changing problem {problem_id} needs the header If-Match: "<version>" (the '
+                "ETag you got when reading it), so no one else's change is overwritten; read "
+                "the problem first.",
+            )
+        )
+    text = if_match.strip()
+    bare = text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+    if not bare.isdigit():
+        raise OptionError(
+            message(
+                "api.bad_if_match",
+                f'If-Match 为 {text}，应为读取问题时 ETag 中带引号的版本号，如 "3"。',
+                f"If-Match was {text} but is expected to be the quoted version from the "
+                'ETag, such as "3".',
+            )
+        )
+    return int(bare)
+
+
+def change_status(
+    ws: Workspace,
+    principal: Principal,
+    problem_id: str,
+    lang: Lang,
+    *,
+    status: str,
+    if_match: str | None,
+    evidence_folder: Path,
+    note: str | None = None,
+    evidence: Sequence[str] = (),
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Move a problem to ``status`` when ``if_match`` names its current version.
+
+    ``evidence`` names photos already stored for the problem. Returns the change (from,
+    to, version, when, by) with the new state's label, the note and the photo names.
+
+    Raises
+    ------
+    NotFoundError
+        When the problem is not in the caller's scope.
+    PreconditionRequiredError, OptionError
+        When ``if_match`` is missing or malformed.
+    PermissionDeniedError
+        When the caller may not make this move.
+    StaleVersionError
+        When the problem changed since the version in ``if_match``.
+    """
+    row = rules.find_problem(ws, principal, problem_id)
+    expected = expected_version(if_match, problem_id)
+    rules.check_change(principal, row, status)
+    names = check_evidence(evidence_folder, problem_id, evidence)
+    change = update_problem(
+        ws,
+        problem_id,
+        status,
+        principal.actor,
+        note=note,
+        evidence=names,
+        expected_version=expected,
+        context=context,
+    )
+    return {
+        **change,
+        "status_label": state_label(str(change["to_state"]), lang),
+        "note": note,
+        "evidence": names,
+    }
+
+
+def attach_photos(
+    ws: Workspace,
+    principal: Principal,
+    problem_id: str,
+    files: Sequence[tuple[str, bytes]],
+    evidence_folder: Path,
+    max_bytes: int,
+) -> list[str]:
+    """Store evidence photos (``(file name, bytes)``) of a problem in the caller's scope;
+    the stored names."""
+    rules.find_problem(ws, principal, problem_id)
+    return save_photos(evidence_folder, problem_id, files, max_bytes=max_bytes)
+
+
+def problem_photo(
+    ws: Workspace, principal: Principal, problem_id: str, name: str, evidence_folder: Path
+) -> Path:
+    """The stored photo ``name`` of a problem in the caller's scope."""
+    rules.find_problem(ws, principal, problem_id)
+    return photo_path(evidence_folder, problem_id, name)
+
+
+def village_rows(
+    ws: Workspace, principal: Principal, as_of: str | None = None
+) -> tuple[date, list[dict[str, Any]]]:
+    """The evaluation date and the rectification status per village at it, as the caller
+    may see it (a village: only its own row)."""
+    day = rules.parse_day(as_of)
+    return day, rules.status_records(village_status(ws, day), principal)
