@@ -1,0 +1,422 @@
+"""The joint-enforcement work order (联合执法任务书) of a target, as HTML or PDF on A4.
+
+One to three A4 pages: the target in brief (priority, score, place, area, categories,
+lead and cooperating departments, deadline, the target page's address), a map drawn
+offline (:func:`maps.figure.target_map_png`), the reasons, the evidence (complaints with
+text, date and status, the reporter's phone for the office only; change patches with
+their legality; open inspection problems), the legal basis (the town's articles and the
+criminal threshold that applies, with its citation), the departments with their duties
+and a sign-off block per department.
+
+The HTML comes from the Jinja2 template ``templates/dossier.html`` (print CSS for A4,
+the map inline as a PNG data URI, no external resource); WeasyPrint lays it out as PDF
+with the system's CJK fonts (fonts-noto-cjk), offline.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import jinja2
+import pandas as pd
+
+from geoservice.analysis.labels import (
+    article_label,
+    category_name,
+    citation,
+    legality_word,
+    priority_word,
+    problem_status_word,
+    protection_word,
+    status_word,
+)
+from geoservice.analysis.reasons import CAUSE_WORDS
+from geoservice.analysis.rules import Rules
+from geoservice.base.access import Principal
+from geoservice.base.errors import OptionError, message
+from geoservice.base.missing import village_word
+from geoservice.base.workspace import Workspace
+from geoservice.reports.dossier_basis import (
+    JOINT_ENFORCEMENT_ARTICLE,
+    applicable_threshold,
+    deadline,
+    department_duties,
+)
+from geoservice.reports.dossier_data import PHONE, DossierFacts, dossier_facts, ids_of
+from geoservice.reports.dossier_words import WORDS, article_text
+from layers.messages import Lang, pick
+from maps.figure import TargetMapLayers, target_map_png
+
+__all__ = [
+    "FORMATS",
+    "Dossier",
+    "build_dossier",
+    "dossier_file_name",
+    "page_address",
+    "write_all_dossiers",
+    "write_dossier",
+]
+
+FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+TARGET_PAGE = "/app/targets/{target_id}"
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Dossier:
+    """One target's work order.
+
+    Attributes
+    ----------
+    target_id : str
+    html : str
+        The whole document, self-contained (map inline).
+    lang : {"zh", "en"}
+    """
+
+    target_id: str
+    html: str
+    lang: Lang
+
+    def pdf(self) -> bytes:
+        """The document as PDF (A4), laid out by WeasyPrint."""
+        import weasyprint
+
+        return bytes(weasyprint.HTML(string=self.html).write_pdf())
+
+    def body(self, fmt: str) -> bytes:
+        """The document as ``fmt`` (``pdf`` or ``html``)."""
+        return self.pdf() if fmt == "pdf" else self.html.encode("utf-8")
+
+
+def page_address(target_id: str, base: str | None) -> str:
+    """The target's phone page: ``{base}/app/targets/{id}``, or the path alone without a
+    base address."""
+    path = TARGET_PAGE.format(target_id=target_id)
+    return f"{base.rstrip('/')}{path}" if base else path
+
+
+def dossier_file_name(target_id: str, fmt: str, lang: Lang) -> str:
+    """``联合执法任务书_T-….pdf`` / ``work-order_T-….pdf``."""
+    return f"{pick(lang, '联合执法任务书', 'work-order')}_{target_id}.{fmt}"
+
+
+def check_format(fmt: str | None, option: str) -> str:
+    """``pdf`` or ``html`` (case-insensitive); OptionError naming ``option`` otherwise."""
+    value = (fmt or "").strip().lower().lstrip(".")
+    if value in FORMATS:
+        return value
+    raise OptionError(
+        message(
+            "dossier.bad_format",
+            f"{option} 为“{fmt}”，任务书只能生成 pdf 或 html；请改为 pdf 或 html。",
+            f"`{option}` was {fmt!r} but a work order is written as pdf or html; use pdf or html.",
+        )
+    )
+
+
+# --- tables -----------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def _day(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
+
+
+def patch_legality(patches: pd.DataFrame, rules: Rules) -> pd.Series:
+    """Each patch's legality as scored: ``true``, ``suspected`` (illegal without an
+    established illegal area), ``unknown`` or ``false``; aligned to ``patches``."""
+    raw = patches["illegal"].astype("string").str.lower().fillna("unknown")
+    area = pd.to_numeric(patches.get("illegal_area_ha"), errors="coerce")
+    vague = (raw == "true") & ~(area > 0) & rules.patches.established_area_only
+    return raw.mask(vague, "suspected").astype(str)
+
+
+def _complaint_rows(facts: DossierFacts, lang: Lang) -> list[dict[str, str]]:
+    c = facts.complaints
+    if not len(c):
+        return []
+    phone = c[PHONE] if facts.show_phone and PHONE in c.columns else pd.Series("", index=c.index)
+    frame = pd.DataFrame(
+        {
+            "id": c["complaint_id"].astype(str),
+            "date": _day(c["received_at"]),
+            "status": c["status"].astype(str).map(lambda s: status_word(s, lang)),
+            "category": c["category"].astype(str).map(lambda s: category_name(s, lang)),
+            "text": c["description"].map(_text),
+            "phone": phone.map(_text),
+        }
+    )
+    return list(frame.to_dict("records"))
+
+
+def _cause(code: str, category: str, lang: Lang) -> str:
+    words = CAUSE_WORDS.get(code)
+    return pick(lang, *words) if words else category_name(category, lang)
+
+
+def _patch_rows(facts: DossierFacts, rules: Rules, lang: Lang) -> list[dict[str, str]]:
+    p = facts.patches
+    if not len(p):
+        return []
+    legality = patch_legality(p, rules)
+    frame = pd.DataFrame(
+        {
+            "id": p["patch_id"].astype(str),
+            "cause": [
+                _cause(_text(c), _text(k), lang)
+                for c, k in zip(p["change_cause"], p["category"], strict=True)
+            ],
+            "legality": legality.map(lambda s: legality_word(s, lang)),
+            "area": pd.to_numeric(p["area_ha"], errors="coerce").map(lambda v: f"{v:.2f}"),
+            "illegal_area": pd.to_numeric(p["illegal_area_ha"], errors="coerce").map(
+                lambda v: f"{v:.2f}" if v > 0 else "—"
+            ),
+            "permit": p.get("permit_no", pd.Series("", index=p.index)).map(_text),
+        }
+    )
+    return list(frame.to_dict("records"))
+
+
+def _problem_rows(facts: DossierFacts, lang: Lang) -> list[dict[str, str]]:
+    q = facts.problems
+    if not len(q):
+        return []
+    frame = pd.DataFrame(
+        {
+            "id": q["problem_id"].astype(str),
+            "category": q["category"].astype(str).map(lambda s: category_name(s, lang)),
+            "text": q["description"].map(_text),
+            "deadline": _day(q["deadline"]),
+            "status": q["status"].astype(str).map(lambda s: problem_status_word(s, lang)),
+        }
+    )
+    return list(frame.to_dict("records"))
+
+
+# --- map --------------------------------------------------------------------------------
+
+
+def _map_layers(facts: DossierFacts, rules: Rules) -> TargetMapLayers:
+    parcels = facts.parcels
+    if not len(parcels):
+        parcels = gpd.GeoDataFrame(
+            {"parcel_id": ids_of(facts.target["parcel_ids"])[:1]},
+            geometry=[facts.target.geometry],
+            crs=facts.context.crs,
+        )
+    patches = facts.patches.assign(
+        legality=patch_legality(facts.patches, rules) if len(facts.patches) else []
+    )
+    keep = ~facts.context["parcel_id"].astype(str).isin(set(parcels["parcel_id"].astype(str)))
+    return TargetMapLayers(
+        parcels=parcels,
+        patches=patches,
+        complaints=facts.complaints,
+        villages=facts.villages,
+        context=facts.context.loc[keep],
+    )
+
+
+# --- the document -----------------------------------------------------------------------
+
+
+def _summary(facts: DossierFacts, rules: Rules, lang: Lang) -> dict[str, str]:
+    t = facts.target
+    villages = [
+        village_word(c, n, lang)
+        for c, n in zip(ids_of(t["village_codes"]), ids_of(t["village_names"]), strict=False)
+    ]
+    protection = sorted(
+        {protection_word(str(v), lang) for v in facts.risk.get("public_welfare", []) if v}
+        - {protection_word("none", lang)}
+    )
+    return {
+        "priority": f"{t['priority']}（{priority_word(str(t['priority']), lang)}）"
+        if lang == "zh"
+        else f"{t['priority']} ({priority_word(str(t['priority']), lang)})",
+        "score": f"{float(t['score']):.1f}",
+        "villages": pick(lang, "、", ", ").join(villages),
+        "parcels": pick(lang, "、", ", ").join(ids_of(t["parcel_ids"])),
+        "area": f"{float(t['area_ha']):.2f}",
+        "protection": pick(lang, "、", ", ").join(protection),
+        "categories": pick(lang, "、", ", ").join(
+            category_name(c, lang) for c in ids_of(t["categories"])
+        ),
+        "criminal": pick(lang, "是", "yes")
+        if bool(t["criminal_threshold_met"])
+        else pick(lang, "否", "no"),
+    }
+
+
+def _articles(rules: Rules, lang: Lang, duty_articles: list[int]) -> list[dict[str, str]]:
+    numbers = sorted({JOINT_ENFORCEMENT_ARTICLE, *duty_articles})
+    return [
+        {"citation": citation(rules, n, lang), "text": article_text(n, lang)}
+        for n in numbers
+        if article_text(n, lang)
+    ]
+
+
+def build_dossier(
+    ws: Workspace,
+    principal: Principal | None,
+    target_id: str,
+    rules: Rules,
+    *,
+    lang: Lang = "zh",
+    issued: date | None = None,
+    base_url: str | None = None,
+) -> Dossier:
+    """The work order of one target in the caller's scope.
+
+    Parameters
+    ----------
+    ws : Workspace
+    principal : Principal or None
+        The caller (the reporter's phone is shown to the office only); None is the command
+        line on the workspace file, which sees every target as the office does.
+    target_id : str
+    rules : Rules
+        The rules in force (department registry, routing, thresholds and citations).
+    lang : {"zh", "en"}
+    issued : date, optional
+        The date of issue (today when None); the deadline counts from it.
+    base_url : str, optional
+        The service's public address (``GEOSERVICE_PUBLIC_URL``) for the target page's
+        link; the path alone when None.
+
+    Raises
+    ------
+    NotFoundError
+        Naming ``target_id`` when there is no such target in the caller's scope.
+    """
+    facts = dossier_facts(ws, principal, target_id, lang)
+    day = issued or date.today()
+    figure = target_map_png(_map_layers(facts, rules), lang=lang)
+    duties = department_duties(facts, rules, lang)
+    articles = _articles(
+        rules,
+        lang,
+        [rules.routing[c].article for c in ids_of(facts.target["categories"]) if c in rules.routing]
+        or [rules.criminal.article],
+    )
+    context = {
+        "lang": lang,
+        "w": {key: pick(lang, *pair) for key, pair in WORDS.items()},
+        "target_id": facts.target_id,
+        "issued": day.isoformat(),
+        "as_of": facts.as_of or "",
+        "deadline": deadline(facts.target, day).isoformat(),
+        "policy_title": pick(lang, rules.policy.title_zh, rules.policy.title_en),
+        "joint_article": citation(rules, JOINT_ENFORCEMENT_ARTICLE, lang),
+        "article_8": article_label(JOINT_ENFORCEMENT_ARTICLE, lang),
+        "summary": _summary(facts, rules, lang),
+        "lead": duties[0] if duties else None,
+        "cooperating": duties[1:],
+        "departments": duties,
+        "map_png": base64.b64encode(figure.png).decode("ascii"),
+        "centre": figure.centre_text(lang),
+        "scale_m": f"{figure.scale_m:g}",
+        "reasons": facts.reasons,
+        "complaints": _complaint_rows(facts, lang),
+        "show_phone": facts.show_phone,
+        "patches": _patch_rows(facts, rules, lang),
+        "problems": _problem_rows(facts, lang),
+        "threshold": applicable_threshold(facts, rules, lang),
+        "articles": articles,
+        "page_url": page_address(facts.target_id, base_url),
+        "has_base_url": bool(base_url),
+    }
+    return Dossier(facts.target_id, _template().render(**context), lang)
+
+
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("dossier.html")
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def _write(path: Path, data: bytes) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise OptionError(
+            message(
+                "dossier.cannot_write",
+                f"无法写入 {path}：{exc}；请换一个有写权限的位置。",
+                f"Cannot write {path}: {exc}; choose a place you can write to.",
+            )
+        ) from exc
+    return path
+
+
+def write_dossier(
+    ws: Workspace,
+    principal: Principal | None,
+    target_id: str,
+    out: Path,
+    rules: Rules,
+    **options: Any,
+) -> Path:
+    """Write the work order of ``target_id`` to ``out`` (``.pdf`` or ``.html``, from the
+    suffix); ``options`` as for :func:`build_dossier`.
+
+    Raises
+    ------
+    OptionError
+        ``out`` does not end in ``.pdf`` or ``.html``, or cannot be written.
+    NotFoundError
+        Naming ``target_id`` when there is no such target in the caller's scope.
+    """
+    fmt = check_format(out.suffix or None, "--out")
+    dossier = build_dossier(ws, principal, target_id, rules, **options)
+    return _write(out, dossier.body(fmt))
+
+
+def write_all_dossiers(
+    ws: Workspace,
+    principal: Principal | None,
+    folder: Path,
+    rules: Rules,
+    *,
+    fmt: str = "pdf",
+    **options: Any,
+) -> list[Path]:
+    """One work order per target in the caller's scope into ``folder``, named by
+    :func:`dossier_file_name`; an empty list when there is none (or no analysis run)."""
+    from geoservice.analysis.target_queries import read_targets
+
+    kind = check_format(fmt, "--format")
+    targets, _ = read_targets(ws)
+    if targets is None:
+        return []
+    if principal is not None:
+        targets = targets.loc[principal.target_mask(targets)]
+    lang: Lang = options.get("lang", "zh")
+    written = []
+    for target_id in targets["target_id"].astype(str):
+        dossier = build_dossier(ws, principal, target_id, rules, **options)
+        written.append(
+            _write(folder / dossier_file_name(target_id, kind, lang), dossier.body(kind))
+        )
+    return written
