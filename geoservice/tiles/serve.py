@@ -16,6 +16,8 @@ GeoPackage's spatial index.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -40,7 +42,7 @@ from geoservice.tiles.cut import (
 from geoservice.tiles.grid import EXTENT, MAX_ZOOM, TileAddress, tile_bounds
 from geoservice.tiles.specs import TILE_LAYERS, columns_at
 
-__all__ = ["TILE_FORMAT", "read_features", "render_tile", "tile_etag", "tile_layers"]
+__all__ = ["TILES", "TILE_FORMAT", "read_features", "render_tile", "tile_etag", "tile_layers"]
 
 TILE_FORMAT = 1  # raise when the same data would be cut into different tiles
 Bounds = tuple[float, float, float, float]
@@ -121,16 +123,21 @@ def _layer_box(crs: str, extent: Bounds | None, bounds: Bounds) -> Bounds | None
 
 
 def read_features(
-    ws: Workspace, principal: Principal, layer: str, bounds: Bounds | None = None
+    ws: Workspace,
+    principal: Principal,
+    layer: str,
+    bounds: Bounds | None = None,
+    zoom: int = MAX_ZOOM,
 ) -> Features:
-    """The features of ``layer`` in ``principal``'s scope, in EPSG:3857 with every tile
-    attribute; only those whose box meets ``bounds`` (EPSG:3857 metres) when given."""
+    """The features of ``layer`` in ``principal``'s scope, in EPSG:3857 with the tile
+    attributes of ``zoom`` (default: every one); only those whose box meets ``bounds``
+    (EPSG:3857 metres) when given."""
     spec = TILE_LAYERS[layer]
     version = data_version(ws.path)
     if version is None:  # not readable now: read the layer's facts afresh
         _layer_info.cache_clear()
     info = _layer_info(str(ws.path), version or (), layer)
-    columns = columns_at(spec, MAX_ZOOM, info.fields)
+    columns = columns_at(spec, zoom, info.fields)
     box = None if bounds is None else _layer_box(info.crs, info.extent, bounds)
     if bounds is not None and box is None:
         return Features(
@@ -151,11 +158,55 @@ def read_features(
     )
 
 
-def render_tile(ws: Workspace, principal: Principal, layer: str, tile: TileAddress) -> bytes:
+class _TileCache:
+    """Encoded tiles by ETag, least recently used dropped past ``limit`` bytes in all (an
+    ETag names the data version, layer, tile and scope, so a hit is always current)."""
+
+    def __init__(self, limit: int = 64_000_000) -> None:
+        self.limit, self.size = limit, 0
+        self._tiles: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            body = self._tiles.get(etag)
+            if body is not None:
+                self._tiles.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        with self._lock:
+            if etag in self._tiles:
+                return
+            self._tiles[etag] = body
+            self.size += len(body)
+            while self.size > self.limit:
+                self.size -= len(self._tiles.popitem(last=False)[1])
+
+
+TILES = _TileCache()
+
+
+def render_tile(
+    ws: Workspace,
+    principal: Principal,
+    layer: str,
+    tile: TileAddress,
+    etag: str | None = None,
+) -> bytes:
     """The MVT bytes of one tile of ``layer`` for ``principal`` (NotFoundError when the
-    layer is not visible to them); empty bytes for a tile with no feature."""
+    layer is not visible to them); empty bytes for a tile with no feature.
+
+    With the tile's ``etag`` (:func:`tile_etag`, just computed for this caller), a tile
+    cut before for that ETag is served from :data:`TILES` and a new one kept there.
+    """
     _resolve(ws, principal, layer)
+    if etag is not None and (kept := TILES.get(etag)) is not None:
+        return kept
     minx, miny, maxx, maxy = tile_bounds(tile)
     pad = (maxx - minx) * BUFFER / EXTENT
-    features = read_features(ws, principal, layer, (minx - pad, miny - pad, maxx + pad, maxy + pad))
-    return encode_tile([features], tile)
+    box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    body = encode_tile([read_features(ws, principal, layer, box, tile.z)], tile)
+    if etag is not None:
+        TILES.put(etag, body)
+    return body

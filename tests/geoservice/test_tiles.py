@@ -23,7 +23,7 @@ from geoservice.tiles import cut
 from geoservice.tiles.build import build_tiles
 from geoservice.tiles.cut import Features, encode_tile, plain_attributes, to_mercator
 from geoservice.tiles.grid import EXTENT, TileAddress, parse_tile, tile_bounds, tms
-from geoservice.tiles.serve import render_tile, tile_etag
+from geoservice.tiles.serve import TILES, _TileCache, render_tile, tile_etag
 from tests.builders import analysed_town
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
@@ -278,3 +278,23 @@ def test_build_refuses_bad_zooms_and_hidden_layers(town: Workspace, tmp_path: Pa
         build_tiles(town, tmp_path / "t", OFFICE, min_zoom=14, max_zoom=12)
     with pytest.raises(NotFoundError, match="parcels"):
         build_tiles(town, tmp_path / "t", VIEWER, layers=["parcels"])
+
+
+def test_tile_cut_for_an_etag_is_served_again_for_it(town: Workspace) -> None:
+    tile = TileAddress(12, 3326, 1756)
+    tag = tile_etag(town, OFFICE, "villages", tile)
+    assert tag is not None
+    body = render_tile(town, OFFICE, "villages", tile, tag)
+    assert TILES.get(tag) == body
+    # the office's tile is never handed to a scope whose ETag differs
+    village_tag = tile_etag(town, TOWN_VILLAGE, "villages", tile)
+    assert village_tag != tag and TILES.get(str(village_tag)) is None
+
+
+def test_tile_cache_drops_the_least_recently_used_past_its_limit() -> None:
+    cache = _TileCache(limit=10)
+    cache.put('"a"', b"123456")
+    cache.put('"b"', b"123456")
+    assert cache.get('"a"') is None
+    assert cache.get('"b"') == b"123456"
+    assert cache.size == 6

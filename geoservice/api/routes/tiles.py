@@ -5,9 +5,10 @@ and ``complaints``, each as the caller may see it (as the OGC API scopes them: a
 they may not see is 404; a village's ``problems`` tiles hold its own problems only). A bad
 ``z``/``x``/``y`` is 400 naming the value. Tiles carry an ``ETag`` that changes with the
 data under them, the tile and the caller's scope: a client that sends it back in
-``If-None-Match`` gets 304 without the tile being cut. ``Cache-Control: private,
-no-cache``: a tile holds the caller's scope, and is revalidated on every use. A tile sent
-is audited (``tiles.read``); a 304 sends no data and is not.
+``If-None-Match`` gets 304 without the tile being cut, and a tile cut once for an ETag
+is kept in the process (64 MB in all) for the next caller of the same scope.
+``Cache-Control: private, no-cache``: a tile holds the caller's scope, and is revalidated
+on every use. A tile sent is audited (``tiles.read``); a 304 sends no data and is not.
 """
 
 from __future__ import annotations
@@ -50,6 +51,6 @@ def tile(
         headers["ETag"] = etag
         if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
-    body = render_tile(ws, principal, layer, address)
+    body = render_tile(ws, principal, layer, address, etag)
     audit(request, principal, "tiles.read", layer, {"tile": str(address), "bytes": len(body)})
     return Response(body, media_type=MVT, headers=headers)
