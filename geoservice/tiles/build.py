@@ -23,7 +23,7 @@ import shapely
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 
-from geoservice.base.access import Principal
+from geoservice.base.access import ROLES, Principal
 from geoservice.base.errors import NotFoundError, OptionError, message
 from geoservice.base.workspace import Workspace
 from geoservice.tiles.cut import BUFFER, Features, encode_tile, transformer
@@ -31,7 +31,7 @@ from geoservice.tiles.grid import EXTENT, MAX_ZOOM, TileAddress, tile_bounds, tm
 from geoservice.tiles.serve import read_features, tile_layers
 from geoservice.tiles.specs import TILE_LAYERS, columns_at
 
-__all__ = ["BuildReport", "build_tiles"]
+__all__ = ["BuildReport", "build_tiles", "scope_principal"]
 
 
 @dataclass
@@ -65,6 +65,32 @@ class BuildReport:
         self.per_zoom[z] = self.per_zoom.get(z, 0) + 1
         if size > self.largest[1]:
             self.largest = (name, size)
+
+
+def scope_principal(
+    role: str, department: str | None = None, village: str | None = None
+) -> Principal:
+    """The caller whose scope a static tile set holds (``office``: everything; a
+    ``department``, ``village`` or ``viewer``: what that caller may see over HTTP)."""
+    needs = {"department": department, "village": village}
+    if role not in ROLES or (role in needs and not needs[role]):
+        raise OptionError(
+            message(
+                "tiles.bad_scope",
+                f"瓦片范围为角色“{role}”，应为 {'、'.join(ROLES)} 之一；部门须加 --department，"
+                "村须加 --village（村代码）。",
+                f"The tile scope was role {role!r} but is expected to be one of "
+                f"{', '.join(ROLES)}; a department needs --department, a village --village "
+                "(its code).",
+            )
+        )
+    return Principal(
+        "tiles",
+        f"tiles:{role}",
+        role,
+        department=department if role == "department" else None,
+        village_code=village if role == "village" else None,
+    )
 
 
 def _check_zooms(min_zoom: int, max_zoom: int) -> None:

@@ -20,7 +20,7 @@ from geoservice.base.errors import BadParameterError, NotFoundError, OptionError
 from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
 from geoservice.tiles import cut
-from geoservice.tiles.build import build_tiles
+from geoservice.tiles.build import build_tiles, scope_principal
 from geoservice.tiles.cut import Features, encode_tile, plain_attributes, to_mercator
 from geoservice.tiles.grid import EXTENT, TileAddress, parse_tile, tile_bounds, tms
 from geoservice.tiles.serve import TILES, _TileCache, render_tile, tile_etag
@@ -298,3 +298,12 @@ def test_tile_cache_drops_the_least_recently_used_past_its_limit() -> None:
     assert cache.get('"a"') is None
     assert cache.get('"b"') == b"123456"
     assert cache.size == 6
+
+
+def test_scope_of_a_static_tile_set_is_a_known_role_with_its_department_or_village() -> None:
+    assert scope_principal("village", village=VILLAGE).village_code == VILLAGE
+    assert scope_principal("department", department="police").department == "police"
+    with pytest.raises(OptionError, match="'mayor'"):
+        scope_principal("mayor")
+    with pytest.raises(OptionError, match="--village"):
+        scope_principal("village")
