@@ -6,8 +6,11 @@ GeoPackage and shapefile keep the workspace CRS. Shapefiles are written in GBK w
 cannot be written in GBK), with field names cut to 10 bytes and a ``*_fields.txt`` listing
 what each short name stands for. CSV (with a UTF-8 byte-order mark, so Excel shows Chinese
 text) and XLSX are tables for people: the ``targets`` layer gets headers and words in the
-chosen language, the others keep their columns and carry geometry as WKT. Every export is
-written to the audit log (Art. 6).
+chosen language, the others keep their columns and carry geometry as WKT. Targets carry
+what a clerk needs (:mod:`~geoservice.files.target_columns`): the lon/lat of a point inside
+each, its state and deadline, and in GeoJSON and KML a label beside every code; their XLSX
+is set up for printing (:mod:`~geoservice.files.target_sheet`). Every export is written to
+the audit log (Art. 6).
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ from geoservice.analysis.present import (
     department_code,
     department_names,
     filter_targets,
-    present_targets,
     village_code,
 )
 from geoservice.analysis.rules import Rules
 from geoservice.base.cells import csv_cells, xlsx_cells
 from geoservice.base.errors import ANALYSIS_LAYERS, OptionError, message, no_analysis
 from geoservice.base.workspace import Workspace
+from geoservice.files.target_columns import clerk_table, labelled_targets
+from geoservice.files.target_sheet import write_target_sheet
 from layers.messages import Lang
 
 FORMATS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
@@ -170,6 +174,15 @@ def _reasons_in(ws: Workspace, targets: gpd.GeoDataFrame, lang: Lang) -> gpd.Geo
     return targets.assign(reasons=found.fillna(targets["reasons"]))
 
 
+def _problem_facts(ws: Workspace, targets: gpd.GeoDataFrame) -> pd.DataFrame | None:
+    """The open problems of each flagged parcel (``parcel_risk``), from which a target's
+    deadline is read when the targets layer has no ``deadline`` column."""
+    if "deadline" in targets.columns or "parcel_risk" not in ws.layer_names():
+        return None
+    columns = ["parcel_id", "problem_facts"]
+    return pd.DataFrame(ws.read("parcel_risk", columns=columns, read_geometry=False))
+
+
 def _dates_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Date-time columns as ISO text (``YYYY-MM-DD`` when every time is midnight; missing
     stays empty): a DBF has no date-time field, and GDAL would warn and write text anyway."""
@@ -300,16 +313,22 @@ def export_layer(
         path.unlink(missing_ok=True)
         if name in ("csv", "xlsx"):
             if layer == "targets":
-                table = present_targets(frame, lang, department_names(rules))
+                table = clerk_table(frame, _problem_facts(ws, frame), lang, department_names(rules))
+                if name == "xlsx":
+                    write_target_sheet(table, path, lang, HEADERS["reasons"][lang == "en"])
             elif spatial:
                 table = pd.DataFrame(frame.drop(columns="geometry"))
                 table["geometry_wkt"] = frame.geometry.to_wkt()
             else:
                 table = frame
-            _write_table(table, path, name)
+            if layer != "targets" or name == "csv":
+                _write_table(table, path, name)
         elif name == "shp":
             renamed, encoding = _write_shapefile(frame, path)
         else:
+            if layer == "targets":
+                facts = _problem_facts(ws, frame)
+                frame = labelled_targets(frame, facts, lang, department_names(rules))
             if lonlat and frame.crs is not None:
                 frame = frame.to_crs("EPSG:4326")
                 crs = "EPSG:4326"

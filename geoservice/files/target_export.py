@@ -40,6 +40,7 @@ EXPORT_FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "gpkg": "application/geopackage+sqlite3",
     "kml": "application/vnd.google-earth.kml+xml",
+    "geojson": "application/geo+json",
 }
 
 
@@ -54,7 +55,7 @@ class TargetExport:
 
 
 def export_format(fmt: str | None) -> str:
-    """``xlsx`` (default), ``csv``, ``gpkg`` or ``kml``; OptionError otherwise."""
+    """``xlsx`` (default), ``csv``, ``gpkg``, ``kml`` or ``geojson``; OptionError otherwise."""
     chosen = (fmt or "xlsx").strip().lower()
     if chosen not in EXPORT_FORMATS:
         allowed = ", ".join(EXPORT_FORMATS)
@@ -119,7 +120,7 @@ def export_targets(
     Raises
     ------
     OptionError
-        For a format other than xlsx, csv, gpkg or kml.
+        For a format other than xlsx, csv, gpkg, kml or geojson.
     NoAnalysisError
         Before the first analysis run.
     NotFoundError

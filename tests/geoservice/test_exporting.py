@@ -2,15 +2,20 @@
 
 import json
 
+import geopandas as gpd
+import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
 from geoservice.base.errors import NotFoundError, OptionError
 from geoservice.base.workspace import Workspace
+from geoservice.base.workspace_write import write_frame
 from geoservice.files.exporting import export_layer, shapefile_names
 from geoservice.files.importing import import_file
-from tests.builders import write_shp, xiaoban
+from geoservice.files.target_columns import centres, target_deadlines
+from tests.builders import X0, Y0, write_shp, xiaoban
 
 
 @pytest.fixture
@@ -121,8 +126,6 @@ def test_out_that_is_a_folder_is_refused(ws, tmp_path):
 
 
 def test_shapefile_export_writes_dates_as_iso_text_and_keeps_missing_ones_empty(ws, tmp_path):
-    from geoservice.base.workspace_write import write_frame
-
     frame = ws.read("parcels")
     frame["surveyed_on"] = pd.to_datetime(["2026-05-01", None, "2026-06-30"])
     with ws.transaction() as work:
@@ -132,3 +135,212 @@ def test_shapefile_export_writes_dates_as_iso_text_and_keeps_missing_ones_empty(
     dates = back[result.renamed.get("surveyed_on", "surveyed_on")]
     assert dates.iloc[[0, 2]].tolist() == ["2026-05-01", "2026-06-30"]
     assert pd.isna(dates.iloc[1])
+
+
+# --- targets for a clerk: centre, state, deadline, print setup, labels --------------------
+
+# A U-shaped clearing 300 m across: its centroid lies in the notch, outside the target.
+U_SHAPE = shapely.Polygon(
+    [(0, 0), (300, 0), (300, 300), (200, 300), (200, 60), (100, 60), (100, 300), (0, 300)]
+)
+LONG_REASON = "位置：丰阳村，小班 0012-001、0012-002。" + "收到举报投诉，反映盗伐滥伐林木。" * 40
+
+
+def _targets(**extra: list) -> gpd.GeoDataFrame:
+    data = {
+        "target_id": ["T-u", "T-box"],
+        "priority": ["P1", "P2"],
+        "score": [12.0, 5.0],
+        "village_codes": ["441882101", "441882101"],
+        "village_names": ["丰阳村", "丰阳村"],
+        "parcel_ids": ["0012-001;0012-002", "0012-003"],
+        "parcel_count": [2, 1],
+        "area_ha": [7.0, 1.0],
+        "categories": ["illegal_logging", "fire_hazard"],
+        "lead_department": ["police", "emergency"],
+        "cooperating_departments": ["agriculture;natural_resources", ""],
+        "criminal_threshold_met": [True, False],
+        "estimated_volume_m3": [30.0, 0.0],
+        "complaint_count": [3, 1],
+        "patch_area_ha": [0.5, 0.0],
+        "open_problem_count": [2, 0],
+        "reasons": [LONG_REASON, '=HYPERLINK("http://evil.example/","x")'],
+        **extra,
+    }
+    shapes = [
+        shapely.affinity.translate(U_SHAPE, X0, Y0),
+        shapely.box(X0 + 500, Y0, X0 + 600, Y0 + 100),
+    ]
+    return gpd.GeoDataFrame(data, geometry=shapes, crs="EPSG:4546")
+
+
+def _problem_facts() -> pd.DataFrame:
+    # 0012-009 is in no target: its earlier deadline must not reach one.
+    return pd.DataFrame(
+        {
+            "parcel_id": ["0012-001", "0012-002", "0012-003", "0012-009"],
+            "problem_facts": [
+                "DC-1|illegal_logging|assigned|2026-12-31|0|1;DC-2|illegal_logging||2026-11-20|8|2",
+                "DC-3|illegal_logging|in_progress|2026-10-15|45|2;DC-4|other|assigned||0|1",
+                "",
+                "DC-9|other|assigned|2026-01-01|300|2",
+            ],
+        }
+    )
+
+
+@pytest.fixture
+def targets_ws(ws):
+    def build(targets: gpd.GeoDataFrame | None = None) -> Workspace:
+        with ws.transaction() as work:
+            write_frame(_targets() if targets is None else targets, work, "targets")
+            write_frame(_problem_facts(), work, "parcel_risk")
+        return ws
+
+    return build
+
+
+def _csv(path) -> pd.DataFrame:
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={"期限": str})
+
+
+def test_the_u_shaped_trap_has_its_centroid_outside():
+    assert not U_SHAPE.contains(U_SHAPE.centroid)
+
+
+def test_centres_lie_inside_their_targets_in_lon_lat():
+    targets = _targets()
+    found = centres(targets.geometry)
+    points = gpd.GeoSeries(gpd.points_from_xy(found["lon"], found["lat"]), crs=4326)
+    assert targets.geometry.to_crs(4326).contains(points, align=False).all()
+    centroids = targets.geometry.centroid.to_crs(4326)
+    assert not targets.geometry.to_crs(4326).iloc[0].contains(centroids.iloc[0])
+    assert (found["lon"] == found["lon"].round(6)).all()
+
+
+def test_centres_of_no_targets_are_an_empty_table():
+    found = centres(_targets().iloc[:0].geometry)
+    assert found.columns.tolist() == ["lon", "lat"] and found.empty
+
+
+def test_a_deadline_is_the_earliest_open_problem_deadline_of_the_targets_parcels():
+    found = target_deadlines(_targets(), _problem_facts())
+    assert found.tolist() == ["2026-10-15", pd.NA]
+
+
+def test_a_deadline_column_of_the_targets_layer_wins_over_the_problems():
+    targets = _targets(deadline=pd.to_datetime(["2027-01-31", None]))
+    assert target_deadlines(targets, _problem_facts()).tolist() == ["2027-01-31", pd.NA]
+
+
+def test_deadlines_without_problems_or_targets_are_missing():
+    assert target_deadlines(_targets(), None).isna().all()
+    assert target_deadlines(_targets().iloc[:0], _problem_facts()).empty
+
+
+def test_target_csv_has_centre_and_deadline_columns(targets_ws, tmp_path):
+    result = export_layer(targets_ws(), "targets", tmp_path / "t.csv", actor="clerk")
+    table = _csv(result.path)
+    head = table.columns.tolist()
+    assert head[:3] == ["目标编号", "优先级", "期限"]
+    assert head[-3:] == ["中心经度", "中心纬度", "理由"]
+    assert table["期限"].tolist() == ["2026-10-15", "未定期限"]
+    assert "状态" not in head
+    assert table["中心经度"].between(112, 113).all() and table["中心纬度"].between(24, 26).all()
+
+
+def test_target_csv_has_the_state_in_words_when_targets_have_states(targets_ws, tmp_path):
+    ws = targets_ws(_targets(state=["case_opened", "new"]))
+    table = _csv(export_layer(ws, "targets", tmp_path / "t.csv", actor="clerk").path)
+    assert table.columns[2] == "状态"
+    assert table["状态"].tolist() == ["已立案", "待派发"]
+
+
+def test_target_csv_in_english_has_english_headers_and_words(targets_ws, tmp_path):
+    ws = targets_ws(_targets(state=["case_opened", "new"]))
+    path = export_layer(ws, "targets", tmp_path / "t.csv", actor="clerk", lang="en").path
+    table = pd.read_csv(path, encoding="utf-8-sig")
+    assert {"state", "deadline", "centre longitude", "centre latitude"} <= set(table.columns)
+    assert table["state"].tolist() == ["case opened", "new"]
+    assert table["deadline"].tolist() == ["2026-10-15", "no deadline set"]
+
+
+def test_target_xlsx_prints_on_a4_landscape_one_page_wide_with_the_header_repeated(
+    targets_ws, tmp_path
+):
+    result = export_layer(targets_ws(), "targets", tmp_path / "t.xlsx", actor="clerk")
+    sheet = openpyxl.load_workbook(result.path).active
+    assert sheet.page_setup.orientation == "landscape"
+    assert int(sheet.page_setup.paperSize) == 9
+    assert sheet.print_title_rows == "$1:$1"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert (int(sheet.page_setup.fitToWidth), int(sheet.page_setup.fitToHeight)) == (1, 0)
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}3"
+
+
+def test_target_xlsx_wraps_reasons_at_the_top_in_rows_tall_enough(targets_ws, tmp_path):
+    result = export_layer(targets_ws(), "targets", tmp_path / "t.xlsx", actor="clerk")
+    sheet = openpyxl.load_workbook(result.path).active
+    head = [c.value for c in sheet[1]]
+    reason = sheet.cell(2, head.index("理由") + 1)
+    assert reason.value == LONG_REASON
+    assert reason.alignment.wrap_text and reason.alignment.vertical == "top"
+    width = sheet.column_dimensions[reason.column_letter].width
+    assert width >= 60
+    lines = 2 * len(LONG_REASON) / (width - 1)  # a Chinese character is two wide
+    assert sheet.row_dimensions[2].height >= 15 * lines
+    assert sheet.cell(2, head.index("期限") + 1).value == "2026-10-15"
+    lon, lat = (sheet.cell(2, head.index(h) + 1).value for h in ("中心经度", "中心纬度"))
+    inside = _targets().geometry.to_crs(4326).iloc[0]
+    assert inside.contains(shapely.Point(lon, lat))
+
+
+def test_target_xlsx_keeps_formula_like_reasons_as_text(targets_ws, tmp_path):
+    result = export_layer(targets_ws(), "targets", tmp_path / "t.xlsx", actor="clerk")
+    sheet = openpyxl.load_workbook(result.path).active
+    head = [c.value for c in sheet[1]]
+    cell = sheet.cell(3, head.index("理由") + 1)
+    assert cell.data_type == "s" and cell.quotePrefix
+
+
+def test_an_empty_target_xlsx_keeps_its_headers_and_print_setup(targets_ws, tmp_path):
+    ws = targets_ws()
+    path = tmp_path / "t.xlsx"
+    export_layer(ws, "targets", path, actor="clerk", keep=lambda f: f.index < 0)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet.max_row == 1
+    assert {"期限", "中心经度", "中心纬度"} <= {c.value for c in sheet[1]}
+    assert sheet.print_title_rows == "$1:$1"
+
+
+def test_target_geojson_properties_hold_codes_and_chinese_labels(targets_ws, tmp_path):
+    ws = targets_ws(_targets(state=["case_opened", "new"]))
+    result = export_layer(ws, "targets", tmp_path / "t.geojson", actor="clerk")
+    props = json.loads(result.path.read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert (props["priority"], props["priority_label"]) == ("P1", "立即行动")
+    assert (props["lead_department"], props["lead_department_name"]) == ("police", "镇郊派出所")
+    assert props["cooperating_department_names"] == "镇农业农村办;镇自然资源所"
+    assert (props["village_codes"], props["village_names"]) == ("441882101", "丰阳村")
+    assert (props["state"], props["state_label"]) == ("case_opened", "已立案")
+    assert props["category_names"] == "盗伐滥伐林木"
+    assert props["deadline"] == "2026-10-15"
+    keys = list(props)
+    assert keys.index("priority_label") == keys.index("priority") + 1
+    inside = _targets().geometry.to_crs(4326).iloc[0]
+    assert inside.contains(shapely.Point(props["lon"], props["lat"]))
+
+
+def test_target_geojson_labels_follow_the_language(targets_ws, tmp_path):
+    path = tmp_path / "t.geojson"
+    export_layer(targets_ws(), "targets", path, actor="clerk", lang="en")
+    props = json.loads(path.read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert (props["priority_label"], props["lead_department_name"]) == ("act now", "police station")
+    assert "state_label" not in props
+
+
+def test_target_kml_carries_the_labels(targets_ws, tmp_path):
+    result = export_layer(targets_ws(), "targets", tmp_path / "t.kml", actor="clerk")
+    back = pyogrio.read_dataframe(result.path)
+    assert back["lead_department_name"].tolist() == ["镇郊派出所", "镇应急管理办"]
+    assert back["priority_label"].tolist() == ["立即行动", "组织核查"]

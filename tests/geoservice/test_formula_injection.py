@@ -121,9 +121,11 @@ def test_numbers_in_a_target_export_stay_numbers(town, tmp_path):
     book = openpyxl.load_workbook(
         export_layer(town, "targets", tmp_path / "t.xlsx", actor="t").path
     )
-    column = next(c.column_letter for c in book["data"][1] if c.value == "风险评分")
-    cells = book["data"][column][1:]
-    assert cells and all(c.data_type == "n" and isinstance(c.value, float) for c in cells)
+    sheet = book.active
+    for head in ("风险评分", "中心经度", "中心纬度"):
+        column = next(c.column_letter for c in sheet[1] if c.value == head)
+        cells = sheet[column][1:]
+        assert cells and all(c.data_type == "n" and isinstance(c.value, float) for c in cells)
 
 
 # --- the department report ----------------------------------------------------------------------

@@ -11,9 +11,10 @@ id that was never issued). Before the first analysis run, the list and the expor
     or cooperating, code or name), ``village`` (code or name) and ``priority`` (``P1,P2``);
     names and reasons in the caller's language (``?lang=`` or Accept-Language).
 ``GET /targets/export``
-    The same selection (or one ``target``) as ``xlsx``, ``csv``, ``gpkg`` or ``kml``,
-    written by :func:`geoservice.files.target_export.export_targets` and sent with a
-    Chinese file name.
+    The same selection (or one ``target``) as ``xlsx`` (printable: A4 landscape, header
+    row on every page), ``csv``, ``gpkg``, ``kml`` or ``geojson`` (labels beside the codes),
+    each with the lon/lat of a point inside the target and its deadline, written by
+    :func:`geoservice.files.target_export.export_targets` and sent with a Chinese file name.
 ``GET /targets/{target_id}``
     One target as a GeoJSON Feature with its reasons and evidence: the flagged parcels with
     their scores and the ids of the complaints, change patches and problems behind them.
@@ -101,7 +102,7 @@ def export_targets(
     priority: str | None = None,
     target: str | None = None,
 ) -> FileResponse:
-    """Download the caller's targets (or one ``target``) as xlsx, csv, gpkg or kml."""
+    """Download the caller's targets (or one ``target``) as xlsx, csv, gpkg, kml or geojson."""
     with scratch_folder("geoservice-export-") as folder:
         done = write_export(
             ws,

@@ -1,0 +1,216 @@
+"""What a clerk needs beside each target: its centre in lon/lat, its state, its deadline,
+and words beside the codes.
+
+- **Centre**: a point inside the target (``representative_point``, taken in the layer's
+  projected CRS), written as lon/lat in EPSG:4326 with 6 decimals (about 0.1 m). A
+  centroid is not used: for a U-shaped clearing or a ring of parcels it falls outside.
+- **State**: the ``state`` column of the layer, when the layer has one, in words
+  (待派发, 已立案, ...).
+- **Deadline**: the layer's ``deadline`` column when it has one; otherwise the earliest
+  整改期限 among the target's open inspection problems, the deadlines its reasons state
+  (read from the ``problem_facts`` of ``parcel_risk``, the same items the reasons are built
+  from). A target with neither reads 未定期限 / no deadline set in tables.
+
+:func:`clerk_table` gives the CSV/XLSX table (headers in the chosen language);
+:func:`labelled_targets` the GeoJSON/KML features, each code followed by its label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoservice.analysis.present import HEADERS, department_names, present_targets
+from layers.codes import CATEGORIES, PRIORITY_WORDS
+from layers.messages import Lang, pick
+
+__all__ = [
+    "CLERK_HEADERS",
+    "NO_TARGET_DEADLINE",
+    "TARGET_STATE_LABELS",
+    "centres",
+    "clerk_table",
+    "labelled_targets",
+    "target_deadlines",
+]
+
+Names = Mapping[str, tuple[str, str]]
+# Target states (docs/design.md, Art. 8, 10) → (Chinese, English) label.
+TARGET_STATE_LABELS: dict[str, tuple[str, str]] = {
+    "new": ("待派发", "new"),
+    "dispatched": ("已派发", "dispatched"),
+    "in_action": ("处置中", "in action"),
+    "case_opened": ("已立案", "case opened"),
+    "penalised": ("已行政处罚", "administrative penalty imposed"),
+    "transferred": ("已移送司法", "transferred to the judiciary"),
+    "closed": ("已结案", "closed"),
+    "dismissed": ("不予立案", "dismissed"),
+    "resolved_by_analysis": ("分析已解除", "resolved by analysis"),
+}
+NO_TARGET_DEADLINE = ("未定期限", "no deadline set")
+CLERK_HEADERS: dict[str, tuple[str, str]] = {
+    "state": ("状态", "state"),
+    "deadline": ("期限", "deadline"),
+    "lon": ("中心经度", "centre longitude"),
+    "lat": ("中心纬度", "centre latitude"),
+}
+_PROBLEM_DEADLINE_FIELD = 3  # id|category|status|deadline|overdue_days|points
+
+
+def centres(geometry: gpd.GeoSeries) -> pd.DataFrame:
+    """Lon/lat (EPSG:4326, degrees, 6 decimals) of a point inside each geometry.
+
+    The point is ``representative_point`` in the series' own CRS (metres for the
+    workspace's projected CRS), so it lies inside the target even where the centroid does
+    not. Empty or missing geometries give NaN. Returns ``lon`` and ``lat`` columns aligned
+    to ``geometry``'s index.
+    """
+    points = geometry.representative_point()
+    if geometry.crs is not None:
+        points = points.to_crs(4326)
+    return pd.DataFrame({"lon": points.x.round(6), "lat": points.y.round(6)}, index=geometry.index)
+
+
+def _day_text(values: pd.Series) -> pd.Series:
+    days = pd.to_datetime(values, errors="coerce")
+    return days.dt.strftime("%Y-%m-%d").astype("string")
+
+
+def target_deadlines(targets: pd.DataFrame, problem_facts: pd.DataFrame | None) -> pd.Series:
+    """Each target's deadline as ``YYYY-MM-DD`` text (missing when it has none).
+
+    Parameters
+    ----------
+    targets : DataFrame
+        The ``targets`` layer: its ``deadline`` column when present, else ``parcel_ids``
+        (``;``-separated).
+    problem_facts : DataFrame or None
+        ``parcel_id`` and ``problem_facts`` of the ``parcel_risk`` layer (``;``-separated
+        ``id|category|status|deadline|overdue_days|points`` items of open problems).
+
+    Returns
+    -------
+    Series of string, aligned to ``targets``' index: the layer's deadline, or the earliest
+    deadline of the target's open problems.
+    """
+    if "deadline" in targets.columns:
+        return _day_text(targets["deadline"])
+    out = pd.Series(pd.NA, index=targets.index, dtype="string")
+    if problem_facts is None or not len(targets) or not len(problem_facts):
+        return out
+    parcels = targets["parcel_ids"].astype("string").fillna("").str.split(";")
+    pairs = pd.DataFrame(
+        {
+            "row": np.repeat(np.arange(len(targets)), parcels.str.len().to_numpy()),
+            "parcel_id": np.concatenate([*parcels.to_numpy(), np.array([], dtype=object)]),
+        }
+    )
+    facts = problem_facts["problem_facts"].astype("string").fillna("").str.split(";")
+    items = pd.DataFrame(
+        {"parcel_id": problem_facts["parcel_id"].astype(str).to_numpy(), "item": facts}
+    ).explode("item")
+    items["day"] = pd.to_datetime(
+        items["item"].str.split("|").str[_PROBLEM_DEADLINE_FIELD],
+        format="%Y-%m-%d",
+        errors="coerce",
+    )
+    pairs["parcel_id"] = pairs["parcel_id"].astype(str)
+    merged = pairs.merge(items.dropna(subset=["day"]), on="parcel_id")
+    earliest = merged.groupby("row")["day"].min()
+    out.iloc[earliest.index.to_numpy()] = earliest.dt.strftime("%Y-%m-%d").to_numpy()
+    return out
+
+
+def _state_words(states: pd.Series, lang: Lang) -> pd.Series:
+    codes = states.astype("string")
+    words = {code: pick(lang, *pair) for code, pair in TARGET_STATE_LABELS.items()}
+    return codes.map(words).fillna(codes).astype(object)
+
+
+def _position(table: pd.DataFrame, header: str, default: int) -> int:
+    """The column number of ``header`` in ``table`` (``default`` when it is not there)."""
+    return int(table.columns.get_loc(header)) if header in table.columns else default
+
+
+def clerk_table(
+    targets: gpd.GeoDataFrame,
+    problem_facts: pd.DataFrame | None,
+    lang: Lang = "zh",
+    departments: Names | None = None,
+) -> pd.DataFrame:
+    """The CSV/XLSX table of ``targets``: :func:`present_targets` with the state (when the
+    layer has one) and deadline after the priority, and the centre's lon/lat (EPSG:4326,
+    degrees) before the reasons. Headers and words in ``lang``; index reset like
+    :func:`present_targets`.
+    """
+    table = present_targets(
+        targets, lang, department_names(None) if departments is None else departments
+    )
+    idx = 1 if lang == "en" else 0
+    after_priority = _position(table, HEADERS["priority"][idx], 0) + 1
+    extra: dict[str, pd.Series] = {}
+    if "state" in targets.columns:
+        extra["state"] = _state_words(targets["state"], lang)
+    deadlines = target_deadlines(targets, problem_facts)
+    extra["deadline"] = deadlines.fillna(pick(lang, *NO_TARGET_DEADLINE)).astype(object)
+    for pos, (col, values) in enumerate(extra.items()):
+        table.insert(after_priority + pos, CLERK_HEADERS[col][idx], values.to_numpy())
+    lonlat = centres(targets.geometry)
+    at = _position(table, HEADERS["reasons"][idx], len(table.columns))
+    table.insert(at, CLERK_HEADERS["lon"][idx], lonlat["lon"].to_numpy())
+    table.insert(at + 1, CLERK_HEADERS["lat"][idx], lonlat["lat"].to_numpy())
+    return table
+
+
+def _labels(codes: pd.Series, table: Mapping[str, tuple[str, str]], lang: Lang) -> pd.Series:
+    """``;``-separated codes → ``;``-separated labels in ``lang`` (unknown codes kept)."""
+    words = {code: pick(lang, *pair) for code, pair in table.items()}
+    parts = codes.astype("string").fillna("").str.split(";").explode()
+    named = parts.map(words).fillna(parts).fillna("")
+    return named.groupby(level=0).agg(";".join).reindex(codes.index, fill_value="")
+
+
+def labelled_targets(
+    targets: gpd.GeoDataFrame,
+    problem_facts: pd.DataFrame | None,
+    lang: Lang = "zh",
+    departments: Names | None = None,
+) -> gpd.GeoDataFrame:
+    """``targets`` for GeoJSON and KML: each code column followed by its label in ``lang``
+    (``priority_label``, ``category_names``, ``lead_department_name``,
+    ``cooperating_department_names``, ``state_label``; ``village_names`` already sits beside
+    ``village_codes``), and the ``deadline`` and centre ``lon``/``lat`` (EPSG:4326, degrees).
+    Aligned to ``targets``' index, in its CRS.
+    """
+    names = department_names(None) if departments is None else departments
+    frame = targets.reset_index(drop=True)
+    labels: dict[str, tuple[str, pd.Series]] = {
+        "priority": ("priority_label", _labels(frame["priority"], PRIORITY_WORDS, lang)),
+        "categories": ("category_names", _labels(frame["categories"], CATEGORIES, lang)),
+        "lead_department": ("lead_department_name", _labels(frame["lead_department"], names, lang)),
+        "cooperating_departments": (
+            "cooperating_department_names",
+            _labels(frame["cooperating_departments"], names, lang),
+        ),
+    }
+    if "state" in frame.columns:
+        labels["state"] = ("state_label", _state_words(frame["state"], lang))
+    columns: dict[str, object] = {}
+    for col in frame.columns:
+        columns[col] = frame[col]
+        if col in labels:
+            label, values = labels[col]
+            columns[label] = values
+    lonlat = centres(frame.geometry)
+    columns |= {
+        "deadline": target_deadlines(frame, problem_facts),
+        "lon": lonlat["lon"],
+        "lat": lonlat["lat"],
+    }
+    geometry = columns.pop("geometry")
+    out = gpd.GeoDataFrame(pd.DataFrame(columns), geometry=geometry, crs=targets.crs)
+    out.index = targets.index
+    return out
