@@ -67,8 +67,7 @@ from geoservice.base.workspace_write import (
 from layers.schema import KINDS, Kind
 
 Mode = Literal["replace", "append"]
-Schema = Callable[[sqlite3.Connection, str], None]
-"""Creates or migrates tables on a write connection (connection, actor)."""
+Schema = Callable[[sqlite3.Connection, str], None]  # creates/migrates tables: (con, actor)
 _HELD = threading.local()  # realpaths of the workspaces whose lock this thread holds
 CLASSIFICATIONS = ("public", "internal", "restricted")
 _RUN_COLUMNS = ("run_at", "actor", "as_of", "rules_hash", "inputs", "counts", "duration_s")
@@ -310,10 +309,11 @@ class Workspace:
     def log(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         """Append one row to the audit log.
 
-        Does not take ``<workspace>.lock``: a running import neither delays the row nor is
-        delayed by it beyond SQLite's own write lock (waited for up to 60 s); the import
-        carries the row into the file it renames over the original. Within this process it
-        waits only for GDAL reads in flight.
+        Takes SQLite's write lock (waiting up to 60 s), not ``<workspace>.lock``; a running
+        import carries the row into the file it renames over the original. Within this
+        process it passes the :class:`~geoservice.base.workspace_gate.Gate`, so it waits for
+        GDAL reads and SQL transactions in flight, and for an import only while that copies
+        or renames the file (when SQLite's lock would hold the row back anyway).
         """
         self.require()
         with gate(self.path).writing():
@@ -323,11 +323,10 @@ class Workspace:
     def transaction(self) -> Iterator[Path]:
         """Yield a working copy of the workspace that replaces it on success.
 
-        Holds ``<workspace>.lock`` for the duration; removes copies left behind by a
-        writer that was killed. Refuses a path that exists and is not a GeoPackage. The
-        gate of this process is held only while the original is copied and replaced;
-        audit rows appended to the original meanwhile are carried into the copy under
-        SQLite's write lock on the original, just before the rename.
+        Holds ``<workspace>.lock`` throughout (removing copies a killed writer left) and the
+        gate only while the original is copied and replaced; audit rows appended to the
+        original meanwhile are carried into the copy under SQLite's write lock on the
+        original, just before the rename. Refuses a path that is not a GeoPackage.
         """
         check_workspace_file(self.path)
         with file_lock(self.path):

@@ -6,6 +6,8 @@ import contextlib
 import fcntl
 import hashlib
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -76,6 +78,20 @@ def test_an_audit_row_written_during_an_import_is_kept(tmp_path):
             )
     actions = ws.audit()["action"].tolist()
     assert actions[-2:] == ["import.replace", "layer.read"]
+
+
+def test_an_audit_row_from_another_process_during_an_import_is_kept(tmp_path):
+    ws = workspace(tmp_path)
+    code = (
+        "import sys; from geoservice.base.workspace import Workspace; "
+        "Workspace(sys.argv[1]).log('reader', 'layer.read', 'problems', {})"
+    )
+    with ws.transaction():
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(ws.path)], capture_output=True, text=True, timeout=60
+        )
+        assert run.returncode == 0, run.stderr
+    assert ws.audit()["action"].tolist()[-1] == "layer.read"
 
 
 def test_an_audit_row_does_not_wait_for_the_workspace_lock(tmp_path):
