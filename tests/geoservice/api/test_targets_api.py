@@ -13,6 +13,7 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
 from geoservice.api.responses import content_disposition
 from geoservice.base.access import authenticate
@@ -270,3 +271,73 @@ def test_export_file_names_fall_back_to_ascii():
     header = content_disposition(shown, fallback)
     assert 'filename="target_police_T-1.xlsx"' in header
     assert header.isascii()
+
+
+# --- exports a clerk can print ---------------------------------------------------------
+
+
+def centres_by_id(table: pd.DataFrame, lon: str, lat: str, key: str) -> dict[str, shapely.Point]:
+    return {
+        str(i): shapely.Point(x, y)
+        for i, x, y in zip(table[key], table[lon], table[lat], strict=True)
+    }
+
+
+def assert_inside_targets_and_town(town, points: dict[str, shapely.Point]) -> None:  # type: ignore[no-untyped-def]
+    targets = town.ws.read("targets").to_crs(4326).set_index("target_id").geometry
+    xmin, ymin, xmax, ymax = town.ws.read("villages").to_crs(4326).total_bounds
+    assert points
+    for target_id, point in points.items():
+        assert xmin <= point.x <= xmax and ymin <= point.y <= ymax
+        assert targets[target_id].contains(point), target_id
+
+
+@pytest.mark.slow
+def test_an_xlsx_export_prints_a4_landscape_one_page_wide_with_the_header_repeated(town):
+    res = town.get("/targets/export?format=xlsx", "office")
+    sheet = openpyxl.load_workbook(io.BytesIO(res.content)).active
+    assert sheet.page_setup.orientation == "landscape"
+    assert int(sheet.page_setup.paperSize) == 9
+    assert sheet.print_title_rows == "$1:$1"
+    assert int(sheet.page_setup.fitToWidth) == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    head = [c.value for c in sheet[1]]
+    reasons = [row[head.index("理由")] for row in sheet.iter_rows(min_row=2)]
+    assert reasons and all(c.alignment.wrap_text and c.alignment.vertical == "top" for c in reasons)
+
+
+@pytest.mark.slow
+def test_an_xlsx_export_has_centres_inside_the_targets_and_a_deadline(town):
+    rows = sheet_rows(town.get("/targets/export?format=xlsx", "office").content)
+    table = pd.DataFrame(rows[1:], columns=rows[0])
+    assert_inside_targets_and_town(town, centres_by_id(table, "中心经度", "中心纬度", "目标编号"))
+    deadlines = table["期限"]
+    assert deadlines.notna().all()
+    dated = deadlines.loc[deadlines != "未定期限"]
+    assert len(dated) and pd.to_datetime(dated, format="%Y-%m-%d").notna().all()
+
+
+@pytest.mark.slow
+def test_an_english_csv_export_has_centre_and_deadline_columns(town):
+    res = town.get("/targets/export?format=csv&lang=en", "office")
+    table = pd.read_csv(io.BytesIO(res.content), encoding="utf-8-sig")
+    assert {"deadline", "centre longitude", "centre latitude"} <= set(table.columns)
+    points = centres_by_id(table, "centre longitude", "centre latitude", "target id")
+    assert_inside_targets_and_town(town, points)
+
+
+@pytest.mark.slow
+def test_a_geojson_export_carries_chinese_labels_beside_the_codes(town):
+    res = town.get("/targets/export?format=geojson", "office")
+    assert res.headers["content-type"].startswith("application/geo+json")
+    features = res.json()["features"]
+    assert len(features) == len(town.ws.read("targets"))
+    for feature in features:
+        props = feature["properties"]
+        assert props["priority_label"] in {"立即行动", "组织核查", "持续关注"}
+        assert props["lead_department"] and props["lead_department_name"].startswith("镇")
+        assert len(props["village_codes"].split(";")) == len(props["village_names"].split(";"))
+    points = {
+        f["properties"]["target_id"]: shapely.Point(f["properties"]["lon"], f["properties"]["lat"])
+        for f in features
+    }
+    assert_inside_targets_and_town(town, points)
