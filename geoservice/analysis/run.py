@@ -20,6 +20,7 @@ from geoservice.analysis import lanes
 from geoservice.analysis.complaints import COMPLAINT_COLUMNS
 from geoservice.analysis.rules import Rules, rules_hash
 from geoservice.analysis.scoring import PARCEL_COLUMNS, score_parcels
+from geoservice.analysis.target_register import identify, record_identity
 from geoservice.analysis.targets import build_targets_and_reasons
 from geoservice.base.errors import NotFoundError, message
 from geoservice.base.workspace import Workspace
@@ -155,6 +156,8 @@ def analyze(
     targets, reasons = build_targets_and_reasons(
         scored.parcel_risk, scored.items, rules, lang, parallel=parallel
     )
+    # the targets keep the ids of their earlier selves (stable identity, lineage)
+    targets, reasons, identity = identify(ws, targets, reasons)
     duration = time.perf_counter() - start
     inputs = {kind: {"rows": len(frames[kind]), "sha256": ws.input_hash(kind)} for kind in INPUTS}
     no_location = 0
@@ -185,4 +188,5 @@ def analyze(
         },
         actor,
     )
+    record_identity(ws, targets, identity, as_of.isoformat(), actor)
     return result
