@@ -36,7 +36,7 @@ from geoservice.analysis.rules import Rules
 from geoservice.base.cells import csv_cells, xlsx_cells
 from geoservice.base.errors import ANALYSIS_LAYERS, OptionError, message, no_analysis
 from geoservice.base.workspace import Workspace
-from geoservice.files.target_columns import clerk_table, labelled_targets
+from geoservice.files.target_columns import clerk_table, labelled_targets, with_register_states
 from geoservice.files.target_sheet import write_target_sheet
 from layers.messages import Lang
 
@@ -277,7 +277,7 @@ def export_layer(
             village=village_code(village, villages) if village else None,
             priorities=priorities,
         )
-        frame = _reasons_in(ws, frame, lang)
+        frame = with_register_states(ws, _reasons_in(ws, frame, lang))
     elif any(f is not None for f in (*filters, keep)):
         raise OptionError(
             message(

@@ -4,8 +4,9 @@ and words beside the codes.
 - **Centre**: a point inside the target (``representative_point``, taken in the layer's
   projected CRS), written as lon/lat in EPSG:4326 with 6 decimals (about 0.1 m). A
   centroid is not used: for a U-shaped clearing or a ring of parcels it falls outside.
-- **State**: the ``state`` column of the layer, when the layer has one, in words
-  (待派发, 已立案, ...).
+- **State**: the layer's ``state`` column, or else the state the target register
+  (``target_state`` table) holds for it (``new`` when the register does not hold it yet),
+  in words (待派发, 已立案, ...); no state column while the workspace has no register.
 - **Deadline**: the layer's ``deadline`` column when it has one; otherwise the earliest
   整改期限 among the target's open inspection problems, the deadlines its reasons state
   (read from the ``problem_facts`` of ``parcel_risk``, the same items the reasons are built
@@ -24,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from geoservice.analysis.present import HEADERS, department_names, present_targets
+from geoservice.base.workspace import Workspace
+from geoservice.base.workspace_write import has_table
 from layers.codes import CATEGORIES, PRIORITY_WORDS
 from layers.messages import Lang, pick
 
@@ -35,6 +38,7 @@ __all__ = [
     "clerk_table",
     "labelled_targets",
     "target_deadlines",
+    "with_register_states",
 ]
 
 Names = Mapping[str, tuple[str, str]]
@@ -44,11 +48,11 @@ TARGET_STATE_LABELS: dict[str, tuple[str, str]] = {
     "dispatched": ("已派发", "dispatched"),
     "in_action": ("处置中", "in action"),
     "case_opened": ("已立案", "case opened"),
-    "penalised": ("已行政处罚", "administrative penalty imposed"),
-    "transferred": ("已移送司法", "transferred to the judiciary"),
+    "penalised": ("已行政处罚", "penalised"),
+    "transferred": ("已移送司法", "transferred to judiciary"),
     "closed": ("已结案", "closed"),
     "dismissed": ("不予立案", "dismissed"),
-    "resolved_by_analysis": ("分析已解除", "resolved by analysis"),
+    "resolved_by_analysis": ("研判已消除", "resolved by analysis"),
 }
 NO_TARGET_DEADLINE = ("未定期限", "no deadline set")
 CLERK_HEADERS: dict[str, tuple[str, str]] = {
@@ -122,6 +126,21 @@ def target_deadlines(targets: pd.DataFrame, problem_facts: pd.DataFrame | None) 
     earliest = merged.groupby("row")["day"].min()
     out.iloc[earliest.index.to_numpy()] = earliest.dt.strftime("%Y-%m-%d").to_numpy()
     return out
+
+
+def with_register_states(ws: Workspace, targets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``targets`` with a ``state`` column from the ``target_state`` register when the
+    layer has none and the workspace has the register; otherwise ``targets`` unchanged.
+    Targets the register does not hold yet are ``new``. Aligned to ``targets``' index."""
+    if "state" in targets.columns:
+        return targets
+    with ws.read_connection() as con:
+        if not has_table(con, "target_state"):
+            return targets
+        register = pd.read_sql_query("SELECT target_id, state FROM target_state", con)
+    states = register.drop_duplicates("target_id").set_index("target_id")["state"]
+    found = targets["target_id"].astype(str).map(states).fillna("new").astype(str)
+    return targets.assign(state=found)
 
 
 def _state_words(states: pd.Series, lang: Lang) -> pd.Series:

@@ -256,6 +256,16 @@ def test_target_csv_has_the_state_in_words_when_targets_have_states(targets_ws, 
     assert table["状态"].tolist() == ["已立案", "待派发"]
 
 
+def test_target_csv_takes_states_from_the_register_new_when_it_has_none(targets_ws, tmp_path):
+    ws = targets_ws()
+    with ws.transaction() as work:
+        write_frame(
+            pd.DataFrame({"target_id": ["T-u"], "state": ["dispatched"]}), work, "target_state"
+        )
+    table = _csv(export_layer(ws, "targets", tmp_path / "t.csv", actor="clerk").path)
+    assert table["状态"].tolist() == ["已派发", "待派发"]
+
+
 def test_target_csv_in_english_has_english_headers_and_words(targets_ws, tmp_path):
     ws = targets_ws(_targets(state=["case_opened", "new"]))
     path = export_layer(ws, "targets", tmp_path / "t.csv", actor="clerk", lang="en").path
