@@ -7,11 +7,12 @@ tile units around it (so strokes meet across tile edges), simplified by a tolera
 grows at low zooms, and encoded with :mod:`mapbox_vector_tile`.
 
 Below :data:`~geoservice.tiles.specs.DETAIL_ZOOM` polygons smaller than one screen pixel
-are left out and points are thinned to one per screen pixel: they would draw on top of one
-another. A tile that would still encode to more than :data:`MAX_TILE_BYTES` (estimated
-from its vertices first, so a county's 200,000 parcels are not encoded to find out) keeps
-only its overview attributes and the largest of its features that fit (polygons by area,
-points in feature order), halved again while it does not: a tile over 500 KB is a defect.
+are left out and points are thinned to one per two screen pixels square: they would draw
+on top of one another. A tile that would still encode to more than :data:`MAX_TILE_BYTES`
+(estimated from its vertices first, so a county's 200,000 parcels are not encoded to find
+out) keeps only its overview attributes and the largest of its features that fit (polygons
+by area, points in feature order), halved again while it does not: a tile over 500 KB is a
+defect.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ _PIXEL = EXTENT / 256  # tile units per screen pixel of a 256-pixel tile
 # framing) and per attribute (key and value indexes); the share of the limit aimed at.
 _VERTEX_BYTES, _FEATURE_BYTES, _ATTRIBUTE_BYTES = 3, 8, 3
 _BUDGET = 0.9
+_POINT_CELL = 2  # screen pixels: below DETAIL_ZOOM one point is kept per cell this wide
 _OPTIONS = {
     "y_coord_down": True,
     "extents": EXTENT,
@@ -149,7 +151,7 @@ def _in_tile(features: Features, tile: TileAddress) -> Features:
     shapes = _on_grid(shapes)
     keep = inside & ~shapely.is_empty(shapes)
     if not detail:
-        keep &= _thinned(shapes, points & keep, _PIXEL)
+        keep &= _thinned(shapes, points & keep, _POINT_CELL * _PIXEL)
     out = Features(features.layer, features.fids, shapes, features.attributes)
     return out.take(np.flatnonzero(keep))
 

@@ -307,3 +307,34 @@ def test_scope_of_a_static_tile_set_is_a_known_role_with_its_department_or_villa
         scope_principal("mayor")
     with pytest.raises(OptionError, match="--village"):
         scope_principal("village")
+
+
+def _mercator_features(layer: str, shapes: list[shapely.Geometry], id_column: str) -> Features:
+    ids = [f"{layer}-{i}" for i in range(len(shapes))]
+    frame = pd.DataFrame({id_column: ids})
+    return Features(layer, np.arange(1, len(shapes) + 1), np.array(shapes, dtype=object), frame)
+
+
+def test_points_within_two_screen_pixels_are_thinned_below_detail_zoom_only() -> None:
+    low, high = TileAddress(10, 831, 439), TileAddress(16, 53227, 28104)
+    minx, miny, maxx, maxy = tile_bounds(high)  # inside the low tile too
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    # 1 m apart: one screen pixel at zoom 10 is about 150 m
+    shapes = [shapely.Point(cx + i, cy) for i in range(3)] + [shapely.Point(minx + 1, miny + 1)]
+    points = _mercator_features("complaints", shapes, "complaint_id")
+    kept = _decode(encode_tile([points], low))["complaints"]["features"]
+    # the three 1 m apart share a cell; the fourth, 600 m off, has its own
+    assert [f["properties"]["complaint_id"] for f in kept] == ["complaints-0", "complaints-3"]
+    assert len(_decode(encode_tile([points], high))["complaints"]["features"]) == 4
+
+
+def test_polygons_under_a_screen_pixel_are_left_out_below_detail_zoom() -> None:
+    minx, miny, maxx, maxy = tile_bounds(TileAddress(16, 53227, 28104))
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    small = shapely.box(cx, cy, cx + 50, cy + 50)  # 0.25 ha
+    large = shapely.box(cx - 3000, cy - 3000, cx, cy)  # 900 ha
+    parcels = _mercator_features("parcels", [small, large], "parcel_id")
+    kept = _decode(encode_tile([parcels], TileAddress(10, 831, 439)))["parcels"]["features"]
+    assert [f["properties"]["parcel_id"] for f in kept] == ["parcels-1"]
+    detail = _decode(encode_tile([parcels], TileAddress(14, 13306, 7026)))["parcels"]["features"]
+    assert len(detail) == 2
