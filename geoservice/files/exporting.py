@@ -36,7 +36,12 @@ from geoservice.analysis.rules import Rules
 from geoservice.base.cells import csv_cells, xlsx_cells
 from geoservice.base.errors import ANALYSIS_LAYERS, OptionError, message, no_analysis
 from geoservice.base.workspace import Workspace
-from geoservice.files.target_columns import clerk_table, labelled_targets, with_register_states
+from geoservice.files.target_columns import (
+    CLERK_HEADERS,
+    clerk_table,
+    labelled_targets,
+    with_register_states,
+)
 from geoservice.files.target_sheet import write_target_sheet
 from layers.messages import Lang
 
@@ -315,7 +320,9 @@ def export_layer(
             if layer == "targets":
                 table = clerk_table(frame, _problem_facts(ws, frame), lang, department_names(rules))
                 if name == "xlsx":
-                    write_target_sheet(table, path, lang, HEADERS["reasons"][lang == "en"])
+                    en = lang == "en"
+                    degrees = (CLERK_HEADERS["lon"][en], CLERK_HEADERS["lat"][en])
+                    write_target_sheet(table, path, lang, HEADERS["reasons"][en], degrees)
             elif spatial:
                 table = pd.DataFrame(frame.drop(columns="geometry"))
                 table["geometry_wkt"] = frame.geometry.to_wkt()

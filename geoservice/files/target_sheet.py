@@ -23,9 +23,13 @@ __all__ = ["LINE_HEIGHT_PT", "MAX_ROW_HEIGHT_PT", "display_widths", "write_targe
 
 LINE_HEIGHT_PT = 15.0
 MAX_ROW_HEIGHT_PT = 409.0  # the tallest row Excel allows
-REASONS_WIDTH = 70  # characters of a Latin font; a Chinese character takes two
-OTHER_MAX_WIDTH = 16
-OTHER_MIN_WIDTH = 8
+# Column widths in characters of a Latin font (a Chinese character takes two). The sum
+# decides how far "fit to width" shrinks the print: about 250 keeps 21 columns at about
+# 60 % on A4 landscape, where 11 pt text still prints at a readable 6.5 pt.
+REASONS_WIDTH = 60
+TEXT_MAX_WIDTH = 10
+MIN_WIDTH = 6
+LONLAT_FORMAT = "0.000000"
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _HEAD = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
@@ -39,16 +43,37 @@ def display_widths(values: pd.Series) -> np.ndarray:
 
 
 def _widths(table: pd.DataFrame, reasons: str | None) -> list[float]:
+    """Column widths: the reasons wide, numbers as wide as their longest value (they do
+    not wrap), text up to :data:`TEXT_MAX_WIDTH` (longer text wraps); headers wrap."""
     widths: list[float] = []
     for col in table.columns:
         if col == reasons:
-            widths.append(float(REASONS_WIDTH))
+            widths.append(_reasons_width(table[col]))
             continue
-        longest = int(display_widths(table[col]).max(initial=0))
-        head = int(display_widths(pd.Series([str(col)])).max())
-        wanted = max(longest, min(head, OTHER_MAX_WIDTH), OTHER_MIN_WIDTH) + 2
-        widths.append(float(min(wanted, OTHER_MAX_WIDTH + 2)))
+        values = table[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            values = values.astype(str)  # as stored: rounded where the table rounds
+            longest = int(display_widths(values).max(initial=0))
+        else:
+            longest = min(int(display_widths(values).max(initial=0)), TEXT_MAX_WIDTH)
+        widths.append(float(max(longest, MIN_WIDTH) + 2))
     return widths
+
+
+def _reasons_width(values: pd.Series) -> float:
+    """:data:`REASONS_WIDTH`, or wider when the longest reason would need a row taller
+    than Excel allows (:data:`MAX_ROW_HEIGHT_PT`) and so be cut off in print."""
+    lines = int(MAX_ROW_HEIGHT_PT // LINE_HEIGHT_PT)
+    longest = int(display_widths(values).max(initial=0))
+    return float(max(REASONS_WIDTH, int(np.ceil(longest / lines)) + 1))
+
+
+def _header_height(table: pd.DataFrame, widths: list[float]) -> float:
+    """Points for the header row: its longest wrapped header, at least two lines."""
+    heads = pd.Series([str(c) for c in table.columns])
+    usable = np.maximum(np.asarray(widths) - 1.0, 1.0)
+    lines = np.ceil(display_widths(heads) / usable).max(initial=1.0)
+    return float(max(lines, 2.0) * LINE_HEIGHT_PT)
 
 
 def _row_heights(table: pd.DataFrame, widths: list[float]) -> np.ndarray:
@@ -75,7 +100,13 @@ def _print_setup(sheet: Worksheet, lang: Lang) -> None:
     sheet.auto_filter.ref = sheet.dimensions
 
 
-def write_target_sheet(table: pd.DataFrame, path: Path, lang: Lang, reasons: str | None) -> None:
+def write_target_sheet(
+    table: pd.DataFrame,
+    path: Path,
+    lang: Lang,
+    reasons: str | None,
+    lonlat: tuple[str, ...] = (),
+) -> None:
     """Write the target ``table`` (one row per target, headers in ``lang``) to ``path``.
 
     Parameters
@@ -88,6 +119,8 @@ def write_target_sheet(table: pd.DataFrame, path: Path, lang: Lang, reasons: str
         Language of the sheet name and the page footer.
     reasons : str or None
         Header of the reasons column, which gets the wide wrapped column.
+    lonlat : tuple of str
+        Headers of the longitude and latitude columns, shown with all 6 decimals.
     """
     name = pick(lang, "联合执法目标", "targets")
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -100,10 +133,13 @@ def write_target_sheet(table: pd.DataFrame, path: Path, lang: Lang, reasons: str
         bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
         for cell in sheet[1]:
             cell.font, cell.fill, cell.alignment = bold, fill, _HEAD
-        sheet.row_dimensions[1].height = 2 * LINE_HEIGHT_PT
+        sheet.row_dimensions[1].height = _header_height(table, widths)
+        degrees = {i for i, col in enumerate(table.columns) if col in lonlat}
         for row in sheet.iter_rows(min_row=2, max_row=len(table) + 1):
-            for cell in row:
+            for i, cell in enumerate(row):
                 cell.alignment = _WRAP
+                if i in degrees:
+                    cell.number_format = LONLAT_FORMAT
         for i, height in enumerate(_row_heights(table, widths), start=2):
             sheet.row_dimensions[i].height = float(height)
         _print_setup(sheet, lang)

@@ -306,6 +306,30 @@ def test_target_xlsx_wraps_reasons_at_the_top_in_rows_tall_enough(targets_ws, tm
     assert inside.contains(shapely.Point(lon, lat))
 
 
+def test_a_reason_too_long_for_the_tallest_row_widens_its_column_instead(targets_ws, tmp_path):
+    very_long = LONG_REASON * 3  # about 1,600 characters
+    ws = targets_ws(_targets(reasons=[very_long, "短"]))
+    sheet = openpyxl.load_workbook(
+        export_layer(ws, "targets", tmp_path / "t.xlsx", actor="clerk").path
+    ).active
+    head = [c.value for c in sheet[1]]
+    letter = sheet.cell(1, head.index("理由") + 1).column_letter
+    width = sheet.column_dimensions[letter].width
+    printed = sum(2 if ord(c) > 0xFF else 1 for c in very_long)  # Chinese is two wide
+    lines_needed = printed / (width - 1)
+    assert width > 60
+    assert lines_needed * 15 <= sheet.row_dimensions[2].height <= 409
+
+
+def test_target_xlsx_shows_lon_lat_with_six_decimals(targets_ws, tmp_path):
+    result = export_layer(targets_ws(), "targets", tmp_path / "t.xlsx", actor="clerk")
+    sheet = openpyxl.load_workbook(result.path).active
+    head = [c.value for c in sheet[1]]
+    for name in ("中心经度", "中心纬度"):
+        cell = sheet.cell(2, head.index(name) + 1)
+        assert cell.number_format == "0.000000" and isinstance(cell.value, float)
+
+
 def test_target_xlsx_keeps_formula_like_reasons_as_text(targets_ws, tmp_path):
     result = export_layer(targets_ws(), "targets", tmp_path / "t.xlsx", actor="clerk")
     sheet = openpyxl.load_workbook(result.path).active
