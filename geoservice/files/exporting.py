@@ -246,7 +246,8 @@ def export_layer(
     fmt : {"gpkg", "geojson", "kml", "shp", "csv", "xlsx"}, optional
         Format; by default the one the suffix of ``path`` names.
     lang : {"zh", "en"}
-        Language of the headers and words of a ``targets`` table (CSV, XLSX).
+        Language of the headers and words of a ``targets`` table (CSV, XLSX) and of the
+        labels beside the codes of ``targets`` features (GeoJSON, KML).
     department, village, priorities : optional
         ``targets`` only: keep targets this department (code or name) leads or cooperates
         on, in this village (code or name), of these priorities.
