@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from geoservice.analysis.present import HEADERS, department_names, present_targets
+from geoservice.analysis.target_register import TARGET_STATE_LABELS
 from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_write import has_table
 from layers.codes import CATEGORIES, PRIORITY_WORDS
@@ -33,7 +34,6 @@ from layers.messages import Lang, pick
 __all__ = [
     "CLERK_HEADERS",
     "NO_TARGET_DEADLINE",
-    "TARGET_STATE_LABELS",
     "centres",
     "clerk_table",
     "labelled_targets",
@@ -42,18 +42,6 @@ __all__ = [
 ]
 
 Names = Mapping[str, tuple[str, str]]
-# Target states (docs/design.md, Art. 8, 10) → (Chinese, English) label.
-TARGET_STATE_LABELS: dict[str, tuple[str, str]] = {
-    "new": ("待派发", "new"),
-    "dispatched": ("已派发", "dispatched"),
-    "in_action": ("处置中", "in action"),
-    "case_opened": ("已立案", "case opened"),
-    "penalised": ("已行政处罚", "penalised"),
-    "transferred": ("已移送司法", "transferred to judiciary"),
-    "closed": ("已结案", "closed"),
-    "dismissed": ("不予立案", "dismissed"),
-    "resolved_by_analysis": ("研判已消除", "resolved by analysis"),
-}
 NO_TARGET_DEADLINE = ("未定期限", "no deadline set")
 CLERK_HEADERS: dict[str, tuple[str, str]] = {
     "state": ("状态", "state"),
