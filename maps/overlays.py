@@ -1,11 +1,16 @@
 """Overlay layers of the map products: flagged parcels, change patches, complaints, problems.
 
 Each ``add_*`` function takes a layers-schema GeoDataFrame (any CRS with a defined CRS;
-shown in EPSG:4326), adds one named layer with a popup to the map and adds nothing for an
-empty frame.
+shown in EPSG:4326), adds named layers with a popup to the map and adds nothing for an
+empty frame. Change patches are coloured by legality and verification
+(:func:`maps.styles.patch_class`); complaints are clustered below
+:data:`CLUSTER_UNTIL_ZOOM` only, closed and unfounded ones in a layer hidden by default;
+problem markers have a white ring so they read on any village fill.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -17,7 +22,6 @@ from layers.messages import Lang, pick
 from maps import styles
 from maps.popups import (
     code_names,
-    colour_style,
     day_text,
     escaped,
     escaped_or_missing,
@@ -27,7 +31,19 @@ from maps.popups import (
 )
 from maps.render import display_frame
 
-__all__ = ["add_complaints", "add_flagged", "add_patches", "add_problems", "state_legend"]
+__all__ = [
+    "CLUSTER_UNTIL_ZOOM",
+    "add_complaints",
+    "add_flagged",
+    "add_patches",
+    "add_problems",
+    "complaint_legend",
+    "patch_legend",
+    "state_legend",
+]
+
+# Complaints are clustered below this zoom (about 1:17,000) and drawn one by one from it.
+CLUSTER_UNTIL_ZOOM = 15
 
 
 def add_flagged(m: folium.Map, parcels: gpd.GeoDataFrame, lang: Lang) -> None:
@@ -55,9 +71,10 @@ def add_flagged(m: folium.Map, parcels: gpd.GeoDataFrame, lang: Lang) -> None:
 
 
 def add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: Lang) -> None:
-    """The forest-inspection change patches."""
+    """The forest-inspection change patches, coloured by :func:`maps.styles.patch_class`."""
     if not len(patches):
         return
+    klass = styles.patch_class(patches)
     shown = display_frame(
         patches,
         {
@@ -65,6 +82,8 @@ def add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: Lang) -> None:
             "year": escaped_or_missing(patches["year"], "value", lang),
             "cause": escaped_or_missing(patches["change_cause"], "value", lang),
             "ha": number_text(patches["area_ha"], ".2f"),
+            "leg": klass.map(lambda k: styles.label(styles.PATCH_LABELS, k, lang)),
+            "k": klass,
         },
         "patches",
     )
@@ -73,16 +92,28 @@ def add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: Lang) -> None:
         "year": pick(lang, "年度", "Year"),
         "cause": pick(lang, "变化原因", "Cause"),
         "ha": pick(lang, "面积(公顷)", "Area (ha)"),
+        "leg": pick(lang, "合法性", "Legality"),
     }
-    style = lambda f: {"color": "#6a1b9a", "weight": 1.5, "fillOpacity": 0.3}  # noqa: E731
+    style = lambda f: styles.patch_style(f["properties"]["k"])  # noqa: E731
     popup_layer(shown, pick(lang, "森林督查变化图斑", "Change patches"), aliases, style).add_to(m)
 
 
-def add_complaints(m: folium.Map, complaints: gpd.GeoDataFrame, lang: Lang) -> None:
-    """The complaints as clustered points."""
-    if not len(complaints):
-        return
-    shown = display_frame(
+def patch_legend(lang: Lang) -> str:
+    """Legend block of the change patches by legality and verification."""
+    return styles.legend_html(
+        pick(lang, "森林督查变化图斑", "Change patches"),
+        [
+            (styles.PATCH_COLOURS[k], styles.label(styles.PATCH_LABELS, k, lang))
+            for k in styles.PATCH_CLASSES
+        ],
+    )
+
+
+def _complaint_frame(complaints: gpd.GeoDataFrame, lang: Lang) -> gpd.GeoDataFrame:
+    status = styles.column_text(complaints, "status").map(
+        lambda s: styles.label(styles.COMPLAINT_STATE_LABELS, s, lang), na_action="ignore"
+    )
+    return display_frame(
         complaints,
         {
             "cid": escaped(complaints["complaint_id"]),
@@ -90,21 +121,60 @@ def add_complaints(m: folium.Map, complaints: gpd.GeoDataFrame, lang: Lang) -> N
             "cat": styles.or_missing(
                 code_names(complaints["category"], CATEGORIES, lang), "category", lang
             ),
+            "st": escaped_or_missing(status, "value", lang),
             "txt": escaped_or_missing(complaints["description"], "text", lang),
         },
         "complaints",
     )
+
+
+def add_complaints(m: folium.Map, complaints: gpd.GeoDataFrame, lang: Lang) -> None:
+    """The complaints as points clustered below :data:`CLUSTER_UNTIL_ZOOM`.
+
+    New and verified complaints are shown; closed and unfounded ones are in a second layer
+    of the layer switch, hidden until switched on.
+    """
+    if not len(complaints):
+        return
+    hidden = styles.complaint_hidden(complaints).to_numpy()
     aliases = {
         "cid": pick(lang, "举报编号", "Complaint"),
         "at": pick(lang, "受理日期", "Received"),
         "cat": pick(lang, "类别", "Category"),
+        "st": pick(lang, "核实结果", "Verification"),
         "txt": pick(lang, "内容", "Description"),
     }
-    cluster = MarkerCluster(name=pick(lang, "举报投诉", "Complaints"))
-    style = lambda f: {"color": "#00838f", "fillColor": "#00838f", "fillOpacity": 0.8}  # noqa: E731
-    marker = folium.CircleMarker(radius=6, weight=1)
-    popup_layer(shown, pick(lang, "举报投诉", "Complaints"), aliases, style, marker).add_to(cluster)
-    cluster.add_to(m)
+    parts = [
+        ("open", complaints[~hidden], pick(lang, "举报投诉", "Complaints"), True),
+        (
+            "hidden",
+            complaints[hidden],
+            pick(lang, "已办结、不属实举报", "Closed or unfounded complaints"),
+            False,
+        ),
+    ]
+    for key, part, name, show in parts:
+        if not len(part):
+            continue
+        colour = styles.COMPLAINT_COLOURS[key]
+        style = lambda f, c=colour: {"color": "#ffffff", "fillColor": c, "fillOpacity": 0.85}  # noqa: E731
+        cluster = MarkerCluster(
+            name=f"{name} ({len(part)})",
+            show=show,
+            disableClusteringAtZoom=CLUSTER_UNTIL_ZOOM,
+            spiderfyOnMaxZoom=False,
+        )
+        marker = folium.CircleMarker(radius=6, weight=1.5, fill=True)
+        popup_layer(_complaint_frame(part, lang), name, aliases, style, marker).add_to(cluster)
+        cluster.add_to(m)
+
+
+def complaint_legend(lang: Lang) -> list[tuple[str, str]]:
+    """Legend entries (colour, label) of the shown and the hidden complaints."""
+    return [
+        (styles.COMPLAINT_COLOURS[k], styles.label(styles.COMPLAINT_LABELS, k, lang))
+        for k in ("open", "hidden")
+    ]
 
 
 def add_problems(m: folium.Map, problems: gpd.GeoDataFrame, lang: Lang, name: str) -> None:
@@ -140,8 +210,19 @@ def add_problems(m: folium.Map, problems: gpd.GeoDataFrame, lang: Lang, name: st
         "due": pick(lang, "整改期限", "Deadline"),
         "esc": pick(lang, "督办", "Escalation"),
     }
-    marker = folium.CircleMarker(radius=7, weight=1)
-    popup_layer(shown, name, aliases, colour_style("c", 0.9, 1), marker).add_to(m)
+    marker = folium.CircleMarker(radius=7, weight=2.5, fill=True)
+    popup_layer(shown, name, aliases, _problem_style, marker).add_to(m)
+
+
+def _problem_style(feature: Any) -> dict[str, Any]:
+    """A state-coloured dot in a white ring (:data:`maps.styles.PROBLEM_OUTLINE`)."""
+    return {
+        "color": styles.PROBLEM_OUTLINE,
+        "fillColor": feature["properties"]["c"],
+        "weight": 2.5,
+        "opacity": 1,
+        "fillOpacity": 0.95,
+    }
 
 
 def state_legend(lang: Lang) -> str:

@@ -97,16 +97,24 @@ def popup_layer(
     style: Callable[[Any], dict[str, Any]],
     marker: folium.CircleMarker | None = None,
     show: bool = True,
+    **options: Any,
 ) -> folium.GeoJson:
     """A GeoJson layer with a popup of the ``aliases`` fields (property → label).
 
     A frame left empty (e.g. every problem of a village lacks a location) still gives its
-    named layer, without a popup: folium refuses popup fields absent from the data."""
+    named layer, without a popup: folium refuses popup fields absent from the data.
+    ``options`` are further Leaflet GeoJSON options (``pane``, ``renderer``)."""
     popup = (
         folium.GeoJsonPopup(fields=list(aliases), aliases=list(aliases.values()))
         if len(frame)
         else None
     )
     return folium.GeoJson(
-        geojson(frame), name=name, style_function=style, popup=popup, marker=marker, show=show
+        geojson(frame),
+        name=name,
+        style_function=style,
+        popup=popup,
+        marker=marker,
+        show=show,
+        **options,
     )

@@ -12,6 +12,7 @@ complaints, problems) are drawn by :mod:`maps.overlays`; popup text comes from
 from __future__ import annotations
 
 import html
+from datetime import date
 from typing import Any
 
 import folium
@@ -22,9 +23,17 @@ from folium.utilities import JsCode
 
 from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Lang, Message, pick
-from maps import styles
+from maps import cartography, styles
 from maps.basemaps import Basemap
-from maps.overlays import add_complaints, add_flagged, add_patches, add_problems, state_legend
+from maps.overlays import (
+    add_complaints,
+    add_flagged,
+    add_patches,
+    add_problems,
+    complaint_legend,
+    patch_legend,
+    state_legend,
+)
 from maps.popups import (
     Names,
     code_names,
@@ -42,7 +51,6 @@ from maps.render import (
     fit_to,
     fullscreen,
     geojson,
-    legend,
     search,
 )
 
@@ -148,14 +156,21 @@ def _target_aliases(lang: Lang) -> dict[str, str]:
 def _add_targets(
     m: folium.Map, targets: gpd.GeoDataFrame, lang: Lang, depts: Names, prefix: str
 ) -> list[folium.GeoJson]:
-    """One toggleable layer per lead department; returns the layers."""
+    """One toggleable layer per lead department, in the targets pane above every other
+    layer (:func:`maps.cartography.targets_pane`); returns the layers."""
     shown = _targets_frame(targets, lang, depts)
     layers = []
     idx = 1 if lang == "en" else 0
+    cartography.targets_pane(m)
     for code, part in shown.groupby("lead_code", sort=True):
         name = f"{prefix}{depts.get(str(code), (code, code))[idx]} ({len(part)})"
         layer = popup_layer(
-            part.drop(columns="lead_code"), name, _target_aliases(lang), colour_style("c", 0.45, 2)
+            part.drop(columns="lead_code"),
+            name,
+            _target_aliases(lang),
+            colour_style("c", 0.45, 2),
+            pane=cartography.TARGETS_PANE,
+            renderer=cartography.targets_renderer(),
         )
         layer.add_to(m)
         layers.append(layer)
@@ -184,6 +199,7 @@ def targets_map(
     tiles: str | Basemap | None = None,
     attribution: str | None = None,
     departments: Names | None = None,
+    as_of: date | str | None = None,
 ) -> folium.Map:
     """The enforcement target map.
 
@@ -197,9 +213,18 @@ def targets_map(
         Rows of ``parcel_risk`` with ``flagged`` true.
     departments : dict, optional
         Department code → (Chinese, English) name (default the code list).
+    as_of : datetime.date or str, optional
+        The as-of date of the analysis that drew the targets (shown under the title;
+        日期不详 / date unknown when not given).
     """
     depts = dict(departments or DEPARTMENTS)
     m = base_map(tiles, attribution)
+    cartography.caption(
+        m,
+        pick(lang, "联合执法目标图", "Joint enforcement targets"),
+        [(pick(lang, "研判数据截至", "Analysis as of"), as_of)],
+        lang,
+    )
     village_layer, shown_villages = _villages_layer(villages, lang)
     village_layer.add_to(m)
     add_flagged(m, flagged_parcels, lang)
@@ -212,19 +237,20 @@ def targets_map(
         pick(lang, "目标编号或村名", "Target id or village"),
         lang,
     )
-    legend(
+    cartography.legend(
         m,
         [
             _priority_legend(lang),
+            patch_legend(lang),
             styles.legend_html(
-                pick(lang, "证据", "Evidence"),
-                [
-                    ("#6a1b9a", pick(lang, "森林督查变化图斑", "change patches")),
-                    ("#1565c0", pick(lang, "高风险小班", "flagged parcels")),
-                    ("#00838f", pick(lang, "举报投诉", "complaints")),
-                ],
+                pick(lang, "其他证据", "Other evidence"),
+                [("#1565c0", pick(lang, "高风险小班", "flagged parcels"))],
+            ),
+            styles.legend_html(
+                pick(lang, "举报投诉", "Complaints"), complaint_legend(lang), kind="dot"
             ),
         ],
+        lang,
     )
     fullscreen(m, lang)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -241,6 +267,7 @@ def villages_map(
     village: str | None = None,
     tiles: str | Basemap | None = None,
     attribution: str | None = None,
+    as_of: date | str | None = None,
 ) -> folium.Map:
     """Rectification status by village.
 
@@ -252,8 +279,16 @@ def villages_map(
         ``village_status`` output (one row per village code).
     problems : geopandas.GeoDataFrame
         The ``problems`` layer, optionally with an ``escalation`` column (current level).
+    as_of : datetime.date or str, optional
+        The day the status is evaluated at (shown under the title).
     """
     m = base_map(tiles, attribution)
+    cartography.caption(
+        m,
+        pick(lang, "村整改情况图", "Rectification status by village"),
+        [(pick(lang, "整改状态截至", "Status as of"), as_of)],
+        lang,
+    )
     # rows after a code's first (problems of no village in the layer) have no polygon
     status = status[~status["village_code"].duplicated()]
     merged = villages[["village_code", "geometry"]].merge(
@@ -303,12 +338,13 @@ def villages_map(
         (styles.STATUS_COLOURS[k], styles.label(styles.STATUS_LABELS, k, lang))
         for k in styles.STATUS_CLASSES
     ]
-    legend(
+    cartography.legend(
         m,
         [
             styles.legend_html(pick(lang, "村整改情况", "Village status"), status_entries),
             state_legend(lang),
         ],
+        lang,
     )
     fullscreen(m, lang)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -327,10 +363,14 @@ def department_map(
     tiles: str | Basemap | None = None,
     attribution: str | None = None,
     departments: Names | None = None,
+    as_of: date | str | None = None,
+    analysis_as_of: date | str | None = None,
 ) -> folium.Map:
     """One department's view: its targets (as lead or cooperating) and problems copied to it.
 
-    Village outlines are drawn for orientation; no other layer is shown.
+    Village outlines are drawn for orientation; no other layer is shown. ``as_of`` is the
+    day the problems' states are evaluated at, ``analysis_as_of`` the as-of date of the
+    analysis that drew the targets; both are shown under the title.
     """
     depts = dict(departments or DEPARTMENTS)
     if code not in depts:
@@ -347,6 +387,16 @@ def department_map(
     mine = targets[(lead | coop).to_numpy()]
     copied = split_codes(problems["cc_departments"]).map(lambda xs: code in xs)
     m = base_map(tiles, attribution)
+    zh, en = depts[code]
+    cartography.caption(
+        m,
+        pick(lang, f"{zh} 执法目标与督查问题", f"{en[:1].upper()}{en[1:]}: targets and problems"),
+        [
+            (pick(lang, "研判数据截至", "Analysis as of"), analysis_as_of),
+            (pick(lang, "问题状态截至", "Problems as of"), as_of),
+        ],
+        lang,
+    )
     village_layer, shown_villages = _villages_layer(villages, lang)
     village_layer.add_to(m)
     layers = _add_targets(m, mine, lang, depts, pick(lang, "牵头：", "Lead: ")) if len(mine) else []
@@ -357,7 +407,7 @@ def department_map(
         pick(lang, "抄送本部门的督查问题", "Problems copied to this department"),
     )
     search(m, [*layers, village_layer], pick(lang, "目标编号或村名", "Target id or village"), lang)
-    legend(m, [_priority_legend(lang), state_legend(lang)])
+    cartography.legend(m, [_priority_legend(lang), state_legend(lang)], lang)
     fullscreen(m, lang)
     folium.LayerControl(collapsed=False).add_to(m)
     _focus(m, shown_villages, village)

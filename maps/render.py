@@ -25,6 +25,8 @@ from layers.errors import MessageError
 from layers.messages import Lang, Message
 from maps.assets import BUNDLES, bundle
 from maps.basemaps import Basemap, TileSpec
+from maps.cartography import CARTOGRAPHY_CSS, metric_scale
+from maps.cartography import legend as cartography_legend
 from maps.styles import LEGEND_CSS
 
 __all__ = [
@@ -128,17 +130,12 @@ def geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
 
 
 def base_map(tiles: str | Basemap | None = None, attribution: str | None = None) -> folium.Map:
-    """A canvas-rendered map with a scale bar; no basemap unless one is given.
+    """A canvas-rendered map with a metric scale bar; no basemap unless one is given.
 
     ``tiles`` is a :class:`~maps.basemaps.Basemap` or an XYZ URL template.
     """
-    m = folium.Map(
-        location=(0, 0),
-        zoom_start=2,
-        tiles=None,
-        prefer_canvas=True,
-        control_scale=True,
-    )
+    m = folium.Map(location=(0, 0), zoom_start=2, tiles=None, prefer_canvas=True)
+    metric_scale(m)
     m.options["max_zoom"] = 20  # folium passes max_zoom to tiles only; clusters need it
     if isinstance(tiles, str):
         tiles = Basemap("xyz", (TileSpec(tiles, attribution or tiles),), online=False)
@@ -154,7 +151,9 @@ def base_map(tiles: str | Basemap | None = None, attribution: str | None = None)
         ).add_to(m)
     root: Any = m.get_root()  # a branca Figure
     root.header.add_child(
-        Element(f"<style>{LEGEND_CSS} .leaflet-container{{background:#f4f1ea}}</style>"),
+        Element(
+            f"<style>{LEGEND_CSS}{CARTOGRAPHY_CSS}.leaflet-container{{background:#f4f1ea}}</style>"
+        ),
         name="gs_styles",
     )
     return m
@@ -167,35 +166,10 @@ def fit_to(m: folium.Map, frame: gpd.GeoDataFrame) -> None:
         m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
 
 
-class _Control(MacroElement):
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function(){
-          var ctl = L.control({position: {{ this.position|tojson }}});
-          ctl.onAdd = function(){
-            var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
-            div.innerHTML = {{ this.html|tojson }};
-            L.DomEvent.disableClickPropagation(div);
-            return div;
-          };
-          ctl.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html: str, css_class: str, position: str) -> None:
-        super().__init__()
-        self._name = "Control"
-        self.html = html
-        self.css_class = css_class
-        self.position = position
-
-
-def legend(m: folium.Map, blocks: list[str]) -> None:
-    """Add a legend control (bottom right) holding the given legend blocks."""
-    m.add_child(_Control("".join(blocks), "gs-legend leaflet-control", "bottomright"))
+def legend(m: folium.Map, blocks: list[str], lang: Lang = "zh") -> None:
+    """Add the legend (bottom right) holding the given legend blocks, collapsed on a phone
+    (:func:`maps.cartography.legend`)."""
+    cartography_legend(m, blocks, lang)
 
 
 class _Fullscreen(MacroElement):

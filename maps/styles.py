@@ -12,23 +12,41 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from layers.codes import ESCALATION_LABELS, PRIORITY_WORDS, PROBLEM_STATE_LABELS
+from layers.codes import (
+    APPROVED_CAUSES,
+    ESCALATION_LABELS,
+    ILLEGAL_CAUSES,
+    PRIORITY_WORDS,
+    PROBLEM_STATE_LABELS,
+)
 from layers.messages import Lang, pick
 
 __all__ = [
+    "COMPLAINT_COLOURS",
+    "COMPLAINT_LABELS",
+    "COMPLAINT_STATE_LABELS",
     "ESCALATION_LABELS",
+    "HIDDEN_COMPLAINT_STATES",
     "MISSING_LABELS",
+    "PATCH_CLASSES",
+    "PATCH_COLOURS",
+    "PATCH_LABELS",
     "PRIORITY_COLOURS",
     "PRIORITY_LABELS",
+    "PROBLEM_OUTLINE",
     "STATE_COLOURS",
     "STATE_LABELS",
     "STATUS_CLASSES",
     "STATUS_COLOURS",
     "STATUS_LABELS",
     "UNKNOWN_COLOUR",
+    "column_text",
+    "complaint_hidden",
     "label",
     "legend_html",
     "or_missing",
+    "patch_class",
+    "patch_style",
     "priority_colour",
     "state_colour",
     "status_class",
@@ -69,6 +87,41 @@ STATE_COLOURS: dict[str, str] = {
     "rejected": "#8e24aa",
 }
 STATE_LABELS = PROBLEM_STATE_LABELS
+# The ring around a problem marker: white, a colour no village status fill uses, so a
+# red marker stays readable on a red village.
+PROBLEM_OUTLINE = "#ffffff"
+
+# Change patches by legality and verification. Purple, green, brown (dashed) and blue-grey:
+# none is a target priority colour (red, orange, yellow), the flagged-parcel blue or the
+# complaint teal.
+PATCH_CLASSES: tuple[str, ...] = ("illegal", "legal", "unverified", "other")
+PATCH_COLOURS: dict[str, str] = {
+    "illegal": "#7b1fa2",
+    "legal": "#2e7d32",
+    "unverified": "#8d6e63",
+    "other": "#78909c",
+}
+PATCH_LABELS: dict[str, tuple[str, str]] = {
+    "illegal": ("违法违规图斑", "illegal change"),
+    "legal": ("合法（已审批）图斑", "legal (approved) change"),
+    "unverified": ("未核实图斑", "not yet verified"),
+    "other": ("其他变化图斑", "other change"),
+}
+_DASHED_PATCHES = frozenset({"unverified"})
+
+# Complaints by verification: closed and unfounded ones are hidden until asked for.
+HIDDEN_COMPLAINT_STATES: tuple[str, ...] = ("closed", "unfounded")
+COMPLAINT_COLOURS: dict[str, str] = {"open": "#00838f", "hidden": "#757575"}
+COMPLAINT_LABELS: dict[str, tuple[str, str]] = {
+    "open": ("举报投诉（待核实、属实）", "complaints (new, verified)"),
+    "hidden": ("已办结、不属实举报", "closed or unfounded complaints"),
+}
+COMPLAINT_STATE_LABELS: dict[str, tuple[str, str]] = {
+    "new": ("待核实", "new"),
+    "verified": ("属实", "verified"),
+    "unfounded": ("不属实", "unfounded"),
+    "closed": ("已办结", "closed"),
+}
 
 
 # Words shown for values the survey files did not give (the same words as
@@ -123,6 +176,64 @@ def state_colour(state: str) -> str:
 def status_colour(status_class_: str) -> str:
     """Fill colour of a village of status class ``status_class_`` (see :func:`status_class`)."""
     return STATUS_COLOURS.get(str(status_class_), UNKNOWN_COLOUR)
+
+
+def column_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Lower-case stripped text of ``column`` (all missing when absent), frame's index."""
+    values = frame[column] if column in frame else pd.Series(pd.NA, index=frame.index)
+    return values.astype("string").str.strip().str.lower()
+
+
+def patch_class(patches: pd.DataFrame) -> pd.Series:
+    """The legality and verification class of each change patch.
+
+    Parameters
+    ----------
+    patches : pandas.DataFrame
+        The ``patches`` layer: ``illegal`` (``true``/``false``/``unknown``, as
+        :mod:`layers.normalize` writes it) and ``change_cause`` (a 森林督查 cause code).
+
+    Returns
+    -------
+    pandas.Series
+        ``illegal`` (verified illegal), ``legal`` (verified legal: an approved cause or
+        是否违法 no), ``unverified`` (legality unknown and the cause missing or one the
+        field check decides on, so only interpreted so far), ``other`` (legality unknown
+        and a cause that is neither approved nor illegal, e.g. fire or a natural change);
+        same index.
+    """
+    legality = column_text(patches, "illegal")
+    cause = column_text(patches, "change_cause")
+    decided = cause.isin(APPROVED_CAUSES | ILLEGAL_CAUSES).fillna(False).to_numpy(bool)
+    conditions = [
+        legality.isin(["true", "1", "yes"]).fillna(False).to_numpy(bool),
+        legality.isin(["false", "0", "no"]).fillna(False).to_numpy(bool),
+        cause.isna().to_numpy(bool) | decided,
+    ]
+    choices = ["illegal", "legal", "unverified"]
+    return pd.Series(
+        np.select(conditions, choices, default="other"), index=patches.index, dtype=object
+    )
+
+
+def patch_style(klass: str) -> dict[str, object]:
+    """Leaflet path style of a change patch of class ``klass`` (see :func:`patch_class`)."""
+    colour = PATCH_COLOURS.get(klass, UNKNOWN_COLOUR)
+    style: dict[str, object] = {
+        "color": colour,
+        "fillColor": colour,
+        "weight": 2,
+        "fillOpacity": 0.35,
+    }
+    if klass in _DASHED_PATCHES:
+        style["dashArray"] = "5 4"
+    return style
+
+
+def complaint_hidden(complaints: pd.DataFrame) -> pd.Series:
+    """Boolean Series: the complaint is closed or unfounded (hidden by default)."""
+    status = column_text(complaints, "status")
+    return status.isin(HIDDEN_COMPLAINT_STATES).fillna(False).astype(bool)
 
 
 def status_class(status: pd.DataFrame) -> pd.Series:

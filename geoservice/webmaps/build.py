@@ -51,6 +51,7 @@ __all__ = [
     "DERIVED_LAYERS",
     "Evidence",
     "MapAsset",
+    "analysis_as_of",
     "department_map_of",
     "department_page",
     "map_asset",
@@ -205,6 +206,12 @@ def _masked(frame: Any, principal: Principal | None, kind: str) -> Any:
     return frame[mask]
 
 
+def analysis_as_of(ws: Workspace) -> str | None:
+    """The as-of date (``YYYY-MM-DD``) of the latest analysis run; None before any run."""
+    runs = ws.runs()
+    return str(runs["as_of"].iloc[-1]) if len(runs) else None
+
+
 def targets_map_of(
     ws: Workspace,
     lang: Lang,
@@ -257,6 +264,7 @@ def targets_map_of(
         lang,
         village=village,
         tiles=tiles,
+        as_of=analysis_as_of(ws),
     )
 
 
@@ -282,7 +290,9 @@ def villages_map_of(
     if principal is not None and principal.role == "village" and village is None:
         village = principal.village_code
     status = village_status(ws, day)
-    return villages_map(ws.read("villages"), status, problems, lang, village=village, tiles=tiles)
+    return villages_map(
+        ws.read("villages"), status, problems, lang, village=village, tiles=tiles, as_of=day
+    )
 
 
 def _own_department(principal: Principal | None, dept: str) -> None:
@@ -333,6 +343,8 @@ def department_map_of(
         lang,
         village=village,
         tiles=tiles,
+        as_of=day,
+        analysis_as_of=analysis_as_of(ws),
     )
 
 

@@ -1,6 +1,7 @@
 """The sample town's maps in headless Chromium with the network off."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,9 +60,14 @@ def town(tmp_path_factory):
     return out
 
 
-def _open(browser, path: Path):
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+def _open(browser, path: Path, viewport=DESKTOP):
     """Load ``path`` offline; return the page, the failures and the paint time in seconds."""
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page = browser.new_page(viewport=viewport)
     log = {"failed": [], "errors": [], "blocked": []}
 
     def route(r):
@@ -104,8 +110,13 @@ def test_leaflet_draws_every_target_and_a_click_opens_its_popup(browser, town, t
             return [p.x + r.left, p.y + r.top]; }}""",
             [pt.y, pt.x],
         )
-        hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y).tagName", xy)
-        if hit == "CANVAS":
+        # targets are SVG paths in their own pane, above every marker and cluster
+        hit = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).closest('.leaflet-gs-targets-pane')"
+            " ? document.elementFromPoint(x, y).tagName : ''",
+            xy,
+        )
+        if hit == "path":
             page.mouse.click(*xy)
             clicked = tid
             break
@@ -114,4 +125,79 @@ def test_leaflet_draws_every_target_and_a_click_opens_its_popup(browser, town, t
     assert clicked in popup.inner_text()
     page.screenshot(path=str(tmp_path / "popup.png"))
     assert log["failed"] == [] and log["errors"] == []
+    page.close()
+
+
+def _screenshot(page, name: str) -> None:
+    """Save a screenshot under test-output/screenshots/ when GEOSERVICE_SCREENSHOTS=1."""
+    if os.environ.get("GEOSERVICE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+LEGEND = """() => { const d = document.querySelector('.gs-legend');
+    const b = d.querySelector('.gs-legend-body').getBoundingClientRect();
+    const layers = document.querySelector('.leaflet-control-layers');
+    return {open: b.height > 0, height: d.getBoundingClientRect().height,
+            area: d.getBoundingClientRect().width * d.getBoundingClientRect().height,
+            layers: layers.classList.contains('leaflet-control-layers-expanded')}; }"""
+
+
+@pytest.mark.parametrize("kind", ["targets", "villages", "department"])
+def test_legend_and_layer_switch_start_folded_on_a_phone(browser, town, kind):
+    page, log, _seconds = _open(browser, town / f"{kind}.html", PHONE)
+    _screenshot(page, f"{kind}-phone")
+    folded = page.evaluate(LEGEND)
+    assert not folded["open"] and not folded["layers"]
+    assert folded["area"] < 0.02 * PHONE["width"] * PHONE["height"]
+    page.click(".gs-legend-toggle")
+    assert page.evaluate(LEGEND)["open"]
+    _screenshot(page, f"{kind}-phone-legend")
+    assert log["errors"] == []
+    page.close()
+
+
+@pytest.mark.parametrize("kind", ["targets", "villages", "department"])
+def test_legend_and_layer_switch_are_open_on_a_desktop(browser, town, kind):
+    page, log, _seconds = _open(browser, town / f"{kind}.html", DESKTOP)
+    _screenshot(page, f"{kind}-desktop")
+    shown = page.evaluate(LEGEND)
+    assert shown["open"] and shown["layers"] and shown["height"] > 100
+    page.click(".gs-legend-toggle")
+    assert not page.evaluate(LEGEND)["open"]
+    assert log["errors"] == []
+    page.close()
+
+
+@pytest.mark.parametrize("kind", ["targets", "villages", "department"])
+def test_map_shows_a_metric_scale_a_dated_title_and_a_north_arrow(browser, town, kind):
+    page, _log, _seconds = _open(browser, town / f"{kind}.html", PHONE)
+    scale = page.inner_text(".leaflet-control-scale")
+    assert re.fullmatch(r"\d+ k?m", scale.strip()), scale
+    caption = page.inner_text(".gs-caption")
+    assert re.search(r"截至：\d{4}-\d{2}-\d{2}", caption), caption
+    assert page.is_visible(".gs-north svg")
+    page.close()
+
+
+def test_targets_pane_is_above_the_complaint_markers(browser, town):
+    page, _log, _seconds = _open(browser, town / "targets.html")
+    z = page.evaluate(
+        """() => ['gs-targets', 'marker', 'overlay'].map(n => Number(getComputedStyle(
+        document.querySelector('.leaflet-' + n + '-pane')).zIndex))"""
+    )
+    assert z[0] > z[1] > z[2]
+    page.close()
+
+
+CLUSTERS = f"""() => {{ let n = 0; {MAP}.eachLayer(l => {{
+    if (l instanceof L.MarkerClusterGroup) n++; }}); return n; }}"""
+
+
+def test_closed_complaints_appear_only_when_their_layer_is_switched_on(browser, town):
+    page, log, _seconds = _open(browser, town / "targets.html")
+    assert page.evaluate(CLUSTERS) == 1
+    page.click(".leaflet-control-layers-overlays label:has-text('已办结、不属实举报') input")
+    assert page.evaluate(CLUSTERS) == 2
+    assert log["errors"] == []
     page.close()

@@ -6,12 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
+from folium.plugins import MarkerCluster
 from shapely.geometry import Point, box
 
-from maps import assets
+from maps import assets, styles
+from maps.cartography import TARGETS_PANE
+from maps.overlays import CLUSTER_UNTIL_ZOOM
 from maps.products import department_map, targets_map, villages_map
 from maps.render import MapInputError, external_urls, save_standalone
 
@@ -320,3 +324,160 @@ def test_villages_map_with_nameless_villages_and_problems_outside_the_layer(tmp_
     for text in ["unknown village (code 441882101201)", "unknown village", "no deadline set"]:
         assert _shown(page, text), text
     assert page.count('"code": "441882101201"') == 1
+
+
+def _elements(m, kind):
+    """Every element of class ``kind`` under the map ``m``, in page order."""
+    found, todo = [], [m]
+    while todo:
+        element = todo.pop(0)
+        found += [element] if isinstance(element, kind) else []
+        todo.extend(element._children.values())
+    return found
+
+
+def _statused_complaints():
+    return _points(
+        4,
+        complaint_id=["C1", "C2", "C3", "C4"],
+        received_at=["2026-05-01"] * 4,
+        category=["illegal_logging"] * 4,
+        description=["砍树"] * 4,
+        status=["new", "closed", "unfounded", "verified"],
+    )
+
+
+def _legality_patches():
+    cells = [box(X0 + 100 * i, Y0 + 500, X0 + 100 * i + 80, Y0 + 580) for i in range(4)]
+    return gpd.GeoDataFrame(
+        {
+            "patch_id": ["P-ill", "P-road", "P-new", "P-fire"],
+            "year": [2026] * 4,
+            "change_cause": ["421", "411", None, "71"],
+            "illegal": ["true", "false", "unknown", "unknown"],
+            "area_ha": [0.6, 8.32, 0.4, 0.2],
+        },
+        geometry=cells,
+        crs=CRS,
+    )
+
+
+def _all_maps(lang):
+    return {
+        "targets": targets_map(
+            _targets(), _villages(), _complaints(), _patches(), _flagged(), lang, as_of="2026-11-20"
+        ),
+        "villages": villages_map(_villages(), _status(), _problems(), lang, as_of="2026-11-28"),
+        "department": department_map(
+            "police",
+            _targets(),
+            _problems(),
+            _villages(),
+            lang,
+            as_of="2026-11-28",
+            analysis_as_of="2026-11-20",
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", ["targets", "villages", "department"])
+def test_every_map_has_a_metric_only_scale(kind):
+    page = _all_maps("zh")[kind].get_root().render()
+    assert "L.control.scale({metric: true, imperial: false" in page
+    assert "L.control.scale()" not in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "titles", "dated"),
+    [
+        ("zh", ["联合执法目标图", "村整改情况图", "镇郊派出所 执法目标与督查问题"], "截至"),
+        (
+            "en",
+            [
+                "Joint enforcement targets",
+                "Rectification status by village",
+                "Police station: targets and problems",
+            ],
+            "as of",
+        ),
+    ],
+)
+def test_every_map_has_a_title_its_data_date_and_a_north_arrow(lang, titles, dated):
+    maps = _all_maps(lang)
+    for (kind, m), title in zip(maps.items(), titles, strict=True):
+        page = m.get_root().render()
+        assert _shown(page, title), kind
+        assert _shown(page, dated) and "2026-11-2" in page, kind
+        assert "gs-north" in page and _shown(page, "指北针" if lang == "zh" else "North arrow")
+
+
+def test_map_without_a_data_date_says_the_date_is_unknown():
+    m = villages_map(_villages(), _status(), _problems(), "zh")
+    assert _shown(m.get_root().render(), "整改状态截至：日期不详")
+
+
+def test_change_patches_are_coloured_by_legality_and_listed_in_the_legend():
+    m = targets_map(_targets(), _villages(), _complaints(), _legality_patches(), _flagged(), "zh")
+    (layer,) = [g for g in _elements(m, folium.GeoJson) if g.layer_name == "森林督查变化图斑"]
+    colours = {
+        f["properties"]["pid"]: layer.style_function(f)["fillColor"] for f in layer.data["features"]
+    }
+    assert colours == {
+        "P-ill": styles.PATCH_COLOURS["illegal"],
+        "P-road": styles.PATCH_COLOURS["legal"],
+        "P-new": styles.PATCH_COLOURS["unverified"],
+        "P-fire": styles.PATCH_COLOURS["other"],
+    }
+    page = m.get_root().render()
+    for text in ["违法违规图斑", "合法（已审批）图斑", "未核实图斑", "其他变化图斑"]:
+        assert _shown(page, text)
+
+
+def test_closed_and_unfounded_complaints_are_behind_a_layer_switched_off():
+    m = targets_map(_targets(), _villages(), _statused_complaints(), _patches(), _flagged(), "en")
+    clusters = {c.layer_name: c for c in _elements(m, MarkerCluster)}
+    assert set(clusters) == {"Complaints (2)", "Closed or unfounded complaints (2)"}
+    shown, hidden = clusters["Complaints (2)"], clusters["Closed or unfounded complaints (2)"]
+    assert shown.show and not hidden.show and hidden.control
+
+    def ids(cluster):
+        (layer,) = _elements(cluster, folium.GeoJson)
+        return sorted(f["properties"]["cid"] for f in layer.data["features"])
+
+    assert ids(shown) == ["C1", "C4"] and ids(hidden) == ["C2", "C3"]
+
+
+def test_complaints_are_clustered_only_below_the_street_zoom():
+    m = targets_map(_targets(), _villages(), _statused_complaints(), _patches(), _flagged(), "zh")
+    for cluster in _elements(m, MarkerCluster):
+        assert cluster.options["disableClusteringAtZoom"] == CLUSTER_UNTIL_ZOOM == 15
+
+
+def test_targets_are_drawn_as_svg_in_a_pane_above_markers_and_clusters():
+    m = targets_map(_targets(), _villages(), _complaints(), _patches(), _flagged(), "zh")
+    (pane,) = _elements(m, folium.map.CustomPane)
+    assert pane.name == TARGETS_PANE and int(pane.z_index) > 600  # Leaflet's markerPane
+    targets = [g for g in _elements(m, folium.GeoJson) if g.layer_name.startswith("牵头：")]
+    assert len(targets) == 2
+    for layer in targets:
+        assert layer.options["pane"] == TARGETS_PANE
+        assert "L.svg" in str(layer.options["renderer"])
+    assert "leaflet-gs-targets-pane > svg{pointer-events:none}" in m.get_root().render()
+
+
+def test_problem_markers_have_a_white_ring_in_the_state_colour():
+    m = villages_map(_villages(), _status(), _problems(), "zh")
+    (layer,) = [g for g in _elements(m, folium.GeoJson) if g.layer_name == "督查问题"]
+    styled = [layer.style_function(f) for f in layer.data["features"]]
+    assert [s["color"] for s in styled] == [styles.PROBLEM_OUTLINE] * 2
+    assert [s["fillColor"] for s in styled] == [
+        styles.state_colour("assigned"),
+        styles.state_colour("verified"),
+    ]
+    assert all(s["weight"] >= 2 for s in styled)
+
+
+def test_legend_is_a_toggle_collapsed_below_600_px():
+    page = _all_maps("en")["targets"].get_root().render()
+    assert "gs-legend-toggle" in page and _shown(page, "Legend")
+    assert "matchMedia('(max-width: 599px)')" in page

@@ -105,3 +105,59 @@ def test_or_missing_fills_only_missing_and_blank_values():
     out = styles.or_missing(values, "date", "en")
     assert out.tolist() == ["2026-05-01", "date unknown", "date unknown"]
     assert list(out.index) == [3, 4, 5]
+
+
+def _patch_rows(rows):
+    return pd.DataFrame(rows, columns=["illegal", "change_cause"], index=range(10, 10 + len(rows)))
+
+
+@pytest.mark.parametrize(
+    ("illegal", "cause", "klass"),
+    [
+        ("true", "421", "illegal"),  # unapproved occupation, verified in the field
+        ("false", "411", "legal"),  # the approved road: an approved cause
+        ("false", None, "legal"),  # 是否违法 no, without a cause
+        ("unknown", "421", "unverified"),  # the interpreter's cause only
+        ("unknown", None, "unverified"),
+        (None, None, "unverified"),
+        ("unknown", "71", "other"),  # fire: neither approved nor illegal
+        ("TRUE ", "71", "illegal"),
+    ],
+)
+def test_patch_class_by_legality_and_verification(illegal, cause, klass):
+    assert styles.patch_class(_patch_rows([(illegal, cause)])).tolist() == [klass]
+
+
+def test_patch_class_keeps_the_index_and_takes_no_patch():
+    rows = _patch_rows([("true", "22"), ("false", "41")])
+    assert styles.patch_class(rows).to_dict() == {10: "illegal", 11: "legal"}
+    assert styles.patch_class(_patch_rows([])).tolist() == []
+
+
+def test_patch_class_without_the_legality_columns_is_unverified():
+    assert styles.patch_class(pd.DataFrame(index=[1, 2])).tolist() == ["unverified"] * 2
+
+
+def test_patch_colours_are_distinct_from_each_other_and_from_other_layers():
+    colours = [styles.PATCH_COLOURS[k] for k in styles.PATCH_CLASSES]
+    assert len(set(colours)) == len(styles.PATCH_CLASSES)
+    others = {*styles.PRIORITY_COLOURS.values(), *styles.COMPLAINT_COLOURS.values(), "#1565c0"}
+    assert not set(colours) & others
+
+
+def test_patch_style_colours_by_class_and_dashes_unverified():
+    legal, unverified = styles.patch_style("legal"), styles.patch_style("unverified")
+    assert legal["fillColor"] == styles.PATCH_COLOURS["legal"] == legal["color"]
+    assert "dashArray" in unverified and "dashArray" not in legal
+    assert styles.patch_style("odd")["color"] == styles.UNKNOWN_COLOUR
+
+
+def test_complaint_hidden_marks_closed_and_unfounded_only():
+    frame = pd.DataFrame({"status": ["new", "verified", "closed", " Unfounded", None]})
+    assert styles.complaint_hidden(frame).tolist() == [False, False, True, True, False]
+    assert styles.complaint_hidden(pd.DataFrame(index=[0])).tolist() == [False]
+
+
+def test_problem_ring_is_white_and_no_village_fill_uses_it():
+    assert styles.PROBLEM_OUTLINE == "#ffffff"
+    assert styles.PROBLEM_OUTLINE not in styles.STATUS_COLOURS.values()
