@@ -289,7 +289,9 @@ def _north_arrow(ax: Axes, angle_deg: float) -> None:
     )
 
 
-def _legend(ax: Axes, layers: TargetMapLayers, lang: Lang) -> None:
+def _legend(
+    ax: Axes, layers: TargetMapLayers, lang: Lang, extent: tuple[float, float, float, float]
+) -> None:
     _, prefix = short_labels(layers.parcels["parcel_id"])
     parcels = pick(lang, "目标小班", "target parcels")
     if prefix:
@@ -319,7 +321,8 @@ def _legend(ax: Axes, layers: TargetMapLayers, lang: Lang) -> None:
                 label=pick(lang, "举报点", "complaints"),
             )
         )
-    if len(layers.villages):
+    view = shapely.box(*extent)
+    if len(layers.villages) and layers.villages.boundary.intersects(view).any():
         handles.append(
             Line2D(
                 [],
@@ -444,4 +447,4 @@ def _draw(
             pts.x, pts.y, s=28, c=colours.tolist(), edgecolors="white", linewidths=0.8, zorder=7
         )
     _parcel_labels(ax, layers.parcels, 6.5 if len(layers.parcels) <= 12 else 5.0)
-    _legend(ax, layers, lang)
+    _legend(ax, layers, lang, extent)

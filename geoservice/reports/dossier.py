@@ -38,7 +38,7 @@ from geoservice.analysis.labels import (
 from geoservice.analysis.reasons import CAUSE_WORDS
 from geoservice.analysis.rules import Rules
 from geoservice.base.access import Principal
-from geoservice.base.errors import OptionError, message
+from geoservice.base.errors import OptionError, message, no_analysis
 from geoservice.base.missing import village_word
 from geoservice.base.workspace import Workspace
 from geoservice.reports.dossier_basis import (
@@ -55,9 +55,11 @@ from maps.figure import TargetMapLayers, target_map_png
 __all__ = [
     "FORMATS",
     "Dossier",
+    "RenderedDossier",
     "build_dossier",
     "dossier_file_name",
     "page_address",
+    "render_dossier",
     "write_all_dossiers",
     "write_dossier",
 ]
@@ -106,16 +108,19 @@ def dossier_file_name(target_id: str, fmt: str, lang: Lang) -> str:
     return f"{pick(lang, '联合执法任务书', 'work-order')}_{target_id}.{fmt}"
 
 
-def check_format(fmt: str | None, option: str) -> str:
-    """``pdf`` or ``html`` (case-insensitive); OptionError naming ``option`` otherwise."""
+def check_format(fmt: str | None, option: str, given: str | None = None) -> str:
+    """``pdf`` or ``html`` (case-insensitive, a leading dot allowed); OptionError naming
+    ``option`` and what was ``given`` (``fmt`` itself by default) otherwise."""
     value = (fmt or "").strip().lower().lstrip(".")
     if value in FORMATS:
         return value
+    shown = fmt if given is None else given
     raise OptionError(
         message(
             "dossier.bad_format",
-            f"{option} 为“{fmt}”，任务书只能生成 pdf 或 html；请改为 pdf 或 html。",
-            f"`{option}` was {fmt!r} but a work order is written as pdf or html; use pdf or html.",
+            f"{option} 为“{shown}”，任务书只能生成 pdf 或 html；请改为 .pdf 或 .html。",
+            f"`{option}` was {shown!r} but a work order is written as pdf or html; use .pdf "
+            "or .html.",
         )
     )
 
@@ -314,6 +319,9 @@ def build_dossier(
     context = {
         "lang": lang,
         "w": {key: pick(lang, *pair) for key, pair in WORDS.items()},
+        "colon": pick(lang, "：", ": "),
+        "lp": pick(lang, "（", " ("),
+        "rp": pick(lang, "）", ")"),
         "target_id": facts.target_id,
         "issued": day.isoformat(),
         "as_of": facts.as_of or "",
@@ -352,6 +360,47 @@ def _template() -> jinja2.Template:
     return env.get_template("dossier.html")
 
 
+@dataclass(frozen=True)
+class RenderedDossier:
+    """A work order ready to send: its bytes, format, media type and file names (Chinese
+    or English, and an ASCII fallback)."""
+
+    body: bytes
+    fmt: str
+    media_type: str
+    name: str
+    fallback: str
+
+
+def render_dossier(
+    ws: Workspace,
+    principal: Principal | None,
+    target_id: str,
+    rules: Rules,
+    fmt: str | None = "pdf",
+    **options: Any,
+) -> RenderedDossier:
+    """The work order of ``target_id`` as ``fmt`` (``pdf`` or ``html``, default pdf);
+    ``options`` as for :func:`build_dossier`.
+
+    Raises
+    ------
+    OptionError
+        ``fmt`` is not ``pdf`` or ``html``.
+    NotFoundError
+        Naming ``target_id`` when there is no such target in the caller's scope.
+    """
+    kind = check_format(fmt or "pdf", "format")
+    dossier = build_dossier(ws, principal, target_id, rules, **options)
+    return RenderedDossier(
+        body=dossier.body(kind),
+        fmt=kind,
+        media_type=FORMATS[kind],
+        name=dossier_file_name(target_id, kind, dossier.lang),
+        fallback=dossier_file_name(target_id, kind, "en"),
+    )
+
+
 # --- files ------------------------------------------------------------------------------
 
 
@@ -388,7 +437,7 @@ def write_dossier(
     NotFoundError
         Naming ``target_id`` when there is no such target in the caller's scope.
     """
-    fmt = check_format(out.suffix or None, "--out")
+    fmt = check_format(out.suffix or None, "--out", str(out))
     dossier = build_dossier(ws, principal, target_id, rules, **options)
     return _write(out, dossier.body(fmt))
 
@@ -403,13 +452,21 @@ def write_all_dossiers(
     **options: Any,
 ) -> list[Path]:
     """One work order per target in the caller's scope into ``folder``, named by
-    :func:`dossier_file_name`; an empty list when there is none (or no analysis run)."""
+    :func:`dossier_file_name`; an empty list when the caller has no target.
+
+    Raises
+    ------
+    NoAnalysisError
+        Before the first analysis run.
+    OptionError
+        ``fmt`` is not ``pdf`` or ``html``, or a file cannot be written.
+    """
     from geoservice.analysis.target_queries import read_targets
 
     kind = check_format(fmt, "--format")
     targets, _ = read_targets(ws)
     if targets is None:
-        return []
+        raise no_analysis(ws.path)
     if principal is not None:
         targets = targets.loc[principal.target_mask(targets)]
     lang: Lang = options.get("lang", "zh")

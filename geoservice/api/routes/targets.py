@@ -18,6 +18,10 @@ id that was never issued). Before the first analysis run, the list and the expor
 ``GET /targets/{target_id}``
     One target as a GeoJSON Feature with its reasons and evidence: the flagged parcels with
     their scores and the ids of the complaints, change patches and problems behind them.
+``GET /targets/{target_id}/dossier``
+    The target's joint-enforcement work order (联合执法任务书) as ``format=pdf`` (default)
+    or ``html``, A4, in the caller's language; the reporter's phone for the office only
+    (:func:`geoservice.reports.dossier.render_dossier`).
 
 The queries and the GeoJSON are built by :mod:`geoservice.analysis.target_queries`.
 """
@@ -35,14 +39,17 @@ from geoservice.api.deps import (
     DepartmentNamesDep,
     LangDep,
     RulesDep,
+    SettingsDep,
     WorkspaceDep,
     audit,
     request_context,
     require,
 )
-from geoservice.api.responses import download, scratch_folder
+from geoservice.api.origin import public_base
+from geoservice.api.responses import content_disposition, download, scratch_folder
 from geoservice.base.access import Principal
 from geoservice.files.target_export import export_targets as write_export
+from geoservice.reports.dossier import render_dossier
 
 router = APIRouter(tags=["targets"])
 
@@ -134,3 +141,37 @@ def get_target(
     feature = target_feature(ws, principal, target_id, names, lang)
     audit(request, principal, "targets.read", target_id)
     return _geojson(feature)
+
+
+@router.get(
+    "/targets/{target_id}/dossier",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}, "text/html": {}}}},
+)
+def target_dossier(
+    target_id: str,
+    request: Request,
+    principal: Viewer,
+    ws: WorkspaceDep,
+    rules: RulesDep,
+    settings: SettingsDep,
+    lang: LangDep,
+    fmt: Annotated[str | None, Query(alias="format")] = None,
+) -> Response:
+    """The target's joint-enforcement work order, PDF or HTML on A4 (联合执法任务书)."""
+    done = render_dossier(
+        ws,
+        principal,
+        target_id,
+        rules,
+        fmt,
+        lang=lang,
+        base_url=public_base(settings, request.scope),
+    )
+    audit(
+        request, principal, "targets.read", target_id, {"document": "dossier", "format": done.fmt}
+    )
+    disposition = content_disposition(done.name, done.fallback, "inline")
+    return Response(
+        done.body, media_type=done.media_type, headers={"Content-Disposition": disposition}
+    )

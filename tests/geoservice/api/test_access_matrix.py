@@ -108,6 +108,8 @@ GET    /targets/export                                     export            401
 GET    /targets/export                                     export_other      401    403  403    403  404    404    200   yes
 GET    /targets/{target_id}                                target            401    403  403    403  200    404    200   yes
 GET    /targets/{target_id}                                other_target      401    403  403    403  404    404    200   yes
+GET    /targets/{target_id}/dossier                        dossier           401    403  403    403  200    404    200   yes
+GET    /targets/{target_id}/dossier                        other_dossier     401    403  403    403  404    404    200   yes
 POST   /analysis/runs                                      run_analysis      401    403  403    403  403    403    201   yes
 GET    /analysis/runs/latest                               latest_run        401    403  403    403  200    200    200   yes
 GET    /audit                                              audit_log         401    403  403    403  403    403    200   yes
@@ -282,6 +284,8 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
     "export_other": _get(f"/targets/export?format=csv&target={OTHER_TID}"),
     "target": _get(f"/targets/{TID}"),
     "other_target": _get(f"/targets/{OTHER_TID}"),
+    "dossier": _get(f"/targets/{TID}/dossier?format=html"),
+    "other_dossier": _get(f"/targets/{OTHER_TID}/dossier?format=html"),
     "run_analysis": lambda town, who: {
         "method": "POST",
         "url": "/analysis/runs",
