@@ -12,7 +12,8 @@ Where things are:
 - one module per command or command group, each with a ``register(app)`` that adds its
   commands: ``files`` (import, layers, export, sample), ``problems``, ``campaign``,
   ``villages``, ``reports`` (report), ``maps`` (map), ``analysis`` (analyze, rules),
-  ``demo`` and ``service`` (serve, users).
+  ``demo``, ``service`` (serve, users) and ``dossier`` (``targets dossier``, added to
+  the ``targets`` group).
 
 Adding a command: write it in its module as ``def x_cmd(...)`` whose body is
 ``with command(workspace, lang, as_json) as cmd: ...``, and add it in that module's

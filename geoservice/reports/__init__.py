@@ -7,6 +7,17 @@
 - :mod:`~geoservice.reports.findings`: the "problems and suggestions" section;
 - :mod:`~geoservice.reports.html`: the report as one self-contained HTML file;
 - :mod:`~geoservice.reports.xlsx`: the report as an Excel workbook.
+
+The joint-enforcement work order of one target (联合执法任务书, Articles 8 and 10):
+
+- :mod:`~geoservice.reports.dossier`: the document as HTML (template
+  ``templates/dossier.html``) or PDF (WeasyPrint), one file or one per target;
+- :mod:`~geoservice.reports.dossier_data`: the target and its evidence read from the
+  workspace in the caller's scope;
+- :mod:`~geoservice.reports.dossier_basis`: the criminal threshold that applies with its
+  citation, the departments with their duties, the deadline (``dossier.yaml``);
+- :mod:`~geoservice.reports.dossier_words`: the document's fixed words and the articles it
+  quotes.
 """
 
 from __future__ import annotations
