@@ -13,6 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import shapely
 from numpy.typing import NDArray
 
 from geoservice.analysis.evidence_pairs import (
@@ -32,6 +33,7 @@ from geoservice.analysis.evidence_pairs import (
     geometries,
     lookup,
 )
+from geoservice.analysis.parcel_names import named_pairs
 from geoservice.analysis.rules import Rules, classify_text
 from geoservice.analysis.spatial import PolygonIndex, nearest, points_within
 
@@ -41,6 +43,7 @@ __all__ = [
     "complaint_evidence",
     "complaint_items",
     "complaint_pairs",
+    "distance_shares",
 ]
 
 # the columns of the complaints layer this module reads (besides the geometry)
@@ -131,21 +134,62 @@ def complaint_evidence(
     as_of: date,
     parallel: bool = False,
 ) -> tuple[Evidence, pd.DataFrame]:
-    """Complaints within the buffer of parcels, and those farther than it from every parcel.
+    """Complaints counted for the parcels they lie in or near, and those near no parcel.
 
-    A complaint counts in full for every parcel that contains it or lies within
-    ``complaints.buffer_m`` of it (it is not split): the buffer stands for the uncertainty
-    of a location given as a place name, and each parcel's score answers "how much is
-    reported around here". Targets count each complaint once (see
+    A complaint counts in full for the parcel that contains it (every parcel, where it
+    lies on a shared boundary). A parcel near it, within ``complaints.buffer_m``, gets a
+    share that halves every ``complaints.half_distance_m`` metres of distance, and only
+    when the complaint lies in no parcel (a location given as a place name, or between
+    parcels) or its text names that parcel's 小班 ("0080-004", "林班0080小班004",
+    "80林班4小班"; see :mod:`geoservice.analysis.parcel_names`): the parcels next to the
+    one a complaint lies in are not reported on. Targets count each complaint once (see
     :func:`geoservice.analysis.targets.build_targets`). Complaints received after
     ``as_of`` (or with no date) are ignored.
 
-    Weight = severity[category] x status weight x 0.5 ** (age_days / half_life_days).
-    ``parallel``: the buffer join may use threads (see
+    Weight = severity[category] x status weight x 0.5 ** (age_days / half_life_days),
+    times the parcel's share. ``parallel``: the buffer join may use threads (see
     :func:`~geoservice.analysis.spatial.points_within`).
     """
     items = complaint_items(complaints, rules, as_of)
     return complaint_pairs(items, index, parcel_ids, rules, parallel)
+
+
+def distance_shares(
+    items: ComplaintItems,
+    item: NDArray[np.int64],
+    parcel: NDArray[np.int64],
+    index: PolygonIndex,
+    parcel_ids: NDArray[np.object_],
+    rules: Rules,
+) -> NDArray[np.float64]:
+    """The share of each (complaint, parcel) pair within the buffer (see
+    :func:`complaint_evidence`): 1 inside, ``0.5 ** (metres / half_distance_m)`` for a
+    parcel nearby that may count, 0 for one that may not."""
+    cr = rules.complaints
+    share = np.zeros(len(item), dtype=np.float64)
+    if len(item) == 0:
+        return share
+    geoms = items.geoms
+    n_poly = len(index.geoms)
+    src, dst = index.tree.query(geoms, predicate="intersects")
+    inside = np.isin(item * n_poly + parcel, src.astype(np.int64) * n_poly + dst)
+    share[inside] = 1.0
+    in_some = np.bincount(src, minlength=len(geoms)) > 0
+    outside = np.flatnonzero(~inside)
+    may = ~in_some[item[outside]]
+    ask = np.flatnonzero(~may)
+    if len(ask):
+        # only the complaints that lie in a parcel and are near others are read
+        asked = item[outside[ask]]
+        texts, local = np.unique(asked, return_inverse=True)
+        text = column(items.frame, "description").iloc[texts]
+        may[ask] = named_pairs(text, local.astype(np.int64), parcel[outside[ask]], parcel_ids)
+    counted = outside[may]
+    metres = shapely.distance(geoms[item[counted]], index.geoms[parcel[counted]])
+    share[counted] = np.where(
+        metres <= cr.buffer_m, np.power(0.5, metres / cr.half_distance_m), 0.0
+    )
+    return share
 
 
 def complaint_pairs(
@@ -155,20 +199,32 @@ def complaint_pairs(
     rules: Rules,
     parallel: bool = False,
 ) -> tuple[Evidence, pd.DataFrame]:
-    """:func:`complaint_evidence` for complaints already weighed by :func:`complaint_items`."""
+    """:func:`complaint_evidence` for complaints already weighed by :func:`complaint_items`.
+
+    The evidence has one entry per counted (complaint, parcel) pair (``item`` is
+    ``arange``): ids, fields and locations are per pair, ``points`` the pair's share of
+    the complaint's weight.
+    """
     if items is None:
         return Evidence.empty(), pd.DataFrame(columns=UNMATCHED_COMPLAINT_COLUMNS)
     c, geoms, cat_idx = items.frame, items.geoms, items.cat_idx
     item, parcel = points_within(geoms, index, rules.complaints.buffer_m, parallel)
+    share = distance_shares(items, item, parcel, index, parcel_ids, rules)
+    keep = share > 0
+    item, parcel, share = item[keep], parcel[keep], share[keep]
+    weight = items.weight[item] * share
+    take = pa.array(item)
+    fields = {name: values.take(take) for name, values in items.fields.items()}
+    fields["points"] = _num(weight)
     evidence = Evidence(
         parcel=parcel,
-        item=item,
-        weight=items.weight[item],
+        item=np.arange(len(item), dtype=np.int64),
+        weight=weight,
         category=cat_idx[item],
-        ids=items.ids,
-        fields=items.fields,
+        ids=items.ids.take(take),
+        fields=fields,
         extra={},
-        geoms=geoms,
+        geoms=geoms[item],
     )
     matched = np.bincount(item, minlength=len(c)) > 0
     lost = np.flatnonzero(~matched)

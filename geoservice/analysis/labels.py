@@ -110,6 +110,14 @@ def display_sections(rules: Rules, lang: Lang) -> list[dict[str, Any]]:
             lang,
         ),
         _row(
+            "complaints.half_distance_m",
+            "小班外举报按距离折半的距离",
+            "distance that halves a complaint outside the parcel",
+            c.half_distance_m,
+            "m",
+            lang,
+        ),
+        _row(
             "complaints.half_life_days",
             "时间衰减半衰期",
             "age half-life",
@@ -240,6 +248,14 @@ def display_sections(rules: Rules, lang: Lang) -> list[dict[str, Any]]:
             "grouping distance",
             t.group_distance_m,
             "m",
+            lang,
+        ),
+        _row(
+            "targets.member_score",
+            "参与合并为目标区域的小班最低分值",
+            "score that lets a parcel join a target group",
+            t.member_score,
+            "",
             lang,
         ),
         _row(

@@ -159,6 +159,7 @@ class TargetFacts:
     criminal: CriminalFacts
     score: float
     priority: str
+    complaints_outside: list[tuple[str, str, float]] = field(default_factory=list)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -216,6 +217,27 @@ def _complaints(f: TargetFacts, lang: Lang) -> str:
         f"{f.complaint_latest}：{_ids(f.complaint_ids, f.complaint_count, lang)}{about}。",
         f"{_plural(f.complaint_count, 'complaint')} ({', '.join(parts)}), the latest received on "
         f"{f.complaint_latest}: {_ids(f.complaint_ids, f.complaint_count, lang)}{about}.",
+    )
+
+
+def _outside(f: TargetFacts, lang: Lang) -> str:
+    """Where the complaints counted from outside their parcel lie: ``JB… 距小班 0080-004
+    66 米``."""
+    if not f.complaints_outside:
+        return ""
+    noun = "图斑" if f.wetland else "小班"
+    lines = [
+        pick(
+            lang,
+            f"{cid} 距{noun} {pid} {max(d, 1.0):.0f} 米",
+            f"{cid} {max(d, 1.0):.0f} m from {pid}",
+        )
+        for cid, pid, d in f.complaints_outside
+    ]
+    return pick(
+        lang,
+        "不在本小班内、按距离折算计入的举报：" + "，".join(lines) + "。",
+        "Counted from outside the parcel, by distance: " + ", ".join(lines) + ".",
     )
 
 
@@ -434,6 +456,7 @@ def target_reasons(facts: TargetFacts, routing: Routing, rules: Rules, lang: Lan
     parts = [
         _place(facts, lang),
         _complaints(facts, lang),
+        _outside(facts, lang),
         _patches(facts, lang),
         _problems(facts, lang),
         _criminal(facts, rules, lang),

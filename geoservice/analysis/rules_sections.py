@@ -49,6 +49,7 @@ class StatusWeights(StrictModel):
 
 class ComplaintRules(StrictModel):
     buffer_m: float = Field(ge=0.0)
+    half_distance_m: float = Field(gt=0.0)
     half_life_days: float = Field(gt=0.0)
     status_weights: StatusWeights
     reclassify_other: bool
@@ -167,6 +168,7 @@ class PriorityRules(StrictModel):
 
 class TargetRules(StrictModel):
     group_distance_m: float = Field(ge=0.0)
+    member_score: float = Field(gt=0.0)
     category_min_share: float = Field(ge=0.0, le=1.0)
     priority: PriorityRules
 

@@ -40,6 +40,7 @@ from geoservice.analysis.evidence_pairs import (
     patch_evidence,
     problem_evidence,
 )
+from geoservice.analysis.links import linked_rows, problem_inside
 from geoservice.analysis.row_lists import RowLists, decode, ranked_categories
 from geoservice.analysis.rules import Rules, classify_text
 from geoservice.analysis.spatial import PolygonIndex, PolygonTree
@@ -116,8 +117,11 @@ class ScoreResult:
         parcel, and no 小班 named in the description): problem_id, village_code,
         village_name, category, status, deadline.
     items : pandas.DataFrame
-        One row per (flagged parcel, evidence item), ``parcel_row`` being the row of
-        ``parcel_risk``: what the targets are built from (see
+        One row per (parcel, evidence item) for the flagged parcels, those scoring at
+        least ``targets.member_score``, and the parcels a patch or problem on one of
+        those also lies on
+        (:func:`~geoservice.analysis.links.linked_rows`), ``parcel_row`` being the row
+        of ``parcel_risk``: what the targets are built from (see
         :func:`~geoservice.analysis.evidence_items.item_table`).
     """
 
@@ -197,8 +201,10 @@ def score_parcels(
         - parcel_id, kind, village_code, village_name, public_welfare, nature_reserve,
           area_ha (ha), volume_per_ha (m³/ha): copied from the parcel;
         - complaint_score, patch_score, problem_score: evidence points before the
-          protection multiplier (a complaint counts in full for every parcel it is within
-          the buffer of; a patch by its overlap with the parcel);
+          protection multiplier (a complaint counts in full for the parcel it lies in and
+          by a share decaying with distance for a parcel nearby when it lies in no parcel
+          or names that one, see :func:`~geoservice.analysis.complaints.complaint_evidence`;
+          a patch by its overlap with the parcel);
         - protection_multiplier: the largest applicable (public-welfare class, nature
           reserve, wetland); score = (complaint + patch + problem score) x multiplier;
         - complaint_count, complaint_ids; patch_count, patch_ids (patches that are
@@ -224,8 +230,8 @@ def score_parcels(
           points|illegal ha of the whole patch|its criminal basis (area_pw, area,
           volume, comma-joined)|its occupation ha|its volume m³``), problem_facts
           (``id|category|status|deadline|days overdue|points``): one entry per item,
-          ``;``-joined, points before the multiplier; filled for flagged parcels only
-          (written from ``items``, for reading in GIS), '' otherwise;
+          ``;``-joined, points before the multiplier; filled for the parcels of ``items``
+          only (for reading in GIS), '' otherwise;
         - geometry: the parcel polygon.
     """
     crs = parcels.crs if isinstance(parcels, gpd.GeoDataFrame) else None
@@ -303,6 +309,19 @@ def _aggregate(
     scores = _scores(rows, (lc, lp, lq), evidence, traits, mult_all, rules)
     flagged = scores["flagged"]
     geometry = parcels.geometry.array[rows]
+    geoms = np.asarray(geometry, dtype=object)
+    # the rows whose evidence the targets read: the flagged ones, those whose score lets
+    # them join a target, and every row a patch or problem on one of those also lies on
+    # (a target covers the whole burn)
+    seeds = flagged | (scores["score"] >= rules.targets.member_score)
+    included = linked_rows(
+        seeds,
+        lp,
+        np.asarray(patch.ids.to_numpy(zero_copy_only=False), dtype=object)[patch.item],
+        lq,
+        prob.item,
+        problem_inside(_locations(prob), geoms[lq]),
+    )
     with lanes.lane(parallel) as lane:
         # the category ranking (rows x categories) and the item table (flagged rows
         # only) run on the lane (when parallel) while this thread copies the parcel attributes and joins
@@ -319,8 +338,7 @@ def _aggregate(
             for rows, ev in zip((lc, lp, lq), evidence, strict=True)
         ]
         ids = column(parcels, "parcel_id").astype(object).to_numpy()[rows]
-        geoms = np.asarray(geometry, dtype=object)
-        table = lane.submit(item_table, pairs, flagged, ids, geoms)
+        table = lane.submit(item_table, pairs, included, ids, geoms)
         data = _columns(parcels, rows, (lp, lq), evidence, scores)
         data["complaint_count"] = np.bincount(lc, minlength=m)
         data["complaint_ids"] = RowLists(lc, comp.item, m).join(safe_ids(comp.ids))
@@ -332,6 +350,13 @@ def _aggregate(
     # the columns are new arrays: no copy into consolidated blocks (35 MB at county scale)
     risk = gpd.GeoDataFrame(columns, geometry="geometry", crs=parcels.crs, copy=False)
     return risk, items
+
+
+def _locations(ev: Evidence) -> NDArray[np.object_]:
+    """The location of each pair's item (None where the kind has none)."""
+    if ev.geoms is None:
+        return np.full(len(ev.item), None, dtype=object)
+    return np.asarray(ev.geoms, dtype=object)[ev.item]
 
 
 def _scores(

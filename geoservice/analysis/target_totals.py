@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from geoservice.analysis.evidence_items import FACT_FIELDS, KINDS, kind_items
 from geoservice.analysis.rules import Rules
 
-__all__ = ["PW_ORDER", "PerTarget", "per_target", "split_items"]
+__all__ = ["PW_ORDER", "PerTarget", "group_scores", "per_target", "select_parts", "split_items"]
 
 PW_ORDER = ("national_1", "national_2", "local_key", "local_general", "none")
 _LISTED = 5
@@ -49,6 +49,11 @@ def split_items(
             if not isinstance(frame[name].dtype, pd.StringDtype):
                 values = frame[name].to_numpy(dtype=np.float64)
                 frame[name] = np.where(np.isnan(values), 0.0, values)
+        if kind == "complaint":
+            # where a complaint counted from: its parcel and the metres to it (0 inside)
+            of_kind = (items["kind"] == kind).to_numpy(dtype=bool, na_value=False)
+            frame["parcel_id"] = items.loc[of_kind, "parcel_id"].astype(object).to_numpy()[keep]
+            frame["distance_m"] = np.nan_to_num(sub["distance_m"].to_numpy(dtype=np.float64))[keep]
         parent = parent[keep]
         frame["effective"] = frame["points"].to_numpy(dtype=np.float64) * multiplier[parent]
         out[kind] = (frame, parent.astype(np.int64))
@@ -176,6 +181,42 @@ def _sum(
     return np.bincount(group, weights=weights, minlength=n).astype(np.float64)
 
 
+def group_scores(
+    parts: dict[str, tuple[pd.DataFrame, NDArray[np.int64]]], group: NDArray[np.int64], n: int
+) -> NDArray[np.float64]:
+    """The score of each group as :func:`per_target` computes it (each complaint and
+    problem once, at the largest protection it touches; patches by their parts), without
+    changing ``parts``."""
+    total = np.zeros(n, dtype=np.float64)
+    for kind, (frame, parent) in parts.items():
+        view = pd.DataFrame(
+            {
+                "group": group[parent],
+                "id": frame["id"].to_numpy(),
+                "effective": frame["effective"].to_numpy(dtype=np.float64),
+            }
+        )
+        counted = view if kind == "patch" else _once(view)
+        total += _sum(counted["group"].to_numpy(dtype=np.int64), counted["effective"], n)
+    return total
+
+
+def select_parts(
+    parts: dict[str, tuple[pd.DataFrame, NDArray[np.int64]]], keep: NDArray[np.bool_]
+) -> dict[str, tuple[pd.DataFrame, NDArray[np.int64]]]:
+    """``parts`` of :func:`split_items` for the parcels ``keep`` only, parents renumbered
+    to the kept parcels' positions."""
+    new_position = np.cumsum(keep) - 1
+    out = {}
+    for kind, (frame, parent) in parts.items():
+        rows = keep[parent]
+        out[kind] = (
+            frame[rows].reset_index(drop=True),
+            new_position[parent[rows]].astype(np.int64),
+        )
+    return out
+
+
 @dataclass
 class PerTarget:
     """Per-target values computed for all targets at once (lists indexed by group)."""
@@ -206,6 +247,7 @@ class PerTarget:
     latest: dict[int, str]
     complaint_ids: list[list[str]]
     complaint_cats: list[list[str]]
+    complaints_outside: list[list[dict[str, Any]]]
     patches: list[list[dict[str, Any]]]
     problems: list[list[dict[str, Any]]]
     criminal_patches: list[list[dict[str, Any]]]
@@ -304,9 +346,21 @@ def per_target(
         latest={int(k): str(v) for k, v in latest.items()},
         complaint_ids=_per_group_lists(listed.groupby("group").head(_MAX_IDS), "id", n),
         complaint_cats=_per_group_lists(complaint_cats, "category", n),
+        complaints_outside=_records(_outside(complaints), n),
         patches=_records(ordered_patches, n),
         problems=_records(ordered_problems, n),
         criminal_patches=_records(criminal_patches, n, limit=None),
+    )
+
+
+def _outside(complaints: pd.DataFrame) -> pd.DataFrame:
+    """The complaints a target counts from outside the parcel they count for (``id``,
+    ``parcel_id``, ``distance_m`` in metres), nearest first."""
+    if complaints.empty or "distance_m" not in complaints.columns:
+        return pd.DataFrame(columns=["group", "id", "parcel_id", "distance_m"])
+    away = complaints[complaints["distance_m"].to_numpy(dtype=np.float64) > 0]
+    return away[["group", "id", "parcel_id", "distance_m"]].sort_values(
+        ["group", "distance_m", "id"]
     )
 
 

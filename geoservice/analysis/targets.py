@@ -26,6 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geoservice.analysis import lanes
 from geoservice.analysis.lanes import Shared
+from geoservice.analysis.links import link_pairs
 from geoservice.analysis.polygon_pairs import polygon_pairs_within
 from geoservice.analysis.reasons import (
     CriminalFacts,
@@ -37,7 +38,13 @@ from geoservice.analysis.reasons import (
 )
 from geoservice.analysis.routing import route
 from geoservice.analysis.rules import Rules
-from geoservice.analysis.target_totals import PerTarget, per_target, split_items
+from geoservice.analysis.target_totals import (
+    PerTarget,
+    group_scores,
+    per_target,
+    select_parts,
+    split_items,
+)
 from layers.messages import Lang
 
 __all__ = [
@@ -82,9 +89,35 @@ def _empty(crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-def _groups(geoms: NDArray[np.object_], distance: float, parallel: bool) -> NDArray[np.int64]:
-    """Connected components of the 'within ``distance`` metres' graph of ``geoms``."""
-    i, j = polygon_pairs_within(geoms, distance, parallel)
+def _same_kind(
+    members: pd.DataFrame, i: NDArray[np.int64], j: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Whether parcels ``i`` and ``j`` (positions in ``members``) have the same dominant
+    category."""
+    dominant = members["dominant_category"].fillna("").astype(str).to_numpy(dtype=object)
+    return np.asarray((dominant[i] == dominant[j]) & (dominant[i] != ""), dtype=bool)
+
+
+def _groups(
+    members: pd.DataFrame,
+    geoms: NDArray[np.object_],
+    distance: float,
+    parallel: bool,
+    warm: NDArray[np.bool_],
+    ties: tuple[NDArray[np.int64], NDArray[np.int64]],
+) -> NDArray[np.int64]:
+    """Connected components of the graph joining the ``warm`` polygons (flagged, or
+    scoring enough to join a target) within ``distance`` metres of each other, and the
+    pairs of ``ties`` (parcels one patch or problem lies on). Two flagged parcels always
+    join; a parcel that is not flagged joins a neighbour only when both have the same
+    dominant category (a wetland fill does not take in sand dredging upstream)."""
+    warm_at = np.flatnonzero(warm)
+    i, j = polygon_pairs_within(geoms[warm_at], distance, parallel)
+    i, j = warm_at[i], warm_at[j]
+    hot = members["flagged"].fillna(False).astype(bool).to_numpy()
+    joined = (hot[i] & hot[j]) | _same_kind(members, i, j)
+    i = np.concatenate([i[joined], ties[0]])
+    j = np.concatenate([j[joined], ties[1]])
     n = len(geoms)
     graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
@@ -135,9 +168,13 @@ def build_targets_and_reasons(
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Target areas from the flagged parcels of ``parcel_risk`` (workspace CRS, metres).
 
-    Flagged parcels within ``targets.group_distance_m`` of each other (touching included)
-    form one target. Evidence is counted once per target: a complaint or problem near
-    several of its parcels counts once, at the largest protection multiplier among them;
+    Flagged parcels and parcels scoring at least ``targets.member_score`` that lie within
+    ``targets.group_distance_m`` of each other (touching included) form a group, and a
+    change patch or problem brings every parcel it lies on into the group (a target
+    covers the whole burn, clearing or quarry; see :mod:`geoservice.analysis.links`). A
+    group is a target when it holds a flagged parcel or its score reaches ``flag.score``.
+    Evidence is counted once per target: a complaint or problem on several of its parcels
+    counts once, at the largest protection multiplier among them;
     patches count by their overlap with each parcel. The target's score is the sum
     (evidence points after protection); its categories are those with at least
     ``targets.category_min_share`` of that sum, heaviest first, the first being dominant.
@@ -178,22 +215,35 @@ def build_targets_and_reasons(
         the order of ``targets``.
     """
     crs = parcel_risk.crs
-    mask = parcel_risk["flagged"].fillna(False).astype(bool).to_numpy()
+    # the parcels scoring hands items over for: the flagged ones, those scoring enough
+    # to join a target and those a patch or problem on one of them also lies on
+    mask = parcel_risk["flagged"].fillna(False).astype(bool).to_numpy().copy()
+    mask[items["parcel_row"].to_numpy(dtype=np.int64)] = True
     flagged = parcel_risk[mask].reset_index(drop=True)
     if flagged.empty:
         return _empty(crs), pd.DataFrame(columns=REASON_COLUMNS)
     geoms = np.asarray(flagged.geometry.array, dtype=object)
     position = np.full(len(parcel_risk), -1, dtype=np.int64)
     position[mask] = np.arange(len(flagged))
+    ties = link_pairs(items, position)
     multiplier = flagged["protection_multiplier"].to_numpy(dtype=np.float64)
+    hot = flagged["flagged"].fillna(False).astype(bool).to_numpy()
+    warm = hot | (flagged["score"].to_numpy(dtype=np.float64) >= rules.targets.member_score)
     # Two lanes when parallel: the items are split by kind while the groups are found;
     # then the unions of the groups' polygons (GEOS, without the GIL) run beside the
     # per-target sums and the reasons.
     with lanes.lane(parallel) as lane:
         items_job = lane.submit(split_items, items, position, multiplier)
-        group = _groups(geoms, rules.targets.group_distance_m, parallel)
-        n = int(group.max()) + 1
+        group = _groups(flagged, geoms, rules.targets.group_distance_m, parallel, warm, ties)
         parts = items_job.result()
+        keep = _kept(flagged, group, parts, rules)
+        if not keep.any():
+            return _empty(crs), pd.DataFrame(columns=REASON_COLUMNS)
+        if not keep.all():
+            flagged = flagged[keep].reset_index(drop=True)
+            geoms, parts = geoms[keep], select_parts(parts, keep)
+            group = np.unique(group[keep], return_inverse=True)[1].astype(np.int64)
+        n = int(group.max()) + 1
         shapes = _submit_unions(lane, geoms, group, n)
         flagged = flagged.assign(group=group)
         table = per_target(flagged, group, n, rules, parts)
@@ -212,6 +262,20 @@ def build_targets_and_reasons(
         frame = frame[TARGET_COLUMNS[:-1]]
         frame["geometry"] = shapes.collect(n)[order]
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs), reasons
+
+
+def _kept(
+    members: pd.DataFrame,
+    group: NDArray[np.int64],
+    parts: dict[str, tuple[pd.DataFrame, NDArray[np.int64]]],
+    rules: Rules,
+) -> NDArray[np.bool_]:
+    """Per member parcel: whether its group is a target (it holds a flagged parcel, or
+    its evidence, each item once, reaches ``flag.score``)."""
+    n = int(group.max()) + 1
+    flagged = np.bincount(group, weights=members["flagged"].astype(float), minlength=n) > 0
+    is_target = flagged | (group_scores(parts, group, n) >= rules.flag.score)
+    return np.asarray(is_target[group], dtype=bool)
 
 
 def _criminal(t: PerTarget, g: int, rules: Rules) -> CriminalFacts:
@@ -306,6 +370,10 @@ def _row(g: int, t: PerTarget, rules: Rules, lang: Lang) -> dict[str, object]:
         complaint_latest=t.latest.get(g, ""),
         complaint_ids=t.complaint_ids[g],
         complaint_categories=t.complaint_cats[g],
+        complaints_outside=[
+            (str(r["id"]), str(r["parcel_id"]), float(r["distance_m"]))
+            for r in t.complaints_outside[g]
+        ],
         patches=[_patch_fact(r) for r in t.patches[g]],
         patch_count=int(t.patch_count[g]),
         problems=[_problem_fact(r) for r in t.problems[g]],

@@ -167,10 +167,55 @@ def test_a_complaint_beyond_the_buffer_is_reported_unmatched_with_its_nearest_pa
     assert lost["village_name"] == "黄岗村"
 
 
-def test_one_complaint_counts_in_full_for_every_parcel_within_the_buffer():
-    p = parcels({}, {"geometry": box(150)})
+def test_a_complaint_in_no_parcel_counts_for_each_parcel_near_it_by_a_share_halving_every_100_m():
+    # 25 m from the first parcel, 100 m from the second: 0.5 ** 0.25 and 0.5
+    p = parcels({}, {"geometry": box(225)})
     result = score(p, complaints({"geometry": at(125, 50)}))
+    assert result.parcel_risk["complaint_score"].tolist() == pytest.approx([0.5**0.25, 0.5])
+
+
+def test_a_complaint_in_no_parcel_counts_half_at_100_m():
+    result = score(parcels({}), complaints({"geometry": at(200, 50)}))
+    assert row(result)["complaint_score"] == pytest.approx(0.5)
+
+
+def test_a_complaint_counts_in_full_for_the_parcel_it_lies_in_and_not_for_its_neighbours():
+    p = parcels({}, {"geometry": box(130)})
+    result = score(p, complaints({"geometry": at(50, 50)}))
+    assert result.parcel_risk["parcel_id"].tolist() == ["0001-001"]
+    assert row(result)["complaint_score"] == pytest.approx(1.0)
+
+
+def test_a_complaint_on_a_shared_boundary_counts_in_full_for_both_parcels():
+    p = parcels({}, {"geometry": box(100)})
+    result = score(p, complaints({"geometry": at(100, 50)}))
     assert result.parcel_risk["complaint_score"].tolist() == pytest.approx([1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-002 旁边有人砍树", "林班0001小班002有人砍树", "1林班2小班有人砍树"]
+)
+def test_a_complaint_naming_a_nearby_parcel_counts_for_it_by_distance(text):
+    # lies in 0001-001, 40 m from 0001-002 (named) and 51 m from 0001-003 (not named)
+    p = parcels({}, {"geometry": box(130)}, {"geometry": box(20, 140, 60, 60)})
+    result = score(p, complaints({"geometry": at(90, 90), "description": text}))
+    risk = result.parcel_risk
+    scores = dict(zip(risk["parcel_id"], risk["complaint_score"], strict=True))
+    assert scores == pytest.approx({"0001-001": 1.0, "0001-002": 0.5**0.4})
+
+
+def test_a_date_or_phone_number_in_the_text_names_no_parcel():
+    p = parcels({}, {"geometry": box(130)})
+    text = "2026-001 起有人砍树，电话 0763-0010021"
+    result = score(p, complaints({"geometry": at(50, 50), "description": text}))
+    assert result.parcel_risk["parcel_id"].tolist() == ["0001-001"]
+
+
+def test_half_distance_comes_from_the_rules(tmp_path):
+    override = tmp_path / "rules.yaml"
+    override.write_text("complaints:\n  half_distance_m: 50\n", encoding="utf-8")
+    result = score(parcels({}), complaints({"geometry": at(200, 50)}), rules=load_rules(override))
+    assert row(result)["complaint_score"] == pytest.approx(0.25)
 
 
 def test_other_complaints_are_reclassified_from_their_text():
@@ -301,14 +346,17 @@ def test_flagged_parcels_list_each_evidence_item_with_its_points_and_distance():
     assert items["kind"].tolist() == ["complaint", "complaint", "patch"]
     assert items["item_id"].tolist() == ["JB202600001", "JB202600002", "44188220260001"]
     assert items["distance_m"].tolist() == pytest.approx([0.0, 30.0, 0.0])
+    # the second complaint lies in no parcel, 30 m away: 0.5 ** 0.3 of a point;
     # 0.5 ha overlap x unknown 0.5 x 6 points per hectare
-    assert items["points"].tolist() == pytest.approx([1.0, 1.0, 1.5])
+    assert items["points"].tolist() == pytest.approx([1.0, round(0.5**0.3, 4), 1.5])
     assert items["parcel_id"].tolist() == ["0001-001"] * 3
     assert items["overlap_ha"].iloc[2] == pytest.approx(0.5)
 
 
-def test_parcels_that_are_not_flagged_have_no_evidence_items():
-    result = score(parcels({}), complaints({"status": "new"}))
+def test_parcels_below_the_member_score_that_are_not_flagged_have_no_evidence_items():
+    # a new complaint half a year old: 0.25 points, under targets.member_score (0.4)
+    old = AS_OF - timedelta(days=180)
+    result = score(parcels({}), complaints({"status": "new", "received_at": old}))
     assert len(result.parcel_risk) == 1
     assert result.items.empty
     assert list(result.items.columns) == ITEM_COLUMNS

@@ -80,13 +80,14 @@ def test_target_ids_are_stable_across_runs_and_when_an_unrelated_parcel_changes(
     assert kept in set(second["target_id"])
 
 
-def test_a_complaint_near_two_parcels_of_one_target_counts_once_at_the_higher_protection():
+def test_a_complaint_in_two_parcels_of_one_target_counts_once_at_the_higher_protection():
     p = parcels(hot(0), {"geometry": box(100), "public_welfare": "local_key"})
+    # one on the shared boundary (in both parcels), one inside each parcel
     c = complaints({"geometry": at(100, 50)}, {"geometry": at(50, 50)}, {"geometry": at(150, 50)})
     t = targets_of(p, c)
     assert t["complaint_count"].tolist() == [3]
-    # three complaints, each within 200 m of both parcels: 3 x 1 point x 2.0 (national_1)
-    assert t["score"].tolist() == pytest.approx([6.0])
+    # boundary and first: 1 point x 2.0 (national_1) each; third: 1 x 1.5 (local_key)
+    assert t["score"].tolist() == pytest.approx([5.5])
 
 
 def test_priority_p1_when_a_criminal_threshold_is_met():
@@ -198,13 +199,17 @@ def test_target_geometry_is_the_union_of_its_parcels():
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory):
+def town_layers(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("town") / "town.gpkg")
     for f in DEMO_FILES:
         if f.kind != "villages":
             import_file(ws, SAMPLE / f.name, f.kind, actor="test", **f.options())
-    layers = {k: ws.read(k) for k in ("parcels", "complaints", "patches", "problems")}
-    result = score_parcels(*layers.values(), load_rules(), date(2026, 11, 28))
+    return {k: ws.read(k) for k in ("parcels", "complaints", "patches", "problems")}
+
+
+@pytest.fixture(scope="module")
+def town(town_layers):
+    result = score_parcels(*town_layers.values(), load_rules(), date(2026, 11, 28))
     return result, build_targets(result.parcel_risk, result.items, load_rules())
 
 
@@ -260,6 +265,63 @@ def test_sample_town_felling_and_quarry_meet_criminal_thresholds(town, cases):
 def test_sample_town_look_alikes_are_not_targets(town, cases, key):
     _, targets = town
     assert _case_targets(targets, cases[key]).empty
+
+
+def _lies_in(layer, parcels):
+    """Item id -> the parcel ids its geometry lies in (overlaps, for polygons)."""
+    pairs = layer.sjoin(parcels[["parcel_id", "geometry"]], predicate="intersects")
+    if layer.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        part = shapely.intersection(
+            layer.geometry.loc[pairs.index].to_numpy(),
+            parcels.geometry.loc[pairs["index_right"]].to_numpy(),
+        )
+        pairs = pairs[shapely.area(part) > 1.0]
+    return pairs.groupby(pairs.columns[0])["parcel_id"].agg(set).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("kind", "id_column"),
+    [("complaints", "complaint_id"), ("patches", "patch_id"), ("problems", "problem_id")],
+)
+def test_sample_town_every_target_contains_the_parcels_its_evidence_lies_in(
+    town, town_layers, kind, id_column
+):
+    result, targets = town
+    parcels = town_layers["parcels"]
+    layer = town_layers[kind][[id_column, "geometry"]].dropna(subset=["geometry"])
+    where = _lies_in(layer, parcels)
+    items = result.items
+    for target in targets.itertuples():
+        members = set(target.parcel_ids.split(";"))
+        counted = set(items.loc[items["parcel_id"].isin(members), "item_id"])
+        for item_id in counted & set(where):
+            assert where[item_id] <= members, (target.target_id, item_id, where[item_id])
+
+
+def test_sample_town_poaching_target_holds_the_parcels_its_complaints_and_problem_lie_in(
+    town, cases
+):
+    _, targets = town
+    [target] = _case_targets(targets, cases["poaching"]).itertuples()
+    parcels = set(target.parcel_ids.split(";"))
+    assert {"0078-003", "0078-004", "0080-023", "0080-029", "0080-014"} <= parcels
+    assert target.complaint_count == 5
+    assert target.priority == "P2"
+
+
+def test_sample_town_fire_target_covers_the_whole_burn(town, cases):
+    _, targets = town
+    [target] = _case_targets(targets, cases["burning"]).itertuples()
+    assert set(cases["burning"].parcel_ids) <= set(target.parcel_ids.split(";"))
+    # the burn (patch 44188220260019) is 2.50 ha, all of it on the target's parcels
+    assert target.patch_area_ha == pytest.approx(2.495, abs=0.005)
+
+
+def test_sample_town_complaints_counted_from_outside_their_parcel_give_the_distance(town):
+    _, targets = town
+    [wetland] = targets[targets["parcel_ids"].str.contains("441882110000000123")].itertuples()
+    # JB202600028 lies in no parcel, 2 m from wetland parcel 441882110000000123
+    assert "JB202600028 距" in wetland.reasons
 
 
 def test_sample_town_target_list_is_short_enough_to_act_on(town):
