@@ -15,6 +15,8 @@ import shapely
 from pmtiles.reader import MmapSource, Reader
 from pmtiles.tile import TileType
 
+from geoservice.analysis.rules import load_rules
+from geoservice.analysis.run import analyze
 from geoservice.base.access import Principal
 from geoservice.base.errors import BadParameterError, NotFoundError, OptionError
 from geoservice.base.workspace import Workspace
@@ -24,7 +26,7 @@ from geoservice.tiles.build import build_tiles, scope_principal
 from geoservice.tiles.cut import Features, encode_tile, plain_attributes, to_mercator
 from geoservice.tiles.grid import EXTENT, TileAddress, parse_tile, tile_bounds, tms
 from geoservice.tiles.serve import TILES, _TileCache, render_tile, tile_etag
-from tests.builders import analysed_town
+from tests.builders import AS_OF, analysed_town
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 VILLAGE = "441882101212"  # has open problems (as in the API tests)
@@ -204,6 +206,13 @@ def test_etag_changes_when_a_layer_is_imported_again(town: Workspace) -> None:
     before = tile_etag(town, OFFICE, "villages", tile)
     import_file(town, SAMPLE / "villages.shp", "villages", actor="t")
     assert tile_etag(town, OFFICE, "villages", tile) != before
+
+
+def test_etag_changes_when_the_analysis_runs_again(town: Workspace) -> None:
+    tile = TileAddress(12, 3326, 1756)
+    before = tile_etag(town, OFFICE, "parcel_risk", tile)
+    analyze(town, as_of=AS_OF, rules=load_rules(None), actor="t")
+    assert tile_etag(town, OFFICE, "parcel_risk", tile) != before
 
 
 def test_plain_attributes_are_python_values_with_none_for_missing() -> None:
