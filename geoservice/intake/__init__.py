@@ -5,5 +5,7 @@
 - :mod:`~geoservice.intake.complaint_access`: who may read a stored complaint;
 - :mod:`~geoservice.intake.score`: re-scored parcels written into ``parcel_risk`` in place;
 - :mod:`~geoservice.intake.store`: the SQLite side of complaint storage;
-- :mod:`~geoservice.intake.text`: the answer: where the complaint landed, what it changed.
+- :mod:`~geoservice.intake.text`: the answer: where the complaint landed, what it changed;
+- :mod:`~geoservice.intake.warm`: what the intake keeps in memory of the workspace and how
+  it notices the workspace changed.
 """

@@ -3,6 +3,9 @@
 The intake scores the complaint part of the parcels around a new complaint exactly as
 ``analyze`` does; :func:`store_risk` combines it with the stored patch and problem parts of
 each parcel's row and updates (or inserts) the rows in the intake's write transaction.
+The rows are found by ``fid`` from the intake's in-memory row index
+(:class:`~geoservice.intake.warm.RiskRows`); a request handles a few parcels, so the
+values are combined as plain Python numbers (IEEE doubles, as numpy computes them).
 """
 
 from __future__ import annotations
@@ -12,122 +15,175 @@ import sqlite3
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 
 from geoservice.analysis.rules import Rules
-from geoservice.intake.store import (
-    NOW_SQL,
-    geometry_column,
-    gpkg_blob,
-    has_table,
-    plain,
-    table_columns,
-)
+from geoservice.intake.store import NOW_SQL, gpkg_blob, plain
+from geoservice.intake.warm import RiskRows
 
 __all__ = ["store_risk"]
 
 # the stored columns of a parcel_risk row the new score is combined with
-_OLD: tuple[str, ...] = ("fid", "parcel_id", "kind", "score", "patch_score", "problem_score")
-_OLD += ("flagged",)
+_OLD: tuple[str, ...] = ("fid", "score", "patch_score", "problem_score", "flagged")
 _OLD += ("criminal_threshold_met", "patch_count", "open_problem_count", "categories")
 _OLD += ("dominant_category",)
+# the columns an update writes, in this order
+_UPDATED: tuple[str, ...] = ("complaint_score", "score", "protection_multiplier")
+_UPDATED += ("complaint_count", "complaint_ids", "flagged", "categories", "dominant_category")
+_UPDATED += ("complaint_facts",)
+_KEY = ("parcel_id", "kind")
 
 
-def store_risk(
-    con: sqlite3.Connection, fresh: gpd.GeoDataFrame, rules: Rules
-) -> list[dict[str, Any]]:
-    """Update, or insert, the ``parcel_risk`` rows of the freshly scored parcels.
+def _number(value: Any) -> float:
+    """A stored number as float, missing as 0."""
+    value = plain(value)
+    return 0.0 if value is None else float(value)
+
+
+def _text(value: Any) -> str:
+    """A stored text as str, missing as ''."""
+    value = plain(value)
+    return "" if value is None else str(value)
+
+
+def _old_rows(
+    con: sqlite3.Connection, keys: list[tuple[Any, Any]], table: RiskRows
+) -> list[dict[str, Any] | None]:
+    """The stored row of each (parcel_id, kind), read by fid; None without one."""
+    fids = [table.fids.get(k) for k in keys]
+    found: dict[int, dict[str, Any]] = {}
+    wanted = [f for f in fids if f is not None]
+    if wanted:
+        cur = con.execute(
+            f"SELECT {', '.join(_OLD)} FROM parcel_risk WHERE fid IN "
+            "(SELECT value FROM json_each(?))",
+            (json.dumps(wanted),),
+        )
+        found = {int(r[0]): dict(zip(_OLD, r, strict=True)) for r in cur.fetchall()}
+    return [None if f is None else found.get(f) for f in fids]
+
+
+def _combined(new: dict[str, Any], old: dict[str, Any] | None, rules: Rules) -> dict[str, Any]:
+    """The updated values of one parcel: its fresh complaint part with the stored rest.
 
     score = (fresh complaint score + stored patch and problem scores) x multiplier. The
     categories are exact for parcels whose only evidence is complaints; for the others the
     complaint categories are added to the stored list (the next ``analyze`` reorders it).
-    Without a ``parcel_risk`` layer (no analysis yet) the scores are only reported.
     """
-    stored = has_table(con, "parcel_risk")
-    old = pd.DataFrame({c: pd.Series(dtype=object) for c in _OLD})
-    if stored:
-        old = pd.read_sql_query(
-            f"SELECT {', '.join(_OLD)} FROM parcel_risk WHERE parcel_id IN "
-            "(SELECT value FROM json_each(?)) ORDER BY fid",
-            con,
-            params=(json.dumps([str(p) for p in fresh["parcel_id"]]),),
-        ).drop_duplicates(["parcel_id", "kind"])
-    m = pd.DataFrame(fresh.drop(columns=fresh.geometry.name)).merge(
-        old, on=["parcel_id", "kind"], how="left", suffixes=("", "_old")
-    )
-    has_row = m["fid"].notna().to_numpy()
-    other = m[["patch_score_old", "problem_score_old"]].astype(float).fillna(0.0).sum(axis=1)
-    score = ((m["complaint_score"] + other) * m["protection_multiplier"]).to_numpy(float)
-    was = m["flagged_old"].fillna(0).astype(bool).to_numpy()
-    criminal = m["criminal_threshold_met_old"].fillna(0).astype(bool).to_numpy()
-    flagged = (score >= rules.flag.score) | criminal
-    evidence = m[["patch_count_old", "open_problem_count_old"]].astype(float).fillna(0)
-    exact = ~has_row | (evidence.sum(axis=1) == 0).to_numpy()
-    old_cats = m["categories_old"].fillna("").astype(str)
+    o = old or {}
+    other = _number(o.get("patch_score")) + _number(o.get("problem_score"))
+    score = (float(new["complaint_score"]) + other) * float(new["protection_multiplier"])
+    flagged = score >= rules.flag.score or bool(_number(o.get("criminal_threshold_met")))
+    evidence = _number(o.get("patch_count")) + _number(o.get("open_problem_count"))
+    exact = old is None or evidence == 0
+    cats, old_cats = str(new["categories"]), _text(o.get("categories"))
     # the stored categories followed by the new ones not yet listed
-    merged = [
-        ";".join(c for c in dict.fromkeys([*o.split(";"), *n.split(";")]) if c)
-        for o, n in zip(old_cats, m["categories"].astype(str), strict=True)
-    ]
-    old_dominant = m["dominant_category_old"].fillna("").astype(str)
-    update = {
-        "complaint_score": m["complaint_score"],
+    merged = ";".join(c for c in dict.fromkeys([*old_cats.split(";"), *cats.split(";")]) if c)
+    old_dominant = _text(o.get("dominant_category"))
+    return {
+        "complaint_score": plain(new["complaint_score"]),
         "score": score,
-        "protection_multiplier": m["protection_multiplier"],
-        "complaint_count": m["complaint_count"],
-        "complaint_ids": m["complaint_ids"],
+        "protection_multiplier": plain(new["protection_multiplier"]),
+        "complaint_count": plain(new["complaint_count"]),
+        "complaint_ids": plain(new["complaint_ids"]),
         "flagged": flagged,
-        "categories": np.where(exact, m["categories"], merged),
-        "dominant_category": np.where(
-            exact | (old_dominant == ""), m["dominant_category"], old_dominant
+        "categories": plain(new["categories"]) if exact else merged,
+        "dominant_category": (
+            plain(new["dominant_category"]) if exact or old_dominant == "" else old_dominant
         ),
-        "complaint_facts": np.where(flagged, m["complaint_facts"], ""),
+        "complaint_facts": plain(new["complaint_facts"]) if flagged else "",
     }
-    present = set(table_columns(con, "parcel_risk")) if stored else set()
-    table = pd.DataFrame(
-        {k: np.asarray(v, dtype=object) for k, v in update.items() if k in present}
-    )
-    if stored and has_row.any():
-        sets = ", ".join(f'"{c}" = ?' for c in table.columns)
-        rows = table[has_row].map(plain).assign(fid=m["fid"][has_row].astype(int).to_numpy())
-        con.executemany(
-            f"UPDATE parcel_risk SET {sets} WHERE fid = ?", rows.itertuples(index=False)
-        )
-    if stored and (~has_row).any():
-        _insert_risk(con, fresh[~has_row], table[~has_row], present)
-    if stored:
+
+
+def store_risk(
+    con: sqlite3.Connection, fresh: gpd.GeoDataFrame, rules: Rules, table: RiskRows | None
+) -> list[dict[str, Any]]:
+    """Update, or insert, the ``parcel_risk`` rows of the freshly scored parcels.
+
+    Parameters
+    ----------
+    con : sqlite3.Connection
+        The intake's write transaction.
+    fresh : geopandas.GeoDataFrame
+        The parcels' ``parcel_risk`` rows as :func:`~geoservice.analysis.scoring.score_parcels`
+        gives them (workspace CRS).
+    rules : Rules
+    table : RiskRows or None
+        The stored table; None without a ``parcel_risk`` layer (no analysis yet): the
+        scores are only reported.
+
+    Returns
+    -------
+    list of dict
+        Per parcel, highest new score first (ties in ``fresh`` order): ``parcel_id``,
+        ``kind``, ``village_name``, ``old_score`` (None without a row), ``new_score``,
+        ``complaint_score``, ``was_flagged``, ``flagged``, ``crossed``, ``row``
+        (updated/inserted/not_stored).
+    """
+    names = [c for c in fresh.columns if c != fresh.geometry.name]
+    records = [
+        dict(zip(names, r, strict=True)) for r in zip(*(fresh[c] for c in names), strict=True)
+    ]
+    keys = [(plain(r["parcel_id"]), plain(r["kind"])) for r in records]  # as _KEY
+    olds = _old_rows(con, keys, table) if table is not None else [None] * len(records)
+    values = [_combined(r, o, rules) for r, o in zip(records, olds, strict=True)]
+    if table is not None:
+        present = set(table.columns)
+        sets = [c for c in _UPDATED if c in present]
+        updates = [
+            (*(v[c] for c in sets), o["fid"])
+            for v, o in zip(values, olds, strict=True)
+            if o is not None
+        ]
+        if updates:
+            assignments = ", ".join(f'"{c}" = ?' for c in sets)
+            con.executemany(f"UPDATE parcel_risk SET {assignments} WHERE fid = ?", updates)
+        new = [i for i, o in enumerate(olds) if o is None]
+        _insert_risk(con, fresh, records, values, new, table)
         con.execute(
             f"UPDATE gpkg_contents SET last_change = {NOW_SQL} WHERE table_name = 'parcel_risk'"
         )
-    out = pd.DataFrame(
-        {
-            "parcel_id": m["parcel_id"].astype(str),
-            "kind": m["kind"],
-            "village_name": m["village_name"],
-            "old_score": m["score_old"].astype(float),
-            "new_score": score,
-            "complaint_score": m["complaint_score"].astype(float),
-            "was_flagged": was,
-            "flagged": flagged,
-            "crossed": flagged & ~was,
-            "row": np.where(has_row, "updated", "inserted" if stored else "not_stored"),
-        }
-    ).sort_values("new_score", ascending=False, kind="stable")
-    return [{k: plain(v) for k, v in r.items()} for r in out.to_dict("records")]
+    row_kind = "not_stored" if table is None else "inserted"
+    out = []
+    for r, o, v in zip(records, olds, values, strict=True):
+        was = bool(_number(o.get("flagged"))) if o else False
+        old_score = plain(o.get("score")) if o else None
+        out.append(
+            {
+                "parcel_id": str(r["parcel_id"]),
+                "kind": plain(r["kind"]),
+                "village_name": plain(r["village_name"]),
+                "old_score": None if old_score is None else float(old_score),
+                "new_score": v["score"],
+                "complaint_score": float(r["complaint_score"]),
+                "was_flagged": was,
+                "flagged": v["flagged"],
+                "crossed": v["flagged"] and not was,
+                "row": "updated" if o is not None else row_kind,
+            }
+        )
+    return sorted(out, key=lambda a: -a["new_score"])  # stable: ties keep their order
 
 
 def _insert_risk(
-    con: sqlite3.Connection, fresh: gpd.GeoDataFrame, table: pd.DataFrame, present: set[str]
+    con: sqlite3.Connection,
+    fresh: gpd.GeoDataFrame,
+    records: list[dict[str, Any]],
+    values: list[dict[str, Any]],
+    new: list[int],
+    table: RiskRows,
 ) -> None:
     """Insert ``parcel_risk`` rows for parcels that had none: their only evidence is
     complaints, so the freshly scored rows are what ``analyze`` would write."""
-    geom, srs = geometry_column(con, "parcel_risk")
-    frame = pd.DataFrame(fresh.drop(columns=fresh.geometry.name)).reset_index(drop=True)
-    frame[list(table.columns)] = table.to_numpy()
-    cols = [c for c in frame.columns if c in present]
-    rows = frame[cols].astype(object).map(plain)
-    rows[geom] = [gpkg_blob(g, srs) for g in fresh.geometry.array]
-    names = ", ".join(f'"{c}"' for c in rows.columns)
-    sql = f"INSERT INTO parcel_risk ({names}) VALUES ({', '.join('?' * len(rows.columns))})"
-    con.executemany(sql, rows.itertuples(index=False))
+    if not new:
+        return
+    geom, srs = table.geometry
+    present = set(table.columns)
+    cols = [c for c in records[0] if c in present]
+    names = ", ".join(f'"{c}"' for c in [*cols, geom])
+    sql = f"INSERT INTO parcel_risk ({names}) VALUES ({', '.join('?' * (len(cols) + 1))})"
+    shapes = fresh.geometry.array
+    for i in new:
+        row = {**records[i], **values[i]}
+        blob = gpkg_blob(shapes[i], srs)
+        cur = con.execute(sql, (*(plain(row[c]) for c in cols), blob))
+        table.inserted.append((int(cur.lastrowid or 0), *(plain(records[i][k]) for k in _KEY)))

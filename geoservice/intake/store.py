@@ -1,7 +1,8 @@
 """Complaint storage for the live intake: the SQLite side of :mod:`geoservice.intake.complaints`.
 
 Small GeoPackage helpers (tables, columns), inserting one complaint row with its new id
-(inside a :meth:`~geoservice.base.workspace.Workspace.sql_transaction`), reading complaints back in
+(inside a :meth:`~geoservice.base.workspace.Workspace.sql_transaction`; the intake
+numbers it, see :meth:`~geoservice.intake.warm.WarmLayers.next_number`), reading complaints back in
 the order the analysis reads them, and the two public reads of stored complaints
 (:func:`read_complaint`, :func:`complaints_classification`). Coordinates are in the
 workspace CRS (metres) unless named lon/lat (degrees, CGCS2000).
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date
 from typing import Any
 
 import geopandas as gpd
@@ -77,19 +77,15 @@ def plain(value: Any) -> Any:
 
 
 def insert_complaint(
-    con: sqlite3.Connection, record: dict[str, Any], x: float, y: float, day: date
-) -> tuple[int, str]:
-    """Insert the complaint row; its fid and its new id ``TS-<yyyymmdd>-<nnn>``."""
+    con: sqlite3.Connection, record: dict[str, Any], x: float, y: float, cid: str
+) -> int:
+    """Insert the complaint row with id ``cid`` at (x, y) (workspace CRS); its fid."""
     types = {str(r[1]): str(r[2]).upper() for r in con.execute("PRAGMA table_info(complaints)")}
     for col in EXTRA_COLUMNS:
         if col not in types:
             con.execute(f'ALTER TABLE complaints ADD COLUMN "{col}" TEXT')
     if types.get("received_at") == "DATE":  # a layer written with a date column
         record = {**record, "received_at": record["received_at"][:10]}
-    prefix = f"TS-{day:%Y%m%d}-"
-    sql = "SELECT complaint_id FROM complaints WHERE complaint_id LIKE ?"
-    tails = [r[0][len(prefix) :] for r in con.execute(sql, (prefix + "%",))]
-    cid = f"{prefix}{max((int(t) for t in tails if t.isdigit()), default=0) + 1:03d}"
     geom, srs = geometry_column(con, "complaints")
     values = {"complaint_id": cid, **record, geom: gpkg_blob(shapely.Point(x, y), srs)}
     names = ", ".join(f'"{c}"' for c in values)
@@ -104,7 +100,7 @@ def insert_complaint(
         "WHERE table_name = 'complaints'",
         (x, y),
     )
-    return int(cur.lastrowid or 0), cid
+    return int(cur.lastrowid or 0)
 
 
 def read_complaints(con: sqlite3.Connection, fids: list[int], crs: Any) -> gpd.GeoDataFrame:
