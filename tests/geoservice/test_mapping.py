@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -25,6 +26,7 @@ from geoservice.cli.common import DEMO_FILES
 from geoservice.files.importing import import_file
 from geoservice.intake.complaints import ComplaintIntake
 from geoservice.webmaps.build import (
+    analysis_as_of,
     department_map_of,
     department_page,
     map_asset,
@@ -33,12 +35,20 @@ from geoservice.webmaps.build import (
     target_evidence,
     targets_map_of,
     targets_page,
+    villages_map_of,
     villages_page,
 )
 from geoservice.webmaps.cache import PAGES, PageCache, cached_page, data_version
 from geoservice.workflow.records import add_problem
 from geoservice.workflow.store import read_problems, update_problem
-from maps.assets import UnknownAssetError, served_names, served_text
+from maps.assets import (
+    BUNDLES,
+    TILED_BUNDLES,
+    UnknownAssetError,
+    bundle_names,
+    served_names,
+    served_text,
+)
 from maps.render import MapInputError, served_html
 
 CRS = "EPSG:4546"
@@ -195,14 +205,22 @@ def test_served_names_are_css_and_js_of_each_bundle():
         "fullscreen.js",
         "search.css",
         "search.js",
+        "vectorgrid.js",
     )
 
 
 def test_served_html_references_every_bundle_under_the_base_and_no_cdn():
     page = served_html(folium.Map(tiles=None), asset_base="/gs/static/")
     links = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
-    assert sorted(links) == sorted(f"/gs/static/{n}" for n in served_names())
+    assert sorted(links) == sorted(f"/gs/static/{n}" for n in bundle_names(BUNDLES))
     assert re.search(r"https?://", page) is None
+
+
+def test_served_html_of_a_tiled_map_references_the_tiled_bundles():
+    page = served_html(folium.Map(tiles=None), bundles=TILED_BUNDLES)
+    links = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
+    assert sorted(links) == sorted(f"/static/maps/{n}" for n in bundle_names(TILED_BUNDLES))
+    assert "/static/maps/vectorgrid.js" in links
 
 
 @pytest.mark.parametrize("base", ["https://cdn.example.org/maps", "//cdn.example.org", "file:/x"])
@@ -277,19 +295,24 @@ def test_a_second_identical_request_is_served_from_the_cache(town):
 
 @pytest.mark.parametrize(
     ("change", "page"),
-    [
-        (_move_a_problem, _villages_page),
-        (_add_a_problem, _villages_page),
-        (_file_a_complaint, _targets_page),
-        (_analyse_again, _targets_page),
-    ],
-    ids=["problem status change", "problem added", "complaint intake", "re-analysis"],
+    [(_file_a_complaint, _targets_page), (_analyse_again, _targets_page)],
+    ids=["complaint intake", "re-analysis"],
 )
-def test_a_change_to_what_is_drawn_builds_the_page_again(town, change, page):
+def test_a_change_to_the_layers_builds_the_page_again(town, change, page):
     page(town)
     change(town)
     page(town)
     assert (PAGES.builds, PAGES.hits) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    "change", [_move_a_problem, _add_a_problem], ids=["problem status change", "problem added"]
+)
+def test_a_problem_change_never_builds_the_page_again(town, change):
+    _villages_page(town)
+    change(town)
+    _villages_page(town)
+    assert (PAGES.builds, PAGES.hits) == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -353,3 +376,26 @@ def test_concurrent_requests_for_one_page_build_it_once():
         pages = list(pool.map(lambda _: cache.get("k", slow), range(8)))
     assert pages == ["page"] * 8
     assert (cache.builds, cache.hits) == (1, 7)
+
+
+# --- the data date under each map's title --------------------------------------------------
+
+
+def test_analysis_as_of_is_none_before_any_analysis(tmp_path):
+    ws = Workspace(tmp_path / "w.gpkg")
+    import_file(ws, SAMPLE / DEMO_FILES[0].name, DEMO_FILES[0].kind, actor="t",
+                **DEMO_FILES[0].options())  # fmt: skip
+    assert analysis_as_of(ws) is None
+
+
+@pytest.mark.slow
+def test_targets_map_is_dated_by_the_latest_analysis(town):
+    analyze(town, as_of=date(2026, 12, 1), rules=load_rules(None), actor="t")
+    assert analysis_as_of(town) == "2026-12-01"
+    page = targets_map_of(town, "zh").get_root().render()
+    assert json.dumps("研判数据截至：2026-12-01")[1:-1] in page  # as the page's JSON holds it
+
+
+def test_villages_map_is_dated_by_the_day_its_status_is_evaluated_at(town):
+    page = villages_map_of(town, date(2026, 11, 30), "en").get_root().render()
+    assert "Status as of: 2026-11-30" in page

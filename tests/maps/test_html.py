@@ -362,53 +362,57 @@ def _legality_patches():
     )
 
 
-def _all_maps(lang):
-    return {
-        "targets": targets_map(
+def _map(kind, lang):
+    if kind == "targets":
+        return targets_map(
             _targets(), _villages(), _complaints(), _patches(), _flagged(), lang, as_of="2026-11-20"
-        ),
-        "villages": villages_map(_villages(), _status(), _problems(), lang, as_of="2026-11-28"),
-        "department": department_map(
-            "police",
-            _targets(),
-            _problems(),
-            _villages(),
-            lang,
-            as_of="2026-11-28",
-            analysis_as_of="2026-11-20",
-        ),
-    }
+        )
+    if kind == "villages":
+        return villages_map(_villages(), _status(), _problems(), lang, as_of="2026-11-28")
+    return department_map(
+        "police",
+        _targets(),
+        _problems(),
+        _villages(),
+        lang,
+        as_of="2026-11-28",
+        analysis_as_of="2026-11-20",
+    )
 
 
 @pytest.mark.parametrize("kind", ["targets", "villages", "department"])
 def test_every_map_has_a_metric_only_scale(kind):
-    page = _all_maps("zh")[kind].get_root().render()
+    page = _map(kind, "zh").get_root().render()
     assert "L.control.scale({metric: true, imperial: false" in page
     assert "L.control.scale()" not in page
 
 
 @pytest.mark.parametrize(
-    ("lang", "titles", "dated"),
+    ("kind", "lang", "title", "dates"),
     [
-        ("zh", ["联合执法目标图", "村整改情况图", "镇郊派出所 执法目标与督查问题"], "截至"),
+        ("targets", "zh", "联合执法目标图", ["研判数据截至：2026-11-20"]),
+        ("villages", "zh", "村整改情况图", ["整改状态截至：2026-11-28"]),
         (
+            "department",
+            "zh",
+            "镇郊派出所 执法目标与督查问题",
+            ["研判数据截至：2026-11-20", "问题状态截至：2026-11-28"],
+        ),
+        ("targets", "en", "Joint enforcement targets", ["Analysis as of: 2026-11-20"]),
+        ("villages", "en", "Rectification status by village", ["Status as of: 2026-11-28"]),
+        (
+            "department",
             "en",
-            [
-                "Joint enforcement targets",
-                "Rectification status by village",
-                "Police station: targets and problems",
-            ],
-            "as of",
+            "Police station: targets and problems",
+            ["Analysis as of: 2026-11-20", "Problems as of: 2026-11-28"],
         ),
     ],
 )
-def test_every_map_has_a_title_its_data_date_and_a_north_arrow(lang, titles, dated):
-    maps = _all_maps(lang)
-    for (kind, m), title in zip(maps.items(), titles, strict=True):
-        page = m.get_root().render()
-        assert _shown(page, title), kind
-        assert _shown(page, dated) and "2026-11-2" in page, kind
-        assert "gs-north" in page and _shown(page, "指北针" if lang == "zh" else "North arrow")
+def test_every_map_has_a_title_its_data_date_and_a_north_arrow(kind, lang, title, dates):
+    page = _map(kind, lang).get_root().render()
+    assert _shown(page, title)
+    assert all(_shown(page, d) for d in dates)
+    assert "gs-north" in page and _shown(page, "指北针" if lang == "zh" else "North arrow")
 
 
 def test_map_without_a_data_date_says_the_date_is_unknown():
@@ -478,6 +482,6 @@ def test_problem_markers_have_a_white_ring_in_the_state_colour():
 
 
 def test_legend_is_a_toggle_collapsed_below_600_px():
-    page = _all_maps("en")["targets"].get_root().render()
+    page = _map("targets", "en").get_root().render()
     assert "gs-legend-toggle" in page and _shown(page, "Legend")
     assert "matchMedia('(max-width: 599px)')" in page

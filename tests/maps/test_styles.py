@@ -1,9 +1,11 @@
 """Colours, status classes and the legend of the map products."""
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
-from maps import styles
+from maps import cartography, styles
 
 
 @pytest.mark.parametrize(
@@ -161,3 +163,20 @@ def test_complaint_hidden_marks_closed_and_unfounded_only():
 def test_problem_ring_is_white_and_no_village_fill_uses_it():
     assert styles.PROBLEM_OUTLINE == "#ffffff"
     assert styles.PROBLEM_OUTLINE not in styles.STATUS_COLOURS.values()
+
+
+def test_caption_html_escapes_the_title_and_gives_each_date():
+    out = cartography.caption_html(
+        "目标 <图>",
+        [("研判数据截至", date(2026, 11, 20)), ("问题状态截至", "2026-11-28T08:00")],
+        "zh",
+    )
+    assert "目标 &lt;图&gt;" in out
+    assert "研判数据截至：2026-11-20" in out and "问题状态截至：2026-11-28<" in out
+
+
+@pytest.mark.parametrize(
+    ("day", "lang", "text"), [(None, "zh", "日期不详"), (" ", "en", "date unknown")]
+)
+def test_date_text_of_a_missing_date_says_it_is_unknown(day, lang, text):
+    assert cartography.date_text(day, lang) == text
