@@ -14,8 +14,12 @@ The joint-enforcement work order of one target (联合执法任务书, Articles 
   ``templates/dossier.html``) or PDF (WeasyPrint), one file or one per target;
 - :mod:`~geoservice.reports.dossier_data`: the target and its evidence read from the
   workspace in the caller's scope;
-- :mod:`~geoservice.reports.dossier_basis`: the criminal threshold that applies with its
-  citation, the departments with their duties, the deadline (``dossier.yaml``);
+- :mod:`~geoservice.reports.dossier_tables`: the evidence tables (complaints, patches,
+  open problems) as display rows;
+- :mod:`~geoservice.reports.dossier_threshold`: the criminal threshold that applies, with
+  its citation from the rules;
+- :mod:`~geoservice.reports.dossier_basis`: the departments with their duties and why each
+  is there, the deadline (``dossier.yaml``);
 - :mod:`~geoservice.reports.dossier_words`: the document's fixed words and the articles it
   quotes.
 """

@@ -23,19 +23,14 @@ from typing import Any
 
 import geopandas as gpd
 import jinja2
-import pandas as pd
 
 from geoservice.analysis.labels import (
     article_label,
     category_name,
     citation,
-    legality_word,
     priority_word,
-    problem_status_word,
     protection_word,
-    status_word,
 )
-from geoservice.analysis.reasons import CAUSE_WORDS
 from geoservice.analysis.rules import Rules
 from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, message, no_analysis
@@ -43,17 +38,26 @@ from geoservice.base.missing import village_word
 from geoservice.base.workspace import Workspace
 from geoservice.reports.dossier_basis import (
     JOINT_ENFORCEMENT_ARTICLE,
-    applicable_threshold,
     deadline,
     department_duties,
 )
-from geoservice.reports.dossier_data import PHONE, DossierFacts, dossier_facts, ids_of
+from geoservice.reports.dossier_data import DossierFacts, dossier_facts, ids_of
+from geoservice.reports.dossier_tables import (
+    complaint_rows,
+    patch_legality,
+    patch_rows,
+    problem_rows,
+    trimmed,
+)
+from geoservice.reports.dossier_threshold import applicable_threshold
 from geoservice.reports.dossier_words import WORDS, article_text
 from layers.messages import Lang, pick
 from maps.figure import TargetMapLayers, target_map_png
 
 __all__ = [
+    "FIT_LEVELS",
     "FORMATS",
+    "MAX_PAGES",
     "Dossier",
     "RenderedDossier",
     "build_dossier",
@@ -65,6 +69,27 @@ __all__ = [
 ]
 
 FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+MAX_PAGES = 3
+
+
+@dataclass(frozen=True)
+class FitLevel:
+    """How compact a version of the document is (see :func:`_fit`)."""
+
+    compact: bool
+    rows: int | None = None
+    text_chars: int = 0
+    reasons: bool = True
+
+
+# From the full document to the most compact: a target with very many complaints or very
+# long texts still prints on three pages, the rest stays on the target page.
+FIT_LEVELS = (
+    FitLevel(compact=False),
+    FitLevel(compact=True),
+    FitLevel(compact=True, rows=12, text_chars=80),
+    FitLevel(compact=True, rows=6, text_chars=40, reasons=False),
+)
 TARGET_PAGE = "/app/targets/{target_id}"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -76,24 +101,41 @@ class Dossier:
     Attributes
     ----------
     target_id : str
-    html : str
-        The whole document, self-contained (map inline).
+    versions : tuple of str
+        The whole document, self-contained (map inline), from the fullest version to the
+        most compact (:data:`FIT_LEVELS`): the first that fits on three A4 pages is printed.
     lang : {"zh", "en"}
     """
 
     target_id: str
-    html: str
+    versions: tuple[str, ...]
     lang: Lang
 
-    def pdf(self) -> bytes:
-        """The document as PDF (A4), laid out by WeasyPrint."""
+    @property
+    def html(self) -> str:
+        """The document in full (the first version)."""
+        return self.versions[0]
+
+    def fitted(self) -> tuple[str, Any]:
+        """The first version that lays out on at most :data:`MAX_PAGES` A4 pages (the most
+        compact one otherwise) and its WeasyPrint document."""
         import weasyprint
 
-        return bytes(weasyprint.HTML(string=self.html).write_pdf())
+        for html in self.versions:
+            laid_out = weasyprint.HTML(string=html).render()
+            if len(laid_out.pages) <= MAX_PAGES:
+                break
+        return html, laid_out
+
+    def pdf(self) -> bytes:
+        """The document as PDF (A4), laid out by WeasyPrint on at most three pages."""
+        return bytes(self.fitted()[1].write_pdf())
 
     def body(self, fmt: str) -> bytes:
-        """The document as ``fmt`` (``pdf`` or ``html``)."""
-        return self.pdf() if fmt == "pdf" else self.html.encode("utf-8")
+        """The document as ``fmt`` (``pdf`` or ``html``), the version that fits the pages."""
+        if fmt == "pdf":
+            return self.pdf()
+        return self.fitted()[0].encode("utf-8")
 
 
 def page_address(target_id: str, base: str | None) -> str:
@@ -123,90 +165,6 @@ def check_format(fmt: str | None, option: str, given: str | None = None) -> str:
             "or .html.",
         )
     )
-
-
-# --- tables -----------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value).strip()
-
-
-def _day(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
-
-
-def patch_legality(patches: pd.DataFrame, rules: Rules) -> pd.Series:
-    """Each patch's legality as scored: ``true``, ``suspected`` (illegal without an
-    established illegal area), ``unknown`` or ``false``; aligned to ``patches``."""
-    raw = patches["illegal"].astype("string").str.lower().fillna("unknown")
-    area = pd.to_numeric(patches.get("illegal_area_ha"), errors="coerce")
-    vague = (raw == "true") & ~(area > 0) & rules.patches.established_area_only
-    return raw.mask(vague, "suspected").astype(str)
-
-
-def _complaint_rows(facts: DossierFacts, lang: Lang) -> list[dict[str, str]]:
-    c = facts.complaints
-    if not len(c):
-        return []
-    phone = c[PHONE] if facts.show_phone and PHONE in c.columns else pd.Series("", index=c.index)
-    frame = pd.DataFrame(
-        {
-            "id": c["complaint_id"].astype(str),
-            "date": _day(c["received_at"]),
-            "status": c["status"].astype(str).map(lambda s: status_word(s, lang)),
-            "category": c["category"].astype(str).map(lambda s: category_name(s, lang)),
-            "text": c["description"].map(_text),
-            "phone": phone.map(_text),
-        }
-    )
-    return list(frame.to_dict("records"))
-
-
-def _cause(code: str, category: str, lang: Lang) -> str:
-    words = CAUSE_WORDS.get(code)
-    return pick(lang, *words) if words else category_name(category, lang)
-
-
-def _patch_rows(facts: DossierFacts, rules: Rules, lang: Lang) -> list[dict[str, str]]:
-    p = facts.patches
-    if not len(p):
-        return []
-    legality = patch_legality(p, rules)
-    frame = pd.DataFrame(
-        {
-            "id": p["patch_id"].astype(str),
-            "cause": [
-                _cause(_text(c), _text(k), lang)
-                for c, k in zip(p["change_cause"], p["category"], strict=True)
-            ],
-            "legality": legality.map(lambda s: legality_word(s, lang)),
-            "area": pd.to_numeric(p["area_ha"], errors="coerce").map(lambda v: f"{v:.2f}"),
-            "illegal_area": pd.to_numeric(p["illegal_area_ha"], errors="coerce").map(
-                lambda v: f"{v:.2f}" if v > 0 else "—"
-            ),
-            "permit": p.get("permit_no", pd.Series("", index=p.index)).map(_text),
-        }
-    )
-    return list(frame.to_dict("records"))
-
-
-def _problem_rows(facts: DossierFacts, lang: Lang) -> list[dict[str, str]]:
-    q = facts.problems
-    if not len(q):
-        return []
-    frame = pd.DataFrame(
-        {
-            "id": q["problem_id"].astype(str),
-            "category": q["category"].astype(str).map(lambda s: category_name(s, lang)),
-            "text": q["description"].map(_text),
-            "deadline": _day(q["deadline"]),
-            "status": q["status"].astype(str).map(lambda s: problem_status_word(s, lang)),
-        }
-    )
-    return list(frame.to_dict("records"))
 
 
 # --- map --------------------------------------------------------------------------------
@@ -337,16 +295,32 @@ def build_dossier(
         "centre": figure.centre_text(lang),
         "scale_m": f"{figure.scale_m:g}",
         "reasons": facts.reasons,
-        "complaints": _complaint_rows(facts, lang),
+        "complaints": complaint_rows(facts, lang),
         "show_phone": facts.show_phone,
-        "patches": _patch_rows(facts, rules, lang),
-        "problems": _problem_rows(facts, lang),
+        "patches": patch_rows(facts, rules, lang),
+        "problems": problem_rows(facts, lang),
         "threshold": applicable_threshold(facts, rules, lang),
         "articles": articles,
         "page_url": page_address(facts.target_id, base_url),
         "has_base_url": bool(base_url),
     }
-    return Dossier(facts.target_id, _template().render(**context), lang)
+    template = _template()
+    versions = tuple(template.render(**_fit(context, level)) for level in FIT_LEVELS)
+    return Dossier(facts.target_id, versions, lang)
+
+
+def _fit(context: dict[str, Any], level: FitLevel) -> dict[str, Any]:
+    """``context`` at a fit level: smaller type and map from ``compact``, at most
+    ``rows`` rows per evidence table (texts cut to ``text_chars``) and, last, the reasons
+    left to the target page; ``more`` counts the rows left out."""
+    out = {**context, "compact": level.compact, "with_reasons": level.reasons, "more": {}}
+    if level.rows is None:
+        return out
+    for key in ("complaints", "patches", "problems"):
+        rows = context[key]
+        out[key] = trimmed(rows, level.rows, level.text_chars)
+        out["more"][key] = max(len(rows) - level.rows, 0)
+    return out
 
 
 def _template() -> jinja2.Template:

@@ -71,6 +71,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "evidence": ("四、证据", "4. Evidence"),
     "complaints": ("举报投诉", "Complaints"),
     "no_complaints": ("无", "none"),
+    "more_rows": (
+        "另有 %d 条未列出，完整内容见目标页面。",
+        "%d more not listed; see the target page.",
+    ),
+    "on_page": ("研判理由全文见目标页面。", "The full reasons are on the target page."),
     "complaint_id": ("编号", "No."),
     "date": ("受理日期", "Received"),
     "status": ("核实状态", "Status"),

@@ -8,6 +8,7 @@ import base64
 import io
 import os
 import re
+import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -21,8 +22,8 @@ from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, OptionError
 from geoservice.base.workspace import Workspace
 from geoservice.reports.dossier import build_dossier, write_all_dossiers, write_dossier
-from geoservice.reports.dossier_basis import threshold_citation
 from geoservice.reports.dossier_data import dossier_facts
+from geoservice.reports.dossier_threshold import applicable_threshold, threshold_citation
 from tests.builders import run_cli, run_demo, write_shp, xiaoban
 from tests.conftest import require_program
 
@@ -115,7 +116,8 @@ def test_every_target_prints_one_to_three_pages_naming_id_lead_and_citation(town
         assert row.target_id in text
         assert "联合执法任务书" in text
         assert RULES.department_name(row.lead_department) in text
-        assert threshold_citation(RULES) in text
+        cited = applicable_threshold(dossier_facts(ws, None, row.target_id, "zh"), RULES).citation
+        assert re.sub(r"\s+", "", cited) in text
         assert "《部门协作制度》第八条" in text
     save_page_picture(tmp_path / f"{targets['target_id'].iloc[0]}.pdf")
 
@@ -284,3 +286,47 @@ def test_cli_all_before_any_analysis_names_the_analyze_command(tmp_path):
     res = run_cli("targets", "dossier", "--all", "--out", tmp_path / "orders", "-w", ws)
     assert res.returncode == 2
     assert "geoservice analyze" in res.stderr
+
+
+@pytest.mark.slow
+def test_long_hotline_transcripts_still_print_on_three_pages(town, tmp_path):
+    import weasyprint
+
+    path = tmp_path / "town.gpkg"
+    shutil.copy2(town, path)
+    ws = Workspace(path)
+    targets = targets_of(path)
+    busiest = str(targets.sort_values("complaint_count").iloc[-1]["target_id"])
+    ids = dossier_facts(ws, None, busiest, "zh").complaints["complaint_id"].tolist()
+    transcript = "12345热线来电转办：" + "群众反映近期连续多日有人夜间在山上用油锯砍伐林木，" * 14
+    with ws.sql_transaction("test") as con:
+        con.executemany(
+            "UPDATE complaints SET description = ? WHERE complaint_id = ?",
+            [(transcript, i) for i in ids],
+        )
+    dossier = build_dossier(ws, None, busiest, RULES, issued=ISSUED)
+    assert len(weasyprint.HTML(string=dossier.html).render().pages) > 3  # the trap is real
+    text, pages = pdf_text(dossier.pdf())
+    assert 1 <= pages <= 3
+    assert busiest in text
+    cited = applicable_threshold(dossier_facts(ws, None, busiest, "zh"), RULES).citation
+    assert re.sub(r"\s+", "", cited) in text
+
+
+def test_threshold_is_cited_as_the_rules_cite_it(town):
+    facts = dossier_facts(Workspace(town), None, str(targets_of(town)["target_id"].iloc[0]), "zh")
+    threshold = applicable_threshold(facts, RULES)
+    assert threshold.citation == threshold_citation(RULES, "zh", threshold.basis)
+    assert threshold.citation in build_dossier(Workspace(town), None, facts.target_id, RULES).html
+
+
+def test_a_category_without_a_threshold_cites_the_town_article(town):
+    facts = dossier_facts(Workspace(town), None, str(targets_of(town)["target_id"].iloc[0]), "zh")
+    facts.target = facts.target.copy()
+    facts.target["categories"] = "pest_disease"
+    facts.target["criminal_threshold_met"] = False
+    facts.risk = facts.risk.assign(criminal_basis="")
+    threshold = applicable_threshold(facts, RULES)
+    assert threshold.basis == "none"
+    assert threshold.citation == "《部门协作制度》第十条"
+    assert "林业有害生物" in threshold.rule
