@@ -126,15 +126,15 @@ class _Furniture(MacroElement):
 def caption(
     m: folium.Map, title: str, dates: list[tuple[str, date | str | None]], lang: Lang
 ) -> None:
-    """Add the title and data dates (top centre) and the north arrow (bottom left)."""
+    """Add the title and data dates (top centre); the north arrow comes with
+    :func:`maps.render.base_map`."""
     m.add_child(
         _Furniture(caption_html(title, dates, lang), "gs-caption leaflet-control", "topcenter")
     )
-    north_arrow(m, lang)
 
 
 def north_arrow(m: folium.Map, lang: Lang) -> None:
-    """Add an inline-SVG north arrow above the scale bar (bottom left)."""
+    """Add an inline-SVG north arrow (bottom left; above the scale bar when added after it)."""
     svg = _NORTH_SVG.format(label=pick(lang, "指北针", "North arrow"), letter=pick(lang, "北", "N"))
     m.add_child(_Furniture(svg, "gs-north leaflet-control", "bottomleft"))
 

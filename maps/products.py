@@ -218,7 +218,7 @@ def targets_map(
         日期不详 / date unknown when not given).
     """
     depts = dict(departments or DEPARTMENTS)
-    m = base_map(tiles, attribution)
+    m = base_map(tiles, attribution, lang)
     cartography.caption(
         m,
         pick(lang, "联合执法目标图", "Joint enforcement targets"),
@@ -282,7 +282,7 @@ def villages_map(
     as_of : datetime.date or str, optional
         The day the status is evaluated at (shown under the title).
     """
-    m = base_map(tiles, attribution)
+    m = base_map(tiles, attribution, lang)
     cartography.caption(
         m,
         pick(lang, "村整改情况图", "Rectification status by village"),
@@ -386,7 +386,7 @@ def department_map(
     coop = split_codes(targets["cooperating_departments"]).map(lambda xs: code in xs)
     mine = targets[(lead | coop).to_numpy()]
     copied = split_codes(problems["cc_departments"]).map(lambda xs: code in xs)
-    m = base_map(tiles, attribution)
+    m = base_map(tiles, attribution, lang)
     zh, en = depts[code]
     cartography.caption(
         m,

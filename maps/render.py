@@ -25,7 +25,7 @@ from layers.errors import MessageError
 from layers.messages import Lang, Message
 from maps.assets import BUNDLES, bundle
 from maps.basemaps import Basemap, TileSpec
-from maps.cartography import CARTOGRAPHY_CSS, metric_scale
+from maps.cartography import CARTOGRAPHY_CSS, metric_scale, north_arrow
 from maps.cartography import legend as cartography_legend
 from maps.styles import LEGEND_CSS
 
@@ -129,13 +129,18 @@ def geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     return data
 
 
-def base_map(tiles: str | Basemap | None = None, attribution: str | None = None) -> folium.Map:
-    """A canvas-rendered map with a metric scale bar; no basemap unless one is given.
+def base_map(
+    tiles: str | Basemap | None = None, attribution: str | None = None, lang: Lang = "zh"
+) -> folium.Map:
+    """A canvas-rendered map with a metric scale bar and a north arrow above it; no basemap
+    unless one is given.
 
-    ``tiles`` is a :class:`~maps.basemaps.Basemap` or an XYZ URL template.
+    ``tiles`` is a :class:`~maps.basemaps.Basemap` or an XYZ URL template; ``lang`` the
+    language of the north arrow's letter (北 or N).
     """
     m = folium.Map(location=(0, 0), zoom_start=2, tiles=None, prefer_canvas=True)
     metric_scale(m)
+    north_arrow(m, lang)
     m.options["max_zoom"] = 20  # folium passes max_zoom to tiles only; clusters need it
     if isinstance(tiles, str):
         tiles = Basemap("xyz", (TileSpec(tiles, attribution or tiles),), online=False)

@@ -17,7 +17,7 @@ from maps import assets, styles
 from maps.cartography import TARGETS_PANE
 from maps.overlays import CLUSTER_UNTIL_ZOOM
 from maps.products import department_map, targets_map, villages_map
-from maps.render import MapInputError, external_urls, save_standalone
+from maps.render import MapInputError, base_map, external_urls, save_standalone
 
 CRS = "EPSG:4546"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
 X0, Y0 = 500_000.0, 2_600_000.0
@@ -412,7 +412,8 @@ def test_every_map_has_a_title_its_data_date_and_a_north_arrow(kind, lang, title
     page = _map(kind, lang).get_root().render()
     assert _shown(page, title)
     assert all(_shown(page, d) for d in dates)
-    assert "gs-north" in page and _shown(page, "指北针" if lang == "zh" else "North arrow")
+    assert _shown(page, "指北针" if lang == "zh" else "North arrow")
+    assert page.count("gs-north leaflet-control") == 1
 
 
 def test_map_without_a_data_date_says_the_date_is_unknown():
@@ -485,3 +486,11 @@ def test_legend_is_a_toggle_collapsed_below_600_px():
     page = _map("targets", "en").get_root().render()
     assert "gs-legend-toggle" in page and _shown(page, "Legend")
     assert "matchMedia('(max-width: 599px)')" in page
+
+
+@pytest.mark.parametrize(("lang", "letter"), [("zh", "北"), ("en", "N")])
+def test_any_map_from_base_map_has_a_north_arrow_and_a_metric_scale(lang, letter):
+    page = base_map(lang=lang).get_root().render()
+    assert "gs-north" in page and _shown(page, f">{letter}</text>")
+    assert "imperial: false" in page
+    assert page.count("gs-north leaflet-control") == 1
