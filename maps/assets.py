@@ -19,12 +19,16 @@ from layers.messages import Message
 
 __all__ = [
     "ASSET_ROOT",
+    "BUNDLES",
+    "SERVED_BUNDLES",
+    "TILED_BUNDLES",
     "Asset",
     "AssetsMissingError",
     "UnknownAssetError",
     "asset_files",
     "asset_text",
     "bundle",
+    "bundle_names",
     "served_names",
     "served_text",
 ]
@@ -42,8 +46,12 @@ _FILES: tuple[tuple[str, str, str], ...] = (
     ("fullscreen", "js", "leaflet.fullscreen/dist/Control.FullScreen.umd.js"),
     ("search", "css", "leaflet-search/dist/leaflet-search.min.css"),
     ("search", "js", "leaflet-search/dist/leaflet-search.min.js"),
+    ("vectorgrid", "js", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
 )
+# What a map holding its data (GeoJSON) loads, and what a map of vector tiles loads.
 BUNDLES = ("leaflet", "markercluster", "fullscreen", "search")
+TILED_BUNDLES = ("leaflet", "fullscreen", "vectorgrid")
+SERVED_BUNDLES = (*BUNDLES, "vectorgrid")
 _URL = re.compile(r"""url\(\s*(['"]?)(?!data:|#)([^'")]+)\1\s*\)""")
 
 
@@ -126,13 +134,20 @@ def bundle(names: tuple[str, ...] = BUNDLES, root: Path | None = None) -> tuple[
     return css, js
 
 
+def bundle_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The files ``<bundle>.css`` and ``<bundle>.js`` of the named bundles that have such
+    files, in load order (``vectorgrid`` has no style sheet)."""
+    kinds = {(b, k) for b, k, _ in _FILES}
+    return tuple(f"{b}.{k}" for b in names for k in ("css", "js") if (b, k) in kinds)
+
+
 def served_names() -> tuple[str, ...]:
     """The file names under which a service publishes the bundles, in load order.
 
-    ``<bundle>.css`` and ``<bundle>.js`` for each of :data:`BUNDLES`
-    (``leaflet.css``, ``leaflet.js``, ``markercluster.css``, …).
+    :func:`bundle_names` of :data:`SERVED_BUNDLES` (``leaflet.css``, ``leaflet.js``,
+    ``markercluster.css``, …, ``vectorgrid.js``).
     """
-    return tuple(f"{name}.{kind}" for name in BUNDLES for kind in ("css", "js"))
+    return bundle_names(SERVED_BUNDLES)
 
 
 def served_text(name: str, root: Path | None = None) -> str:

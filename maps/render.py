@@ -23,7 +23,7 @@ from folium.template import Template
 
 from layers.errors import MessageError
 from layers.messages import Lang, Message
-from maps.assets import BUNDLES, bundle
+from maps.assets import BUNDLES, bundle, bundle_names
 from maps.basemaps import Basemap, TileSpec
 from maps.cartography import CARTOGRAPHY_CSS, metric_scale, north_arrow
 from maps.cartography import legend as cartography_legend
@@ -258,17 +258,19 @@ def _without_cdn(m: folium.Map) -> Any:
     return m.get_root()
 
 
-def offline_html(m: folium.Map) -> str:
-    """The page of ``m`` with Leaflet and plugins inlined and no CDN link."""
+def offline_html(m: folium.Map, bundles: tuple[str, ...] = BUNDLES) -> str:
+    """The page of ``m`` with Leaflet and plugins (``bundles``) inlined and no CDN link."""
     root = _without_cdn(m)
-    css, js = bundle()
+    css, js = bundle(bundles)
     root.header.add_child(Element(f"<style>{css}</style>"), name="gs_vendor_css", index=0)
     root.header.add_child(Element(f"<script>{js}</script>"), name="gs_vendor_js", index=1)
     text: str = root.render()
     return text
 
 
-def served_html(m: folium.Map, asset_base: str = ASSET_BASE) -> str:
+def served_html(
+    m: folium.Map, asset_base: str = ASSET_BASE, bundles: tuple[str, ...] = BUNDLES
+) -> str:
     """The page of ``m`` loading Leaflet and plugins by URL from the serving site.
 
     The page references ``{asset_base}/<bundle>.css`` and ``{asset_base}/<bundle>.js`` for
@@ -280,6 +282,9 @@ def served_html(m: folium.Map, asset_base: str = ASSET_BASE) -> str:
     asset_base : str
         Path where the site serves the bundles, e.g. ``/static/maps`` (no host: the page
         holds no http(s) URL).
+    bundles : tuple of str
+        The bundles loaded (default :data:`maps.assets.BUNDLES`; a map of vector tiles
+        loads :data:`maps.assets.TILED_BUNDLES`).
 
     Raises
     ------
@@ -297,8 +302,9 @@ def served_html(m: folium.Map, asset_base: str = ASSET_BASE) -> str:
         )
     base = html.escape(asset_base.rstrip("/"), quote=True)
     root = _without_cdn(m)
-    tags = [f'<link rel="stylesheet" href="{base}/{name}.css">' for name in BUNDLES]
-    tags += [f'<script src="{base}/{name}.js"></script>' for name in BUNDLES]
+    names = bundle_names(bundles)
+    tags = [f'<link rel="stylesheet" href="{base}/{n}">' for n in names if n.endswith(".css")]
+    tags += [f'<script src="{base}/{n}"></script>' for n in names if n.endswith(".js")]
     root.header.add_child(Element("\n".join(tags)), name="gs_vendor_links", index=0)
     text: str = root.render()
     return text

@@ -55,8 +55,11 @@ def _query(con: sqlite3.Connection, tables: set[str], table: str, sql: str) -> t
     return tuple(con.execute(sql).fetchone())
 
 
-def data_version(path: Path) -> tuple[Any, ...] | None:
+def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] | None:
     """A cheap fingerprint of everything a map of the workspace at ``path`` draws.
+
+    ``without`` names parts left out (``problems``: a light map page, whose problem
+    colours come from a status object, stays the same when problems change).
 
     Returns
     -------
@@ -70,7 +73,11 @@ def data_version(path: Path) -> tuple[Any, ...] | None:
         with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con:
             master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {str(r[0]) for r in master}
-            parts = tuple(_query(con, tables, table, sql) for _, table, sql in _QUERIES)
+            parts = tuple(
+                _query(con, tables, table, sql)
+                for name, table, sql in _QUERIES
+                if name not in without
+            )
     except (OSError, sqlite3.Error):
         return None
     return (st.st_dev, st.st_ino, *parts)

@@ -2,9 +2,11 @@
 
 Three maps (see :mod:`maps.products`): the enforcement targets, the rectification status by
 village, and one department's view. Each ``*_map_of`` function returns a
-:class:`folium.Map`; the CLI writes it as a standalone file, the service as a page loading
-Leaflet from ``/static/maps`` (``*_page``). Layers are in the workspace CRS (metres) and
-shown in EPSG:4326.
+:class:`folium.Map` holding its data, which the CLI writes as a standalone file. The
+service serves light pages instead (``*_page``, :mod:`geoservice.webmaps.pages`): shells
+loading Leaflet from ``/static/maps``, the features from the caller's vector tiles and
+their colours from the status object (:mod:`geoservice.webmaps.status`). Layers are in
+the workspace CRS (metres) and shown in EPSG:4326.
 
 Scope: without a ``principal`` (the CLI, run by whoever holds the workspace file) every row
 is drawn. With one, the rows come through :class:`geoservice.base.access.Principal`:
@@ -22,15 +24,15 @@ is drawn. With one, the rows come through :class:`geoservice.base.access.Princip
 A role a map is not for gets PermissionDeniedError; another department's map NotFoundError.
 
 The ``*_page`` functions check the principal's right to the map first, then serve the page
-from :mod:`geoservice.webmaps.cache` while the workspace's data, the principal's scope and the
-arguments are unchanged.
+from :mod:`geoservice.webmaps.cache` while the workspace's layers (not its problems), the
+principal's scope and the arguments are unchanged.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Container
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -52,9 +54,11 @@ __all__ = [
     "Evidence",
     "MapAsset",
     "analysis_as_of",
+    "department_code_of",
     "department_map_of",
     "department_page",
     "map_asset",
+    "own_department",
     "parse_as_of",
     "readable_layers",
     "target_evidence",
@@ -349,50 +353,62 @@ def department_map_of(
 
 
 def _page(
-    ws: Workspace, principal: Principal, args: tuple[Any, ...], draw: Callable[[], Any]
+    ws: Workspace,
+    principal: Principal,
+    args: tuple[Any, ...],
+    status: str,
+    village: str | None,
 ) -> str:
-    """The page of the map ``draw`` returns, loading Leaflet from /static/maps; kept in
-    :mod:`geoservice.webmaps.cache` by the principal's scope, ``args`` and the data version."""
+    """The light page (:mod:`geoservice.webmaps.pages`) of the map ``args[0]`` for
+    ``principal``, fetching its status object from ``status``; kept in
+    :mod:`geoservice.webmaps.cache` by the principal's scope, ``args`` and the data version
+    without problems (a problem update changes the status object, never the page)."""
+    from geoservice.webmaps.pages import drawn_layers, tiled_shell
+    from maps.assets import TILED_BUNDLES
     from maps.render import served_html
 
-    return cached_page(ws, principal, args, lambda: served_html(draw()))
+    kind, lang = args[0], args[-2]
+
+    def build() -> str:
+        visible = drawn_layers(ws, principal)
+        m = tiled_shell(ws, kind, visible, lang, village, status_url=status)
+        return served_html(m, bundles=TILED_BUNDLES)
+
+    return cached_page(ws, principal, args, build)
 
 
 def targets_page(
     ws: Workspace, principal: Principal, lang: Lang, village: str | None = None
 ) -> str:
-    """:func:`targets_map_of` for ``principal`` as a page (see :func:`_page`)."""
+    """The targets map for ``principal`` as a light page (see :func:`_page`)."""
+    from geoservice.webmaps.pages import status_url
+
     principal.require(*_MAP_ROLES)
-    draw = functools.partial(targets_map_of, ws, lang, village, principal=principal)
-    return _page(ws, principal, ("targets", lang, village), draw)
+    status = status_url("targets", None, lang)
+    return _page(ws, principal, ("targets", lang, village), status, village)
 
 
 def villages_page(
     ws: Workspace, principal: Principal, day: date, lang: Lang, village: str | None = None
 ) -> str:
-    """:func:`villages_map_of` for ``principal`` as a page (see :func:`_page`)."""
-    draw = functools.partial(villages_map_of, ws, day, lang, village, principal=principal)
-    return _page(ws, principal, ("villages", day, lang, village), draw)
+    """The villages map for ``principal`` as a light page (see :func:`_page`); a village
+    principal's page opens on its village."""
+    from geoservice.webmaps.pages import status_url
+
+    if principal.role == "village" and village is None:
+        village = principal.village_code
+    status = status_url("villages", day.isoformat(), lang)
+    return _page(ws, principal, ("villages", day, lang, village), status, village)
 
 
-def department_page(
-    ws: Workspace,
-    principal: Principal,
-    code: str,
-    day: date,
-    lang: Lang,
-    village: str | None = None,
-) -> str:
-    """:func:`department_map_of` for ``principal`` as a page (see :func:`_page`).
-
-    ``code`` is a department code or name (镇郊派出所 → police); NotFoundError when it names
-    no department.
-    """
+def department_code_of(code: str) -> str:
+    """The department code ``code`` names (a code or a name, 镇郊派出所 → police);
+    NotFoundError when it names no department."""
     from geoservice.analysis.present import department_code
     from layers.codes import DEPARTMENTS
 
     try:
-        dept = department_code(code)
+        return department_code(code)
     except OptionError as exc:
         known = ", ".join(f"{c} {zh}" for c, (zh, _en) in DEPARTMENTS.items())
         raise NotFoundError(
@@ -403,9 +419,34 @@ def department_page(
                 f"department codes: {known}.",
             )
         ) from exc
+
+
+def own_department(principal: Principal, code: str) -> str:
+    """The department code of ``code`` when ``principal`` may see its map (NotFoundError
+    for an unknown department or another department's map)."""
+    dept = department_code_of(code)
     _own_department(principal, dept)
-    draw = functools.partial(department_map_of, ws, dept, day, lang, village, principal=principal)
-    return _page(ws, principal, ("department", dept, day, lang, village), draw)
+    return dept
+
+
+def department_page(
+    ws: Workspace,
+    principal: Principal,
+    code: str,
+    day: date,
+    lang: Lang,
+    village: str | None = None,
+) -> str:
+    """The department map for ``principal`` as a light page (see :func:`_page`).
+
+    ``code`` is a department code or name (镇郊派出所 → police); NotFoundError when it names
+    no department.
+    """
+    from geoservice.webmaps.pages import status_url
+
+    dept = own_department(principal, code)
+    status = status_url("department", day.isoformat(), lang, dept)
+    return _page(ws, principal, ("department", dept, day, lang, village), status, village)
 
 
 def parse_as_of(value: str | None) -> date:

@@ -123,12 +123,14 @@ def cached_page(
     ws: Workspace, principal: Principal | None, args: tuple[Any, ...], build: Callable[[], str]
 ) -> str:
     """The page ``build`` renders for ``principal`` with ``args`` (the page kind first),
-    from :data:`PAGES` while the workspace's :func:`data_version` is unchanged.
+    from :data:`PAGES` while the workspace's :func:`data_version` is unchanged, problems
+    left out: a light map page colours problems from its status object, so a problem
+    update never builds a page again.
 
     Check the principal's right to the page before calling: a cached page is served to
     anyone of the same scope.
     """
-    version = data_version(ws.path)
+    version = data_version(ws.path, without=("problems",))
     if version is None:
         return build()
     key = (os.path.realpath(ws.path), scope_of(principal), args, version)

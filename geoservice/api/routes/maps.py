@@ -9,14 +9,20 @@
   (a public summary), problem points by scope: office all, department those copied to it,
   village its own (zoomed to it), viewer none;
 - ``GET /maps/department/{code}``: office any department; a department its own (another
-  is 404); 403 for the others.
+  is 404); 403 for the others;
+- ``GET /maps/status.json?kind=villages|targets|department&code=&as_of=``: the status
+  object the pages fetch to colour their features (per-village status and counts,
+  per-problem state, per-target state; :mod:`geoservice.webmaps.status`), scoped as the
+  page, with an ``ETag`` (304 on ``If-None-Match``) and ``Cache-Control: private,
+  no-cache``; audited when sent (``map.status``).
 
-Map pages hold no http(s) URL: their scripts and styles come from ``/static/maps``. A page
-is built (about 0.2 s for the sample town) once per scope (role, department, village),
-arguments and data version and then served from the process's cache
-(:mod:`geoservice.webmaps.cache`); it is sent with ``Cache-Control: private, no-store``, as it
-holds the caller's scope. ``?village=`` zooms
-to a village (code or name), ``?lang=`` picks the language.
+Map pages are light shells (:mod:`geoservice.webmaps.pages`): their features come from the
+caller's vector tiles (``/tiles``), their colours from the status object; they hold no
+http(s) URL (scripts and styles from ``/static/maps``). A page is built once per scope
+(role, department, village), arguments and data version without problems, and served
+from the process's cache (:mod:`geoservice.webmaps.cache`): a problem update changes the
+status object, never the page. Pages are sent with ``Cache-Control: private, no-store``.
+``?village=`` zooms to a village (code or name), ``?lang=`` picks the language.
 """
 
 from __future__ import annotations
@@ -25,15 +31,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from geoservice.api.deps import Caller, LangDep, WorkspaceDep, audit, require
-from geoservice.api.responses import asset_response
+from geoservice.api.responses import asset_response, etag_matches
 from geoservice.base.access import Principal
 from geoservice.webmaps import build as mapping
+from geoservice.webmaps.status import status_for
 from maps.render import ASSET_BASE
 
 router = APIRouter(tags=["maps"])
 
 _ASSET_CACHE = "public, max-age=86400"
 _PAGE_CACHE = "private, no-store"
+_STATUS_CACHE = "private, no-cache"
 MapUser = require("office", "department")
 
 
@@ -95,3 +103,24 @@ def department_map(
     detail = {"as_of": day.isoformat(), "village": village, "lang": lang}
     audit(request, principal, "map.department", f"department:{code}", detail)
     return _html(page)
+
+
+@router.get("/maps/status.json")
+def map_status(
+    request: Request,
+    ws: WorkspaceDep,
+    lang: LangDep,
+    principal: Caller,
+    kind: str = "villages",
+    as_of: str | None = None,
+    code: str | None = None,
+) -> Response:
+    """地图状态 / What colours a map's features (villages, problems, targets), by scope."""
+    day = mapping.parse_as_of(as_of)
+    status = status_for(ws, principal, kind, day, lang, code)
+    headers = {"Cache-Control": _STATUS_CACHE, "ETag": status.etag, "Vary": "Authorization, Cookie"}
+    if etag_matches(request.headers.get("if-none-match"), status.etag):
+        return Response(status_code=304, headers=headers)
+    detail = {"kind": kind, "as_of": day.isoformat(), "code": code}
+    audit(request, principal, "map.status", kind, detail)
+    return Response(status.text, media_type="application/json", headers=headers)

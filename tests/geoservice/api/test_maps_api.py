@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +11,7 @@ from fastapi.testclient import TestClient
 from geoservice.api.app import create_app
 from geoservice.base.settings import Settings
 from geoservice.workflow.store import read_problems
-from maps.assets import served_names, served_text
+from maps.assets import TILED_BUNDLES, bundle_names, served_names, served_text
 
 from .conftest import AS_OF, DEPARTMENT, VILLAGE
 
@@ -128,56 +125,131 @@ def test_map_page_holds_no_http_url(town, url):
 @pytest.mark.parametrize("url", PAGES)
 def test_every_src_and_href_of_a_map_page_is_served(town, url):
     links = set(LINK.findall(town.get(url, "office").text))
-    assert links == {f"/static/maps/{name}" for name in served_names()}
+    assert links == {f"/static/maps/{name}" for name in bundle_names(TILED_BUNDLES)}
     for link in links:
         assert town.client.get(link).status_code == 200, link
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_a_served_map_page_is_under_200_kb_and_holds_no_feature(town, url):
+    page = town.get(url, "office").text
+    assert len(page.encode("utf-8")) < 200_000
+    ids = set(town.ws.read("targets")["target_id"]) | set(_drawn_problems(town))
+    assert not any(f'"{i}"' in page for i in ids)
+
+
+# --- status object -------------------------------------------------------------------
+
+T_STATUS = "/maps/status.json?kind=targets"
+V_STATUS = f"/maps/status.json?kind=villages&as_of={AS_OF}"
+D_STATUS = f"/maps/status.json?kind=department&code={DEPARTMENT}&as_of={AS_OF}"
+
+
+def _status(town, url: str, who: str) -> dict:
+    res = town.get(url, who)
+    assert res.status_code == 200, res.text[:300]
+    assert res.headers["cache-control"] == "private, no-cache"
+    return res.json()
+
+
+@pytest.mark.parametrize(
+    ("url", "who", "status"),
+    [
+        (T_STATUS, "village", 403),
+        (T_STATUS, "viewer", 403),
+        (D_STATUS, "other_department", 404),
+        (D_STATUS, "village", 403),
+        (V_STATUS, "anonymous", 401),
+    ],
+)
+def test_the_status_is_refused_as_its_map_is(town, url, who, status):
+    assert town.get(url, who).status_code == status
+
+
+def test_a_department_status_without_code_is_422_naming_code(town):
+    res = town.get("/maps/status.json?kind=department", "office")
+    assert res.status_code == 422
+    assert "code" in res.json()["error"]["en"]
+
+
+def test_an_unknown_status_kind_is_422_naming_it(town):
+    res = town.get("/maps/status.json?kind=parcels", "office")
+    assert res.status_code == 422
+    assert "parcels" in res.json()["error"]["en"]
+
+
+def test_the_status_is_304_when_its_etag_matches(town):
+    etag = town.get(V_STATUS, "office").headers["etag"]
+    res = town.get(V_STATUS, "office", headers={"If-None-Match": etag})
+    assert res.status_code == 304
+    assert res.content == b""
+
+
+def _update(town, pid: str, to: str) -> None:
+    version = town.get(f"/problems/{pid}", "office").headers["etag"]
+    res = town.client.patch(
+        f"/problems/{pid}",
+        json={"status": to, "note": "开始整改"},
+        headers={**town.headers("office"), "If-Match": version},
+    )
+    assert res.status_code == 200, res.text[:300]
+
+
+def test_a_problem_update_changes_the_status_and_never_builds_the_page_again(town):
+    from geoservice.webmaps.cache import PAGES
+
+    problems = read_problems(town.ws)
+    first, pid = problems.loc[problems["status"] == "assigned", "problem_id"].astype(str)[:2]
+    _update(town, first, "in_progress")  # the first update adds the workflow tables
+    PAGES.clear()
+    town.get(VILLAGES, "office")
+    before = town.get(V_STATUS, "office")
+    _update(town, pid, "in_progress")
+    after = town.get(V_STATUS, "office", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert after.json()["problems"][pid] != before.json()["problems"][pid]
+    town.get(VILLAGES, "office")
+    assert (PAGES.builds, PAGES.hits) == (1, 1)
 
 
 # --- scope ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [TARGETS, POLICE])
-def test_department_map_shows_its_targets_and_no_other(town, url):
+@pytest.mark.parametrize("url", [T_STATUS, D_STATUS])
+def test_department_status_holds_its_targets_and_no_other(town, url):
     mine, others = _department_targets(town, DEPARTMENT)
-    page = town.get(url, "department").text
-    assert mine and all(t in page for t in mine)
-    assert others and not any(t in page for t in others)
+    shown = set(_status(town, url, "department")["targets"])
+    assert mine and shown == mine
+    assert others and not shown & others
 
 
-def test_department_without_targets_gets_a_map_without_any(town):
-    every = set(town.ws.read("targets")["target_id"])
-    page = town.get(TARGETS, "other_department").text
-    assert not any(t in page for t in every)
+def test_department_without_targets_gets_a_status_without_any(town):
+    assert _status(town, T_STATUS, "other_department")["targets"] == {}
 
 
-def test_office_targets_map_shows_every_target(town):
-    page = town.get(TARGETS, "office").text
-    assert all(t in page for t in town.ws.read("targets")["target_id"])
+def test_office_targets_status_holds_every_target(town):
+    shown = set(_status(town, T_STATUS, "office")["targets"])
+    assert shown == set(town.ws.read("targets")["target_id"])
 
 
-def test_department_targets_map_draws_no_restricted_complaints(town):
+def test_department_targets_map_has_no_complaints_layer(town):
     assert _shown(town.get(TARGETS, "office").text, "举报编号")
     assert not _shown(town.get(TARGETS, "department").text, "举报编号")
 
 
-def test_department_targets_map_draws_only_its_targets_patches(town):
-    mine, _others = _department_targets(town, DEPARTMENT)
-    risk = town.ws.read("parcel_risk")
-    targets = town.ws.read("targets")
-    parcels = set(";".join(targets.loc[targets["target_id"].isin(mine), "parcel_ids"]).split(";"))
-    linked = set(";".join(risk.loc[risk["parcel_id"].isin(parcels), "patch_ids"]).split(";"))
-    unlinked = set(town.ws.read("patches")["patch_id"]) - linked
-    page = town.get(TARGETS, "department").text
-    assert unlinked and not any(f'"{p}"' in page for p in unlinked)
-
-
-def test_village_map_shows_its_own_problems_and_no_other_villages(town):
+def test_village_status_holds_its_own_village_and_problems_only(town):
     drawn = _drawn_problems(town)
     own = {p for p, v in drawn.items() if v == VILLAGE}
-    other = set(drawn) - own
+    status = _status(town, V_STATUS, "village")
+    assert set(status["villages"]) == {VILLAGE}
+    assert own and own <= set(status["problems"])
+    assert not set(status["problems"]) & (set(drawn) - own)
+
+
+def test_village_page_holds_no_other_village(town):
     page = town.get(VILLAGES, "village").text
-    assert own and all(p in page for p in own)
-    assert other and not any(p in page for p in other)
+    others = set(town.ws.read("villages")["village_code"]) - {VILLAGE}
+    assert not any(code in page for code in others)
 
 
 def test_village_map_is_zoomed_to_the_village(town):
@@ -190,19 +262,17 @@ def test_village_map_is_zoomed_to_the_village(town):
     assert [s0, w0, n1, e1] == pytest.approx([y0, x0, y1, x1], abs=1e-4)
 
 
-def test_department_village_map_shows_only_problems_copied_to_it(town):
+def test_department_status_holds_only_problems_copied_to_it(town):
     problems = read_problems(town.ws)
     copied = problems["cc_departments"].fillna("").str.contains(DEPARTMENT)
-    not_copied = set(problems.loc[~copied, "problem_id"]) & set(_drawn_problems(town))
-    page = town.get(VILLAGES, "department").text
-    assert not_copied and not any(p in page for p in not_copied)
-    assert set(PROBLEM_ID.findall(page)) <= set(problems.loc[copied, "problem_id"])
+    for url in (V_STATUS, D_STATUS):
+        shown = set(_status(town, url, "department")["problems"])
+        assert shown == set(problems.loc[copied, "problem_id"])
 
 
-def test_viewer_village_map_has_status_colours_and_no_problem(town):
-    page = town.get(VILLAGES, "viewer").text
-    assert _shown(page, "村整改情况")
-    assert PROBLEM_ID.findall(page) == []
+def test_viewer_status_has_village_colours_and_no_problem(town):
+    status = _status(town, V_STATUS, "viewer")
+    assert status["villages"] and status["problems"] == {}
 
 
 # --- static assets -------------------------------------------------------------------
@@ -251,80 +321,3 @@ def test_unknown_static_map_asset_is_404_naming_it(assets, name):
     res = assets.get(f"/static/maps/{name}")
     assert res.status_code == 404
     assert name in res.json()["error"]["en"]
-
-
-# --- a real server and browser -------------------------------------------------------
-
-
-@pytest.fixture
-def server(town):
-    """The app on a real uvicorn server on a free local port; yields its base URL."""
-    uvicorn = pytest.importorskip("uvicorn")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(town.settings), log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-
-
-DRAWN_TARGETS = """() => {
-  const map = Object.values(window).find(v => v instanceof L.Map);
-  let n = 0;
-  map.eachLayer(l => {
-    const id = l.feature ? String(l.feature.properties.search || '') : '';
-    if (id.startsWith('T-') && l._parts && l._parts.length) n++;
-  });
-  return n;
-}"""
-
-
-def _note_error(bad: list[str], response) -> None:
-    if response.status >= 400:
-        bad.append(f"{response.status} {response.url}")
-
-
-@pytest.mark.slow
-def test_browser_draws_the_targets_served_by_a_real_server(town, server, chromium):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    log: dict[str, list[str]] = {"blocked": [], "failed": [], "errors": [], "bad": []}
-
-    def route(r):
-        if r.request.url.startswith(server + "/"):
-            r.continue_()
-        else:
-            log["blocked"].append(r.request.url)
-            r.abort()
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 860})
-            context.add_cookies(
-                [{"name": "geoservice_token", "value": town.tokens["office"], "url": server}]
-            )
-            page = context.new_page()
-            page.route("**/*", route)
-            page.on("requestfailed", lambda r: log["failed"].append(r.url))
-            page.on("pageerror", lambda e: log["errors"].append(str(e)))
-            page.on("response", lambda r: _note_error(log["bad"], r))
-            page.goto(server + TARGETS)
-            page.wait_for_function(
-                "() => window.L && Object.values(window).some(v => v instanceof L.Map && v._loaded)"
-            )
-            n = town.ws.count("targets")
-            page.wait_for_function(f"() => ({DRAWN_TARGETS})() === {n}", timeout=10_000)
-        finally:
-            browser.close()
-    assert log == {"blocked": [], "failed": [], "errors": [], "bad": []}
