@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+import sqlite3
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -12,10 +15,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from geoservice.api import errors
+from geoservice.api import deps, errors
 from geoservice.api.csrf import CSRFGuard
 from geoservice.api.headers import SecurityHeaders
 from geoservice.api.limits import RequestLimits
+from geoservice.base.errors import GeoserviceError
 from geoservice.base.settings import Settings
 from geoservice.base.workspace_file import check_workspace_file
 
@@ -32,6 +36,18 @@ def _docs_assets() -> str:
     import swagger_ui_bundle
 
     return str(swagger_ui_bundle.swagger_ui_path)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Before a worker takes requests, its complaint intake reads the workspace's parcels,
+    villages and complaint index (``ComplaintIntake.warm_up``), so that the first complaint
+    is as fast as the next. A workspace it cannot read yet (none, no parcels) is left to the
+    first complaint, which says what is missing."""
+    if app.state.settings.workspace.is_file():
+        with contextlib.suppress(GeoserviceError, OSError, sqlite3.Error):
+            deps.app_intake(app).warm_up()
+    yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     errors.install(app)

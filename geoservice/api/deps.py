@@ -14,7 +14,7 @@ import binascii
 import threading
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from geoservice.analysis.effective_rules import department_labels, effective_rules
 from geoservice.analysis.rules import Rules
@@ -36,6 +36,7 @@ __all__ = [
     "RulesDep",
     "SettingsDep",
     "WorkspaceDep",
+    "app_intake",
     "audit",
     "client_address",
     "get_principal",
@@ -116,17 +117,22 @@ Caller = Annotated[Principal, Depends(get_principal)]
 LangDep = Annotated[Lang, Depends(get_lang)]
 
 
-def get_intake(request: Request) -> ComplaintIntake:
+def app_intake(app: FastAPI) -> ComplaintIntake:
     """The app's complaint intake (one per app and workspace), created on first use."""
-    intake: ComplaintIntake | None = getattr(request.app.state, "complaint_intake", None)
+    intake: ComplaintIntake | None = getattr(app.state, "complaint_intake", None)
     if intake is None:
         with _INTAKE_LOCK:
-            intake = getattr(request.app.state, "complaint_intake", None)
+            intake = getattr(app.state, "complaint_intake", None)
             if intake is None:
-                settings = get_settings(request)
+                settings: Settings = app.state.settings
                 intake = ComplaintIntake(Workspace(settings.workspace), settings.rules_path)
-                request.app.state.complaint_intake = intake
+                app.state.complaint_intake = intake
     return intake
+
+
+def get_intake(request: Request) -> ComplaintIntake:
+    """The app's complaint intake (see :func:`app_intake`)."""
+    return app_intake(request.app)
 
 
 RulesDep = Annotated[Rules, Depends(get_rules)]

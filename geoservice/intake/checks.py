@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pyproj
 
-from geoservice.analysis.rules import Rules, classify_text
+from geoservice.analysis.rules import Rules
 from geoservice.base.errors import OptionError, message
 from geoservice.intake.text import note
 from layers import chinacoords
@@ -33,6 +33,7 @@ __all__ = [
     "check_received",
     "check_text",
     "choose_category",
+    "classify_one",
     "convert_point",
     "intake_error",
     "mask_phone",
@@ -89,10 +90,21 @@ def mask_phone(phone: str | None) -> str | None:
     return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
 
 
+def classify_one(text: str, rules: Rules) -> str:
+    """The category of one complaint text, as
+    :func:`~geoservice.analysis.rules.classify_text` gives it for a column: the first
+    category of the rules' keyword table with a keyword contained in the text, else
+    ``other`` (without building a pandas column for one text)."""
+    for cat, words in rules.classification.keywords.items():
+        if words and any(w in text for w in words):
+            return str(cat)
+    return "other"
+
+
 def choose_category(text: str, given: str | None, rules: Rules) -> tuple[str, str]:
     """The category code and where it came from (``given`` or ``text``)."""
     if given is None or not given.strip():
-        return str(classify_text(pd.Series([text]), rules).iloc[0]), "text"
+        return classify_one(text, rules), "text"
     cat = category_from_text(pd.Series([given.strip()], dtype="string")).iloc[0]
     if pd.isna(cat) or (cat == "other" and given.strip() not in ("other", "其他")):
         raise intake_error(
