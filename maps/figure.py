@@ -75,6 +75,10 @@ class TargetMapLayers:
         Village polygons whose boundaries are drawn, with ``village_name``.
     context : GeoDataFrame or None
         Other parcels around the target, drawn in grey for orientation.
+    centre : shapely.Point or None
+        The point given as the target's centre; None: a point inside the parcels
+        (``representative_point`` of their union, which a U-shaped target's centroid is
+        not).
     """
 
     parcels: gpd.GeoDataFrame
@@ -82,6 +86,7 @@ class TargetMapLayers:
     complaints: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
     context: gpd.GeoDataFrame | None = None
+    centre: shapely.Point | None = None
 
 
 @dataclass(frozen=True)
@@ -373,7 +378,9 @@ def target_map_png(
     with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": _FONTS}):
         _draw(ax, layers, extent, lang)
         scale = _scale_bar(ax, extent, lang)
-        centre = layers.parcels.geometry.union_all().centroid if len(layers.parcels) else None
+        centre = layers.centre
+        if centre is None and len(layers.parcels):
+            centre = layers.parcels.geometry.union_all().representative_point()
         cx = centre.x if centre is not None else (extent[0] + extent[2]) / 2
         cy = centre.y if centre is not None else (extent[1] + extent[3]) / 2
         north = grid_north_deg(crs, cx, cy)

@@ -188,6 +188,7 @@ def _map_layers(facts: DossierFacts, rules: Rules) -> TargetMapLayers:
         complaints=facts.complaints,
         villages=facts.villages,
         context=facts.context.loc[keep],
+        centre=facts.target.geometry.representative_point(),
     )
 
 

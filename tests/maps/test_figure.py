@@ -107,3 +107,27 @@ def test_map_with_nothing_to_draw_is_refused():
     )
     with pytest.raises(MapInputError, match="no parcel, patch or complaint"):
         target_map_png(layers)
+
+
+def test_centre_of_a_u_shaped_target_lies_on_its_parcels():
+    x0, y0 = 541_000.0, 2_745_000.0
+    u = gpd.GeoDataFrame(
+        {"parcel_id": ["0139-001", "0139-002", "0139-003"]},
+        geometry=[
+            box(x0, y0, x0 + 60, y0 + 300),  # left arm
+            box(x0, y0, x0 + 300, y0 + 60),  # bottom
+            box(x0 + 240, y0, x0 + 300, y0 + 300),  # right arm
+        ],
+        crs=CRS,
+    )
+    base = _layers()
+    drawn = target_map_png(
+        TargetMapLayers(u, base.patches.iloc[:0], base.complaints.iloc[:0], base.villages),
+        width_mm=60,
+        height_mm=40,
+        dpi=50,
+    )
+    to_map = pyproj.Transformer.from_crs(4326, CRS, always_xy=True)
+    x, y = to_map.transform(drawn.centre_lon, drawn.centre_lat)
+    assert u.union_all().buffer(0.01).contains(Point(x, y))
+    assert not u.union_all().contains(u.union_all().centroid)  # the trap: centroid is off it
