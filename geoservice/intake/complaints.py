@@ -171,6 +171,7 @@ class ComplaintIntake:
         reporter_phone: str | None = None,
         own_village: str | None = None,
         as_of: date | None = None,
+        request: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Store one complaint, locate it and re-score the parcels around it.
 
@@ -205,6 +206,10 @@ class ComplaintIntake:
             Village code the point must lie in (a village user files in its own village).
         as_of : datetime.date, optional
             Date the scores decay to; default today.
+        request : dict, optional
+            Who asked and from where (the web service's request context): the
+            ``complaint.submit`` audit row (where the complaint landed, with this context)
+            is then written in the complaint's own transaction, after ``complaint.add``.
 
         Returns
         -------
@@ -288,6 +293,14 @@ class ComplaintIntake:
                 detail = {"complaint_id": cid, **record, "affected": scores}
                 detail["converted_from"] = converted
                 audit(con, now_iso(), by, "complaint.add", cid, detail)
+                if request is not None:
+                    landed = {
+                        "parcel_id": where["parcel_id"],
+                        "category": cat[0],
+                        "affected": [a["parcel_id"] for a in affected],
+                        "crossed_threshold": any(a["crossed"] for a in affected),
+                    }
+                    audit(con, now_iso(), by, "complaint.submit", cid, {**landed, **request})
             warm.note_complaint(fid, cid, x, y)  # only once it is committed
             warm.note_risk_rows()
         if any(a["row"] == "not_stored" for a in affected):
@@ -390,11 +403,18 @@ class ComplaintIntake:
         lo, hi = bounds[:, :2].min(axis=0) - b, bounds[:, 2:].max(axis=0) + b
         ids = warm.complaints.intersection_v(lo[None, :], hi[None, :])[0]
         complaints = read_complaints(con, sorted({int(i) for i in ids} | {fid}), warm.crs)
-        attrs = warm.attrs.iloc[pos].reset_index(drop=True)
-        parcels = gpd.GeoDataFrame(attrs, geometry=list(warm.geoms[pos]), crs=warm.crs)
+        # a complaint counts in full for the parcel it lies in and for others only when it
+        # lies in none (or names them): every parcel those complaints may lie in is scored
+        # beside the parcels at pos, and only the latter are stored
+        around = warm.parcels.intersection_v(lo[None, :], hi[None, :])[0]
+        every = np.union1d(pos, np.asarray(around, dtype=np.int64))
+        attrs = warm.attrs.iloc[every].reset_index(drop=True)
+        parcels = gpd.GeoDataFrame(attrs, geometry=list(warm.geoms[every]), crs=warm.crs)
+        wanted = np.isin(every, pos)
         # every parcel counts as flagged here so that its complaint facts are filled
         facts = rules.model_copy(update={"flag": rules.flag.model_copy(update={"score": -1.0})})
         assert warm.empty is not None  # set by the build
         patches, problems = warm.empty
         fresh = score_parcels(parcels, complaints, patches, problems, facts, day).parcel_risk
-        return store_risk(con, fresh, rules, warm.risk_rows())
+        fresh = fresh[fresh["parcel_id"].isin(attrs.loc[wanted, "parcel_id"])]
+        return store_risk(con, fresh.reset_index(drop=True), rules, warm.risk_rows())

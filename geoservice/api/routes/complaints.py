@@ -27,7 +27,14 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from geoservice.api.deps import IntakeDep, LangDep, WorkspaceDep, audit, require
+from geoservice.api.deps import (
+    IntakeDep,
+    LangDep,
+    WorkspaceDep,
+    audit,
+    request_context,
+    require,
+)
 from geoservice.api.limits import LongText, ShortText
 from geoservice.base.access import Principal
 from geoservice.intake.complaint_access import parse_reported_at, readable_complaint
@@ -181,18 +188,7 @@ def submit_complaint(
         reporter_phone=body.reporter_phone,
         own_village=principal.village_code if principal.role == "village" else None,
         by=principal.actor,
-    )
-    audit(
-        request,
-        principal,
-        "complaint.submit",
-        answer["complaint_id"],
-        {
-            "parcel_id": answer["location"]["parcel_id"],
-            "category": answer["category"]["code"],
-            "affected": [a["parcel_id"] for a in answer["affected"]],
-            "crossed_threshold": answer["crossed_threshold"],
-        },
+        request=request_context(request, principal),  # audited in the complaint's transaction
     )
     return ComplaintAnswer(**answer, message=answer["summary"][lang])
 
