@@ -15,7 +15,9 @@ from typing import Any
 import folium
 import geopandas as gpd
 import pandas as pd
+from branca.element import MacroElement
 from folium.plugins import MarkerCluster
+from folium.template import Template
 
 from layers.codes import CATEGORIES
 from layers.messages import Lang, pick
@@ -165,8 +167,37 @@ def add_complaints(m: folium.Map, complaints: gpd.GeoDataFrame, lang: Lang) -> N
             spiderfyOnMaxZoom=False,
         )
         marker = folium.CircleMarker(radius=6, weight=1.5, fill=True)
-        popup_layer(_complaint_frame(part, lang), name, aliases, style, marker).add_to(cluster)
+        layer = popup_layer(_complaint_frame(part, lang), name, aliases, style, marker)
+        layer.add_to(cluster)
+        cluster.add_child(_PopupOnEachMarker(layer.get_name()))
         cluster.add_to(m)
+
+
+class _PopupOnEachMarker(MacroElement):
+    """Moves a GeoJSON layer's popup onto each of its markers.
+
+    A marker cluster takes the markers out of their GeoJSON layer, which is never on the
+    map itself, so a popup bound to that layer would never open on a click.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+          var layer = {{ this.layer }};
+          var popup = layer.getPopup();
+          if (!popup) { return; }
+          layer.eachLayer(function(marker){ marker.bindPopup(popup._content, popup.options); });
+          layer.unbindPopup();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: str) -> None:
+        super().__init__()
+        self._name = "PopupOnEachMarker"
+        self.layer = layer
 
 
 def complaint_legend(lang: Lang) -> list[tuple[str, str]]:

@@ -201,3 +201,28 @@ def test_closed_complaints_appear_only_when_their_layer_is_switched_on(browser, 
     assert page.evaluate(CLUSTERS) == 2
     assert log["errors"] == []
     page.close()
+
+
+FREE_COMPLAINT = f"""() => {{ const m = {MAP}; let group = null;
+    m.eachLayer(l => {{ if (l instanceof L.MarkerClusterGroup) group = l; }});
+    for (const marker of group.getLayers()) {{
+        const ll = marker.getLatLng(); m.setView(ll, 18, {{animate: false}});
+        const p = m.latLngToContainerPoint(ll); const r = m.getContainer().getBoundingClientRect();
+        const x = p.x + r.left, y = p.y + r.top;
+        if (document.elementFromPoint(x, y).tagName === 'CANVAS')
+            return [x, y, marker.feature.properties.cid];
+    }}
+    return null; }}"""
+
+
+def test_a_complaint_beside_a_target_still_opens_its_popup(browser, town):
+    """The targets' pane lies over the whole map; its SVG lets clicks through elsewhere."""
+    page, log, _seconds = _open(browser, town / "targets.html")
+    found = page.evaluate(FREE_COMPLAINT)
+    assert found is not None, "every complaint lies under a target"
+    x, y, cid = found
+    page.mouse.click(x, y)
+    popup = page.wait_for_selector(".leaflet-popup-content", timeout=3000)
+    assert cid in popup.inner_text()
+    assert log["errors"] == []
+    page.close()
