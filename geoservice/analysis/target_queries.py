@@ -16,6 +16,7 @@ import pandas as pd
 
 from geoservice.analysis.labels import priority_word
 from geoservice.analysis.present import department_code, filter_targets, village_code
+from geoservice.analysis.target_register import TARGET_STATE_LABELS, read_register, with_states
 from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, message, no_analysis
 from geoservice.base.villages import read_villages
@@ -170,6 +171,11 @@ def target_features(
         },
         index=targets.index,
     )
+    if "state" in targets.columns:  # the outcome, from the target register
+        props["state"] = targets["state"].astype(str)
+        props["state_label"] = props["state"].map(lambda v: TARGET_STATE_LABELS[v][idx])
+        props["version"] = targets["version"].astype("int64")
+        props["case_number"] = targets["case_number"]
     frame = gpd.GeoDataFrame(props, geometry=targets.geometry.to_crs(4326), crs=4326)
     frame.index = frame["target_id"].to_numpy()
     doc: dict[str, Any] = json.loads(frame.to_json(na="null", drop_id=False))
@@ -197,6 +203,7 @@ def targets_collection(
     chosen, present = select_targets(ws, principal, names, department, village, priority)
     if chosen is None:
         raise no_analysis(ws.path, web=True)
+    chosen = with_states(chosen, read_register(ws))
     return target_features(chosen, reasons_in(ws, chosen, lang, present), names, lang)
 
 
@@ -253,6 +260,7 @@ def target_feature(
     hit = targets.loc[mine & (targets["target_id"].astype(str) == target_id).to_numpy()]
     if not len(hit):
         raise no_target(target_id)
+    hit = with_states(hit, read_register(ws))
     feature: dict[str, Any] = target_features(hit, reasons_in(ws, hit, lang, present), names, lang)[
         "features"
     ][0]

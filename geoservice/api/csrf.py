@@ -10,9 +10,9 @@ unchecked). Such a request needs both:
    service's public address (:func:`geoservice.api.origin.public_origin`); a request with
    neither is refused, as OWASP advises;
 2. the request token of the session: ``HMAC-SHA256(sign-in token, "geoservice-csrf")`` in
-   the ``X-CSRF-Token`` header, or, for the HTML forms of the field pages (sign-out and the
-   problem report), in their hidden ``csrf_token`` field, which those routes check
-   (:func:`check_form_token`).
+   the ``X-CSRF-Token`` header, or, for the HTML forms of the field pages (sign-out, the
+   problem report and the target action record), in their hidden ``csrf_token`` field,
+   which those routes check (:func:`check_form_token`).
 
 The token is bound to the sign-in token rather than being a random value copied into a
 second cookie (the "double-submit cookie"): cookies are shared by every port of a host, so
@@ -61,7 +61,7 @@ HEADER = "x-csrf-token"
 COOKIE = "geoservice_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Page forms whose routes read the body and check the ``csrf_token`` field themselves.
-FORM_ROUTES = re.compile(r"^/(signout|app/problems/[^/]+)$")
+FORM_ROUTES = re.compile(r"^/(signout|app/(problems|targets)/[^/]+)$")
 SIGNIN = "/signin"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _SALT = b"geoservice-csrf"

@@ -14,6 +14,7 @@ from geoservice.cli import (
     problems,
     reports,
     service,
+    targets,
     villages,
 )
 from geoservice.cli.common import DEMO_FILES
@@ -21,9 +22,20 @@ from geoservice.cli.common import DEMO_FILES
 __all__ = ["DEMO_FILES", "app", "build_app", "main"]
 
 # Each module adds its commands; ``--help`` lists the single commands first (import, layers,
-# export, sample, analyze, demo, serve), then the groups (problems, campaign, villages,
-# report, map, rules, users), each in the order they are added here.
-_COMMAND_MODULES = (files, problems, campaign, villages, reports, maps, analysis, demo, service)
+# export, sample, analyze, demo, serve), then the groups (problems, targets, campaign,
+# villages, report, map, rules, users), each in the order they are added here.
+_COMMAND_MODULES = (
+    files,
+    problems,
+    targets,
+    campaign,
+    villages,
+    reports,
+    maps,
+    analysis,
+    demo,
+    service,
+)
 
 
 def build_app() -> typer.Typer:

@@ -5,7 +5,9 @@ results, its problems and suggestions (Art. 9 of the collaboration rules). This 
 computes, for a period ``[start, end]`` (both days included) and an evaluation date
 ``as_of`` (default ``end``):
 
-- per department: enforcement targets it leads and cooperates on, inspection problems
+- per department: enforcement targets it leads and cooperates on, the targets it is
+  involved in by outcome (open, case opened, done; each state in ``target_states``),
+  inspection problems
   handed over in the period and copied to it (抄送, Art. 7), problems closed (销号) in the
   period, problems due in the period and reported on time, the on-time rate, and the
   problems overdue at ``as_of``;
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geoservice.analysis.target_register import TARGET_STATES
 from geoservice.base.workspace import Workspace
 from geoservice.reports.findings import (
     Finding,
@@ -44,6 +47,7 @@ from geoservice.reports.period_flags import (
     split_codes,
 )
 from geoservice.workflow.escalation import LEVELS
+from geoservice.workflow.target_actions import state_counts, target_rows
 from layers.codes import DEPARTMENTS
 from layers.messages import Lang, pick
 
@@ -56,6 +60,8 @@ __all__ = [
     "department_name",
     "department_report",
     "header",
+    "target_states",
+    "target_states_empty",
 ]
 
 DEPARTMENT_COLUMNS = [
@@ -63,6 +69,9 @@ DEPARTMENT_COLUMNS = [
     "department_name",
     "targets_led",
     "targets_cooperating",
+    "targets_open",
+    "targets_case",
+    "targets_done",
     "problems_copied",
     "closed",
     "due",
@@ -86,6 +95,9 @@ HEADERS: dict[str, tuple[str, str]] = {
     "department_name": ("部门", "department"),
     "targets_led": ("牵头目标", "targets led"),
     "targets_cooperating": ("配合目标", "targets cooperated on"),
+    "targets_open": ("目标待立案", "targets open"),
+    "targets_case": ("目标已立案", "targets with a case"),
+    "targets_done": ("目标已办结", "targets done"),
     "problems_copied": ("抄送问题", "problems copied"),
     "closed": ("已销号", "closed"),
     "due": ("期内到期", "due"),
@@ -104,6 +116,12 @@ HEADERS: dict[str, tuple[str, str]] = {
     "departments": ("抄送部门", "copied to"),
 }
 _COUNTS = ["handed", "closed", "due", "on_time", "overdue"]
+# Target states grouped for the department table (every state is in ``target_states``).
+TARGET_GROUPS: dict[str, tuple[str, ...]] = {
+    "targets_open": ("new", "dispatched", "in_action"),
+    "targets_case": ("case_opened", "penalised", "transferred"),
+    "targets_done": ("closed", "dismissed", "resolved_by_analysis"),
+}
 
 
 def header(column: str, lang: Lang = "zh") -> str:
@@ -146,6 +164,8 @@ class DepartmentReport:
         Caveats about the numbers (e.g. targets from a run outside the period).
     targets_as_of : datetime.date or None
         Date of the analysis run whose targets are counted.
+    target_states : pandas.DataFrame
+        Targets per department and state now (:func:`target_states`).
     """
 
     start: date
@@ -159,6 +179,7 @@ class DepartmentReport:
     findings: list[Finding] = field(default_factory=list)
     notes: list[Finding] = field(default_factory=list)
     targets_as_of: date | None = None
+    target_states: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def is_empty(self) -> bool:
@@ -196,6 +217,10 @@ class DepartmentReport:
             "summary_text": self.summary_text(lang),
             "departments": _records(self.departments),
             "villages": _records(self.villages),
+            "target_states": {
+                str(code): {k: int(v) for k, v in row.items()}
+                for code, row in self.target_states.iterrows()
+            },
             "overdue": _records(self.overdue),
             "findings": [f.text(lang) for f in self.findings],
             "notes": [n.text(lang) for n in self.notes],
@@ -221,16 +246,44 @@ def _rate(on_time: pd.Series, due: pd.Series) -> pd.Series:
     )
 
 
-def _department_table(flags: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+def target_states(ws: Workspace) -> pd.DataFrame:
+    """Targets per department (lead or cooperating) and state, now: one row per department
+    involved in a target (index: department code), one int column per state of
+    :data:`~geoservice.analysis.target_register.TARGET_STATES`. Every listed target counts,
+    those resolved by analysis included; the report counts them when it counts the
+    targets (the analysis run is dated in the period)."""
+    counts = state_counts(target_rows(ws)) if "targets" in ws.layer_names() else None
+    if counts is None or counts.empty:
+        return target_states_empty()
+    wide = counts.pivot(index="department", columns="state", values="targets")
+    return wide.reindex(columns=list(TARGET_STATES)).fillna(0).astype("int64")
+
+
+def target_states_empty() -> pd.DataFrame:
+    """A :func:`target_states` table without rows."""
+    return pd.DataFrame(columns=list(TARGET_STATES), dtype="int64")
+
+
+def _department_table(
+    flags: pd.DataFrame, targets: pd.DataFrame, states: pd.DataFrame
+) -> pd.DataFrame:
     per = flags[["departments", *_COUNTS]].explode("departments").dropna(subset=["departments"])
     counts = per.groupby("departments")[_COUNTS].sum()
+    grouped = pd.DataFrame(
+        {name: states[list(group)].sum(axis=1) for name, group in TARGET_GROUPS.items()},
+        index=states.index,
+    )
     led = targets["lead_department"].value_counts()
     coop = split_codes(targets["cooperating_departments"]).explode().dropna().value_counts()
     table = pd.DataFrame(
-        index=pd.Index(sorted(set(counts.index) | set(led.index) | set(coop.index)))
+        index=pd.Index(
+            sorted(set(counts.index) | set(led.index) | set(coop.index) | set(grouped.index))
+        )
     )
-    table = table.join(counts).assign(
-        targets_led=led.reindex(table.index), targets_cooperating=coop.reindex(table.index)
+    table = (
+        table.join(counts)
+        .join(grouped)
+        .assign(targets_led=led.reindex(table.index), targets_cooperating=coop.reindex(table.index))
     )
     table = table.fillna(0).astype("int64")
     active = table[table.sum(axis=1) > 0]
@@ -243,6 +296,7 @@ def _department_table(flags: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFram
             "department_name": [department_name(c) for c in codes],
             "targets_led": active["targets_led"].to_numpy(),
             "targets_cooperating": active["targets_cooperating"].to_numpy(),
+            **{name: active[name].to_numpy() for name in TARGET_GROUPS},
             "problems_copied": active["handed"].to_numpy(),
             "closed": active["closed"].to_numpy(),
             "due": active["due"].to_numpy(),
@@ -340,7 +394,9 @@ def department_report(
     ws.require()
     flags = problem_flags(ws, start, end, day)
     targets, run_day = period_targets(ws, start, end)
-    depts = _department_table(flags, targets)
+    # outcomes are counted with the targets: when the analysis run is dated in the period
+    states = target_states(ws) if len(targets) else target_states_empty()
+    depts = _department_table(flags, targets, states)
     villages = _village_table(flags)
     due, on_time = int(flags["due"].sum()), int(flags["on_time"].sum())
     summary: dict[str, Any] = {
@@ -370,4 +426,5 @@ def department_report(
         findings=findings(summary, depts, villages, overdue, targets),
         notes=notes(run_day, counted, start, end),
         targets_as_of=counted,
+        target_states=states,
     )

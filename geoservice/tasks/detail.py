@@ -37,10 +37,12 @@ from geoservice.workflow.escalation import escalate
 from geoservice.workflow.photos import save_photos
 from geoservice.workflow.states import check_transition, state_label
 from geoservice.workflow.store import history, update_problem
+from geoservice.workflow.target_actions import attach_target_photos, record_action
+from geoservice.workflow.target_actions import target_detail as target_outcome
 from layers.codes import PROBLEM_STATES
 from layers.messages import Lang
 
-__all__ = ["changes_since", "problem_detail", "submit_update", "target_detail"]
+__all__ = ["changes_since", "problem_detail", "submit_action", "submit_update", "target_detail"]
 
 NOTE_MAX_CHARS = 2000
 SIMPLIFY_METRES = 5.0
@@ -155,6 +157,45 @@ def target_detail(
             _lonlat_shapes(ws, "targets", "target_id", target_id, "target"),
         ),
         problems=problem_tasks(probs[mine], esc[mine]),
+        outcome=target_outcome(ws, principal, target_id, lang),
+        may_act=principal.role in ("office", "department"),
+    )
+
+
+def submit_action(
+    ws: Workspace,
+    principal: Principal,
+    target_id: str,
+    *,
+    action: str,
+    acted_on: date,
+    people: int | None,
+    seizures: str | None,
+    note: str | None,
+    photos: Sequence[tuple[str, bytes]],
+    evidence_folder: Path,
+    max_photo_bytes: int,
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Store an action record of the caller's department on a target, with its photos
+    (checked and stored first; nothing is recorded when one is refused)."""
+    names = (
+        attach_target_photos(ws, principal, target_id, photos, evidence_folder, max_photo_bytes)
+        if photos
+        else []
+    )
+    return record_action(
+        ws,
+        principal,
+        target_id,
+        acted_on=acted_on,
+        action=action,
+        evidence_folder=evidence_folder,
+        people=people,
+        seizures=seizures or None,
+        note=note or None,
+        photos=names,
+        context=context,
     )
 
 

@@ -152,12 +152,17 @@ class ProblemDetail:
 
 @dataclass(frozen=True)
 class TargetDetail:
-    """A target with its reasons (one sentence per item), outline and problems."""
+    """A target with its reasons (one sentence per item), outline and problems, and its
+    outcome: ``outcome`` holds ``state``, ``state_label``, ``version``, ``case_number``,
+    ``history`` and ``actions`` (:func:`geoservice.workflow.target_actions.target_detail`);
+    ``may_act``: the caller may add an action record."""
 
     task: TargetTask
     reasons: list[str]
     shapes: dict[str, Any]
     problems: list[ProblemTask] = field(default_factory=list)
+    outcome: dict[str, Any] = field(default_factory=dict)
+    may_act: bool = False
 
 
 # --- building them ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Field pages: sign-in, "my tasks", a problem with its report form, a target.
+"""Field pages: sign-in, "my tasks", a problem with its report form, a target with its
+action form.
 
 Server-rendered HTML (:mod:`geoservice.api.pages`) for a village cadre on a cheap phone and a
 department officer. The routes use :class:`PageRoute`, which turns the domain errors into
@@ -48,6 +49,7 @@ from geoservice.base.errors import (
     message,
 )
 from geoservice.tasks import lists as tasks
+from geoservice.tasks.detail import submit_action
 from layers.codes import PROBLEM_STATES
 from layers.errors import MessageError
 from layers.messages import pick
@@ -382,7 +384,105 @@ def target_page(
     departments and the link to its table."""
     detail = tasks.target_detail(ws, principal, target_id, today, page_lang(request))
     audit(request, principal, "page.target", target_id)
-    return render(request, "target.html", principal, detail=detail)
+    saved = request.query_params.get("saved") == "1"
+    return _target_page(request, principal, detail, today, saved=saved)
+
+
+def _target_page(
+    request: Request,
+    principal: Principal,
+    detail: tasks.TargetDetail,
+    today: date,
+    status_code: int = 200,
+    **values: Any,
+) -> Response:
+    defaults: dict[str, Any] = {"saved": False, "error": None, "form": {}, "today": today}
+    return render(
+        request,
+        "target.html",
+        principal,
+        status_code=status_code,
+        detail=detail,
+        max_note_chars=current_limit("note"),
+        **{**defaults, **values},
+    )
+
+
+def _people(text: str) -> int | None:
+    if not text.strip():
+        return None
+    if not text.strip().isdigit():
+        raise OptionError(
+            message(
+                "pages.bad_people",
+                f"出动人数为“{text}”，应为不小于 0 的整数，如 4。",
+                f"`people` was {text!r} but is expected to be a whole number >= 0, e.g. 4.",
+            )
+        )
+    return int(text)
+
+
+def _day(text: str, today: date) -> date:
+    if not text.strip():
+        return today
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise OptionError(
+            message(
+                "pages.bad_date",
+                f"日期为“{text}”，应为 YYYY-MM-DD 格式，如 2026-12-01。",
+                f"The date was {text!r} but is expected to be YYYY-MM-DD, e.g. 2026-12-01.",
+            )
+        ) from None
+
+
+@router.post("/app/targets/{target_id}")
+async def act_on_target(
+    request: Request,
+    target_id: str,
+    principal: PagePrincipal,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+    today: Today,
+) -> Response:
+    """Store what the officer's department did on a target (date, action, people deployed,
+    seizures, note, up to 4 photos). Success: 303 to the target page; refused fields or
+    photos: the page again with the message (413/422)."""
+    async with request.form(max_files=16, max_fields=16) as form:
+        fields = {k: str(form.get(k) or "") for k in ("action", "people", "seizures", "note")}
+        fields["acted_on"] = str(form.get("acted_on") or "")
+        photos = await _photos(form)
+        sent_token = form.get(FIELD)
+    try:
+        check_form_token(request, sent_token)
+        for name in ("action", "seizures", "note"):
+            check_length(name, fields[name], "note")
+        record = submit_action(
+            ws,
+            principal,
+            target_id,
+            action=fields["action"],
+            acted_on=_day(fields["acted_on"], today),
+            people=_people(fields["people"]),
+            seizures=fields["seizures"],
+            note=fields["note"],
+            photos=photos,
+            evidence_folder=settings.evidence_path(),
+            max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
+            context=request_context(request, principal),
+        )
+    except MessageError as exc:
+        audit(request, principal, "page.target.action", target_id, {"refused": exc.code})
+        if not isinstance(exc, OptionError | TooLargeError):
+            raise
+        detail = tasks.target_detail(ws, principal, target_id, today, page_lang(request))
+        shown = {"error": exc.text(page_lang(request)), "form": fields}
+        return _target_page(request, principal, detail, today, status_for(exc), **shown)
+    audit(request, principal, "page.target.action", target_id, {"photos": len(record["photos"])})
+    return RedirectResponse(
+        _with_lang(request, f"/app/targets/{quote(target_id, safe='')}?saved=1"), status_code=303
+    )
 
 
 # --- static files -----------------------------------------------------------------------

@@ -22,17 +22,30 @@ id that was never issued). Before the first analysis run, the list and the expor
     The target's joint-enforcement work order (联合执法任务书) as ``format=pdf`` (default)
     or ``html``, A4, in the caller's language; the reporter's phone for the office only
     (:func:`geoservice.reports.dossier.render_dossier`).
+``PATCH /targets/{target_id}``
+    A state change (``new`` → ``dispatched`` → ``in_action`` → ``case_opened`` →
+    ``penalised`` or ``transferred`` → ``closed``; ``dismissed``) by the lead department or
+    the office, with ``If-Match: "<version>"`` (the ETag of ``GET /targets/{target_id}``):
+    428 without it, 412 when stale; a cooperating department gets 403.
+``POST /targets/{target_id}/actions``, ``POST /targets/{target_id}/photos``
+    An action record (date, what was done, people, seizures, note, photo names) by the
+    lead or a cooperating department (for itself) or the office; its photos.
+``GET /targets/{target_id}/history``
+    Every state change and action record, including those of the targets it continues.
 
-The queries and the GeoJSON are built by :mod:`geoservice.analysis.target_queries`.
+The queries and the GeoJSON are built by :mod:`geoservice.analysis.target_queries`; the
+outcomes by :mod:`geoservice.workflow.target_actions`.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from geoservice.analysis.target_queries import target_feature, targets_collection
 from geoservice.api.deps import (
@@ -45,11 +58,13 @@ from geoservice.api.deps import (
     request_context,
     require,
 )
+from geoservice.api.limits import Note, ShortText
 from geoservice.api.origin import public_base
 from geoservice.api.responses import content_disposition, download, scratch_folder
 from geoservice.base.access import Principal
 from geoservice.files.target_export import export_targets as write_export
 from geoservice.reports.dossier import render_dossier
+from geoservice.workflow import target_actions
 
 router = APIRouter(tags=["targets"])
 
@@ -140,7 +155,9 @@ def get_target(
     """One target as a GeoJSON Feature with its reasons and evidence (目标详情)."""
     feature = target_feature(ws, principal, target_id, names, lang)
     audit(request, principal, "targets.read", target_id)
-    return _geojson(feature)
+    reply = _geojson(feature)
+    reply.headers["ETag"] = f'"{feature["properties"]["version"]}"'
+    return reply
 
 
 @router.get(
@@ -175,3 +192,173 @@ def target_dossier(
     return Response(
         done.body, media_type=done.media_type, headers={"Content-Disposition": disposition}
     )
+
+
+# --- outcomes: state changes, action records, history (geoservice.workflow.target_actions)
+
+
+class TargetChange(BaseModel):
+    """A state change; ``case_number`` for ``case_opened``, the reason in ``note`` for
+    ``dismissed``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: ShortText
+    note: Note | None = None
+    case_number: ShortText | None = None
+
+
+class TargetChangeResult(BaseModel):
+    target_id: str
+    from_state: str
+    to_state: str
+    state_label: str
+    version: int
+    at: str
+    by: str
+    note: str | None = None
+    case_number: str | None = None
+
+
+class NewAction(BaseModel):
+    """What a department did; a department records for itself, the office names one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Note = Field(description="what was done")
+    acted_on: date | None = Field(default=None, description="date (default today)")
+    department: ShortText | None = Field(default=None, description="office only")
+    people: int | None = Field(default=None, ge=0, le=100_000, description="people deployed")
+    seizures: Note | None = None
+    note: Note | None = None
+    photos: list[ShortText] = Field(
+        default_factory=list, description="names of photos already uploaded for this target"
+    )
+
+
+class ActionRecord(BaseModel):
+    target_id: str
+    department: str
+    acted_on: str
+    action: str
+    people: int | None = None
+    seizures: str | None = None
+    note: str | None = None
+    photos: list[str]
+    at: str
+    by: str
+
+
+class TargetHistoryEntry(BaseModel):
+    target_id: str
+    at: str
+    by: str
+    from_state: str | None = None
+    to_state: str
+    to_label: str
+    note: str | None = None
+    case_number: str | None = None
+    version: int
+
+
+class TargetHistory(BaseModel):
+    target_id: str
+    state: str
+    state_label: str
+    version: int
+    history: list[TargetHistoryEntry]
+    actions: list[ActionRecord]
+
+
+class StoredPhotos(BaseModel):
+    target_id: str
+    stored: list[str]
+
+
+@router.patch("/targets/{target_id}", response_model=TargetChangeResult)
+def change_target(
+    target_id: str,
+    body: TargetChange,
+    request: Request,
+    response: Response,
+    principal: Viewer,
+    ws: WorkspaceDep,
+    lang: LangDep,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Move a target to ``state`` (lead department or office): 428 without If-Match, 412
+    when it is stale."""
+    change = target_actions.change_target(
+        ws,
+        principal,
+        target_id,
+        lang,
+        state=body.state,
+        if_match=if_match,
+        require_version=True,
+        note=body.note,
+        case_number=body.case_number,
+        context=request_context(request, principal),
+    )
+    response.headers["ETag"] = f'"{change["version"]}"'
+    return change
+
+
+@router.post("/targets/{target_id}/actions", response_model=ActionRecord, status_code=201)
+def add_target_action(
+    target_id: str,
+    body: NewAction,
+    request: Request,
+    principal: Viewer,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Record what a department did on a target (lead, cooperating or the office)."""
+    return target_actions.record_action(
+        ws,
+        principal,
+        target_id,
+        **body.model_dump(exclude={"acted_on"}),
+        acted_on=body.acted_on or date.today(),
+        evidence_folder=settings.evidence_path(),
+        context=request_context(request, principal),
+    )
+
+
+@router.post("/targets/{target_id}/photos", response_model=StoredPhotos, status_code=201)
+def upload_target_photos(
+    target_id: str,
+    request: Request,
+    principal: Viewer,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+    files: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP photos")],
+) -> dict[str, Any]:
+    """Store photos for a target's action records; 201 with the stored names."""
+    received = [(f.filename or "", f.file.read()) for f in files]
+    stored = target_actions.attach_target_photos(
+        ws,
+        principal,
+        target_id,
+        received,
+        settings.evidence_path(),
+        max_bytes=settings.max_photo_mb * 1024 * 1024,
+    )
+    audit(request, principal, "target.photos.upload", target_id, {"stored": stored})
+    return {"target_id": target_id, "stored": stored}
+
+
+@router.get("/targets/{target_id}/history", response_model=TargetHistory)
+def target_history(
+    target_id: str,
+    request: Request,
+    response: Response,
+    principal: Viewer,
+    ws: WorkspaceDep,
+    lang: LangDep,
+) -> dict[str, Any]:
+    """Every state change and action record of a target, with ``ETag: "<version>"``."""
+    detail = target_actions.target_detail(ws, principal, target_id, lang)
+    audit(request, principal, "targets.history", target_id)
+    response.headers["ETag"] = f'"{detail["version"]}"'
+    return detail
