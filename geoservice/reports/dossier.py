@@ -23,9 +23,9 @@ from typing import Any
 
 import geopandas as gpd
 import jinja2
+import pandas as pd
 
 from geoservice.analysis.labels import (
-    article_label,
     category_name,
     citation,
     priority_word,
@@ -38,6 +38,7 @@ from geoservice.base.missing import village_word
 from geoservice.base.workspace import Workspace
 from geoservice.reports.dossier_basis import (
     JOINT_ENFORCEMENT_ARTICLE,
+    REPORTING_ARTICLE,
     deadline,
     department_duties,
 )
@@ -205,6 +206,10 @@ def _summary(facts: DossierFacts, rules: Rules, lang: Lang) -> dict[str, str]:
         {protection_word(str(v), lang) for v in facts.risk.get("public_welfare", []) if v}
         - {protection_word("none", lang)}
     )
+    if facts.risk.get("nature_reserve", pd.Series(dtype=bool)).fillna(False).astype(bool).any():
+        protection.append(pick(lang, "自然保护区", "nature reserve"))
+    if (facts.risk.get("kind", pd.Series(dtype=object)).astype(str) == "wetland").any():
+        protection.append(pick(lang, "湿地", "wetland"))
     return {
         "priority": f"{t['priority']}（{priority_word(str(t['priority']), lang)}）"
         if lang == "zh"
@@ -224,7 +229,7 @@ def _summary(facts: DossierFacts, rules: Rules, lang: Lang) -> dict[str, str]:
 
 
 def _articles(rules: Rules, lang: Lang, duty_articles: list[int]) -> list[dict[str, str]]:
-    numbers = sorted({JOINT_ENFORCEMENT_ARTICLE, *duty_articles})
+    numbers = sorted({JOINT_ENFORCEMENT_ARTICLE, REPORTING_ARTICLE, *duty_articles})
     return [
         {"citation": citation(rules, n, lang), "text": article_text(n, lang)}
         for n in numbers
@@ -287,14 +292,12 @@ def build_dossier(
         "deadline": deadline(facts.target, day).isoformat(),
         "policy_title": pick(lang, rules.policy.title_zh, rules.policy.title_en),
         "joint_article": citation(rules, JOINT_ENFORCEMENT_ARTICLE, lang),
-        "article_8": article_label(JOINT_ENFORCEMENT_ARTICLE, lang),
         "summary": _summary(facts, rules, lang),
         "lead": duties[0] if duties else None,
         "cooperating": duties[1:],
         "departments": duties,
         "map_png": base64.b64encode(figure.png).decode("ascii"),
         "centre": figure.centre_text(lang),
-        "scale_m": f"{figure.scale_m:g}",
         "reasons": facts.reasons,
         "complaints": complaint_rows(facts, lang),
         "show_phone": facts.show_phone,

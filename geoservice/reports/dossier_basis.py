@@ -28,6 +28,7 @@ from layers.messages import Lang, pick
 
 __all__ = [
     "JOINT_ENFORCEMENT_ARTICLE",
+    "REPORTING_ARTICLE",
     "DepartmentDuty",
     "deadline",
     "deadline_days",
@@ -36,6 +37,8 @@ __all__ = [
 
 # Article 8 of the Collaboration Rules: joint enforcement (联合执法).
 JOINT_ENFORCEMENT_ARTICLE = 8
+# Article 9: departments report what they did at the forest-chief meetings.
+REPORTING_ARTICLE = 9
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,9 @@ def _as_of(ws: Workspace) -> str | None:
 
 def _context(ws: Workspace, target: gpd.GeoDataFrame, present: set[str]) -> gpd.GeoDataFrame:
     if "parcels" not in present:
-        return gpd.GeoDataFrame(geometry=[], crs=target.crs)
+        return gpd.GeoDataFrame(
+            {"parcel_id": pd.Series([], dtype="string")}, geometry=[], crs=target.crs
+        )
     x0, y0, x1, y1 = target.total_bounds
     pad = max(_CONTEXT_PAD_M, 0.25 * max(x1 - x0, y1 - y0))
     return ws.read(
