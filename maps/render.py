@@ -373,13 +373,20 @@ def external_urls(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
     ]
 
 
-def save_standalone(m: folium.Map, path: str | Path, allowed: tuple[str, ...] = ()) -> Path:
+def save_standalone(
+    m: folium.Map,
+    path: str | Path,
+    allowed: tuple[str, ...] = (),
+    bundles: tuple[str, ...] = BUNDLES,
+) -> Path:
     """Write ``m`` as one self-contained HTML file that loads nothing from the network.
 
     ``allowed`` lists URL prefixes asked for explicitly (an XYZ tile server's URL template
-    up to its first ``{``); any other asset on another host is refused. URLs in the text
-    of the page (popups, tooltips, the GeoJSON data: complaint texts, village names) are
-    shown, never loaded, so they never refuse a page; the map builders escape that text.
+    up to its first ``{``); any other asset on another host is refused. ``bundles`` are
+    the Leaflet bundles inlined (a map of vector tiles: :data:`maps.assets.TILED_BUNDLES`).
+    URLs in the text of the page (popups, tooltips, the GeoJSON data: complaint texts,
+    village names) are shown, never loaded, so they never refuse a page; the map builders
+    escape that text.
 
     Raises
     ------
@@ -387,7 +394,7 @@ def save_standalone(m: folium.Map, path: str | Path, allowed: tuple[str, ...] = 
         If the page would load an asset from another host (:func:`external_urls`, e.g. an
         internet tile URL); nothing is written then.
     """
-    text = offline_html(m)
+    text = offline_html(m, bundles)
     urls = external_urls(text, allowed)
     if urls:
         raise MapInputError(

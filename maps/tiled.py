@@ -30,6 +30,7 @@ from folium.template import Template
 
 from layers.messages import Lang, pick
 from maps import styles
+from maps.basemaps import Basemap
 from maps.render import base_map, fullscreen, legend
 
 __all__ = ["STYLE_KINDS", "TiledLayer", "tiled_map"]
@@ -213,6 +214,7 @@ def tiled_map(
     status: dict[str, Any] | None = None,
     names: dict[str, dict[str, str]] | None = None,
     legend_blocks: list[str] | None = None,
+    basemap: str | Basemap | None = None,
 ) -> folium.Map:
     """A map page drawing ``layers`` from vector tiles.
 
@@ -234,8 +236,10 @@ def tiled_map(
         Attribute → (code → name) tables for popups (e.g. department codes).
     legend_blocks : list of str, optional
         Legend fragments (:func:`maps.styles.legend_html`).
+    basemap : maps.basemaps.Basemap or str, optional
+        Basemap under the tiles (default none).
     """
-    m = base_map()
+    m = base_map(basemap)
     root: Any = m.get_root()
     root.header.add_child(folium.Element(_POPUP_CSS), name="gs_tiled_css")
     config = {

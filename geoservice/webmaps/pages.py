@@ -283,6 +283,7 @@ def tiled_shell(
     status_url: str | None = None,
     status: dict[str, Any] | None = None,
     link: bool = True,
+    basemap: Any = None,
 ) -> Any:
     """The light page (a folium Map) of a map of ``kind`` (see the module notes) over ``visible`` tile
     layers, opened on ``village`` (code or name) or on every village."""
@@ -320,6 +321,7 @@ def tiled_shell(
         status=status,
         names=_names(lang),
         legend_blocks=blocks,
+        basemap=basemap,
     )
 
 
