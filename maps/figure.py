@@ -223,14 +223,17 @@ def _parcel_labels(ax: Axes, parcels: gpd.GeoDataFrame, fontsize: float) -> None
     points = parcels.geometry.representative_point()
     xs, ys = points.x.to_numpy(), points.y.to_numpy()
     labels, _ = short_labels(parcels["parcel_id"])
+    # Just above the point inside each parcel, so the target's centre cross (a point
+    # inside the target, often the same point) stays visible.
     for x, y, text in zip(xs, ys, labels, strict=True):
-        ax.text(
-            x,
-            y,
+        ax.annotate(
             text,
+            (x, y),
+            xytext=(0, 5),
+            textcoords="offset points",
             fontsize=fontsize,
             ha="center",
-            va="center",
+            va="bottom",
             zorder=8,
             color="#1a237e",
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
