@@ -141,12 +141,19 @@ class ComplaintIntake:
         return cached_rules(self._rules_source())
 
     def warm_up(self) -> None:
-        """Read what the intake holds now (a worker does so when it starts) and parse the
-        rules, so that the first complaint is as fast as the next ones."""
+        """Read what the intake holds now (a worker does so when it starts), today's
+        complaint numbers and the rules, so that the first complaint is as fast as the next
+        ones."""
         self.rules()
         self.ws.require()
-        with self._mutex, self.ws.lock(wait_seconds=LOCK_WAIT_SECONDS):
-            self._refresh()
+        with (
+            self._mutex,
+            self.ws.lock(wait_seconds=LOCK_WAIT_SECONDS),
+            self.ws.read_connection() as con,
+        ):
+            self.warm.refresh(con)
+            if self.warm.complaint_top is not None:
+                self.warm.next_number(con, f"TS-{date.today():%Y%m%d}-")
 
     def _refresh(self) -> None:
         """Bring what is held in line with the file (the caller holds the workspace lock)."""

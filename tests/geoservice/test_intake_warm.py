@@ -190,3 +190,13 @@ def test_a_service_without_a_workspace_starts_and_warms_nothing(tmp_path):
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200
     assert getattr(app.state, "complaint_intake", None) is None
+
+
+def test_todays_numbers_read_at_warm_up_follow_another_intake(ws):
+    first, second = ComplaintIntake(ws), ComplaintIntake(ws)
+    first.warm_up()
+    lon, lat = lonlat(X0 + 50, Y0 + 50)
+    args = {"text": "有人砍树", "by": "o", "lon": lon, "lat": lat}
+    ids = [second.submit(ws, **args)["complaint_id"], first.submit(ws, **args)["complaint_id"]]
+    assert [i[-3:] for i in ids] == ["001", "002"]
+    assert first.caught_up == 1
