@@ -17,8 +17,9 @@ independent of row order:
 - an earlier target sharing no parcel with any new target is ``resolved`` (its evidence is
   gone); it is never deleted (:mod:`~geoservice.analysis.target_register`).
 
-Targets resolved by an earlier run are matched last, so evidence that comes back at the
-same parcels brings the old id back. New targets matched to nothing keep their hash id;
+Targets that left the layer in an earlier run (resolved, or merged into another) are
+matched last, so evidence that comes back at the same parcels, or a merged target that
+splits again, brings the old id back. New targets matched to nothing keep their hash id;
 one that is already taken (by an earlier or resolved target) is re-hashed with a counter.
 """
 

@@ -206,13 +206,16 @@ def identify(
 ) -> tuple[pd.DataFrame, pd.DataFrame, IdentityResult]:
     """``targets`` and ``reasons`` (hash ids, just built) with the ids of the targets they
     continue (:func:`~geoservice.analysis.identity.match_targets` against the current
-    ``targets`` layer and the resolved targets of the register), and the match itself."""
+    ``targets`` layer, then the register's targets that left it: resolved or merged into
+    another), and the match itself."""
     earlier = pd.DataFrame({"target_id": [], "parcel_ids": []}, dtype=object)
     if ws.exists() and "targets" in ws.layer_names():
         layer = ws.read("targets", columns=["target_id", "parcel_ids"], read_geometry=False)
         earlier = pd.DataFrame(layer[["target_id", "parcel_ids"]])
     register = read_register(ws) if ws.exists() else read_register_empty()
-    resolved = resolved_targets(register)[["target_id", "parcel_ids"]]
+    # targets that left the layer (resolved, or merged into another) may come back
+    gone = register[register["in_layer"].astype("int64").to_numpy() == 0]
+    resolved = gone[["target_id", "parcel_ids"]]
     hashed = targets["target_id"].astype(str)
     result = match_targets(earlier, targets, resolved, register["target_id"])
     return result.rename(targets, hashed), result.rename(reasons, hashed), result
