@@ -41,7 +41,7 @@ TARGETS_PANE = "gs-targets"
 TARGETS_PANE_Z = 640
 
 _NORTH_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 40" width="24" height="40" '
+    '<svg viewBox="0 0 24 40" width="24" height="40" '
     'role="img" aria-label="{label}"><text x="12" y="11" text-anchor="middle" '
     'font-size="11" font-weight="bold" font-family="sans-serif" fill="#222">{letter}</text>'
     '<polygon points="12,13 20,38 12,32" fill="#222"/>'

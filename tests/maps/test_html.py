@@ -13,11 +13,11 @@ import pytest
 from folium.plugins import MarkerCluster
 from shapely.geometry import Point, box
 
-from maps import assets, styles
+from maps import assets, cartography, styles
 from maps.cartography import TARGETS_PANE
 from maps.overlays import CLUSTER_UNTIL_ZOOM
 from maps.products import department_map, targets_map, villages_map
-from maps.render import MapInputError, base_map, external_urls, save_standalone
+from maps.render import MapInputError, base_map, external_urls, save_standalone, served_html
 
 CRS = "EPSG:4546"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
 X0, Y0 = 500_000.0, 2_600_000.0
@@ -494,3 +494,10 @@ def test_any_map_from_base_map_has_a_north_arrow_and_a_metric_scale(lang, letter
     assert "gs-north" in page and _shown(page, f">{letter}</text>")
     assert "imperial: false" in page
     assert page.count("gs-north leaflet-control") == 1
+
+
+def test_map_furniture_names_no_url_at_all():
+    m = base_map(lang="en")
+    cartography.caption(m, "Title", [("Data as of", "2026-11-28")], "en")
+    cartography.legend(m, ["<b>x</b>"], "en")
+    assert "://" not in served_html(m)
