@@ -45,6 +45,7 @@ FACT_FIELDS: dict[str, tuple[str, ...]] = {
         "patch_basis",
         "patch_occupation_ha",
         "patch_volume_m3",
+        "patch_fire_ha",
     ),
     "problem": ("category", "status", "deadline", "overdue_days", "points"),
 }
@@ -56,6 +57,7 @@ _NUMBERS = {
     "patch_illegal_ha",
     "patch_occupation_ha",
     "patch_volume_m3",
+    "patch_fire_ha",
     "overdue_days",
 }
 ITEM_COLUMNS = [
@@ -78,6 +80,7 @@ ITEM_COLUMNS = [
     "patch_basis",
     "patch_occupation_ha",
     "patch_volume_m3",
+    "patch_fire_ha",
 ]
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
@@ -195,8 +198,10 @@ def item_table(
         - complaints: status, received (``YYYY-MM-DD``);
         - patches (per part on the parcel): legality, cause (change cause), overlap_ha,
           illegal_ha (illegal area on this parcel), patch_illegal_ha, patch_basis
-          (criminal basis of the whole patch: area_pw, area, volume, comma-joined) and
-          patch_occupation_ha, patch_volume_m3 (m³) of the whole patch;
+          (criminal basis of the whole patch: area_pw, area, volume, fire,
+          comma-joined) and
+          patch_occupation_ha, patch_volume_m3 (m³) and patch_fire_ha (burnt stocked
+          forest, ha) of the whole patch;
         - problems: status, deadline (``YYYY-MM-DD``), overdue_days;
         - text '' where the input had none; columns of another kind missing.
     """

@@ -200,12 +200,16 @@ class ParcelTraits:
         The public-welfare (5-mu) criminal threshold applies.
     volume_per_ha : ndarray of float64
         Standing volume, m³/ha (0 where unknown).
+    stocked : ndarray of bool, optional
+        Stocked forest (有林地: land class in ``criminal.stocked_land_classes``), what
+        the forest-fire threshold counts; none when not given.
     """
 
     wetland: NDArray[np.bool_]
     forest: NDArray[np.bool_]
     public_welfare_land: NDArray[np.bool_]
     volume_per_ha: NDArray[np.float64]
+    stocked: NDArray[np.bool_] | None = None
 
 
 PATCH_EXTRA = (
@@ -216,6 +220,8 @@ PATCH_EXTRA = (
     "volume_m3",
     "patch_area_met",
     "patch_volume_met",
+    "fire_ha",
+    "patch_fire_met",
 )
 
 
@@ -237,9 +243,11 @@ def patch_evidence(
     established illegal area apportioned by overlap share (0 unless legality is
     ``true``); ``occupation_ha`` (illegal_ha of an occupation category on forest land);
     ``felling_ha`` and ``volume_m3`` (illegal_ha of a felling category, times the
-    parcel's volume per hectare); ``patch_area_met`` / ``patch_volume_met`` (1.0 when the
-    whole patch meets a criminal threshold: one act counts as a whole, whatever parcels
-    it crosses).
+    parcel's volume per hectare); ``fire_ha`` (overlap of a burn, a patch of a
+    ``criminal.fire_categories`` category, with stocked forest, whatever its legality);
+    ``patch_area_met`` / ``patch_volume_met`` / ``patch_fire_met`` (1.0 when the whole
+    patch meets a criminal threshold: one act counts as a whole, whatever parcels it
+    crosses).
     """
     pr, cr = rules.patches, rules.criminal
     if len(patches) == 0:
@@ -279,6 +287,9 @@ def patch_evidence(
     )
     felling = np.where(np.isin(cat, cr.felling_categories), illegal_ha, 0.0)
     volume = felling * traits.volume_per_ha[parcel]
+    # burnt stocked forest counts whatever the legality: the fire happened
+    stocked = traits.stocked[parcel] if traits.stocked is not None else np.zeros(len(parcel), bool)
+    fire = np.where(np.isin(base_cat[item], cr.fire_categories) & stocked, overlap_ha, 0.0)
     # the whole patch against the thresholds
     n = len(p)
     pw = traits.public_welfare_land[parcel]
@@ -289,16 +300,18 @@ def patch_evidence(
         occ_all > 0
     )
     volume_met = (vol_all >= cr.felling_volume_m3) & (vol_all > 0)
-    basis = np.where(
-        area_met & volume_met,
-        "area,volume",
-        np.where(area_met, "area", np.where(volume_met, "volume", "")),
+    fire_all = np.bincount(item, weights=fire, minlength=n).astype(np.float64)
+    fire_met = (fire_all >= cr.fire_stocked_area_ha) & (fire_all > 0)
+    area_name = np.where(occ_pw >= cr.public_welfare_area_ha, "area_pw", "area")
+    named = np.stack(
+        [
+            np.where(area_met, area_name, ""),
+            np.where(volume_met, "volume", ""),
+            np.where(fire_met, "fire", ""),
+        ]
     )
-    basis = np.where(
-        area_met & (occ_pw >= cr.public_welfare_area_ha),
-        np.char.replace(basis.astype(str), "area", "area_pw"),
-        basis,
-    )
+    joined = pd.Series(named[0]).str.cat([pd.Series(named[1]), pd.Series(named[2])], sep=",")
+    basis = joined.str.replace(r",+", ",", regex=True).str.strip(",").to_numpy(dtype=object)
 
     ids = _ids(column(p, "patch_id"))
     cause = column(p, "change_cause").astype("string").fillna("").to_numpy(dtype=object)
@@ -316,6 +329,7 @@ def patch_evidence(
             np.where(occ_pw >= cr.public_welfare_area_ha, occ_pw, occ_all)[item]
         ),
         "patch_volume_m3": _num(vol_all[item], 2),
+        "patch_fire_ha": _num(fire_all[item]),
     }
     return Evidence(
         parcel=parcel,
@@ -332,6 +346,8 @@ def patch_evidence(
             "volume_m3": volume,
             "patch_area_met": area_met[item].astype(np.float64),
             "patch_volume_met": volume_met[item].astype(np.float64),
+            "fire_ha": fire,
+            "patch_fire_met": fire_met[item].astype(np.float64),
         },
     )
 

@@ -226,10 +226,26 @@ def display_sections(rules: Rules, lang: Lang) -> list[dict[str, Any]]:
         ),
         _row(
             "criminal.felling_volume_m3",
-            "盗伐滥伐林木蓄积",
-            "illegal felling, standing volume",
+            "盗伐林木立木蓄积",
+            "theft felling, standing volume",
             k.felling_volume_m3,
             "m3",
+            lang,
+        ),
+        _row(
+            "criminal.unlicensed_felling_volume_m3",
+            "滥伐林木立木蓄积",
+            "felling without a permit, standing volume",
+            k.unlicensed_felling_volume_m3,
+            "m3",
+            lang,
+        ),
+        _row(
+            "criminal.fire_stocked_area_ha",
+            "森林火灾过火有林地面积",
+            "stocked forest burnt by a forest fire",
+            k.fire_stocked_area_ha,
+            "ha",
             lang,
         ),
     ]

@@ -41,6 +41,7 @@ HEADERS: dict[str, tuple[str, str]] = {
     "complaint_count": ("举报投诉数", "complaints"),
     "patch_area_ha": ("变化图斑面积(公顷)", "change patch area (ha)"),
     "open_problem_count": ("未整改问题数", "open problems"),
+    "legal_basis": ("法律依据", "legal basis"),
     "reasons": ("理由", "reasons"),
 }
 Names = Mapping[str, tuple[str, str]]

@@ -15,13 +15,13 @@ from geoservice.analysis.labels import (
     category_name,
     citation,
     legality_word,
-    mu,
     problem_status_word,
     protection_word,
     status_word,
 )
 from geoservice.analysis.routing import Assignment, Routing
 from geoservice.analysis.rules import Rules
+from geoservice.analysis.thresholds import finding_text, hunting_text
 from geoservice.base.missing import NO_DEADLINE, village_word, word
 from layers.codes import CAUSE_CATEGORY
 from layers.messages import Lang, pick
@@ -70,11 +70,11 @@ class CriminalFinding:
 
     Attributes
     ----------
-    basis : {"area_pw", "area", "volume"}
-        Illegal occupation of public-welfare forest land, of forest land, or illegal
-        felling volume.
+    basis : {"area_pw", "area", "volume", "fire"}
+        Illegal occupation of public-welfare forest land, of forest land, illegal
+        felling volume, or stocked forest burnt by a forest fire.
     amount : float
-        Hectares (area bases) or cubic metres (volume).
+        Hectares (area bases, fire) or cubic metres (volume).
     patch_id : str or None
         The change patch that meets it on its own; None when the target's parcels
         together meet it.
@@ -314,55 +314,13 @@ def _problems(f: TargetFacts, lang: Lang) -> str:
     )
 
 
-def _pw_land(cls: str, rules: Rules, lang: Lang = "zh") -> str:
-    """``国家一级公益林地``; land counted as public welfare for being in a reserve otherwise."""
-    if cls in rules.criminal.public_welfare_classes:
-        return protection_word(cls, lang) + (" land" if lang == "en" else "地")
-    return "nature-reserve forest land" if lang == "en" else "自然保护区林地"
-
-
-def _finding(c: CriminalFinding, rules: Rules, lang: Lang) -> str:
-    cr = rules.criminal
-    who = (
-        pick(lang, f"变化图斑 {c.patch_id} ", f"change patch {c.patch_id}: ")
-        if c.patch_id
-        else pick(lang, "区域内合计", "in total: ")
-    )
-    if c.basis == "area_pw":
-        zh_land = "、".join(_pw_land(p, rules) for p in c.classes) or "公益林地"
-        en_land = (
-            ", ".join(_pw_land(p, rules, "en") for p in c.classes) or "public-welfare forest land"
-        )
-        return pick(
-            lang,
-            f"{who}违法占用{zh_land} {c.amount:.2f} 公顷，超过 "
-            f"{mu(cr.public_welfare_area_ha)} 亩（{cr.public_welfare_area_ha:g} 公顷）刑事立案标准",
-            f"{who}illegal occupation of {en_land} of {c.amount:.2f} ha, over the criminal "
-            f"threshold of {mu(cr.public_welfare_area_ha)} mu ({cr.public_welfare_area_ha:g} ha)",
-        )
-    if c.basis == "area":
-        return pick(
-            lang,
-            f"{who}违法占用林地 {c.amount:.2f} 公顷，超过 {mu(cr.other_area_ha)} 亩"
-            f"（{cr.other_area_ha:g} 公顷）刑事立案标准",
-            f"{who}illegal occupation of forest land of {c.amount:.2f} ha, over the criminal "
-            f"threshold of {mu(cr.other_area_ha)} mu ({cr.other_area_ha:g} ha)",
-        )
-    per_ha = c.amount / c.felling_ha if c.felling_ha > 0 else 0.0
-    return pick(
-        lang,
-        f"{who}违法采伐 {c.felling_ha:.2f} 公顷，按每公顷蓄积 {per_ha:.1f} 立方米估算林木蓄积 "
-        f"{c.amount:.1f} 立方米，超过 {cr.felling_volume_m3:g} 立方米刑事立案标准",
-        f"{who}illegal felling of {c.felling_ha:.2f} ha at {per_ha:.1f} m³/ha, an estimated "
-        f"{c.amount:.1f} m³ of standing volume, over the criminal threshold of "
-        f"{cr.felling_volume_m3:g} m³",
-    )
-
-
 def _criminal(f: TargetFacts, rules: Rules, lang: Lang) -> str:
-    if not f.criminal.met:
+    lines = [finding_text(c, rules, lang) for c in f.criminal.findings]
+    hunting = hunting_text(f.categories, rules, lang)
+    if hunting:
+        lines.append(hunting)
+    if not lines:
         return ""
-    lines = [_finding(c, rules, lang) for c in f.criminal.findings]
     text = pick(lang, "；".join(lines) + "。", "; ".join(lines) + ".")
     return text[:1].upper() + text[1:]
 

@@ -120,6 +120,21 @@ class ProtectionRules(StrictModel):
         return self
 
 
+class Citation(StrictModel):
+    """Where a threshold comes from: document and article, in Chinese and English."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Citations(StrictModel):
+    occupation: Citation
+    felling: Citation
+    unlicensed_felling: Citation
+    fire: Citation
+    hunting: Citation
+
+
 class CriminalRules(StrictModel):
     occupation_categories: list[str]
     public_welfare_classes: list[str]
@@ -128,11 +143,24 @@ class CriminalRules(StrictModel):
     other_area_ha: float = Field(gt=0.0)
     felling_categories: list[str]
     felling_volume_m3: float = Field(gt=0.0)
+    felling_saplings: int = Field(gt=0)
+    unlicensed_felling_volume_m3: float = Field(gt=0.0)
+    unlicensed_felling_saplings: int = Field(gt=0)
+    fire_categories: list[str]
+    fire_stocked_area_ha: float = Field(gt=0.0)
+    stocked_land_classes: list[str]
+    hunting_categories: list[str]
+    citations: Citations
     article: int = Field(ge=1)
 
     @model_validator(mode="after")
     def _known(self) -> CriminalRules:
-        for name in ("occupation_categories", "felling_categories"):
+        for name in (
+            "occupation_categories",
+            "felling_categories",
+            "fire_categories",
+            "hunting_categories",
+        ):
             for i, cat in enumerate(getattr(self, name)):
                 check_category(f"criminal.{name}.{i}", cat)
         for i, cls in enumerate(self.public_welfare_classes):

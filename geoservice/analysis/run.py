@@ -19,7 +19,7 @@ import pandas as pd
 from geoservice.analysis import lanes
 from geoservice.analysis.complaints import COMPLAINT_COLUMNS
 from geoservice.analysis.rules import Rules, rules_hash
-from geoservice.analysis.scoring import PARCEL_COLUMNS, score_parcels
+from geoservice.analysis.scoring import PARCEL_READ_COLUMNS, score_parcels
 from geoservice.analysis.target_register import identify, record_identity
 from geoservice.analysis.targets import build_targets_and_reasons
 from geoservice.base.errors import NotFoundError, message
@@ -78,7 +78,7 @@ def empty_layer(kind: str, crs: Any) -> gpd.GeoDataFrame:
 
 # the columns the analysis reads of the two largest layers (the others are read whole):
 # parcels and complaints carry many more (survey codes, coordinates as text, channel)
-ANALYSIS_COLUMNS = {"parcels": PARCEL_COLUMNS, "complaints": COMPLAINT_COLUMNS}
+ANALYSIS_COLUMNS = {"parcels": PARCEL_READ_COLUMNS, "complaints": COMPLAINT_COLUMNS}
 
 
 def _read(ws: Workspace, kind: str) -> gpd.GeoDataFrame:

@@ -47,6 +47,7 @@ from geoservice.analysis.spatial import PolygonIndex, PolygonTree
 
 __all__ = [
     "PARCEL_COLUMNS",
+    "PARCEL_READ_COLUMNS",
     "PARCEL_RISK_COLUMNS",
     "UNMATCHED_COMPLAINT_COLUMNS",
     "UNMATCHED_PROBLEM_COLUMNS",
@@ -67,6 +68,9 @@ PARCEL_COLUMNS = (
     "area_ha",
     "volume_per_ha",
 )
+# the parcel columns the scoring reads: those it copies and the land class (stocked forest
+# for the forest-fire threshold)
+PARCEL_READ_COLUMNS = (*PARCEL_COLUMNS, "land_class")
 PARCEL_RISK_COLUMNS = [
     *PARCEL_COLUMNS,
     "complaint_score",
@@ -156,6 +160,14 @@ def public_welfare_land(parcels: pd.DataFrame, rules: Rules) -> NDArray[np.bool_
     return out
 
 
+def stocked_forest(parcels: pd.DataFrame, rules: Rules) -> NDArray[np.bool_]:
+    """Whether each parcel is stocked forest (有林地): its land class, leading zeros
+    dropped, is one of ``criminal.stocked_land_classes``."""
+    classes = column(parcels, "land_class").astype("string").str.strip().str.lstrip("0")
+    known = [c.lstrip("0") for c in rules.criminal.stocked_land_classes]
+    return classes.isin(known).to_numpy(dtype=bool, na_value=False)
+
+
 def _sum(local: NDArray[np.int64], values: NDArray[np.float64], m: int) -> NDArray[np.float64]:
     return np.bincount(local, weights=values, minlength=m).astype(np.float64)
 
@@ -218,9 +230,10 @@ def score_parcels(
           reaches ``criminal.public_welfare_area_ha`` (public-welfare land) or
           ``criminal.other_area_ha``, or its estimated felled volume reaches
           ``criminal.felling_volume_m3``, or a change patch on it does so as a whole (one
-          act, whatever parcels it crosses); criminal_basis ('area', 'volume',
-          'area;volume' or ''); estimated_volume_m3 (m³: illegal felling area in the
-          parcel x volume_per_ha);
+          act, whatever parcels it crosses), or a burn on it has burnt
+          ``criminal.fire_stocked_area_ha`` of stocked forest as a whole;
+          criminal_basis ('area', 'volume', 'fire', ';'-joined, or '');
+          estimated_volume_m3 (m³: illegal felling area in the parcel x volume_per_ha);
         - flagged (bool): score >= ``flag.score`` or a criminal threshold met;
         - public_welfare_land (bool: the public-welfare area threshold applies),
           occupation_area_ha (illegal occupation/destruction area on forest land, ha),
@@ -230,8 +243,8 @@ def score_parcels(
           points|illegal ha of the whole patch|its criminal basis (area_pw, area,
           volume, comma-joined)|its occupation ha|its volume m³``), problem_facts
           (``id|category|status|deadline|days overdue|points``): one entry per item,
-          ``;``-joined, points before the multiplier; filled for the parcels of ``items``
-          only (for reading in GIS), '' otherwise;
+          ``;``-joined, points before the multiplier; filled for flagged parcels only
+          (written from ``items``, for reading in GIS), '' otherwise;
         - geometry: the parcel polygon.
     """
     crs = parcels.crs if isinstance(parcels, gpd.GeoDataFrame) else None
@@ -282,6 +295,7 @@ def _traits(parcels: pd.DataFrame, rules: Rules) -> tuple[ParcelTraits, NDArray[
                 dtype=np.float64, na_value=np.nan
             )
         ),
+        stocked=stocked_forest(parcels, rules),
     )
     return traits, protection_multiplier(parcels, rules)
 
@@ -343,7 +357,10 @@ def _aggregate(
         data["complaint_count"] = np.bincount(lc, minlength=m)
         data["complaint_ids"] = RowLists(lc, comp.item, m).join(safe_ids(comp.ids))
         items = table.result()
-        data.update(facts_columns(items, m))
+        # the facts text is written for the flagged parcels only
+        data.update(
+            {name: text.where(flagged, "") for name, text in facts_columns(items, m).items()}
+        )
         data["categories"], data["dominant_category"] = ranking.result()
     columns = {name: data[name] for name in PARCEL_RISK_COLUMNS[:-1]}
     columns["geometry"] = geometry
@@ -388,7 +405,8 @@ def _scores(
     volume_met = ((volume >= cr.felling_volume_m3) & (volume > 0)) | (
         _sum(lp, patch.extra["patch_volume_met"], m) > 0
     )
-    criminal = area_met | volume_met
+    fire_met = _sum(lp, patch.extra["patch_fire_met"], m) > 0
+    criminal = area_met | volume_met | fire_met
     return {
         "complaint_score": complaint_score,
         "patch_score": patch_score,
@@ -400,6 +418,7 @@ def _scores(
         "estimated_volume_m3": volume,
         "area_met": area_met,
         "volume_met": volume_met,
+        "fire_met": fire_met,
         "criminal_threshold_met": criminal,
         "flagged": (score >= rules.flag.score) | criminal,
     }
@@ -422,7 +441,17 @@ def _columns(
     sub = pd.DataFrame(parcels[copied]).iloc[rows].reset_index(drop=True)
     area_met, volume_met = scores["area_met"], scores["volume_met"]
     basis = decode(
-        area_met.astype(np.int64) + 2 * volume_met, ["", "area", "volume", "area;volume"]
+        area_met.astype(np.int64) + 2 * volume_met + 4 * scores["fire_met"],
+        [
+            "",
+            "area",
+            "volume",
+            "area;volume",
+            "fire",
+            "area;fire",
+            "volume;fire",
+            "area;volume;fire",
+        ],
     )
     volume_per_ha = pd.to_numeric(column(sub, "volume_per_ha"), errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan

@@ -99,6 +99,7 @@ def _patch_items(items: pd.DataFrame) -> pd.DataFrame:
         patch_basis=("patch_basis", "first"),
         patch_occupation_ha=("patch_occupation_ha", "first"),
         patch_volume_m3=("patch_volume_m3", "first"),
+        patch_fire_ha=("patch_fire_ha", "first"),
     )
     return agg
 

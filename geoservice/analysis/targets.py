@@ -45,6 +45,7 @@ from geoservice.analysis.target_totals import (
     select_parts,
     split_items,
 )
+from geoservice.analysis.thresholds import legal_basis
 from layers.messages import Lang
 
 __all__ = [
@@ -73,6 +74,7 @@ TARGET_COLUMNS = [
     "complaint_count",
     "patch_area_ha",
     "open_problem_count",
+    "legal_basis",
     "reasons",
     "geometry",
 ]
@@ -209,7 +211,10 @@ def build_targets_and_reasons(
         categories (dominant first) and cooperating_departments are ``;``-joined;
         departments are codes; area_ha and patch_area_ha (overlap of illegal, suspected
         and unknown patches) in hectares; estimated_volume_m3 in m³; complaint_count and
-        open_problem_count count distinct items; geometry a MultiPolygon.
+        open_problem_count count distinct items; legal_basis: the criminal thresholds
+        the target meets and those that concern its categories, each with its figure and
+        citation (:func:`~geoservice.analysis.thresholds.legal_basis`; '' when none
+        applies), in ``lang``; geometry a MultiPolygon.
     reasons : pandas.DataFrame
         ``target_id``, ``reasons_zh``, ``reasons_en``: the reasons in both languages, in
         the order of ``targets``.
@@ -293,6 +298,8 @@ def _criminal(t: PerTarget, g: int, rules: Rules) -> CriminalFacts:
         if "volume" in basis:
             volume, felled = float(row["patch_volume_m3"]), float(row["patch_illegal_ha"])
             findings.append(CriminalFinding("volume", volume, pid, felling_ha=felled))
+        if "fire" in basis:
+            findings.append(CriminalFinding("fire", float(row["patch_fire_ha"]), pid))
     if findings:
         return CriminalFacts(findings)
     pw_ha, all_ha = float(t.occupation_pw[g]), float(t.occupation_all[g])
@@ -400,6 +407,7 @@ def _row(g: int, t: PerTarget, rules: Rules, lang: Lang) -> dict[str, object]:
         "complaint_count": int(t.complaint_count[g]),
         "patch_area_ha": round(float(t.patch_area_ha[g]), 4),
         "open_problem_count": int(t.problem_count[g]),
+        "legal_basis": legal_basis(categories, criminal.findings, rules, lang),
         "reasons": target_reasons(facts, routing, rules, lang),
         # the other language, stored beside the layer so exports can use either
         "reasons_zh" if lang == "en" else "reasons_en": target_reasons(

@@ -57,7 +57,7 @@ from geoservice.intake.store import geometry_column, table_columns
 __all__ = ["PARCEL_ATTRS", "RiskRows", "WarmLayers", "bulk_index", "day_number"]
 
 PARCEL_ATTRS: tuple[str, ...] = ("parcel_id", "kind", "village_code", "village_name")
-PARCEL_ATTRS += ("public_welfare", "nature_reserve", "area_ha", "volume_per_ha")
+PARCEL_ATTRS += ("public_welfare", "nature_reserve", "area_ha", "volume_per_ha", "land_class")
 _LAYERS = ("parcels", "villages", "complaints", "parcel_risk")
 
 

@@ -38,6 +38,7 @@ TARGET_COLUMNS = [
     "complaint_count",
     "patch_area_ha",
     "open_problem_count",
+    "legal_basis",
     "reasons",
     "geometry",
 ]

@@ -211,3 +211,17 @@ def test_text_matching_no_keyword_and_missing_text_are_other():
 def test_the_first_category_in_table_order_wins(tmp_path):
     text = pd.Series(["有人在湿地里烧荒"])
     assert classify_text(text, load_rules()).tolist() == ["wetland_damage"]
+
+
+def test_a_threshold_citation_left_empty_is_refused_naming_the_key(tmp_path):
+    path = _override(tmp_path, "criminal:\n  citations:\n    fire: {zh: '', en: Art. 1}\n")
+    with pytest.raises(OptionError, match=r"criminal\.citations\.fire\.zh"):
+        load_rules(path)
+
+
+def test_every_criminal_threshold_carries_its_citation():
+    c = load_rules().criminal
+    assert c.felling_volume_m3 == 5.0 and c.unlicensed_felling_volume_m3 == 20.0
+    assert "法释〔2023〕8号" in c.citations.felling.zh
+    assert "法释〔2022〕12号" in c.citations.hunting.zh
+    assert "立案追诉标准" in c.citations.fire.zh

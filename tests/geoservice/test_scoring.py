@@ -206,7 +206,7 @@ def test_a_complaint_naming_a_nearby_parcel_counts_for_it_by_distance(text):
 
 def test_a_date_or_phone_number_in_the_text_names_no_parcel():
     p = parcels({}, {"geometry": box(130)})
-    text = "2026-001 起有人砍树，电话 0763-0010021"
+    text = "2026-11-28 起有人砍树，电话 0001-0020，工号 10001-002"
     result = score(p, complaints({"geometry": at(50, 50), "description": text}))
     assert result.parcel_risk["parcel_id"].tolist() == ["0001-001"]
 
@@ -287,14 +287,51 @@ def test_criminal_threshold_by_area_public_welfare_5_mu_other_10_mu(public_welfa
     assert r["occupation_area_ha"] == pytest.approx(area)
 
 
-@pytest.mark.parametrize(("area", "met"), [(0.02, True), (0.019, False)])
-def test_criminal_threshold_by_felling_volume(area, met):
-    # illegal felling area x 100 m³/ha: 2.0 m³ meets the threshold, 1.9 m³ does not
+@pytest.mark.parametrize(("area", "met"), [(0.05, True), (0.049, False)])
+def test_criminal_threshold_by_felling_volume_5_m3(area, met):
+    # illegal felling area x 100 m³/ha: 5.0 m³ meets the 盗伐 threshold, 4.9 m³ does not
     x = patches({"change_cause": "22", "category": "illegal_logging", "illegal_area_ha": area})
     r = row(score(parcels({}), x=x))
     assert r["estimated_volume_m3"] == pytest.approx(area * 100)
     assert bool(r["criminal_threshold_met"]) is met
     assert r["criminal_basis"] == ("volume" if met else "")
+
+
+def test_a_province_override_changes_the_felling_threshold(tmp_path):
+    override = tmp_path / "province.rules.yaml"
+    override.write_text("criminal:\n  felling_volume_m3: 10.0\n", encoding="utf-8")
+    x = patches({"change_cause": "22", "category": "illegal_logging", "illegal_area_ha": 0.06})
+    r = row(score(parcels({}), x=x, rules=load_rules(override)))
+    # 6 m³ meets the national 5 m³ but not the province's 10 m³
+    assert not r["criminal_threshold_met"]
+
+
+def burn(area_ha, land_class="0111"):
+    """A parcel of ``land_class`` under a burn of ``area_ha`` (legality unknown)."""
+    side = (area_ha * 10_000.0) ** 0.5
+    p = parcels({"land_class": land_class, "geometry": box(0, 0, 200, 200)})
+    x = patches(
+        {
+            "change_cause": "71",
+            "category": "fire_hazard",
+            "illegal": "unknown",
+            "illegal_area_ha": None,
+            "geometry": box(0, 0, side, side),
+        }
+    )
+    return row(score(p, x=x))
+
+
+@pytest.mark.parametrize(("area", "met"), [(2.0, True), (1.98, False)])
+def test_a_forest_fire_burning_2_ha_of_stocked_forest_meets_the_case_filing_threshold(area, met):
+    r = burn(area)
+    assert bool(r["criminal_threshold_met"]) is met
+    assert r["criminal_basis"] == ("fire" if met else "")
+
+
+def test_a_fire_on_land_that_is_not_stocked_forest_meets_no_threshold():
+    # 0141 未成林造林地: the 2 ha figure counts stocked forest (有林地) only
+    assert not burn(3.0, land_class="0141")["criminal_threshold_met"]
 
 
 def test_a_whole_patch_meets_the_threshold_across_parcels():
