@@ -202,8 +202,7 @@ def history_cmd(
     as_json: JsonOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    """Show every change of a target and the actions recorded (处置记录), including those
-    of the targets it continues."""
+    """Show every change and action record of a target and its predecessors (处置记录)."""
     from geoservice.base.records import json_records
     from geoservice.workflow.target_actions import find_target
     from geoservice.workflow.target_store import target_actions, target_history
