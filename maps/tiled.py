@@ -3,7 +3,9 @@
 The page holds no feature: each layer is a Leaflet.VectorGrid layer loading Mapbox Vector
 Tiles from ``{tiles}/{layer}/{z}/{x}/{y}.mvt`` (the service's ``/tiles`` route, or a tile
 folder written beside a standalone page), drawn as SVG so that a click on a feature opens
-its popup. What changes with the workflow (a village's problem counts and colour, a
+its popup. A tile is drawn 512 pixels wide, a zoom above the one it was cut for
+(:data:`ZOOM_OFFSET`): a screen needs a quarter of the requests of 256-pixel tiles. Layer
+``min_zoom`` values are map zooms. What changes with the workflow (a village's problem counts and colour, a
 problem's state, a target's state) is not in the tiles' styling attributes alone but in a
 status object: fetched from ``status_url`` (revalidated with its ETag every minute and the
 tiles redrawn when it changed) or, for a standalone page, written into the page.
@@ -38,6 +40,7 @@ __all__ = ["STYLE_KINDS", "TiledLayer", "tiled_map"]
 # How a layer is drawn: outline (village boundaries), fill (a colour per feature), point.
 STYLE_KINDS = ("outline", "fill", "point")
 NATIVE_MAX_ZOOM = 16  # tiles are cut up to this zoom; closer views stretch them
+ZOOM_OFFSET = 1  # a tile of zoom z is drawn 512 pixels wide at map zoom z + 1
 
 
 @dataclass(frozen=True)
@@ -147,14 +150,23 @@ class _VectorTiles(MacroElement):
             }
             return html;
           }
+          // 512-pixel tiles: the tile of zoom z - 1 drawn at zoom z (a quarter of the requests)
+          var Grid = L.VectorGrid.Protobuf.extend({
+            _getVectorTilePromise: function(c) {
+              var url = L.point(c.x, c.y);
+              url.z = c.z - cfg.zoom_offset;
+              return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, url);
+            }
+          });
           function addLayers() {
             cfg.layers.forEach(function(l, i) {
               var styles = {}, on = Object.keys(l.fields).length > 0;
               styles[l.name] = styleOf(l);
-              var g = L.vectorGrid.protobuf(cfg.tiles.replace('{layer}', l.name), {
+              var g = new Grid(cfg.tiles.replace('{layer}', l.name), {
                 rendererFactory: L.svg.tile, interactive: on, vectorTileLayerStyles: styles,
-                maxNativeZoom: cfg.native_max_zoom, minZoom: l.min_zoom, zIndex: i + 1,
-                getFeatureId: function(f) { return f.properties[l.id_field]; }
+                tileSize: cfg.tile_size, minNativeZoom: cfg.zoom_offset,
+                maxNativeZoom: cfg.native_max_zoom + cfg.zoom_offset, minZoom: l.min_zoom,
+                zIndex: i + 1, getFeatureId: function(f) { return f.properties[l.id_field]; }
               });
               if (on) {
                 g.on('click', function(e) {
@@ -250,6 +262,8 @@ def tiled_map(
         "names": names or {},
         "sep": pick(lang, "、", ", "),
         "native_max_zoom": NATIVE_MAX_ZOOM,
+        "tile_size": 256 * 2**ZOOM_OFFSET,
+        "zoom_offset": ZOOM_OFFSET,
         "collapsed": False,
     }
     m.add_child(_VectorTiles(config))
