@@ -29,6 +29,8 @@ from geoservice.workflow.target_actions import (
 from geoservice.workflow.target_store import target_actions, target_history
 
 OFFICE = Principal(user_id="u1", name="林长办", role="office")
+# Tests on the analysed sample town (``geoservice demo``, built once for the module) are
+# marked slow; the state counts run on tiny frames.
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,7 @@ def first_target(ws: Workspace) -> str:
     return str(target_rows(ws)["target_id"].iloc[0])
 
 
+@pytest.mark.slow
 def test_cli_takes_a_target_from_new_to_closed_and_lists_every_change(ws: Workspace) -> None:
     tid, w = first_target(ws), str(ws.path)
     cli("targets", "update", tid, "--to", "dispatched", "-w", w)
@@ -101,6 +104,7 @@ def test_cli_takes_a_target_from_new_to_closed_and_lists_every_change(ws: Worksp
     assert [t["target_id"] for t in listed] == [tid]
 
 
+@pytest.mark.slow
 def test_a_stale_version_changes_nothing(ws: Workspace) -> None:
     tid = first_target(ws)
     change_target(ws, OFFICE, tid, "zh", state="dispatched", expected_version=1)
@@ -109,11 +113,13 @@ def test_a_stale_version_changes_nothing(ws: Workspace) -> None:
     assert len(target_history(ws, tid)) == 2
 
 
+@pytest.mark.slow
 def test_an_unknown_state_names_the_states_people_set(ws: Workspace) -> None:
     with pytest.raises(OptionError, match="dispatched, in_action"):
         change_target(ws, OFFICE, first_target(ws), "zh", state="resolved_by_analysis")
 
 
+@pytest.mark.slow
 def test_an_empty_action_is_refused(ws: Workspace) -> None:
     with pytest.raises(OptionError, match="needs what was done"):
         record_action(
@@ -155,6 +161,7 @@ def test_a_target_split_off_a_worked_on_target_inherits_its_state_and_actions(
     assert old in set(target_history(ws, "T-child00001")["target_id"])
 
 
+@pytest.mark.slow
 def test_a_merged_target_leaves_the_list_and_a_resolved_one_stays(ws: Workspace) -> None:
     layer = _layer(ws)
     keep, merged, gone = (str(t) for t in layer["target_id"].iloc[:3])
@@ -209,6 +216,7 @@ def test_state_counts_of_no_targets_is_empty() -> None:
     assert state_counts(empty).empty
 
 
+@pytest.mark.slow
 def test_department_report_counts_targets_per_department_by_state(ws: Workspace) -> None:
     from datetime import date
 

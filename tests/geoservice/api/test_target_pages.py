@@ -54,6 +54,7 @@ def test_the_page_shows_the_state_and_the_action_form(pages):  # type: ignore[no
     assert 'name="action"' in page and 'name="csrf_token"' in page
 
 
+@pytest.mark.slow
 def test_a_supporting_department_adds_an_action_with_a_photo(pages):  # type: ignore[no-untyped-def]
     tid = supported(pages)
     res = post(pages, tid, "department", photos=[jpeg()], seizures="油锯 2 台")
