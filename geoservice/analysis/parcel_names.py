@@ -22,6 +22,8 @@ _NUMBER_LIN = r"(?<![0-9])0*([0-9]{1,4})\s*林班\s*0*([0-9]{1,3})\s*小班"
 # 0080-004 (not part of a date, phone number or longer code)
 _DASHED = r"(?<![0-9\-])([0-9]{4})-([0-9]{3})(?![0-9\-])"
 _PATTERNS = (_LIN_THEN_XIAO, _NUMBER_LIN, _DASHED)
+# what every pattern needs somewhere in the text
+_ANY = r"林班|[0-9]{4}-[0-9]{3}"
 _PARCEL_KEY = r"^(?:[0-9]{3}-)?([0-9]{4}-[0-9]{3})(?:-[0-9]+)?$"
 
 
@@ -46,7 +48,9 @@ def text_keys(text: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
     key : ndarray of object
         The named 小班 as ``LLLL-XXX``; duplicates per text removed.
     """
-    values = pd.Series(text.to_numpy(dtype=object), dtype="string").fillna("")
+    values = pd.Series(text.to_numpy(dtype=object), dtype="string[pyarrow]").fillna("")
+    # most texts name no 小班: one quick arrow scan picks the few to extract from
+    values = values[values.str.contains(_ANY, regex=True).to_numpy(dtype=bool)]
     parts = []
     for pattern in _PATTERNS:
         found = values.str.extractall(pattern)
@@ -96,6 +100,9 @@ def named_pairs(
     if len(position) == 0:
         return out
     named = pd.MultiIndex.from_arrays([position, key])
-    pair_keys = parcel_keys(np.asarray(parcel_ids, dtype=object)[parcel])
-    asked = pd.MultiIndex.from_arrays([item, pair_keys])
-    return np.asarray(asked.isin(named), dtype=bool)
+    # only the pairs of texts that name some 小班 need their parcel's key
+    ask = np.flatnonzero(np.isin(item, position))
+    pair_keys = parcel_keys(np.asarray(parcel_ids, dtype=object)[parcel[ask]])
+    asked = pd.MultiIndex.from_arrays([item[ask], pair_keys])
+    out[ask] = np.asarray(asked.isin(named), dtype=bool)
+    return out
