@@ -318,16 +318,20 @@ def _create(
 
 
 def _revive(con: sqlite3.Connection, states: pd.DataFrame, ids: set[str], at: str, by: str) -> None:
-    """Resolved targets whose evidence came back at their parcels are ``new`` again."""
-    back = states[states["target_id"].isin(ids) & (states["state"] == "resolved_by_analysis")]
+    """Targets back in the layer: a resolved one whose evidence came back is ``new`` again;
+    one that had been merged into another keeps its state (both get a history row)."""
+    back = states[states["target_id"].isin(ids) & (states["in_layer"].astype("int64") == 0)]
     for row in back.itertuples(index=False):
+        resolved = row.state == "resolved_by_analysis"
+        to = "new" if resolved else str(row.state)
         version = int(row.version) + 1
         con.execute(
-            "UPDATE target_state SET state = 'new', version = ?, updated_at = ?, "
+            "UPDATE target_state SET state = ?, version = ?, updated_at = ?, "
             "updated_by = ? WHERE target_id = ?",
-            (version, at, by, row.target_id),
+            (to, version, at, by, row.target_id),
         )
-        append_history(con, row.target_id, at, by, row.state, "new", "[evidence back]", version)
+        note = "[evidence back]" if resolved else "[split again]"
+        append_history(con, row.target_id, at, by, row.state, to, note, version)
 
 
 def _leave(

@@ -10,7 +10,8 @@ Where things are:
   or text output through :meth:`~geoservice.cli.common.Command.emit`).
 - ``render``: text output used by several commands (import reports, the layer catalog).
 - one module per command or command group, each with a ``register(app)`` that adds its
-  commands: ``files`` (import, layers, export, sample), ``problems``, ``campaign``,
+  commands: ``files`` (import, layers, export, sample), ``problems``, ``targets`` (list,
+  show, update, history, act), ``campaign``,
   ``villages``, ``reports`` (report), ``maps`` (map), ``analysis`` (analyze, rules),
   ``demo``, ``service`` (serve, users) and ``dossier`` (``targets dossier``, added to
   the ``targets`` group).

@@ -1,4 +1,5 @@
-"""Inspection and rectification (Article 7): problems, campaigns, history.
+"""Inspection and rectification (Article 7): problems, campaigns, history; enforcement
+target outcomes (Articles 8, 11).
 
 Design: ``docs/design.md#workflow-states``.
 
@@ -15,6 +16,11 @@ Design: ``docs/design.md#workflow-states``.
 - :mod:`~geoservice.workflow.photos`: rectification photos: checked, cleaned and stored;
 - :mod:`~geoservice.workflow.uploads`: survey files uploaded over the web: who may import
   what, and the import;
+- :mod:`~geoservice.workflow.target_states`: the enforcement target states and transitions;
+- :mod:`~geoservice.workflow.target_store`: version-checked target state changes and
+  department action records;
+- :mod:`~geoservice.workflow.target_actions`: what a caller does with targets: list, read,
+  move on, record actions, and who may;
 - :mod:`~geoservice.workflow.escalation`: overdue days and escalation levels at a date;
 - :mod:`~geoservice.workflow.villages`: village name matching and the per-village status.
 """

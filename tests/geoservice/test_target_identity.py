@@ -170,3 +170,7 @@ def test_merge_then_split_records_lineage_and_keeps_the_ids(town: Path, tmp_path
     # the merged targets come back under their earlier ids once they split again
     assert set(again["target_id"]) == set(before["target_id"])
     assert "resolved" in set(lineage.loc[lineage["run"] == runs[-1], "how"])
+    back = set(again["target_id"]) - set(merged["target_id"])
+    with sqlite3.connect(path) as con:
+        notes = pd.read_sql_query("SELECT target_id, note FROM target_history", con)
+    assert back and back <= set(notes.loc[notes["note"] == "[split again]", "target_id"])
