@@ -5,9 +5,9 @@ parcels), else the one its dominant category is measured against: illegal occupa
 public-welfare or other forest land, illegal felling volume, a forest fire's burnt stocked
 area, or illegal hunting (a police matter whatever the take). Figures come from
 ``criminal`` in the rules. Each threshold is cited as the rules cite it
-(``criminal.citations``: the judicial interpretation and article) when the rules carry
-citations; otherwise as the reasons cite the criminal thresholds, by the article of the
-town's rules that sends criminal cases to the police.
+(``criminal.citations``: the judicial interpretation and article,
+:func:`geoservice.analysis.thresholds.cite`); a target no threshold concerns cites the
+article of the town's rules that sends criminal cases to the police, as the reasons do.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 
 from geoservice.analysis.labels import category_name, citation, mu
 from geoservice.analysis.rules import Rules
+from geoservice.analysis.thresholds import cite
 from geoservice.reports.dossier_data import DossierFacts, ids_of
 from layers.messages import Lang, pick
 
@@ -26,6 +27,7 @@ __all__ = ["Threshold", "applicable_threshold", "threshold_citation"]
 # criminal basis stored on parcels -> the key of its citation in ``criminal.citations``
 _CITATION_KEY = {"area_pw": "occupation", "area": "occupation", "volume": "felling"}
 _ORDER = ("area_pw", "area", "volume", "fire")
+_CITED = ("occupation", "felling", "unlicensed_felling", "fire", "hunting")
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,13 @@ class Threshold:
 
 
 def threshold_citation(rules: Rules, lang: Lang = "zh", basis: str = "none") -> str:
-    """The citation of the threshold of ``basis``: from ``criminal.citations`` when the
-    rules carry one for it, else the article of the town's rules the reasons cite."""
+    """The citation of the threshold of ``basis`` as the rules give it
+    (``criminal.citations``); for a target no threshold concerns, the article of the
+    town's rules the reasons cite for criminal cases."""
     key = _CITATION_KEY.get(basis, basis)
-    cited = getattr(getattr(rules.criminal, "citations", None), key, None)
-    if cited is None:
-        return citation(rules, rules.criminal.article, lang)
-    return str(cited.en if lang == "en" else cited.zh)
-
-
-def _categories(rules: Rules, name: str) -> list[str]:
-    return list(getattr(rules.criminal, name, []) or [])
+    if key in _CITED:
+        return cite(rules, key, lang)
+    return citation(rules, rules.criminal.article, lang)
 
 
 def _public_welfare(facts: DossierFacts, rules: Rules) -> bool:
@@ -94,9 +92,9 @@ def _basis(facts: DossierFacts, rules: Rules) -> str:
         return "volume"
     if dominant in rules.criminal.occupation_categories:
         return "area_pw" if _public_welfare(facts, rules) else "area"
-    if dominant in _categories(rules, "fire_categories"):
+    if dominant in rules.criminal.fire_categories:
         return "fire"
-    if dominant in _categories(rules, "hunting_categories"):
+    if dominant in rules.criminal.hunting_categories:
         return "hunting"
     return "none"
 
@@ -115,26 +113,24 @@ def _burnt_ha(facts: DossierFacts, rules: Rules) -> float:
     p = facts.patches
     if not len(p):
         return 0.0
-    fire = p["category"].astype(str).isin(_categories(rules, "fire_categories"))
+    fire = p["category"].astype(str).isin(rules.criminal.fire_categories)
     return float(pd.to_numeric(p.loc[fire, "area_ha"], errors="coerce").fillna(0).sum())
 
 
 def _felling(facts: DossierFacts, rules: Rules, lang: Lang) -> tuple[str, str]:
     cr = rules.criminal
     volume = float(pd.to_numeric(facts.target["estimated_volume_m3"], errors="coerce") or 0.0)
+    unlicensed = threshold_citation(rules, lang, "unlicensed_felling")
     rule = pick(
         lang,
-        f"盗伐林木立木蓄积 {cr.felling_volume_m3:g} 立方米以上",
-        f"theft felling of {cr.felling_volume_m3:g} m³ or more of standing volume",
+        f"盗伐林木立木蓄积 {cr.felling_volume_m3:g} 立方米或幼树 {cr.felling_saplings} 株以上；"
+        f"如系林木所有者无证采伐（滥伐），立木蓄积 {cr.unlicensed_felling_volume_m3:g} 立方米"
+        f"或幼树 {cr.unlicensed_felling_saplings} 株以上（{unlicensed}）",
+        f"theft felling of {cr.felling_volume_m3:g} m³ of standing volume or "
+        f"{cr.felling_saplings} saplings or more; owners felling without a permit: "
+        f"{cr.unlicensed_felling_volume_m3:g} m³ or {cr.unlicensed_felling_saplings} saplings "
+        f"or more ({unlicensed})",
     )
-    unlicensed = getattr(cr, "unlicensed_felling_volume_m3", None)
-    if unlicensed is not None:
-        rule += pick(
-            lang,
-            f"；滥伐林木 {unlicensed:g} 立方米以上（{threshold_citation(rules, lang, 'unlicensed_felling')}）",
-            f"; felling without a permit: {unlicensed:g} m³ or more "
-            f"({threshold_citation(rules, lang, 'unlicensed_felling')})",
-        )
     found = pick(
         lang,
         f"本目标估算违法采伐蓄积 {volume:.1f} 立方米",
@@ -164,7 +160,7 @@ def _occupation(facts: DossierFacts, rules: Rules, basis: str, lang: Lang) -> tu
 
 
 def _fire(facts: DossierFacts, rules: Rules, lang: Lang) -> tuple[str, str]:
-    limit = float(getattr(rules.criminal, "fire_stocked_area_ha", 0.0))
+    limit = rules.criminal.fire_stocked_area_ha
     burnt = _burnt_ha(facts, rules)
     rule = pick(
         lang,

@@ -18,6 +18,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from geoservice.analysis.rules import load_rules
+from geoservice.analysis.thresholds import cite
 from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, OptionError
 from geoservice.base.workspace import Workspace
@@ -330,3 +331,16 @@ def test_a_category_without_a_threshold_cites_the_town_article(town):
     assert threshold.basis == "none"
     assert threshold.citation == "《部门协作制度》第十条"
     assert "林业有害生物" in threshold.rule
+
+
+@pytest.mark.parametrize(
+    ("category", "basis", "key"),
+    [("fire_hazard", "fire", "fire"), ("wildlife_crime", "hunting", "hunting")],
+)
+def test_fire_and_poaching_targets_state_their_threshold_and_citation(town, category, basis, key):
+    targets = targets_of(town)
+    hit = targets.loc[targets["categories"].str.split(";").str[0] == category, "target_id"]
+    assert len(hit), f"the sample town plants a {category} target"
+    threshold = applicable_threshold(dossier_facts(Workspace(town), None, hit.iloc[0], "zh"), RULES)
+    assert threshold.basis == basis
+    assert threshold.citation == cite(RULES, key)
