@@ -124,13 +124,14 @@ def cached_page(
 ) -> str:
     """The page ``build`` renders for ``principal`` with ``args`` (the page kind first),
     from :data:`PAGES` while the workspace's :func:`data_version` is unchanged, problems
-    left out: a light map page colours problems from its status object, so a problem
-    update never builds a page again.
+    and complaints left out: a light map page draws them from the tiles and colours them
+    from its status object, so a problem update never builds a page again (a first
+    complaint creates its layer, which the ``gpkg_contents`` part still shows).
 
     Check the principal's right to the page before calling: a cached page is served to
     anyone of the same scope.
     """
-    version = data_version(ws.path, without=("problems",))
+    version = data_version(ws.path, without=("problems", "complaints"))
     if version is None:
         return build()
     key = (os.path.realpath(ws.path), scope_of(principal), args, version)
