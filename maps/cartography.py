@@ -10,6 +10,7 @@ north arrow points straight up.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import date
 
 import folium
@@ -79,7 +80,7 @@ def date_text(day: date | str | None, lang: Lang = "zh") -> str:
     return day.isoformat() if isinstance(day, date) else str(day).strip()[:10]
 
 
-def caption_html(title: str, dates: list[tuple[str, date | str | None]], lang: Lang) -> str:
+def caption_html(title: str, dates: Sequence[tuple[str, date | str | None]], lang: Lang) -> str:
     """The title box: the title, then ``label：date`` for each of ``dates`` (escaped)."""
     sep = pick(lang, "：", ": ")
     lines = "".join(
@@ -124,7 +125,7 @@ class _Furniture(MacroElement):
 
 
 def caption(
-    m: folium.Map, title: str, dates: list[tuple[str, date | str | None]], lang: Lang
+    m: folium.Map, title: str, dates: Sequence[tuple[str, date | str | None]], lang: Lang
 ) -> None:
     """Add the title and data dates (top centre); the north arrow comes with
     :func:`maps.render.base_map`."""

@@ -23,7 +23,9 @@ shows the id and what colours the feature.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 import folium
@@ -31,7 +33,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from layers.messages import Lang, pick
-from maps import styles
+from maps import cartography, styles
 from maps.basemaps import Basemap
 from maps.render import base_map, fullscreen, legend
 
@@ -227,6 +229,7 @@ def tiled_map(
     names: dict[str, dict[str, str]] | None = None,
     legend_blocks: list[str] | None = None,
     basemap: str | Basemap | None = None,
+    caption: tuple[str, Sequence[tuple[str, date | str | None]]] | None = None,
 ) -> folium.Map:
     """A map page drawing ``layers`` from vector tiles.
 
@@ -250,8 +253,12 @@ def tiled_map(
         Legend fragments (:func:`maps.styles.legend_html`).
     basemap : maps.basemaps.Basemap or str, optional
         Basemap under the tiles (default none).
+    caption : tuple, optional
+        ``(title, [(label, date), ...])`` shown at the top (:func:`maps.cartography.caption`).
     """
-    m = base_map(basemap)
+    m = base_map(basemap, lang=lang)
+    if caption is not None:
+        cartography.caption(m, caption[0], caption[1], lang)
     root: Any = m.get_root()
     root.header.add_child(folium.Element(_POPUP_CSS), name="gs_tiled_css")
     config = {
@@ -268,7 +275,7 @@ def tiled_map(
     }
     m.add_child(_VectorTiles(config))
     if legend_blocks:
-        legend(m, legend_blocks)
+        legend(m, legend_blocks, lang)
     fullscreen(m, lang)
     if bounds is not None:
         west, south, east, north = bounds

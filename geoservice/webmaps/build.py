@@ -368,10 +368,12 @@ def _page(
     from maps.render import served_html
 
     kind, lang = args[0], args[-2]
+    day = None if kind == "targets" else str(args[-3])
+    dept = str(args[1]) if kind == "department" else None
 
     def build() -> str:
         visible = drawn_layers(ws, principal)
-        m = tiled_shell(ws, kind, visible, lang, village, status_url=status)
+        m = tiled_shell(ws, kind, visible, lang, village, status_url=status, day=day, dept=dept)
         return served_html(m, bundles=TILED_BUNDLES)
 
     return cached_page(ws, principal, args, build)

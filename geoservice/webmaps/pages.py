@@ -272,6 +272,27 @@ def map_bounds(
     return (x0, y0, x1, y1), code
 
 
+def _caption(
+    ws: Workspace, kind: str, lang: Lang, day: str | None, dept: str | None
+) -> tuple[str, list[tuple[str, str | None]]]:
+    """The title of a map of ``kind`` and its data dates: the latest analysis's as-of date
+    (targets, department) and ``day``, the day problem states are evaluated at (villages,
+    department)."""
+    from geoservice.webmaps.build import analysis_as_of
+
+    analysed = (pick(lang, "研判数据截至", "Analysis as of"), analysis_as_of(ws))
+    if kind == "villages":
+        status = (pick(lang, "整改状态截至", "Status as of"), day)
+        return pick(lang, "村整改情况图", "Rectification status by village"), [status]
+    if kind == "department":
+        zh, en = DEPARTMENTS.get(dept or "", (dept or "部门", dept or "department"))
+        title = pick(
+            lang, f"{zh} 执法目标与督查问题", f"{en[:1].upper()}{en[1:]}: targets and problems"
+        )
+        return title, [analysed, (pick(lang, "问题状态截至", "Problems as of"), day)]
+    return pick(lang, "联合执法目标图", "Joint enforcement targets"), [analysed]
+
+
 def tiled_shell(
     ws: Workspace,
     kind: str,
@@ -284,9 +305,13 @@ def tiled_shell(
     status: dict[str, Any] | None = None,
     link: bool = True,
     basemap: Any = None,
+    day: str | None = None,
+    dept: str | None = None,
 ) -> Any:
     """The light page (a folium Map) of a map of ``kind`` (see the module notes) over ``visible`` tile
-    layers, opened on ``village`` (code or name) or on every village."""
+    layers, opened on ``village`` (code or name) or on every village; titled with its data
+    dates (``day``: the day problem states are evaluated at; ``dept``: the department code of
+    a department map)."""
     from maps import styles
     from maps.overlays import state_legend
     from maps.tiled import tiled_map
@@ -322,6 +347,7 @@ def tiled_shell(
         names=_names(lang),
         legend_blocks=blocks,
         basemap=basemap,
+        caption=_caption(ws, kind, lang, day, dept),
     )
 
 

@@ -401,3 +401,21 @@ def test_targets_map_is_dated_by_the_latest_analysis(town):
 def test_villages_map_is_dated_by_the_day_its_status_is_evaluated_at(town):
     page = villages_map_of(town, date(2026, 11, 30), "en").get_root().render()
     assert "Status as of: 2026-11-30" in page
+
+
+@pytest.mark.parametrize(
+    ("page", "texts"),
+    [
+        (lambda ws: targets_page(ws, OFFICE, "en"), ["Joint enforcement targets", "Analysis as of: 2026-11-28"]),
+        (lambda ws: villages_page(ws, OFFICE, AS_OF, "en"), ["Rectification status by village", "Status as of: 2026-11-28"]),
+        (
+            lambda ws: department_page(ws, OFFICE, "police", date(2026, 11, 30), "en"),
+            ["Police station: targets and problems", "Analysis as of: 2026-11-28", "Problems as of: 2026-11-30"],
+        ),
+    ],
+    ids=["targets", "villages", "department"],
+)  # fmt: skip
+def test_served_light_page_is_titled_with_its_data_dates(town, page, texts):
+    text = page(town)
+    assert all(json.dumps(t)[1:-1] in text for t in texts)
+    assert "L.control.scale({metric: true, imperial: false" in text and "gs-north" in text
