@@ -64,12 +64,18 @@ class IdentityResult:
         return out
 
 
+def _ids(values: pd.Series) -> pd.Series:
+    """Ids as a Series of Python ``str`` objects (object dtype)."""
+    return pd.Series(values.astype(str).to_numpy(dtype=object), index=values.index, dtype=object)
+
+
 def pairs(frame: pd.DataFrame) -> pd.DataFrame:
     """``(target_id, parcel_id)`` pairs of a frame with ``;``-joined ``parcel_ids``."""
     if frame.empty:
         return pd.DataFrame({"target_id": [], "parcel_id": []}, dtype=object)
-    lists = frame["parcel_ids"].astype("string").fillna("").str.split(";")
-    out = pd.DataFrame({"target_id": frame["target_id"].astype(str), "parcel_id": lists})
+    # plain object strings: hashing and isin on them are vectorised (arrow strings are not)
+    lists = frame["parcel_ids"].astype(object).fillna("").astype(str).str.split(";")
+    out = pd.DataFrame({"target_id": _ids(frame["target_id"]), "parcel_id": lists})
     out = out.explode("parcel_id")
     out = out[out["parcel_id"].notna() & (out["parcel_id"] != "")]
     return out.drop_duplicates().reset_index(drop=True)
@@ -85,7 +91,8 @@ def _overlap(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         )
     counts = joined.groupby(["target_id_old", "target_id_new"], sort=True).size()
     out = counts.rename("n").reset_index()
-    return out.rename(columns={"target_id_old": "old", "target_id_new": "new"})
+    out = out.rename(columns={"target_id_old": "old", "target_id_new": "new"})
+    return out.assign(old=_ids(out["old"]), new=_ids(out["new"]))
 
 
 def _best(frame: pd.DataFrame, key: str, other: str) -> pd.Series:
@@ -112,8 +119,8 @@ def _mutual(overlap: pd.DataFrame) -> dict[str, str]:
 
 def _fresh_ids(new: pd.DataFrame, taken: set[str]) -> pd.Series:
     """The hash id of each target, re-hashed with a counter while it is ``taken``."""
-    ids = new["target_id"].astype(str)
-    clash = ids.isin(taken) | ids.duplicated()
+    ids = _ids(new["target_id"])
+    clash = ids.isin(list(taken)) | ids.duplicated()
     if not clash.any():
         return ids
     out = ids.copy()
@@ -158,13 +165,13 @@ def match_targets(
     resolved = resolved if resolved is not None else earlier.iloc[0:0]
     first = _overlap(earlier, new)
     chosen = _mutual(first)
-    rest_new = new[~new["target_id"].astype(str).isin(chosen)]
+    rest_new = new[~_ids(new["target_id"]).isin(list(chosen))]
     second = _overlap(resolved, rest_new)
     back = _mutual(second)
     chosen.update(back)
-    taken = set(map(str, known_ids)) | set(earlier["target_id"].astype(str))
-    taken |= set(resolved["target_id"].astype(str))
-    hashed = new["target_id"].astype(str)
+    taken = set(map(str, known_ids)) | set(_ids(earlier["target_id"]))
+    taken |= set(_ids(resolved["target_id"]))
+    hashed = _ids(new["target_id"])
     fresh = _fresh_ids(new.assign(target_id=hashed), taken)
     matched = hashed.map(chosen).astype(object)
     ids = matched.where(matched.notna(), fresh.astype(object)).astype(str)
@@ -185,9 +192,8 @@ def _lineage(earlier: pd.DataFrame, overlap: pd.DataFrame, ids: pd.Series) -> pd
         np.where(rows["old_id"].isin(kept_ids), "split", "merged"),
     )
     rows = rows.assign(how=how)
-    gone = earlier.loc[~earlier["target_id"].astype(str).isin(rows["old_id"]), "target_id"].astype(
-        str
-    )
+    old_ids = _ids(earlier["target_id"])
+    gone = old_ids[~old_ids.isin(rows["old_id"].to_numpy(dtype=object))]
     resolved = pd.DataFrame(
         {"old_id": gone, "new_id": None, "how": "resolved", "shared_parcels": 0}
     )
