@@ -13,8 +13,9 @@ county's targets map would be about 57 MB, which no browser paints usefully. So:
   folder, any intranet web server, or the service itself (``geoservice serve`` serves the
   same map at ``/maps/targets``). The command says so.
 
-Tiles are written for the zooms the page draws each layer at (evidence from zoom 12 or
-13, see :mod:`geoservice.webmaps.pages`) up to zoom 16, as the office sees them.
+Tiles are written for the zooms the page draws each layer at (a tile of zoom z is drawn at
+map zoom z + 1, :data:`maps.tiled.ZOOM_OFFSET`; evidence from map zoom 12 or 13, see
+:mod:`geoservice.webmaps.pages`) from zoom 7 up to zoom 16, as the office sees them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ __all__ = ["EMBED_FEATURES", "PAGE_LIMIT", "MapFile", "needs_tiles", "write_tile
 
 EMBED_FEATURES = 20_000  # the sample town draws under 1,000; a county over 300,000
 PAGE_LIMIT = 5_000_000  # bytes: never a page over this
-TILE_MIN_ZOOM, TILE_MAX_ZOOM = 8, 16
+TILE_MIN_ZOOM = 7  # drawn from map zoom 8, a county on a laptop screen
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def write_tiled(
     from geoservice.webmaps.status import status_parts
     from maps.assets import TILED_BUNDLES
     from maps.render import save_standalone
+    from maps.tiled import NATIVE_MAX_ZOOM, ZOOM_OFFSET
 
     office = scope_principal("office")
     visible = drawn_layers(ws, office)
@@ -115,11 +117,11 @@ def write_tiled(
     _clear(folder, names)
     count = size = 0
     for layer in layers:
-        low = max(TILE_MIN_ZOOM, min(layer.min_zoom, TILE_MAX_ZOOM))
+        low = max(TILE_MIN_ZOOM, min(layer.min_zoom - ZOOM_OFFSET, NATIVE_MAX_ZOOM))
         if layer.name not in names:
             continue  # drawn twice (outline and status): written once
         names.remove(layer.name)
-        report = build_tiles(ws, folder, office, [layer.name], low, TILE_MAX_ZOOM)
+        report = build_tiles(ws, folder, office, [layer.name], low, NATIVE_MAX_ZOOM)
         count, size = count + report.tiles, size + report.bytes
     allowed = basemap.url_prefixes() if basemap is not None else ()
     page = save_standalone(m, path, allowed, TILED_BUNDLES)
