@@ -12,7 +12,7 @@ whenever anything drawn can change:
 - layers written in place (live complaint intake updates ``parcel_risk`` and
   ``complaints`` and stamps ``gpkg_contents.last_change``; a first complaint creates the
   layer): the latest ``last_change``;
-- complaints added in place: their count and largest fid;
+- complaints added in place (they are never deleted in place): their largest fid;
 - the sharing register (what a department may read): row count and latest import time.
 
 The file's size and mtime are not used: every audited request appends to the audit log,
@@ -38,7 +38,9 @@ _READ_TIMEOUT = 5.0
 _QUERIES: tuple[tuple[str, str, str], ...] = (
     ("problems", "problems", "SELECT count(*), max(updated_at), sum(version) FROM problems"),
     ("contents", "gpkg_contents", "SELECT max(last_change) FROM gpkg_contents"),
-    ("complaints", "complaints", "SELECT count(*), max(fid) FROM complaints"),
+    # the largest fid alone: complaints are only appended in place (count(*) walked the
+    # whole table, 18 ms at county scale, on every tile request)
+    ("complaints", "complaints", "SELECT max(fid) FROM complaints"),
     ("register", "layer_catalog", "SELECT count(*), max(imported_at) FROM layer_catalog"),
 )
 
