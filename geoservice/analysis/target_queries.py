@@ -16,9 +16,14 @@ import pandas as pd
 
 from geoservice.analysis.labels import priority_word
 from geoservice.analysis.present import department_code, filter_targets, village_code
-from geoservice.analysis.target_register import TARGET_STATE_LABELS, read_register, with_states
+from geoservice.analysis.target_register import (
+    TARGET_STATE_LABELS,
+    TARGET_STATES,
+    read_register,
+    with_states,
+)
 from geoservice.base.access import Principal
-from geoservice.base.errors import NotFoundError, message, no_analysis
+from geoservice.base.errors import NotFoundError, OptionError, message, no_analysis
 from geoservice.base.villages import read_villages
 from geoservice.base.workspace import Workspace
 from layers.codes import CATEGORIES
@@ -191,19 +196,32 @@ def targets_collection(
     department: str | None = None,
     village: str | None = None,
     priority: str | None = None,
+    state: str | None = None,
 ) -> dict[str, Any]:
     """The caller's targets matching the filters as a GeoJSON FeatureCollection (lon/lat),
-    names and reasons in ``lang``.
+    names and reasons in ``lang``; ``state`` keeps the targets in that outcome state.
 
     Raises
     ------
     NoAnalysisError
         Before the first analysis run (naming ``POST /analysis/runs``).
+    OptionError
+        An unknown ``state``, naming the states.
     """
+    if state is not None and state not in TARGET_STATES:
+        raise OptionError(
+            message(
+                "targets.bad_state",
+                f"state 为“{state}”，应为以下之一：{'、'.join(TARGET_STATES)}。",
+                f"`state` was {state!r} but is expected to be one of: {', '.join(TARGET_STATES)}.",
+            )
+        )
     chosen, present = select_targets(ws, principal, names, department, village, priority)
     if chosen is None:
         raise no_analysis(ws.path, web=True)
     chosen = with_states(chosen, read_register(ws))
+    if state is not None:
+        chosen = chosen[(chosen["state"] == state).to_numpy()]
     return target_features(chosen, reasons_in(ws, chosen, lang, present), names, lang)
 
 

@@ -8,8 +8,10 @@ id that was never issued). Before the first analysis run, the list and the expor
 
 ``GET /targets``
     A GeoJSON FeatureCollection in lon/lat (EPSG:4326), filtered by ``department`` (lead
-    or cooperating, code or name), ``village`` (code or name) and ``priority`` (``P1,P2``);
-    names and reasons in the caller's language (``?lang=`` or Accept-Language).
+    or cooperating, code or name), ``village`` (code or name), ``priority`` (``P1,P2``) and
+    ``state`` (the outcome, e.g. ``in_action``); names and reasons in the caller's language
+    (``?lang=`` or Accept-Language). Each target carries ``state``, ``state_label``,
+    ``version`` and ``case_number``.
 ``GET /targets/export``
     The same selection (or one ``target``) as ``xlsx`` (printable: A4 landscape, header
     row on every page), ``csv``, ``gpkg``, ``kml`` or ``geojson`` (labels beside the codes),
@@ -101,9 +103,11 @@ def list_targets(
     department: str | None = None,
     village: str | None = None,
     priority: str | None = None,
+    state: str | None = None,
 ) -> Response:
     """The caller's joint-enforcement targets as GeoJSON (联合执法目标), lon/lat."""
     filters = {"department": department, "village": village, "priority": priority}
+    filters["state"] = state
     doc = targets_collection(ws, principal, names, lang, **filters)
     detail = {"rows": len(doc["features"]), **{k: v for k, v in filters.items() if v}}
     audit(request, principal, "targets.list", "targets", detail)

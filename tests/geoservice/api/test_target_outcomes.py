@@ -188,3 +188,14 @@ def test_an_action_photo_is_uploaded_then_named_in_the_record(town):
     missing = act(town, tid, "department", {"action": "x", "photos": ["nope.jpg"]})
     assert missing.status_code == 422
     assert "nope.jpg" in missing.json()["error"]["en"]
+
+
+def test_the_list_filters_by_state_and_refuses_an_unknown_one(town):
+    tid = pick_target(town, lead=True)
+    patch(town, tid, "office", {"state": "dispatched"}, version=1)
+    listed = town.get("/targets?state=dispatched", "office").json()["features"]
+    assert [f["properties"]["target_id"] for f in listed] == [tid]
+    assert listed[0]["properties"]["state_label"] == "已派发"
+    res = town.get("/targets?state=done", "office")
+    assert res.status_code == 422
+    assert "in_action" in res.json()["error"]["en"]
