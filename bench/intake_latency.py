@@ -156,8 +156,9 @@ def server_cpu(pid: int) -> float:
 
 
 def post_all(base: str, token: str, where: list[tuple[float, float]]) -> list[float]:
-    """Post one complaint per point; milliseconds each."""
-    times = []
+    """Post one complaint per point; milliseconds each. Every complaint must get its own
+    id (with several workers, each follows the others' complaints)."""
+    times, ids = [], set()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
         for i, (lon, lat) in enumerate(where):
@@ -167,6 +168,9 @@ def post_all(base: str, token: str, where: list[tuple[float, float]]) -> list[fl
             times.append(1000 * (time.perf_counter() - start))
             if res.status_code != 201:
                 raise SystemExit(f"complaint {i} got {res.status_code}: {res.text[:500]}")
+            ids.add(res.json()["complaint_id"])
+    if len(ids) != len(where):
+        raise SystemExit(f"{len(where)} complaints filed but {len(ids)} distinct ids given")
     return times
 
 
