@@ -15,6 +15,7 @@ from geoservice.cli import (
     reports,
     service,
     targets,
+    tiles,
     villages,
 )
 from geoservice.cli.common import DEMO_FILES
@@ -23,7 +24,7 @@ __all__ = ["DEMO_FILES", "app", "build_app", "main"]
 
 # Each module adds its commands; ``--help`` lists the single commands first (import, layers,
 # export, sample, analyze, demo, serve), then the groups (problems, targets, campaign,
-# villages, report, map, rules, users), each in the order they are added here.
+# villages, report, map, tiles, rules, users), each in the order they are added here.
 _COMMAND_MODULES = (
     files,
     problems,
@@ -32,6 +33,7 @@ _COMMAND_MODULES = (
     villages,
     reports,
     maps,
+    tiles,
     analysis,
     demo,
     service,

@@ -4,6 +4,7 @@ scoping by caller, ETags, empty tiles, bad addresses, the size limit and static 
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from geoservice.tiles.build import build_tiles, scope_principal
 from geoservice.tiles.cut import Features, encode_tile, plain_attributes, to_mercator
 from geoservice.tiles.grid import EXTENT, TileAddress, parse_tile, tile_bounds, tms
 from geoservice.tiles.serve import TILES, _TileCache, render_tile, tile_etag
-from tests.builders import AS_OF, analysed_town
+from tests.builders import AS_OF, analysed_town, run_cli
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 VILLAGE = "441882101212"  # has open problems (as in the API tests)
@@ -347,3 +348,24 @@ def test_polygons_under_a_screen_pixel_are_left_out_below_detail_zoom() -> None:
     assert [f["properties"]["parcel_id"] for f in kept] == ["parcels-1"]
     detail = _decode(encode_tile([parcels], TileAddress(14, 13306, 7026)))["parcels"]["features"]
     assert len(detail) == 2
+
+
+def test_cli_writes_a_pmtiles_archive_and_says_what_it_holds(
+    town: Workspace, tmp_path: Path
+) -> None:
+    out = tmp_path / "set.pmtiles"
+    args = ("tiles", "build", "--out", out, "--min-zoom", "10", "--max-zoom", "11")
+    res = run_cli(*args, "--role", "viewer", "-w", town.path, "--json")
+    assert res.returncode == 0, res.stderr
+    answer = json.loads(res.stdout)
+    assert answer["layers"] == ["villages"] and answer["tiles"] > 0
+    with open(out, "rb") as f:
+        header = Reader(MmapSource(f)).header()
+    assert (header["min_zoom"], header["max_zoom"]) == (10, 11)
+
+
+def test_cli_refuses_a_village_scope_without_its_code(town: Workspace, tmp_path: Path) -> None:
+    res = run_cli("tiles", "build", "--out", tmp_path / "t", "--role", "village", "-w", town.path)
+    assert res.returncode == 2
+    assert "--village" in res.stderr
+    assert not (tmp_path / "t").exists()
