@@ -1,24 +1,23 @@
 """An in-process cache of rendered map pages, keyed by scope, arguments and data version.
 
-Building a folium map of the sample town takes about 0.2 s of CPU, which dominates the
-service's latency under load. A page depends only on the workspace's data, the caller's
-scope (role, department, village) and the request's arguments, so the rendered HTML is
-kept in a small LRU (:data:`PAGES`, 64 pages of about 0.3-0.5 MB each) and reused while
-none of them changes.
+A served map page is a light shell (:mod:`geoservice.webmaps.pages`, about 20 KB) whose
+features come from the vector tiles and whose colours come from the status object. It
+depends only on the caller's scope (role, department, village), the request's arguments
+and the workspace's layers, so the rendered HTML is kept in a small LRU (:data:`PAGES`, 64
+pages) and reused while none of them changes.
 
-The data version (:func:`~geoservice.base.data_version.data_version`, shared with the
-vector tiles) changes whenever anything drawn can change:
+The key holds the data version (:func:`~geoservice.base.data_version.data_version`,
+shared with the vector tiles) without its problems and complaints parts:
 
 - the file was replaced (imports and analyses write a copy and ``os.replace`` it): the
   inode, with the device;
-- problems changed in place (workflow updates and problems added by hand, which bump
-  ``version`` and ``updated_at`` or add a row): count, latest ``updated_at``, sum of
-  ``version``;
 - layers written in place (live complaint intake updates ``parcel_risk`` and
   ``complaints`` and stamps ``gpkg_contents.last_change``; a first complaint creates the
   layer): the latest ``last_change``;
-- complaints added in place: their count and largest fid;
 - the sharing register (what a department may read): row count and latest import time.
+
+Problem updates and problems added by hand change the status object
+(:mod:`geoservice.webmaps.status`) and the problem tiles, never a page.
 
 The file's size and mtime are not used: every audited request appends to the audit log,
 which changes both without changing any map. A version that cannot be read (no file yet,
