@@ -115,3 +115,25 @@ def test_the_tiled_page_draws_its_targets_through_a_static_server(
     page.close()
     assert drawn >= len(targets)
     assert log == {"blocked": [], "errors": []}
+
+
+@pytest.mark.slow
+def test_a_page_holding_its_data_over_the_size_limit_is_written_with_tiles(
+    town, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from geoservice.cli.app import app
+
+    monkeypatch.setattr(map_files, "PAGE_LIMIT", 50_000)  # the town's page holds more
+    out = tmp_path / "department.html"
+    res = CliRunner().invoke(
+        app,
+        ["map", "department", "police", "-w", str(town), "--out", str(out), "--json"],
+        env={"GEOSERVICE_USER": "t"},
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["tiles"] == str(tmp_path / "department_tiles")
+    assert out.stat().st_size < 1_000_000
+    assert "department_tiles/{layer}/{z}/{x}/{y}.mvt" in out.read_text(encoding="utf-8")
