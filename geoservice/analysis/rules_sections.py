@@ -194,11 +194,38 @@ class PriorityRules(StrictModel):
         return self
 
 
+class DeadlineDays(StrictModel):
+    """Days from the analysis date to a target's deadline, by priority."""
+
+    P1: int = Field(ge=1, le=3650)
+    P2: int = Field(ge=1, le=3650)
+    P3: int = Field(ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DeadlineDays:
+        for key, days, later in (("P1", self.P1, "P2"), ("P2", self.P2, "P3")):
+            limit = getattr(self, later)
+            if days > limit:
+                raise RuleValueError(
+                    f"targets.deadline_days.{key}",
+                    days,
+                    f"应不多于 targets.deadline_days.{later}（{limit} 天）：优先级越高期限越短",
+                    f"at most targets.deadline_days.{later} ({limit} days): a higher "
+                    "priority never gets more days",
+                )
+        return self
+
+    def of(self, priority: str) -> int:
+        """The days of ``priority`` (the longest for an unknown one)."""
+        return {"P1": self.P1, "P2": self.P2}.get(priority, self.P3)
+
+
 class TargetRules(StrictModel):
     group_distance_m: float = Field(ge=0.0)
     member_score: float = Field(gt=0.0)
     category_min_share: float = Field(ge=0.0, le=1.0)
     priority: PriorityRules
+    deadline_days: DeadlineDays
 
 
 class Classification(StrictModel):

@@ -18,6 +18,7 @@ import pandas as pd
 
 from geoservice.analysis import lanes
 from geoservice.analysis.complaints import COMPLAINT_COLUMNS
+from geoservice.analysis.deadlines import earlier_deadlines, with_deadlines
 from geoservice.analysis.rules import Rules, rules_hash
 from geoservice.analysis.scoring import PARCEL_READ_COLUMNS, score_parcels
 from geoservice.analysis.target_register import identify, record_identity
@@ -157,7 +158,10 @@ def analyze(
         scored.parcel_risk, scored.items, rules, lang, parallel=parallel
     )
     # the targets keep the ids of their earlier selves (stable identity, lineage)
+    earlier = earlier_deadlines(ws)
     targets, reasons, identity = identify(ws, targets, reasons)
+    # and their deadlines (the earlier of the two when the priority rose)
+    targets, reasons = with_deadlines(targets, reasons, earlier, as_of, rules, lang)
     duration = time.perf_counter() - start
     inputs = {kind: {"rows": len(frames[kind]), "sha256": ws.input_hash(kind)} for kind in INPUTS}
     no_location = 0

@@ -24,6 +24,7 @@ AS_OF = date(2026, 11, 28)
 TARGET_COLUMNS = [
     "target_id",
     "priority",
+    "deadline",
     "score",
     "village_codes",
     "village_names",
@@ -219,11 +220,14 @@ def test_targets_export_in_english_has_english_reasons(town, result, tmp_path):
 def test_flat_target_table_keeps_the_layer_order_and_semicolon_lists(town, result, tmp_path):
     from geoservice.analysis.present import HEADERS
     from geoservice.files.exporting import export_layer
+    from geoservice.files.target_columns import CLERK_HEADERS
 
     out = tmp_path / "t.csv"
     export_layer(town, "targets", out, actor="planner")
     table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
-    assert list(table.columns) == [HEADERS[c][0] for c in TARGET_COLUMNS if c != "geometry"]
+    heads = {**HEADERS, "deadline": CLERK_HEADERS["deadline"]}
+    layer = [c for c in table.columns if c not in ("状态", "中心经度", "中心纬度")]
+    assert layer == [heads[c][0] for c in TARGET_COLUMNS if c != "geometry"]
     multi = table[table["小班/图斑数"].astype(int) > 1]
     assert len(multi) and multi["小班/图斑号"].str.contains(";").all()
     assert not table["配合部门"].str.contains("、").any()
@@ -294,3 +298,20 @@ def test_text_classification_agrees_with_the_labelled_sample_complaints():
     predicted = classify_text(labelled["举报内容"], load_rules(None))
     assert len(labelled) > 150
     assert (predicted.to_numpy() == truth.to_numpy()).mean() >= 0.98
+
+
+def test_a_re_analysis_keeps_the_deadline_of_every_kept_target(town, result, tmp_path):
+    import shutil
+
+    first = pyogrio.read_dataframe(town.path, layer="targets", read_geometry=False)
+    assert (first["deadline"] > AS_OF.isoformat()).all()
+    copy = Workspace(tmp_path / "again.gpkg")
+    shutil.copy(town.path, copy.path)
+    later = date(2026, 12, 20)
+    again = analyze(copy, as_of=later, rules=load_rules(None), actor="planner").targets
+    both = first.merge(pd.DataFrame(again), on="target_id", suffixes=("_first", "_again"))
+    assert len(both)
+    rank = {"P1": 1, "P2": 2, "P3": 3}
+    same = both["priority_again"].map(rank) >= both["priority_first"].map(rank)
+    assert (both.loc[same, "deadline_again"] == both.loc[same, "deadline_first"]).all()
+    assert both.loc[same, "reasons_again"].str.contains("沿用此前研判所定期限").all()

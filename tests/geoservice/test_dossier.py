@@ -171,13 +171,18 @@ def test_english_work_order_is_in_english(town):
     assert "联合执法任务书" not in html
 
 
-def test_deadline_counts_from_the_date_of_issue_by_priority(town):
+def test_deadline_is_the_analysis_deadline_counted_from_the_analysis_date_by_priority(town):
     targets = targets_of(town)
     days = {"P1": 7, "P2": 15, "P3": 30}
+    as_of = date.fromisoformat(
+        str(dossier_facts(Workspace(town), None, targets["target_id"].iloc[0], "zh").as_of)[:10]
+    )
     for row in targets.head(2).itertuples():
-        html = build_dossier(Workspace(town), None, row.target_id, RULES, issued=ISSUED).html
-        due = date.fromordinal(ISSUED.toordinal() + days[row.priority]).isoformat()
-        assert f"处置期限：<b>{due}</b>" in html
+        due = date.fromordinal(as_of.toordinal() + days[row.priority]).isoformat()
+        assert row.deadline == due
+        for issued in (ISSUED, date(2027, 3, 1)):
+            html = build_dossier(Workspace(town), None, row.target_id, RULES, issued=issued).html
+            assert f"处置期限：<b>{due}</b>" in html
 
 
 def test_target_page_address_uses_the_public_address(town):
