@@ -102,9 +102,8 @@ def _problems(ws: Workspace, day: date) -> Any:
     return geo.assign(escalation=geo["problem_id"].map(levels).fillna("none"))
 
 
-def _targets(ws: Workspace) -> Any:
-    """The targets layer with ``reasons_en`` when the workspace has the reasons table."""
-
+def _require_targets(ws: Workspace) -> None:
+    """NotFoundError naming the fix when the workspace has no targets (no analysis yet)."""
     if "targets" not in ws.layer_names():
         raise NotFoundError(
             message(
@@ -114,6 +113,11 @@ def _targets(ws: Workspace) -> Any:
                 "first.",
             )
         )
+
+
+def _targets(ws: Workspace) -> Any:
+    """The targets layer with ``reasons_en`` when the workspace has the reasons table."""
+    _require_targets(ws)
     targets = ws.read("targets")
     if "target_reasons" in ws.layer_names():
         reasons = ws.read("target_reasons", use_arrow=False, read_geometry=False)
@@ -386,6 +390,7 @@ def targets_page(
     from geoservice.webmaps.pages import status_url
 
     principal.require(*_MAP_ROLES)
+    _require_targets(ws)
     status = status_url("targets", None, lang)
     return _page(ws, principal, ("targets", lang, village), status, village)
 

@@ -419,3 +419,11 @@ def test_served_light_page_is_titled_with_its_data_dates(town, page, texts):
     text = page(town)
     assert all(json.dumps(t)[1:-1] in text for t in texts)
     assert "L.control.scale({metric: true, imperial: false" in text and "gs-north" in text
+
+
+def test_the_targets_page_of_a_workspace_without_analysis_names_the_fix(tmp_path):
+    ws = Workspace(tmp_path / "w.gpkg")
+    villages = next(f for f in DEMO_FILES if f.kind == "villages")
+    import_file(ws, SAMPLE / villages.name, villages.kind, actor="t", **villages.options())
+    with pytest.raises(NotFoundError, match="geoservice analyze"):
+        targets_page(ws, OFFICE, "zh")
