@@ -189,12 +189,14 @@ def resolved_targets(register: pd.DataFrame) -> pd.DataFrame:
 def with_states(targets: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
     """``targets`` with ``state``, ``version`` and ``case_number`` from the register
     (``new``, version 1 for a target it does not hold yet), aligned to ``targets``."""
-    by_id = register.set_index("target_id")
+    by_id = register.set_index("target_id").astype(object)
     ids = targets["target_id"].astype(str)
+    state = ids.map(by_id["state"]).astype(object)
+    version = ids.map(by_id["version"]).astype(object)
     return targets.assign(
-        state=ids.map(by_id["state"]).fillna("new").astype(str),
-        version=ids.map(by_id["version"]).fillna(1).astype("int64"),
-        case_number=ids.map(by_id["case_number"]),
+        state=state.where(state.notna(), "new").astype(str),
+        version=version.where(version.notna(), 1).astype("int64"),
+        case_number=ids.map(by_id["case_number"]).astype(object),
     )
 
 

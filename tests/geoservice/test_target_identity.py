@@ -174,3 +174,13 @@ def test_merge_then_split_records_lineage_and_keeps_the_ids(town: Path, tmp_path
     with sqlite3.connect(path) as con:
         notes = pd.read_sql_query("SELECT target_id, note FROM target_history", con)
     assert back and back <= set(notes.loc[notes["note"] == "[split again]", "target_id"])
+
+
+def test_targets_the_register_does_not_hold_yet_are_new_at_version_1():
+    from geoservice.analysis.target_register import read_register_empty, with_states
+
+    targets = pd.DataFrame({"target_id": pd.array(["A", "B"], dtype="str")})
+    shown = with_states(targets, read_register_empty())
+    assert shown["state"].tolist() == ["new", "new"]
+    assert shown["version"].tolist() == [1, 1]
+    assert shown["case_number"].isna().all()
