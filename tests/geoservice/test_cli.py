@@ -9,9 +9,7 @@ import sys
 import time
 
 import geopandas as gpd
-import numpy as np
 import pytest
-import shapely
 
 from tests.builders import write_shp, xiaoban
 
@@ -96,61 +94,56 @@ def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# Runs the command line in a child process that stops for good just before the finished copy
+# replaces the workspace (it announces that by creating the marker file), so the test can kill
+# it at exactly that point instead of racing the import's progress.
+_HELD_IMPORT = """
+import os, sys, time
+from pathlib import Path
+
+workspace, marker = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
+real_replace = os.replace
+
+
+def held_replace(src, dst):
+    if Path(dst).resolve() == workspace:
+        marker.touch()
+        time.sleep(600)
+    return real_replace(src, dst)
+
+
+os.replace = held_replace
+from geoservice.cli.app import main
+
+sys.argv = ["geoservice", *sys.argv[3:]]
+main()
+"""
+
+
 def test_import_killed_half_way_leaves_the_workspace_as_it_was(tmp_path):
     ws = tmp_path / "ws.gpkg"
     first = run("import", "parcels", write_shp(xiaoban(), tmp_path / "xb.shp"), "-w", ws)
     assert first.returncode == 0, first.stderr
     before = _sha(ws)
-    n = 120_000
-    i = np.arange(n)
-    boxes = shapely.box(
-        641_000 + (i % 400) * 20,
-        2_744_000 + (i // 400) * 20,
-        641_000 + (i % 400) * 20 + 18,
-        2_744_000 + (i // 400) * 20 + 18,
-    )
-    big = gpd.GeoDataFrame(
-        {
-            "LIN_BAN": (i // 1000).astype(str),
-            "XIAO_BAN": (i % 1000).astype(str),
-            "DI_LEI": ["0111"] * n,
-        },
-        geometry=boxes,
-        crs="EPSG:4546",
-    )
-    shp = write_shp(big, tmp_path / "big" / "big.shp")
+    more = write_shp(xiaoban(LIN_BAN=["0013"] * 3), tmp_path / "more" / "more.shp")
+    marker = tmp_path / "about-to-replace"
     env = {**os.environ, "GEOSERVICE_USER": "tester"}
+    args = ["import", "parcels", str(more), "-w", str(ws), "--mode", "append"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "geoservice",
-            "import",
-            "parcels",
-            str(shp),
-            "-w",
-            str(ws),
-            "--mode",
-            "append",
-        ],
+        [sys.executable, "-c", _HELD_IMPORT, str(ws), str(marker), *args],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    size = ws.stat().st_size
     deadline = time.monotonic() + 120
-    killed = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        copies = list(tmp_path.glob(".ws.gpkg.*.tmp.gpkg"))
-        if copies and copies[0].exists() and copies[0].stat().st_size > size + 256 * 1024:
-            proc.send_signal(signal.SIGKILL)
-            killed = True
-            break
-        time.sleep(0.005)
-    proc.wait()
-    assert killed, "the import finished before it could be killed half-way"
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    reached = marker.exists()
+    proc.send_signal(signal.SIGKILL)
+    _out, err = proc.communicate()
+    assert reached, f"the import never reached the replace step: {err.decode()[-2000:]}"
     assert _sha(ws) == before
-    assert list(tmp_path.glob(".ws.gpkg.*.tmp.gpkg"))  # the half-written copy is still there
+    assert list(tmp_path.glob(".ws.gpkg.*.tmp.gpkg"))  # the finished copy never replaced it
     again = run("import", "parcels", write_shp(xiaoban(), tmp_path / "x2.shp"), "-w", ws)
     assert again.returncode == 0, again.stderr
     assert not list(tmp_path.glob(".ws.gpkg.*.tmp.gpkg"))
