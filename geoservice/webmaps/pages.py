@@ -11,7 +11,7 @@ Layers by map (those the caller may see as tiles):
 
 - ``targets``: village boundaries; change patches from zoom 12, flagged parcels and
   complaints from zoom 13 (the first view of a county stays light); the targets by
-  priority, their popup linking to the target's page;
+  priority above everything, their popup linking to the target's page;
 - ``villages``: villages coloured by their status (a village caller: its own village
   only), the problems coloured by state;
 - ``department``: village boundaries, the department's targets and the problems copied to
@@ -236,8 +236,8 @@ def page_layers(kind: str, visible: list[str], lang: Lang, link: bool = True) ->
     elif kind == "department":
         chosen = [_outline(lang), _target_layer(lang, True, link), _problem_layer(lang, True)]
     else:
-        chosen = [_outline(lang), *_evidence(lang), _target_layer(lang, False, link)]
-        chosen.append(_complaints(lang))
+        chosen = [_outline(lang), *_evidence(lang), _complaints(lang)]
+        chosen.append(_target_layer(lang, False, link))  # above everything
     return [layer for layer in chosen if layer.name in visible]
 
 
