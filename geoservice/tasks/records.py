@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from geoservice.analysis.target_register import read_register, with_states
 from geoservice.base.access import Principal
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.access_rules import visible_problems
@@ -91,6 +92,7 @@ class TargetTask:
     open_problem_count: int
     criminal_threshold_met: bool
     role: str
+    state: str = "new"  # the outcome (geoservice.workflow.target_states)
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,7 @@ def scoped_targets(ws: Workspace, principal: Principal) -> pd.DataFrame:
     if "targets" not in ws.layer_names():
         return pd.DataFrame({"target_id": pd.Series(dtype="string")})
     frame = ws.read("targets", use_arrow=False, read_geometry=False)
+    frame = with_states(frame, read_register(ws))
     return frame[principal.target_mask(frame)].reset_index(drop=True)
 
 

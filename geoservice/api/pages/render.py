@@ -20,6 +20,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from geoservice.analysis.target_register import TARGET_STATE_LABELS
 from geoservice.api.csrf import form_token
 from geoservice.api.errors import request_lang
 from geoservice.api.pages.words import WORDS
@@ -184,6 +185,7 @@ def context(request: Request, principal: Principal | None) -> dict[str, Any]:
         "href": _href(lang),
         "state": label(PROBLEM_STATE_LABELS),
         "level": label(ESCALATION_LABELS),
+        "target_state": label(TARGET_STATE_LABELS),
         "category": category,
         "village": lambda code, name: village_word(code, name, lang),
         "target_villages": villages,

@@ -108,3 +108,15 @@ def test_a_cookie_form_without_its_token_is_refused(pages):  # type: ignore[no-u
     )
     assert ok.status_code == 303
     assert target_actions(pages.ws, tid)["action"].tolist() == ["巡查"]
+
+
+def test_the_task_list_shows_each_targets_state(pages):  # type: ignore[no-untyped-def]
+    tid = supported(pages)
+    headers = {**pages.headers("office"), "If-Match": '"1"'}
+    res = pages.client.patch(f"/targets/{tid}", json={"state": "dispatched"}, headers=headers)
+    assert res.status_code == 200
+    page = pages.get("/app", "department").text
+    card = page[page.index(f"/app/targets/{tid}") :]
+    card = card[: card.index("</li>")]
+    assert "已派发" in card
+    assert "待派发" in page
