@@ -179,15 +179,6 @@ def _reasons_in(ws: Workspace, targets: gpd.GeoDataFrame, lang: Lang) -> gpd.Geo
     return targets.assign(reasons=found.fillna(targets["reasons"]))
 
 
-def _problem_facts(ws: Workspace, targets: gpd.GeoDataFrame) -> pd.DataFrame | None:
-    """The open problems of each flagged parcel (``parcel_risk``), from which a target's
-    deadline is read when the targets layer has no ``deadline`` column."""
-    if "deadline" in targets.columns or "parcel_risk" not in ws.layer_names():
-        return None
-    columns = ["parcel_id", "problem_facts"]
-    return pd.DataFrame(ws.read("parcel_risk", columns=columns, read_geometry=False))
-
-
 def _dates_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Date-time columns as ISO text (``YYYY-MM-DD`` when every time is midnight; missing
     stays empty): a DBF has no date-time field, and GDAL would warn and write text anyway."""
@@ -319,7 +310,7 @@ def export_layer(
         path.unlink(missing_ok=True)
         if name in ("csv", "xlsx"):
             if layer == "targets":
-                table = clerk_table(frame, _problem_facts(ws, frame), lang, department_names(rules))
+                table = clerk_table(frame, lang, department_names(rules))
                 if name == "xlsx":
                     en = lang == "en"
                     degrees = (CLERK_HEADERS["lon"][en], CLERK_HEADERS["lat"][en])
@@ -335,8 +326,7 @@ def export_layer(
             renamed, encoding = _write_shapefile(frame, path)
         else:
             if layer == "targets":
-                facts = _problem_facts(ws, frame)
-                frame = labelled_targets(frame, facts, lang, department_names(rules))
+                frame = labelled_targets(frame, lang, department_names(rules))
             if lonlat and frame.crs is not None:
                 frame = frame.to_crs("EPSG:4326")
                 crs = "EPSG:4326"

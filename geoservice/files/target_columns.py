@@ -7,10 +7,11 @@ and words beside the codes.
 - **State**: the layer's ``state`` column, or else the state the target register
   (``target_state`` table) holds for it (``new`` when the register does not hold it yet),
   in words (待派发, 已立案, ...); no state column while the workspace has no register.
-- **Deadline**: the layer's ``deadline`` column when it has one; otherwise the earliest
-  整改期限 among the target's open inspection problems, the deadlines its reasons state
-  (read from the ``problem_facts`` of ``parcel_risk``, the same items the reasons are built
-  from). A target with neither reads 未定期限 / no deadline set in tables.
+- **Deadline**: the layer's ``deadline`` column, set by the analysis
+  (:mod:`geoservice.analysis.deadlines`: the analysis date plus the rules' days for the
+  priority, kept across re-analyses), the same date the work order and the reasons give.
+  A layer written before the analysis set deadlines has no such column: its targets read
+  未定期限 / no deadline set until the analysis is run again.
 
 :func:`clerk_table` gives the CSV/XLSX table (headers in the chosen language);
 :func:`labelled_targets` the GeoJSON/KML features, each code followed by its label.
@@ -21,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
+from geoservice.analysis.deadlines import DEADLINE_COLUMN
 from geoservice.analysis.present import HEADERS, department_names, present_targets
 from geoservice.analysis.target_register import TARGET_STATE_LABELS
 from geoservice.base.workspace import Workspace
@@ -49,7 +50,6 @@ CLERK_HEADERS: dict[str, tuple[str, str]] = {
     "lon": ("中心经度", "centre longitude"),
     "lat": ("中心纬度", "centre latitude"),
 }
-_PROBLEM_DEADLINE_FIELD = 3  # id|category|status|deadline|overdue_days|points
 
 
 def centres(geometry: gpd.GeoSeries) -> pd.DataFrame:
@@ -71,49 +71,22 @@ def _day_text(values: pd.Series) -> pd.Series:
     return days.dt.strftime("%Y-%m-%d").astype("string")
 
 
-def target_deadlines(targets: pd.DataFrame, problem_facts: pd.DataFrame | None) -> pd.Series:
+def target_deadlines(targets: pd.DataFrame) -> pd.Series:
     """Each target's deadline as ``YYYY-MM-DD`` text (missing when it has none).
 
     Parameters
     ----------
     targets : DataFrame
-        The ``targets`` layer: its ``deadline`` column when present, else ``parcel_ids``
-        (``;``-separated).
-    problem_facts : DataFrame or None
-        ``parcel_id`` and ``problem_facts`` of the ``parcel_risk`` layer (``;``-separated
-        ``id|category|status|deadline|overdue_days|points`` items of open problems).
+        The ``targets`` layer; its ``deadline`` column (written by the analysis) is read.
 
     Returns
     -------
-    Series of string, aligned to ``targets``' index: the layer's deadline, or the earliest
-    deadline of the target's open problems.
+    Series of string, aligned to ``targets``' index: the layer's deadline; all missing
+    when the layer has no ``deadline`` column.
     """
-    if "deadline" in targets.columns:
-        return _day_text(targets["deadline"])
-    out = pd.Series(pd.NA, index=targets.index, dtype="string")
-    if problem_facts is None or not len(targets) or not len(problem_facts):
-        return out
-    parcels = targets["parcel_ids"].astype("string").fillna("").str.split(";")
-    pairs = pd.DataFrame(
-        {
-            "row": np.repeat(np.arange(len(targets)), parcels.str.len().to_numpy()),
-            "parcel_id": np.concatenate([*parcels.to_numpy(), np.array([], dtype=object)]),
-        }
-    )
-    facts = problem_facts["problem_facts"].astype("string").fillna("").str.split(";")
-    items = pd.DataFrame(
-        {"parcel_id": problem_facts["parcel_id"].astype(str).to_numpy(), "item": facts}
-    ).explode("item")
-    items["day"] = pd.to_datetime(
-        items["item"].str.split("|").str[_PROBLEM_DEADLINE_FIELD],
-        format="%Y-%m-%d",
-        errors="coerce",
-    )
-    pairs["parcel_id"] = pairs["parcel_id"].astype(str)
-    merged = pairs.merge(items.dropna(subset=["day"]), on="parcel_id")
-    earliest = merged.groupby("row")["day"].min()
-    out.iloc[earliest.index.to_numpy()] = earliest.dt.strftime("%Y-%m-%d").to_numpy()
-    return out
+    if DEADLINE_COLUMN not in targets.columns:
+        return pd.Series(pd.NA, index=targets.index, dtype="string")
+    return _day_text(targets[DEADLINE_COLUMN])
 
 
 def with_register_states(ws: Workspace, targets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -144,7 +117,6 @@ def _position(table: pd.DataFrame, header: str, default: int) -> int:
 
 def clerk_table(
     targets: gpd.GeoDataFrame,
-    problem_facts: pd.DataFrame | None,
     lang: Lang = "zh",
     departments: Names | None = None,
 ) -> pd.DataFrame:
@@ -161,7 +133,7 @@ def clerk_table(
     extra: dict[str, pd.Series] = {}
     if "state" in targets.columns:
         extra["state"] = _state_words(targets["state"], lang)
-    deadlines = target_deadlines(targets, problem_facts)
+    deadlines = target_deadlines(targets)
     extra["deadline"] = deadlines.fillna(pick(lang, *NO_TARGET_DEADLINE)).astype(object)
     for pos, (col, values) in enumerate(extra.items()):
         table.insert(after_priority + pos, CLERK_HEADERS[col][idx], values.to_numpy())
@@ -182,7 +154,6 @@ def _labels(codes: pd.Series, table: Mapping[str, tuple[str, str]], lang: Lang) 
 
 def labelled_targets(
     targets: gpd.GeoDataFrame,
-    problem_facts: pd.DataFrame | None,
     lang: Lang = "zh",
     departments: Names | None = None,
 ) -> gpd.GeoDataFrame:
@@ -213,7 +184,7 @@ def labelled_targets(
             columns[label] = values
     lonlat = centres(frame.geometry)
     columns |= {
-        "deadline": target_deadlines(frame, problem_facts),
+        "deadline": target_deadlines(frame),
         "lon": lonlat["lon"],
         "lat": lonlat["lat"],
     }

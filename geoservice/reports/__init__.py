@@ -19,7 +19,7 @@ The joint-enforcement work order of one target (联合执法任务书, Articles 
 - :mod:`~geoservice.reports.dossier_threshold`: the criminal threshold that applies, with
   its citation from the rules;
 - :mod:`~geoservice.reports.dossier_basis`: the departments with their duties and why each
-  is there, the deadline (``dossier.yaml``);
+  is there, the deadline (the one the analysis set on the target);
 - :mod:`~geoservice.reports.dossier_words`: the document's fixed words and the articles it
   quotes.
 """

@@ -260,7 +260,8 @@ def build_dossier(
         The rules in force (department registry, routing, thresholds and citations).
     lang : {"zh", "en"}
     issued : date, optional
-        The date of issue (today when None); the deadline counts from it.
+        The date of issue (today when None). The deadline is the one the analysis set
+        (the ``deadline`` column of the ``targets`` layer), whatever the date of issue.
     base_url : str, optional
         The service's public address (``GEOSERVICE_PUBLIC_URL``) for the target page's
         link; the path alone when None.
@@ -289,7 +290,7 @@ def build_dossier(
         "target_id": facts.target_id,
         "issued": day.isoformat(),
         "as_of": facts.as_of or "",
-        "deadline": deadline(facts.target, day).isoformat(),
+        "deadline": deadline(facts.target, lang),
         "policy_title": pick(lang, rules.policy.title_zh, rules.policy.title_en),
         "joint_article": citation(rules, JOINT_ENFORCEMENT_ARTICLE, lang),
         "summary": _summary(facts, rules, lang),

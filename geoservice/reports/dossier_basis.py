@@ -6,23 +6,22 @@
   (:func:`geoservice.analysis.labels.citation`);
 - lead and cooperating departments with their duties from the rules' department registry
   and why each is there (:func:`geoservice.analysis.routing.route`);
-- the deadline: the target's own when it carries one, else the date of issue plus the days
-  ``geoservice/reports/dossier.yaml`` gives for its priority.
+- the deadline: the ``deadline`` column the analysis wrote on the ``targets`` layer
+  (:mod:`geoservice.analysis.deadlines`), the same date the exports and the reasons give;
+  the date of issue does not move it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from functools import cache
-from importlib import resources
 
 import pandas as pd
-import yaml
 
+from geoservice.analysis.deadlines import DEADLINE_COLUMN
 from geoservice.analysis.labels import category_name
 from geoservice.analysis.routing import Assignment, route
 from geoservice.analysis.rules import Rules
+from geoservice.files.target_columns import NO_TARGET_DEADLINE
 from geoservice.reports.dossier_data import DossierFacts, ids_of
 from layers.messages import Lang, pick
 
@@ -31,7 +30,6 @@ __all__ = [
     "REPORTING_ARTICLE",
     "DepartmentDuty",
     "deadline",
-    "deadline_days",
     "department_duties",
 ]
 
@@ -100,19 +98,11 @@ def department_duties(facts: DossierFacts, rules: Rules, lang: Lang = "zh") -> l
     return out
 
 
-@cache
-def deadline_days() -> dict[str, int]:
-    """Days from issue to deadline by priority (``geoservice/reports/dossier.yaml``)."""
-    text = resources.files("geoservice.reports").joinpath("dossier.yaml").read_text("utf-8")
-    days = yaml.safe_load(text)["deadline_days"]
-    return {str(k): int(v) for k, v in days.items()}
-
-
-def deadline(target: pd.Series, issued: date) -> date:
-    """The target's own deadline when it carries one, else ``issued`` plus the days of its
-    priority (the longest for an unknown priority)."""
-    own = target.get("deadline")
-    if own is not None and not pd.isna(own) and str(own).strip():
-        return date.fromisoformat(str(own)[:10])
-    days = deadline_days()
-    return issued + timedelta(days=days.get(str(target["priority"]), max(days.values())))
+def deadline(target: pd.Series, lang: Lang = "zh") -> str:
+    """The target's deadline as ``YYYY-MM-DD``: its ``deadline`` column, set by the
+    analysis; 未定期限 / no deadline set for a layer written before the analysis set
+    deadlines (run the analysis again to set them)."""
+    day = pd.to_datetime(target.get(DEADLINE_COLUMN), errors="coerce")
+    if pd.isna(day):
+        return pick(lang, *NO_TARGET_DEADLINE)
+    return str(pd.Timestamp(day).strftime("%Y-%m-%d"))

@@ -150,6 +150,8 @@ def _targets(**extra: list) -> gpd.GeoDataFrame:
     data = {
         "target_id": ["T-u", "T-box"],
         "priority": ["P1", "P2"],
+        # as the analysis of 2026-11-28 writes them: P1 7 days, P2 15 days
+        "deadline": ["2026-12-05", "2026-12-13"],
         "score": [12.0, 5.0],
         "village_codes": ["441882101", "441882101"],
         "village_names": ["丰阳村", "丰阳村"],
@@ -175,7 +177,8 @@ def _targets(**extra: list) -> gpd.GeoDataFrame:
 
 
 def _problem_facts() -> pd.DataFrame:
-    # 0012-009 is in no target: its earlier deadline must not reach one.
+    # The open problems of the target's parcels are due earlier (one already past): their
+    # 整改期限 must not replace the deadline the analysis wrote.
     return pd.DataFrame(
         {
             "parcel_id": ["0012-001", "0012-002", "0012-003", "0012-009"],
@@ -223,19 +226,18 @@ def test_centres_of_no_targets_are_an_empty_table():
     assert found.columns.tolist() == ["lon", "lat"] and found.empty
 
 
-def test_a_deadline_is_the_earliest_open_problem_deadline_of_the_targets_parcels():
-    found = target_deadlines(_targets(), _problem_facts())
-    assert found.tolist() == ["2026-10-15", pd.NA]
+def test_a_deadline_is_the_deadline_column_the_analysis_wrote():
+    assert target_deadlines(_targets()).tolist() == ["2026-12-05", "2026-12-13"]
 
 
-def test_a_deadline_column_of_the_targets_layer_wins_over_the_problems():
+def test_a_deadline_read_back_as_a_date_time_is_written_as_a_day():
     targets = _targets(deadline=pd.to_datetime(["2027-01-31", None]))
-    assert target_deadlines(targets, _problem_facts()).tolist() == ["2027-01-31", pd.NA]
+    assert target_deadlines(targets).tolist() == ["2027-01-31", pd.NA]
 
 
-def test_deadlines_without_problems_or_targets_are_missing():
-    assert target_deadlines(_targets(), None).isna().all()
-    assert target_deadlines(_targets().iloc[:0], _problem_facts()).empty
+def test_deadlines_of_a_layer_without_the_column_or_of_no_targets_are_missing():
+    assert target_deadlines(_targets().drop(columns="deadline")).isna().all()
+    assert target_deadlines(_targets().iloc[:0]).empty
 
 
 def test_target_csv_has_centre_and_deadline_columns(targets_ws, tmp_path):
@@ -244,7 +246,7 @@ def test_target_csv_has_centre_and_deadline_columns(targets_ws, tmp_path):
     head = table.columns.tolist()
     assert head[:3] == ["目标编号", "优先级", "期限"]
     assert head[-3:] == ["中心经度", "中心纬度", "理由"]
-    assert table["期限"].tolist() == ["2026-10-15", "未定期限"]
+    assert table["期限"].tolist() == ["2026-12-05", "2026-12-13"]
     assert "状态" not in head
     assert table["中心经度"].between(112, 113).all() and table["中心纬度"].between(24, 26).all()
 
@@ -272,7 +274,13 @@ def test_target_csv_in_english_has_english_headers_and_words(targets_ws, tmp_pat
     table = pd.read_csv(path, encoding="utf-8-sig")
     assert {"state", "deadline", "centre longitude", "centre latitude"} <= set(table.columns)
     assert table["state"].tolist() == ["case opened", "new"]
-    assert table["deadline"].tolist() == ["2026-10-15", "no deadline set"]
+    assert table["deadline"].tolist() == ["2026-12-05", "2026-12-13"]
+
+
+def test_target_csv_of_a_layer_from_before_deadlines_reads_no_deadline_set(targets_ws, tmp_path):
+    ws = targets_ws(_targets().drop(columns="deadline"))
+    table = _csv(export_layer(ws, "targets", tmp_path / "t.csv", actor="clerk").path)
+    assert table["期限"].tolist() == ["未定期限", "未定期限"]
 
 
 def test_target_xlsx_prints_on_a4_landscape_one_page_wide_with_the_header_repeated(
@@ -300,7 +308,7 @@ def test_target_xlsx_wraps_reasons_at_the_top_in_rows_tall_enough(targets_ws, tm
     assert width >= 60
     lines = 2 * len(LONG_REASON) / (width - 1)  # a Chinese character is two wide
     assert sheet.row_dimensions[2].height >= 15 * lines
-    assert sheet.cell(2, head.index("期限") + 1).value == "2026-10-15"
+    assert sheet.cell(2, head.index("期限") + 1).value == "2026-12-05"
     lon, lat = (sheet.cell(2, head.index(h) + 1).value for h in ("中心经度", "中心纬度"))
     inside = _targets().geometry.to_crs(4326).iloc[0]
     assert inside.contains(shapely.Point(lon, lat))
@@ -358,7 +366,7 @@ def test_target_geojson_properties_hold_codes_and_chinese_labels(targets_ws, tmp
     assert (props["village_codes"], props["village_names"]) == ("441882101", "丰阳村")
     assert (props["state"], props["state_label"]) == ("case_opened", "已立案")
     assert props["category_names"] == "盗伐滥伐林木"
-    assert props["deadline"] == "2026-10-15"
+    assert props["deadline"] == "2026-12-05"
     keys = list(props)
     assert keys.index("priority_label") == keys.index("priority") + 1
     inside = _targets().geometry.to_crs(4326).iloc[0]
