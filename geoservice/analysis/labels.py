@@ -290,6 +290,16 @@ def display_sections(rules: Rules, lang: Lang) -> list[dict[str, Any]]:
             "",
             lang,
         ),
+    ] + [
+        _row(
+            f"targets.deadline_days.{level}",
+            f"{level}（{PRIORITY_WORDS[level][0]}）处置期限（自研判日起）",
+            f"{level} ({PRIORITY_WORDS[level][1]}) deadline after the analysis date",
+            getattr(t.deadline_days, level),
+            "d",
+            lang,
+        )
+        for level in ("P1", "P2", "P3")
     ]
     return [
         section("complaints", "举报投诉", "complaints", complaints),

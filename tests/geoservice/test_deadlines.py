@@ -110,3 +110,15 @@ def test_no_targets_still_get_a_deadline_column():
 
 def test_a_workspace_without_a_targets_layer_has_no_earlier_deadlines(tmp_path):
     assert earlier_deadlines(Workspace(tmp_path / "none.gpkg")).empty
+
+
+def test_the_rules_table_lists_the_deadline_days_of_each_priority():
+    from geoservice.analysis.rules import rules_table
+
+    rows = [r for s in rules_table(RULES, "en")["sections"] for r in s["rows"]]
+    found = {r["key"]: (r["value"], r["unit"]) for r in rows if "deadline_days" in r["key"]}
+    assert found == {
+        "targets.deadline_days.P1": (7, "d"),
+        "targets.deadline_days.P2": (15, "d"),
+        "targets.deadline_days.P3": (30, "d"),
+    }
