@@ -25,6 +25,7 @@ Design: ``docs/design.md#scoring-and-targets`` and
 - :mod:`~geoservice.analysis.present`: targets as a department clerk reads them;
 - :mod:`~geoservice.analysis.target_queries`: targets for a caller: filters, one, GeoJSON;
 - :mod:`~geoservice.analysis.identity`: new targets keep the ids of the targets they continue;
+- :mod:`~geoservice.analysis.deadlines`: each target's deadline, kept across re-analyses;
 - :mod:`~geoservice.analysis.target_register`: every target ever issued, its state, history
   and lineage, apart from the ``targets`` layer;
 - :mod:`~geoservice.analysis.lanes`: the calling thread and, when asked, a thread pool;
