@@ -15,6 +15,7 @@ import pandas as pd
 
 from geoservice.base.errors import OptionError, message
 from geoservice.base.workspace import Workspace
+from geoservice.base.workspace_write import has_table
 
 __all__ = ["MAX_LIMIT", "audit_page", "check_page", "filter_audit"]
 
@@ -74,6 +75,19 @@ def _row(at: Any, actor: Any, action: Any, target: Any, text: Any) -> dict[str, 
     }
 
 
+def _where(actor: str | None, action: str | None) -> tuple[str, list[str]]:
+    """The SQL condition of :func:`filter_audit` (``actor`` contained, case-sensitive;
+    ``action`` or its family) and its parameters."""
+    terms, params = ["1"], []
+    if actor:
+        terms.append("instr(actor, ?) > 0")
+        params.append(actor)
+    if action:
+        terms.append("(action = ? OR substr(action, 1, ?) = ?)")
+        params += [action, str(len(action) + 1), action + "."]
+    return " AND ".join(terms), params
+
+
 def audit_page(
     ws: Workspace,
     *,
@@ -85,14 +99,25 @@ def audit_page(
     """One page of the audit rows matching ``actor`` and ``action``, newest first:
     ``total`` (rows matching), ``limit``, ``offset`` and ``rows`` (detail parsed from JSON).
 
+    The page is cut in SQL (``ORDER BY id DESC LIMIT ? OFFSET ?``): only its rows are read.
+
     Raises
     ------
     OptionError
         Unless ``1 <= limit <= MAX_LIMIT`` and ``offset >= 0``.
     """
     check_page(limit, offset)
-    chosen = filter_audit(ws.audit(), actor, action)
-    page = chosen.iloc[offset : offset + limit]
-    columns = (page[c] for c in ("at", "actor", "action", "target", "detail"))
-    rows = [_row(*values) for values in zip(*columns, strict=True)]
-    return {"total": len(chosen), "limit": limit, "offset": offset, "rows": rows}
+    where, params = _where(actor, action)
+    with ws.read_connection() as con:
+        if not has_table(con, "audit_log"):
+            return {"total": 0, "limit": limit, "offset": offset, "rows": []}
+        total = int(
+            con.execute(f"SELECT count(*) FROM audit_log WHERE {where}", params).fetchone()[0]
+        )
+        found = con.execute(
+            f"SELECT at, actor, action, target, detail FROM audit_log WHERE {where} "
+            "ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+    rows = [_row(*values) for values in found]
+    return {"total": total, "limit": limit, "offset": offset, "rows": rows}

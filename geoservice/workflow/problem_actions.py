@@ -32,6 +32,7 @@ __all__ = [
     "expected_version",
     "problem_detail",
     "problem_list",
+    "problem_page",
     "problem_photo",
     "village_rows",
 ]
@@ -58,6 +59,33 @@ def problem_list(
         department=department,
     )
     return rules.problem_records(probs, day, lang)
+
+
+def problem_page(
+    ws: Workspace,
+    principal: Principal,
+    lang: Lang,
+    *,
+    limit: int,
+    offset: int = 0,
+    village: str | None = None,
+    status: str | None = None,
+    department: str | None = None,
+    as_of: str | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many problems the caller may see match the filters, and the records of
+    ``limit`` of them from ``offset`` (in the layer's order, which is stable): only the
+    page's rows get labels and escalation."""
+    day = rules.parse_day(as_of)
+    probs = rules.filter_problems(
+        ws,
+        rules.visible_problems(ws, principal),
+        village=village,
+        status=status,
+        department=department,
+    )
+    chosen = probs.iloc[offset : offset + limit]
+    return len(probs), rules.problem_records(chosen, day, lang)
 
 
 def create_problem(

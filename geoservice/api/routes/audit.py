@@ -1,7 +1,8 @@
 """The audit log over the web (Article 6), for the forest-chief office only.
 
 ``GET /audit?limit=&offset=&actor=&action=``
-    Audit rows, newest first. ``actor`` keeps rows whose actor contains the text (e.g.
+    Audit rows, newest first, one page (``limit`` default 100, at most 1000; ``total``,
+    ``next`` and an ``ETag``: :mod:`geoservice.api.paging`). ``actor`` keeps rows whose actor contains the text (e.g.
     ``police`` or a person's name); ``action`` keeps one action (``export``) or a family
     of them (``import`` matches ``import.replace`` and ``import.append``). Each row gives
     when, who, what, on what, from which address (``from``, for requests made through the
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from geoservice.api.deps import WorkspaceDep, audit, require
+from geoservice.api.deps import LangDep, WorkspaceDep, audit, require
+from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
 from geoservice.base.access import Principal
 from geoservice.base.audit_log import audit_page
 
@@ -39,28 +41,34 @@ class AuditPage(BaseModel):
     total: int
     limit: int
     offset: int
+    next: str | None = Field(default=None, description="absolute address of the next page")
     rows: list[AuditRow]
 
 
-@router.get("/audit", response_model=AuditPage)
+@router.get("/audit", response_model=AuditPage, responses=LIST_RESPONSES)
 def read_audit(
     request: Request,
+    response: Response,
     principal: Annotated[Principal, require("office")],
     ws: WorkspaceDep,
-    limit: int = 100,
-    offset: int = 0,
+    lang: LangDep,
+    page: PageDep,
     actor: str | None = None,
     action: str | None = None,
-) -> AuditPage:
-    """The audit log (操作日志), newest first, filtered by actor and action."""
-    page = AuditPage.model_validate(
-        audit_page(ws, limit=limit, offset=offset, actor=actor, action=action)
-    )
+) -> Any:
+    """The audit log (操作日志), newest first, filtered by actor and action, one page."""
+    etag = list_etag(request, ws, principal, lang, ("audit_log",))
+    unchanged = not_modified(request, etag)
+    if unchanged is not None:
+        return unchanged
+    found = audit_page(ws, limit=page.limit, offset=page.offset, actor=actor, action=action)
+    link = paging_headers(request, response, page, int(found["total"]), etag)
+    result = AuditPage.model_validate({**found, "next": link})
     audit(
         request,
         principal,
         "audit.read",
         "audit_log",
-        {"rows": len(page.rows), "actor": actor, "action": action, "offset": offset},
+        {"rows": len(result.rows), "actor": actor, "action": action, "offset": page.offset},
     )
-    return page
+    return result

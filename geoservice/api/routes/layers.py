@@ -1,7 +1,8 @@
 """The sharing register (Article 5) and imports over the web.
 
 ``GET /layers``
-    The register rows the caller may read (:meth:`Principal.can_read` of each row's
+    One page (``limit``, ``offset``; ``total``, ``next`` and an ``ETag``:
+    :mod:`geoservice.api.paging`) of the register rows the caller may read (:meth:`Principal.can_read` of each row's
     classification): office everything, departments up to ``internal``, villages and
     viewers ``public`` only.
 ``POST /layers/{kind}/import``
@@ -33,8 +34,8 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from pydantic import BaseModel
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from pydantic import BaseModel, Field
 
 from geoservice.api.deps import (
     Caller,
@@ -46,6 +47,7 @@ from geoservice.api.deps import (
     require,
 )
 from geoservice.api.limits import ShortText
+from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
 from geoservice.base.access import Principal
 from geoservice.files.register import readable_register
 from geoservice.workflow.uploads import check_import, run_import, save_upload, upload_name
@@ -75,6 +77,10 @@ class LayerEntry(BaseModel):
 
 
 class LayerList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    next: str | None = Field(default=None, description="absolute address of the next page")
     layers: list[LayerEntry]
 
 
@@ -89,18 +95,36 @@ class ImportOut(BaseModel):
     problems_import: dict[str, Any] | None = None
 
 
-@router.get("/layers", response_model=LayerList)
+@router.get("/layers", response_model=LayerList, responses=LIST_RESPONSES)
 def list_layers(
     request: Request,
+    response: Response,
     principal: Caller,
     ws: WorkspaceDep,
     names: DepartmentNamesDep,
     lang: LangDep,
-) -> LayerList:
-    """The sharing register (数据共享目录): the rows whose classification the caller may read."""
+    page: PageDep,
+) -> Any:
+    """The sharing register (数据共享目录): the rows whose classification the caller may
+    read, one page (the register holds a row per import, so it is cut after reading)."""
+    etag = list_etag(request, ws, principal, lang)
+    unchanged = not_modified(request, etag)
+    if unchanged is not None:
+        return unchanged
     rows = readable_register(ws, principal, names, lang)
-    audit(request, principal, "layers.list", "layer_catalog", {"rows": len(rows)})
-    return LayerList.model_validate({"layers": rows})
+    link = paging_headers(request, response, page, len(rows), etag)
+    chosen = page.cut(rows)
+    detail = {"rows": len(chosen), "total": len(rows), "offset": page.offset}
+    audit(request, principal, "layers.list", "layer_catalog", detail)
+    return LayerList.model_validate(
+        {
+            "total": len(rows),
+            "limit": page.limit,
+            "offset": page.offset,
+            "next": link,
+            "layers": chosen,
+        }
+    )
 
 
 Text = Annotated[ShortText | None, Form()]

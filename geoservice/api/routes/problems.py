@@ -35,6 +35,7 @@ from geoservice.api.deps import (
     require,
 )
 from geoservice.api.limits import LongText, Note, ShortText
+from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
 from geoservice.api.responses import content_disposition
 from geoservice.base.access import Principal
 from geoservice.workflow import problem_actions as actions
@@ -172,21 +173,32 @@ def _photo_url(request: Request, problem_id: str, name: str) -> str:
     return request.url_for("problem_photo", problem_id=problem_id, name=name).path
 
 
-@router.get("/problems", response_model=list[Problem])
+@router.get("/problems", response_model=list[Problem], responses=LIST_RESPONSES)
 def list_problems(
     request: Request,
+    response: Response,
     principal: Readers,
     ws: WorkspaceDep,
     lang: LangDep,
+    page: PageDep,
     village: str | None = None,
     status: str | None = None,
     department: str | None = None,
     as_of: str | None = None,
-) -> list[dict[str, Any]]:
-    """The problems the caller may see, with escalation at ``as_of`` (default today)."""
+) -> Any:
+    """The problems the caller may see, with escalation at ``as_of`` (default today), one
+    page: a JSON array, with ``X-Total-Count``, ``Link: <...>; rel="next"`` and ``ETag``."""
+    etag = list_etag(request, ws, principal, lang)
+    unchanged = not_modified(request, etag)
+    if unchanged is not None:
+        return unchanged
     filters = {"village": village, "status": status, "department": department}
-    rows = actions.problem_list(ws, principal, lang, as_of=as_of, **filters)
-    audit(request, principal, "problems.list", "problems", {**filters, "count": len(rows)})
+    total, rows = actions.problem_page(
+        ws, principal, lang, limit=page.limit, offset=page.offset, as_of=as_of, **filters
+    )
+    paging_headers(request, response, page, total, etag)
+    detail = {**filters, "count": len(rows), "total": total, "offset": page.offset}
+    audit(request, principal, "problems.list", "problems", detail)
     return rows
 
 
@@ -362,20 +374,30 @@ def _ascii_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "photo.jpg"
 
 
-@router.get("/villages/status", response_model=list[VillageStatus])
+@router.get("/villages/status", response_model=list[VillageStatus], responses=LIST_RESPONSES)
 def villages_status(
     request: Request,
+    response: Response,
     principal: Caller,
     ws: WorkspaceDep,
+    lang: LangDep,
+    page: PageDep,
     as_of: str | None = None,
-) -> list[dict[str, Any]]:
-    """Rectification status per village at ``as_of`` (a village: only its own row)."""
+) -> Any:
+    """Rectification status per village at ``as_of`` (a village: only its own row), one
+    page: a JSON array, with ``X-Total-Count``, ``Link: <...>; rel="next"`` and ``ETag``."""
+    etag = list_etag(request, ws, principal, lang)
+    unchanged = not_modified(request, etag)
+    if unchanged is not None:
+        return unchanged
     day, rows = actions.village_rows(ws, principal, as_of)
+    paging_headers(request, response, page, len(rows), etag)
+    chosen = page.cut(rows)
     audit(
         request,
         principal,
         "villages.status",
         "villages",
-        {"as_of": day.isoformat(), "rows": len(rows)},
+        {"as_of": day.isoformat(), "rows": len(chosen), "total": len(rows)},
     )
-    return rows
+    return chosen

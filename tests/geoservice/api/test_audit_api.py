@@ -47,11 +47,11 @@ def test_paging_with_limit_and_offset(town):
 
 
 @pytest.mark.parametrize(
-    ("query", "code"), [("limit=0", "audit.bad_limit"), ("offset=-1", "audit.bad_offset")]
+    ("query", "code"), [("limit=0", "paging.bad_limit"), ("offset=-1", "paging.bad_offset")]
 )
-def test_bad_paging_is_422(town, query, code):
+def test_bad_paging_is_400(town, query, code):
     res = town.get(f"/audit?{query}", "office")
-    assert res.status_code == 422
+    assert res.status_code == 400
     assert res.json()["error"]["code"] == code
 
 
