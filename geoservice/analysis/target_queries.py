@@ -197,9 +197,15 @@ def targets_collection(
     village: str | None = None,
     priority: str | None = None,
     state: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> dict[str, Any]:
     """The caller's targets matching the filters as a GeoJSON FeatureCollection (lon/lat),
     names and reasons in ``lang``; ``state`` keeps the targets in that outcome state.
+
+    ``limit`` targets from ``offset`` (all when ``limit`` is None), in the layer's order;
+    only those get reasons and GeoJSON. ``numberMatched`` counts every target matching,
+    ``numberReturned`` those in the collection.
 
     Raises
     ------
@@ -222,7 +228,11 @@ def targets_collection(
     chosen = with_states(chosen, read_register(ws))
     if state is not None:
         chosen = chosen[(chosen["state"] == state).to_numpy()]
-    return target_features(chosen, reasons_in(ws, chosen, lang, present), names, lang)
+    matched = len(chosen)
+    if limit is not None:
+        chosen = chosen.iloc[offset : offset + limit]
+    doc = target_features(chosen, reasons_in(ws, chosen, lang, present), names, lang)
+    return {**doc, "numberMatched": matched, "numberReturned": len(chosen)}
 
 
 # --- one target -------------------------------------------------------------------------

@@ -11,7 +11,9 @@ id that was never issued). Before the first analysis run, the list and the expor
     or cooperating, code or name), ``village`` (code or name), ``priority`` (``P1,P2``) and
     ``state`` (the outcome, e.g. ``in_action``); names and reasons in the caller's language
     (``?lang=`` or Accept-Language). Each target carries ``state``, ``state_label``,
-    ``version`` and ``case_number``.
+    ``version`` and ``case_number``. One page (``limit``, ``offset``): ``numberMatched``,
+    ``numberReturned`` and a ``links`` entry ``rel: next`` as OGC items pages, with an
+    ``ETag`` (:mod:`geoservice.api.paging`).
 ``GET /targets/export``
     The same selection (or one ``target``) as ``xlsx`` (printable: A4 landscape, header
     row on every page), ``csv``, ``gpkg``, ``kml`` or ``geojson`` (labels beside the codes),
@@ -62,6 +64,14 @@ from geoservice.api.deps import (
 )
 from geoservice.api.limits import Note, ShortText
 from geoservice.api.origin import public_base
+from geoservice.api.paging import (
+    LIST_RESPONSES,
+    PageDep,
+    list_etag,
+    next_link,
+    not_modified,
+    paging_headers,
+)
 from geoservice.api.responses import content_disposition, download, scratch_folder
 from geoservice.base.access import Principal
 from geoservice.files.target_export import export_targets as write_export
@@ -71,6 +81,8 @@ from geoservice.workflow import target_actions
 router = APIRouter(tags=["targets"])
 
 GEOJSON = "application/geo+json"
+# tables changed in place whose rows a target list shows (state, version, case number)
+TARGET_TABLES = ("target_state",)
 Viewer = Annotated[Principal, require("office", "department")]
 
 
@@ -91,7 +103,8 @@ def _geojson(doc: dict[str, Any]) -> Response:
                     "description": "Read the first target listed.",
                 }
             }
-        }
+        },
+        **LIST_RESPONSES,
     },
 )
 def list_targets(
@@ -100,18 +113,30 @@ def list_targets(
     ws: WorkspaceDep,
     names: DepartmentNamesDep,
     lang: LangDep,
+    page: PageDep,
     department: str | None = None,
     village: str | None = None,
     priority: str | None = None,
     state: str | None = None,
 ) -> Response:
-    """The caller's joint-enforcement targets as GeoJSON (联合执法目标), lon/lat."""
+    """The caller's joint-enforcement targets as GeoJSON (联合执法目标), lon/lat, one page
+    (``numberMatched``, ``numberReturned``, a ``next`` link; ``ETag``)."""
+    etag = list_etag(request, ws, principal, lang, TARGET_TABLES)
+    unchanged = not_modified(request, etag)
+    if unchanged is not None:
+        return unchanged
     filters = {"department": department, "village": village, "priority": priority}
     filters["state"] = state
-    doc = targets_collection(ws, principal, names, lang, **filters)
+    doc = targets_collection(
+        ws, principal, names, lang, limit=page.limit, offset=page.offset, **filters
+    )
+    link = next_link(request, page, int(doc["numberMatched"]))
+    doc["links"] = [] if link is None else [{"href": link, "rel": "next", "type": GEOJSON}]
+    answer = _geojson(doc)
+    paging_headers(request, answer, page, int(doc["numberMatched"]), etag)
     detail = {"rows": len(doc["features"]), **{k: v for k, v in filters.items() if v}}
     audit(request, principal, "targets.list", "targets", detail)
-    return _geojson(doc)
+    return answer
 
 
 @router.get("/targets/export", response_class=FileResponse)

@@ -16,7 +16,7 @@ from .conftest import AS_OF, OTHER_VILLAGE, VILLAGE, Town
 ARRAYS = ("/problems", "/villages/status")
 # JSON objects with total, limit, offset, next and a list under a key.
 OBJECTS = {"/layers": "layers", "/audit?action=import": "rows"}
-EVERY_LIST = (*ARRAYS, "/layers", "/audit")
+EVERY_LIST = (*ARRAYS, "/layers", "/audit", "/targets")
 
 
 def _next_of_array(res: Any) -> str | None:
@@ -191,3 +191,54 @@ def test_problem_change_gives_the_list_a_new_etag(town: Town) -> None:
     res = town.get("/problems", "office", headers={"If-None-Match": etag})
     assert res.status_code == 200
     assert res.headers["etag"] != etag
+
+
+def _walk_targets(town: Town, url: str, who: str) -> tuple[list[str], set[int]]:
+    ids: list[str] = []
+    matched: set[int] = set()
+    address: str | None = url
+    while address is not None:
+        doc = town.get(address, who).json()
+        assert doc["numberReturned"] == len(doc["features"])
+        ids += [f["properties"]["target_id"] for f in doc["features"]]
+        matched.add(doc["numberMatched"])
+        nexts = [link["href"] for link in doc["links"] if link["rel"] == "next"]
+        address = nexts[0] if nexts else None
+    return ids, matched
+
+
+@pytest.mark.parametrize("who", ["office", "department"])
+def test_target_pages_walk_every_target_in_scope(town: Town, who: str) -> None:
+    everything = town.get(f"/targets?limit={MAX_LIMIT}", who).json()
+    ids, matched = _walk_targets(town, "/targets?limit=1", who)
+    assert everything["numberMatched"] == len(everything["features"]) > 1
+    assert everything["links"] == []
+    assert ids == [f["properties"]["target_id"] for f in everything["features"]]
+    assert matched == {everything["numberMatched"]}
+
+
+def test_department_target_total_counts_only_its_targets(town: Town) -> None:
+    office = town.get("/targets", "office").json()["numberMatched"]
+    res = town.get("/targets?limit=1", "department")
+    assert int(res.headers["x-total-count"]) == res.json()["numberMatched"] < office
+
+
+def test_target_page_past_the_end_is_an_empty_collection(town: Town) -> None:
+    doc = town.get("/targets?offset=100000", "office").json()
+    assert doc["type"] == "FeatureCollection"
+    assert (doc["features"], doc["numberReturned"], doc["links"]) == ([], 0, [])
+    assert doc["numberMatched"] > 0
+
+
+def test_target_state_change_gives_the_list_a_new_etag(town: Town) -> None:
+    listed = town.get("/targets?limit=1", "office")
+    target = listed.json()["features"][0]["properties"]
+    change = town.client.patch(
+        f"/targets/{target['target_id']}",
+        json={"state": "dispatched", "note": "派发至牵头部门"},
+        headers={**town.headers("office"), "If-Match": f'"{target["version"]}"'},
+    )
+    assert change.status_code == 200, change.text
+    res = town.get("/targets?limit=1", "office", headers={"If-None-Match": listed.headers["etag"]})
+    assert res.status_code == 200
+    assert res.json()["features"][0]["properties"]["state"] == "dispatched"
