@@ -12,7 +12,7 @@ import shapely
 from layers import read_layer
 from layers.crs import valid_lonlat_box
 from layers.validate import check_area_of_use
-from tests.builders import GK111, squares, write_shp
+from tests.support.builders import GK111, squares, write_shp
 
 GUANGDONG = ("realdata", "guangdong_districts", "guangdong_district.shp")
 GK114 = "EPSG:4547"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E, lon 112.5-115.5 (+ margin)

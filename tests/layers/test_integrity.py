@@ -11,7 +11,7 @@ import pytest
 from layers import read_layer
 from layers.errors import ShapefileIntegrityError, SourceError
 from layers.integrity import ShapefileCounts, check_shapefile
-from tests.builders import write_shp, xiaoban
+from tests.support.builders import write_shp, xiaoban
 
 # --- builders: a sound shapefile of 5 parcels, then one part damaged as copies are -------
 

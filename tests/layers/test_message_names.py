@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from layers.reader import read_layer
-from tests.builders import write_shp, xiaoban
+from tests.support.builders import write_shp, xiaoban
 
 # An identifier starting with "_" (``_area_file_ha``, ``_lin_ban``), or the row column.
 INTERNAL = re.compile(r"(?<![\w.])_[A-Za-z]\w*|source_row")

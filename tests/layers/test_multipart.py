@@ -15,7 +15,7 @@ from layers.multipart import (
     part_measures,
     row_numbering,
 )
-from tests.builders import GK111, X0, Y0, squares, write_shp, xiaoban
+from tests.support.builders import GK111, X0, Y0, squares, write_shp, xiaoban
 
 GUANGDONG = ("realdata", "guangdong_districts", "guangdong_district.shp")
 

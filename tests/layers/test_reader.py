@@ -18,7 +18,7 @@ from layers.errors import (
     SchemaError,
     SourceError,
 )
-from tests.builders import GK111, squares, write_shp, xiaoban
+from tests.support.builders import GK111, squares, write_shp, xiaoban
 
 CUSTOM_GK_PRJ = (
     'PROJCS["CGCS2000_GK_CM_111E_custom",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",'

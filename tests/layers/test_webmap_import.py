@@ -18,7 +18,7 @@ import shapely
 
 from layers import read_layer
 from layers.errors import CRSError
-from tests.builders import GK111, write_shp
+from tests.support.builders import GK111, write_shp
 
 GEOD = pyproj.Geod(ellps="GRS80")
 # Known CGCS2000 points near Lianzhou, Guangdong (lon, lat, degrees).

@@ -18,7 +18,7 @@ from geoservice.api.app import create_app
 from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
-from tests.builders import run_demo
+from tests.support.builders import run_demo
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "sample_gis"

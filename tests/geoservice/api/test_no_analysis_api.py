@@ -10,7 +10,7 @@ from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
-from tests.builders import write_shp, xiaoban
+from tests.support.builders import write_shp, xiaoban
 
 
 @pytest.fixture
