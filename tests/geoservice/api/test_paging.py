@@ -53,7 +53,6 @@ def _walk_object(town: Town, url: str, key: str) -> tuple[list[Any], set[int]]:
     return rows, totals
 
 
-@pytest.mark.slow
 def test_problem_pages_walk_every_problem_once(town: Town) -> None:
     everything = town.get(f"/problems?as_of={AS_OF}&limit={MAX_LIMIT}", "office").json()
     rows, totals = _walk_array(town, f"/problems?as_of={AS_OF}&limit=3", "office")
