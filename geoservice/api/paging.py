@@ -146,14 +146,17 @@ def list_etag(
     principal: Principal,
     lang: Lang,
     tables: tuple[str, ...] = (),
+    extra: tuple[Any, ...] = (),
 ) -> str | None:
-    """The ETag of a list: data version (with ``tables`` changed in place), the caller's
-    scope and language, today and the query; None when the workspace cannot be read."""
+    """The ETag of a list: data version (with ``tables`` changed in place, and ``extra``,
+    what else decides the rows), the caller's scope and language, today and the query;
+    None when the workspace cannot be read."""
     version = list_version(ws.path, tables)
     if version is None:
         return None
     query = sorted(request.query_params.multi_items())
-    key = (version, scope_of(principal), lang, date.today().isoformat(), request.url.path, query)
+    day = date.today().isoformat()
+    key = (version, extra, scope_of(principal), lang, day, request.url.path, query)
     return '"' + hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32] + '"'
 
 

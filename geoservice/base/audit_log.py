@@ -17,7 +17,7 @@ from geoservice.base.errors import OptionError, message
 from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_write import has_table
 
-__all__ = ["MAX_LIMIT", "audit_page", "check_page", "filter_audit"]
+__all__ = ["MAX_LIMIT", "audit_page", "audit_version", "check_page", "filter_audit"]
 
 MAX_LIMIT = 1000
 
@@ -86,6 +86,18 @@ def _where(actor: str | None, action: str | None) -> tuple[str, list[str]]:
         terms.append("(action = ? OR substr(action, 1, ?) = ?)")
         params += [action, str(len(action) + 1), action + "."]
     return " AND ".join(terms), params
+
+
+def audit_version(ws: Workspace, actor: str | None, action: str | None) -> tuple[int, int]:
+    """How many audit rows match ``actor`` and ``action`` and the id of the newest (0 when
+    none): it changes whenever the rows of :func:`audit_page` can (rows are only added)."""
+    where, params = _where(actor, action)
+    with ws.read_connection() as con:
+        if not has_table(con, "audit_log"):
+            return (0, 0)
+        row = con.execute(f"SELECT count(*), max(id) FROM audit_log WHERE {where}", params)
+        count, newest = row.fetchone()
+    return int(count), int(newest or 0)
 
 
 def audit_page(

@@ -2,9 +2,10 @@
 
 :func:`~geoservice.base.data_version.data_version` covers what the maps draw (the file,
 problems, layers written in place, complaints, the sharing register). Lists also show
-tables changed in place that no map draws: the audit log (every audited request adds a
-row) and the target outcomes (state changes and action records). :func:`list_version`
-adds those, so a list's ``ETag`` changes whenever its rows can.
+tables changed in place that no map draws, such as the target outcomes (a state change
+updates ``target_state`` in place). :func:`list_version` adds those, so a list's ``ETag``
+changes whenever its rows can. (The audit log, to which every audited request adds a row,
+is versioned by the rows a page filters: :func:`geoservice.base.audit_log.audit_version`.)
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ _READ_TIMEOUT = 5.0
 
 # table -> the query whose row changes whenever the table's rows do (ids only grow)
 EXTRA_QUERIES: dict[str, str] = {
-    "audit_log": "SELECT max(id) FROM audit_log",
     "target_state": "SELECT count(*), sum(version), max(updated_at) FROM target_state",
-    "target_actions": "SELECT max(id) FROM target_actions",
-    "target_history": "SELECT max(id) FROM target_history",
 }
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from geoservice.api.deps import LangDep, WorkspaceDep, audit, require
 from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
 from geoservice.base.access import Principal
-from geoservice.base.audit_log import audit_page
+from geoservice.base.audit_log import audit_page, audit_version
 
 router = APIRouter(tags=["audit"])
 
@@ -57,7 +57,9 @@ def read_audit(
     action: str | None = None,
 ) -> Any:
     """The audit log (操作日志), newest first, filtered by actor and action, one page."""
-    etag = list_etag(request, ws, principal, lang, ("audit_log",))
+    # the matching rows alone: a filtered page stays the same while other rows are added
+    matching = audit_version(ws, actor, action)
+    etag = list_etag(request, ws, principal, lang, extra=matching)
     unchanged = not_modified(request, etag)
     if unchanged is not None:
         return unchanged

@@ -241,3 +241,14 @@ def test_target_state_change_gives_the_list_a_new_etag(town: Town) -> None:
     res = town.get("/targets?limit=1", "office", headers={"If-None-Match": listed.headers["etag"]})
     assert res.status_code == 200
     assert res.json()["features"][0]["properties"]["state"] == "dispatched"
+
+
+def test_filtered_audit_page_is_304_until_a_matching_row_is_added(town: Town) -> None:
+    town.get("/layers", "viewer")
+    first = town.get("/audit?action=layers.list", "office")
+    etag = {"If-None-Match": first.headers["etag"]}
+    assert town.get("/audit?action=layers.list", "office", headers=etag).status_code == 304
+    town.get("/layers", "viewer")
+    again = town.get("/audit?action=layers.list", "office", headers=etag)
+    assert again.status_code == 200
+    assert again.json()["total"] == first.json()["total"] + 1
