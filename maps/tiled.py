@@ -68,8 +68,20 @@ class TiledLayer:
         Status part (``villages``, ``targets``, ``problems``) whose ``c`` colours a feature.
     listed : str, optional
         Status part: draw only the features listed there.
+    class_styles : dict, optional
+        Value of ``colour_field`` → Leaflet path options of that class (colour, dash),
+        e.g. :func:`maps.styles.patch_style` of each change patch class.
     only : tuple of (str, tuple), optional
-        Draw only features whose attribute is one of the values (e.g. flagged parcels).
+        Draw only features whose attribute is one of the values (e.g. flagged parcels);
+        values are compared as trimmed lower-case text.
+    exclude : tuple of (str, tuple), optional
+        Draw only features whose attribute is none of the values (compared as ``only``).
+    style : dict, optional
+        Leaflet path options over the kind's defaults (e.g. the white ring of a marker).
+    show : bool
+        On the map when the page opens (else only in the layer switch).
+    pane : str, optional
+        The map pane of the layer (default the tile pane).
     fields : dict
         Popup rows: attribute → label (none: the layer takes no click).
     status_fields : dict
@@ -89,7 +101,12 @@ class TiledLayer:
     colours: dict[str, str] = field(default_factory=dict)
     colour_from: str | None = None
     listed: str | None = None
+    class_styles: dict[str, dict[str, Any]] = field(default_factory=dict)
     only: tuple[str, tuple[Any, ...]] | None = None
+    exclude: tuple[str, tuple[Any, ...]] | None = None
+    style: dict[str, Any] = field(default_factory=dict)
+    show: bool = True
+    pane: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     status_fields: dict[str, str] = field(default_factory=dict)
     link: tuple[str, str] | None = None
@@ -124,17 +141,28 @@ class _VectorTiles(MacroElement):
             if (l.colour_field && l.colours[p[l.colour_field]]) return l.colours[p[l.colour_field]];
             return l.colour;
           }
+          function norm(v) { return String(v).trim().toLowerCase(); }
+          function among(rule, p) {
+            var v = norm(p[rule[0]]);
+            return rule[1].some(function(w) { return norm(w) === v; });
+          }
+          function baseStyle(l, p) {
+            var c = colour(l, p), on = l.fields && Object.keys(l.fields).length > 0;
+            if (l.kind === 'outline') return {color: c, weight: 1.5, fill: false};
+            if (l.kind === 'point') {
+              return {radius: 6, color: '#ffffff', weight: 1.5, fill: true, fillColor: c,
+                      fillOpacity: 0.9, opacity: 1};
+            }
+            var own = l.colour_field && l.class_styles[p[l.colour_field]];
+            if (own) return Object.assign({fill: true}, own);
+            return {color: c, weight: 2, fill: true, fillColor: c, fillOpacity: on ? 0.45 : 0.35};
+          }
           function styleOf(l) {
             return function(p) {
               if (l.listed && !(String(p[l.id_field]) in (status[l.listed] || {}))) return [];
-              if (l.only && l.only[1].indexOf(p[l.only[0]]) < 0) return [];
-              var c = colour(l, p), on = l.fields && Object.keys(l.fields).length > 0;
-              if (l.kind === 'outline') return {color: c, weight: 1.5, fill: false};
-              if (l.kind === 'point') {
-                return {radius: 6, color: '#ffffff', weight: 1.5, fill: true, fillColor: c,
-                        fillOpacity: 0.9, opacity: 1};
-              }
-              return {color: c, weight: 2, fill: true, fillColor: c, fillOpacity: on ? 0.45 : 0.35};
+              if (l.only && !among(l.only, p)) return [];
+              if (l.exclude && among(l.exclude, p)) return [];
+              return Object.assign(baseStyle(l, p), l.style);
             };
           }
           function popup(l, p) {
@@ -168,7 +196,7 @@ class _VectorTiles(MacroElement):
                 rendererFactory: L.svg.tile, interactive: on, vectorTileLayerStyles: styles,
                 tileSize: cfg.tile_size, minNativeZoom: cfg.zoom_offset,
                 maxNativeZoom: cfg.native_max_zoom + cfg.zoom_offset, minZoom: l.min_zoom,
-                zIndex: i + 1, getFeatureId: function(f) { return f.properties[l.id_field]; }
+                zIndex: i + 1, pane: l.pane || 'tilePane', getFeatureId: function(f) { return f.properties[l.id_field]; }
               });
               if (on) {
                 g.on('click', function(e) {
@@ -176,7 +204,7 @@ class _VectorTiles(MacroElement):
                     .setContent(popup(l, e.layer.properties)).openOn(map);
                 });
               }
-              g.addTo(map);
+              if (l.show) g.addTo(map);
               grids.push(g);
               overlays[l.label] = g;
             });
@@ -193,7 +221,8 @@ class _VectorTiles(MacroElement):
               })
               .catch(function() { return null; });
           }
-          window.gsTiledMap = {map: map, grids: grids, status: function() { return status; }};
+          window.gsTiledMap = {map: map, grids: grids, overlays: overlays, styleOf: styleOf,
+                               layers: cfg.layers, status: function() { return status; }};
           if (cfg.status_url) {
             refresh(true).then(addLayers);
             setInterval(function() { refresh(false); }, 60000);
@@ -236,7 +265,7 @@ def tiled_map(
     Parameters
     ----------
     layers : list of TiledLayer
-        Drawn bottom to top.
+        Drawn bottom to top (a layer in :data:`maps.cartography.TARGETS_PANE` above all).
     bounds : tuple, optional
         ``(west, south, east, north)`` in degrees (EPSG:4326) the map opens on.
     tiles : str
@@ -257,6 +286,8 @@ def tiled_map(
         ``(title, [(label, date), ...])`` shown at the top (:func:`maps.cartography.caption`).
     """
     m = base_map(basemap, lang=lang)
+    if any(layer.pane == cartography.TARGETS_PANE for layer in layers):
+        cartography.targets_pane(m)
     if caption is not None:
         cartography.caption(m, caption[0], caption[1], lang)
     root: Any = m.get_root()

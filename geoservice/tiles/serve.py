@@ -40,7 +40,7 @@ from geoservice.tiles.cut import (
     transformer,
 )
 from geoservice.tiles.grid import EXTENT, MAX_ZOOM, TileAddress, tile_bounds
-from geoservice.tiles.specs import TILE_LAYERS, columns_at
+from geoservice.tiles.specs import DERIVED, TILE_LAYERS, columns_at
 
 __all__ = ["TILES", "TILE_FORMAT", "read_features", "render_tile", "tile_etag", "tile_layers"]
 
@@ -166,11 +166,15 @@ def read_features(
     frame = ws.read(layer, columns=wanted, bbox=box, fid_as_index=True)
     keep = scope_mask(principal, layer, frame) & frame.geometry.notna().to_numpy()
     frame = frame[keep].sort_index()  # fid order, whatever order the index gave
+    attributes = plain_attributes(frame[columns]).reset_index(drop=True)
+    if layer in DERIVED:
+        name, derive = DERIVED[layer]
+        attributes[name] = derive(frame).to_numpy(dtype=object)
     return Features(
         layer,
         frame.index.to_numpy(dtype=np.int64),
         to_mercator(frame.geometry.to_numpy(), info.crs),
-        plain_attributes(frame[columns]).reset_index(drop=True),
+        attributes,
     )
 
 

@@ -6,13 +6,22 @@ departments, areas and scores. Below :data:`DETAIL_ZOOM` a feature keeps only th
 ``overview`` columns (its id and what colours it): at those zooms nobody opens a popup on
 one of thousands of parcels, and the tile stays small. Columns a layer lacks (an older
 workspace) are left out.
+
+A layer may also carry a column derived from its own (:data:`DERIVED`) at every zoom: the
+change patches their legality and verification class (:func:`maps.styles.patch_class`,
+from ``illegal`` and ``change_cause``), so a page colours them as the standalone maps do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["DETAIL_ZOOM", "TILE_LAYERS", "TileLayer", "columns_at"]
+import pandas as pd
+
+from maps.styles import patch_class
+
+__all__ = ["DERIVED", "DETAIL_ZOOM", "TILE_LAYERS", "TileLayer", "columns_at"]
 
 DETAIL_ZOOM = 12  # full popup attributes from this zoom (a tile is about 10 km wide)
 
@@ -107,8 +116,16 @@ TILE_LAYERS: dict[str, TileLayer] = {
 }
 
 
+# Layer → (column, function of the layer's frame returning a Series aligned to it).
+DERIVED: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
+    "patches": ("legality", patch_class),
+}
+
+
 def columns_at(spec: TileLayer, z: int, fields: list[str] | tuple[str, ...]) -> list[str]:
-    """The columns of ``spec`` a tile at zoom ``z`` carries, among the layer's ``fields``."""
-    wanted = spec.overview + (spec.detail if z >= DETAIL_ZOOM else ())
+    """The columns of ``spec`` a tile at zoom ``z`` carries, among the layer's ``fields``
+    (its :data:`DERIVED` column too, once the features carry it)."""
+    derived = (DERIVED[spec.name][0],) if spec.name in DERIVED else ()
+    wanted = spec.overview + derived + (spec.detail if z >= DETAIL_ZOOM else ())
     present = set(fields)
     return [c for c in wanted if c in present]

@@ -9,13 +9,16 @@ arguments, the layers the caller may see and the area shown, never on problem st
 
 Layers by map (those the caller may see as tiles):
 
-- ``targets``: village boundaries; change patches from zoom 12, flagged parcels and
-  complaints from zoom 13 (the first view of a county stays light); the targets by
-  priority above everything, their popup linking to the target's page;
+- ``targets``: village boundaries; change patches from zoom 12, coloured by legality and
+  verification (the tiles' ``legality`` class, :func:`maps.styles.patch_class`), flagged
+  parcels and complaints from zoom 13 (the first view of a county stays light), closed and
+  unfounded complaints in a second layer switched off until asked for; the targets by
+  priority above everything (:data:`maps.cartography.TARGETS_PANE`), their popup linking
+  to the target's page;
 - ``villages``: villages coloured by their status (a village caller: its own village
-  only), the problems coloured by state;
-- ``department``: village boundaries, the department's targets and the problems copied to
-  it (the features listed in the status object).
+  only), the problems coloured by state in a white ring that reads on any village fill;
+- ``department``: village boundaries, the problems copied to the department and its
+  targets above them (the features listed in the status object).
 """
 
 from __future__ import annotations
@@ -44,12 +47,13 @@ __all__ = [
 
 SERVED_TILES = "/tiles/{layer}/{z}/{x}/{y}.mvt"
 TARGET_PAGE = "/app/targets/"
-_COLOURS = {"villages": "#555555", "patches": "#6a1b9a", "flagged": "#1565c0"}
-_COMPLAINT_COLOUR = "#00838f"
+_COLOURS = {"villages": "#555555", "flagged": "#1565c0"}
 
 
 def _names(lang: Lang) -> dict[str, dict[str, str]]:
     """Code → name tables of the popup attributes."""
+    from maps import styles
+
     idx = 1 if lang == "en" else 0
     depts = {code: names[idx] for code, names in DEPARTMENTS.items()}
     cats = {code: names[idx] for code, names in CATEGORIES.items()}
@@ -63,11 +67,16 @@ def _names(lang: Lang) -> dict[str, dict[str, str]]:
         "dominant_category": cats,
         "criminal_threshold_met": yes_no,
         "illegal": yes_no,
+        "legality": {k: styles.label(styles.PATCH_LABELS, k, lang) for k in styles.PATCH_CLASSES},
+        "status": {
+            k: styles.label(styles.COMPLAINT_STATE_LABELS, k, lang)
+            for k in styles.COMPLAINT_STATE_LABELS
+        },
     }
 
 
 def _target_layer(lang: Lang, listed: bool, link: bool) -> TiledLayer:
-    from maps import styles
+    from maps import cartography, styles
     from maps.tiled import TiledLayer
 
     return TiledLayer(
@@ -78,6 +87,7 @@ def _target_layer(lang: Lang, listed: bool, link: bool) -> TiledLayer:
         colours=dict(styles.PRIORITY_COLOURS),
         colour_from="targets",
         listed="targets" if listed else None,
+        pane=cartography.TARGETS_PANE,
         fields={
             "target_id": pick(lang, "目标编号", "Target"),
             "priority": pick(lang, "优先级", "Priority"),
@@ -98,6 +108,7 @@ def _target_layer(lang: Lang, listed: bool, link: bool) -> TiledLayer:
 
 
 def _problem_layer(lang: Lang, listed: bool) -> TiledLayer:
+    from maps import styles
     from maps.tiled import TiledLayer
 
     return TiledLayer(
@@ -107,6 +118,8 @@ def _problem_layer(lang: Lang, listed: bool) -> TiledLayer:
         kind="point",
         colour_from="problems",
         listed="problems" if listed else None,
+        # the standalone maps' ring: white, a colour no village status fill uses
+        style={"color": styles.PROBLEM_OUTLINE, "weight": 2.5, "radius": 7, "fillOpacity": 0.95},
         fields={
             "problem_id": pick(lang, "问题编号", "Problem"),
             "village_name": pick(lang, "村", "Village"),
@@ -131,6 +144,7 @@ def _outline(lang: Lang) -> TiledLayer:
 
 
 def _evidence(lang: Lang) -> list[TiledLayer]:
+    from maps import styles
     from maps.tiled import TiledLayer
 
     return [
@@ -138,12 +152,17 @@ def _evidence(lang: Lang) -> list[TiledLayer]:
             "patches",
             pick(lang, "森林督查变化图斑", "Change patches"),
             "patch_id",
-            colour=_COLOURS["patches"],
+            colour=styles.UNKNOWN_COLOUR,
+            colour_field="legality",
+            colours=dict(styles.PATCH_COLOURS),
+            class_styles={k: styles.patch_style(k) for k in styles.PATCH_CLASSES},
             fields={
                 "patch_id": pick(lang, "图斑编号", "Patch"),
                 "year": pick(lang, "年度", "Year"),
                 "category": pick(lang, "类别", "Category"),
                 "area_ha": pick(lang, "面积(公顷)", "Area (ha)"),
+                "legality": pick(lang, "合法性", "Legality"),
+                "change_cause": pick(lang, "变化原因", "Cause"),
                 "illegal_area_ha": pick(lang, "违法面积(公顷)", "Illegal area (ha)"),
                 "permit_no": pick(lang, "审批文号", "Permit"),
                 "village_name": pick(lang, "村", "Village"),
@@ -169,25 +188,32 @@ def _evidence(lang: Lang) -> list[TiledLayer]:
     ]
 
 
-def _complaints(lang: Lang) -> TiledLayer:
+def _complaints(lang: Lang) -> list[TiledLayer]:
+    """New and verified complaints, and the closed and unfounded ones in a second layer
+    of the switch, off until asked for (as the standalone maps)."""
+    from maps import styles
     from maps.tiled import TiledLayer
 
-    return TiledLayer(
-        "complaints",
-        pick(lang, "举报投诉", "Complaints"),
-        "complaint_id",
-        kind="point",
-        colour=_COMPLAINT_COLOUR,
-        fields={
-            "complaint_id": pick(lang, "举报编号", "Complaint"),
-            "received_at": pick(lang, "受理时间", "Received"),
-            "category": pick(lang, "类别", "Category"),
-            "status": pick(lang, "办理状态", "Status"),
-            "village_name": pick(lang, "村", "Village"),
-            "description": pick(lang, "内容", "Description"),
-        },
-        min_zoom=13,
-    )
+    rule = ("status", styles.HIDDEN_COMPLAINT_STATES)
+    fields = {
+        "complaint_id": pick(lang, "举报编号", "Complaint"),
+        "received_at": pick(lang, "受理时间", "Received"),
+        "category": pick(lang, "类别", "Category"),
+        "status": pick(lang, "办理状态", "Status"),
+        "village_name": pick(lang, "村", "Village"),
+        "description": pick(lang, "内容", "Description"),
+    }
+    return [
+        TiledLayer(
+            "complaints", pick(lang, "举报投诉", "Complaints"), "complaint_id", kind="point",
+            colour=styles.COMPLAINT_COLOURS["open"], exclude=rule, fields=fields, min_zoom=13,
+        ),
+        TiledLayer(
+            "complaints", styles.label(styles.COMPLAINT_LABELS, "hidden", lang), "complaint_id",
+            kind="point", colour=styles.COMPLAINT_COLOURS["hidden"], only=rule, fields=fields,
+            min_zoom=13, show=False,
+        ),
+    ]  # fmt: skip
 
 
 def _village_status_layer(lang: Lang) -> TiledLayer:
@@ -234,9 +260,9 @@ def page_layers(kind: str, visible: list[str], lang: Lang, link: bool = True) ->
     if kind == "villages":
         chosen = [_village_status_layer(lang), _problem_layer(lang, listed=False)]
     elif kind == "department":
-        chosen = [_outline(lang), _target_layer(lang, True, link), _problem_layer(lang, True)]
+        chosen = [_outline(lang), _problem_layer(lang, True), _target_layer(lang, True, link)]
     else:
-        chosen = [_outline(lang), *_evidence(lang), _complaints(lang)]
+        chosen = [_outline(lang), *_evidence(lang), *_complaints(lang)]
         chosen.append(_target_layer(lang, False, link))  # above everything
     return [layer for layer in chosen if layer.name in visible]
 
@@ -313,7 +339,7 @@ def tiled_shell(
     dates (``day``: the day problem states are evaluated at; ``dept``: the department code of
     a department map)."""
     from maps import styles
-    from maps.overlays import state_legend
+    from maps.overlays import complaint_legend, patch_legend, state_legend
     from maps.tiled import tiled_map
 
     bounds, _code = map_bounds(ws, village)
@@ -331,12 +357,15 @@ def tiled_shell(
     elif kind == "department":
         blocks = [priority, state_legend(lang)]
     else:
-        evidence = [
-            (_COLOURS["patches"], pick(lang, "森林督查变化图斑", "change patches")),
-            (_COLOURS["flagged"], pick(lang, "高风险小班", "flagged parcels")),
-            (_COMPLAINT_COLOUR, pick(lang, "举报投诉", "complaints")),
+        evidence = [(_COLOURS["flagged"], pick(lang, "高风险小班", "flagged parcels"))]
+        blocks = [
+            priority,
+            patch_legend(lang),
+            styles.legend_html(pick(lang, "证据", "Evidence"), evidence),
+            styles.legend_html(
+                pick(lang, "举报投诉", "Complaints"), complaint_legend(lang), kind="dot"
+            ),
         ]
-        blocks = [priority, styles.legend_html(pick(lang, "证据", "Evidence"), evidence)]
     return tiled_map(
         page_layers(kind, visible, lang, link),
         bounds,
