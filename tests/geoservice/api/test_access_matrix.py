@@ -5,7 +5,7 @@ body), so the status is about access, not validation. The columns are the caller
 
 - ``anon``: no token; ``viewer``;
 - ``vill``: the village VILLAGE; ``o_vill``: the village OTHER_VILLAGE;
-- ``dept``: police (leads T-6aae7a6f06, copied on the problems of VILLAGE);
+- ``dept``: police (leads TID, cooperates on COOP_TID, copied on the problems of VILLAGE);
 - ``o_dept``: education (leads no target, copied on no problem);
 - ``office``: the forest-chief office.
 
@@ -42,6 +42,7 @@ from .conftest import AS_OF, OTHER_VILLAGE, SAMPLE, VILLAGE, Town, make_town
 PID = "DC202606-002"  # VILLAGE, rejected, copied to police (not to education)
 OTHER_PID = "DC202603-002"  # OTHER_VILLAGE, assigned, not copied to police
 TID = "T-6aae7a6f06"  # police leads
+COOP_TID = "T-0ee200cdd1"  # agriculture leads; police, natural_resources cooperate
 OTHER_TID = "T-5229b9fcfb"  # agriculture leads; environment, natural_resources cooperate
 CID = "JB202400001"  # a complaint (the layer is restricted)
 
@@ -68,6 +69,9 @@ GET    /static/maps/{name}                                 leaflet           200
 GET    /maps/targets                                       map_targets       401    403  403    403  200    200    200   yes
 GET    /maps/villages                                      map_villages      401    200  200    200  200    200    200   yes
 GET    /maps/department/{code}                             map_police        401    403  403    403  200    404    200   yes
+GET    /maps/status.json                                   status_villages   401    200  200    200  200    200    200   yes
+GET    /maps/status.json                                   status_targets    401    403  403    403  200    200    200   yes
+GET    /maps/status.json                                   status_police     401    403  403    403  200    404    200   yes
 GET    /ogc                                                ogc               200    200  200    200  200    200    200    no
 GET    /ogc/                                               ogc_slash         200    200  200    200  200    200    200    no
 GET    /ogc/conformance                                    conformance       200    200  200    200  200    200    200    no
@@ -93,6 +97,8 @@ GET    /app                                                tasks             303
 GET    /app/problems/{problem_id}                          page_problem      303    404  200    404  200    404    200   yes
 POST   /app/problems/{problem_id}                          page_report       303    404  303    404  403    404    303   yes
 GET    /app/targets/{target_id}                            page_target       303    404  404    404  200    404    200   yes
+POST   /app/targets/{target_id}                            page_action       303    404  404    404  303    404    303   yes
+POST   /app/targets/{target_id}                            page_coop_action  303    404  404    404  303    404    303   yes
 GET    /static/pages/{name}                                field_css         200    200  200    200  200    200    200    no
 GET    /problems                                           problems          401    403  200    200  200    200    200   yes
 POST   /problems                                           new_problem       401    403  403    403  403    403    201   yes
@@ -110,6 +116,17 @@ GET    /targets/{target_id}                                target            401
 GET    /targets/{target_id}                                other_target      401    403  403    403  404    404    200   yes
 GET    /targets/{target_id}/dossier                        dossier           401    403  403    403  200    404    200   yes
 GET    /targets/{target_id}/dossier                        other_dossier     401    403  403    403  404    404    200   yes
+PATCH  /targets/{target_id}                                change_target     401    403  403    403  200    404    200   yes
+PATCH  /targets/{target_id}                                change_coop       401    403  403    403  403    404    200   yes
+PATCH  /targets/{target_id}                                change_other      401    403  403    403  404    404    200   yes
+POST   /targets/{target_id}/actions                        target_action     401    403  403    403  201    404    201   yes
+POST   /targets/{target_id}/actions                        coop_action       401    403  403    403  201    404    201   yes
+POST   /targets/{target_id}/actions                        other_action      401    403  403    403  404    404    201   yes
+POST   /targets/{target_id}/photos                         target_photos     401    403  403    403  201    404    201   yes
+POST   /targets/{target_id}/photos                         coop_photos       401    403  403    403  201    404    201   yes
+GET    /targets/{target_id}/history                        history           401    403  403    403  200    404    200   yes
+GET    /targets/{target_id}/history                        coop_history      401    403  403    403  200    404    200   yes
+GET    /targets/{target_id}/history                        other_history     401    403  403    403  404    404    200   yes
 POST   /analysis/runs                                      run_analysis      401    403  403    403  403    403    201   yes
 GET    /analysis/runs/latest                               latest_run        401    403  403    403  200    200    200   yes
 GET    /audit                                              audit_log         401    403  403    403  403    403    200   yes
@@ -192,6 +209,49 @@ def _get(url: str) -> Callable[[Town, str], Sent]:
     return lambda town, who: {"method": "GET", "url": url}
 
 
+def _target_version(town: Town, tid: str) -> str:
+    """The ETag of ``GET /targets/{tid}`` (as the office): what ``If-Match`` carries."""
+    res = town.get(f"/targets/{tid}", "office")
+    assert res.status_code == 200, res.text
+    return str(res.headers["ETag"])
+
+
+def _change(tid: str) -> Callable[[Town, str], Sent]:
+    """Dispatch ``tid`` (new -> dispatched), with the current version as If-Match."""
+    return lambda town, who: {
+        "method": "PATCH",
+        "url": f"/targets/{tid}",
+        "json": {"state": "dispatched", "note": "已派发牵头部门"},
+        "headers": {"If-Match": _target_version(town, tid)},
+    }
+
+
+def _action(tid: str) -> Callable[[Town, str], Sent]:
+    """An action record on ``tid`` (for the caller's own department)."""
+    return lambda town, who: {
+        "method": "POST",
+        "url": f"/targets/{tid}/actions",
+        "json": {"action": "现场制止并查扣油锯 2 台", "acted_on": AS_OF, "people": 4},
+    }
+
+
+def _photos(tid: str) -> Callable[[Town, str], Sent]:
+    return lambda town, who: {
+        "method": "POST",
+        "url": f"/targets/{tid}/photos",
+        "files": [("files", jpeg())],
+    }
+
+
+def _page_action(tid: str) -> Callable[[Town, str], Sent]:
+    """The phone page's action form of ``tid`` (a bearer caller needs no form token)."""
+    return lambda town, who: {
+        "method": "POST",
+        "url": f"/app/targets/{tid}",
+        "data": {"action": "现场巡查，未发现新砍伐", "acted_on": AS_OF, "people": "2"},
+    }
+
+
 REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
     "docs": _get("/docs"),
     "health": _get("/health"),
@@ -217,6 +277,9 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
     "map_targets": _get("/maps/targets"),
     "map_villages": _get(f"/maps/villages?as_of={AS_OF}"),
     "map_police": _get(f"/maps/department/police?as_of={AS_OF}"),
+    "status_villages": _get(f"/maps/status.json?kind=villages&as_of={AS_OF}"),
+    "status_targets": _get(f"/maps/status.json?kind=targets&as_of={AS_OF}"),
+    "status_police": _get(f"/maps/status.json?kind=department&code=police&as_of={AS_OF}"),
     "ogc": _get("/ogc"),
     "ogc_slash": _get("/ogc/"),
     "conformance": _get("/ogc/conformance"),
@@ -251,6 +314,8 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
         "data": {"to": "in_progress", "note": "已开始整改", "version": _version(town, PID)},
     },
     "page_target": _get(f"/app/targets/{TID}"),
+    "page_action": _page_action(TID),
+    "page_coop_action": _page_action(COOP_TID),
     "field_css": _get("/static/pages/field.css"),
     "problems": _get(f"/problems?as_of={AS_OF}"),
     "new_problem": lambda town, who: {
@@ -286,6 +351,17 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
     "other_target": _get(f"/targets/{OTHER_TID}"),
     "dossier": _get(f"/targets/{TID}/dossier?format=html"),
     "other_dossier": _get(f"/targets/{OTHER_TID}/dossier?format=html"),
+    "change_target": _change(TID),
+    "change_coop": _change(COOP_TID),
+    "change_other": _change(OTHER_TID),
+    "target_action": _action(TID),
+    "coop_action": _action(COOP_TID),
+    "other_action": _action(OTHER_TID),
+    "target_photos": _photos(TID),
+    "coop_photos": _photos(COOP_TID),
+    "history": _get(f"/targets/{TID}/history"),
+    "coop_history": _get(f"/targets/{COOP_TID}/history"),
+    "other_history": _get(f"/targets/{OTHER_TID}/history"),
     "run_analysis": lambda town, who: {
         "method": "POST",
         "url": "/analysis/runs",
@@ -369,6 +445,16 @@ MUTATING = frozenset(
         "upload_photo",
         "run_analysis",
         "complaint",
+        "page_action",
+        "page_coop_action",
+        "change_target",
+        "change_coop",
+        "change_other",
+        "target_action",
+        "coop_action",
+        "other_action",
+        "target_photos",
+        "coop_photos",
     }
 )
 
@@ -405,7 +491,7 @@ def test_access(request: pytest.FixtureRequest, row: Row, role: str) -> None:
 
 # --- what the lists hold ----------------------------------------------------------------
 
-POLICE_TARGETS = {"T-c00d6fd525", TID, "T-96cffcc09d", "T-9dc3878240"}  # lead or cooperate
+POLICE_TARGETS = {TID, COOP_TID, "T-5b802846b6", "T-66f084fce4", "T-f4da51b2c5"}  # lead or on
 ALL_TARGETS = {*POLICE_TARGETS, OTHER_TID}
 CLEARANCE = {
     "viewer": {"public"},
@@ -495,19 +581,32 @@ def _shows(ids: set[str], res: Any) -> set[str]:
     return {i for i in ids if i in res.text}
 
 
-def check_map_villages(who: str, res: Any) -> None:
-    expected = {
+def check_map_page(who: str, res: Any) -> None:
+    """A map page is a light shell: its features come from the caller's tiles and its
+    colours from the status object, so it names no problem and no target."""
+    assert _shows({PID, OTHER_PID, TID, COOP_TID, OTHER_TID}, res) == set()
+
+
+def check_status_villages(who: str, res: Any) -> None:
+    body = res.json()
+    problems = {
         "office": {PID, OTHER_PID},
         "village": {PID},
         "other_village": {OTHER_PID},
         "department": {PID},
     }.get(who, set())
-    assert _shows({PID, OTHER_PID}, res) == expected
+    assert set(body["problems"]) & {PID, OTHER_PID} == problems
+    if who in ("village", "other_village"):
+        assert list(body["villages"]) == [VILLAGE if who == "village" else OTHER_VILLAGE]
 
 
-def check_map_targets(who: str, res: Any) -> None:
-    expected = {"office": {TID, OTHER_TID}, "department": {TID}}.get(who, set())
-    assert _shows({TID, OTHER_TID}, res) == expected
+def check_status_targets(who: str, res: Any) -> None:
+    expected = {"office": ALL_TARGETS, "department": POLICE_TARGETS}.get(who, set())
+    assert set(res.json()["targets"]) == expected
+
+
+def check_status_police(who: str, res: Any) -> None:
+    assert set(res.json()["targets"]) == POLICE_TARGETS
 
 
 def check_tasks(who: str, res: Any) -> None:
@@ -533,8 +632,11 @@ SCOPE_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "targets": check_targets,
     "export": check_export,
     "village_status": check_village_status,
-    "map_villages": check_map_villages,
-    "map_targets": check_map_targets,
+    "map_villages": check_map_page,
+    "map_targets": check_map_page,
+    "status_villages": check_status_villages,
+    "status_targets": check_status_targets,
+    "status_police": check_status_police,
     "tasks": check_tasks,
 }
 SCOPE_CELLS = [
