@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from geoservice.api.app import create_app
 from geoservice.base.settings import Settings
 from geoservice.workflow.store import read_problems
+from maps import styles
 from maps.assets import TILED_BUNDLES, bundle_names, served_names, served_text
 
 from .conftest import AS_OF, DEPARTMENT, VILLAGE
@@ -321,3 +323,24 @@ def test_unknown_static_map_asset_is_404_naming_it(assets, name):
     res = assets.get(f"/static/maps/{name}")
     assert res.status_code == 404
     assert name in res.json()["error"]["en"]
+
+
+# --- cartography of the light pages --------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_targets_page_legend_has_every_patch_class_and_both_complaint_kinds(town, lang):
+    page = town.get(f"{TARGETS}?lang={lang}", "office").text
+    legend = _legend_html(page)
+    for key in styles.PATCH_CLASSES:
+        row = f'{styles.PATCH_COLOURS[key]};border-radius:2px"></span>'
+        assert row + html.escape(styles.label(styles.PATCH_LABELS, key, lang)) in legend
+    for key in ("open", "hidden"):
+        row = f'{styles.COMPLAINT_COLOURS[key]};border-radius:50%"></span>'
+        assert row + html.escape(styles.label(styles.COMPLAINT_LABELS, key, lang)) in legend
+
+
+def _legend_html(page: str) -> str:
+    """The HTML the page's legend control shows (a JSON string in its script)."""
+    start = page.index("body.innerHTML = ") + len("body.innerHTML = ")
+    return json.loads(page[start : page.index(";\n", start)])
