@@ -7,14 +7,18 @@ none. The page loads its features from ``/tiles`` and its colours from
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import uvicorn
 
 from geoservice.api.app import create_app
+from maps import cartography, styles
 
 from .conftest import AS_OF, make_town
 
@@ -23,6 +27,11 @@ TILED = "() => window.gsTiledMap && window.gsTiledMap.grids.length > 0"
 # Every tiled layer finished loading its visible tiles.
 LOADED = """() => window.gsTiledMap && window.gsTiledMap.grids.length > 0
   && window.gsTiledMap.grids.every(g => !g._map || Object.values(g._tiles).every(t => t.loaded))"""
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-output" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+# The fill colours of the drawn features (SVG paths of every tile).
+FILLS = """() => Array.from(document.querySelectorAll('.leaflet-tile path'))
+  .map(p => p.getAttribute('fill')).filter(f => f && f !== 'none')"""
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +55,11 @@ def served(town_template, tmp_path_factory):
     sock.close()
 
 
-def _open(browser, served, who: str, url: str):  # type: ignore[no-untyped-def]
+def _open(browser, served, who: str, url: str, viewport: dict | None = None):  # type: ignore[no-untyped-def]
     """The page at ``url`` as ``who``, network limited to the test server, and its log."""
     town, base = served
     log: dict[str, list[str]] = {"blocked": [], "errors": [], "bad": []}
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
     context.add_cookies([{"name": "geoservice_token", "value": town.tokens[who], "url": base}])
 
     def route(r):  # type: ignore[no-untyped-def]
@@ -114,4 +123,101 @@ def test_the_tiled_villages_map_colours_villages_from_the_status(browser, served
     context.close()
     colours = {v["c"] for v in status["villages"].values()}
     assert status["villages"] and set(fills) & colours
+    assert log == {"blocked": [], "errors": [], "bad": []}
+
+
+def _view(page, point, zoom: int) -> None:  # type: ignore[no-untyped-def]
+    """Centre the map on ``point`` (EPSG:4326) at ``zoom`` and wait for its tiles."""
+    page.evaluate(
+        "([lat, lng, z]) => window.gsTiledMap.map.setView([lat, lng], z, {animate: false})",
+        [point.y, point.x, zoom],
+    )
+    page.wait_for_function(LOADED, timeout=90_000)
+
+
+def test_the_page_style_function_colours_a_patch_by_its_legality(browser, served):
+    context, page, log = _open(browser, served, "office", "/maps/targets")
+    drawn = page.evaluate(
+        """(classes) => { const t = window.gsTiledMap;
+        const style = t.styleOf(t.layers.find(l => l.name === 'patches'));
+        return classes.map(k => style({patch_id: 'P1', illegal: 'unknown', legality: k})); }""",
+        [*styles.PATCH_CLASSES, "not-a-class"],
+    )
+    context.close()
+    by_class = dict(zip([*styles.PATCH_CLASSES, "not-a-class"], drawn, strict=True))
+    for key in styles.PATCH_CLASSES:
+        assert by_class[key]["fillColor"] == styles.PATCH_COLOURS[key]
+        assert by_class[key]["fill"] is True
+    assert by_class["unverified"]["dashArray"] == styles.patch_style("unverified")["dashArray"]
+    assert "dashArray" not in by_class["illegal"]
+    assert by_class["not-a-class"]["fillColor"] == styles.UNKNOWN_COLOUR
+    assert log == {"blocked": [], "errors": [], "bad": []}
+
+
+def test_an_illegal_patch_is_drawn_in_the_illegal_colour(browser, served):
+    town, _base = served
+    patches = town.ws.read("patches")
+    illegal = patches[(styles.patch_class(patches) == "illegal").to_numpy()]
+    point = illegal.to_crs("EPSG:4326").geometry.iloc[0].representative_point()
+    context, page, log = _open(browser, served, "office", "/maps/targets")
+    _view(page, point, 16)
+    fills = page.evaluate(FILLS)
+    context.close()
+    assert styles.PATCH_COLOURS["illegal"] in fills
+    assert log == {"blocked": [], "errors": [], "bad": []}
+
+
+def test_closed_complaints_are_drawn_only_after_the_layer_switch(browser, served):
+    town, _base = served
+    complaints = town.ws.read("complaints")
+    closed = complaints[styles.complaint_hidden(complaints).to_numpy()]
+    point = closed.to_crs("EPSG:4326").geometry.iloc[0]
+    hidden = styles.COMPLAINT_COLOURS["hidden"]
+    context, page, log = _open(browser, served, "office", "/maps/targets")
+    _view(page, point, 16)
+    before = page.evaluate(FILLS)
+    name = re.compile("|".join(styles.COMPLAINT_LABELS["hidden"]))  # the caller's language
+    page.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input").check()
+    page.wait_for_function(LOADED, timeout=90_000)
+    after = page.evaluate(FILLS)
+    context.close()
+    assert hidden not in before
+    assert hidden in after
+    assert log == {"blocked": [], "errors": [], "bad": []}
+
+
+def test_the_targets_layer_is_drawn_in_the_targets_pane_above_every_other(browser, served):
+    context, page, log = _open(browser, served, "office", "/maps/targets")
+    panes = page.evaluate(
+        """() => { const t = window.gsTiledMap;
+        return t.layers.map((l, i) => [l.name, t.grids[i].options.pane,
+          t.grids[i]._map ? t.grids[i].getContainer().parentNode.className : null]); }"""
+    )
+    z = page.evaluate(
+        "(name) => Number(getComputedStyle(window.gsTiledMap.map.getPane(name)).zIndex)",
+        cartography.TARGETS_PANE,
+    )
+    context.close()
+    targets = [(pane, cls) for name, pane, cls in panes if name == "targets"]
+    others = [pane for name, pane, _cls in panes if name != "targets"]
+    assert targets == [
+        (cartography.TARGETS_PANE, f"leaflet-pane leaflet-{cartography.TARGETS_PANE}-pane")
+    ]
+    assert others and set(others) == {"tilePane"}
+    assert z > 600  # above the marker pane
+    assert log == {"blocked": [], "errors": [], "bad": []}
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_the_tiled_targets_page_shows_its_legend_and_layer_switch(browser, served, device):
+    viewport = PHONE if device == "phone" else None
+    context, page, log = _open(browser, served, "office", "/maps/targets", viewport)
+    if os.environ.get("GEOSERVICE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"tiled-targets-{device}.png"))
+    legend = page.locator(".gs-legend").text_content() or ""  # folded on a phone
+    switch = page.locator(".leaflet-control-layers").count()
+    context.close()
+    assert any(label in legend for label in styles.PRIORITY_LABELS["P1"])
+    assert switch == 1
     assert log == {"blocked": [], "errors": [], "bad": []}
