@@ -111,6 +111,7 @@ def test_needs_it(chromium, expensive):
 @pytest.mark.parametrize(
     ("value", "code", "outcome"), [(None, 0, "1 skipped"), ("1", 1, "1 error")]
 )
+@pytest.mark.slow
 def test_a_pytest_run_skips_or_fails_on_a_missing_browser(tmp_path, value, code, outcome):
     (tmp_path / "conftest.py").write_text("from tests.conftest import chromium  # noqa: F401\n")
     (tmp_path / "test_needs.py").write_text(NEEDS_A_PROGRAM)

@@ -132,6 +132,7 @@ def guangdong(shared_dir):
     return real.set_crs("EPSG:4490")
 
 
+@pytest.mark.slow
 def test_real_province_in_one_zone_keeps_its_islands_outside_the_zone(guangdong, tmp_path):
     province = shapely.union_all(guangdong.geometry.to_numpy())
     src = gpd.GeoDataFrame(
@@ -144,6 +145,7 @@ def test_real_province_in_one_zone_keeps_its_islands_outside_the_zone(guangdong,
     assert "1 features have 3 parts" in warning.en
 
 
+@pytest.mark.slow
 def test_real_province_exported_one_row_per_part_keeps_its_island_rows(guangdong, tmp_path):
     province = shapely.union_all(guangdong.geometry.to_numpy())
     parts = shapely.get_parts(province)

@@ -2,6 +2,7 @@
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from layers.validate import check_geometries
 digits = st.text(alphabet="0123456789", min_size=1, max_size=4)
 
 
+@pytest.mark.slow
 @given(st.lists(digits, min_size=1, max_size=20), st.integers(min_value=0, max_value=3))
 def test_leading_zeros_never_change_a_normalised_code(values, zeros):
     plain = codes.normalize_code(pd.Series(values), 6)
@@ -35,6 +37,7 @@ def test_chinese_written_dates_parse_to_the_same_day(day):
     assert (parsed == pd.Timestamp(day)).all()
 
 
+@pytest.mark.slow
 @given(st.text(max_size=30))
 def test_category_from_text_gives_a_known_category_for_any_text(text):
     out = codes.category_from_text(pd.Series([text])).iloc[0]
@@ -50,6 +53,7 @@ coords = st.tuples(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.lists(coords, min_size=3, max_size=8), min_size=1, max_size=6))
 def test_every_kept_polygon_is_valid_polygonal_and_every_row_is_accounted_for(rings):

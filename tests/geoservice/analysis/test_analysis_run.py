@@ -58,6 +58,7 @@ def result(town):
     return analyze(town, as_of=AS_OF, rules=load_rules(None), actor="planner")
 
 
+@pytest.mark.slow
 def test_analysis_writes_both_layers_in_the_workspace_crs(town, result):
     targets = pyogrio.read_dataframe(town.path, layer="targets")
     risk = pyogrio.read_dataframe(town.path, layer="parcel_risk")
@@ -80,12 +81,14 @@ def test_the_run_is_recorded_with_as_of_rules_and_input_hashes(town, result):
     assert town.audit()["action"].iloc[-2:].tolist() == ["analyze", "targets.identity"]
 
 
+@pytest.mark.slow
 def test_a_rerun_at_the_same_date_gives_the_same_targets(town, result):
     again = analyze(town, as_of=AS_OF, rules=load_rules(None), actor="planner")
     assert again.targets["target_id"].tolist() == result.targets["target_id"].tolist()
     assert again.targets["score"].tolist() == pytest.approx(result.targets["score"].tolist())
 
 
+@pytest.mark.slow
 def test_the_columns_read_for_the_analysis_give_the_scores_of_whole_layers(town):
     # read_inputs reads only ANALYSIS_COLUMNS of parcels and complaints: a column the
     # scoring needs but the list lacks would change this result
@@ -123,6 +126,7 @@ def test_a_parallel_run_gives_the_same_layers_as_an_inline_one(town):
         pd.testing.assert_frame_equal(inline, threaded)
 
 
+@pytest.mark.slow
 def test_analysis_needs_parcels(tmp_path):
     ws = Workspace(tmp_path / "w.gpkg")
     csv = tmp_path / "c.csv"
@@ -134,6 +138,7 @@ def test_analysis_needs_parcels(tmp_path):
         analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="a")
 
 
+@pytest.mark.slow
 def test_parcels_alone_give_no_targets(tmp_path):
     ws = Workspace(tmp_path / "w.gpkg")
     import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
@@ -146,6 +151,7 @@ def _cli(*args):
     return run_cli(*args, user="planner")
 
 
+@pytest.mark.slow
 def test_analyze_command_prints_a_summary_and_json(town):
     res = _cli("analyze", "-w", town.path, "--as-of", "2026-11-28")
     assert res.returncode == 0, res.stderr
@@ -155,12 +161,14 @@ def test_analyze_command_prints_a_summary_and_json(town):
     assert {"P1", "P2"} & set(data["counts"]["targets_by_priority"])
 
 
+@pytest.mark.slow
 def test_analyze_rejects_a_bad_date_in_one_line(town):
     res = _cli("analyze", "-w", town.path, "--as-of", "28/11/2026", "--lang", "en")
     assert res.returncode == 2
     assert "expected to be a date YYYY-MM-DD" in res.stderr
 
 
+@pytest.mark.slow
 def test_rules_show_prints_the_routing_table_in_both_languages():
     zh = _cli("rules", "show")
     en = _cli("rules", "show", "--lang", "en")
@@ -172,6 +180,7 @@ def test_rules_show_prints_the_routing_table_in_both_languages():
     assert "{'" not in zh.stdout and "['" not in zh.stdout
 
 
+@pytest.mark.slow
 def test_targets_export_for_a_department_is_a_table_a_clerk_reads(town, tmp_path):
     out = tmp_path / "t.xlsx"
     res = _cli("export", "targets", "-w", town.path, "--out", out, "--department", "police")

@@ -271,6 +271,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", list(EXPECTED))
 def test_sample_town_planted_cases_are_p1_or_p2_targets_with_the_right_departments(
     town, cases, key

@@ -14,6 +14,7 @@ def run(town, who: str, body: dict | None = None):  # type: ignore[no-untyped-de
     return town.client.post("/analysis/runs", headers=town.headers(who), json=body)
 
 
+@pytest.mark.slow
 def test_the_office_runs_the_analysis_and_gets_the_summary(town):
     res = run(town, "office", {"as_of": AS_OF})
     assert res.status_code == 201, res.text
@@ -35,6 +36,7 @@ def test_a_run_without_a_date_is_evaluated_today(town):
     assert res.json()["as_of"] == date.today().isoformat()
 
 
+@pytest.mark.slow
 def test_a_run_is_recorded_with_its_actor_and_audited(town):
     run(town, "office", {"as_of": AS_OF})
     runs = town.ws.runs()
@@ -60,6 +62,7 @@ def test_an_anonymous_run_is_401(town):
     assert run(town, "anonymous", {"as_of": AS_OF}).status_code == 401
 
 
+@pytest.mark.slow
 def test_latest_shows_the_run_just_made(town):
     run(town, "office", {"as_of": "2026-10-01"})
     res = town.get("/analysis/runs/latest", "office")

@@ -74,6 +74,7 @@ def test_a_village_alone_is_placed_on_its_representative_point(town):
     assert "代表点" in body["notes"][0]["zh"]
 
 
+@pytest.mark.slow
 def test_a_village_without_a_point_files_on_its_own_village(town):
     body = post(town, "village", text="村后山有人放火烧山").json()
     assert (body["location"]["source"], body["village"]["code"]) == ("village", VILLAGE)

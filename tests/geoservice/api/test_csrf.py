@@ -173,17 +173,20 @@ def test_a_same_origin_referer_stands_in_for_a_missing_origin(town):
     assert res.status_code == 303, res.text
 
 
+@pytest.mark.slow
 def test_a_same_origin_fetch_with_the_token_header_replaces_the_layer(town, fresh_dir):
     headers = {"Origin": OWN, "X-CSRF-Token": token_for(town.tokens["office"])}
     res = _import_villages(_browser(town, "office"), fresh_dir, headers)
     assert res.status_code == 201, res.text
 
 
+@pytest.mark.slow
 def test_bearer_requests_need_neither_origin_nor_token(town, fresh_dir):
     res = _import_villages(town.client, fresh_dir, town.headers("office"))
     assert res.status_code == 201, res.text
 
 
+@pytest.mark.slow
 def test_a_bearer_header_wins_over_a_cookie_sent_along(town, fresh_dir):
     res = _import_villages(_browser(town, "viewer"), fresh_dir, town.headers("office"))
     assert res.status_code == 201, res.text

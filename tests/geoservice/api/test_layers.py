@@ -111,6 +111,7 @@ def test_register_request_is_audited(town):
 # --- POST /layers/{kind}/import --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_office_imports_a_zipped_shapefile_and_gets_the_report(town, fresh_dir):
     res = upload(
         town,
@@ -129,6 +130,7 @@ def test_office_imports_a_zipped_shapefile_and_gets_the_report(town, fresh_dir):
     assert body["layer_rows"] == 16
 
 
+@pytest.mark.slow
 def test_an_import_is_audited_with_the_file_name(town, fresh_dir):
     upload(town, "villages", villages_zip(fresh_dir), "office")
     log = town.ws.audit()

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import pytest
 
 from .conftest import SAMPLE
 
@@ -43,6 +44,7 @@ def test_a_replace_shrinking_the_layer_is_409_and_changes_nothing(town, fresh_di
     assert len(town.ws.read("villages")) == 16
 
 
+@pytest.mark.slow
 def test_allow_shrink_replaces_the_layer_anyway(town, fresh_dir):
     res = _replace(town, _three_villages_zip(fresh_dir), allow_shrink="true")
     assert res.status_code == 201, res.text

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import anyio
+import pytest
 from fastapi.testclient import TestClient
 
 from geoservice.api.app import create_app
@@ -157,6 +158,7 @@ def test_the_openapi_schema_states_the_configured_limits(town):
     assert models["ComplaintIn"]["properties"]["text"]["maxLength"] == 456
 
 
+@pytest.mark.slow
 def test_the_report_form_states_the_note_limit(town):
     page = client_with(town, max_note_chars=300).get(
         f"/app/problems/{REJECTED}", headers=town.headers("village")

@@ -51,6 +51,7 @@ def _drawn_problems(town) -> dict[str, str]:
 # --- roles ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "who", "status"),
     [
@@ -124,6 +125,7 @@ def test_map_page_holds_no_http_url(town, url):
     assert HTTP.findall(page) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", PAGES)
 def test_every_src_and_href_of_a_map_page_is_served(town, url):
     links = set(LINK.findall(town.get(url, "office").text))
@@ -254,6 +256,7 @@ def test_village_page_holds_no_other_village(town):
     assert not any(code in page for code in others)
 
 
+@pytest.mark.slow
 def test_village_map_is_zoomed_to_the_village(town):
     page = town.get(VILLAGES, "village").text
     fit = re.search(r"fitBounds\(\s*(\[\[.*?\]\])", page)

@@ -40,6 +40,7 @@ def test_targets_before_any_analysis_say_to_run_it(unanalysed, url, who):
     assert "town.gpkg" not in error["en"]
 
 
+@pytest.mark.slow
 def test_targets_answer_once_the_analysis_has_run(unanalysed):
     client, tokens = unanalysed
     office = {"Authorization": f"Bearer {tokens['office']}"}

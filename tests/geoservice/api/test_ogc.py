@@ -167,6 +167,7 @@ def test_items_are_geojson_in_lon_lat(town):
     assert (coords[:, 1] > 24).all() and (coords[:, 1] < 25).all()
 
 
+@pytest.mark.slow
 def test_paging_follows_next_links_until_exhausted(town):
     url: str | None = "/ogc/collections/villages/items?limit=5"
     seen: list[str] = []
@@ -183,6 +184,7 @@ def test_paging_follows_next_links_until_exhausted(town):
     assert "offset=10" in (rel(pages[-1], "prev") or "")
 
 
+@pytest.mark.slow
 def test_paging_a_filtered_collection_keeps_the_filter_in_next_links(town):
     first = items(town, "parcels", kind="wetland", limit=100)
     nxt = rel(first, "next")
@@ -194,12 +196,14 @@ def test_paging_a_filtered_collection_keeps_the_filter_in_next_links(town):
     assert rel(rest, "next") is None
 
 
+@pytest.mark.slow
 def test_limit_may_be_large(town):
     body = items(town, "parcels", limit=100000)
     assert body["numberReturned"] == body["numberMatched"] == town.ws.count("parcels")
     assert rel(body, "next") is None
 
 
+@pytest.mark.slow
 def test_bbox_returns_exactly_the_features_inside(town):
     box = (112.38, 24.78, 112.42, 24.82)
     body = items(town, "complaints", bbox=",".join(map(str, box)), limit=1000)
@@ -249,6 +253,7 @@ def test_a_crs_other_than_crs84_is_refused(town):
     assert items(town, "villages", "viewer", crs=CRS84)["numberMatched"] == 16
 
 
+@pytest.mark.slow
 def test_property_filter_compares_chinese_text_and_numbers(town):
     body = items(town, "villages", "viewer", village_name="白石村")
     assert [f["properties"]["village_code"] for f in body["features"]] == [VILLAGE]
@@ -301,6 +306,7 @@ def test_basic_auth_with_the_token_as_password_is_accepted(town):
 # --- one feature ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_feature_is_found_by_its_natural_id(town):
     first = items(town, "parcels", limit=1)["features"][0]
     res = town.get(f"/ogc/collections/parcels/items/{first['id']}", "office")

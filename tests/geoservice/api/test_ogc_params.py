@@ -48,6 +48,7 @@ def test_a_point_bbox_far_from_the_data_matches_nothing(town):
     assert got["numberMatched"] == got["numberReturned"] == 0
 
 
+@pytest.mark.slow
 def test_a_zero_width_bbox_selects_the_villages_the_meridian_crosses(town):
     got = body(town, "villages", bbox="112.4,24.7,112.4,24.9")
     layer = crs84(town, "villages")
@@ -57,6 +58,7 @@ def test_a_zero_width_bbox_selects_the_villages_the_meridian_crosses(town):
     assert sorted(f["id"] for f in got["features"]) == expected
 
 
+@pytest.mark.slow
 def test_a_zero_height_bbox_selects_the_villages_the_parallel_crosses(town):
     got = body(town, "villages", bbox="112.3,24.8,112.5,24.8")
     layer = crs84(town, "villages")
@@ -66,6 +68,7 @@ def test_a_zero_height_bbox_selects_the_villages_the_parallel_crosses(town):
     assert sorted(f["id"] for f in got["features"]) == expected
 
 
+@pytest.mark.slow
 def test_a_point_bbox_inside_a_village_selects_that_village(town):
     layer = crs84(town, "villages")
     inner = layer.geometry.iloc[0].representative_point()

@@ -364,6 +364,7 @@ def test_stale_version_gets_409_with_what_changed(pages):
     assert not list((pages.settings.evidence_path()).rglob("*.jpg"))
 
 
+@pytest.mark.slow
 def test_oversize_photo_is_413(pages):
     settings = pages.settings.model_copy(update={"max_photo_mb": 1})
     client = TestClient(create_app(settings))
@@ -396,6 +397,7 @@ def test_a_village_posting_to_another_villages_problem_gets_404(pages):
     assert len(history(pages.ws, OVERDUE)) == 1
 
 
+@pytest.mark.slow
 def test_a_department_cannot_post_a_report(pages):
     res = _post(pages, "department")
     assert res.status_code == 403
@@ -407,6 +409,7 @@ def test_village_cannot_verify_its_own_problem(pages):
     assert res.status_code == 403
 
 
+@pytest.mark.slow
 def test_page_views_and_posts_are_audited(pages):
     pages.get(URL, "village")
     _post(pages, "village", photos=[("x.txt", b"no")])

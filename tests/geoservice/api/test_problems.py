@@ -158,6 +158,7 @@ def test_an_out_of_scope_problem_is_404_naming_the_id_and_hinting_only_visible_i
     assert not [pid for pid in hidden if pid in text.replace(REJECTED, "")]
 
 
+@pytest.mark.slow
 def test_a_problem_comes_with_etag_history_and_the_callers_next_states(town):
     res = town.get(f"/problems/{REPORTED}", "office")
     assert res.headers["ETag"] == '"1"'
@@ -360,6 +361,7 @@ def test_office_sees_every_village_with_target_counts(town):
     assert mine["targets"] >= 1 and mine["overdue"] == 1
 
 
+@pytest.mark.slow
 def test_village_status_writes_missing_values_as_null(town):
     rows = town.get(f"/villages/status?as_of={AS_OF}", "office").json()
     quiet = [r for r in rows if r["problems"] == 0]
@@ -369,6 +371,7 @@ def test_village_status_writes_missing_values_as_null(town):
         assert row["days_since_inspection"] is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", ["department", "viewer"])
 def test_departments_and_viewers_see_every_village(town, who):
     rows = town.get(f"/villages/status?as_of={AS_OF}", who).json()

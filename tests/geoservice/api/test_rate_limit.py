@@ -60,6 +60,7 @@ def test_a_blocked_address_is_refused_even_with_a_good_token(town):
     assert c.get("/ogc/collections", headers=town.headers("office")).status_code == 429
 
 
+@pytest.mark.slow
 def test_a_good_token_from_another_address_still_works(town):
     c = client(town, ATTACKER)
     for i in range(12):
@@ -69,6 +70,7 @@ def test_a_good_token_from_another_address_still_works(town):
     assert other.get("/ogc/collections", headers=bad(0)).status_code == 401
 
 
+@pytest.mark.slow
 def test_successful_requests_are_not_town(town):
     c = client(town, ATTACKER, auth_failures=3)
     for _ in range(20):
@@ -108,6 +110,7 @@ def test_sign_in_from_another_address_still_works(town):
     assert res.status_code == 303
 
 
+@pytest.mark.slow
 def test_five_hundred_failures_leave_one_audit_row_per_address(town):
     c = client(town, ATTACKER)
     for i in range(250):
@@ -119,6 +122,7 @@ def test_five_hundred_failures_leave_one_audit_row_per_address(town):
     assert rows[0]["window_s"] == 300 and rows[0]["failures_allowed"] == 10
 
 
+@pytest.mark.slow
 def test_after_the_window_the_address_may_try_again_and_is_audited_again(town):
     c = client(town, ATTACKER, auth_failures=2, auth_window_s=1)
     assert [c.get("/problems", headers=bad(i)).status_code for i in range(3)] == [401, 401, 429]

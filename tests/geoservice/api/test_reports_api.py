@@ -61,6 +61,7 @@ def test_bad_parameters_are_422_naming_them(town, url, code, named):
     assert named in res.json()["error"]["en"]
 
 
+@pytest.mark.slow
 def test_a_report_request_is_audited(town):
     town.get(URL, "department")
     row = town.ws.audit().iloc[-1]

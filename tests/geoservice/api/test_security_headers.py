@@ -44,6 +44,7 @@ def _app_with(town: Town, **settings: object) -> TestClient:
 # --- headers ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", ["/signin", f"/app/problems/{PROBLEM}", "/app"])
 def test_pages_may_not_be_framed_and_run_only_the_services_scripts(town, url):
     res = town.get(url, "village")
@@ -86,6 +87,7 @@ def test_photos_are_served_nosniff_inline_with_a_safe_name(town):
     assert "<" not in disposition and '"' not in disposition.split('"')[2]
 
 
+@pytest.mark.slow
 def test_a_map_page_allows_exactly_its_own_inline_scripts(town):
     res = town.get("/maps/villages", "office")
     assert res.status_code == 200
@@ -150,6 +152,7 @@ def _last_from(town: Town) -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(town):
     headers = {**town.headers("office"), "X-Forwarded-For": "10.9.9.9"}
     assert town.client.get("/problems", headers=headers).status_code == 200

@@ -45,6 +45,7 @@ def features(res) -> list[dict]:  # type: ignore[no-untyped-def]
 # --- GET /targets -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_office_gets_every_target_as_geojson(town):
     res = town.get("/targets", "office")
     assert res.headers["content-type"].startswith("application/geo+json")
@@ -52,6 +53,7 @@ def test_office_gets_every_target_as_geojson(town):
     assert len(features(res)) == len(town.ws.read("targets"))
 
 
+@pytest.mark.slow
 def test_target_coordinates_are_lon_lat(town):
     coords = []
     for f in features(town.get("/targets", "office")):
@@ -62,12 +64,14 @@ def test_target_coordinates_are_lon_lat(town):
     assert (xy[:, 1] > 24).all() and (xy[:, 1] < 25).all()
 
 
+@pytest.mark.slow
 def test_a_department_sees_only_targets_it_leads_or_cooperates_on(town):
     got = {f["id"] for f in features(town.get("/targets", "department"))}
     assert got == own_ids(town)
     assert foreign_id(town) not in got
 
 
+@pytest.mark.slow
 def test_a_department_without_targets_gets_an_empty_collection(town):
     assert features(town.get("/targets", "other_department")) == []
 
@@ -100,6 +104,7 @@ def test_properties_follow_the_callers_language(town):
     assert all(name.isascii() for name in props["cooperating_department_names"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("query", "check"),
     [
@@ -123,12 +128,14 @@ def test_a_bad_priority_is_422_naming_it(town):
     assert "P9" in res.json()["error"]["en"]
 
 
+@pytest.mark.slow
 def test_a_department_filter_cannot_widen_a_departments_scope(town):
     got = {f["id"] for f in features(town.get("/targets?department=agriculture", "department"))}
     assert got <= own_ids(town)
     assert foreign_id(town) not in got
 
 
+@pytest.mark.slow
 def test_the_target_list_request_is_audited(town):
     town.get("/targets?priority=P1", "department")
     row = town.ws.audit().iloc[-1]
@@ -139,6 +146,7 @@ def test_the_target_list_request_is_audited(town):
 # --- GET /targets/{id} ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_one_target_has_its_reasons_and_evidence(town):
     target_id = sorted(own_ids(town))[0]
     res = town.get(f"/targets/{target_id}", "department")
@@ -153,12 +161,14 @@ def test_one_target_has_its_reasons_and_evidence(town):
     assert evidence["complaint_ids"] or evidence["patch_ids"] or evidence["problem_ids"]
 
 
+@pytest.mark.slow
 def test_the_office_sees_any_target(town):
     res = town.get(f"/targets/{foreign_id(town)}", "office")
     assert res.status_code == 200
     assert res.json()["id"] == foreign_id(town)
 
 
+@pytest.mark.slow
 def test_a_target_outside_the_scope_is_404_like_an_unknown_one(town):
     hidden = town.get(f"/targets/{foreign_id(town)}", "department")
     unknown = town.get("/targets/T-0000000000", "department")
@@ -183,6 +193,7 @@ def sheet_rows(content: bytes) -> list[tuple]:
     return rows
 
 
+@pytest.mark.slow
 def test_a_department_exports_only_its_targets_with_chinese_headers(town):
     res = town.get("/targets/export?format=xlsx", "department")
     assert res.status_code == 200
@@ -196,6 +207,7 @@ def test_a_department_exports_only_its_targets_with_chinese_headers(town):
         assert "镇郊派出所" in depts
 
 
+@pytest.mark.slow
 def test_an_export_has_a_chinese_file_name(town):
     res = town.get("/targets/export?format=xlsx", "department")
     disposition = res.headers["content-disposition"]
@@ -230,6 +242,7 @@ def test_an_office_gpkg_export_holds_every_target(town, tmp_path):
     assert pyogrio.read_info(path)["features"] == len(town.ws.read("targets"))
 
 
+@pytest.mark.slow
 def test_a_department_gpkg_export_stays_in_scope_whatever_the_filter(town, tmp_path):
     res = town.get("/targets/export?format=gpkg&department=agriculture", "department")
     frame = pyogrio.read_dataframe(saved(res, tmp_path))
@@ -237,6 +250,7 @@ def test_a_department_gpkg_export_stays_in_scope_whatever_the_filter(town, tmp_p
     assert foreign_id(town) not in set(frame["target_id"])
 
 
+@pytest.mark.slow
 def test_a_kml_export_is_lon_lat_placemarks(town):
     res = town.get("/targets/export?format=kml&priority=P1", "office")
     assert res.status_code == 200
@@ -255,6 +269,7 @@ def test_exports_are_refused_to_other_roles(town, who, status):
     assert town.get("/targets/export", who).status_code == status
 
 
+@pytest.mark.slow
 def test_an_export_is_audited_once_with_user_and_address(town):
     town.get("/targets/export?format=xlsx", "department")
     rows = town.ws.audit()

@@ -82,6 +82,7 @@ def test_replace_mode_replaces_the_layer(ws, tmp_path):
     assert [e.source_file for e in ws.catalog()] == ["b.csv"]
 
 
+@pytest.mark.slow
 def test_append_mode_adds_rows_and_rejects_ids_already_stored(ws, tmp_path):
     import_file(ws, _complaints_csv(tmp_path / "a.csv", ("A1", "A2")), "complaints", actor="a")
     result = import_file(
@@ -98,6 +99,7 @@ def test_append_mode_adds_rows_and_rejects_ids_already_stored(ws, tmp_path):
     assert [e.mode for e in ws.catalog()] == ["replace", "append"]
 
 
+@pytest.mark.slow
 def test_wetland_import_keeps_forest_parcels(ws, tmp_path):
     import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
     wet = xiaoban(2, LIN_BAN=["0099", "0099"]).set_geometry(squares(2, y0=2_745_000.0))

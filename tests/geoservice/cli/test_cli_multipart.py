@@ -3,6 +3,7 @@
 import json
 
 import geopandas as gpd
+import pytest
 import shapely
 
 from tests.support.builders import GK111, X0, Y0, run_cli, write_shp
@@ -16,6 +17,7 @@ def _village_in_three_parts(tmp_path):
     return write_shp(src, tmp_path / "cun.shp")
 
 
+@pytest.mark.slow
 def test_import_text_report_shows_the_rows_merged(tmp_path):
     shp = _village_in_three_parts(tmp_path)
     res = run_cli("import", "villages", shp, "-w", tmp_path / "ws.gpkg")
@@ -24,6 +26,7 @@ def test_import_text_report_shows_the_rows_merged(tmp_path):
     assert "合并 2 行：3 行是同一要素的多个部分，合并为 1 个要素" in res.stdout
 
 
+@pytest.mark.slow
 def test_import_json_report_balances_with_the_rows_merged(tmp_path):
     shp = _village_in_three_parts(tmp_path)
     res = run_cli("import", "villages", shp, "-w", tmp_path / "ws.gpkg", "--json", "--lang", "en")

@@ -6,11 +6,13 @@ import coordTransform as oracle
 import pandas as pd
 import pyogrio
 import pyproj
+import pytest
 import shapely
 
 from tests.support.builders import GK111, X0, Y0, run_cli, write_shp, xiaoban
 
 
+@pytest.mark.slow
 def test_import_with_gcj02_stores_the_true_point_and_prints_the_shift(tmp_path):
     ws = tmp_path / "ws.gpkg"
     shp = write_shp(xiaoban(), tmp_path / "xb.shp")
@@ -37,6 +39,7 @@ def test_import_with_gcj02_stores_the_true_point_and_prints_the_shift(tmp_path):
     assert shapely.distance(stored, shapely.Point(true_x, true_y)) < 0.5
 
 
+@pytest.mark.slow
 def test_import_of_projected_numbers_as_gcj02_exits_2_with_the_fix(tmp_path):
     sheet = pd.DataFrame(
         {

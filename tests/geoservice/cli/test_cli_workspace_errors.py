@@ -103,6 +103,7 @@ def test_rules_show_needs_no_workspace_yet(tmp_path):
     assert not (tmp_path / "new.gpkg").exists()
 
 
+@pytest.mark.slow
 def test_serve_refuses_to_start_on_a_file_that_is_not_a_geopackage(tmp_path):
     workspace = tmp_path / "town.gpkg"
     workspace.write_bytes(b"")
@@ -113,6 +114,7 @@ def test_serve_refuses_to_start_on_a_file_that_is_not_a_geopackage(tmp_path):
     assert f"Workspace {workspace} is an empty file (0 bytes)" in lines[0]
 
 
+@pytest.mark.slow
 def test_a_zip_given_as_workspace_is_a_json_error_with_json(tmp_path):
     workspace = tmp_path / "town.gpkg"
     write_shp(xiaoban(), tmp_path / "xb.shp")
@@ -156,6 +158,7 @@ def test_the_no_analysis_error_is_in_chinese_by_default(parcels_only, tmp_path):
     assert f"geoservice analyze -w {parcels_only.path} --as-of" in line
 
 
+@pytest.mark.slow
 def test_targets_export_after_an_analysis_writes_the_file(parcels_only, tmp_path):
     ws = str(parcels_only.path)
     runner = CliRunner()

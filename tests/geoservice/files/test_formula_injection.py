@@ -59,6 +59,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return analysed_town(files, folder / "town.gpkg")
 
 
+@pytest.mark.slow
 def test_the_workspace_holds_the_payloads(town):
     assert set(PAYLOADS) <= set(town.read("complaints")["description"])
     assert (town.read("villages")["village_name"] == EVIL_VILLAGE).any()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 import shapely
 
 from geoservice.base.workspace import Workspace
@@ -80,6 +81,7 @@ def test_importing_villages_after_the_parcels_attributes_them(tmp_path):
     assert any("按位置 3" in w.zh for w in report.warnings)
 
 
+@pytest.mark.slow
 def test_replacing_the_villages_places_located_rows_again_and_keeps_coded_ones(tmp_path):
     ws = Workspace(tmp_path / "w.gpkg")
     import_file(ws, _villages(tmp_path / "v.shp"), "villages", actor="t")
@@ -116,6 +118,7 @@ def test_a_problem_list_headed_suoshucun_gets_its_villages(tmp_path):
     assert stored["village_code"].tolist() == ["441882101201", "441882101202", "441882101202"]
 
 
+@pytest.mark.slow
 def test_geoservice_layers_reports_the_attribution_per_layer(tmp_path):
     ws = Workspace(tmp_path / "w.gpkg")
     import_file(ws, _villages(tmp_path / "v.shp"), "villages", actor="t")
@@ -127,6 +130,7 @@ def test_geoservice_layers_reports_the_attribution_per_layer(tmp_path):
     assert coverage == {"parcels": {"code": 0, "name": 1, "location": 2, "none": 0}}
 
 
+@pytest.mark.slow
 def test_an_appending_import_keeps_the_rows_earlier_imports_rejected(tmp_path):
     ws = Workspace(tmp_path / "w.gpkg")
     head = "举报编号,受理时间,举报内容,经度,纬度\n"

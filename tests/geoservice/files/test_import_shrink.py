@@ -75,6 +75,7 @@ def test_a_replace_keeping_half_the_rows_is_allowed(ws, tmp_path):
     assert import_file(ws, half, "parcels", actor="t", mode="replace").layer_rows == 3
 
 
+@pytest.mark.slow
 def test_parcels_are_compared_within_the_same_forest_or_wetland_part(ws, tmp_path):
     import_file(ws, _wetlands(tmp_path / "wet.shp", 20), "parcels", actor="t")
     one = _parcels(tmp_path / "one.shp", ["441882101201"])
@@ -84,11 +85,13 @@ def test_parcels_are_compared_within_the_same_forest_or_wetland_part(ws, tmp_pat
     assert _forest_rows(ws) == 6
 
 
+@pytest.mark.slow
 def test_a_smaller_wetland_file_is_not_compared_with_the_forest_part(ws, tmp_path):
     result = import_file(ws, _wetlands(tmp_path / "wet.shp", 1), "parcels", actor="t")
     assert result.layer_rows == 7
 
 
+@pytest.mark.slow
 def test_append_is_never_a_shrink(ws, tmp_path):
     extra = _parcels(tmp_path / "extra.shp", ["441882101201"], per_village=1, first=50)
     assert import_file(ws, extra, "parcels", actor="t", mode="append").layer_rows == 7
@@ -145,6 +148,7 @@ def problems_ws(tmp_path: Path) -> Workspace:
     return ws
 
 
+@pytest.mark.slow
 def test_a_problem_list_replacing_most_problems_is_refused(problems_ws, tmp_path):
     with pytest.raises(
         ShrinkRefusedError,
@@ -154,6 +158,7 @@ def test_a_problem_list_replacing_most_problems_is_refused(problems_ws, tmp_path
     assert len(problems_ws.read("problems")) == 4
 
 
+@pytest.mark.slow
 def test_allow_shrink_replaces_the_problem_list_anyway(problems_ws, tmp_path):
     result = import_problems(
         problems_ws,
@@ -165,6 +170,7 @@ def test_allow_shrink_replaces_the_problem_list_anyway(problems_ws, tmp_path):
     assert result.removed == ["WT-2", "WT-3", "WT-4"]
 
 
+@pytest.mark.slow
 def test_merging_a_short_problem_list_is_not_a_shrink(problems_ws, tmp_path):
     result = import_problems(problems_ws, _problems(tmp_path / "one.csv", 1), actor="t")
     assert result.removed == []
@@ -174,6 +180,7 @@ def test_merging_a_short_problem_list_is_not_a_shrink(problems_ws, tmp_path):
 # --- the command line ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_refuses_the_shrink_with_status_2_and_allow_shrink_does_it(ws, tmp_path):
     one = _parcels(tmp_path / "one.shp", ["441882101201"])
     refused = run_cli("import", "parcels", one, "-w", ws.path, "--mode", "replace", "--lang", "en")

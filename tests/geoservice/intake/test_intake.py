@@ -113,6 +113,7 @@ def risk(ws: Workspace) -> gpd.GeoDataFrame:
     return pyogrio.read_dataframe(ws.path, layer="parcel_risk").set_index("parcel_id")
 
 
+@pytest.mark.slow
 def test_a_complaint_is_stored_categorised_and_located(intake, ws):
     answer = submit(intake)
     assert answer["complaint_id"] == "TS-20261128-001"
@@ -134,6 +135,7 @@ def test_a_complaint_is_stored_categorised_and_located(intake, ws):
     assert ws.audit()["action"].iloc[-1] == "complaint.add"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("at", [0, 1, 2], ids=["complaints-only", "with-patch", "no-row-yet"])
 def test_incremental_scores_equal_a_full_analysis_rerun(intake, ws, at):
     answer = submit(intake, at=at)
@@ -150,6 +152,7 @@ def test_incremental_scores_equal_a_full_analysis_rerun(intake, ws, at):
             assert incremental.loc[pid, col] == full.loc[pid, col], col
 
 
+@pytest.mark.slow
 def test_a_parcel_without_a_risk_row_gets_one_as_analyze_writes_it(intake, ws):
     assert "0012-003" not in risk(ws).index
     answer = submit(intake, at=2)
@@ -177,6 +180,7 @@ def test_the_patch_part_of_a_score_is_kept(intake, ws):
     assert answer["affected"][0]["old_score"] == pytest.approx(before["score"])
 
 
+@pytest.mark.slow
 def test_the_complaint_index_grows_by_one_per_insert_without_rebuilding(intake):
     submit(intake)
     count = intake.complaint_count
@@ -187,6 +191,7 @@ def test_the_complaint_index_grows_by_one_per_insert_without_rebuilding(intake):
     assert intake.caught_up == 0
 
 
+@pytest.mark.slow
 def test_concurrent_submissions_from_threads_all_land_once(intake):
     submit(intake)
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -202,6 +207,7 @@ def test_other_in_place_writes_do_not_rebuild_the_indexes(intake, ws):
     assert intake.builds == 1
 
 
+@pytest.mark.slow
 def test_a_replaced_workspace_rebuilds_the_indexes_once(intake, ws):
     submit(intake)
     analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
@@ -320,6 +326,7 @@ def _bare(tmp_path: Path, analysed: bool) -> Workspace:
     return ws
 
 
+@pytest.mark.slow
 def test_a_workspace_without_complaints_gets_a_restricted_complaints_layer(tmp_path):
     ws = _bare(tmp_path, analysed=True)
     answer = submit(ComplaintIntake(ws))

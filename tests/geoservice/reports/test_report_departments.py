@@ -85,6 +85,7 @@ def _expected(ws: Workspace) -> pd.DataFrame:
     )
 
 
+@pytest.mark.slow
 def test_department_rows_match_workflow_tables_and_targets(
     ws: Workspace, report: DepartmentReport
 ) -> None:

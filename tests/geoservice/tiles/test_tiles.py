@@ -68,6 +68,7 @@ def _in_tile_units(ws: Workspace, layer: str, fid: int, tile: TileAddress) -> sh
     return shapely.transform(moved, lambda xy: (xy - [minx, maxy]) * [scale, -scale])
 
 
+@pytest.mark.slow
 def test_parcel_tile_holds_the_parcel_with_its_attributes_and_outline(town: Workspace) -> None:
     parcels = town.read("parcels", fid_as_index=True, use_arrow=False)
     fid = int(parcels.index[10])
@@ -88,6 +89,7 @@ def test_parcel_tile_holds_the_parcel_with_its_attributes_and_outline(town: Work
     assert layer["extent"] == EXTENT
 
 
+@pytest.mark.slow
 def test_every_parcel_meeting_the_tile_is_in_it(town: Workspace) -> None:
     parcels = town.read("parcels", fid_as_index=True, use_arrow=False)
     tile = _tile_at(town, "parcels", int(parcels.index[0]), 15)
@@ -245,6 +247,7 @@ def test_tile_over_the_limit_drops_attributes_then_smaller_features(
     assert {k for f in features for k in f["properties"]} <= {"parcel_id", "kind"}
 
 
+@pytest.mark.slow
 def test_pmtiles_archive_reads_back_with_the_service_tiles(town: Workspace, tmp_path: Path) -> None:
     out = tmp_path / "town.pmtiles"
     tile = _tile_at(town, "parcels", 1, 13)

@@ -286,6 +286,7 @@ def _analyse_again(ws: Workspace) -> None:
     analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
 
 
+@pytest.mark.slow
 def test_a_second_identical_request_is_served_from_the_cache(town):
     first = _villages_page(town)
     town.log("office:t", "map.villages", "villages", {})  # what every served request does
@@ -327,6 +328,7 @@ def test_a_problem_change_never_builds_the_page_again(town, change):
     ],
     ids=["two villages", "office and village", "office and department", "two departments"],
 )
+@pytest.mark.slow
 def test_principals_of_different_scope_never_share_a_page(town, page, one, other):
     first_one, first_other = page(town, one), page(town, other)
     assert page(town, one) is first_one

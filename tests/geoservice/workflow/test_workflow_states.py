@@ -41,6 +41,7 @@ def test_allowed_transition_changes_state_and_version(tmp_path: Path, start: str
     assert history(ws, "P-1")["to_state"].tolist()[-1] == to
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("start", "to"), REFUSED)
 def test_refused_transition_names_current_and_allowed(tmp_path: Path, start: str, to: str) -> None:
     ws = workspace(tmp_path, [{"整改状态": start}])
@@ -49,6 +50,7 @@ def test_refused_transition_names_current_and_allowed(tmp_path: Path, start: str
     assert read_problems(ws).iloc[0]["version"] == 1
 
 
+@pytest.mark.slow
 def test_unknown_state_is_refused(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     with pytest.raises(OptionError, match="expected to be one of the problem states"):

@@ -72,6 +72,7 @@ def test_unknown_village_name_is_refused_with_suggestion() -> None:
         resolve_village("沙平村", VILLAGES)
 
 
+@pytest.mark.slow
 def test_reimport_merge_keeps_workflow_state_and_adds_new(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     update_problem(ws, "P-1", "in_progress", "alice")
@@ -83,6 +84,7 @@ def test_reimport_merge_keeps_workflow_state_and_adds_new(tmp_path: Path) -> Non
     assert len(history(ws, "P-1")) == 2
 
 
+@pytest.mark.slow
 def test_plain_reimport_restores_state_from_history(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     update_problem(ws, "P-1", "reported", "alice")
@@ -91,6 +93,7 @@ def test_plain_reimport_restores_state_from_history(tmp_path: Path) -> None:
     assert (row["status"], row["version"], row["updated_by"]) == ("reported", 2, "alice")
 
 
+@pytest.mark.slow
 def test_reimport_replace_overwrites_state_and_records_it(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     update_problem(ws, "P-1", "in_progress", "alice")
@@ -101,6 +104,7 @@ def test_reimport_replace_overwrites_state_and_records_it(tmp_path: Path) -> Non
     assert history(ws, "P-1")["to_state"].tolist() == ["assigned", "in_progress", "removed"]
 
 
+@pytest.mark.slow
 def test_sample_town_village_status_matches_problem_file(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws.gpkg")
     import_file(ws, SAMPLE / "villages.shp", "villages", actor="t")
