@@ -107,7 +107,8 @@ def list_layers(
 ) -> Any:
     """The sharing register (数据共享目录): the rows whose classification the caller may
     read, one page (the register holds a row per import, so it is cut after reading)."""
-    etag = list_etag(request, ws, principal, lang)
+    # department names come from the rules, which may change without the data
+    etag = list_etag(request, ws, principal, lang, extra=tuple(sorted(names.items())))
     unchanged = not_modified(request, etag)
     if unchanged is not None:
         return unchanged

@@ -121,7 +121,8 @@ def list_targets(
 ) -> Response:
     """The caller's joint-enforcement targets as GeoJSON (联合执法目标), lon/lat, one page
     (``numberMatched``, ``numberReturned``, a ``next`` link; ``ETag``)."""
-    etag = list_etag(request, ws, principal, lang, TARGET_TABLES)
+    # department names come from the rules, which may change without the data
+    etag = list_etag(request, ws, principal, lang, TARGET_TABLES, tuple(sorted(names.items())))
     unchanged = not_modified(request, etag)
     if unchanged is not None:
         return unchanged

@@ -252,3 +252,18 @@ def test_filtered_audit_page_is_304_until_a_matching_row_is_added(town: Town) ->
     again = town.get("/audit?action=layers.list", "office", headers=etag)
     assert again.status_code == 200
     assert again.json()["total"] == first.json()["total"] + 1
+
+
+@pytest.mark.parametrize(
+    ("url", "code"), [("/layers", "natural_resources"), ("/targets", "police")]
+)
+def test_renaming_a_department_in_the_rules_gives_a_new_etag(
+    town: Town, url: str, code: str
+) -> None:
+    first = town.get(url, "office")
+    assert f'"{code}"' in first.text  # the list names the department
+    override = town.settings.rules_path() or town.path.with_suffix(".rules.yaml")
+    override.write_text(f"departments:\n  {code}:\n    zh: 改名的部门\n", encoding="utf-8")
+    res = town.get(url, "office", headers={"If-None-Match": first.headers["etag"]})
+    assert res.status_code == 200
+    assert "改名的部门" in res.text
