@@ -208,7 +208,9 @@ class _VectorTiles(MacroElement):
               grids.push(g);
               overlays[l.label] = g;
             });
-            L.control.layers(null, overlays, {collapsed: cfg.collapsed}).addTo(map);
+            // folded on a phone, as the legend (added once the status came, after it)
+            var narrow = window.matchMedia('(max-width: ' + cfg.narrow_px + 'px)').matches;
+            L.control.layers(null, overlays, {collapsed: cfg.collapsed || narrow}).addTo(map);
           }
           function refresh(first) {
             return fetch(cfg.status_url, {credentials: 'same-origin', cache: 'no-cache'})
@@ -303,6 +305,7 @@ def tiled_map(
         "tile_size": 256 * 2**ZOOM_OFFSET,
         "zoom_offset": ZOOM_OFFSET,
         "collapsed": False,
+        "narrow_px": cartography.LEGEND_COLLAPSE_PX - 1,
     }
     m.add_child(_VectorTiles(config))
     if legend_blocks:

@@ -209,7 +209,8 @@ def _complaints(lang: Lang) -> list[TiledLayer]:
             colour=styles.COMPLAINT_COLOURS["open"], exclude=rule, fields=fields, min_zoom=13,
         ),
         TiledLayer(
-            "complaints", styles.label(styles.COMPLAINT_LABELS, "hidden", lang), "complaint_id",
+            "complaints", pick(lang, "已办结、不属实举报", "Closed or unfounded complaints"),
+            "complaint_id",
             kind="point", colour=styles.COMPLAINT_COLOURS["hidden"], only=rule, fields=fields,
             min_zoom=13, show=False,
         ),

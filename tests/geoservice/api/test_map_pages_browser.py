@@ -176,7 +176,8 @@ def test_closed_complaints_are_drawn_only_after_the_layer_switch(browser, served
     context, page, log = _open(browser, served, "office", "/maps/targets")
     _view(page, point, 16)
     before = page.evaluate(FILLS)
-    name = re.compile("|".join(styles.COMPLAINT_LABELS["hidden"]))  # the caller's language
+    # the layer's name in the caller's language
+    name = re.compile("|".join(styles.COMPLAINT_LABELS["hidden"]), re.IGNORECASE)
     page.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input").check()
     page.wait_for_function(LOADED, timeout=90_000)
     after = page.evaluate(FILLS)
@@ -212,12 +213,15 @@ def test_the_targets_layer_is_drawn_in_the_targets_pane_above_every_other(browse
 def test_the_tiled_targets_page_shows_its_legend_and_layer_switch(browser, served, device):
     viewport = PHONE if device == "phone" else None
     context, page, log = _open(browser, served, "office", "/maps/targets", viewport)
+    folded = page.locator(".leaflet-control-layers-expanded").count() == 0
     if os.environ.get("GEOSERVICE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(400)  # the tiles' fade-in
         page.screenshot(path=str(SCREENSHOTS / f"tiled-targets-{device}.png"))
     legend = page.locator(".gs-legend").text_content() or ""  # folded on a phone
     switch = page.locator(".leaflet-control-layers").count()
     context.close()
     assert any(label in legend for label in styles.PRIORITY_LABELS["P1"])
     assert switch == 1
+    assert folded == (device == "phone")
     assert log == {"blocked": [], "errors": [], "bad": []}

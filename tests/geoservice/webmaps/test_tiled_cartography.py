@@ -45,7 +45,7 @@ def test_closed_and_unfounded_complaints_are_a_second_layer_off_by_default():
 
 def test_the_hidden_complaints_layer_is_named_in_the_callers_language():
     _shown, hidden = [c for c in _layers("targets", lang="en") if c.name == "complaints"]
-    assert hidden.label == "closed or unfounded complaints"
+    assert hidden.label == "Closed or unfounded complaints"
 
 
 @pytest.mark.parametrize("kind", ["targets", "department"])
