@@ -225,3 +225,19 @@ def test_the_tiled_targets_page_shows_its_legend_and_layer_switch(browser, serve
     assert switch == 1
     assert folded == (device == "phone")
     assert log == {"blocked": [], "errors": [], "bad": []}
+
+
+def test_problem_markers_on_the_village_fills_have_the_white_ring(browser, served):
+    context, page, log = _open(browser, served, "office", f"/maps/villages?as_of={AS_OF}")
+    status = page.evaluate("() => window.gsTiledMap.status()")
+    markers = page.evaluate(
+        """(fills) => Array.from(document.querySelectorAll('.leaflet-tile path'))
+        .filter(p => fills.includes(p.getAttribute('fill')) && p.getAttribute('d').includes('a'))
+        .map(p => [p.getAttribute('stroke'), Number(p.getAttribute('stroke-width'))])""",
+        sorted({p["c"] for p in status["problems"].values()}),
+    )
+    context.close()
+    assert markers
+    assert {stroke for stroke, _w in markers} == {styles.PROBLEM_OUTLINE}
+    assert min(w for _s, w in markers) >= 2
+    assert log == {"blocked": [], "errors": [], "bad": []}
