@@ -44,7 +44,7 @@ from geoservice.tiles.specs import DERIVED, TILE_LAYERS, columns_at
 
 __all__ = ["TILES", "TILE_FORMAT", "read_features", "render_tile", "tile_etag", "tile_layers"]
 
-TILE_FORMAT = 1  # raise when the same data would be cut into different tiles
+TILE_FORMAT = 2  # raise when the same data would be cut into different tiles (2: patch legality)
 Bounds = tuple[float, float, float, float]
 
 
