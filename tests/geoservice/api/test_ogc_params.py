@@ -35,6 +35,7 @@ def test_the_world_bbox_matches_every_village_polygon(town):
     assert got["numberMatched"] == town.ws.count("villages") == 16
 
 
+@pytest.mark.slow
 def test_a_bbox_on_the_edge_of_the_layer_crs_zone_keeps_features_east_of_it(town):
     # EPSG:4546 is defined for 109.5-112.5 E; the town lies near its eastern edge.
     layer = crs84(town, "villages")

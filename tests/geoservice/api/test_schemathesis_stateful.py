@@ -40,6 +40,7 @@ def links_of(town: Town) -> set[tuple[str, str]]:
     }
 
 
+@pytest.mark.slow
 def test_the_document_declares_links_from_created_resources_to_their_reads(town: Town) -> None:
     assert links_of(town) >= DECLARED_LINKS
 

@@ -105,6 +105,7 @@ def test_a_layer_the_caller_may_not_see_is_404_naming_it(town: Town, who: str, l
     assert f"tile layer {layer!r}" in res.json()["error"]["en"]
 
 
+@pytest.mark.slow
 def test_an_unknown_layer_is_404_naming_it(town: Town) -> None:
     res = town.get("/tiles/roads/10/831/439.mvt", "office")
     assert res.status_code == 404

@@ -35,6 +35,7 @@ def _plainly_reimported(tmp_path: Path) -> Workspace:
     return ws
 
 
+@pytest.mark.slow
 def test_reads_of_a_layer_without_workflow_columns_leave_the_file_untouched(tmp_path):
     ws = _plainly_reimported(tmp_path)
     before = _digest(ws.path)
@@ -47,6 +48,7 @@ def test_reads_of_a_layer_without_workflow_columns_leave_the_file_untouched(tmp_
     assert "version" not in columns
 
 
+@pytest.mark.slow
 def test_a_read_sees_what_the_migration_then_stores(tmp_path):
     ws = _plainly_reimported(tmp_path)
     keep = ["problem_id", "status", "version", "updated_by"]
@@ -79,6 +81,7 @@ def test_an_audit_row_written_during_an_import_is_kept(tmp_path):
     assert actions[-2:] == ["import.replace", "layer.read"]
 
 
+@pytest.mark.slow
 def test_an_audit_row_from_another_process_during_an_import_is_kept(tmp_path):
     ws = workspace(tmp_path)
     code = (
@@ -93,6 +96,7 @@ def test_an_audit_row_from_another_process_during_an_import_is_kept(tmp_path):
     assert ws.audit()["action"].tolist()[-1] == "layer.read"
 
 
+@pytest.mark.slow
 def test_an_audit_row_does_not_wait_for_the_workspace_lock(tmp_path):
     ws = workspace(tmp_path)
     with open(tmp_path / "ws.gpkg.lock", "a+b") as lock:

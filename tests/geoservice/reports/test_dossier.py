@@ -171,6 +171,7 @@ def test_english_work_order_is_in_english(town):
     assert "联合执法任务书" not in html
 
 
+@pytest.mark.slow
 def test_deadline_is_the_analysis_deadline_counted_from_the_analysis_date_by_priority(town):
     targets = targets_of(town)
     days = {"P1": 7, "P2": 15, "P3": 30}
