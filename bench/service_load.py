@@ -1,16 +1,22 @@
 """Load on one uvicorn: field clients updating problems and reading maps at once.
 
-    python bench/service_load.py [--clients 50] [--rounds 8] [--keep DIR]
+    python bench/service_load.py [--clients 50] [--rounds 8] [--workers N] [--keep DIR]
+    python bench/service_load.py --workspace COUNTY.gpkg --villages 16 --workers 2
 
-Setup, not timed: the sample town (``geoservice demo``) in a temporary folder, one office
-token and one token per village, then ``geoservice serve`` in a child process.
+Setup, not timed: the sample town (``geoservice demo``) in a temporary folder, or a copy of
+an analysed workspace given with ``--workspace`` (e.g. a county sample imported as
+``bench/import_scale.py`` does, then analysed); one office token and one token per village
+the clients work in, then ``geoservice serve`` in a child process. ``--villages N`` keeps
+the clients to the N villages with the most open problems (default: every village with one),
+so that at county scale several clients still share each village.
 
 Each client is a thread with its own HTTP connection, like a phone. Village clients work on
 their own village's problems, in rounds: read the problem (``GET /problems/{id}``, which
 gives the version as ``ETag``), then report progress or completion with ``PATCH`` and
 ``If-Match``; office clients reject reported problems back to rectification the same way,
 so the same problems are fought over; every third round a client reads a map instead
-(``GET /maps/villages``). Several clients share each village, so stale versions happen.
+(``GET /maps/villages``, then its status object ``GET /maps/status.json``, as the page
+does). Several clients share each village, so stale versions happen.
 
 Checks, after the load:
 
@@ -19,17 +25,26 @@ Checks, after the load:
 - **every 412 correct**: a 412 was only given when the version sent had already been
   superseded by an acknowledged update of another client;
 - **durability**: the server is killed with SIGKILL and started again; every acknowledged
-  update is there.
+  update is there;
+- **an intact file**: SQLite's ``PRAGMA quick_check`` of the workspace after the kill and
+  at the end.
 
-Prints p50/p95 latency per request kind and the check results; exits 1 when a check fails.
+Before the load, the script waits until every worker has warmed up (its CPU time stops
+growing), so that the clients' keep-alive connections spread over all workers; it prints
+each server process's CPU time during the load.
+
+Prints p50/p95 latency per request kind, requests per second, the load average before and
+after, and the check results; exits 1 when a check fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -83,20 +98,25 @@ def _geoservice(*args: str, env: dict[str, str]) -> str:
     return res.stdout
 
 
-def setup(folder: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
-    """The sample town workspace, an office token and one token per village code."""
-    env = {**os.environ, "GEOSERVICE_USER": "bench"}
-    _geoservice("demo", "--out", str(folder), "--json", env=env)
-    ws = folder / "demo.gpkg"
-    env["GEOSERVICE_WORKSPACE"] = str(ws)
+def workspace(folder: Path, source: Path | None) -> Path:
+    """The sample town made in ``folder``, or a copy of the workspace ``source`` there."""
+    if source is None:
+        env = {**os.environ, "GEOSERVICE_USER": "bench"}
+        _geoservice("demo", "--out", str(folder), "--json", env=env)
+        return folder / "demo.gpkg"
+    ws = folder / "load.gpkg"
+    shutil.copyfile(source, ws)
+    return ws
+
+
+def tokens(ws: Path, codes: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """An office token and one token per village code in ``codes``."""
+    env = {**os.environ, "GEOSERVICE_USER": "bench", "GEOSERVICE_WORKSPACE": str(ws)}
     office = json.loads(
         _geoservice("users", "add", "--role", "office", "--name", "办公室", "--json", env=env)
     )
-    import pyogrio
-
-    villages = pyogrio.read_dataframe(ws, layer="villages", read_geometry=False)
     tokens = {}
-    for code in villages["village_code"]:
+    for code in codes:
         user = json.loads(
             _geoservice(
                 "users",
@@ -112,7 +132,7 @@ def setup(folder: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
             )
         )
         tokens[str(code)] = user["token"]
-    return ws, {"office": office["token"]}, tokens
+    return {"office": office["token"]}, tokens
 
 
 def start_server(ws: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
@@ -134,15 +154,48 @@ def start_server(ws: Path, port: int, log: Path, workers: int = 1) -> subprocess
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill -9 reaches every worker
         )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                _settle(proc.pid, workers, deadline)
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
     raise SystemExit(f"the service did not start; see {log}")
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids of ``pid``'s children (Linux ``/proc``)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _settle(pid: int, workers: int, deadline: float) -> None:
+    """Wait until every worker has warmed up: ``/health`` answers as soon as one worker is
+    ready, and 50 keep-alive connections opened then would all stay on that worker. A
+    worker is taken as ready once its CPU time stops growing (warming reads the layers)."""
+    last: dict[int, float] = {}
+    quiet = 0
+    while time.monotonic() < deadline and quiet < 3:
+        time.sleep(0.5)
+        now = {c: cpu_seconds(c) for c in _children(pid)}
+        busy = any(now[c] - last.get(c, 0.0) > 0.05 for c in now)
+        quiet = 0 if busy or len(now) < workers else quiet + 1
+        last = now
 
 
 class _Failed:
@@ -174,6 +227,10 @@ def client(
                 if res.status_code != 200:
                     with log.lock:
                         log.other.append(("map", res.status_code, name))
+                res = _timed(log, "GET /maps/status.json", lambda: http.get("/maps/status.json"))
+                if res.status_code != 200:
+                    with log.lock:
+                        log.other.append(("map status", res.status_code, name))
                 continue
             pid = rng.choice(problems)
             res = _timed(log, "GET /problems/{id}", lambda pid=pid: http.get(f"/problems/{pid}"))
@@ -213,14 +270,18 @@ def check(base: str, token: str, log: Log) -> list[str]:
     acked_by: dict[tuple[str, int], list[str]] = defaultdict(list)
     for pid, version, who in log.acked:
         acked_by[(pid, version)].append(who)
-    for key, who in acked_by.items():
-        if len(who) > 1:
-            failures.append(f"version {key} acknowledged to {len(who)} clients: {who}")
+    for key, names in acked_by.items():
+        if len(names) > 1:
+            failures.append(f"version {key} acknowledged to {len(names)} clients: {names}")
     headers = {"Authorization": f"Bearer {token}"}
     touched = {pid for pid, _, _ in log.acked} | {pid for pid, _, _ in log.stale}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
         for pid in sorted(touched):
-            data = http.get(f"/problems/{pid}").json()
+            res = http.get(f"/problems/{pid}")
+            if res.status_code != 200:
+                failures.append(f"{pid}: reading it back gave HTTP {res.status_code}")
+                continue
+            data = res.json()
             ours = sorted(v for p, v, _ in log.acked if p == pid)
             in_history = sorted(
                 int(h["version"])
@@ -240,10 +301,27 @@ def check(base: str, token: str, log: Log) -> list[str]:
     return failures
 
 
+def integrity(ws: Path) -> str:
+    """SQLite's ``PRAGMA quick_check`` of the workspace file, read only: "ok" or the
+    first problems it names."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{ws}?mode=ro", uri=True)) as con:
+        try:
+            rows = con.execute("PRAGMA quick_check(5)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return f"unreadable: {exc}"
+    return "; ".join(str(r[0]) for r in rows)
+
+
 def percentiles(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return statistics.median(ordered), p95
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> int:
@@ -252,20 +330,31 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--keep", type=Path, help="folder to keep the workspace and log in")
+    parser.add_argument(
+        "--workspace", type=Path, help="an analysed workspace to copy (default: the sample town)"
+    )
+    parser.add_argument(
+        "--villages", type=int, help="only the N villages with the most open problems"
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="service_load_"))
     folder.mkdir(parents=True, exist_ok=True)
-    ws, office, villages = setup(folder)
+    ws = workspace(folder, args.workspace)
     import pyogrio
 
     problems = pyogrio.read_dataframe(ws, layer="problems", read_geometry=False)
     open_ = problems[problems["status"] != "verified"]
     by_village = open_.groupby("village_code")["problem_id"].apply(list).to_dict()
     codes = sorted(by_village)
+    if args.villages:
+        codes = sorted(sorted(codes, key=lambda c: (-len(by_village[c]), c))[: args.villages])
+        open_ = open_[open_["village_code"].isin(codes)]
+    office, villages = tokens(ws, [str(c) for c in codes])
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server_log = folder / "server.log"
     proc = start_server(ws, port, server_log, args.workers)
+    worker_cpu = {c: cpu_seconds(c) for c in _children(proc.pid)}
     log = Log()
     jobs = []
     for i in range(args.clients):
@@ -273,7 +362,8 @@ def main() -> int:
             jobs.append((f"office{i}", office["office"], list(open_["problem_id"]), True))
         else:
             code = codes[i % len(codes)]
-            jobs.append((f"village{i}", villages[code], by_village[code], False))
+            jobs.append((f"village{i}", villages[str(code)], by_village[code], False))
+    load_before = _loadavg()
     start = time.perf_counter()
     try:
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
@@ -284,20 +374,33 @@ def main() -> int:
             for fut in futures:
                 fut.result()
         wall = time.perf_counter() - start
+        load_after = _loadavg()
+        worker_cpu = {c: cpu_seconds(c) - cpu for c, cpu in worker_cpu.items()}
         failures = check(base, office["office"], log)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    file_after_kill = integrity(ws)
     proc = start_server(ws, port, server_log)
     try:
         after_restart = check(base, office["office"], log)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+    file_at_end = integrity(ws)
     requests = sum(len(v) for v in log.latency.values())
     print(
+        f"workspace {args.workspace or 'sample town'}, villages {len(codes)}, "
+        f"open problems {len(open_)}"
+    )
+    print(
         f"clients {args.clients}, rounds {args.rounds}, workers {args.workers}, "
-        f"requests {requests}, wall {wall:.1f} s"
+        f"requests {requests}, wall {wall:.1f} s, {requests / wall:.1f} requests/s"
+    )
+    print(f"load average before {load_before}, after {load_after}")
+    print(
+        "server CPU s during the load, per process: "
+        + ", ".join(f"{cpu:.1f}" for cpu in sorted(worker_cpu.values(), reverse=True))
     )
     print(f"{'request':<24} {'n':>5} {'p50 ms':>8} {'p95 ms':>8}")
     for kind, values in sorted(log.latency.items()):
@@ -309,9 +412,13 @@ def main() -> int:
     print(
         f"lost or duplicated updates: {len(failures)}; after kill -9 and restart: {len(after_restart)}"
     )
+    print(
+        f"workspace file (PRAGMA quick_check) after kill -9: {file_after_kill}; at the end: {file_at_end}"
+    )
     for line in (failures + after_restart + [str(o) for o in log.other])[:20]:
         print("  ", line)
-    return 1 if failures or after_restart or log.other else 0
+    broken = file_after_kill != "ok" or file_at_end != "ok"
+    return 1 if failures or after_restart or log.other or broken else 0
 
 
 if __name__ == "__main__":
