@@ -92,6 +92,13 @@ def _describe(path: Path) -> tuple[str, str, str, str] | None:
             _FIX_ZH,
             _FIX_EN,
         )
+    # Asked through SQLite first: closing any other file handle on the workspace (the
+    # ``open`` below) drops every SQLite lock this process holds on it (POSIX locks are per
+    # process), so another process could write under a transaction of this one, or roll
+    # it back as a crashed writer's. The bytes are read only when it is not a GeoPackage.
+    as_sqlite = _sqlite(path)
+    if as_sqlite is None:
+        return None
     try:
         with open(path, "rb") as fh:
             head = fh.read(_HEAD)
@@ -107,7 +114,7 @@ def _describe(path: Path) -> tuple[str, str, str, str] | None:
             "or pass an existing workspace with -w.",
         )
     if head.startswith(SQLITE_MAGIC):
-        return _sqlite(path)
+        return as_sqlite
     if head.startswith(ZIP_MAGICS):
         return (
             "一个 ZIP 压缩包",

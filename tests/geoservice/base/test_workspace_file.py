@@ -1,6 +1,9 @@
 """A workspace path that is not a GeoPackage is refused with what it is and what to do."""
 
+import contextlib
 import sqlite3
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -109,3 +112,32 @@ def test_the_service_does_not_start_on_a_file_that_is_not_a_geopackage(tmp_path)
 def test_the_service_starts_on_a_workspace_an_import_will_create(tmp_path):
     app = create_app(Settings(workspace=tmp_path / "new.gpkg"))
     assert app.state.settings.workspace == tmp_path / "new.gpkg"
+
+
+_TRY_TO_WRITE = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+try:
+    con.execute("BEGIN IMMEDIATE")
+except sqlite3.OperationalError:
+    print("locked")
+else:
+    print("free")
+"""
+
+
+def test_checking_a_workspace_keeps_the_write_lock_another_thread_holds(tmp_path):
+    gpkg = tmp_path / "town.gpkg"
+    xiaoban().to_file(gpkg, driver="GPKG", layer="parcels")
+    with contextlib.closing(sqlite3.connect(gpkg, isolation_level=None)) as con:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("DELETE FROM parcels")
+        check_workspace_file(gpkg)  # every request does this while others write
+        other = subprocess.run(
+            [sys.executable, "-c", _TRY_TO_WRITE, str(gpkg)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        con.execute("ROLLBACK")
+    assert other.stdout.strip() == "locked"
