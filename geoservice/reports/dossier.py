@@ -73,6 +73,24 @@ FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 MAX_PAGES = 3
 
 
+def load_weasyprint() -> Any:
+    """WeasyPrint, imported without leaving Pillow's truncated-image tolerance switched on.
+
+    Importing WeasyPrint sets ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` for the whole process,
+    which would let a damaged rectification photo pass the upload check
+    (``geoservice/workflow/photos.py``). A work order embeds only the map this service draws,
+    so the setting is put back as it was.
+    """
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        import weasyprint
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
 @dataclass(frozen=True)
 class FitLevel:
     """How compact a version of the document is (see :func:`_fit`)."""
@@ -120,8 +138,7 @@ class Dossier:
     def fitted(self) -> tuple[str, Any]:
         """The first version that lays out on at most :data:`MAX_PAGES` A4 pages (the most
         compact one otherwise) and its WeasyPrint document."""
-        import weasyprint
-
+        weasyprint = load_weasyprint()
         for html in self.versions:
             laid_out = weasyprint.HTML(string=html).render()
             if len(laid_out.pages) <= MAX_PAGES:

@@ -22,7 +22,12 @@ from geoservice.analysis.thresholds import cite
 from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, OptionError
 from geoservice.base.workspace import Workspace
-from geoservice.reports.dossier import build_dossier, write_all_dossiers, write_dossier
+from geoservice.reports.dossier import (
+    build_dossier,
+    load_weasyprint,
+    write_all_dossiers,
+    write_dossier,
+)
 from geoservice.reports.dossier_data import dossier_facts
 from geoservice.reports.dossier_threshold import applicable_threshold, threshold_citation
 from tests.conftest import require_program
@@ -297,7 +302,7 @@ def test_cli_all_before_any_analysis_names_the_analyze_command(tmp_path):
 
 @pytest.mark.slow
 def test_long_hotline_transcripts_still_print_on_three_pages(town, tmp_path):
-    import weasyprint
+    weasyprint = load_weasyprint()
 
     path = tmp_path / "town.gpkg"
     shutil.copy2(town, path)

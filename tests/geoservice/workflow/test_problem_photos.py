@@ -199,3 +199,16 @@ def test_check_evidence_names_the_missing_photos(tmp_path):
     assert check_evidence(tmp_path, PID, [name]) == [name]
     with pytest.raises(OptionError, match=rf"'nope\.jpg'.*uploaded: {name}"):
         check_evidence(tmp_path, PID, [name, "nope.jpg"])
+
+
+def test_a_damaged_photo_is_still_refused_once_the_work_order_renderer_is_loaded(tmp_path):
+    from PIL import ImageFile
+
+    from geoservice.reports.dossier import load_weasyprint
+
+    load_weasyprint()
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    whole = image_bytes((800, 600))
+    truncated = whole[: whole.index(b"\xff\xda") + 40]
+    with pytest.raises(OptionError, match=r"'cut\.jpg' could not be decoded"):
+        save(tmp_path, [("cut.jpg", truncated)])
