@@ -86,30 +86,51 @@ def gate(path: Path) -> Gate:
         return _GATES.setdefault(key, Gate())
 
 
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_POLL_SECONDS = 0.005
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    """The process-wide lock the threads of this process queue on before ``<path>.lock``."""
+    key = os.path.realpath(path)
+    with _GATES_LOCK:
+        return _THREAD_LOCKS.setdefault(key, threading.Lock())
+
+
 @contextlib.contextmanager
 def file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold ``<path>.lock``, waiting up to ``wait_seconds`` for another writer.
 
-    Raises :class:`~geoservice.base.errors.ConflictError` when it is still held then.
+    The threads of one process first queue on a thread lock (woken as soon as it is
+    free), so that only one of them at a time polls the file lock, which other processes
+    hold. Raises :class:`~geoservice.base.errors.ConflictError` when it is still held then.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
-    with open(path.with_name(path.name + ".lock"), "a+b") as lock:
-        while True:
-            try:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError as exc:
-                if time.monotonic() >= deadline:
-                    raise ConflictError(
-                        message(
-                            "workspace.locked",
-                            f"工作空间 {path} 正在被另一个操作（导入、研判或整改更新）写入；"
-                            "请等它结束后再试。",
-                            f"Workspace {path} is being written by another process (an "
-                            "import, an analysis or a problem update); try again when it has "
-                            "finished.",
-                        )
-                    ) from exc
-                time.sleep(0.05)
-        yield
+    mine = _thread_lock(path)
+    if not mine.acquire(timeout=max(wait_seconds, 0.0)):
+        raise _locked(path)
+    try:
+        with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+            while True:
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as exc:
+                    if time.monotonic() >= deadline:
+                        raise _locked(path) from exc
+                    time.sleep(_POLL_SECONDS)
+            yield
+    finally:
+        mine.release()
+
+
+def _locked(path: Path) -> ConflictError:
+    return ConflictError(
+        message(
+            "workspace.locked",
+            f"工作空间 {path} 正在被另一个操作（导入、研判或整改更新）写入；请等它结束后再试。",
+            f"Workspace {path} is being written by another process (an import, an analysis "
+            "or a problem update); try again when it has finished.",
+        )
+    )
