@@ -152,18 +152,24 @@ def problem_detail(
     }
 
 
-def expected_version(if_match: str | None, problem_id: str) -> int:
-    """The version in ``If-Match: "<version>"``; PreconditionRequiredError when missing,
-    OptionError when malformed."""
+def expected_version(
+    if_match: str | None, object_id: str, noun: tuple[str, str] = ("问题", "problem")
+) -> int:
+    """The version in ``If-Match: "<version>"`` for a change of ``object_id``.
+
+    ``noun`` names the object in Chinese and English (a problem by default, a target for
+    target changes). PreconditionRequiredError when missing, OptionError when malformed.
+    """
+    zh, en = noun
     if if_match is None or not if_match.strip():
         raise PreconditionRequiredError(
             message(
                 "api.if_match_required",
-                f'修改问题 {problem_id} 需要请求头 If-Match: "<版本号>"（读取问题时 ETag 中的'
-                "版本号），以免覆盖别人的修改；请先读取问题再提交。",
-                f'Changing problem {problem_id} needs the header If-Match: "<version>" (the '
+                f'修改{zh} {object_id} 需要请求头 If-Match: "<版本号>"（读取{zh}时 ETag 中的'
+                f"版本号），以免覆盖别人的修改；请先读取{zh}再提交。",
+                f'Changing {en} {object_id} needs the header If-Match: "<version>" (the '
                 "ETag you got when reading it), so no one else's change is overwritten; read "
-                "the problem first.",
+                f"the {en} first.",
             )
         )
     text = if_match.strip()
@@ -172,7 +178,7 @@ def expected_version(if_match: str | None, problem_id: str) -> int:
         raise OptionError(
             message(
                 "api.bad_if_match",
-                f'If-Match 为 {text}，应为读取问题时 ETag 中带引号的版本号，如 "3"。',
+                f'If-Match 为 {text}，应为读取{zh}时 ETag 中带引号的版本号，如 "3"。',
                 f"If-Match was {text} but is expected to be the quoted version from the "
                 'ETag, such as "3".',
             )

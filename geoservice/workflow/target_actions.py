@@ -35,12 +35,12 @@ from geoservice.base.errors import (
     NotFoundError,
     OptionError,
     PermissionDeniedError,
-    PreconditionRequiredError,
     message,
 )
 from geoservice.base.records import json_records
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.photos import check_evidence, save_photos
+from geoservice.workflow.problem_actions import expected_version
 from geoservice.workflow.target_states import (
     allowed_next,
     check_target_state,
@@ -205,30 +205,8 @@ def target_detail(
 
 def expected_target_version(if_match: str | None, target_id: str) -> int:
     """The version in ``If-Match: "<version>"``; PreconditionRequiredError when missing,
-    OptionError when malformed."""
-    if if_match is None or not if_match.strip():
-        raise PreconditionRequiredError(
-            message(
-                "api.if_match_required",
-                f'修改目标 {target_id} 需要请求头 If-Match: "<版本号>"（读取目标时 ETag 中的'
-                "版本号），以免覆盖别人的修改；请先读取目标再提交。",
-                f'Changing target {target_id} needs the header If-Match: "<version>" (the '
-                "ETag you got when reading it), so no one else's change is overwritten; read "
-                "the target first.",
-            )
-        )
-    text = if_match.strip()
-    bare = text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
-    if not bare.isdigit():
-        raise OptionError(
-            message(
-                "api.bad_if_match",
-                f'If-Match 为 {text}，应为读取目标时 ETag 中带引号的版本号，如 "3"。',
-                f"If-Match was {text} but is expected to be the quoted version from the "
-                'ETag, such as "3".',
-            )
-        )
-    return int(bare)
+    OptionError when malformed (the same rule as for problems)."""
+    return expected_version(if_match, target_id, ("目标", "target"))
 
 
 def _snapshot(row: pd.Series) -> dict[str, Any]:
