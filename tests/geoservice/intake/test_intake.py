@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-import geopandas as gpd
 import pyogrio
-import pyproj
 import pytest
 import shapely
 
@@ -20,97 +17,20 @@ from geoservice.base.errors import NotFoundError, OptionError
 from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
 from geoservice.intake.complaints import ComplaintIntake, complaints_classification, read_complaint
-from tests.support.builders import GK111, X0, Y0, write_shp, xiaoban
-
-AS_OF = date(2026, 11, 28)
-TO_GEO = pyproj.Transformer.from_crs(GK111, 4490, always_xy=True)
-# three 100 m parcels 0012-001..003 at x0, x0+200, x0+400; a patch on the second
-PARCEL_CENTRES = [(X0 + 50 + 200 * i, Y0 + 50) for i in range(3)]
-
-
-def lonlat(x: float, y: float) -> tuple[float, float]:
-    lon, lat = TO_GEO.transform(x, y)
-    return float(lon), float(lat)
-
-
-def _parcels(path: Path) -> Path:
-    codes = ["441882101201", "441882101202", "441882101202"]
-    return write_shp(xiaoban(ZLDWDM=codes), path)
-
-
-def _villages(path: Path) -> Path:
-    frame = gpd.GeoDataFrame(
-        {"XZQDM": ["441882101201", "441882101202"], "XZQMC": ["竹山村", "丰阳村"]},
-        geometry=[
-            shapely.box(X0 - 1000, Y0 - 1000, X0 + 250, Y0 + 1000),
-            shapely.box(X0 + 250, Y0 - 1000, X0 + 1500, Y0 + 1000),
-        ],
-        crs=GK111,
-    )
-    return write_shp(frame, path, encoding="utf-8", cpg=True)
-
-
-def _patches(path: Path) -> Path:
-    frame = gpd.GeoDataFrame(
-        {
-            "PAN_NO_TB": ["P1"],
-            "BHND": [2026],
-            "BHYY": ["22"],
-            "SHIFOU_WF": ["1"],
-            "WF_MJ": [0.1],
-            "MIAN_JI": [0.25],
-        },
-        geometry=[shapely.box(X0 + 200, Y0, X0 + 250, Y0 + 50)],
-        crs=GK111,
-    )
-    return write_shp(frame, path)
-
-
-def _complaints(path: Path) -> Path:
-    lon, lat = lonlat(*PARCEL_CENTRES[0])
-    path.write_text(
-        "举报编号,受理时间,举报内容,经度,纬度,核实结果\n"
-        f"A1,2026-10-01,有人砍树,{lon},{lat},属实\n"
-        f"A2,2026-11-01,山上有人烧垃圾,{lon + 0.0002},{lat},待核实\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Parcels, villages, complaints and a patch, analysed at AS_OF."""
-    d = tmp_path_factory.mktemp("intake")
-    ws = Workspace(d / "w.gpkg")
-    import_file(ws, _parcels(d / "xb.shp"), "parcels", actor="t", parcel_kind="forest")
-    import_file(ws, _villages(d / "v.shp"), "villages", actor="t")
-    import_file(ws, _complaints(d / "c.csv"), "complaints", actor="t")
-    import_file(ws, _patches(d / "p.shp"), "patches", actor="t")
-    analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
-    return ws.path
-
-
-@pytest.fixture
-def ws(template: Path, tmp_path: Path) -> Workspace:
-    path = tmp_path / "w.gpkg"
-    shutil.copy2(template, path)
-    return Workspace(path)
+from tests.geoservice.intake.conftest import (
+    AS_OF,
+    PARCEL_CENTRES,
+    parcels_file,
+    risk,
+    submit,
+    villages_file,
+)
+from tests.support.builders import X0, Y0
 
 
 @pytest.fixture
 def intake(ws: Workspace) -> ComplaintIntake:
     return ComplaintIntake(ws)
-
-
-def submit(intake: ComplaintIntake, at: int | tuple[float, float] = 0, **kw):
-    x, y = PARCEL_CENTRES[at] if isinstance(at, int) else at
-    lon, lat = lonlat(x, y)
-    args = {"text": "有人在山上砍树", "by": "office:张三", "as_of": AS_OF, **kw}
-    return intake.submit(intake.ws, lon=lon, lat=lat, **args)
-
-
-def risk(ws: Workspace) -> gpd.GeoDataFrame:
-    return pyogrio.read_dataframe(ws.path, layer="parcel_risk").set_index("parcel_id")
 
 
 @pytest.mark.slow
@@ -320,7 +240,7 @@ def test_an_unknown_complaint_id_is_not_found(ws):
 
 def _bare(tmp_path: Path, analysed: bool) -> Workspace:
     ws = Workspace(tmp_path / "bare.gpkg")
-    import_file(ws, _parcels(tmp_path / "xb.shp"), "parcels", actor="t")
+    import_file(ws, parcels_file(tmp_path / "xb.shp"), "parcels", actor="t")
     if analysed:
         analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
     return ws
@@ -345,7 +265,7 @@ def test_without_analysis_results_the_scores_are_reported_not_stored(tmp_path):
 
 def test_a_workspace_without_parcels_cannot_take_complaints(tmp_path):
     ws = Workspace(tmp_path / "v.gpkg")
-    import_file(ws, _villages(tmp_path / "v.shp"), "villages", actor="t")
+    import_file(ws, villages_file(tmp_path / "v.shp"), "villages", actor="t")
     with pytest.raises(NotFoundError, match="has no parcels layer"):
         submit(ComplaintIntake(ws))
 

@@ -22,39 +22,10 @@ from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
 from geoservice.intake.checks import classify_one
 from geoservice.intake.complaints import ComplaintIntake
-from tests.geoservice.intake.test_intake import (
-    AS_OF,
-    _complaints,
-    _parcels,
-    _patches,
-    _villages,
-    lonlat,
-    risk,
-    submit,
-)
+from tests.geoservice.intake.conftest import AS_OF, lonlat, risk, submit
 from tests.support.builders import X0, Y0, write_shp, xiaoban
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Parcels, villages, complaints and a patch, analysed at AS_OF."""
-    d = tmp_path_factory.mktemp("warm")
-    ws = Workspace(d / "w.gpkg")
-    import_file(ws, _parcels(d / "xb.shp"), "parcels", actor="t", parcel_kind="forest")
-    import_file(ws, _villages(d / "v.shp"), "villages", actor="t")
-    import_file(ws, _complaints(d / "c.csv"), "complaints", actor="t")
-    import_file(ws, _patches(d / "p.shp"), "patches", actor="t")
-    analyze(ws, as_of=AS_OF, rules=load_rules(None), actor="t")
-    return ws.path
-
-
-@pytest.fixture
-def ws(template: Path, tmp_path: Path) -> Workspace:
-    path = tmp_path / "w.gpkg"
-    shutil.copy2(template, path)
-    return Workspace(path)
 
 
 def _refuse_layer_reads(monkeypatch: pytest.MonkeyPatch) -> None:
