@@ -57,6 +57,7 @@ VILLAGE_MOVES: frozenset[tuple[str, str]] = frozenset(
         ("in_progress", "reported"),
         ("assigned", "reported"),
         ("rejected", "in_progress"),
+        ("rejected", "reported"),
     }
 )
 _VILLAGE_TARGETS = frozenset(to for _from, to in VILLAGE_MOVES)

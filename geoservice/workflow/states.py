@@ -4,11 +4,14 @@
 (销号); the office may send a report back (``reported`` → ``rejected``), after which the
 village works on it again (``rejected`` → ``in_progress``).
 
-One shortcut beyond the diagram is allowed: ``assigned`` → ``reported``. Many problems (a
-missing patrol record, litter to clear) are fixed within days of being handed over, and the
-village's first message is its rectification report; forcing a separate "started" step
-would only add a meaningless history row. ``verified`` is final: a verified problem that
-recurs is a new problem.
+Two shortcuts beyond the diagram are allowed: ``assigned`` → ``reported`` and ``rejected``
+→ ``reported``. Many problems (a missing patrol record, litter to clear) are fixed within
+days of being handed over or sent back, and the village's next message is its
+rectification report; forcing a separate "started" step would only add a meaningless
+history row. Each shortcut is one direct transition, recorded as one history row whose
+``from_state`` is the state the problem really left (``rejected`` → ``reported``), so the
+history never shows an ``in_progress`` step nobody reported. ``verified`` is final: a
+verified problem that recurs is a new problem.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "assigned": ("in_progress", "reported"),
     "in_progress": ("reported",),
     "reported": ("verified", "rejected"),
-    "rejected": ("in_progress",),
+    "rejected": ("in_progress", "reported"),
     "verified": (),
 }
 STATE_LABELS = PROBLEM_STATE_LABELS

@@ -17,6 +17,7 @@ ALLOWED = [
     ("已整改", "verified"),
     ("已整改", "rejected"),
     ("退回", "in_progress"),
+    ("退回", "reported"),
 ]
 REFUSED = [
     ("未整改", "verified"),
@@ -24,7 +25,6 @@ REFUSED = [
     ("整改中", "verified"),
     ("整改中", "rejected"),
     ("已整改", "in_progress"),
-    ("退回", "reported"),
     ("退回", "verified"),
     ("已销号", "in_progress"),
     ("已销号", "rejected"),
