@@ -27,6 +27,7 @@ from geoservice.analysis.labels import (
     display_sections,
     escalation_rows,
 )
+from geoservice.analysis.patch_rules import PatchWorkflowRules
 from geoservice.analysis.rules_sections import (
     PUBLIC_WELFARE_CLASSES,
     Classification,
@@ -83,6 +84,7 @@ class Rules(StrictModel):
     departments: dict[str, Department]
     routing: dict[str, RoutingRule]
     escalations: Escalations
+    patch_workflow: PatchWorkflowRules
 
     @model_validator(mode="after")
     def _consistent(self) -> Rules:

@@ -18,7 +18,13 @@ from geoservice.workflow.states import check_state
 from geoservice.workflow.store import append_history, transaction
 from layers.codes import CATEGORIES, category_from_text, department_codes
 
-__all__ = ["add_campaign", "add_problem", "default_departments", "departments_from_text"]
+__all__ = [
+    "add_campaign",
+    "add_problem",
+    "default_departments",
+    "departments_from_text",
+    "insert_problem",
+]
 
 
 def default_departments(category: str) -> list[str]:
@@ -149,38 +155,81 @@ def add_problem(
             )
         )
     with transaction(ws, by) as con:
-        geom = _location(con, ws, lon, lat)
-        cols = [r[1] for r in con.execute("PRAGMA table_info(problems)")]
-        if not cols:
-            _location(con, ws, 0.0, 0.0)  # raises: no problems layer
-        geom_col = con.execute(
-            "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = 'problems'"
-        ).fetchone()[0]
-        at = now_iso()
-        row = {
-            "problem_id": _next_id(con, found),
-            "campaign": _campaign_name(con, campaign),
-            "found_on": f"{found.isoformat()}T00:00:00",
-            "village_code": code,
-            "village_name": name,
-            "category": cat,
-            "description": description,
-            "deadline": f"{deadline.isoformat()}T00:00:00",
-            "status": check_state("assigned"),
-            "cc_departments": ",".join(depts) or None,
-            "version": 1,
-            "updated_at": at,
-            "updated_by": by,
-        }
-        values = {**row, geom_col: geom}
-        con.execute(
-            f"INSERT INTO problems ({', '.join(f'{c!r}'.replace(chr(39), chr(34)) for c in values)}) "
-            f"VALUES ({', '.join('?' * len(values))})",
-            tuple(values.values()),
+        row = insert_problem(
+            con,
+            ws,
+            village_code=code,
+            village_name=name,
+            category=cat,
+            description=description,
+            deadline=deadline,
+            found_on=found,
+            by=by,
+            campaign=campaign,
+            departments=depts,
+            lon=lon,
+            lat=lat,
+            context=context,
         )
-        pid = str(row["problem_id"])
-        append_history(con, pid, at, by, None, "assigned", "[added]", [], 1)
-        audit(con, at, by, "problem.add", pid, {**(context or {}), **row})
+    return row
+
+
+def insert_problem(
+    con: Any,
+    ws: Workspace,
+    *,
+    village_code: str,
+    village_name: str,
+    category: str,
+    description: str,
+    deadline: date,
+    found_on: date,
+    by: str,
+    campaign: str | None = None,
+    departments: list[str] | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    note: str = "[added]",
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Insert a checked problem (state ``assigned``, version 1) inside the caller's open
+    workflow transaction (:func:`geoservice.workflow.store.transaction`), with its history
+    row (``note``) and audit row; returns its row. :func:`add_problem` checks the input
+    first; other records (a change patch verified illegal) call this to add the problem in
+    their own transaction.
+    """
+    geom = _location(con, ws, lon, lat)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(problems)")]
+    if not cols:
+        _location(con, ws, 0.0, 0.0)  # raises: no problems layer
+    geom_col = con.execute(
+        "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = 'problems'"
+    ).fetchone()[0]
+    at = now_iso()
+    row = {
+        "problem_id": _next_id(con, found_on),
+        "campaign": _campaign_name(con, campaign),
+        "found_on": f"{found_on.isoformat()}T00:00:00",
+        "village_code": village_code,
+        "village_name": village_name,
+        "category": category,
+        "description": description,
+        "deadline": f"{deadline.isoformat()}T00:00:00",
+        "status": check_state("assigned"),
+        "cc_departments": ",".join(departments or []) or None,
+        "version": 1,
+        "updated_at": at,
+        "updated_by": by,
+    }
+    values = {**row, geom_col: geom}
+    con.execute(
+        f"INSERT INTO problems ({', '.join(f'{c!r}'.replace(chr(39), chr(34)) for c in values)}) "
+        f"VALUES ({', '.join('?' * len(values))})",
+        tuple(values.values()),
+    )
+    pid = str(row["problem_id"])
+    append_history(con, pid, at, by, None, "assigned", note, [], 1)
+    audit(con, at, by, "problem.add", pid, {**(context or {}), **row})
     return row
 
 
