@@ -1,0 +1,104 @@
+"""The change patches (森林督查图斑) an escalation document covers, and their events.
+
+The patch workflow (:mod:`geoservice.workflow.patch_store`) gives each patch the level its
+overdue stage has reached (:func:`read_patch_states`, column ``level``, the same levels as
+problems). A workspace (or an installation) without the patch workflow has no patch to
+cover: :func:`patch_items` is then empty and :func:`record_patch_events` does nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from datetime import date
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from geoservice.base.workspace import Workspace
+from geoservice.workflow.document_numbers import DOCUMENT_LEVELS
+from layers.messages import Lang
+
+__all__ = ["PATCH_EVENT", "patch_items", "patch_stage_label", "record_patch_events"]
+
+# The history event of a patch covered by an issued document.
+PATCH_EVENT = "escalation"
+_ITEM_COLUMNS = [
+    "kind",
+    "item_id",
+    "village_code",
+    "village_name",
+    "level",
+    "days_overdue",
+    "deadline",
+    "category",
+    "description",
+    "status",
+    "area_ha",
+    "cc_departments",
+]
+
+
+def _module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"geoservice.workflow.{name}")
+    except ModuleNotFoundError:
+        return None
+
+
+def patch_items(ws: Workspace, as_of: date) -> pd.DataFrame:
+    """The patches whose overdue stage is at a document level at ``as_of``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The item columns of :mod:`geoservice.workflow.escalation_docs` (``kind`` is
+        ``patch``, ``deadline`` the stage's due day, ``status`` the patch's state,
+        ``area_ha`` its area in hectares, no description and no copied departments).
+    """
+    store = _module("patch_store")
+    if store is None:
+        return pd.DataFrame(columns=_ITEM_COLUMNS)
+    states = store.read_patch_states(ws, as_of)
+    rows = states.loc[states["level"].isin(DOCUMENT_LEVELS)]
+    return pd.DataFrame(
+        {
+            "kind": "patch",
+            "item_id": rows["patch_id"].astype(str),
+            "village_code": rows["village_code"],
+            "village_name": rows["village_name"],
+            "level": rows["level"],
+            "days_overdue": pd.to_numeric(rows["days_overdue"]).astype("int64"),
+            "deadline": rows["stage_due"],
+            "category": rows["category"],
+            "description": None,
+            "status": rows["state"],
+            "area_ha": pd.to_numeric(rows["area_ha"], errors="coerce"),
+            "cc_departments": [[] for _ in range(len(rows))],
+        },
+        columns=_ITEM_COLUMNS,
+    )
+
+
+def record_patch_events(
+    con: sqlite3.Connection, doc: dict[str, Any], title: str, actor: str
+) -> None:
+    """A history event on each patch ``doc`` covers (inside the caller's transaction)."""
+    patches = [i for i in doc["items"] if i["kind"] == "patch"]
+    if not patches:
+        return
+    store = _module("patch_store")
+    if store is None:
+        return
+    for item in patches:
+        note = f"已发{title} {doc['number']}（逾期 {item['days_overdue']} 天）"
+        store.record_patch_event(con, item["item_id"], PATCH_EVENT, note, actor)
+
+
+def patch_stage_label(state: Any, lang: Lang = "zh") -> str:
+    """The patch state's name in ``lang`` (the code itself without the patch workflow)."""
+    states = _module("patch_states")
+    if states is None or state is None:
+        return "" if state is None else str(state)
+    return str(states.patch_state_label(str(state), lang))
