@@ -47,11 +47,14 @@ _FILES: tuple[tuple[str, str, str], ...] = (
     ("search", "css", "leaflet-search/dist/leaflet-search.min.css"),
     ("search", "js", "leaflet-search/dist/leaflet-search.min.js"),
     ("vectorgrid", "js", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
+    ("geoman", "css", "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
+    ("geoman", "js", "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"),
 )
 # What a map holding its data (GeoJSON) loads, and what a map of vector tiles loads.
 BUNDLES = ("leaflet", "markercluster", "fullscreen", "search")
 TILED_BUNDLES = ("leaflet", "fullscreen", "vectorgrid")
-SERVED_BUNDLES = (*BUNDLES, "vectorgrid")
+# geoman: polygon drawing on the field capture pages.
+SERVED_BUNDLES = (*BUNDLES, "vectorgrid", "geoman")
 _URL = re.compile(r"""url\(\s*(['"]?)(?!data:|#)([^'")]+)\1\s*\)""")
 
 

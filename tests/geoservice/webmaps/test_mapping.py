@@ -206,6 +206,8 @@ def test_served_names_are_css_and_js_of_each_bundle():
         "search.css",
         "search.js",
         "vectorgrid.js",
+        "geoman.css",
+        "geoman.js",
     )
 
 

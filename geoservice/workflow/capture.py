@@ -1,0 +1,360 @@
+"""Field capture: a village cadre records a new problem in their village, a department
+officer an observation at a target, each with the phone's position, an optional area
+drawn on the map and photos.
+
+The position is held to the person's scope (:mod:`geoservice.workflow.field_scope`): a
+village cadre's point must lie in their village; an observation must be taken within
+``observation_distance_m`` of the target. What the phone measured (degrees, accuracy, the
+area drawn) is kept in the ``field_captures`` table beside the record it belongs to: the
+problem (added with :func:`~geoservice.workflow.records.add_problem`, its point in the
+workspace CRS) or the target's action record
+(:func:`~geoservice.workflow.target_actions.record_action`).
+
+A form sent from the phone's offline queue may arrive twice (the first reply was lost):
+its ``submission_id`` is unique in ``field_captures``, so the second is answered with the
+record the first created and nothing is added.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from geoservice.base.access import Principal
+from geoservice.base.errors import OptionError, PermissionDeniedError, message
+from geoservice.base.gpkg_sql import audit
+from geoservice.base.workspace import Workspace, now_iso
+from geoservice.base.workspace_write import has_table
+from geoservice.workflow.field_scope import (
+    Position,
+    check_in_village,
+    check_near,
+    field_limits,
+    outlines,
+    parse_area,
+    position,
+    village_at,
+)
+from geoservice.workflow.photos import save_photos
+from geoservice.workflow.records import add_problem
+from geoservice.workflow.target_actions import find_target, photo_folder, record_action
+
+__all__ = [
+    "CAPTURE_COLUMNS",
+    "capture_problem",
+    "captured",
+    "observe_target",
+    "submitted",
+]
+
+CAPTURE_COLUMNS = [
+    "submission_id",
+    "kind",
+    "object_id",
+    "lon",
+    "lat",
+    "accuracy_m",
+    "x",
+    "y",
+    "area_m2",
+    "photos",
+    "at",
+    "by",
+]
+_SQL = """
+CREATE TABLE IF NOT EXISTS field_captures (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, submission_id TEXT UNIQUE, kind TEXT NOT NULL,
+  object_id TEXT NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, accuracy_m REAL,
+  x REAL NOT NULL, y REAL NOT NULL, area BLOB, area_m2 REAL, photos TEXT NOT NULL,
+  at TEXT NOT NULL, by TEXT NOT NULL)
+"""
+
+
+def _ensure(con: sqlite3.Connection, _actor: str) -> None:
+    con.execute(_SQL)
+
+
+def submitted(ws: Workspace, submission_id: str | None) -> tuple[str, str] | None:
+    """The (kind, object id) a form with ``submission_id`` already created, else None."""
+    if not submission_id:
+        return None
+    with ws.read_connection() as con:
+        if not has_table(con, "field_captures"):
+            return None
+        row = con.execute(
+            "SELECT kind, object_id FROM field_captures WHERE submission_id = ?",
+            (submission_id,),
+        ).fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
+def captured(ws: Workspace, kind: str, object_id: str) -> list[dict[str, Any]]:
+    """What the phones measured for one problem or target (oldest first):
+    :data:`CAPTURE_COLUMNS`, ``photos`` a list, ``area`` GeoJSON-free WKB left out."""
+    with ws.read_connection() as con:
+        if not has_table(con, "field_captures"):
+            return []
+        cols = ", ".join(CAPTURE_COLUMNS)
+        rows = con.execute(
+            f"SELECT {cols} FROM field_captures WHERE kind = ? AND object_id = ? ORDER BY id",
+            (kind, object_id),
+        ).fetchall()
+    out = [dict(zip(CAPTURE_COLUMNS, r, strict=True)) for r in rows]
+    return [{**r, "photos": json.loads(r["photos"])} for r in out]
+
+
+def _store(
+    ws: Workspace,
+    principal: Principal,
+    *,
+    submission_id: str | None,
+    kind: str,
+    object_id: str,
+    where: Position,
+    area: shapely.Geometry | None,
+    photos: Sequence[str],
+    context: Mapping[str, Any] | None,
+) -> None:
+    at = now_iso()
+    row = {
+        "submission_id": submission_id or None,
+        "kind": kind,
+        "object_id": object_id,
+        "lon": where.lon,
+        "lat": where.lat,
+        "accuracy_m": where.accuracy_m,
+        "x": float(where.point.x),
+        "y": float(where.point.y),
+        "area_m2": round(float(area.area), 1) if area is not None else None,
+        "photos": json.dumps(list(photos), ensure_ascii=False),
+        "at": at,
+        "by": principal.actor,
+    }
+    blob = shapely.to_wkb(area) if area is not None else None
+    with ws.sql_transaction(principal.actor, schema=_ensure) as con:
+        con.execute(
+            f"INSERT INTO field_captures ({', '.join(row)}, area) "
+            f"VALUES ({', '.join('?' * (len(row) + 1))})",
+            (*row.values(), blob),
+        )
+        audit(con, at, principal.actor, f"capture.{kind}", object_id, {**(context or {}), **row})
+
+
+def _staged_photos(
+    folder: Path, files: Sequence[tuple[str, bytes]], max_bytes: int
+) -> tuple[Path | None, list[str]]:
+    """Photos checked and stored under a temporary folder before the record exists (all
+    or none: a refused photo stops the capture before anything is written)."""
+    if not files:
+        return None, []
+    stage = f".capture-{secrets.token_hex(6)}"
+    return Path(folder) / stage, save_photos(folder, stage, files, max_bytes=max_bytes)
+
+
+def _move_photos(stage: Path | None, target: Path) -> None:
+    if stage is None:
+        return
+    if target.exists():
+        for item in stage.iterdir():
+            os.replace(item, target / item.name)
+        shutil.rmtree(stage, ignore_errors=True)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage, target)
+
+
+def _check_area(ws: Workspace, principal: Principal, area: shapely.Geometry | None) -> None:
+    if area is not None and principal.role == "village":
+        check_in_village(
+            ws,
+            str(principal.village_code),
+            area,
+            ("地图上画的范围", "The area drawn on the map"),
+            whole=True,
+        )
+
+
+def capture_problem(
+    ws: Workspace,
+    principal: Principal,
+    *,
+    category: str,
+    description: str,
+    lon: Any,
+    lat: Any,
+    accuracy_m: Any = None,
+    area: str | None = None,
+    deadline: date | None = None,
+    photos: Sequence[tuple[str, bytes]] = (),
+    evidence_folder: Path,
+    max_photo_bytes: int,
+    submission_id: str | None = None,
+    today: date | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> tuple[str, bool]:
+    """Record a problem found in the field; its id and whether it was created now (False
+    when ``submission_id`` had already created it).
+
+    A village cadre records in their own village; the office anywhere in the villages
+    layer (the village is the one at the position). The deadline defaults to
+    ``deadline_days`` after ``today``. ``area`` is GeoJSON drawn on the map (degrees).
+
+    Raises
+    ------
+    PermissionDeniedError
+        A department or viewer; a position (or area) outside the cadre's village, naming
+        the village and the distance.
+    OptionError
+        A bad position, area, category, deadline or photo.
+    """
+    done = submitted(ws, submission_id)
+    if done is not None:
+        return done[1], False
+    if principal.role not in ("village", "office"):
+        raise PermissionDeniedError(
+            message(
+                "capture.problem_role",
+                f"用户“{principal.name}”不能在现场新增问题：新问题由村干部在本村记录，或由镇林长办"
+                "录入；部门请在目标页面记录现场核查。",
+                f"User {principal.name!r} cannot record a new problem: village cadres record "
+                "them in their village and the forest-chief office enters them; departments "
+                "record observations on a target's page.",
+            )
+        )
+    where = position(ws, lon, lat, accuracy_m)
+    shape = parse_area(ws, area)
+    if principal.role == "village":
+        code = str(principal.village_code)
+        check_in_village(ws, code, where.point, where)
+    else:
+        found = village_at(ws, where.point)
+        if found is None:
+            raise OptionError(
+                message(
+                    "capture.no_village",
+                    f"{where.text('zh')}不在任何村的范围内；请确认位置。",
+                    f"{where.text('en')} lies in no village of the villages layer; check the "
+                    "position.",
+                )
+            )
+        code = found[0]
+    _check_area(ws, principal, shape)
+    day = today or date.today()
+    stage, names = _staged_photos(evidence_folder, photos, max_photo_bytes)
+    try:
+        row = add_problem(
+            ws,
+            village=code,
+            category=category,
+            description=description,
+            deadline=deadline or day + timedelta(days=field_limits().deadline_days),
+            by=principal.actor,
+            found_on=day,
+            lon=where.lon,
+            lat=where.lat,
+            context={**(context or {}), "accuracy_m": where.accuracy_m, "field": True},
+        )
+    except BaseException:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        raise
+    pid = str(row["problem_id"])
+    _move_photos(stage, Path(evidence_folder) / pid)
+    _store(
+        ws,
+        principal,
+        submission_id=submission_id,
+        kind="problem",
+        object_id=pid,
+        where=where,
+        area=shape,
+        photos=names,
+        context=context,
+    )
+    return pid, True
+
+
+def observe_target(
+    ws: Workspace,
+    principal: Principal,
+    target_id: str,
+    *,
+    note: str,
+    lon: Any,
+    lat: Any,
+    accuracy_m: Any = None,
+    area: str | None = None,
+    photos: Sequence[tuple[str, bytes]] = (),
+    evidence_folder: Path,
+    max_photo_bytes: int,
+    submission_id: str | None = None,
+    today: date | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> bool:
+    """Record an on-the-spot observation (现场核查) at a target in the caller's scope, as
+    an action record of the caller's department with the position and photos; whether it
+    was created now (False for a replayed ``submission_id``).
+
+    Raises
+    ------
+    NotFoundError
+        The target is not in the caller's scope.
+    PermissionDeniedError
+        The position is farther than ``observation_distance_m`` from the target.
+    OptionError
+        An empty note, a bad position, area or photo.
+    """
+    if submitted(ws, submission_id) is not None:
+        return False
+    row = find_target(ws, principal, target_id)
+    if not note.strip():
+        raise OptionError(
+            message(
+                "capture.note_required",
+                "现场核查记录需要写明看到的情况，如“现场有新翻土约 2 亩，未见人员”。",
+                "An observation needs what was seen, e.g. 'fresh digging over about 0.13 ha, "
+                "nobody on site'.",
+            )
+        )
+    where = position(ws, lon, lat, accuracy_m)
+    shape = parse_area(ws, area)
+    shapes = outlines(ws, "targets", "target_id", [target_id])
+    outline = shapes.iloc[0] if len(shapes) else None
+    label = (f"目标 {target_id}", f"target {target_id}")
+    distance = check_near(where.point, outline, where, label)
+    folder = photo_folder(evidence_folder)
+    names = save_photos(folder, target_id, photos, max_bytes=max_photo_bytes) if photos else []
+    place = f"{where.text('zh')}" + (f"，距目标 {distance:.0f} m" if distance == distance else "")
+    record_action(
+        ws,
+        principal,
+        target_id,
+        acted_on=today or date.today(),
+        action=f"现场核查：{note.strip()}",
+        evidence_folder=evidence_folder,
+        department=None if principal.role == "department" else str(row["lead_department"]),
+        note=place,
+        photos=names,
+        context=context,
+    )
+    _store(
+        ws,
+        principal,
+        submission_id=submission_id,
+        kind="target",
+        object_id=target_id,
+        where=where,
+        area=shape,
+        photos=names,
+        context=context,
+    )
+    return True
