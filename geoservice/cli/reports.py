@@ -10,6 +10,7 @@ import typer
 
 from geoservice.base.errors import OptionError, message
 from geoservice.cli.common import JsonOpt, LangOpt, WorkspaceOpt, command
+from geoservice.workflow.rates import rates_help
 
 report_app = typer.Typer(help="会议报告 / Meeting reports.", no_args_is_help=True)
 
@@ -102,7 +103,11 @@ def make_department_report(
     return report
 
 
-@report_app.command("departments")
+@report_app.command(
+    "departments",
+    help="Department report for the forest-chief meeting, Art. 9 (部门履职情况汇报): every "
+    "department's ledger, targets, problems copied and own account.\n\n" + rates_help(),
+)
 def departments_cmd(
     start: Annotated[str, typer.Option("--from", help="first day of the period, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--to", help="last day of the period, YYYY-MM-DD")],
@@ -118,7 +123,6 @@ def departments_cmd(
     as_json: JsonOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    """Department report for the forest-chief meeting, Art. 9 (部门履职情况汇报)."""
     with command(workspace, lang, as_json) as cmd:
         report = make_department_report(
             cmd.workspace, start, end, out_path, fmt, as_of, town, cmd.lang, cmd.settings.user

@@ -17,6 +17,7 @@ from geoservice.cli.common import (
     json_records,
     out,
 )
+from geoservice.workflow.rates import ON_TIME_RATE, rates_help
 from layers.messages import Lang, pick
 
 villages_app = typer.Typer(help="村整改情况 / Village status.", no_args_is_help=True)
@@ -34,7 +35,7 @@ _VILLAGE_HEADS = (
     ("逾期", "overdue"),
     ("待核验", "awaiting check"),
     ("已销号", "verified"),
-    ("按期率", "on time"),
+    (ON_TIME_RATE.zh, ON_TIME_RATE.en),
     ("最高督办", "highest escalation"),
     ("距上次督查(天)", "days since inspection"),
     ("执法目标", "targets"),
@@ -67,14 +68,15 @@ def village_table(frame: pd.DataFrame, lang: Lang, day: date) -> Table:
     return table
 
 
-@villages_app.command("status")
+@villages_app.command(
+    "status", help=f"Per-village rectification status (各村整改情况).\n\n{rates_help()}"
+)
 def villages_status_cmd(
     as_of: AsOfOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    """Per-village rectification status (各村整改情况)."""
     from geoservice.workflow.villages import village_status
 
     with command(workspace, lang, as_json) as cmd:

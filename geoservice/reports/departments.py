@@ -5,12 +5,13 @@ results, its problems and suggestions (Art. 9 of the collaboration rules). This 
 computes, for a period ``[start, end]`` (both days included) and an evaluation date
 ``as_of`` (default ``end``):
 
-- per department: enforcement targets it leads and cooperates on, the targets it is
-  involved in by outcome (open, case opened, done; each state in ``target_states``),
-  inspection problems
-  handed over in the period and copied to it (抄送, Art. 7), problems closed (销号) in the
-  period, problems due in the period and reported on time, the on-time rate, and the
-  problems overdue at ``as_of``;
+- per department, every registered department (14) with zeros shown: what it did (its
+  ledger entries by kind, its action records on targets, people deployed), the targets it
+  leads, cooperates on and led to closure, and the inspection problems copied to it
+  (抄送, Art. 7) with how many were due and rectified on time; the columns are the small
+  functions of :mod:`geoservice.reports.department_columns`;
+- per department, its own account of the period (履职情况, the statements of
+  :mod:`geoservice.workflow.ledger` whose period overlaps the report's);
 - per village: the same problem counts and on-time rate, with the highest escalation
   level reached;
 - "problems and suggestions": sentences in Chinese and English generated from the
@@ -32,6 +33,13 @@ import pandas as pd
 
 from geoservice.analysis.target_register import TARGET_STATES
 from geoservice.base.workspace import Workspace
+from geoservice.reports.department_columns import (
+    COLUMNS,
+    GROUPS,
+    PeriodData,
+    department_table,
+    led_closures,
+)
 from geoservice.reports.findings import (
     Finding,
     findings,
@@ -44,9 +52,10 @@ from geoservice.reports.period_flags import (
     check_period,
     period_targets,
     problem_flags,
-    split_codes,
 )
 from geoservice.workflow.escalation import LEVELS
+from geoservice.workflow.ledger import read_entries, read_statements, read_target_actions
+from geoservice.workflow.rates import ON_TIME_RATE, rate
 from geoservice.workflow.target_actions import state_counts, target_rows
 from layers.codes import DEPARTMENTS
 from layers.messages import Lang, pick
@@ -64,21 +73,16 @@ __all__ = [
     "target_states_empty",
 ]
 
-DEPARTMENT_COLUMNS = [
-    "department",
-    "department_name",
-    "targets_led",
-    "targets_cooperating",
-    "targets_open",
-    "targets_case",
-    "targets_done",
-    "problems_copied",
-    "closed",
-    "due",
-    "on_time",
-    "on_time_rate",
-    "overdue",
-]
+
+def department_columns() -> list[str]:
+    """The columns of the department table: code, name, then every
+    :data:`~geoservice.reports.department_columns.COLUMNS` key in order."""
+    return ["department", "department_name", *(c.key for c in COLUMNS)]
+
+
+DEPARTMENT_COLUMNS = department_columns()
+STATEMENT_REPORT_COLUMNS = ["department", "period_start", "period_end", "text", "updated_by"]
+STATEMENT_REPORT_COLUMNS += ["updated_at", "version"]
 VILLAGE_COLUMNS = [
     "village_code",
     "village_name",
@@ -93,20 +97,14 @@ VILLAGE_COLUMNS = [
 HEADERS: dict[str, tuple[str, str]] = {
     "department": ("部门代码", "code"),
     "department_name": ("部门", "department"),
-    "targets_led": ("牵头目标", "targets led"),
-    "targets_cooperating": ("配合目标", "targets cooperated on"),
-    "targets_open": ("目标待立案", "targets open"),
-    "targets_case": ("目标已立案", "targets with a case"),
-    "targets_done": ("目标已办结", "targets done"),
-    "problems_copied": ("抄送问题", "problems copied"),
-    "closed": ("已销号", "closed"),
-    "due": ("期内到期", "due"),
-    "on_time": ("按期整改", "on time"),
-    "on_time_rate": ("按期整改率", "on-time rate"),
-    "overdue": ("逾期未整改", "overdue"),
     "village_code": ("村代码", "village code"),
     "village_name": ("村（居）", "village"),
     "problems_handed_over": ("交办问题", "problems handed over"),
+    "closed": ("已销号", "closed"),
+    "due": ("期内到期", "due"),
+    "on_time": ("按期整改", "rectified on time"),
+    "on_time_rate": (ON_TIME_RATE.zh, ON_TIME_RATE.en),
+    "overdue": ("逾期未整改", "overdue"),
     "max_escalation": ("最高督办级别", "highest escalation"),
     "problem_id": ("问题编号", "problem"),
     "category": ("问题类别", "category"),
@@ -114,19 +112,26 @@ HEADERS: dict[str, tuple[str, str]] = {
     "days_overdue": ("逾期天数", "days overdue"),
     "escalation": ("督办级别", "escalation"),
     "departments": ("抄送部门", "copied to"),
+    "period_start": ("期间起", "from"),
+    "period_end": ("期间止", "to"),
+    "text": ("履职情况", "statement"),
+    "updated_by": ("填报人", "written by"),
+    "updated_at": ("填报时间", "written at"),
+    "version": ("版本", "version"),
 }
 _COUNTS = ["handed", "closed", "due", "on_time", "overdue"]
-# Target states grouped for the department table (every state is in ``target_states``).
-TARGET_GROUPS: dict[str, tuple[str, ...]] = {
-    "targets_open": ("new", "dispatched", "in_action"),
-    "targets_case": ("case_opened", "penalised", "transferred"),
-    "targets_done": ("closed", "dismissed", "resolved_by_analysis"),
-}
 
 
 def header(column: str, lang: Lang = "zh") -> str:
-    """The table heading of a report column."""
-    return pick(lang, *HEADERS.get(column, (column, column)))
+    """The table heading of a report column (department columns from their
+    :class:`~geoservice.reports.department_columns.Column`)."""
+    heads = {c.key: (c.zh, c.en) for c in COLUMNS if c.key not in HEADERS}
+    return pick(lang, *{**HEADERS, **heads}.get(column, (column, column)))
+
+
+def group_title(group: str, lang: Lang = "zh") -> str:
+    """The heading of a group of department columns."""
+    return pick(lang, *GROUPS.get(group, (group, group)))
 
 
 def department_name(code: str, lang: Lang = "zh") -> str:
@@ -149,8 +154,8 @@ class DepartmentReport:
         ``on_time``, ``on_time_rate`` (float or None), ``overdue``, ``escalated``
         (supervision letter or listed), ``awaiting_verification``.
     departments : pandas.DataFrame
-        :data:`DEPARTMENT_COLUMNS`, one row per department with anything to report,
-        in registry order; ``on_time_rate`` is NaN when nothing was due.
+        :func:`department_columns`, one row per registered department (registry order),
+        zeros included.
     villages : pandas.DataFrame
         :data:`VILLAGE_COLUMNS`, one row per village with anything to report.
     overdue : pandas.DataFrame
@@ -166,6 +171,9 @@ class DepartmentReport:
         Date of the analysis run whose targets are counted.
     target_states : pandas.DataFrame
         Targets per department and state now (:func:`target_states`).
+    statements : pandas.DataFrame
+        The departments' own accounts (履职情况) whose period overlaps the report's:
+        :data:`STATEMENT_REPORT_COLUMNS`, by department (registry order) then period.
     """
 
     start: date
@@ -180,11 +188,21 @@ class DepartmentReport:
     notes: list[Finding] = field(default_factory=list)
     targets_as_of: date | None = None
     target_states: pd.DataFrame = field(default_factory=pd.DataFrame)
+    statements: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=STATEMENT_REPORT_COLUMNS)
+    )
+
+    @property
+    def active_departments(self) -> pd.DataFrame:
+        """The rows of :attr:`departments` with any figure above zero."""
+        counts = self.departments[[c.key for c in COLUMNS]]
+        return self.departments[counts.sum(axis=1) > 0].reset_index(drop=True)
 
     @property
     def is_empty(self) -> bool:
-        """True when nothing happened in the period: no rows in either table."""
-        return self.departments.empty and self.villages.empty
+        """True when nothing happened in the period: every department figure is zero, no
+        village has anything to report and no department wrote a statement."""
+        return self.active_departments.empty and self.villages.empty and self.statements.empty
 
     def title(self, lang: Lang = "zh") -> str:
         if lang == "en":
@@ -222,6 +240,7 @@ class DepartmentReport:
                 for code, row in self.target_states.iterrows()
             },
             "overdue": _records(self.overdue),
+            "statements": _records(self.statements),
             "findings": [f.text(lang) for f in self.findings],
             "notes": [n.text(lang) for n in self.notes],
             "empty": self.is_empty,
@@ -240,12 +259,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # --- tables -----------------------------------------------------------------------------
 
 
-def _rate(on_time: pd.Series, due: pd.Series) -> pd.Series:
-    return pd.Series(
-        np.where(due > 0, on_time / due.clip(lower=1), np.nan), index=due.index, dtype="float64"
-    )
-
-
 def target_states(ws: Workspace) -> pd.DataFrame:
     """Targets per department (lead or cooperating) and state, now: one row per department
     involved in a target (index: department code), one int column per state of
@@ -262,50 +275,6 @@ def target_states(ws: Workspace) -> pd.DataFrame:
 def target_states_empty() -> pd.DataFrame:
     """A :func:`target_states` table without rows."""
     return pd.DataFrame(columns=list(TARGET_STATES), dtype="int64")
-
-
-def _department_table(
-    flags: pd.DataFrame, targets: pd.DataFrame, states: pd.DataFrame
-) -> pd.DataFrame:
-    per = flags[["departments", *_COUNTS]].explode("departments").dropna(subset=["departments"])
-    counts = per.groupby("departments")[_COUNTS].sum()
-    grouped = pd.DataFrame(
-        {name: states[list(group)].sum(axis=1) for name, group in TARGET_GROUPS.items()},
-        index=states.index,
-    )
-    led = targets["lead_department"].value_counts()
-    coop = split_codes(targets["cooperating_departments"]).explode().dropna().value_counts()
-    table = pd.DataFrame(
-        index=pd.Index(
-            sorted(set(counts.index) | set(led.index) | set(coop.index) | set(grouped.index))
-        )
-    )
-    table = (
-        table.join(counts)
-        .join(grouped)
-        .assign(targets_led=led.reindex(table.index), targets_cooperating=coop.reindex(table.index))
-    )
-    table = table.fillna(0).astype("int64")
-    active = table[table.sum(axis=1) > 0]
-    order = {code: i for i, code in enumerate(DEPARTMENTS)}
-    codes = sorted(active.index, key=lambda c: (order.get(c, len(order)), c))
-    active = active.reindex(codes)
-    out = pd.DataFrame(
-        {
-            "department": codes,
-            "department_name": [department_name(c) for c in codes],
-            "targets_led": active["targets_led"].to_numpy(),
-            "targets_cooperating": active["targets_cooperating"].to_numpy(),
-            **{name: active[name].to_numpy() for name in TARGET_GROUPS},
-            "problems_copied": active["handed"].to_numpy(),
-            "closed": active["closed"].to_numpy(),
-            "due": active["due"].to_numpy(),
-            "on_time": active["on_time"].to_numpy(),
-            "overdue": active["overdue"].to_numpy(),
-        }
-    )
-    out["on_time_rate"] = _rate(out["on_time"], out["due"])
-    return out[DEPARTMENT_COLUMNS]
 
 
 def _village_table(flags: pd.DataFrame) -> pd.DataFrame:
@@ -331,7 +300,7 @@ def _village_table(flags: pd.DataFrame) -> pd.DataFrame:
             "max_escalation": np.asarray(LEVELS, dtype=object)[agg["level"].to_numpy()],
         }
     ).reset_index(drop=True)
-    out["on_time_rate"] = _rate(out["on_time"], out["due"])
+    out["on_time_rate"] = rate(out["on_time"], out["due"])
     return out[VILLAGE_COLUMNS]
 
 
@@ -396,7 +365,8 @@ def department_report(
     targets, run_day = period_targets(ws, start, end)
     # outcomes are counted with the targets: when the analysis run is dated in the period
     states = target_states(ws) if len(targets) else target_states_empty()
-    depts = _department_table(flags, targets, states)
+    data = _period_data(ws, start, end, day, flags, targets, states)
+    depts = department_table(data, department_name)
     villages = _village_table(flags)
     due, on_time = int(flags["due"].sum()), int(flags["on_time"].sum())
     summary: dict[str, Any] = {
@@ -411,9 +381,13 @@ def department_report(
         "overdue": int(flags["overdue"].sum()),
         "escalated": int(flags["escalation"].isin(["supervision", "listed"]).sum()),
         "awaiting_verification": int(flags["awaiting"].sum()),
+        "ledger_entries": len(data.entries),
+        "target_actions": len(data.actions),
     }
     counted = run_day if run_day is not None and start <= run_day <= end else None
     overdue = _overdue_list(flags)
+    counts = depts[[c.key for c in COLUMNS]]
+    active = depts[counts.sum(axis=1) > 0].reset_index(drop=True)
     return DepartmentReport(
         start=start,
         end=end,
@@ -423,8 +397,43 @@ def department_report(
         departments=depts,
         villages=villages,
         overdue=overdue,
-        findings=findings(summary, depts, villages, overdue, targets),
+        findings=findings(summary, active, villages, overdue, targets),
         notes=notes(run_day, counted, start, end),
         targets_as_of=counted,
         target_states=states,
+        statements=_statements(ws, start, end),
     )
+
+
+def _period_data(
+    ws: Workspace,
+    start: date,
+    end: date,
+    as_of: date,
+    flags: pd.DataFrame,
+    targets: pd.DataFrame,
+    states: pd.DataFrame,
+) -> PeriodData:
+    rows = target_rows(ws)
+    return PeriodData(
+        ws=ws,
+        start=start,
+        end=end,
+        as_of=as_of,
+        flags=flags,
+        targets=targets,
+        states=states,
+        entries=read_entries(ws, first=start, last=end),
+        actions=read_target_actions(ws, first=start, last=end),
+        closures=led_closures(ws, rows, start, end),
+    )
+
+
+def _statements(ws: Workspace, start: date, end: date) -> pd.DataFrame:
+    frame = read_statements(ws, first=start, last=end)
+    order = {code: i for i, code in enumerate(DEPARTMENTS)}
+    rank = frame["department"].map(order).fillna(len(order))
+    frame = frame.assign(_rank=rank).sort_values(
+        ["_rank", "period_start", "period_end"], kind="stable"
+    )
+    return frame[STATEMENT_REPORT_COLUMNS].reset_index(drop=True)

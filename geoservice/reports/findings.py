@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from geoservice.base.missing import NO_CATEGORY, village_word, word
+from geoservice.workflow.rates import RATES
 from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Lang, pick
 
@@ -98,17 +99,9 @@ def summary_text(s: dict[str, Any], start: date, end: date, as_of: date, lang: L
 
 
 def notes(run_day: date | None, counted: date | None, start: date, end: date) -> list[Finding]:
-    """Caveats printed under the report: the on-time definition, where targets come from."""
-    items = [
-        Finding(
-            "definition",
-            "“按期整改率”= 期内到期问题中，村在整改期限内报送整改（或已销号）的比例；"
-            "以导入时已是整改完成状态的问题视为按期。",
-            "On-time rate = share of the problems due in the period that the village "
-            "reported rectified by the deadline (or that are closed); problems imported "
-            "already rectified count as on time.",
-        )
-    ]
+    """Caveats printed under the report: every rate's one definition
+    (:data:`geoservice.workflow.rates.RATES`), where targets come from."""
+    items = [Finding("definition", r.definition_zh, r.definition_en) for r in RATES]
     if run_day is None:
         items.append(
             Finding(

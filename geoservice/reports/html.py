@@ -23,9 +23,16 @@ from geoservice.base.missing import (
     village_word,
     word,
 )
-from geoservice.reports.departments import DepartmentReport, department_name, header
+from geoservice.reports.department_columns import GROUPS, group_columns
+from geoservice.reports.departments import (
+    DepartmentReport,
+    department_name,
+    group_title,
+    header,
+)
 from geoservice.reports.findings import zh_date
 from geoservice.workflow.escalation import level_label
+from geoservice.workflow.rates import ON_TIME_RATE
 from layers.codes import CATEGORIES
 from layers.messages import Lang, pick
 
@@ -67,14 +74,23 @@ tr.bad td {{ background: #fdf0f0; }}
 .chart svg {{ width: 100%; height: auto; font-family: {_SANS}; }}
 .caption {{ font-size: 9pt; color: #555; text-align: center; }}
 ol.findings li {{ margin-bottom: 1.5mm; text-align: justify; }}
+ol.statements li {{ margin-bottom: 1.5mm; text-align: justify; }}
+.statement {{ white-space: pre-wrap; }}
+h3 {{ font-size: 11pt; margin: 4mm 0 1mm; page-break-after: avoid; break-after: avoid; }}
 .empty {{ border: 0.75pt dashed #999; padding: 4mm; text-align: center; color: #444; }}
 .notes {{ font-size: 8.5pt; color: #555; margin-top: 6mm; border-top: 0.5pt solid #ccc; }}
 .page-break {{ page-break-before: always; break-before: page; }}
 @media print {{ body {{ padding: 0; max-width: none; }} .page-break {{ margin-top: 0; }} }}
 """
 
-_BAR_COLOURS = {"targets": "#8b1a1a", "problems": "#2f5d8a", "overdue": "#d08a1e"}
+_BAR_COLOURS = {
+    "actions": "#2e7d4f",
+    "targets": "#8b1a1a",
+    "problems": "#2f5d8a",
+    "overdue": "#d08a1e",
+}
 _SERIES = (
+    ("actions", ("本部门行动（台账+目标处置）", "actions (ledger + targets)")),
     ("targets", ("执法目标（牵头+配合）", "targets (led + cooperating)")),
     ("problems", ("抄送问题", "problems copied")),
     ("overdue", ("逾期未整改", "overdue")),
@@ -94,15 +110,18 @@ def _nice_max(value: float) -> tuple[float, float]:
 
 
 def department_chart_svg(depts: pd.DataFrame, lang: Lang = "zh") -> str:
-    """Grouped horizontal bars per department: targets, problems copied, overdue.
+    """Grouped horizontal bars per department: its actions (ledger entries and target
+    action records), targets, problems copied, overdue.
 
     One ``<rect class="bar">`` per department and series, with ``data-series`` and
     ``data-department`` attributes; the number is written at the end of each bar.
     """
     label_w, width, bar_h, gap, top = 150, 680, 9, 10, 34
     plot_w = width - label_w - 40
+    ledger = [c for c in group_columns("ledger") if c.startswith("entries_")]
     values = pd.DataFrame(
         {
+            "actions": depts[ledger].sum(axis=1) + depts["target_actions"],
             "targets": depts["targets_led"] + depts["targets_cooperating"],
             "problems": depts["problems_copied"],
             "overdue": depts["overdue"],
@@ -117,7 +136,7 @@ def department_chart_svg(depts: pd.DataFrame, lang: Lang = "zh") -> str:
     ]
     x = label_w
     for i, (key, names) in enumerate(_SERIES):
-        lx = label_w + i * 180
+        lx = label_w + i * 130
         parts.append(
             f'<rect x="{lx}" y="6" width="10" height="10" fill="{_BAR_COLOURS[key]}"/>'
             f'<text x="{lx + 14}" y="15" font-size="11">{escape(pick(lang, *names))}</text>'
@@ -164,7 +183,7 @@ def village_chart_svg(villages: pd.DataFrame, lang: Lang = "zh", low: float = 0.
     height = top + (bar_h + gap) * len(villages) + 24
     parts = [
         f'<svg viewBox="0 0 {width} {height}" role="img" class="village-chart" '
-        f'aria-label="{escape(pick(lang, "各村按期整改率", "On-time rate by village"))}">'
+        f'aria-label="{escape(pick(lang, f"各村{ON_TIME_RATE.zh}", f"{ON_TIME_RATE.en} by village"))}">'
     ]
     for k in range(0, 101, 20):
         tx = label_w + plot_w * k / 100
@@ -257,7 +276,7 @@ def _kpis(report: DepartmentReport, lang: Lang) -> str:
         (s["problems_handed_over"], "交办问题", "handed over"),
         (s["closed"], "已销号", "closed"),
         (s["overdue"], "逾期未整改", "overdue"),
-        (rate, "按期整改率", "on time"),
+        (rate, ON_TIME_RATE.zh, ON_TIME_RATE.en),
     )
     boxes = "".join(
         f'<div class="kpi"><b>{escape(str(v))}</b><span>{escape(pick(lang, zh, en))}</span></div>'
@@ -266,8 +285,49 @@ def _kpis(report: DepartmentReport, lang: Lang) -> str:
     return f'<div class="kpis">{boxes}</div>'
 
 
+def _statements(report: DepartmentReport, lang: Lang) -> str:
+    """Each department's own account of the period, or that it sent none."""
+    items = []
+    for code in report.departments["department"]:
+        rows = report.statements[report.statements["department"] == code]
+        name = escape(department_name(str(code), lang))
+        if rows.empty:
+            missing = pick(lang, "本期未报送履职情况。", "No statement for the period.")
+            items.append(f'<li data-department="{escape(str(code))}"><b>{name}</b>：{missing}</li>')
+            continue
+        for r in rows.itertuples():
+            period = pick(
+                lang,
+                f"（{r.period_start}至{r.period_end}，{r.updated_by}填报）",
+                f" ({r.period_start} to {r.period_end}, by {r.updated_by})",
+            )
+            items.append(
+                f'<li data-department="{escape(str(code))}"><b>{name}</b>{escape(period)}：'
+                f'<span class="statement">{escape(str(r.text))}</span></li>'
+            )
+    return f'<ol class="statements">{"".join(items)}</ol>'
+
+
+def _department_tables(report: DepartmentReport, lang: Lang) -> list[str]:
+    out = []
+    for n, group in enumerate(GROUPS, start=1):
+        cols = ["department_name", *group_columns(group)]
+        out += [
+            f"<h3>{pick(lang, f'（{n}）', f'2.{n} ')}{escape(group_title(group, lang))}</h3>",
+            _table(
+                report.departments,
+                cols,
+                lang,
+                f"departments {group}",
+                "overdue" if group == "problems" else "",
+            ),
+        ]
+    n = len(GROUPS) + 1
+    head = pick(lang, f"（{n}）各部门履职情况自述", f"2.{n} Each department's own account")
+    return [*out, f"<h3>{escape(head)}</h3>", _statements(report, lang)]
+
+
 def _sections(report: DepartmentReport, lang: Lang) -> list[str]:
-    dept_cols = [c for c in report.departments.columns if c != "department"]
     village_cols = [c for c in report.villages.columns if c != "village_code"]
     overdue_cols = ["problem_id", "village_name", "category", "deadline", "days_overdue"]
     overdue_cols += ["escalation", "departments"]
@@ -277,22 +337,20 @@ def _sections(report: DepartmentReport, lang: Lang) -> list[str]:
         f'<p class="summary">{escape(report.summary_text(lang))}</p>',
         _kpis(report, lang),
         f"<h2>{pick(lang, '二、各部门履职情况', '2. Departments')}</h2>",
-        _table(report.departments, dept_cols, lang, "departments", "overdue")
-        if len(report.departments)
-        else no_rows,
+        *_department_tables(report, lang),
     ]
-    if len(report.departments):
+    if not report.active_departments.empty:
         out += [
             f'<h2 class="page-break">{pick(lang, "三、图表", "3. Charts")}</h2>',
             '<div class="chart">',
             department_chart_svg(report.departments, lang),
-            f'<p class="caption">{pick(lang, "图1 各部门执法目标、抄送问题与逾期问题", "Figure 1. Targets, problems copied and overdue problems by department")}</p></div>',
+            f'<p class="caption">{pick(lang, "图1 各部门行动、执法目标、抄送问题与逾期问题", "Figure 1. Actions, targets, problems copied and overdue problems by department")}</p></div>',
         ]
     if len(report.villages):
         out += [
             '<div class="chart">',
             village_chart_svg(report.villages, lang),
-            f'<p class="caption">{pick(lang, "图2 各村按期整改率（虚线为60%）", "Figure 2. On-time rate by village (dashed line: 60%)")}</p></div>',
+            f'<p class="caption">{pick(lang, f"图2 各村{ON_TIME_RATE.zh}（虚线为60%）", f"Figure 2. {ON_TIME_RATE.en} by village (dashed line: 60%)")}</p></div>',
         ]
     out += [
         f"<h2>{pick(lang, '四、各村（居）整改情况', '4. Villages')}</h2>",

@@ -8,9 +8,9 @@ Definitions (the workflow state is the stored one, read when the report is made)
 - *closed*: ``verified``, the last change to ``verified`` in the history within the
   period; a problem imported already verified has no such date and counts in the period
   of its deadline;
-- *due*: deadline within ``[start, min(end, as_of)]``; *on time*: due, now reported or
-  verified, and last reported on or before the deadline (unknown report dates, i.e.
-  imported states, count as on time, as in :func:`geoservice.workflow.villages.village_status`);
+- *due* and *on time*: as defined once for the on-time rate
+  (:data:`geoservice.workflow.rates.ON_TIME_RATE`, :func:`~geoservice.workflow.rates.on_time_flags`),
+  the window being ``[start, min(end, as_of)]``;
 - *overdue*: found on or before ``end`` and overdue at ``as_of``
   (:func:`geoservice.workflow.escalation.escalate`);
 - *targets*: the ``targets`` layer, counted only when the analysis run that produced it
@@ -27,6 +27,7 @@ import pandas as pd
 from geoservice.base.errors import OptionError, message
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import escalate
+from geoservice.workflow.rates import on_time_flags
 from geoservice.workflow.states import OPEN_STATES
 from geoservice.workflow.store import history, read_problems
 
@@ -92,16 +93,14 @@ def problem_flags(ws: Workspace, start: date, end: date, as_of: date) -> pd.Data
     reported_on = pd.to_datetime(ids.map(dict(_transition_dates(hist, "reported").items())))
     verified_on = pd.to_datetime(ids.map(dict(_transition_dates(hist, "verified").items())))
     esc = escalate(probs, as_of, reported_on=reported_on)
-    first, last, now = pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(as_of)
+    first, last = pd.Timestamp(start), pd.Timestamp(end)
     found = probs["found_on"]
     known = (found.isna() | (found <= last)).to_numpy(dtype=bool)
     status = probs["status"].astype(str)
     verified = (status == "verified").to_numpy(dtype=bool)
     closed_on = verified_on.where(verified_on.notna(), probs["deadline"])
     deadline = probs["deadline"]
-    due = (deadline >= first) & (deadline <= min(last, now)) & known
-    done = status.isin(["reported", "verified"])
-    in_time = reported_on.isna() | (reported_on <= deadline)
+    due, on_time = on_time_flags(deadline, status, reported_on, found, start, min(end, as_of))
     return pd.DataFrame(
         {
             "problem_id": probs["problem_id"],
@@ -113,8 +112,8 @@ def problem_flags(ws: Workspace, start: date, end: date, as_of: date) -> pd.Data
             "departments": split_codes(probs["cc_departments"]),
             "handed": ((found >= first) & (found <= last)).to_numpy(dtype=bool),
             "closed": verified & closed_on.between(first, last).to_numpy(dtype=bool),
-            "due": due.to_numpy(dtype=bool),
-            "on_time": (due & done & in_time).to_numpy(dtype=bool),
+            "due": due,
+            "on_time": on_time,
             "overdue": esc["overdue"].to_numpy(dtype=bool) & known,
             "awaiting": (status == "reported").to_numpy(dtype=bool) & known,
             "days_overdue": esc["days_overdue"],

@@ -1,9 +1,10 @@
 """The department report as an Excel workbook (openpyxl).
 
 Sheets: 总体情况 (title, period, summary, problems and suggestions, notes), 各部门 (the
-department table with a native bar chart of targets, problems copied and overdue),
-各村 (the village table with a bar chart of on-time rates) and 逾期问题 (the overdue
-problems). Headings are Chinese (English with ``lang="en"``).
+department table, every registered department, with a native bar chart of ledger
+entries, target actions, targets, problems copied and overdue), 履职自述 (each
+department's own account of the period, or that it sent none), 各村 (the village table
+with a bar chart of on-time rates) and 逾期问题 (the overdue problems). Headings are Chinese (English with ``lang="en"``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from geoservice.base.cells import text_cells
 from geoservice.base.missing import NO_CATEGORY, NO_DEADLINE, village_word, word
 from geoservice.reports.departments import DepartmentReport, department_name, header
 from geoservice.workflow.escalation import level_label
+from geoservice.workflow.rates import ON_TIME_RATE
 from layers.codes import CATEGORIES
 from layers.messages import Lang, pick
 
@@ -33,6 +35,7 @@ _BOLD = Font(bold=True)
 _SHEETS = {
     "summary": ("总体情况", "Overview"),
     "departments": ("各部门", "Departments"),
+    "statements": ("履职自述", "Statements"),
     "villages": ("各村", "Villages"),
     "overdue": ("逾期问题", "Overdue"),
 }
@@ -111,6 +114,22 @@ def _summary_sheet(ws: Worksheet, report: DepartmentReport, lang: Lang) -> None:
             ws.cell(ws.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
 
 
+def _statement_sheet(ws: Worksheet, report: DepartmentReport, lang: Lang) -> None:
+    """One row per statement, and one per department that sent none."""
+    columns = ["department_name", "period_start", "period_end", "text", "updated_by"]
+    columns.append("updated_at")
+    rows = report.departments[["department"]].merge(
+        report.statements, on="department", how="left", sort=False
+    )
+    rows["department_name"] = rows["department"].map(lambda c: department_name(str(c), lang))
+    none = pick(lang, "本期未报送履职情况", "no statement for the period")
+    rows["text"] = rows["text"].astype(object).where(rows["text"].notna(), none)
+    _table(ws, rows.astype(object).where(rows.notna(), ""), columns, lang)
+    ws.column_dimensions["D"].width = 80
+    for cell in ws["D"][1:]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
 def _bar_chart(
     ws: Worksheet, title: str, y_title: str, cols: list[int], rows: int, anchor: str
 ) -> BarChart:
@@ -152,6 +171,7 @@ def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
             pick(lang, "各部门执法目标与问题", "Targets and problems by department"),
             pick(lang, "数量", "count"),
             [
+                idx["target_actions"],
                 idx["targets_led"],
                 idx["targets_cooperating"],
                 idx["problems_copied"],
@@ -161,6 +181,8 @@ def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
             f"A{n + 4}",
         )
 
+    _statement_sheet(wb.create_sheet(pick(lang, *_SHEETS["statements"])), report, lang)
+
     villages = wb.create_sheet(pick(lang, *_SHEETS["villages"]))
     village_cols = [c for c in report.villages.columns if c != "village_code"]
     _table(villages, report.villages, village_cols, lang)
@@ -168,8 +190,8 @@ def write_xlsx(report: DepartmentReport, path: Path, lang: Lang = "zh") -> Path:
     if m:
         chart = _bar_chart(
             villages,
-            pick(lang, "各村按期整改率", "On-time rate by village"),
-            pick(lang, "按期整改率", "on-time rate"),
+            pick(lang, f"各村{ON_TIME_RATE.zh}", f"{ON_TIME_RATE.en} by village"),
+            ON_TIME_RATE.word(lang),
             [village_cols.index("on_time_rate") + 1],
             m,
             f"A{m + 4}",

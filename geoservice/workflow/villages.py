@@ -15,6 +15,7 @@ import pandas as pd
 from geoservice.base.villages import match_villages, read_villages
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
+from geoservice.workflow.rates import on_time_flags, rate
 from geoservice.workflow.states import OPEN_STATES
 from geoservice.workflow.store import history, read_problems
 from layers.codes import code_key
@@ -104,10 +105,10 @@ def village_status(
         problems give them, missing when they do not; one row with both missing for
         problems with no village), columns :data:`STATUS_COLUMNS`: ``problems``
         (total), ``open`` (assigned, in progress or rejected), ``overdue``,
-        ``awaiting_verification`` (reported), ``verified``, ``due`` (deadline on or before
-        ``as_of``), ``on_time`` (of those due: reported or verified, the last report on or
-        before the deadline; a problem imported as reported/verified has no report date and
-        counts as on time), ``on_time_rate`` (on_time / due, NaN when nothing is due),
+        ``awaiting_verification`` (reported), ``verified``, ``due``, ``on_time`` and
+        ``on_time_rate`` (the one definition of
+        :data:`~geoservice.workflow.rates.ON_TIME_RATE`, counting every deadline up to
+        ``as_of``; NaN when nothing is due),
         ``max_escalation`` (highest level reached, see
         :mod:`~geoservice.workflow.escalation`), ``last_inspection`` (latest found_on),
         ``days_since_inspection`` (NaN when never inspected) and ``targets`` (enforcement
@@ -125,9 +126,10 @@ def village_status(
     esc = escalate(probs, as_of, thresholds, reported_on=reported_on)
     day = pd.Timestamp(as_of)
     status = probs["status"]
-    due = probs["deadline"].notna() & (probs["deadline"] <= day)
-    done = status.isin(["reported", "verified"])
-    in_time = reported_on.isna() | (reported_on <= probs["deadline"])
+    # the one definition of the on-time rate, every deadline up to as_of
+    due, on_time = on_time_flags(
+        probs["deadline"], status, reported_on, probs["found_on"], None, as_of
+    )
     flags = pd.DataFrame(
         {
             "vcode": probs["vcode"],
@@ -137,7 +139,7 @@ def village_status(
             "awaiting_verification": (status == "reported").astype(int),
             "verified": (status == "verified").astype(int),
             "due": due.astype(int),
-            "on_time": (due & done & in_time).astype(int),
+            "on_time": on_time.astype(int),
             "level": esc["escalation_reached"].map(LEVELS.index).astype(int),
             "found_on": probs["found_on"],
         }
@@ -147,9 +149,7 @@ def village_status(
     out = pd.concat([out, _outside_layer(flags, probs)], ignore_index=True)
     counts = ["problems", "open", "overdue", "awaiting_verification", "verified", "due", "on_time"]
     out[counts] = out[counts].fillna(0).astype("int64")
-    out["on_time_rate"] = np.where(
-        out["due"] > 0, out["on_time"] / out["due"].clip(lower=1), np.nan
-    )
+    out["on_time_rate"] = rate(out["on_time"], out["due"])
     out["max_escalation"] = np.asarray(LEVELS, dtype=object)[out["level"].fillna(0).astype(int)]
     out["days_since_inspection"] = (day - pd.to_datetime(out["last_inspection"])).dt.days
     targets = _targets_per_village(ws)
