@@ -19,6 +19,7 @@ reused (:mod:`geoservice.workflow.escalation_docs`).
 
 from __future__ import annotations
 
+import sqlite3
 import string
 from dataclasses import dataclass
 from importlib import resources
@@ -28,7 +29,13 @@ import yaml
 
 from geoservice.base.errors import OptionError, message
 
-__all__ = ["DOCUMENT_LEVELS", "DocumentRules", "load_document_rules"]
+__all__ = [
+    "DOCUMENT_LEVELS",
+    "DocumentRules",
+    "NumberAllocator",
+    "document_rules",
+    "load_document_rules",
+]
 
 # The escalation levels that produce a document, lowest first (geoservice.workflow.escalation).
 DOCUMENT_LEVELS: tuple[str, ...] = ("letter", "supervision", "listed")
@@ -116,3 +123,51 @@ def load_document_rules() -> DocumentRules:
     """The packaged ``documents`` section of ``workflow.yaml``."""
     text = (resources.files("geoservice.workflow") / "workflow.yaml").read_text("utf-8")
     return document_rules(dict(yaml.safe_load(text)["documents"]))
+
+
+def _has_table(con: sqlite3.Connection, name: str) -> bool:
+    row = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+@dataclass
+class NumberAllocator:
+    """Allocates document numbers on ``con``: the next sequence per (year, scope) from the
+    stored counters (``escalation_sequences``), skipping any number a document already
+    has, and writes the counter back when ``write`` (inside the caller's transaction)."""
+
+    con: sqlite3.Connection
+    rules: DocumentRules
+    write: bool
+
+    def __post_init__(self) -> None:
+        self.last: dict[tuple[int, str], int] = {}
+        self.taken: set[str] = set()
+        if _has_table(self.con, "escalation_sequences"):
+            for year, scope, seq in self.con.execute(
+                "SELECT year, scope, last_seq FROM escalation_sequences"
+            ):
+                self.last[(int(year), str(scope))] = int(seq)
+        if _has_table(self.con, "escalation_documents"):
+            self.taken = {
+                str(r[0]) for r in self.con.execute("SELECT number FROM escalation_documents")
+            }
+
+    def next(self, level: str, year: int) -> tuple[str, int]:
+        """The next unused number of ``level`` in ``year`` and its sequence."""
+        key = (year, self.rules.scope(level))
+        seq = self.last.get(key, 0) + 1
+        while self.rules.number(level, year, seq) in self.taken:
+            seq += 1
+        self.last[key] = seq
+        number = self.rules.number(level, year, seq)
+        self.taken.add(number)
+        if self.write:
+            self.con.execute(
+                "INSERT INTO escalation_sequences (year, scope, last_seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (year, scope) DO UPDATE SET last_seq = excluded.last_seq",
+                (year, key[1], seq),
+            )
+        return number, seq

@@ -38,7 +38,6 @@ import contextlib
 import difflib
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -51,6 +50,7 @@ from geoservice.base.workspace import Workspace, now_iso
 from geoservice.workflow.document_numbers import (
     DOCUMENT_LEVELS,
     DocumentRules,
+    NumberAllocator,
     load_document_rules,
 )
 from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
@@ -252,46 +252,6 @@ def _read(ws: Workspace) -> Iterator[sqlite3.Connection]:
 # --- documents --------------------------------------------------------------------------
 
 
-@dataclass
-class _Numbers:
-    """Sequence numbers per (year, scope), from the stored counters, written back when
-    ``write``."""
-
-    con: sqlite3.Connection
-    rules: DocumentRules
-    write: bool
-
-    def __post_init__(self) -> None:
-        self.last: dict[tuple[int, str], int] = {}
-        self.taken: set[str] = set()
-        if _has_table(self.con, "escalation_sequences"):
-            for year, scope, seq in self.con.execute(
-                "SELECT year, scope, last_seq FROM escalation_sequences"
-            ):
-                self.last[(int(year), str(scope))] = int(seq)
-        if _has_table(self.con, "escalation_documents"):
-            self.taken = {
-                str(r[0]) for r in self.con.execute("SELECT number FROM escalation_documents")
-            }
-
-    def next(self, level: str, year: int) -> tuple[str, int]:
-        """The next unused number of ``level`` in ``year`` and its sequence."""
-        key = (year, self.rules.scope(level))
-        seq = self.last.get(key, 0) + 1
-        while self.rules.number(level, year, seq) in self.taken:
-            seq += 1
-        self.last[key] = seq
-        number = self.rules.number(level, year, seq)
-        self.taken.add(number)
-        if self.write:
-            self.con.execute(
-                "INSERT INTO escalation_sequences (year, scope, last_seq) VALUES (?, ?, ?) "
-                "ON CONFLICT (year, scope) DO UPDATE SET last_seq = excluded.last_seq",
-                (year, key[1], seq),
-            )
-        return number, seq
-
-
 def _cc(lists: pd.Series) -> list[str]:
     codes = {c for items in lists for c in items}
     order = list(DEPARTMENTS)
@@ -299,7 +259,7 @@ def _cc(lists: pd.Series) -> list[str]:
 
 
 def _documents(
-    due: pd.DataFrame, as_of: date, actor: str, numbers: _Numbers, at: str
+    due: pd.DataFrame, as_of: date, actor: str, numbers: NumberAllocator, at: str
 ) -> list[dict[str, Any]]:
     """One document per (level, village) of ``due``: lowest level first, then by village."""
     rules = numbers.rules
@@ -412,10 +372,10 @@ def issue_documents(
     if dry_run:
         with _read(ws) as con:
             due = _due(con, as_of, thresholds, patches)
-            return _documents(due, as_of, actor, _Numbers(con, rules, False), now_iso())
+            return _documents(due, as_of, actor, NumberAllocator(con, rules, False), now_iso())
     with ws.sql_transaction(actor, schema=_ensure) as con:
         due = _due(con, as_of, thresholds, patches)
-        docs = _documents(due, as_of, actor, _Numbers(con, rules, True), now_iso())
+        docs = _documents(due, as_of, actor, NumberAllocator(con, rules, True), now_iso())
         for doc in docs:
             _record(con, doc, actor)
     return docs

@@ -2,22 +2,22 @@
 
 The patch workflow (:mod:`geoservice.workflow.patch_store`) gives each patch the level its
 overdue stage has reached (:func:`read_patch_states`, column ``level``, the same levels as
-problems). A workspace (or an installation) without the patch workflow has no patch to
-cover: :func:`patch_items` is then empty and :func:`record_patch_events` does nothing.
+problems); a document covering a patch adds an ``escalation`` event to the patch's history
+(:func:`record_patch_event`).
 """
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from datetime import date
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
 
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.document_numbers import DOCUMENT_LEVELS
+from geoservice.workflow.patch_states import patch_state_label
+from geoservice.workflow.patch_store import read_patch_states, record_patch_event
 from layers.messages import Lang
 
 __all__ = ["PATCH_EVENT", "patch_items", "patch_stage_label", "record_patch_events"]
@@ -40,13 +40,6 @@ _ITEM_COLUMNS = [
 ]
 
 
-def _module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"geoservice.workflow.{name}")
-    except ModuleNotFoundError:
-        return None
-
-
 def patch_items(ws: Workspace, as_of: date) -> pd.DataFrame:
     """The patches whose overdue stage is at a document level at ``as_of``.
 
@@ -57,10 +50,7 @@ def patch_items(ws: Workspace, as_of: date) -> pd.DataFrame:
         ``patch``, ``deadline`` the stage's due day, ``status`` the patch's state,
         ``area_ha`` its area in hectares, no description and no copied departments).
     """
-    store = _module("patch_store")
-    if store is None:
-        return pd.DataFrame(columns=_ITEM_COLUMNS)
-    states = store.read_patch_states(ws, as_of)
+    states = read_patch_states(ws, as_of)
     rows = states.loc[states["level"].isin(DOCUMENT_LEVELS)]
     return pd.DataFrame(
         {
@@ -85,20 +75,12 @@ def record_patch_events(
     con: sqlite3.Connection, doc: dict[str, Any], title: str, actor: str
 ) -> None:
     """A history event on each patch ``doc`` covers (inside the caller's transaction)."""
-    patches = [i for i in doc["items"] if i["kind"] == "patch"]
-    if not patches:
-        return
-    store = _module("patch_store")
-    if store is None:
-        return
-    for item in patches:
-        note = f"已发{title} {doc['number']}（逾期 {item['days_overdue']} 天）"
-        store.record_patch_event(con, item["item_id"], PATCH_EVENT, note, actor)
+    for item in doc["items"]:
+        if item["kind"] == "patch":
+            note = f"已发{title} {doc['number']}（逾期 {item['days_overdue']} 天）"
+            record_patch_event(con, item["item_id"], PATCH_EVENT, note, actor)
 
 
 def patch_stage_label(state: Any, lang: Lang = "zh") -> str:
-    """The patch state's name in ``lang`` (the code itself without the patch workflow)."""
-    states = _module("patch_states")
-    if states is None or state is None:
-        return "" if state is None else str(state)
-    return str(states.patch_state_label(str(state), lang))
+    """The patch state's name in ``lang`` ('' when unknown)."""
+    return "" if state is None else patch_state_label(str(state), lang)

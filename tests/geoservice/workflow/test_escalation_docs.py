@@ -13,6 +13,7 @@ import pytest
 from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, OptionError
 from geoservice.base.workspace import Workspace
+from geoservice.files.importing import import_file
 from geoservice.workflow.document_numbers import document_rules, load_document_rules
 from geoservice.workflow.escalation_docs import (
     due_items,
@@ -20,8 +21,9 @@ from geoservice.workflow.escalation_docs import (
     list_documents,
     read_document,
 )
+from geoservice.workflow.patch_store import ensure_patches, patch_history, read_patch_states
 from geoservice.workflow.store import history, update_problem
-from tests.support.workflow import workspace
+from tests.support.workflow import SAMPLE, workspace
 
 DAY = date(2026, 11, 28)
 # deadlines relative to DAY: 3, 20 and 40 days overdue; one still in time
@@ -299,3 +301,46 @@ def test_a_department_sees_the_documents_it_is_copied_on(tmp_path):
 def test_a_viewer_sees_no_document(tmp_path):
     ws = scoped_town(tmp_path)
     assert list_documents(ws, Principal("x", "访客", "viewer")).empty
+
+
+# --- change patches -----------------------------------------------------------------------
+
+
+def patch_town(tmp_path: Path) -> Workspace:
+    """The sample town's change patches, registered with their first stage started on
+    2026-10-01 (interpretation is due within 7 days, so at DAY an open one is 51 days late)."""
+    ws = town(tmp_path, [problem("P-1", LATE_3)])
+    import_file(ws, SAMPLE / "patches.shp", "patches", actor="t")
+    with ws.sql_transaction("t") as con:
+        ensure_patches(con, "t", day=date(2026, 10, 1))
+    return ws
+
+
+def test_overdue_patches_are_covered_with_the_problems_of_their_village(tmp_path):
+    ws = patch_town(tmp_path)
+    states = read_patch_states(ws, DAY)
+    late = states.loc[states["level"].isin(["letter", "supervision", "listed"])]
+    docs = issue_documents(ws, DAY, "office")
+    covered = {i["item_id"] for d in docs for i in d["items"] if i["kind"] == "patch"}
+    assert len(late) > 0
+    assert covered == set(late["patch_id"].astype(str))
+    for doc in docs:
+        villages = set(
+            late.loc[
+                late["patch_id"].isin([i["item_id"] for i in doc["items"] if i["kind"] == "patch"]),
+                "village_code",
+            ]
+        )
+        assert villages <= {doc["village_code"]}
+    assert len({(d["village_code"], d["level"]) for d in docs}) == len(docs)
+
+
+def test_a_covered_patch_has_the_document_in_its_history_and_is_not_covered_twice(tmp_path):
+    ws = patch_town(tmp_path)
+    docs = issue_documents(ws, DAY, "office")
+    doc = next(d for d in docs if any(i["kind"] == "patch" for i in d["items"]))
+    item = next(i for i in doc["items"] if i["kind"] == "patch")
+    last = patch_history(ws, item["item_id"]).iloc[-1]
+    assert last["event"] == "escalation"
+    assert doc["number"] in last["note"]
+    assert issue_documents(ws, DAY, "office") == []
