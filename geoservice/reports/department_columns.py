@@ -188,21 +188,20 @@ def group_columns(group: str) -> list[str]:
     return [c.key for c in COLUMNS if c.group == group]
 
 
-def led_closures(ws: Workspace, rows: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
-    """Targets whose change to ``closed`` (已结案) is dated in ``[start, end]``, with the
-    lead department of ``rows`` (:func:`geoservice.workflow.target_actions.target_rows`):
-    ``target_id``, ``lead_department``; one row per target."""
+def led_closures(ws: Workspace, start: date, end: date) -> pd.DataFrame:
+    """Targets whose change to ``closed`` (已结案) is dated in ``[start, end]``, with their
+    lead department as the target register holds it: ``target_id``, ``lead_department``;
+    one row per target."""
     with ws.read_connection() as con:
-        if not has_table(con, "target_history"):
+        if not (has_table(con, "target_history") and has_table(con, "target_state")):
             return pd.DataFrame({"target_id": [], "lead_department": []}, dtype=object)
-        hist = pd.read_sql_query(
-            "SELECT DISTINCT target_id FROM target_history WHERE to_state = 'closed' "
-            "AND substr(at, 1, 10) BETWEEN ? AND ?",
+        return pd.read_sql_query(
+            "SELECT DISTINCT h.target_id, s.lead_department FROM target_history h "
+            "JOIN target_state s ON s.target_id = h.target_id WHERE h.to_state = 'closed' "
+            "AND substr(h.at, 1, 10) BETWEEN ? AND ?",
             con,
             params=[start.isoformat(), end.isoformat()],
         )
-    lead = dict(zip(rows["target_id"].astype(str), rows["lead_department"], strict=True))
-    return hist.assign(lead_department=hist["target_id"].astype(str).map(lead))
 
 
 def department_table(data: PeriodData, names: Callable[[str], str]) -> pd.DataFrame:

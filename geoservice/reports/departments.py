@@ -414,7 +414,6 @@ def _period_data(
     targets: pd.DataFrame,
     states: pd.DataFrame,
 ) -> PeriodData:
-    rows = target_rows(ws)
     return PeriodData(
         ws=ws,
         start=start,
@@ -425,7 +424,7 @@ def _period_data(
         states=states,
         entries=read_entries(ws, first=start, last=end),
         actions=read_target_actions(ws, first=start, last=end),
-        closures=led_closures(ws, rows, start, end),
+        closures=led_closures(ws, start, end),
     )
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "add_entry",
     "check_department",
     "ensure_ledger",
+    "ledger_version",
     "parse_period",
     "period_key",
     "put_statement",
@@ -217,6 +218,21 @@ def period_key(first: date, last: date) -> str:
 
 
 # --- entries ----------------------------------------------------------------------------
+
+
+def ledger_version(ws: Workspace) -> tuple[Any, ...]:
+    """What changes whenever a ledger page can (entries and target action records are only
+    appended): their counts and largest ids, for a list's ETag."""
+    out: list[Any] = []
+    with ws.read_connection() as con:
+        for table, key in (("department_entries", "entry_id"), ("target_actions", "id")):
+            if has_table(con, table):
+                out.append(
+                    tuple(con.execute(f"SELECT count(*), max({key}) FROM {table}").fetchone())
+                )
+            else:
+                out.append(("absent",))
+    return tuple(out)
 
 
 def _frame(
