@@ -48,6 +48,7 @@ __all__ = [
     "add_user",
     "authenticate",
     "list_users",
+    "reissue_token",
     "revoke_user",
 ]
 
@@ -365,6 +366,65 @@ def revoke_user(ws: Workspace, user_id: str, by: str) -> None:
                 )
             )
         _audit(con, by, "user.revoke", user_id, {"user_id": user_id})
+
+
+def reissue_token(ws: Workspace, who: str, by: str) -> tuple[Principal, str]:
+    """A new bearer token for the active user ``who`` (user id, or a name only one active
+    user has); the old token stops working at once. Only hashes are stored, so a lost
+    token can never be shown again: it is replaced.
+
+    Raises
+    ------
+    NotFoundError
+        No active user has that id or name (the message lists the active users).
+    OptionError
+        Several active users have that name (the message lists their ids).
+    """
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with ws.sql_transaction(by, schema=_ensure_users) as con:
+        active = con.execute(
+            f"SELECT {_FIELDS} FROM service_users WHERE revoked_at IS NULL "
+            "AND (user_id = ? OR name = ?) ORDER BY user_id = ? DESC",
+            (who, who.strip(), who),
+        ).fetchall()
+        rec = _one_user(con, who, active)
+        con.execute(
+            "UPDATE service_users SET token_hash = ? WHERE user_id = ?",
+            (hash_token(token), rec["user_id"]),
+        )
+        _audit(con, by, "user.reissue", rec["user_id"], {"user_id": rec["user_id"]})
+    fields = ("user_id", "name", "role", "department", "village_code", "village_name")
+    return Principal(**{k: rec[k] for k in fields}), token
+
+
+def _one_user(con: sqlite3.Connection, who: str, rows: list[Any]) -> dict[str, Any]:
+    names = [f.strip() for f in _FIELDS.split(",")]
+    found = [dict(zip(names, row, strict=True)) for row in rows]
+    if found and (found[0]["user_id"] == who or len(found) == 1):
+        return found[0]
+    if found:
+        ids = ", ".join(r["user_id"] for r in found)
+        raise OptionError(
+            message(
+                "access.ambiguous_user",
+                f"有 {len(found)} 个有效用户名为“{who}”（{ids}）；请改用用户编号。",
+                f"{len(found)} active users are named {who!r} ({ids}); give the user id.",
+            )
+        )
+    known = [
+        f"{r[0]} {r[1]}"
+        for r in con.execute(
+            "SELECT user_id, name FROM service_users WHERE revoked_at IS NULL ORDER BY user_id"
+        )
+    ]
+    raise NotFoundError(
+        message(
+            "access.no_user",
+            f"没有编号或姓名为“{who}”的有效用户；现有用户：{'、'.join(known) or '无'}。",
+            f"There is no active user with id or name {who!r}; users: "
+            f"{', '.join(known) or 'none'}.",
+        )
+    )
 
 
 def visible_layers(principal: Principal, entries: Iterable[Any]) -> list[Any]:

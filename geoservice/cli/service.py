@@ -1,17 +1,30 @@
-"""``geoservice serve`` and ``geoservice users add|list|revoke``: the web service and its
-users."""
+"""``geoservice serve`` and ``geoservice users add|list|revoke|qr``: the web service and its
+users (``--qr FILE.png`` writes a sign-in QR code, :mod:`geoservice.base.signin_link`)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 from rich.table import Table
 
-from geoservice.cli.common import JsonOpt, LangOpt, WorkspaceOpt, command, err, out
+from geoservice.cli.common import Command, JsonOpt, LangOpt, WorkspaceOpt, command, err, out
 from layers.messages import Lang, pick
+
+QrOpt = Annotated[
+    Path | None,
+    typer.Option("--qr", help="write a sign-in QR code (PNG or SVG) with the token in the link"),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="address phones open the service at (default: GEOSERVICE_PUBLIC_URL)",
+    ),
+]
 
 users_app = typer.Typer(help="服务用户与令牌 / Service users and tokens.", no_args_is_help=True)
 
@@ -111,14 +124,19 @@ def users_add(
     expires_days: Annotated[
         int | None, typer.Option("--expires-days", help="token stops working after N days")
     ] = None,
+    qr: QrOpt = None,
+    base_url: BaseUrlOpt = None,
     workspace: WorkspaceOpt = None,
     lang: LangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """添加用户并显示其令牌（只显示这一次）/ Add a user and print its token once."""
     from geoservice.base.access import add_user
+    from geoservice.base.signin_link import signin_base
 
     with command(workspace, lang, as_json) as cmd:
+        # The link's address is checked before the user is added: nothing is half done.
+        base = signin_base(base_url, cmd.settings.public_url) if qr is not None else None
         user, token = add_user(
             cmd.workspace,
             role=role,
@@ -146,8 +164,64 @@ def users_add(
                 )
             )
             cmd.say(token)
+            if qr is not None:
+                _say_qr(cmd, qr)
 
-        cmd.emit({**user.to_dict(), "token": token}, render)
+        cmd.emit({**user.to_dict(), "token": token, **_qr(qr, base, token)}, render)
+
+
+def _qr(path: Path | None, base: str | None, token: str) -> dict[str, str]:
+    """Write the sign-in QR code when asked; its file for the JSON output."""
+    from geoservice.base.signin_link import signin_url, write_qr
+
+    if path is None or base is None:
+        return {}
+    return {"qr": str(write_qr(signin_url(base, token), path))}
+
+
+def _say_qr(cmd: Command, path: Path) -> None:
+    cmd.say(
+        cmd.text(
+            f"登录二维码已写入 {path}（含令牌，只有本人可读；用手机扫码即可登录，请当面交给本人）",
+            f"Sign-in QR code written to {path} (it holds the token and only you may read it; "
+            "scanning it signs the phone in: hand it over in person)",
+        )
+    )
+
+
+@users_app.command("qr")
+def users_qr(
+    user: Annotated[str, typer.Argument(help="user id or name from 'geoservice users list'")],
+    qr: Annotated[Path, typer.Option("--qr", help="the sign-in QR code to write (PNG or SVG)")],
+    base_url: BaseUrlOpt = None,
+    workspace: WorkspaceOpt = None,
+    lang: LangOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """为已有用户签发新令牌并写出登录二维码（旧令牌随即失效）/ Issue a new token for an
+    existing user and write its sign-in QR code (the old token stops working)."""
+    from geoservice.base.access import reissue_token
+    from geoservice.base.signin_link import signin_base
+
+    with command(workspace, lang, as_json) as cmd:
+        base = signin_base(base_url, cmd.settings.public_url)
+        person, token = reissue_token(cmd.workspace, user, cmd.settings.user)
+        written = _qr(qr, base, token)
+
+        def render() -> None:
+            cmd.say(
+                cmd.text(
+                    f"已为用户 {person.user_id}（{person.name}）签发新令牌；旧令牌已失效"
+                    "（只保存令牌的哈希值，旧令牌无法再次显示）。新令牌：",
+                    f"Issued a new token for user {person.user_id} ({person.name}); the old "
+                    "token no longer works (only token hashes are kept, so it cannot be shown "
+                    "again). New token:",
+                )
+            )
+            cmd.say(token)
+            _say_qr(cmd, qr)
+
+        cmd.emit({**person.to_dict(), "token": token, **written}, render)
 
 
 @users_app.command("list")

@@ -36,10 +36,22 @@ from layers.codes import (
 )
 from layers.messages import Lang, pick
 
-__all__ = ["STATIC", "Asset", "environment", "page_lang", "render", "static_asset"]
+__all__ = [
+    "STATIC",
+    "Asset",
+    "asset_url",
+    "environment",
+    "page_lang",
+    "render",
+    "static_asset",
+]
 
 HERE = Path(__file__).parent
-STATIC: dict[str, str] = {"field.css": "text/css", "field.js": "text/javascript"}
+STATIC: dict[str, str] = {
+    "field.css": "text/css",
+    "field.js": "text/javascript",
+    "signin.js": "text/javascript",
+}
 # China Standard Time (no daylight saving): history times are shown as the town reads them.
 CST = timezone(timedelta(hours=8))
 
@@ -63,6 +75,12 @@ def static_asset(name: str) -> Asset | None:
     return Asset(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
 
 
+def asset_url(name: str) -> str:
+    """``/static/pages/<name>?v=<content hash>``: a new file is never taken from a cache."""
+    asset = static_asset(name)
+    return f"/static/pages/{name}?v=" + (asset.etag.strip('"') if asset else "")
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     """The template environment (autoescape on, undefined names are errors)."""
@@ -74,6 +92,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["seg"] = lambda value: quote(str(value), safe="")
+    env.globals["asset_url"] = asset_url
     return env
 
 
