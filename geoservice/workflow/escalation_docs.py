@@ -63,6 +63,7 @@ __all__ = [
     "DOCUMENT_TITLES",
     "ITEM_COLUMNS",
     "document_title",
+    "documents_version",
     "due_items",
     "issue_documents",
     "list_documents",
@@ -447,6 +448,16 @@ def read_document(ws: Workspace, number: str, principal: Principal | None = None
     doc["year"], doc["seq"] = int(doc["year"]), int(doc["seq"])
     doc["items"] = _item_records(items)
     return doc
+
+
+def documents_version(ws: Workspace) -> tuple[Any, ...]:
+    """What changes whenever a document is issued (documents are never changed in place):
+    their count and the latest issue time; for a list's ETag."""
+    with _read(ws) as con:
+        if not _has_table(con, "escalation_documents"):
+            return (0, None)
+        row = con.execute("SELECT count(*), max(issued_at) FROM escalation_documents").fetchone()
+    return tuple(row)
 
 
 def _not_found(number: str, known: list[str]) -> NotFoundError:

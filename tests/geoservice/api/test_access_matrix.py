@@ -26,8 +26,10 @@ import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -36,6 +38,7 @@ from PIL import Image
 from geoservice.api.app import create_app
 from geoservice.base.access import authenticate
 from geoservice.base.settings import Settings
+from geoservice.workflow.escalation_docs import issue_documents
 
 from .conftest import AS_OF, OTHER_VILLAGE, SAMPLE, VILLAGE, Town, make_town
 
@@ -45,6 +48,8 @@ TID = "T-6aae7a6f06"  # police leads
 COOP_TID = "T-0ee200cdd1"  # agriculture leads; police, natural_resources cooperate
 OTHER_TID = "T-5229b9fcfb"  # agriculture leads; environment, natural_resources cooperate
 CID = "JB202400001"  # a complaint (the layer is restricted)
+ESCALATION = "镇林长办提〔2026〕2号"  # to VILLAGE, copied to police (not to education)
+OTHER_ESCALATION = "镇林长办挂〔2026〕1号"  # to OTHER_VILLAGE, copied to neither
 
 ROLES = ("anon", "viewer", "vill", "o_vill", "dept", "o_dept", "office")
 WHO = {
@@ -132,6 +137,10 @@ GET    /analysis/runs/latest                               latest_run        401
 GET    /audit                                              audit_log         401    403  403    403  403    403    200   yes
 POST   /complaints                                         complaint         401    403  201    201  201    201    201   yes
 GET    /complaints/{complaint_id}                          complaint_read    401    403  403    403  403    403    200   yes
+GET    /escalations                                        escalations       401    403  200    200  200    200    200   yes
+GET    /escalations/{number}                               escalation        401    403  200    404  200    404    200   yes
+GET    /escalations/{number}                               escalation_other  401    403  404    200  404    404    200   yes
+POST   /escalations/issue                                  issue_escalations 401    403  403    403  403    403    200   yes
 """
 
 
@@ -250,6 +259,16 @@ def _page_action(tid: str) -> Callable[[Town, str], Sent]:
         "url": f"/app/targets/{tid}",
         "data": {"action": "现场巡查，未发现新砍伐", "acted_on": AS_OF, "people": "2"},
     }
+
+
+def _escalation(number: str) -> Callable[[Town, str], Sent]:
+    """An escalation document as HTML, after the office has issued those due at AS_OF."""
+
+    def sent(town: Town, who: str) -> Sent:
+        issue_documents(town.ws, date.fromisoformat(AS_OF), "office:test")
+        return {"method": "GET", "url": f"/escalations/{quote(number, safe='')}?format=html"}
+
+    return sent
 
 
 REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
@@ -379,6 +398,14 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
         },
     },
     "complaint_read": _get(f"/complaints/{CID}"),
+    "escalations": _get("/escalations"),
+    "escalation": _escalation(ESCALATION),
+    "escalation_other": _escalation(OTHER_ESCALATION),
+    "issue_escalations": lambda town, who: {
+        "method": "POST",
+        "url": "/escalations/issue",
+        "json": {"as_of": AS_OF},
+    },
 }
 
 
@@ -455,6 +482,9 @@ MUTATING = frozenset(
         "other_action",
         "target_photos",
         "coop_photos",
+        "escalation",
+        "escalation_other",
+        "issue_escalations",
     }
 )
 
