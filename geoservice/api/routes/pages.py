@@ -50,6 +50,7 @@ from geoservice.base.errors import (
 )
 from geoservice.tasks import lists as tasks
 from geoservice.tasks.detail import submit_action
+from geoservice.tasks.escalation_records import village_letters
 from layers.codes import PROBLEM_STATES
 from layers.errors import MessageError
 from layers.messages import pick
@@ -229,7 +230,8 @@ def my_tasks(
     audit(request, principal, "page.tasks", principal.role)
     if principal.role == "village":
         items = tasks.village_tasks(ws, principal, today)
-        return render(request, "tasks_village.html", principal, problems=items)
+        letters = village_letters(ws, principal, page_lang(request))
+        return render(request, "tasks_village.html", principal, problems=items, escalations=letters)
     if principal.role == "department":
         dept = tasks.department_tasks(ws, principal, today)
         return render(
