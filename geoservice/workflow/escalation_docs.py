@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from geoservice.base.access import Principal
-from geoservice.base.errors import NotFoundError, message
+from geoservice.base.errors import NotFoundError, OptionError, message
 from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.workflow.document_numbers import (
@@ -338,6 +338,21 @@ def _record(con: sqlite3.Connection, doc: dict[str, Any], actor: str) -> None:
     audit(con, doc["issued_at"], actor, "escalation.issue", doc["number"], detail)
 
 
+def _check_day(as_of: date, rules: DocumentRules) -> None:
+    """OptionError when a reply date counted from ``as_of`` would pass the calendar's end."""
+    last = date.max - timedelta(days=max(rules.reply_days.values()))
+    if as_of > last:
+        raise OptionError(
+            message(
+                "escalations.bad_as_of",
+                f"as_of 为 {as_of}，晚于可签发文书的最后日期 {last}（回复期限须在日历范围内）；"
+                "请给出实际的评估日期。",
+                f"`as_of` was {as_of} but is expected to be on or before {last} (the reply "
+                "date must fall within the calendar); give the real evaluation date.",
+            )
+        )
+
+
 def issue_documents(
     ws: Workspace,
     as_of: date,
@@ -369,6 +384,7 @@ def issue_documents(
         their ``escalation_items`` rows. Empty when nothing new is due.
     """
     rules = rules or load_document_rules()
+    _check_day(as_of, rules)
     patches = patch_items(ws, as_of)
     if dry_run:
         with _read(ws) as con:

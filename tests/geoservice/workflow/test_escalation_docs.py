@@ -344,3 +344,9 @@ def test_a_covered_patch_has_the_document_in_its_history_and_is_not_covered_twic
     assert last["event"] == "escalation"
     assert doc["number"] in last["note"]
     assert issue_documents(ws, DAY, "office") == []
+
+
+def test_an_as_of_date_whose_reply_date_passes_the_calendar_is_refused(tmp_path):
+    ws = town(tmp_path, [problem("P-1", LATE_3)])
+    with pytest.raises(OptionError, match=r"`as_of` was 9999-12-31.*9999-12-21"):
+        issue_documents(ws, date(9999, 12, 31), "office")
