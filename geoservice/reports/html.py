@@ -90,7 +90,7 @@ _BAR_COLOURS = {
     "overdue": "#d08a1e",
 }
 _SERIES = (
-    ("actions", ("本部门行动（台账+目标处置）", "actions (ledger + targets)")),
+    ("actions", ("本部门行动", "actions")),
     ("targets", ("执法目标（牵头+配合）", "targets (led + cooperating)")),
     ("problems", ("抄送问题", "problems copied")),
     ("overdue", ("逾期未整改", "overdue")),
@@ -135,12 +135,15 @@ def department_chart_svg(depts: pd.DataFrame, lang: Lang = "zh") -> str:
         f'aria-label="{escape(pick(lang, "各部门执法目标与问题", "Targets and problems by department"))}">'
     ]
     x = label_w
-    for i, (key, names) in enumerate(_SERIES):
-        lx = label_w + i * 130
+    lx = float(label_w)
+    for key, names in _SERIES:
+        name = pick(lang, *names)
         parts.append(
-            f'<rect x="{lx}" y="6" width="10" height="10" fill="{_BAR_COLOURS[key]}"/>'
-            f'<text x="{lx + 14}" y="15" font-size="11">{escape(pick(lang, *names))}</text>'
+            f'<rect x="{lx:.0f}" y="6" width="10" height="10" fill="{_BAR_COLOURS[key]}"/>'
+            f'<text x="{lx + 14:.0f}" y="15" font-size="11">{escape(name)}</text>'
         )
+        # legend entries side by side: CJK characters about 11 px wide at 11 pt, others 6
+        lx += 14 + sum(11 if ord(ch) > 0x2E7F else 6 for ch in name) + 16
     ticks = round(top_value / step)
     for k in range(ticks + 1):
         tx = x + plot_w * k / ticks
@@ -310,12 +313,14 @@ def _statements(report: DepartmentReport, lang: Lang) -> str:
 
 def _department_tables(report: DepartmentReport, lang: Lang) -> list[str]:
     out = []
+    names = report.departments["department"].map(lambda c: department_name(str(c), lang))
+    depts = report.departments.assign(department_name=names)
     for n, group in enumerate(GROUPS, start=1):
         cols = ["department_name", *group_columns(group)]
         out += [
             f"<h3>{pick(lang, f'（{n}）', f'2.{n} ')}{escape(group_title(group, lang))}</h3>",
             _table(
-                report.departments,
+                depts,
                 cols,
                 lang,
                 f"departments {group}",
@@ -344,7 +349,7 @@ def _sections(report: DepartmentReport, lang: Lang) -> list[str]:
             f'<h2 class="page-break">{pick(lang, "三、图表", "3. Charts")}</h2>',
             '<div class="chart">',
             department_chart_svg(report.departments, lang),
-            f'<p class="caption">{pick(lang, "图1 各部门行动、执法目标、抄送问题与逾期问题", "Figure 1. Actions, targets, problems copied and overdue problems by department")}</p></div>',
+            f'<p class="caption">{pick(lang, "图1 各部门行动（台账与目标处置记录）、执法目标、抄送问题与逾期问题", "Figure 1. Actions (ledger entries and target action records), targets, problems copied and overdue problems by department")}</p></div>',
         ]
     if len(report.villages):
         out += [
