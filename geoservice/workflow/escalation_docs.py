@@ -406,8 +406,8 @@ def _in_scope(frame: pd.DataFrame, principal: Principal | None) -> pd.DataFrame:
     a village those addressed to it; a department those it is copied on; nobody else any."""
     if principal is None or principal.role == "office":
         return frame
-    if principal.role == "village":
-        return frame[frame["village_code"] == (principal.village_code or "")]
+    if principal.role == "village" and principal.village_code:
+        return frame[frame["village_code"] == principal.village_code]
     if principal.role == "department":
         dept = principal.department or ""
         return frame[frame["cc_departments"].map(lambda codes: dept in codes)]

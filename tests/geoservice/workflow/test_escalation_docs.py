@@ -350,3 +350,10 @@ def test_an_as_of_date_whose_reply_date_passes_the_calendar_is_refused(tmp_path)
     ws = town(tmp_path, [problem("P-1", LATE_3)])
     with pytest.raises(OptionError, match=r"`as_of` was 9999-12-31.*9999-12-21"):
         issue_documents(ws, date(9999, 12, 31), "office")
+
+
+def test_a_village_user_without_a_code_does_not_see_documents_to_an_unknown_village(tmp_path):
+    ws = town(tmp_path, [problem("P-1", LATE_3, village="")])
+    (doc,) = issue_documents(ws, DAY, "office")
+    assert (doc["village_code"], doc["village_name"]) == ("", "")
+    assert list_documents(ws, Principal("v", "某人", "village")).empty
