@@ -141,6 +141,13 @@ GET    /escalations                                        escalations       401
 GET    /escalations/{number}                               escalation        401    403  200    404  200    404    200   yes
 GET    /escalations/{number}                               escalation_other  401    403  404    200  404    404    200   yes
 POST   /escalations/issue                                  issue_escalations 401    403  403    403  403    403    200   yes
+GET    /departments                                        departments       401    403  403    403  200    200    200   yes
+GET    /departments/{code}/entries                         ledger            401    403  403    403  200    403    200   yes
+POST   /departments/{code}/entries                         ledger_entry      401    403  403    403  201    403    201   yes
+POST   /departments/{code}/entries                         ledger_entry_edu  401    403  403    403  403    404    201   yes
+POST   /departments/{code}/photos                          ledger_photos     401    403  403    403  201    403    201   yes
+GET    /departments/{code}/statements/{period}             statement         401    403  403    403  200    403    200   yes
+PUT    /departments/{code}/statements/{period}             write_statement   401    403  403    403  200    403    200   yes
 """
 
 
@@ -249,6 +256,16 @@ def _photos(tid: str) -> Callable[[Town, str], Sent]:
         "method": "POST",
         "url": f"/targets/{tid}/photos",
         "files": [("files", jpeg())],
+    }
+
+
+def _ledger_entry(code: str) -> Callable[[Town, str], Sent]:
+    """A ledger entry of ``code`` on PID (copied to police, not to education)."""
+    body = {"kind": "co_verification", "acted_on": AS_OF, "object_kind": "problem"}
+    return lambda town, who: {
+        "method": "POST",
+        "url": f"/departments/{code}/entries",
+        "json": {**body, "object_id": PID, "people": 2},
     }
 
 
@@ -406,6 +423,21 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
         "url": "/escalations/issue",
         "json": {"as_of": AS_OF},
     },
+    "departments": _get("/departments"),
+    "ledger": _get("/departments/police/entries"),
+    "ledger_entry": _ledger_entry("police"),
+    "ledger_entry_edu": _ledger_entry("education"),
+    "ledger_photos": lambda town, who: {
+        "method": "POST",
+        "url": "/departments/police/photos",
+        "files": [("files", jpeg())],
+    },
+    "statement": _get("/departments/police/statements/2026-Q4"),
+    "write_statement": lambda town, who: {
+        "method": "PUT",
+        "url": "/departments/police/statements/2026-Q4",
+        "json": {"text": "本季度开展联合核查1次"},
+    },
 }
 
 
@@ -485,6 +517,10 @@ MUTATING = frozenset(
         "escalation",
         "escalation_other",
         "issue_escalations",
+        "ledger_entry",
+        "ledger_entry_edu",
+        "ledger_photos",
+        "write_statement",
     }
 )
 
