@@ -69,6 +69,14 @@ def _what(item: dict[str, Any], lang: Lang) -> str:
     return f"变化图斑，{category}，{area} 公顷；{stage}阶段逾期"
 
 
+def _noun(items: list[dict[str, Any]]) -> str:
+    """Which words name the items: problems, change patches, or both."""
+    kinds = {str(i["kind"]) for i in items}
+    if kinds == {"patch"}:
+        return "what_patch"
+    return "what_both" if "patch" in kinds else "what_problem"
+
+
 def _rows(doc: dict[str, Any], lang: Lang) -> list[dict[str, Any]]:
     kinds = {"problem": WORDS["kind_problem"], "patch": WORDS["kind_patch"]}
     return [
@@ -117,7 +125,9 @@ def letter_html(
         "number": doc["number"],
         "level": level,
         "addressee": village,
-        "intro": pick(lang, *WORDS[f"intro_{level}"]).format(n=len(doc["items"])),
+        "intro": pick(lang, *WORDS[f"intro_{level}"]).format(
+            n=len(doc["items"]), what=pick(lang, *WORDS[_noun(doc["items"])])
+        ),
         "action": action_text(level, _day(doc["reply_by"], lang), lang),
         "rows": _rows(doc, lang),
         "articles": _articles(rules, lang),

@@ -60,17 +60,17 @@ WORDS: dict[str, tuple[str, str]] = {
     "number": ("文号", "No."),
     "to": ("主送", "To"),
     "intro_letter": (
-        "经查，你村下列 {n} 项问题已超过整改期限，尚未整改到位，现予提醒。",
+        "经查，你村下列 {n} 项{what}已超过期限，尚未整改到位，现予提醒。",
         "The following {n} item(s) of your village are past their deadline and not yet "
         "rectified; this letter reminds you of them.",
     ),
     "intro_supervision": (
-        "经查，你村下列 {n} 项问题逾期未整改，现予督办。",
+        "经查，你村下列 {n} 项{what}逾期未整改，现予督办。",
         "The following {n} item(s) of your village are overdue and not rectified; they are "
         "now under supervision.",
     ),
     "intro_listed": (
-        "经查，你村下列 {n} 项问题长期逾期未整改，现予挂牌督办。",
+        "经查，你村下列 {n} 项{what}长期逾期未整改，现予挂牌督办。",
         "The following {n} item(s) of your village have long been overdue and not "
         "rectified; they are now listed for supervision.",
     ),
@@ -80,9 +80,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "col_id": ("编号", "Id"),
     "col_what": ("内容", "What"),
     "col_status": ("当前状态", "State"),
-    "col_deadline": ("整改期限", "Deadline"),
+    "col_deadline": ("期限", "Deadline"),
     "col_days": ("逾期天数", "Days overdue"),
     "kind_problem": ("督查问题", "problem"),
+    "what_problem": ("问题", "item"),
+    "what_patch": ("变化图斑", "item"),
+    "what_both": ("问题和变化图斑", "item"),
     "kind_patch": ("变化图斑", "change patch"),
     "action": ("二、整改要求", "2. What is required"),
     "reply_by": ("回复期限", "Reply by"),

@@ -221,3 +221,47 @@ def test_cli_show_of_an_unknown_number_exits_2_naming_it(tmp_path):
     res = run_cli("escalations", "show", "镇林长办提〔2026〕7号", "-w", path)
     assert res.returncode == 2
     assert "镇林长办提〔2026〕7号" in res.stderr
+
+
+def test_a_document_covering_patches_names_them_with_area_and_overdue_stage():
+    item = {"number": "N", "level": "listed", "deadline": "2026-12-05", "description": None}
+    doc = {
+        "number": "镇林长办挂〔2027〕5号",
+        "level": "listed",
+        "year": 2027,
+        "seq": 5,
+        "village_code": "441882101214",
+        "village_name": "下洞村",
+        "issued_by": "office:张主任",
+        "issued_at": "2027-01-31T02:00:00+00:00",
+        "as_of": "2027-01-31",
+        "reply_by": "2027-02-05",
+        "cc_departments": [],
+        "items": [
+            {
+                **item,
+                "kind": "problem",
+                "item_id": "DC-9",
+                "days_overdue": 47,
+                "category": "wildlife_crime",
+                "description": "巡护发现猎套",
+                "status": "in_progress",
+                "area_ha": None,
+            },
+            {
+                **item,
+                "kind": "patch",
+                "item_id": "44188220260015",
+                "days_overdue": 57,
+                "category": "illegal_logging",
+                "status": "interpreted",
+                "area_ha": 0.574,
+            },
+        ],
+    }
+    html = letter_html(doc)
+    assert "你村下列 2 项问题和变化图斑长期逾期未整改" in html
+    assert "变化图斑，盗伐滥伐林木，0.57 公顷；已判读阶段逾期" in html
+    assert "抄送：无" in html
+    english = letter_html(doc, "en")
+    assert "change patch, illegal logging, 0.57 ha; stage interpreted overdue" in english
