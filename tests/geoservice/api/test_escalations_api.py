@@ -182,3 +182,13 @@ def test_before_any_document_the_list_is_empty(town: Town):
     res = town.get("/escalations", "office")
     assert res.status_code == 200
     assert res.json()["total"] == 0 and res.json()["documents"] == []
+
+
+def test_the_problem_history_over_http_shows_the_document(town: Town):
+    issue(town)
+    res = town.get("/problems/DC202606-002", "village")
+    assert res.status_code == 200, res.text
+    last = res.json()["history"][-1]
+    assert last["note"] == f"已发提醒函 {OWN}（逾期 8 天）"
+    assert last["to_state"] == "rejected" and last["from_state"] is None
+    assert res.headers["ETag"] == f'"{last["version"]}"'  # the problem itself is unchanged

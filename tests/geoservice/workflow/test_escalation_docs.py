@@ -5,6 +5,7 @@ problems' history and the audit log, and read back in the caller's scope."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -357,3 +358,15 @@ def test_a_village_user_without_a_code_does_not_see_documents_to_an_unknown_vill
     (doc,) = issue_documents(ws, DAY, "office")
     assert (doc["village_code"], doc["village_name"]) == ("", "")
     assert list_documents(ws, Principal("v", "某人", "village")).empty
+
+
+def test_two_runs_at_once_issue_each_document_once(tmp_path):
+    ws = town(
+        tmp_path,
+        [problem("P-1", LATE_3), problem("P-2", LATE_3, village="沙坪村"), problem("P-3", LATE_40)],
+    )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda who: issue_documents(ws, DAY, who), ["office:甲", "office:乙"]))
+    issued = [d["number"] for run in runs for d in run]
+    assert sorted(issued) == sorted(list_documents(ws)["number"])
+    assert len(issued) == len(set(issued)) == 3
