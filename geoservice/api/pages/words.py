@@ -57,7 +57,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "n_overdue": ("逾期", "Overdue"),
     "n_reported": ("待核验", "Reported"),
     "n_verified": ("已销号", "Verified"),
-    "on_time_rate": ("按时整改率", "On time"),
+    "on_time_rate": ("按期整改率", "On-time rate"),
     # countdown
     "days_left": ("还剩 {n} 天", "{n} days left"),
     "day_left": ("还剩 1 天", "1 day left"),
