@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import pytest
+
 from .conftest import AS_OF, Town
 
 OWN = "镇林长办提〔2026〕2号"  # to VILLAGE (白石村)
@@ -33,6 +35,7 @@ def test_the_village_page_lists_its_documents_with_pdf_and_html_links(town: Town
     assert links(page.text) == [f"{path}?format=pdf", f"{path}?format=html"]
 
 
+@pytest.mark.slow
 def test_the_links_open_the_document_for_the_village(town: Town):
     issue(town)
     pdf, html = links(town.get("/app", "village").text)

@@ -317,6 +317,7 @@ def patch_town(tmp_path: Path) -> Workspace:
     return ws
 
 
+@pytest.mark.slow
 def test_overdue_patches_are_covered_with_the_problems_of_their_village(tmp_path):
     ws = patch_town(tmp_path)
     states = read_patch_states(ws, DAY)
@@ -336,6 +337,7 @@ def test_overdue_patches_are_covered_with_the_problems_of_their_village(tmp_path
     assert len({(d["village_code"], d["level"]) for d in docs}) == len(docs)
 
 
+@pytest.mark.slow
 def test_a_covered_patch_has_the_document_in_its_history_and_is_not_covered_twice(tmp_path):
     ws = patch_town(tmp_path)
     docs = issue_documents(ws, DAY, "office")
