@@ -5,18 +5,26 @@ Design: ``docs/design.md#workflow-states``.
 A village or the office uploads photos of a problem; each is recognised by its content
 (never by its file name or declared type), decoded with Pillow, turned upright by its EXIF
 orientation, shrunk so the long side is at most :data:`LONG_SIDE` pixels and re-encoded as
-JPEG without any metadata (no EXIF, so no GPS position or camera serial leaves the phone
-through the service). Photos are kept on disk, one folder per problem::
+JPEG without any metadata: the copy every role is served (no GPS position or camera serial
+leaves the service). Where and when the photo was taken (EXIF GPS and capture time,
+:mod:`geoservice.workflow.photo_exif`) is kept as evidence: in a metadata file, and in an
+office copy that carries the photo's EXIF block (upright, without maker notes), served only
+to the roles of :data:`EXIF_ROLES`. Photos are kept on disk, one folder per problem::
 
-    <folder>/<problem_id>/<yyyymmddThhmmss>-<8 hex>.jpg
+    <folder>/<problem_id>/<yyyymmddThhmmss>-<8 hex>.jpg          served to every role
+    <folder>/<problem_id>/.exif/<name>.jpg                         office copy, with EXIF
+    <folder>/<problem_id>/.exif/<name>.json                        where, when, original's hash
 
-(the time is UTC). The history of a problem stores only these file names.
+(the time is UTC). A name starting with ``.`` is never served, so the ``.exif`` folder
+cannot be asked for by name. The history of a problem stores only the photo file names.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
 import os
 import re
 import secrets
@@ -24,20 +32,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from geoservice.base.errors import NotFoundError, OptionError, TooLargeError, message
+from geoservice.workflow.photo_exif import exif_place, office_exif
 
 __all__ = [
     "ACCEPTED_TYPES",
+    "EXIF_ROLES",
     "LONG_SIDE",
     "MAX_PIXELS",
     "QUALITY",
     "check_evidence",
+    "photo_meta",
     "photo_path",
     "problem_photos",
     "save_photos",
+    "served_photo",
 ]
 
 # Pillow format name (as recognised from the content) -> media type.
@@ -51,6 +64,11 @@ _SAFE_PART = re.compile(r"^[^/\\\x00]+$")
 _ACCEPTED_ZH = "、".join(_SHOWN.values())
 _ACCEPTED_EN = ", ".join(_SHOWN.values())
 _PIXELS_IN_TEXT = re.compile(r"\((\d+) pixels\)")
+# Roles served the office copy with the photo's EXIF (GPS position, capture time, camera):
+# the office sees everything (docs/design.md#access-rules); departments and villages get
+# the copy without metadata, so a position is never handed on beyond the office.
+EXIF_ROLES: tuple[str, ...] = ("office",)
+OFFICE_DIR = ".exif"
 
 
 @dataclass(frozen=True)
@@ -171,9 +189,39 @@ def _count_problem(count: int, max_count: int) -> _Problem | None:
     return None
 
 
-def _clean(data: bytes) -> bytes:
-    """Decode, turn upright, shrink and re-encode one photo as JPEG without metadata."""
+@dataclass(frozen=True)
+class _Stored:
+    """One photo ready to be written: the copy for everyone, the office copy with EXIF
+    (None when the photo has no EXIF) and its metadata."""
+
+    clean: bytes
+    office: bytes | None
+    meta: dict[str, Any]
+
+
+def _jpeg(image: Image.Image, exif: Image.Exif | None = None) -> bytes:
+    out = io.BytesIO()
+    extra = {"exif": exif} if exif is not None else {}
+    image.save(out, format="JPEG", quality=QUALITY, optimize=True, **extra)
+    return out.getvalue()
+
+
+def _office_copy(rgb: Image.Image, exif: Image.Exif | None) -> bytes | None:
+    if exif is None:
+        return None
+    try:
+        return _jpeg(rgb, exif)
+    except ValueError:  # an EXIF block over the 64 KB a JPEG segment holds
+        return None  # the metadata file still records where and when
+
+
+def _clean(data: bytes) -> _Stored:
+    """Decode, turn upright, shrink and re-encode one photo as JPEG without metadata; the
+    office copy with its EXIF, and where and when it was taken."""
     with Image.open(io.BytesIO(data)) as im:
+        fmt, size = im.format or "", im.size
+        place = exif_place(im)
+        exif = office_exif(im)
         im.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
         upright = ImageOps.exif_transpose(im)
     if upright.mode in ("RGBA", "LA", "PA") or (
@@ -184,13 +232,23 @@ def _clean(data: bytes) -> bytes:
         flat.paste(rgba, mask=rgba.getchannel("A"))
         upright = flat
     rgb = upright.convert("RGB")
-    out = io.BytesIO()
-    rgb.save(out, format="JPEG", quality=QUALITY, optimize=True)
-    return out.getvalue()
+    office = _office_copy(rgb, exif)
+    meta = {
+        **place.to_dict(),
+        "original": {
+            "format": fmt,
+            "bytes": len(data),
+            "width": size[0],
+            "height": size[1],
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+        "office_copy": office is not None,
+    }
+    return _Stored(_jpeg(rgb), office, meta)
 
 
-def _decoded(labels: Sequence[str], files: Sequence[tuple[str, bytes]]) -> list[bytes]:
-    cleaned: list[bytes] = []
+def _decoded(labels: Sequence[str], files: Sequence[tuple[str, bytes]]) -> list[_Stored]:
+    cleaned: list[_Stored] = []
     problems: list[_Problem] = []
     for label, (_name, data) in zip(labels, files, strict=True):
         try:
@@ -227,20 +285,36 @@ def _safe(part: str) -> bool:
     return bool(_SAFE_PART.match(part)) and part not in (".", "..") and ".." not in part
 
 
-def _write_all(target: Path, blobs: Sequence[bytes]) -> list[str]:
-    """Write every blob or none (temporary names, then renames; undone on failure)."""
-    target.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    names = [f"{stamp}-{secrets.token_hex(4)}.jpg" for _ in blobs]
+def _files_of(target: Path, name: str, item: _Stored, at: str) -> list[tuple[Path, bytes]]:
+    """What one photo writes, the served copy last (so a listed photo has its metadata)."""
+    meta = json.dumps({"name": name, "stored_at": at, **item.meta}, ensure_ascii=False)
+    out = [(target / OFFICE_DIR / f"{name}.json", meta.encode("utf-8"))]
+    if item.office is not None:
+        out.append((target / OFFICE_DIR / name, item.office))
+    return [*out, (target / name, item.clean)]
+
+
+def _write_all(target: Path, items: Sequence[_Stored]) -> list[str]:
+    """Write every photo (with its office copy and metadata) or none (temporary names,
+    then renames; undone on failure)."""
+    (target / OFFICE_DIR).mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    names = [f"{stamp}-{secrets.token_hex(4)}.jpg" for _ in items]
+    files = [
+        f
+        for name, item in zip(names, items, strict=True)
+        for f in _files_of(target, name, item, now.isoformat(timespec="seconds"))
+    ]
     done: list[Path] = []
     try:
-        for name, blob in zip(names, blobs, strict=True):
-            tmp = target / f".{name}.part"
+        for path, blob in files:
+            tmp = path.with_name(f".{path.name}.part")
             tmp.write_bytes(blob)
-            os.replace(tmp, target / name)
-            done.append(target / name)
+            os.replace(tmp, path)
+            done.append(path)
     except BaseException:
-        for path in [*done, *(target / f".{n}.part" for n in names)]:
+        for path in [*done, *(p.with_name(f".{p.name}.part") for p, _blob in files)]:
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
@@ -321,6 +395,29 @@ def photo_path(folder: Path, problem_id: str, name: str) -> Path:
     if not path.is_file():
         raise _no_photo(problem_id, name)
     return path
+
+
+def served_photo(folder: Path, problem_id: str, name: str, role: str) -> Path:
+    """The file of photo ``name`` to serve to ``role``: the office copy with the photo's
+    EXIF for the roles of :data:`EXIF_ROLES` (when the photo had EXIF), else the copy
+    without metadata. NotFoundError as :func:`photo_path`."""
+    path = photo_path(folder, problem_id, name)
+    office = path.parent / OFFICE_DIR / path.name
+    return office if role in EXIF_ROLES and office.is_file() else path
+
+
+def photo_meta(folder: Path, problem_id: str, name: str) -> dict[str, Any] | None:
+    """The stored metadata of photo ``name`` (where and when it was taken, the original's
+    format, size and SHA-256); None for a photo stored before metadata was kept or an
+    unknown name."""
+    if not (_safe(problem_id) and _safe(name)) or name.startswith("."):
+        return None
+    path = Path(folder) / problem_id / OFFICE_DIR / f"{name}.json"
+    try:
+        found: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found
 
 
 def problem_photos(folder: Path, problem_id: str) -> list[str]:

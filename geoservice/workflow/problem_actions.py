@@ -18,7 +18,8 @@ from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, PreconditionRequiredError, message
 from geoservice.base.workspace import Workspace
 from geoservice.workflow import access_rules as rules
-from geoservice.workflow.photos import check_evidence, photo_path, problem_photos, save_photos
+from geoservice.workflow.patch_store import patches_of_problems
+from geoservice.workflow.photos import check_evidence, problem_photos, save_photos, served_photo
 from geoservice.workflow.records import add_problem
 from geoservice.workflow.states import state_label
 from geoservice.workflow.store import history, update_problem
@@ -145,6 +146,8 @@ def problem_detail(
         **record,
         "history": [{**h, "to_label": state_label(h["to_state"], lang)} for h in past],
         "photos": problem_photos(evidence_folder, problem_id),
+        # the change patch the problem was opened for, if any (the link back)
+        "patch_id": patches_of_problems(ws, [problem_id]).get(problem_id),
         "next_states": [
             {"state": s, "label": state_label(s, lang)}
             for s in rules.transitions_for(principal, row)
@@ -254,9 +257,11 @@ def attach_photos(
 def problem_photo(
     ws: Workspace, principal: Principal, problem_id: str, name: str, evidence_folder: Path
 ) -> Path:
-    """The stored photo ``name`` of a problem in the caller's scope."""
+    """The stored photo ``name`` of a problem in the caller's scope: the office copy with
+    the photo's EXIF for the office, the copy without metadata for everyone else
+    (:func:`~geoservice.workflow.photos.served_photo`)."""
     rules.find_problem(ws, principal, problem_id)
-    return photo_path(evidence_folder, problem_id, name)
+    return served_photo(evidence_folder, problem_id, name, principal.role)
 
 
 def village_rows(

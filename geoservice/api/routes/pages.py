@@ -32,6 +32,7 @@ from geoservice.api.deps import (
 )
 from geoservice.api.errors import status_for
 from geoservice.api.limits import check_length, current_limit
+from geoservice.api.pages.photo_notes import problem_notes, target_notes
 from geoservice.api.pages.render import page_lang, render, static_asset
 from geoservice.api.pages.words import WORDS
 from geoservice.api.paths import hide_paths
@@ -266,6 +267,7 @@ def _problem_page(
         "note": "",
         "chosen": None,
         "max_note_chars": current_limit("note"),
+        "places": problem_notes(request, detail),
     }
     return render(
         request,
@@ -399,6 +401,7 @@ def _target_page(
     **values: Any,
 ) -> Response:
     defaults: dict[str, Any] = {"saved": False, "error": None, "form": {}, "today": today}
+    defaults["places"] = target_notes(request, detail)
     return render(
         request,
         "target.html",
