@@ -73,22 +73,24 @@ def add_flagged(m: folium.Map, parcels: gpd.GeoDataFrame, lang: Lang) -> None:
 
 
 def add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: Lang) -> None:
-    """The forest-inspection change patches, coloured by :func:`maps.styles.patch_class`."""
+    """The forest-inspection change patches, filled by :func:`maps.styles.patch_class`
+    and edged by their workflow stage (:func:`maps.styles.patch_stage`, from ``state``;
+    ``state_text``, the state in words, is shown in the popup when given)."""
     if not len(patches):
         return
     klass = styles.patch_class(patches)
-    shown = display_frame(
-        patches,
-        {
-            "pid": escaped(patches["patch_id"]),
-            "year": escaped_or_missing(patches["year"], "value", lang),
-            "cause": escaped_or_missing(patches["change_cause"], "value", lang),
-            "ha": number_text(patches["area_ha"], ".2f"),
-            "leg": klass.map(lambda k: styles.label(styles.PATCH_LABELS, k, lang)),
-            "k": klass,
-        },
-        "patches",
-    )
+    columns = {
+        "pid": escaped(patches["patch_id"]),
+        "year": escaped_or_missing(patches["year"], "value", lang),
+        "cause": escaped_or_missing(patches["change_cause"], "value", lang),
+        "ha": number_text(patches["area_ha"], ".2f"),
+        "leg": klass.map(lambda k: styles.label(styles.PATCH_LABELS, k, lang)),
+        "k": klass,
+        "stage": styles.patch_stage(patches),
+    }
+    if "state_text" in patches:
+        columns["st"] = escaped_or_missing(patches["state_text"], "value", lang)
+    shown = display_frame(patches, columns, "patches")
     aliases = {
         "pid": pick(lang, "图斑号", "Patch"),
         "year": pick(lang, "年度", "Year"),
@@ -96,17 +98,26 @@ def add_patches(m: folium.Map, patches: gpd.GeoDataFrame, lang: Lang) -> None:
         "ha": pick(lang, "面积(公顷)", "Area (ha)"),
         "leg": pick(lang, "合法性", "Legality"),
     }
-    style = lambda f: styles.patch_style(f["properties"]["k"])  # noqa: E731
+    if "st" in columns:
+        aliases["st"] = pick(lang, "办理环节", "Workflow state")
+    style = lambda f: styles.patch_style(f["properties"]["k"], f["properties"]["stage"])  # noqa: E731
     popup_layer(shown, pick(lang, "森林督查变化图斑", "Change patches"), aliases, style).add_to(m)
 
 
 def patch_legend(lang: Lang) -> str:
-    """Legend block of the change patches by legality and verification."""
+    """Legend blocks of the change patches by legality and verification, then by
+    workflow stage."""
     return styles.legend_html(
         pick(lang, "森林督查变化图斑", "Change patches"),
         [
             (styles.PATCH_COLOURS[k], styles.label(styles.PATCH_LABELS, k, lang))
             for k in styles.PATCH_CLASSES
+        ],
+    ) + styles.legend_html(
+        pick(lang, "图斑办理环节", "Patch workflow stage"),
+        [
+            (styles.PATCH_STAGE_SWATCHES[k], styles.label(styles.PATCH_STAGE_LABELS, k, lang))
+            for k in styles.PATCH_STAGES
         ],
     )
 

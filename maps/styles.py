@@ -31,6 +31,11 @@ __all__ = [
     "PATCH_CLASSES",
     "PATCH_COLOURS",
     "PATCH_LABELS",
+    "PATCH_STAGES",
+    "PATCH_STAGE_LABELS",
+    "PATCH_STAGE_STATES",
+    "PATCH_STAGE_STYLES",
+    "PATCH_STAGE_SWATCHES",
     "PRIORITY_COLOURS",
     "PRIORITY_LABELS",
     "PROBLEM_OUTLINE",
@@ -46,6 +51,7 @@ __all__ = [
     "legend_html",
     "or_missing",
     "patch_class",
+    "patch_stage",
     "patch_style",
     "priority_colour",
     "state_colour",
@@ -108,6 +114,30 @@ PATCH_LABELS: dict[str, tuple[str, str]] = {
     "other": ("其他变化图斑", "other change"),
 }
 _DASHED_PATCHES = frozenset({"unverified"})
+# Change patches by workflow stage (森林督查 patch states), drawn over the legality fill:
+# waiting for the field check as the legality class draws it, in enforcement or
+# rectification with a thick near-black edge, closed (销号) faded.
+PATCH_STAGES: tuple[str, ...] = ("awaiting_check", "in_hand", "closed")
+PATCH_STAGE_STATES: dict[str, tuple[str, ...]] = {
+    "awaiting_check": ("interpreted", "dispatched"),
+    "in_hand": ("verified", "investigating", "rectifying", "awaiting_acceptance"),
+    "closed": ("closed",),
+}
+PATCH_STAGE_LABELS: dict[str, tuple[str, str]] = {
+    "awaiting_check": ("待现地核实（已判读、已下发）", "awaiting field check"),
+    "in_hand": ("查处整改中（黑色粗边）", "in enforcement or rectification (thick edge)"),
+    "closed": ("已销号（浅色）", "closed (faded)"),
+}
+PATCH_STAGE_STYLES: dict[str, dict[str, object]] = {
+    "awaiting_check": {},
+    "in_hand": {"color": "#212121", "weight": 3.5, "opacity": 1},
+    "closed": {"fillOpacity": 0.08, "opacity": 0.45, "weight": 1},
+}
+PATCH_STAGE_SWATCHES: dict[str, str] = {
+    "awaiting_check": "#ffffff",
+    "in_hand": "#212121",
+    "closed": "#eeeeee",
+}
 
 # Complaints by verification: closed and unfounded ones are hidden until asked for.
 HIDDEN_COMPLAINT_STATES: tuple[str, ...] = ("closed", "unfounded")
@@ -193,31 +223,52 @@ def patch_class(patches: pd.DataFrame) -> pd.Series:
         The ``patches`` layer: ``illegal`` (``true``/``false``/``unknown``, as
         :mod:`layers.normalize` writes it) and ``change_cause`` (a 森林督查 cause code).
 
+        An optional ``legality`` column (``legal``/``illegal``/``other``: what the field
+        check of the patch workflow recorded) decides where it is given.
+
     Returns
     -------
     pandas.Series
         ``illegal`` (verified illegal), ``legal`` (verified legal: an approved cause or
         是否违法 no), ``unverified`` (legality unknown and the cause missing or one the
         field check decides on, so only interpreted so far), ``other`` (legality unknown
-        and a cause that is neither approved nor illegal, e.g. fire or a natural change);
-        same index.
+        and a cause that is neither approved nor illegal, e.g. fire or a natural change,
+        or checked in the field as other); same index.
     """
+    checked = column_text(patches, "legality")
     legality = column_text(patches, "illegal")
     cause = column_text(patches, "change_cause")
     decided = cause.isin(APPROVED_CAUSES | ILLEGAL_CAUSES).fillna(False).to_numpy(bool)
     conditions = [
+        (checked == "illegal").fillna(False).to_numpy(bool),
+        (checked == "legal").fillna(False).to_numpy(bool),
+        (checked == "other").fillna(False).to_numpy(bool),
         legality.isin(["true", "1", "yes"]).fillna(False).to_numpy(bool),
         legality.isin(["false", "0", "no"]).fillna(False).to_numpy(bool),
         cause.isna().to_numpy(bool) | decided,
     ]
-    choices = ["illegal", "legal", "unverified"]
+    choices = ["illegal", "legal", "other", "illegal", "legal", "unverified"]
     return pd.Series(
         np.select(conditions, choices, default="other"), index=patches.index, dtype=object
     )
 
 
-def patch_style(klass: str) -> dict[str, object]:
-    """Leaflet path style of a change patch of class ``klass`` (see :func:`patch_class`)."""
+def patch_stage(patches: pd.DataFrame) -> pd.Series:
+    """The workflow stage of each change patch (:data:`PATCH_STAGES`) from its ``state``.
+
+    A patch with no state (not yet in the workflow) or an unknown one is
+    ``awaiting_check``, as a patch that has only been interpreted; same index.
+    """
+    state = column_text(patches, "state")
+    stage = pd.Series("awaiting_check", index=patches.index, dtype=object)
+    for name, states in PATCH_STAGE_STATES.items():
+        stage[state.isin(states).fillna(False).to_numpy(bool)] = name
+    return stage
+
+
+def patch_style(klass: str, stage: str | None = None) -> dict[str, object]:
+    """Leaflet path style of a change patch of class ``klass`` (see :func:`patch_class`),
+    with the edge and opacity of its workflow ``stage`` (:func:`patch_stage`) when given."""
     colour = PATCH_COLOURS.get(klass, UNKNOWN_COLOUR)
     style: dict[str, object] = {
         "color": colour,
@@ -227,7 +278,7 @@ def patch_style(klass: str) -> dict[str, object]:
     }
     if klass in _DASHED_PATCHES:
         style["dashArray"] = "5 4"
-    return style
+    return {**style, **PATCH_STAGE_STYLES.get(stage or "", {})}
 
 
 def complaint_hidden(complaints: pd.DataFrame) -> pd.Series:

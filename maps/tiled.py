@@ -71,6 +71,11 @@ class TiledLayer:
     class_styles : dict, optional
         Value of ``colour_field`` → Leaflet path options of that class (colour, dash),
         e.g. :func:`maps.styles.patch_style` of each change patch class.
+    overlay_field : str, optional
+        A second attribute whose value is looked up in ``overlay_styles``.
+    overlay_styles : dict, optional
+        Value of ``overlay_field`` → Leaflet path options laid over the class style (e.g.
+        a change patch's edge by workflow state, :data:`maps.styles.PATCH_STAGE_STYLES`).
     only : tuple of (str, tuple), optional
         Draw only features whose attribute is one of the values (e.g. flagged parcels);
         values are compared as trimmed lower-case text.
@@ -102,6 +107,8 @@ class TiledLayer:
     colour_from: str | None = None
     listed: str | None = None
     class_styles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    overlay_field: str | None = None
+    overlay_styles: dict[str, dict[str, Any]] = field(default_factory=dict)
     only: tuple[str, tuple[Any, ...]] | None = None
     exclude: tuple[str, tuple[Any, ...]] | None = None
     style: dict[str, Any] = field(default_factory=dict)
@@ -154,8 +161,10 @@ class _VectorTiles(MacroElement):
                       fillOpacity: 0.9, opacity: 1};
             }
             var own = l.colour_field && l.class_styles[p[l.colour_field]];
-            if (own) return Object.assign({fill: true}, own);
-            return {color: c, weight: 2, fill: true, fillColor: c, fillOpacity: on ? 0.45 : 0.35};
+            var over = (l.overlay_field && l.overlay_styles[p[l.overlay_field]]) || {};
+            if (own) return Object.assign({fill: true}, own, over);
+            return Object.assign({color: c, weight: 2, fill: true, fillColor: c,
+                                  fillOpacity: on ? 0.45 : 0.35}, over);
           }
           function styleOf(l) {
             return function(p) {

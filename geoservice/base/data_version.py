@@ -13,7 +13,9 @@ whenever anything drawn can change:
   ``complaints`` and stamps ``gpkg_contents.last_change``; a first complaint creates the
   layer): the latest ``last_change``;
 - complaints added in place (they are never deleted in place): their largest fid;
-- the sharing register (what a department may read): row count and latest import time.
+- the sharing register (what a department may read): row count and latest import time;
+- change-patch workflow states (the ``patch_state`` table: count, latest ``updated_at``,
+  sum of ``version``), which the patch tiles and the village status show.
 
 The file's size and mtime are not used: every audited request appends to the audit log,
 which changes both without changing any map.
@@ -42,6 +44,8 @@ _QUERIES: tuple[tuple[str, str, str], ...] = (
     # whole table, 18 ms at county scale, on every tile request)
     ("complaints", "complaints", "SELECT max(fid) FROM complaints"),
     ("register", "layer_catalog", "SELECT count(*), max(imported_at) FROM layer_catalog"),
+    # change-patch workflow states (every change bumps version and updated_at)
+    ("patches", "patch_state", "SELECT count(*), max(updated_at), sum(version) FROM patch_state"),
 )
 
 

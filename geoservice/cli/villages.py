@@ -17,6 +17,11 @@ from geoservice.cli.common import (
     json_records,
     out,
 )
+from geoservice.workflow.patch_progress import (
+    PATCH_STATUS_COLUMNS,
+    figure_word,
+    patch_figures_help,
+)
 from geoservice.workflow.rates import ON_TIME_RATE, rates_help
 from layers.messages import Lang, pick
 
@@ -68,8 +73,31 @@ def village_table(frame: pd.DataFrame, lang: Lang, day: date) -> Table:
     return table
 
 
+def patch_table(frame: pd.DataFrame, lang: Lang, day: date) -> Table:
+    """The change-patch figures of the village status, one row per village with patches
+    (columns :data:`~geoservice.workflow.patch_progress.PATCH_STATUS_COLUMNS`)."""
+    from geoservice.base.missing import village_word
+
+    table = Table(
+        title=pick(lang, f"各村变化图斑办理进度（{day}）", f"Change patches by village ({day})")
+    )
+    table.add_column(pick(lang, "村", "village"))
+    for column in PATCH_STATUS_COLUMNS:
+        table.add_column(figure_word(column, lang), justify="right")
+    shown = frame[frame["patches"] > 0]
+    names = [
+        village_word(c, n, lang)
+        for c, n in zip(shown["village_code"], shown["village_name"], strict=True)
+    ]
+    for name, counts in zip(names, shown[PATCH_STATUS_COLUMNS].to_numpy().tolist(), strict=True):
+        table.add_row(name, *(str(n) for n in counts))
+    return table
+
+
 @villages_app.command(
-    "status", help=f"Per-village rectification status (各村整改情况).\n\n{rates_help()}"
+    "status",
+    help=f"Per-village rectification status (各村整改情况).\n\n{rates_help()}"
+    f"\n\nChange-patch figures (变化图斑):\n\n{patch_figures_help()}",
 )
 def villages_status_cmd(
     as_of: AsOfOpt = None,
@@ -86,6 +114,8 @@ def villages_status_cmd(
 
         def render() -> None:
             out.print(village_table(frame, cmd.lang, day))
+            if frame["patches"].sum():
+                out.print(patch_table(frame, cmd.lang, day))
             for r in () if unmatched is None else unmatched.itertuples():
                 cmd.say(
                     cmd.text(

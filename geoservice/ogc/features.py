@@ -46,6 +46,7 @@ from geoservice.ogc.params import (
     check_format,
     parse_query,
 )
+from geoservice.ogc.workflow_fields import match_workflow, with_workflow, workflow_fields
 from layers.messages import Lang, pick
 
 __all__ = [
@@ -294,8 +295,16 @@ def _matching_fids(
     bbox: tuple[float, float, float, float] | None,
 ) -> np.ndarray:
     """Sorted fids of the features that pass the caller's scope, ``bbox`` (CRS84, already
-    clipped to the layer) and filters."""
-    columns = sorted(set(query.filters) | set(_scope_columns(principal, spec)))
+    clipped to the layer) and filters (on the layer's columns and the workflow properties
+    of :mod:`geoservice.ogc.workflow_fields`)."""
+    extra = set(workflow_fields(principal, spec.id))
+    flow = {k: v for k, v in query.filters.items() if k in extra}
+    plain_filters = [k for k in query.filters if k not in extra]
+    columns = sorted(
+        set(plain_filters)
+        | set(_scope_columns(principal, spec))
+        | ({spec.id_column} if flow else set())
+    )
     box = _layer_box(bbox, crs) if bbox is not None else None
     frame = ws.read(
         spec.id,
@@ -309,9 +318,11 @@ def _matching_fids(
     if box is not None:
         shapely.prepare(box)
         keep &= shapely.intersects(box, frame.geometry.to_numpy())
-    plain = plain_values(frame[list(query.filters)])
-    for name, wanted in query.filters.items():
-        keep &= matches_text(plain[name], wanted)
+    plain = plain_values(frame[plain_filters])
+    for name in plain_filters:
+        keep &= matches_text(plain[name], query.filters[name])
+    if flow:
+        keep &= match_workflow(ws, spec.id, frame[spec.id_column], flow)
     return np.sort(frame.index.to_numpy()[keep])
 
 
@@ -343,7 +354,8 @@ def items(
     """
     spec = _resolve(ws, principal, collection_id)
     info = ws.info(spec.id, force_feature_count=True)
-    query = parse_query(params, list(info["fields"]), spec.id)
+    fields = [*info["fields"], *workflow_fields(principal, spec.id)]
+    query = parse_query(params, fields, spec.id)
     read = {"use_arrow": False, "fid_as_index": True}
     bbox = _effective_bbox(ws, spec, query, info["crs"])
     if bbox is False:
@@ -360,6 +372,8 @@ def items(
         matched = len(fids)
         chosen = fids[query.offset : query.offset + query.limit]
         page = ws.read(spec.id, fids=chosen, **read) if len(chosen) else None
+    if page is not None:
+        page = with_workflow(ws, principal, spec.id, page)
     features = [] if page is None else to_features(page, _ids(page, spec), info["crs"])
     url = f"{base}/collections/{spec.id}/items"
     pages = [("self", query.offset)]
@@ -404,6 +418,7 @@ def feature(
         )
     fid = frame.index.to_numpy()[hit][:1]
     page = ws.read(spec.id, use_arrow=False, fids=fid, fid_as_index=True)
+    page = with_workflow(ws, principal, spec.id, page)
     out = to_features(page, _ids(page, spec), info["crs"])[0]
     href = f"{base}/collections/{spec.id}/items/{quote(feature_id, safe='')}"
     out["links"] = [

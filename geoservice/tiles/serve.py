@@ -40,11 +40,13 @@ from geoservice.tiles.cut import (
     transformer,
 )
 from geoservice.tiles.grid import EXTENT, MAX_ZOOM, TileAddress, tile_bounds
-from geoservice.tiles.specs import DERIVED, TILE_LAYERS, columns_at
+from geoservice.tiles.specs import DERIVED, TILE_LAYERS, WORKFLOW, columns_at
+from geoservice.tiles.workflow import workflow_columns
 
 __all__ = ["TILES", "TILE_FORMAT", "read_features", "render_tile", "tile_etag", "tile_layers"]
 
-TILE_FORMAT = 2  # raise when the same data would be cut into different tiles (2: patch legality)
+# raise when the same data would be cut into different tiles (2: patch legality, 3: state)
+TILE_FORMAT = 3
 Bounds = tuple[float, float, float, float]
 
 
@@ -52,12 +54,12 @@ def tile_layers(ws: Workspace, principal: Principal) -> list[str]:
     """The tile layers ``principal`` may see, in a fixed order.
 
     What a caller sees depends on its role, the stored layers and the register only, so
-    the answer is kept per role and data version without problems and complaints (a
-    first complaint creates its layer and stamps ``gpkg_contents``; that part stays):
+    the answer is kept per role and data version without problems, complaints and patch
+    states (a first complaint creates its layer and stamps ``gpkg_contents``; that part stays):
     listing a GeoPackage's layers and reading the register took about 35 ms of every
     tile request, this fingerprint about 1 ms at county scale.
     """
-    version = data_version(ws.path, without=("problems", "complaints"))
+    version = data_version(ws.path, without=("problems", "complaints", "patches"))
     if version is None:
         return visible_layers(ws, principal, TILE_LAYERS)
     return list(_visible_to_role(str(ws.path), version, principal.role))
@@ -167,6 +169,11 @@ def read_features(
     keep = scope_mask(principal, layer, frame) & frame.geometry.notna().to_numpy()
     frame = frame[keep].sort_index()  # fid order, whatever order the index gave
     attributes = plain_attributes(frame[columns]).reset_index(drop=True)
+    if layer in WORKFLOW:  # the workflow state, and the legality its field check found
+        flow = workflow_columns(ws, layer, frame)
+        frame = frame.assign(**{c: flow[c] for c in flow.columns})
+        for name in WORKFLOW[layer]:
+            attributes[name] = flow[name].to_numpy(dtype=object)
     if layer in DERIVED:
         name, derive = DERIVED[layer]
         attributes[name] = derive(frame).to_numpy(dtype=object)

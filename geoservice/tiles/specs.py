@@ -9,7 +9,9 @@ workspace) are left out.
 
 A layer may also carry a column derived from its own (:data:`DERIVED`) at every zoom: the
 change patches their legality and verification class (:func:`maps.styles.patch_class`,
-from ``illegal`` and ``change_cause``), so a page colours them as the standalone maps do.
+from ``illegal`` and ``change_cause``, or the legality their field check recorded), so a
+page colours them as the standalone maps do; and columns of its workflow table
+(:data:`WORKFLOW`): the change patches their workflow ``state``, which edges them by stage.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 
 from maps.styles import patch_class
 
-__all__ = ["DERIVED", "DETAIL_ZOOM", "TILE_LAYERS", "TileLayer", "columns_at"]
+__all__ = ["DERIVED", "DETAIL_ZOOM", "TILE_LAYERS", "WORKFLOW", "TileLayer", "columns_at"]
 
 DETAIL_ZOOM = 12  # full popup attributes from this zoom (a tile is about 10 km wide)
 
@@ -120,12 +122,15 @@ TILE_LAYERS: dict[str, TileLayer] = {
 DERIVED: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
     "patches": ("legality", patch_class),
 }
+# Layer → workflow columns it carries at every zoom (:mod:`geoservice.tiles.workflow`).
+WORKFLOW: dict[str, tuple[str, ...]] = {"patches": ("state",)}
 
 
 def columns_at(spec: TileLayer, z: int, fields: list[str] | tuple[str, ...]) -> list[str]:
     """The columns of ``spec`` a tile at zoom ``z`` carries, among the layer's ``fields``
-    (its :data:`DERIVED` column too, once the features carry it)."""
-    derived = (DERIVED[spec.name][0],) if spec.name in DERIVED else ()
+    (its :data:`DERIVED` and :data:`WORKFLOW` columns too, once the features carry them)."""
+    derived: tuple[str, ...] = (DERIVED[spec.name][0],) if spec.name in DERIVED else ()
+    derived += WORKFLOW.get(spec.name, ())
     wanted = spec.overview + derived + (spec.detail if z >= DETAIL_ZOOM else ())
     present = set(fields)
     return [c for c in wanted if c in present]

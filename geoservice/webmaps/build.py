@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from geoservice.base import dates
 from geoservice.base.errors import NotFoundError, OptionError, message
 from geoservice.webmaps.cache import cached_page
+from geoservice.webmaps.patch_layer import with_patch_states
 from layers.messages import Lang
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ def targets_map_of(
         targets,
         _optional(ws, "parcel_risk", villages),
         _optional(ws, "complaints", villages),
-        _optional(ws, "patches", villages),
+        with_patch_states(ws, _optional(ws, "patches", villages), lang),
         readable_layers(ws, principal),
     )
     return targets_map(

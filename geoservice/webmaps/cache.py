@@ -122,15 +122,15 @@ def cached_page(
     ws: Workspace, principal: Principal | None, args: tuple[Any, ...], build: Callable[[], str]
 ) -> str:
     """The page ``build`` renders for ``principal`` with ``args`` (the page kind first),
-    from :data:`PAGES` while the workspace's :func:`data_version` is unchanged, problems
-    and complaints left out: a light map page draws them from the tiles and colours them
-    from its status object, so a problem update never builds a page again (a first
+    from :data:`PAGES` while the workspace's :func:`data_version` is unchanged, problems,
+    complaints and patch states left out: a light map page draws them from the tiles and
+    colours them from its status object, so a problem update never builds a page again (a first
     complaint creates its layer, which the ``gpkg_contents`` part still shows).
 
     Check the principal's right to the page before calling: a cached page is served to
     anyone of the same scope.
     """
-    version = data_version(ws.path, without=("problems", "complaints"))
+    version = data_version(ws.path, without=("problems", "complaints", "patches"))
     if version is None:
         return build()
     key = (os.path.realpath(ws.path), scope_of(principal), args, version)

@@ -10,7 +10,8 @@ arguments, the layers the caller may see and the area shown, never on problem st
 Layers by map (those the caller may see as tiles):
 
 - ``targets``: village boundaries; change patches from zoom 12, coloured by legality and
-  verification (the tiles' ``legality`` class, :func:`maps.styles.patch_class`), flagged
+  verification (the tiles' ``legality`` class, :func:`maps.styles.patch_class`) and edged
+  by workflow stage (the tiles' ``state``, :data:`maps.styles.PATCH_STAGE_STYLES`), flagged
   parcels and complaints from zoom 13 (the first view of a county stays light), closed and
   unfounded complaints in a second layer switched off until asked for; the targets by
   priority above everything (:data:`maps.cartography.TARGETS_PANE`), their popup linking
@@ -26,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from geoservice.base.errors import message
+from geoservice.workflow.patch_states import PATCH_STATE_LABELS
 from layers.codes import CATEGORIES, DEPARTMENTS
 from layers.messages import Lang, pick
 
@@ -68,6 +70,7 @@ def _names(lang: Lang) -> dict[str, dict[str, str]]:
         "criminal_threshold_met": yes_no,
         "illegal": yes_no,
         "legality": {k: styles.label(styles.PATCH_LABELS, k, lang) for k in styles.PATCH_CLASSES},
+        "state": {k: pick(lang, *v) for k, v in PATCH_STATE_LABELS.items()},
         "status": {
             k: styles.label(styles.COMPLAINT_STATE_LABELS, k, lang)
             for k in styles.COMPLAINT_STATE_LABELS
@@ -156,8 +159,15 @@ def _evidence(lang: Lang) -> list[TiledLayer]:
             colour_field="legality",
             colours=dict(styles.PATCH_COLOURS),
             class_styles={k: styles.patch_style(k) for k in styles.PATCH_CLASSES},
+            overlay_field="state",
+            overlay_styles={
+                state: styles.PATCH_STAGE_STYLES[stage]
+                for stage, states in styles.PATCH_STAGE_STATES.items()
+                for state in states
+            },
             fields={
                 "patch_id": pick(lang, "图斑编号", "Patch"),
+                "state": pick(lang, "办理环节", "Workflow state"),
                 "year": pick(lang, "年度", "Year"),
                 "category": pick(lang, "类别", "Category"),
                 "area_ha": pick(lang, "面积(公顷)", "Area (ha)"),
@@ -218,6 +228,7 @@ def _complaints(lang: Lang) -> list[TiledLayer]:
 
 
 def _village_status_layer(lang: Lang) -> TiledLayer:
+    from geoservice.webmaps.patch_status import patch_popup_fields
     from maps.tiled import TiledLayer
 
     return TiledLayer(
@@ -239,6 +250,7 @@ def _village_status_layer(lang: Lang) -> TiledLayer:
             "verified": pick(lang, "已销号", "Verified"),
             "rate": pick(lang, "按期整改率", "On-time rate"),
             "esc": pick(lang, "最高督办级别", "Highest escalation"),
+            **patch_popup_fields(lang),
         },
     )
 

@@ -6,7 +6,8 @@ object, by kind of map:
 
 - ``villages`` (every role): ``villages`` (code → status colour ``c``, status class and
   counts: problems, open, overdue, awaiting verification, verified, on-time rate, highest
-  escalation; a village caller gets its own village only) and ``problems`` (id → state
+  escalation, and the change-patch figures of :mod:`geoservice.webmaps.patch_status` for
+  all but viewers; a village caller gets its own village only) and ``problems`` (id → state
   colour ``c``, state and escalation; scoped by
   :meth:`~geoservice.base.access.Principal.problem_mask`);
 - ``targets`` (office, department): ``targets`` (id → priority colour ``c``, state of the
@@ -64,6 +65,7 @@ def _records(ids: pd.Series, columns: dict[str, Any]) -> dict[str, dict[str, Any
 
 
 def _villages(ws: Workspace, principal: Principal, day: date, lang: Lang) -> dict[str, Any]:
+    from geoservice.webmaps.patch_status import patch_status_columns
     from geoservice.workflow.villages import village_status
     from maps import styles
 
@@ -86,6 +88,8 @@ def _villages(ws: Workspace, principal: Principal, day: date, lang: Lang) -> dic
             "esc": status["max_escalation"].map(
                 lambda s: styles.label(styles.ESCALATION_LABELS, s, lang)
             ),
+            # change-patch progress: not for viewers (the patches layer is not theirs)
+            **(patch_status_columns(status, lang) if principal.role != "viewer" else {}),
         },
     )
 

@@ -30,6 +30,7 @@ from geoservice.base.records import json_records
 from geoservice.base.villages import read_villages, resolve_village
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import Thresholds, escalate, level_label
+from geoservice.workflow.patch_progress import PATCH_STATUS_COLUMNS
 from geoservice.workflow.states import allowed_next, check_state, state_label
 from geoservice.workflow.store import read_problems
 from layers.codes import CATEGORIES, department_codes
@@ -253,12 +254,15 @@ def _category_label(code: object, lang: Lang) -> str | None:
 def status_records(table: pd.DataFrame, principal: Principal) -> list[dict[str, Any]]:
     """The village status table (:func:`~geoservice.workflow.villages.village_status`) as
     the principal may see it: a village only its own row; ``targets`` (enforcement target
-    counts) only for the office and departments, None for the others."""
+    counts) only for the office and departments, None for the others; the change-patch
+    figures None for viewers."""
     rows = table
     if principal.role == "village":
         rows = table[table["village_code"] == (principal.village_code or "")]
     if principal.role not in ("office", "department"):
         rows = rows.assign(targets=None)
+    if principal.role == "viewer":  # the patches layer is not shared with viewers
+        rows = rows.assign(**dict.fromkeys(PATCH_STATUS_COLUMNS))
     return json_records(rows.reset_index(drop=True))
 
 

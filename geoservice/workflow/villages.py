@@ -15,6 +15,11 @@ import pandas as pd
 from geoservice.base.villages import match_villages, read_villages
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
+from geoservice.workflow.patch_progress import (
+    PATCH_STATUS_COLUMNS,
+    add_patch_progress,
+    read_village_patch_states,
+)
 from geoservice.workflow.rates import on_time_flags, rate
 from geoservice.workflow.states import OPEN_STATES
 from geoservice.workflow.store import history, read_problems
@@ -37,6 +42,7 @@ STATUS_COLUMNS = [
     "last_inspection",
     "days_since_inspection",
     "targets",
+    *PATCH_STATUS_COLUMNS,
 ]
 
 
@@ -112,8 +118,11 @@ def village_status(
         ``max_escalation`` (highest level reached, see
         :mod:`~geoservice.workflow.escalation`), ``last_inspection`` (latest found_on),
         ``days_since_inspection`` (NaN when never inspected) and ``targets`` (enforcement
-        targets whose ``village_codes`` name the village). ``attrs["unmatched"]`` lists
-        problems whose village matched nothing, with suggestions.
+        targets whose ``village_codes`` name the village), then the change-patch figures
+        of :data:`~geoservice.workflow.patch_progress.PATCH_STATUS_COLUMNS` (a village
+        outside the layer that only patches name has a row of its own).
+        ``attrs["unmatched"]`` lists problems whose village matched nothing, with
+        suggestions.
     """
     villages = read_villages(ws)
     probs = read_problems(ws)
@@ -147,6 +156,7 @@ def village_status(
     agg = flags.groupby("vcode").agg(**_AGGREGATES)
     out = villages.merge(agg, left_on="village_code", right_index=True, how="left")
     out = pd.concat([out, _outside_layer(flags, probs)], ignore_index=True)
+    out = add_patch_progress(out, read_village_patch_states(ws, as_of), villages)
     counts = ["problems", "open", "overdue", "awaiting_verification", "verified", "due", "on_time"]
     out[counts] = out[counts].fillna(0).astype("int64")
     out["on_time_rate"] = rate(out["on_time"], out["due"])

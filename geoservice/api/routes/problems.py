@@ -36,6 +36,7 @@ from geoservice.api.deps import (
 )
 from geoservice.api.limits import LongText, Note, ShortText
 from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
+from geoservice.api.patch_models import PatchProgressFields
 from geoservice.api.responses import content_disposition
 from geoservice.base.access import Principal
 from geoservice.workflow import problem_actions as actions
@@ -146,7 +147,7 @@ class StoredEvidence(BaseModel):
     urls: list[str]
 
 
-class VillageStatus(BaseModel):
+class VillageStatus(PatchProgressFields):
     village_code: str | None = Field(
         default=None, description="null for problems that name no village"
     )

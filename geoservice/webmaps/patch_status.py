@@ -1,0 +1,52 @@
+"""The change-patch figures of a village in the village map's status object and popups.
+
+Keys are the columns of the village status
+(:data:`~geoservice.workflow.patch_progress.PATCH_STATUS_COLUMNS`), each labelled with its
+one word (:data:`~geoservice.workflow.patch_progress.PATCH_FIGURE_WORDS`), plus
+``patches_by_state``: the states a village's patches are in, with their counts, in words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geoservice.workflow.patch_progress import BY_STATE_WORD, figure_word
+from geoservice.workflow.patch_states import PATCH_STATE_LABELS, PATCH_STATES
+from layers.messages import Lang, pick
+
+__all__ = ["POPUP_FIGURES", "patch_popup_fields", "patch_status_columns"]
+
+# The figures a village popup shows (the by-state text after the total).
+POPUP_FIGURES: tuple[str, ...] = (
+    "patches",
+    "patches_by_state",
+    "patches_field_verified",
+    "patches_illegal",
+    "patches_overdue",
+)
+
+
+def _by_state(status: pd.DataFrame, lang: Lang) -> pd.Series:
+    """``已判读 1、已核实 2`` per village (states with no patch left out; '—' for none)."""
+    sep = pick(lang, "、", ", ")
+    text = np.full(len(status), "", dtype=object)
+    for state in PATCH_STATES:
+        n = status[f"patches_{state}"].fillna(0).to_numpy(dtype=int)
+        part = pick(lang, *PATCH_STATE_LABELS[state]) + " " + n.astype(str)
+        text = np.where(n > 0, np.where(text == "", part, text + sep + part), text)
+    return pd.Series(np.where(text == "", "—", text), index=status.index, dtype=object)
+
+
+def patch_status_columns(status: pd.DataFrame, lang: Lang) -> dict[str, pd.Series]:
+    """The :data:`POPUP_FIGURES` of each village row of the village status."""
+    counts = {c: status[c].fillna(0).astype(int) for c in POPUP_FIGURES if c in status}
+    return {**counts, "patches_by_state": _by_state(status, lang)}
+
+
+def patch_popup_fields(lang: Lang) -> dict[str, str]:
+    """Popup rows of the patch figures: key → its word."""
+    return {
+        c: pick(lang, *BY_STATE_WORD) if c == "patches_by_state" else figure_word(c, lang)
+        for c in POPUP_FIGURES
+    }
