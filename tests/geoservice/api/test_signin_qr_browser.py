@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 import zxingcpp
 from PIL import Image
 
@@ -20,6 +16,7 @@ from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.signin_link import signin_url, write_qr
 from geoservice.base.workspace import Workspace
+from tests.support.live_server import serve
 
 from .conftest import VILLAGE
 
@@ -47,21 +44,8 @@ def server(town_template, tmp_path_factory):
     log = _Lines()
     for name in ("uvicorn.access", "uvicorn.error", "geoservice"):
         logging.getLogger(name).addHandler(log)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="debug", access_log=True, log_config=None, ws="none")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert srv.started, "uvicorn did not start"
-    yield {"base": f"http://127.0.0.1:{port}", "token": token, "log": log, "path": path}
-    srv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(app, log_level="debug", access_log=True, log_config=None) as base:
+        yield {"base": base, "token": token, "log": log, "path": path}
     for name in ("uvicorn.access", "uvicorn.error", "geoservice"):
         logging.getLogger(name).removeHandler(log)
 
