@@ -105,6 +105,12 @@ GET    /app/targets/{target_id}                            page_target       303
 POST   /app/targets/{target_id}                            page_action       303    404  404    404  303    404    303   yes
 POST   /app/targets/{target_id}                            page_coop_action  303    404  404    404  303    404    303   yes
 GET    /static/pages/{name}                                field_css         200    200  200    200  200    200    200    no
+GET    /app/sw.js                                          sw                200    200  200    200  200    200    200    no
+GET    /app/lib/{name}                                     workbox           200    200  200    200  200    200    200    no
+GET    /app/icon-{size}.png                                icon              200    200  200    200  200    200    200    no
+GET    /app/manifest.webmanifest                           manifest          200    200  200    200  200    200    200    no
+GET    /app/offline.json                                   offline_list      401    200  200    200  200    200    200   yes
+GET    /app/csrf.json                                      csrf_json         401    200  200    200  200    200    200    no
 GET    /problems                                           problems          401    403  200    200  200    200    200   yes
 POST   /problems                                           new_problem       401    403  403    403  403    403    201   yes
 GET    /problems/{problem_id}                              problem           401    403  200    404  200    404    200   yes
@@ -353,6 +359,12 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
     "page_action": _page_action(TID),
     "page_coop_action": _page_action(COOP_TID),
     "field_css": _get("/static/pages/field.css"),
+    "sw": _get("/app/sw.js"),
+    "workbox": _get("/app/lib/workbox-core.prod.js"),
+    "icon": _get("/app/icon-192.png"),
+    "manifest": _get("/app/manifest.webmanifest"),
+    "offline_list": _get("/app/offline.json"),
+    "csrf_json": _get("/app/csrf.json"),
     "problems": _get(f"/problems?as_of={AS_OF}"),
     "new_problem": lambda town, who: {
         "method": "POST",

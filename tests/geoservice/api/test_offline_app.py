@@ -1,0 +1,286 @@
+"""The offline field app end to end: headless Chromium on a 360×740 phone against a real
+uvicorn server, with the network cut by ``context.set_offline``.
+
+Only the test server may be reached (every other request is aborted and recorded: there
+must be none). The village cadre signs in, the phone keeps their pages and the tiles of
+their village (the service worker's sync), the network goes, the task list and the
+problem page still open, a completion report with a GPS-stamped photo is queued on the
+phone, and is accepted by the service when the network returns. A report that meets a
+change made meanwhile is held with what changed, and the person's text and photo wait in
+the form. Screenshots as in ``test_pages_browser.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from PIL import ExifTags, Image
+from PIL.TiffImagePlugin import IFDRational
+
+from geoservice.api.app import create_app
+from geoservice.api.routes.pages import get_today
+from geoservice.base.access import add_user
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
+from geoservice.workflow.store import history, read_problems, update_problem
+
+from .conftest import AS_OF, ROOT, VILLAGE
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("chromium", "map_assets")]
+PROBLEM = "DC202606-002"  # the village's open problem (rejected in the sample town)
+PHONE = {"width": 360, "height": 740}
+SYNCED = "#net .net-sync[data-synced]:not([data-synced=''])"
+
+
+@pytest.fixture
+def server(town_template: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A copy of the town served by uvicorn on a free port, in a thread."""
+    path = tmp_path / "town.gpkg"
+    shutil.copy2(town_template, path)
+    ws = Workspace(path)
+    tokens = {
+        "village": add_user(ws, name="测试村干部", by="test", role="village", village=VILLAGE)[1]
+    }
+    app = create_app(Settings(workspace=path, user="service", evidence_dir=tmp_path / "evidence"))
+    app.dependency_overrides[get_today] = lambda: date.fromisoformat(AS_OF)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert srv.started, "uvicorn did not start"
+    yield {"base": f"http://127.0.0.1:{port}", "tokens": tokens, "ws": ws}
+    srv.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def offline_browser(chromium: str) -> Iterator[Any]:
+    """Headless Chromium that resolves no host name (the service is reached by its IP
+    address): nothing outside the test server can be fetched."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def phone(offline_browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    """A phone-sized context; every request it (or its service worker) makes is recorded,
+    and must go to the test server.
+
+    Requests are watched rather than routed: Playwright's request interception holds back
+    a ``fetch`` whose form data carries a photo read back from IndexedDB (the replayed
+    report would never reach the server).
+    """
+    context = offline_browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN", service_workers="allow"
+    )
+    outside: list[str] = []
+    local = server["base"] + "/"
+    context.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
+    yield context
+    context.close()
+    assert outside == [], outside
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Any, str], None]:
+    folders = [tmp_path_factory.mktemp("screenshots")]
+    if os.environ.get("GEOSERVICE_SCREENSHOTS"):
+        folders.append(ROOT / "test-output" / "screenshots")
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str) -> None:
+        picture = page.screenshot(full_page=True)
+        for folder in folders:
+            (folder / f"{name}.png").write_bytes(picture)
+
+    return take
+
+
+def _sign_in(page: Any, server: dict[str, Any]) -> None:
+    page.goto(server["base"] + "/app")
+    assert page.url.endswith("/signin")
+    page.fill("#token", server["tokens"]["village"])
+    page.click("form.form button[type=submit]")
+    page.wait_for_url("**/app")
+
+
+def _synced(page: Any) -> dict[str, Any]:
+    """Wait for the service worker's sync of the phone's offline copy; its report."""
+    page.wait_for_selector(SYNCED, timeout=120_000)
+    return json.loads(page.evaluate("localStorage.getItem('field.sync')"))
+
+
+CACHE_SIZE = """async () => {
+  let count = 0, bytes = 0;
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request, { ignoreVary: true });
+      count += 1;
+      bytes += (await response.blob()).size;
+    }
+  }
+  return { count, bytes };
+}"""
+
+
+def _rational(value: float) -> IFDRational:
+    return IFDRational(round(value * 10000), 10000)
+
+
+def _gps_jpeg(lon: float, lat: float) -> dict[str, Any]:
+    """A photo with EXIF GPS (degrees, minutes, seconds) and the time it was taken."""
+    exif = Image.Exif()
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+
+    def dms(v: float) -> tuple[IFDRational, ...]:
+        d, rest = int(v), (v - int(v)) * 60
+        return (_rational(d), _rational(int(rest)), _rational((rest - int(rest)) * 60))
+
+    gps.update({1: "N", 2: dms(lat), 3: "E", 4: dms(lon), 29: "2026:11:27"})
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:11:27 10:24:00"
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (40, 120, 60)).save(out, format="JPEG", exif=exif)
+    return {"name": "整改后.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
+
+
+def _problem_lonlat(ws: Workspace) -> tuple[float, float]:
+    problems = ws.read("problems").to_crs(4326)
+    point = problems[problems["problem_id"] == PROBLEM].geometry.iloc[0].representative_point()
+    return point.x, point.y
+
+
+def _status(ws: Workspace) -> str:
+    return str(read_problems(ws).set_index("problem_id").at[PROBLEM, "status"])
+
+
+def _wait_status(ws: Workspace, wanted: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while _status(ws) != wanted and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _status(ws) == wanted
+
+
+def test_village_reports_offline_and_the_report_is_accepted_online(phone, server, shots):
+    page = phone.new_page()
+    ws = server["ws"]
+    _sign_in(page, server)
+    report = _synced(page)
+    assert report["failed"] == []
+    size = page.evaluate(CACHE_SIZE)
+    assert size["count"] == report["count"]
+    assert report["tiles"] > 0
+    assert size["bytes"] < 20_000_000
+    if os.environ.get("GEOSERVICE_SCREENSHOTS"):  # the figure the README quotes
+        (ROOT / "test-output").mkdir(exist_ok=True)
+        (ROOT / "test-output" / "offline-cache.json").write_text(
+            json.dumps({"village": VILLAGE, **size, "tiles": report["tiles"]}), encoding="utf-8"
+        )
+    shots(page, "offline-01-tasks-synced")
+
+    phone.set_offline(True)
+    page.reload()
+    assert page.locator("#net .net-banner").inner_text().startswith("离线")
+    assert page.locator(f"a[href='/app/problems/{PROBLEM}']").count() == 1
+    shots(page, "offline-02-tasks-offline")
+    page.click(f"a[href='/app/problems/{PROBLEM}']")
+    page.wait_for_url(f"**/app/problems/{PROBLEM}")
+    assert page.locator(".state-rejected").first.inner_text() == "已退回"
+
+    # Typed and chosen offline, then the page restarts: nothing is lost.
+    lon, lat = _problem_lonlat(ws)
+    page.check("input[name=to][value=reported]")
+    page.fill("#note", "已停止开采，矿坑已回填复绿。")
+    page.set_input_files("#photos", [_gps_jpeg(lon, lat)])
+    page.wait_for_timeout(600)  # the draft is saved 250 ms after the last change
+    page.reload()
+    assert "已恢复上次填写的内容" in page.locator(".outbox-note.ok").inner_text()
+    assert page.input_value("#note") == "已停止开采，矿坑已回填复绿。"
+    assert page.is_checked("input[name=to][value=reported]")
+    assert page.evaluate("document.querySelector('#photos').files.length") == 1
+
+    page.click("form[data-offline-queue] button[type=submit]")
+    page.wait_for_selector("#net .net-pending[data-count='1']")
+    assert "已存在手机上" in page.locator(".outbox-note").inner_text()
+    shots(page, "offline-03-report-queued")
+    page.reload()  # still waiting after a restart
+    page.wait_for_selector("#net .net-pending[data-count='1']")
+    assert _status(ws) == "rejected"
+
+    phone.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    _wait_status(ws, "reported")
+    page.wait_for_selector(".state-reported")
+    assert page.locator("#net .net-pending").count() == 0
+    rows = history(ws, PROBLEM)
+    last = rows.iloc[-1]
+    assert last["to_state"] == "reported"
+    assert "回填复绿" in last["note"]
+    assert len(list(last["evidence"])) == 1
+    shots(page, "offline-04-report-accepted")
+
+
+def test_report_meeting_a_change_is_held_with_text_and_photo(phone, server, shots):
+    page = phone.new_page()
+    base, ws = server["base"], server["ws"]
+    _sign_in(page, server)
+    _synced(page)
+    page.goto(f"{base}/app/problems/{PROBLEM}")
+    phone.set_offline(True)
+    page.reload()
+    lon, lat = _problem_lonlat(ws)
+    page.check("input[name=to][value=reported]")
+    page.fill("#note", "整改完成，请核验。")
+    page.set_input_files("#photos", [_gps_jpeg(lon, lat)])
+    page.click("form[data-offline-queue] button[type=submit]")
+    page.wait_for_selector("#net .net-pending[data-count='1']")
+    # Meanwhile a colleague starts the rectification: the queued report is now stale.
+    update_problem(ws, PROBLEM, "in_progress", f"village:{VILLAGE}:同事", note="已开始整改")
+
+    phone.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector(".outbox-note.alert", timeout=30_000)
+    held = page.locator(".outbox-note.alert").inner_text()
+    assert "已开始整改" in held
+    assert page.input_value("#note") == "整改完成，请核验。"
+    assert page.evaluate("document.querySelector('#photos').files.length") == 1
+    assert page.locator("#net .net-pending").count() == 0
+    assert _status(ws) == "in_progress"
+    shots(page, "offline-05-report-held")
+
+    page.check("input[name=to][value=reported]")
+    page.click("form[data-offline-queue] button[type=submit]")
+    page.wait_for_url(f"**/app/problems/{PROBLEM}?saved=1")
+    assert _status(ws) == "reported"
+    assert page.locator(".outbox-note").count() == 0
