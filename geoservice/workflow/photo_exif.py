@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import struct
+import warnings
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -168,9 +169,11 @@ def exif_place(image: Image.Image) -> PhotoPlace:
     """The GPS position, altitude and capture time an opened photo's EXIF records (empty
     fields when it records none; never an error: a photo without EXIF is still a photo)."""
     try:
-        exif = image.getexif()
-        gps = dict(exif.get_ifd(_GPS)) if exif else {}
-        tags = dict(exif.get_ifd(_EXIF)) if exif else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns of a truncated block, then reads on
+            exif = image.getexif()
+            gps = dict(exif.get_ifd(_GPS)) if exif else {}
+            tags = dict(exif.get_ifd(_EXIF)) if exif else {}
     except _BROKEN:
         return PhotoPlace(gps="invalid")
     if not exif:
@@ -198,15 +201,17 @@ def office_exif(image: Image.Image) -> Image.Exif | None:
     pixels are already turned) and without maker notes or comments; None when the photo has
     no EXIF worth keeping."""
     try:
-        source = image.getexif()
-        if not {k for k in source if k != _ORIENTATION}:
-            return None
-        exif = Image.Exif()  # a copy: the opened image's own block stays as it was
-        exif.load(source.tobytes())
-        inner = exif.get_ifd(_EXIF)
-        for tag in _DROPPED:
-            inner.pop(tag, None)
-        exif.get_ifd(_GPS)  # load the GPS block so it is written back
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            source = image.getexif()
+            if not {k for k in source if k != _ORIENTATION}:
+                return None
+            exif = Image.Exif()  # a copy: the opened image's own block stays as it was
+            exif.load(source.tobytes())
+            inner = exif.get_ifd(_EXIF)
+            for tag in _DROPPED:
+                inner.pop(tag, None)
+            exif.get_ifd(_GPS)  # load the GPS block so it is written back
     except _BROKEN:
         return None  # an unreadable EXIF block is not copied; the photo itself is kept
     if _ORIENTATION in exif:

@@ -4,6 +4,7 @@ and never in the copy served to everyone else."""
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,35 @@ def test_a_heic_photo_is_refused_naming_the_iphone_setting(tmp_path: Path) -> No
 
 def test_no_metadata_for_an_unknown_photo(tmp_path: Path) -> None:
     assert photo_meta(tmp_path, "P-1", "nothing.jpg") is None
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
+def test_webp_and_png_photos_keep_their_exif_place_too(tmp_path: Path, fmt: str) -> None:
+    data = exif_photo(gps=gps_block(24.8, 112.4), when="2026:11:20 10:31:05", fmt=fmt)
+    name = _save(tmp_path, data)
+    meta = photo_meta(tmp_path, "P-1", name)
+    assert meta is not None and meta["original"]["format"] == fmt
+    assert (meta["lat"], meta["taken_at"]) == (pytest.approx(24.8, abs=1e-6), "2026-11-20T10:31:05")
+    _, gps, _ = read_exif(served_photo(tmp_path, "P-1", name, "office").read_bytes())
+    assert gps[GPS.GPSLatitude][:2] == (24, 48)
+
+
+def _with_broken_exif() -> bytes:
+    """A JPEG whose EXIF block claims five entries and holds garbage (a damaged file)."""
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "green").save(out, format="JPEG")
+    jpeg = out.getvalue()
+    block = b"Exif\x00\x00" + b"MM\x00*\x00\x00\x00\x08" + b"\x00\x05" + b"\xff" * 40
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(block) + 2) + block + jpeg[2:]
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
+def test_a_damaged_exif_block_still_stores_the_photo_without_a_place(tmp_path: Path) -> None:
+    name = _save(tmp_path, _with_broken_exif())
+    meta = photo_meta(tmp_path, "P-1", name)
+    assert meta is not None and (meta["lat"], meta["taken_at"], meta["office_copy"]) == (
+        None,
+        None,
+        False,
+    )
+    assert problem_photos(tmp_path, "P-1") == [name]
