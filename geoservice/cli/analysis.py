@@ -97,6 +97,8 @@ def analyze_cmd(
     from geoservice.analysis.present import department_names
     from geoservice.analysis.rules import load_rules
     from geoservice.analysis.run import analyze
+    from geoservice.cli.patches import patch_link_line
+    from geoservice.workflow.patch_links import link_illegal_patches
 
     with command(workspace, lang, as_json) as cmd:
         day = cmd.as_of(as_of)
@@ -113,10 +115,13 @@ def analyze_cmd(
                 parallel=True,
             )
         counts = result.counts()
+        linked = link_illegal_patches(ws, day, cmd.settings.user, rules=effective)
 
         def render() -> None:
             for line in summary_lines(counts, result, cmd.lang, department_names(effective)):
                 cmd.say(line)
+            if linked:
+                cmd.say(patch_link_line(linked, cmd.lang))
             cmd.say(
                 cmd.text(
                     f"结果已写入 {ws.path} 的 parcel_risk 与 targets 图层；导出目标清单："
@@ -133,6 +138,7 @@ def analyze_cmd(
                 "rules_hash": result.rules_hash,
                 "duration_s": round(result.duration_s, 3),
                 "counts": counts,
+                "patch_links": linked,
                 "unmatched_complaints": result.unmatched_complaints.to_dict("records"),
                 "unmatched_problems": result.unmatched_problems.to_dict("records"),
             },

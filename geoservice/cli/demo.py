@@ -11,6 +11,7 @@ import typer
 
 from geoservice.cli.analysis import summary_lines
 from geoservice.cli.common import DEMO_FILES, Command, JsonOpt, LangOpt, command, err, out
+from geoservice.cli.patches import patch_link_line
 from geoservice.cli.render import catalog_table, report_lines
 from geoservice.cli.villages import village_table
 from layers.messages import Lang, pick
@@ -125,6 +126,7 @@ def demo_cmd(
     from geoservice.files.exporting import export_layer
     from geoservice.reports.departments import department_report
     from geoservice.reports.html import write_html
+    from geoservice.workflow.patch_links import link_illegal_patches
     from geoservice.workflow.villages import village_status
 
     with command(out_dir / "demo.gpkg", lang, as_json, use="none") as cmd:
@@ -138,6 +140,8 @@ def demo_cmd(
         effective = load_rules(cmd.settings.rules_path())
         with cmd.spinner(cmd.text("正在研判 …", "Analysing …")), analysis_runtime():
             analysis = analyze(ws, as_of=day, rules=effective, actor=user, lang=lg, parallel=True)
+        # every patch established illegal gets its problem (and its target above a threshold)
+        linked = link_illegal_patches(ws, day, user, rules=effective)
         xlsx = out_dir / cmd.text("联合执法目标清单.xlsx", "targets.xlsx")
         gpkg = out_dir / "targets.gpkg"
         for stale in _STALE_OUTPUTS:
@@ -157,6 +161,8 @@ def demo_cmd(
             out.print(village_table(status, lg, day))
             for line in summary_lines(analysis.counts(), analysis, lg, department_names(effective)):
                 cmd.say(line)
+            if linked:
+                cmd.say(patch_link_line(linked, lg))
             written = [str(p) for p in maps.values()]
             cmd.say(
                 cmd.text(
@@ -177,6 +183,7 @@ def demo_cmd(
                 "layers": [e.to_dict() for e in catalog],
                 "villages": status.to_dict("records"),
                 "analysis": {"as_of": day.isoformat(), "counts": analysis.counts()},
+                "patch_links": linked,
                 "outputs": {
                     "targets_xlsx": str(xlsx),
                     "targets_gpkg": str(gpkg),

@@ -30,7 +30,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -41,6 +41,9 @@ from geoservice.base.workspace_write import has_table
 from geoservice.workflow.patch_store import append_history, ensure_patches
 from geoservice.workflow.records import default_departments, insert_problem
 from geoservice.workflow.store import ensure_workflow
+
+if TYPE_CHECKING:
+    from geoservice.analysis.rules import Rules
 
 __all__ = ["LinkFacts", "link_illegal_patches", "link_patch", "prepare_links"]
 
@@ -158,12 +161,16 @@ def prepare_links(
     patch_ids: list[str] | None = None,
     *,
     as_of: date | None = None,
+    rules: Rules | None = None,
     rules_path: Path | None = None,
 ) -> LinkFacts:
-    """Read what linking ``patch_ids`` (default every patch) needs; see :class:`LinkFacts`."""
+    """Read what linking ``patch_ids`` (default every patch) needs; see :class:`LinkFacts`.
+
+    ``rules`` (or the rules file ``rules_path``) gives ``patch_workflow.problem_days``.
+    """
     from geoservice.analysis.rules import load_rules
 
-    days = load_rules(rules_path).patch_workflow.problem_days
+    days = (rules or load_rules(rules_path)).patch_workflow.problem_days
     if "patches" not in ws.layer_names():
         return LinkFacts(pd.DataFrame(), found_on=as_of or date.today(), problem_days=days)
     patches = _read_patches(ws, patch_ids)
@@ -269,7 +276,12 @@ def link_patch(
 
 
 def link_illegal_patches(
-    ws: Workspace, as_of: date, actor: str, *, rules_path: Path | None = None
+    ws: Workspace,
+    as_of: date,
+    actor: str,
+    *,
+    rules: Rules | None = None,
+    rules_path: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Register the layer's new patches and link every patch verified illegal that lacks
     its problem or target; returns what each linked patch now holds, by patch id.
@@ -279,7 +291,7 @@ def link_illegal_patches(
     """
     if "patches" not in ws.layer_names():
         return {}
-    facts = prepare_links(ws, as_of=as_of, rules_path=rules_path)
+    facts = prepare_links(ws, as_of=as_of, rules=rules, rules_path=rules_path)
     day = min(as_of, date.today())
 
     def schema(con: sqlite3.Connection, who: str) -> None:

@@ -68,6 +68,7 @@ __all__ = [
     "append_history",
     "ensure_patches",
     "patch_history",
+    "patch_not_found",
     "patch_row",
     "patches_of_problems",
     "read_patch_states",
@@ -291,7 +292,7 @@ def patch_row(ws: Workspace, patch_id: str, as_of: date | None = None) -> dict[s
     frame = read_patch_states(ws, as_of)
     hit = frame.loc[frame["patch_id"].astype(str) == patch_id]
     if not len(hit):
-        raise _not_found(patch_id, frame["patch_id"].astype(str).tolist())
+        raise patch_not_found(patch_id, frame["patch_id"].astype(str).tolist())
     return dict(hit.iloc[0].to_dict())
 
 
@@ -301,9 +302,7 @@ def patch_history(ws: Workspace, patch_id: str) -> pd.DataFrame:
     Raises :class:`NotFoundError` when the workspace holds no such patch.
     """
     cols = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS)
-    with _reading(ws) as con:
-        if not has_table(con, "patch_history"):
-            raise _not_found(patch_id, [])
+    with _reading(ws) as con:  # the tables, or temporary copies, are there
         frame = pd.read_sql_query(
             f"SELECT {cols} FROM patch_history WHERE patch_id = ? ORDER BY id",
             con,
@@ -311,7 +310,7 @@ def patch_history(ws: Workspace, patch_id: str) -> pd.DataFrame:
         )
         if frame.empty:
             known = [str(r[0]) for r in con.execute("SELECT patch_id FROM patch_state")]
-            raise _not_found(patch_id, known)
+            raise patch_not_found(patch_id, known)
     frame["version"] = frame["version"].astype("int64")
     return frame.astype(object).where(frame.notna(), None)
 
@@ -336,7 +335,7 @@ def patches_of_problems(ws: Workspace, problem_ids: Sequence[str]) -> dict[str, 
     return out
 
 
-def _not_found(patch_id: str, known: Sequence[str]) -> NotFoundError:
+def patch_not_found(patch_id: str, known: Sequence[str]) -> NotFoundError:
     close = difflib.get_close_matches(patch_id, [str(k) for k in known], n=3, cutoff=0.6)
     hint_zh = (
         f"相近的图斑号：{'、'.join(close)}。" if close else "请用 geoservice patches list 查看。"
@@ -372,7 +371,7 @@ def record_patch_event(
         "SELECT state, legality, version FROM patch_state WHERE patch_id = ?", (patch_id,)
     ).fetchone()
     if row is None:
-        raise _not_found(patch_id, [])
+        raise patch_not_found(patch_id, [])
     append_history(con, patch_id, now_iso(), actor, event, None, row[0], row[1], note, int(row[2]))
 
 
@@ -401,7 +400,7 @@ def _current(con: sqlite3.Connection, patch_id: str) -> dict[str, Any]:
     row = con.execute(f"SELECT {cols} FROM patch_state WHERE patch_id = ?", (patch_id,)).fetchone()
     if row is None:
         known = [str(r[0]) for r in con.execute("SELECT patch_id FROM patch_state")]
-        raise _not_found(patch_id, known)
+        raise patch_not_found(patch_id, known)
     return dict(zip(STATE_COLUMNS, row, strict=True))
 
 
@@ -491,7 +490,7 @@ def update_patch(
     links = prepare_links(ws, [patch_id], as_of=verified_on) if legality == "illegal" else None
     with ws.sql_transaction(actor, schema=_schema) as con:
         change = _apply(con, patch_id, expected_version, actor, state, legality, note, verifier)
-        if verified_on is not None and change["to_state"] in ("verified", "closed"):
+        if verified_on is not None and state == "verified":
             con.execute(
                 "UPDATE patch_state SET verified_on = ? WHERE patch_id = ?",
                 (verified_on.isoformat(), patch_id),

@@ -97,6 +97,9 @@ class NextState(BaseModel):
 
 class ProblemDetail(Problem):
     history: list[HistoryEntry]
+    patch_id: str | None = Field(
+        default=None, description="the change patch (图斑号) the problem was opened for"
+    )
     photos: list[Photo]
     next_states: list[NextState]
 

@@ -47,6 +47,7 @@ OTHER_PID = "DC202603-002"  # OTHER_VILLAGE, assigned, not copied to police
 TID = "T-6aae7a6f06"  # police leads
 COOP_TID = "T-0ee200cdd1"  # agriculture leads; police, natural_resources cooperate
 OTHER_TID = "T-5229b9fcfb"  # agriculture leads; environment, natural_resources cooperate
+OWN_PATCH = "44188220260027"  # VILLAGE, established illegal (verified, its problem opened)
 CID = "JB202400001"  # a complaint (the layer is restricted)
 ESCALATION = "镇林长办提〔2026〕2号"  # to VILLAGE, copied to police (not to education)
 OTHER_ESCALATION = "镇林长办挂〔2026〕1号"  # to OTHER_VILLAGE, copied to neither
@@ -118,6 +119,12 @@ GET    /problems/{problem_id}                              other_problem     401
 PATCH  /problems/{problem_id}                              move_problem      401    403  200    404  403    403    200   yes
 POST   /problems/{problem_id}/evidence                     upload_photo      401    403  201    404  403    403    201   yes
 GET    /problems/{problem_id}/evidence/{name}              photo             401    403  200    404  200    404    200   yes
+GET    /patches                                            patches_list      401    403  200    200  200    200    200   yes
+GET    /patches/{patch_id}                                 patch_read        401    403  200    404  200    200    200   yes
+PATCH  /patches/{patch_id}                                 patch_move        401    403  403    404  403    403    200   yes
+GET    /patches/{patch_id}/history                         patch_history     401    403  200    404  200    200    200   yes
+POST   /patches/{patch_id}/photos                          patch_photos      401    403  403    404  403    403    201   yes
+GET    /patches/{patch_id}/photos/{name}                   patch_photo       401    403  200    404  200    200    200   yes
 GET    /villages/status                                    village_status    401    200  200    200  200    200    200   yes
 GET    /reports/departments                                report            401    403  403    403  200    200    200   yes
 GET    /targets                                            targets           401    403  403    403  200    200    200   yes
@@ -216,6 +223,15 @@ def _photo(town: Town) -> str:
     """Store a photo of PID (as the office) and return its name."""
     res = town.client.post(
         f"/problems/{PID}/evidence", files=[("files", jpeg())], headers=town.headers("office")
+    )
+    assert res.status_code == 201, res.text
+    return str(res.json()["stored"][0])
+
+
+def _patch_photo(town: Town) -> str:
+    """Store a verification photo of OWN_PATCH (as the office) and return its name."""
+    res = town.client.post(
+        f"/patches/{OWN_PATCH}/photos", files=[("files", jpeg())], headers=town.headers("office")
     )
     assert res.status_code == 201, res.text
     return str(res.json()["stored"][0])
@@ -390,6 +406,24 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
         "files": [("files", jpeg())],
     },
     "photo": lambda town, who: {"method": "GET", "url": f"/problems/{PID}/evidence/{_photo(town)}"},
+    "patches_list": _get(f"/patches?as_of={AS_OF}"),
+    "patch_read": _get(f"/patches/{OWN_PATCH}"),
+    "patch_move": lambda town, who: {
+        "method": "PATCH",
+        "url": f"/patches/{OWN_PATCH}",
+        "json": {"state": "investigating", "note": "已立案查处"},
+        "headers": {"If-Match": town.get(f"/patches/{OWN_PATCH}", "office").headers["ETag"]},
+    },
+    "patch_history": _get(f"/patches/{OWN_PATCH}/history"),
+    "patch_photos": lambda town, who: {
+        "method": "POST",
+        "url": f"/patches/{OWN_PATCH}/photos",
+        "files": [("files", jpeg())],
+    },
+    "patch_photo": lambda town, who: {
+        "method": "GET",
+        "url": f"/patches/{OWN_PATCH}/photos/{_patch_photo(town)}",
+    },
     "village_status": _get(f"/villages/status?as_of={AS_OF}"),
     "report": _get(f"/reports/departments?from=2026-01-01&to={AS_OF}"),
     "targets": _get("/targets"),
@@ -609,7 +643,8 @@ def _own_problems(who: str, problems: list[dict[str, Any]]) -> None:
     elif who == "other_department":
         assert problems == []
     else:
-        assert len(problems) == 40
+        # the 40 of the problem list and 6 opened for patches established illegal
+        assert len(problems) == 46
 
 
 def _cc_list(value: Any) -> list[str]:
