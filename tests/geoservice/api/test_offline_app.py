@@ -12,12 +12,9 @@ the form. Screenshots as in ``test_pages_browser.py``.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -25,16 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from PIL import ExifTags, Image
-from PIL.TiffImagePlugin import IFDRational
+import zxingcpp
+from PIL import Image
 
 from geoservice.api.app import create_app
 from geoservice.api.routes.pages import get_today
 from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
+from geoservice.base.signin_link import signin_url, write_qr
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.store import history, read_problems, update_problem
+from tests.support.exif_photos import exif_photo, gps_block
+from tests.support.live_server import serve
 
 from .conftest import AS_OF, ROOT, VILLAGE
 
@@ -46,30 +45,15 @@ SYNCED = "#net .net-sync[data-synced]:not([data-synced=''])"
 
 @pytest.fixture
 def server(town_template: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """A copy of the town served by uvicorn on a free port, in a thread."""
+    """A copy of the town served by uvicorn on a free port, and a village cadre's token."""
     path = tmp_path / "town.gpkg"
     shutil.copy2(town_template, path)
     ws = Workspace(path)
-    tokens = {
-        "village": add_user(ws, name="测试村干部", by="test", role="village", village=VILLAGE)[1]
-    }
+    _, token = add_user(ws, name="测试村干部", by="test", role="village", village=VILLAGE)
     app = create_app(Settings(workspace=path, user="service", evidence_dir=tmp_path / "evidence"))
     app.dependency_overrides[get_today] = lambda: date.fromisoformat(AS_OF)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert srv.started, "uvicorn did not start"
-    yield {"base": f"http://127.0.0.1:{port}", "tokens": tokens, "ws": ws}
-    srv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(app) as base:
+        yield {"base": base, "token": token, "ws": ws}
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +111,12 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Any, str], None
     return take
 
 
-def _sign_in(page: Any, server: dict[str, Any]) -> None:
-    page.goto(server["base"] + "/app")
-    assert page.url.endswith("/signin")
-    page.fill("#token", server["tokens"]["village"])
-    page.click("form.form button[type=submit]")
+def _sign_in(page: Any, server: dict[str, Any], folder: Path) -> None:
+    """Sign in as a phone does: by the link of the person's QR code."""
+    qr = write_qr(signin_url(server["base"], server["token"]), folder / "qr.png")
+    with Image.open(qr) as im:
+        link = zxingcpp.read_barcodes(im)[0].text
+    page.goto(link)
     page.wait_for_url("**/app")
 
 
@@ -155,30 +140,18 @@ CACHE_SIZE = """async () => {
 }"""
 
 
-def _rational(value: float) -> IFDRational:
-    return IFDRational(round(value * 10000), 10000)
-
-
 def _gps_jpeg(lon: float, lat: float) -> dict[str, Any]:
-    """A photo with EXIF GPS (degrees, minutes, seconds) and the time it was taken."""
-    exif = Image.Exif()
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-
-    def dms(v: float) -> tuple[IFDRational, ...]:
-        d, rest = int(v), (v - int(v)) * 60
-        return (_rational(d), _rational(int(rest)), _rational((rest - int(rest)) * 60))
-
-    gps.update({1: "N", 2: dms(lat), 3: "E", 4: dms(lon), 29: "2026:11:27"})
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:11:27 10:24:00"
-    out = io.BytesIO()
-    Image.new("RGB", (320, 240), (40, 120, 60)).save(out, format="JPEG", exif=exif)
-    return {"name": "整改后.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
+    """A phone photo with EXIF GPS and the time it was taken (China Standard Time)."""
+    data = exif_photo(gps=gps_block(lat, lon), when="2026:11:27 10:24:00", offset="+08:00")
+    return {"name": "整改后.jpg", "mimeType": "image/jpeg", "buffer": data}
 
 
-def _problem_lonlat(ws: Workspace) -> tuple[float, float]:
-    problems = ws.read("problems").to_crs(4326)
-    point = problems[problems["problem_id"] == PROBLEM].geometry.iloc[0].representative_point()
-    return point.x, point.y
+def _problem_lonlat(ws: Workspace, north_m: float = 0.0) -> tuple[float, float]:
+    """Where the problem is (degrees), or ``north_m`` metres north of it."""
+    problems = ws.read("problems", columns=["problem_id"])
+    point = problems[problems["problem_id"] == PROBLEM].geometry.translate(yoff=north_m)
+    spot = point.to_crs(4326).iloc[0]
+    return spot.x, spot.y
 
 
 def _status(ws: Workspace) -> str:
@@ -192,10 +165,10 @@ def _wait_status(ws: Workspace, wanted: str, seconds: float = 30) -> None:
     assert _status(ws) == wanted
 
 
-def test_village_reports_offline_and_the_report_is_accepted_online(phone, server, shots):
+def test_village_reports_offline_and_the_report_is_accepted_online(phone, server, shots, tmp_path):
     page = phone.new_page()
     ws = server["ws"]
-    _sign_in(page, server)
+    _sign_in(page, server, tmp_path)
     report = _synced(page)
     assert report["failed"] == []
     size = page.evaluate(CACHE_SIZE)
@@ -219,7 +192,7 @@ def test_village_reports_offline_and_the_report_is_accepted_online(phone, server
     assert page.locator(".state-rejected").first.inner_text() == "已退回"
 
     # Typed and chosen offline, then the page restarts: nothing is lost.
-    lon, lat = _problem_lonlat(ws)
+    lon, lat = _problem_lonlat(ws, north_m=60)
     page.check("input[name=to][value=reported]")
     page.fill("#note", "已停止开采，矿坑已回填复绿。")
     page.set_input_files("#photos", [_gps_jpeg(lon, lat)])
@@ -248,13 +221,15 @@ def test_village_reports_offline_and_the_report_is_accepted_online(phone, server
     assert last["to_state"] == "reported"
     assert "回填复绿" in last["note"]
     assert len(list(last["evidence"])) == 1
+    caption = page.locator("section.photo-notes li").first.inner_text().strip()
+    assert caption == "拍摄于 2026-11-27 10:24，距问题位置 60 米"
     shots(page, "offline-04-report-accepted")
 
 
-def test_report_meeting_a_change_is_held_with_text_and_photo(phone, server, shots):
+def test_report_meeting_a_change_is_held_with_text_and_photo(phone, server, shots, tmp_path):
     page = phone.new_page()
     base, ws = server["base"], server["ws"]
-    _sign_in(page, server)
+    _sign_in(page, server, tmp_path)
     _synced(page)
     page.goto(f"{base}/app/problems/{PROBLEM}")
     phone.set_offline(True)
