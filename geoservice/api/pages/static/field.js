@@ -54,9 +54,10 @@
     sync: "Save now", syncing: "Saving…", pending: "{n} waiting to be sent",
     held: "To check and resubmit:", queued: "Saved on the phone; it will be sent when the network returns.",
     sent: "{n} report(s) sent.", signin: "Sign in again to send the waiting reports.",
-    refused: "Not sent. ", draft: "Restored what you typed before{v}.",
+    refused: "Not sent; your text and photos are kept in the form below: check and send again.", draft: "Restored what you typed before{v}.",
     newer: " (the page has changed since: version {a} → {b}; check before sending)",
-    signout: "{n} report(s) are still waiting to be sent and will be lost. Sign out anyway?"
+    signout: "{n} report(s) are still waiting to be sent and will be lost. Sign out anyway?",
+    insecure: "This address is not HTTPS: the phone cannot keep pages offline (reports made without network are still kept)."
   } : {
     offline: "离线：显示的是 {t} 保存的内容；报告先存在手机上，联网后自动发送。",
     unreachable: "连不上服务：报告先存在手机上。",
@@ -64,9 +65,10 @@
     sync: "立即保存", syncing: "正在保存…", pending: "待发送 {n} 条",
     held: "需核对后重新提交：", queued: "已存在手机上，联网后自动发送。",
     sent: "已发送 {n} 条报告。", signin: "请重新登录，待发送的报告将随后发送。",
-    refused: "未发送。", draft: "已恢复上次填写的内容{v}。",
+    refused: "未发送；你填写的说明和照片已保留在下面的表单中，请核对后重新提交。", draft: "已恢复上次填写的内容{v}。",
     newer: "（之后页面已更新：版本 {a} → {b}，请核对后再提交）",
-    signout: "还有 {n} 条报告未发送，退出后将丢失。仍要退出吗？"
+    signout: "还有 {n} 条报告未发送，退出后将丢失。仍要退出吗？",
+    insecure: "本地址不是 HTTPS，手机无法离线保存页面（断网时填写的报告仍会暂存）。"
   };
   function say(key, values) {
     return W[key].replace(/\{(\w+)\}/g, function (_, k) { return String(values[k]); });
@@ -118,9 +120,9 @@
       } else if (state.unreachable) {
         line(W.unreachable, "net-banner");
       }
-      var status = line(mine ? say("synced", { t: when(mine.at) }) : W.never, "net-sync");
+      var status = line(mine ? say("synced", { t: when(mine.at) }) : (worker || window.isSecureContext ? W.never : W.insecure), "net-sync");
       status.setAttribute("data-synced", mine ? mine.at : "");
-      if (!offline) {
+      if (!offline && worker) {
         var button = document.createElement("button");
         button.type = "button";
         button.className = "link";
@@ -175,6 +177,7 @@
     }).then(function (reg) {
       worker = reg.active;
       requestSync(false);
+      render();
     }, function () { return null; });
   }
 
@@ -203,7 +206,18 @@
       page: pagePath(), title: document.title.split(" · ")[0], at: new Date().toISOString()
     };
   }
-  var KEEP = { csrf_token: true, version: true };
+  var KEEP = { csrf_token: true, version: true, submission_id: true };
+  /* A form's submission_id names one submission (the service stores a replayed one once).
+   * A page kept offline is opened many times: each opening, and each report queued from
+   * it, gets an id of its own. */
+  function freshId(form) {
+    var input = form.querySelector("input[name=submission_id]");
+    if (!input || !window.crypto || !window.crypto.getRandomValues) { return; }
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    input.value = Array.prototype.map.call(bytes, function (b) {
+      return (b < 16 ? "0" : "") + b.toString(16);
+    }).join("");
+  }
   function fill(form, draft) {
     var values = {};
     draft.fields.forEach(function (f) { (values[f[0]] = values[f[0]] || []).push(f[1]); });
@@ -393,6 +407,7 @@
       }
       form.removeAttribute("data-sending");
       form.reset();
+      freshId(form);
       notice(form, "ok", "", o.kind === "signin" ? W.signin : W.queued);
       return render();
     });
@@ -400,6 +415,7 @@
 
   document.addEventListener("submit", submit);
   forms.forEach(function (form) {
+    freshId(form);
     form.addEventListener("input", function () { saveDraft(form); });
     form.addEventListener("change", function () { saveDraft(form); });
     restore(form);
@@ -415,7 +431,8 @@
         if (n && !window.confirm(say("signout", { n: n }))) { return; }
         localStorage.removeItem(SYNC_KEY);
         var names = ["field-pages", "field-shell", "field-tiles", "field-photos"];
-        return Promise.all(names.map(function (c) { return caches.delete(c); })).then(function () {
+        var gone = window.caches ? names.map(function (c) { return window.caches.delete(c); }) : [];
+        return Promise.all(gone).then(function () {
           return store("drafts", "readwrite", function (s) { return s.clear(); });
         }).then(function () { out.submit(); });
       });
