@@ -133,6 +133,8 @@ def _caption(
         zh_why, en_why = "照片没有位置信息", "the photo has no position"
     if taken:
         return pick(lang, f"拍摄于 {taken}，{zh_why}", f"taken on {taken}; {en_why}")
+    if meta.get("gps") == "none":
+        return pick(lang, "照片没有拍摄时间和位置信息", "the photo has no capture time or position")
     return pick(lang, f"照片没有拍摄时间；{zh_why}", f"no capture time; {en_why}")
 
 

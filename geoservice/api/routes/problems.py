@@ -40,6 +40,7 @@ from geoservice.api.patch_models import PatchProgressFields
 from geoservice.api.responses import content_disposition
 from geoservice.base.access import Principal
 from geoservice.workflow import problem_actions as actions
+from geoservice.workflow.photo_places import PhotoNote, photo_notes
 
 router = APIRouter(tags=["problems"])
 
@@ -88,6 +89,15 @@ class HistoryEntry(BaseModel):
 class Photo(BaseModel):
     name: str
     url: str
+    taken_at: str | None = Field(
+        default=None,
+        description="capture time from the photo's EXIF, YYYY-MM-DD HH:MM (China Standard "
+        "Time when the photo records its UTC offset)",
+    )
+    distance_m: float | None = Field(
+        default=None, description="metres from the problem to the photo's EXIF GPS position"
+    )
+    caption: str | None = Field(default=None, description="when and how far, as the page says")
 
 
 class NextState(BaseModel):
@@ -282,8 +292,19 @@ def get_problem(
     )
     audit(request, principal, "problem.read", problem_id, {"version": detail["version"]})
     response.headers["ETag"] = _etag(int(detail["version"]))
-    photos = [{"name": n, "url": _photo_url(request, problem_id, n)} for n in detail["photos"]]
+    notes = photo_notes(ws, settings.evidence_path(), "problem", problem_id, detail["photos"], lang)
+    photos = [_photo(request, problem_id, n, notes.get(n)) for n in detail["photos"]]
     return {**detail, "photos": photos}
+
+
+def _photo(request: Request, problem_id: str, name: str, note: PhotoNote | None) -> dict[str, Any]:
+    """A photo's name and address, with when and how far from the problem it was taken."""
+    found = (
+        {"taken_at": note.taken, "distance_m": note.distance_m, "caption": note.text}
+        if note
+        else {}
+    )
+    return {"name": name, "url": _photo_url(request, problem_id, name), **found}
 
 
 @router.patch("/problems/{problem_id}", response_model=ChangeResult)

@@ -127,3 +127,14 @@ def test_the_target_page_says_where_an_action_photo_was_taken(pages):
     assert res.status_code == 303
     page = pages.get(f"/app/targets/{tid}", "department").text
     assert "拍摄于 2026-11-27 14:02，在目标范围内" in page
+
+
+def test_the_problem_json_gives_each_photos_time_and_distance(pages):
+    _report(pages, _photo(pages, 35))
+    body = pages.get(f"/problems/{PROBLEM}?lang=en", "village").json()
+    [photo] = body["photos"]
+    assert (photo["taken_at"], photo["distance_m"]) == (
+        "2026-11-27 09:15",
+        pytest.approx(35, abs=0.5),
+    )
+    assert photo["caption"] == "taken 35 m from the problem, on 2026-11-27 09:15"

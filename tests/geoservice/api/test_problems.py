@@ -293,7 +293,8 @@ def test_a_village_uploads_a_photo_that_is_stored_small_and_served(town):
     assert photo.headers["content-type"] == "image/jpeg"
     assert photo.headers["cache-control"].startswith("private")
     detail = town.get(f"/problems/{REJECTED}", "village").json()
-    assert detail["photos"] == [{"name": name, "url": res.json()["urls"][0]}]
+    assert [(p["name"], p["url"]) for p in detail["photos"]] == [(name, res.json()["urls"][0])]
+    assert detail["photos"][0]["caption"] == "照片没有拍摄时间和位置信息"
 
 
 def test_a_text_file_named_jpg_is_422(town):

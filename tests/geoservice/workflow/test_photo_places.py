@@ -95,3 +95,8 @@ def test_photos_without_metadata_get_no_caption(ws, tmp_path):  # type: ignore[n
 
 def test_no_photos_no_captions(ws, tmp_path):  # type: ignore[no-untyped-def]
     assert photo_notes(ws, tmp_path, "problem", "P-1", []) == {}
+
+
+def test_a_photo_with_neither_time_nor_position_says_both_are_missing(ws, tmp_path):  # type: ignore[no-untyped-def]
+    note = _notes(ws, tmp_path, exif_photo(), "en")
+    assert note.text == "the photo has no capture time or position"
