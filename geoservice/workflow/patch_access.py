@@ -43,7 +43,7 @@ from geoservice.workflow.patch_store import (
     transaction,
     update_patch,
 )
-from geoservice.workflow.photos import photo_path, problem_photos, save_photos
+from geoservice.workflow.photos import problem_photos, save_photos, served_photo
 from geoservice.workflow.problem_actions import expected_version
 from layers.codes import CATEGORIES
 from layers.messages import Lang
@@ -257,6 +257,8 @@ def patch_photos(evidence_folder: Path, patch_id: str) -> list[str]:
 def patch_photo(
     ws: Workspace, principal: Principal, patch_id: str, name: str, evidence_folder: Path
 ) -> Path:
-    """The stored photo ``name`` of a patch in the caller's scope."""
+    """The stored photo ``name`` of a patch in the caller's scope: with the photo's EXIF
+    for the office, the copy without metadata for everyone else
+    (:func:`~geoservice.workflow.photos.served_photo`)."""
     find_patch(ws, principal, patch_id, date.today())
-    return photo_path(patch_photo_folder(evidence_folder), patch_id, name)
+    return served_photo(patch_photo_folder(evidence_folder), patch_id, name, principal.role)

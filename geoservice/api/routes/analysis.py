@@ -5,6 +5,8 @@
     the effective rules and answers 201 with the summary ``geoservice analyze --json``
     prints: counts (flagged parcels, targets by priority and by lead department, criminal
     targets), the unmatched complaints and problems, the rules hash and the duration.
+    Then every change patch established illegal gets its problem and, above a criminal
+    threshold, its target (:mod:`geoservice.workflow.patch_links`).
 ``GET /analysis/runs/latest`` (office, department)
     The latest run record (when, who, as of which date, rules hash, input hashes,
     counts); 404 before the first run.
@@ -14,6 +16,7 @@ Both answers are built by :mod:`geoservice.analysis.run_summary`.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -32,6 +35,7 @@ from geoservice.api.deps import (
 )
 from geoservice.api.limits import ShortText
 from geoservice.base.access import Principal
+from geoservice.workflow.patch_links import link_illegal_patches
 
 router = APIRouter(tags=["analysis"])
 
@@ -86,6 +90,8 @@ def run_analysis(
             stored_lang=settings.lang,
         )
     )
+    # every patch established illegal gets its problem (and its target above a threshold)
+    link_illegal_patches(ws, date.fromisoformat(summary.as_of), principal.actor, rules=rules)
     detail = {
         "as_of": summary.as_of,
         "rules_hash": summary.rules_hash,

@@ -4,6 +4,7 @@ interpretation to 销号 with If-Match, 412 and 428, who may change a patch, pho
 from __future__ import annotations
 
 import io
+import sqlite3
 
 import pytest
 from PIL import Image
@@ -168,3 +169,23 @@ def test_a_problem_opened_for_a_patch_names_it(town):
     assert problem["patch_id"] == OWN_ILLEGAL
     assert problem["history"][0]["note"] == f"[patch {OWN_ILLEGAL}]"
     assert town.get("/problems/DC202609-003", "office").json()["patch_id"] is None
+
+
+@pytest.mark.slow
+def test_an_analysis_run_links_patches_again_without_new_problems(town):
+    # a workspace analysed before patch states were kept: no patch tables at all
+    with sqlite3.connect(town.path) as con:
+        con.execute("DROP TABLE patch_state")
+        con.execute("DROP TABLE patch_history")
+        con.execute(
+            "DELETE FROM gpkg_contents WHERE table_name IN ('patch_state', 'patch_history')"
+        )
+    before = len(town.get("/problems?limit=1000", "office").json())
+    res = town.client.post(
+        "/analysis/runs", json={"as_of": "2026-11-28"}, headers=town.headers("office")
+    )
+    assert res.status_code == 201, res.text
+    illegal = town.get("/patches?state=verified", "office").json()["patches"]
+    assert len(illegal) == 9 and all(p["problem_id"] for p in illegal)
+    # the problems opened earlier lie on the patches' parcels now: they are reused
+    assert len(town.get("/problems?limit=1000", "office").json()) == before
