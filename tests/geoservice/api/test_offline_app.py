@@ -187,6 +187,10 @@ def test_village_reports_offline_and_the_report_is_accepted_online(phone, server
     assert page.locator("#net .net-banner").inner_text().startswith("离线")
     assert page.locator(f"a[href='/app/problems/{PROBLEM}']").count() == 1
     shots(page, "offline-02-tasks-offline")
+    missing = page.goto(server["base"] + "/app?lang=en")  # never kept: said so, in English
+    assert missing is not None and missing.status == 503
+    assert page.locator("h1").inner_text() == "Not saved for offline use"
+    page.goto(server["base"] + "/app")
     page.click(f"a[href='/app/problems/{PROBLEM}']")
     page.wait_for_url(f"**/app/problems/{PROBLEM}")
     assert page.locator(".state-rejected").first.inner_text() == "已退回"
@@ -211,8 +215,7 @@ def test_village_reports_offline_and_the_report_is_accepted_online(phone, server
     page.wait_for_selector("#net .net-pending[data-count='1']")
     assert _status(ws) == "rejected"
 
-    phone.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    phone.set_offline(False)  # the page's online event sends what waits
     _wait_status(ws, "reported")
     page.wait_for_selector(".state-reported")
     assert page.locator("#net .net-pending").count() == 0
@@ -224,6 +227,10 @@ def test_village_reports_offline_and_the_report_is_accepted_online(phone, server
     caption = page.locator("section.photo-notes li").first.inner_text().strip()
     assert caption == "拍摄于 2026-11-27 10:24，距问题位置 60 米"
     shots(page, "offline-04-report-accepted")
+
+    page.click("nav.menu form button")  # signing out forgets the phone's copy
+    page.wait_for_url("**/signin**")
+    assert page.evaluate("caches.keys()") == []
 
 
 def test_report_meeting_a_change_is_held_with_text_and_photo(phone, server, shots, tmp_path):
@@ -244,7 +251,6 @@ def test_report_meeting_a_change_is_held_with_text_and_photo(phone, server, shot
     update_problem(ws, PROBLEM, "in_progress", f"village:{VILLAGE}:同事", note="已开始整改")
 
     phone.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_selector(".outbox-note.alert", timeout=30_000)
     held = page.locator(".outbox-note.alert").inner_text()
     assert "已开始整改" in held

@@ -421,7 +421,18 @@
     restore(form);
   });
 
-  /* Signing out forgets what the phone keeps for the person. */
+  /* Signing out forgets what the phone keeps for the person: the worker deletes its caches
+   * once a sync under way has ended (at most 10 s are waited for). */
+  function forget() {
+    if (!worker) { return Promise.resolve(); }
+    return new Promise(function (resolve) {
+      var timer = setTimeout(resolve, 10000);
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        if (event.data && event.data.type === "cleared") { clearTimeout(timer); resolve(); }
+      });
+      worker.postMessage({ type: "clear" });
+    });
+  }
   var out = document.querySelector("form[action^='/signout']");
   if (out) {
     out.addEventListener("submit", function (event) {
@@ -430,9 +441,7 @@
         var n = all.filter(function (e) { return e.user === user; }).length;
         if (n && !window.confirm(say("signout", { n: n }))) { return; }
         localStorage.removeItem(SYNC_KEY);
-        var names = ["field-pages", "field-shell", "field-tiles", "field-photos"];
-        var gone = window.caches ? names.map(function (c) { return window.caches.delete(c); }) : [];
-        return Promise.all(gone).then(function () {
+        return forget().then(function () {
           return store("drafts", "readwrite", function (s) { return s.clear(); });
         }).then(function () { out.submit(); });
       });

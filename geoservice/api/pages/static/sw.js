@@ -87,11 +87,14 @@ workbox.routing.setCatchHandler(function (args) {
 
 /* --- sync ------------------------------------------------------------------------------ */
 
-function keep(event, strategy, urls, report) {
+/* Bumped by "clear": a sync under way stops storing. */
+var generation = 0;
+
+function keep(event, strategy, urls, report, gen) {
   var queue = urls.slice();
   function next() {
     var url = queue.shift();
-    if (url === undefined) { return Promise.resolve(); }
+    if (url === undefined || gen !== generation) { return Promise.resolve(); }
     var request = new Request(url, { credentials: "same-origin" });
     var handled = strategy.handleAll({ event: event, request: request });
     return handled[1].then(function () { return handled[0]; }).then(function (r) {
@@ -122,7 +125,7 @@ function prune(name, urls, matchOptions) {
 
 function sync(event, lang) {
   var report = { type: "synced", kept: 0, failed: [], bytes: 0 };
-  var list;
+  var list, gen = generation;
   return fetch("/app/offline.json" + (lang === "en" ? "?lang=en" : ""), {
     credentials: "same-origin", cache: "no-store"
   }).then(function (r) {
@@ -130,12 +133,13 @@ function sync(event, lang) {
     return r.json();
   }).then(function (body) {
     list = body;
-    return keep(event, pages, list.pages, report);
+    return keep(event, pages, list.pages, report, gen);
   }).then(function () {
-    return keep(event, shell, list.shell, report);
+    return keep(event, shell, list.shell, report, gen);
   }).then(function () {
-    return keep(event, tiles, list.tiles, report);
+    return keep(event, tiles, list.tiles, report, gen);
   }).then(function () {
+    if (gen !== generation) { throw new Error("cleared while saving"); }
     var pagesKept = list.pages.map(function (u) { return u.replace(/[?&]saved=1/, ""); });
     return Promise.all([
       prune(PAGES, pagesKept), prune(SHELL, list.shell), prune(TILES, list.tiles, { ignoreVary: true })
@@ -170,7 +174,10 @@ self.addEventListener("message", function (event) {
     }
     event.waitUntil(running);
   } else if (data.type === "clear") {
-    event.waitUntil(Promise.all(CACHES.map(function (n) { return caches.delete(n); }))
-      .then(function () { return tell({ type: "cleared" }); }));
+    /* A sync under way stops; the caches go once it has (or it would store pages again). */
+    generation += 1;
+    event.waitUntil((running || Promise.resolve()).then(function () {
+      return Promise.all(CACHES.map(function (n) { return caches.delete(n); }));
+    }).then(function () { return tell({ type: "cleared" }); }));
   }
 });
