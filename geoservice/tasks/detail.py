@@ -42,7 +42,15 @@ from geoservice.workflow.target_actions import target_detail as target_outcome
 from layers.codes import PROBLEM_STATES
 from layers.messages import Lang
 
-__all__ = ["changes_since", "problem_detail", "submit_action", "submit_update", "target_detail"]
+__all__ = [
+    "changes_since",
+    "lonlat_shapes",
+    "problem_detail",
+    "shape_collection",
+    "submit_action",
+    "submit_update",
+    "target_detail",
+]
 
 NOTE_MAX_CHARS = 2000
 SIMPLIFY_METRES = 5.0
@@ -83,6 +91,11 @@ def _lonlat_shapes(
 
 def _collection(*parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [f for p in parts for f in p]}
+
+
+# The same, for the other detail pages (change patches).
+lonlat_shapes = _lonlat_shapes
+shape_collection = _collection
 
 
 def _scoped_problem(

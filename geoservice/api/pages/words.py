@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from geoservice.api.pages.patch_words import PATCH_WORDS
+
 WORDS: dict[str, tuple[str, str]] = {
     "app": ("林长制整改任务", "Forest-chief tasks"),
     "menu": ("菜单", "Menu"),
@@ -160,4 +162,5 @@ WORDS: dict[str, tuple[str, str]] = {
     "error.429": ("尝试次数过多", "Too many attempts"),
     "error.503": ("服务暂不可用", "Service unavailable"),
     "back": ("返回我的任务", "Back to my tasks"),
+    **PATCH_WORDS,
 }

@@ -52,6 +52,7 @@ from geoservice.base.errors import (
 from geoservice.tasks import lists as tasks
 from geoservice.tasks.detail import submit_action
 from geoservice.tasks.escalation_records import village_letters
+from geoservice.tasks.patch_records import patch_tasks
 from layers.codes import PROBLEM_STATES
 from layers.errors import MessageError
 from layers.messages import pick
@@ -229,10 +230,18 @@ def my_tasks(
 ) -> Response:
     """What the person has to do: by role (village, department, office, viewer)."""
     audit(request, principal, "page.tasks", principal.role)
+    patches = patch_tasks(ws, principal, today)
     if principal.role == "village":
         items = tasks.village_tasks(ws, principal, today)
         letters = village_letters(ws, principal, page_lang(request))
-        return render(request, "tasks_village.html", principal, problems=items, escalations=letters)
+        return render(
+            request,
+            "tasks_village.html",
+            principal,
+            problems=items,
+            patches=patches,
+            escalations=letters,
+        )
     if principal.role == "department":
         dept = tasks.department_tasks(ws, principal, today)
         return render(
@@ -241,10 +250,18 @@ def my_tasks(
             principal,
             targets=dept.targets,
             problems=dept.problems,
+            patches=patches,
         )
     if principal.role == "office":
         office = tasks.office_tasks(ws, principal, today, _filters(request))
-        return render(request, "tasks_office.html", principal, office=office, states=PROBLEM_STATES)
+        return render(
+            request,
+            "tasks_office.html",
+            principal,
+            office=office,
+            states=PROBLEM_STATES,
+            patches=patches,
+        )
     summary = tasks.public_summary(ws, today)
     return render(request, "tasks_viewer.html", principal, villages=summary)
 

@@ -125,6 +125,9 @@ PATCH  /patches/{patch_id}                                 patch_move        401
 GET    /patches/{patch_id}/history                         patch_history     401    403  200    404  200    200    200   yes
 POST   /patches/{patch_id}/photos                          patch_photos      401    403  403    404  403    403    201   yes
 GET    /patches/{patch_id}/photos/{name}                   patch_photo       401    403  200    404  200    200    200   yes
+GET    /app/patches/{patch_id}                             page_patch        303    404  200    404  200    200    200   yes
+POST   /app/patches/{patch_id}                             page_patch_act    303    404  403    404  403    403    303   yes
+GET    /app/patches/{patch_id}/photos/{name}               page_patch_photo  303    404  200    404  200    200    200   yes
 GET    /villages/status                                    village_status    401    200  200    200  200    200    200   yes
 GET    /reports/departments                                report            401    403  403    403  200    200    200   yes
 GET    /targets                                            targets           401    403  403    403  200    200    200   yes
@@ -226,6 +229,13 @@ def _photo(town: Town) -> str:
     )
     assert res.status_code == 201, res.text
     return str(res.json()["stored"][0])
+
+
+def _patch_version(town: Town) -> str:
+    """The version of OWN_PATCH (its ETag as the office sees it), for the page's form."""
+    res = town.get(f"/patches/{OWN_PATCH}", "office")
+    assert res.status_code == 200, res.text
+    return str(res.headers["ETag"]).strip('"')
 
 
 def _patch_photo(town: Town) -> str:
@@ -424,6 +434,16 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
         "method": "GET",
         "url": f"/patches/{OWN_PATCH}/photos/{_patch_photo(town)}",
     },
+    "page_patch": _get(f"/app/patches/{OWN_PATCH}"),
+    "page_patch_act": lambda town, who: {
+        "method": "POST",
+        "url": f"/app/patches/{OWN_PATCH}",
+        "data": {"to": "investigating", "note": "已立案查处", "version": _patch_version(town)},
+    },
+    "page_patch_photo": lambda town, who: {
+        "method": "GET",
+        "url": f"/app/patches/{OWN_PATCH}/photos/{_patch_photo(town)}",
+    },
     "village_status": _get(f"/villages/status?as_of={AS_OF}"),
     "report": _get(f"/reports/departments?from=2026-01-01&to={AS_OF}"),
     "targets": _get("/targets"),
@@ -545,6 +565,7 @@ MUTATING = frozenset(
         "import_problems",
         "import_replace",
         "page_report",
+        "page_patch_act",
         "new_problem",
         "move_problem",
         "upload_photo",

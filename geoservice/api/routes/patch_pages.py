@@ -1,0 +1,231 @@
+"""Phone pages of a change patch (森林督查变化图斑) for the verifier.
+
+``/app/patches/{id}``: the patch's facts, map, state with its stage deadline, links and
+history; for the office and the forestry department a form to verify it (legality, date,
+note, photos) or move it to its next stage, version-checked: a form based on an older
+version is answered 412 with what changed and the typed text kept. A village cadre reads
+its own village's patches. The domain work is in :mod:`geoservice.tasks.patch_detail`;
+errors become pages as on the other field pages (:class:`~geoservice.api.routes.pages.PageRoute`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, RedirectResponse
+from starlette.datastructures import UploadFile
+
+from geoservice.api.csrf import FIELD, check_form_token
+from geoservice.api.deps import SettingsDep, WorkspaceDep, audit, request_context
+from geoservice.api.errors import status_for
+from geoservice.api.limits import check_length, current_limit
+from geoservice.api.pages.render import page_lang, render
+from geoservice.api.routes.pages import PagePrincipal, PageRoute, Today
+from geoservice.base.access import Principal
+from geoservice.base.errors import OptionError, StaleVersionError, TooLargeError, message
+from geoservice.tasks.patch_detail import (
+    PatchDetail,
+    patch_changes_since,
+    patch_detail,
+    submit_patch,
+)
+from geoservice.tasks.patch_records import cause_words
+from geoservice.workflow.patch_access import patch_photo
+from geoservice.workflow.patch_states import LEGALITIES
+from layers.errors import MessageError
+
+__all__ = ["router"]
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["pages"])
+
+
+def _page(
+    request: Request,
+    principal: Principal,
+    detail: PatchDetail,
+    today: date,
+    max_photo_mb: int,
+    status_code: int = 200,
+    **values: Any,
+) -> Response:
+    lang = page_lang(request)
+    defaults: dict[str, Any] = {
+        "saved": False,
+        "error": None,
+        "changes": None,
+        "note": "",
+        "chosen": None,
+        "legality": None,
+        "verified_on": None,
+    }
+    return render(
+        request,
+        "patch.html",
+        principal,
+        status_code=status_code,
+        detail=detail,
+        today=today.isoformat(),
+        legalities=LEGALITIES,
+        cause=lambda code: cause_words(code, lang),
+        max_photo_mb=max_photo_mb,
+        max_note_chars=current_limit("note"),
+        **{**defaults, **values},
+    )
+
+
+@router.get("/app/patches/{patch_id}")
+def patch_page(
+    request: Request,
+    patch_id: str,
+    principal: PagePrincipal,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+    today: Today,
+) -> Response:
+    """A change patch's facts, map, state, links and history; the verifier's form when
+    the person may move it on."""
+    detail = patch_detail(ws, principal, patch_id, today, settings.evidence_path())
+    audit(request, principal, "page.patch", patch_id)
+    saved = request.query_params.get("saved") == "1"
+    return _page(request, principal, detail, today, settings.max_photo_mb, saved=saved)
+
+
+async def _photos(form: Any) -> list[tuple[str, bytes]]:
+    """The chosen photos (an empty file input sends one nameless empty part: skipped)."""
+    out: list[tuple[str, bytes]] = []
+    for item in form.getlist("photos"):
+        if isinstance(item, UploadFile):
+            data = await item.read()
+            if item.filename or data:
+                out.append((item.filename or "", data))
+    return out
+
+
+def _version(text: str) -> int:
+    if not text.strip().isdigit():
+        raise OptionError(
+            message(
+                "pages.bad_patch_version",
+                f"表单的版本号为“{text}”，应为整数；请重新打开图斑页面后再提交。",
+                f"The form's `version` was {text!r} but is expected to be a whole number; "
+                "open the patch page again and resubmit.",
+            )
+        )
+    return int(text)
+
+
+def _day(text: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise OptionError(
+            message(
+                "pages.bad_verified_on",
+                f"核实日期为“{text}”，应为 YYYY-MM-DD 格式，如 2026-12-01。",
+                f"The verification date was {text!r} but is expected to be YYYY-MM-DD, "
+                "e.g. 2026-12-01.",
+            )
+        ) from None
+
+
+def _legality(text: str) -> str | None:
+    return text.strip() or None
+
+
+@router.post("/app/patches/{patch_id}")
+async def act_on_patch(
+    request: Request,
+    patch_id: str,
+    principal: PagePrincipal,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+    today: Today,
+) -> Response:
+    """Verify a patch or move it on (next stage, legality, date, note, up to 4 photos).
+
+    Success: 303 to the patch page. A change made meanwhile by someone else: 412 with what
+    changed and the typed text kept. Refused photos or fields: the page again with the
+    message (413/422).
+    """
+    async with request.form(max_files=16, max_fields=16) as form:
+        fields = {k: str(form.get(k) or "") for k in ("to", "legality", "verified_on", "note")}
+        raw_version = str(form.get("version") or "")
+        photos = await _photos(form)
+        sent_token = form.get(FIELD)
+    typed = {
+        "note": fields["note"],
+        "chosen": fields["to"],
+        "legality": _legality(fields["legality"]),
+        "verified_on": fields["verified_on"],
+    }
+    detail_of: dict[str, Any] = {"to": fields["to"], "version": raw_version, "photos": len(photos)}
+    version = None
+    try:
+        check_form_token(request, sent_token)
+        check_length("note", fields["note"], "note")
+        version = _version(raw_version)
+        change = submit_patch(
+            ws,
+            principal,
+            patch_id,
+            to=fields["to"],
+            legality=_legality(fields["legality"]),
+            verified_on=_day(fields["verified_on"]),
+            note=fields["note"],
+            version=version,
+            photos=photos,
+            evidence_folder=settings.evidence_path(),
+            max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
+            as_of=today,
+            context=request_context(request, principal),
+        )
+    except MessageError as exc:
+        audit(request, principal, "page.patch.act", patch_id, {**detail_of, "refused": exc.code})
+        if not isinstance(exc, StaleVersionError | OptionError | TooLargeError):
+            raise
+        detail = patch_detail(ws, principal, patch_id, today, settings.evidence_path())
+        shown: dict[str, Any] = {"error": exc.text(page_lang(request))}
+        if isinstance(exc, StaleVersionError) and version is not None:
+            shown = {"changes": patch_changes_since(ws, patch_id, version)}
+        return _page(
+            request,
+            principal,
+            detail,
+            today,
+            settings.max_photo_mb,
+            status_for(exc),
+            **typed,
+            **shown,
+        )
+    audit(
+        request,
+        principal,
+        "page.patch.act",
+        patch_id,
+        {**detail_of, "state": change["to_state"], "version": change["version"]},
+    )
+    target = f"/app/patches/{quote(patch_id, safe='')}?saved=1"
+    if page_lang(request) == "en":
+        target += "&lang=en"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/app/patches/{patch_id}/photos/{name}")
+def patch_photo_file(
+    request: Request,
+    patch_id: str,
+    name: str,
+    principal: PagePrincipal,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+) -> Response:
+    """One photo (JPEG) of a patch the person may see."""
+    path = patch_photo(ws, principal, patch_id, name, settings.evidence_path())
+    audit(request, principal, "page.patch.photo", f"{patch_id}/{name}")
+    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type="image/jpeg", headers=headers)
