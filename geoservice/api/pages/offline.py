@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -135,8 +136,26 @@ def _page(path: str, lang: Lang) -> str:
     return path + ("?lang=en" if lang == "en" else "")
 
 
-def page_urls(ws: Workspace, principal: Principal, today: date, lang: Lang) -> list[str]:
-    """The task list and the page of each problem and target on it."""
+# Field pages kept by role when the service has them (route path -> roles): recording a
+# new problem or a patrol, observing at a target, and what those pages fetch.
+FIELD_PAGES: dict[str, tuple[str, ...]] = {
+    "/app/capture": ("village",),
+    "/app/patrol": ("village", "department"),
+    "/app/field/crs.json": ("village", "department"),
+}
+OBSERVE = "/app/targets/{target_id}/observe"
+
+
+def page_urls(
+    ws: Workspace,
+    principal: Principal,
+    today: date,
+    lang: Lang,
+    routes: Collection[str] = (),
+) -> list[str]:
+    """The task list and the page of each problem and target on it; of the field pages
+    (:data:`FIELD_PAGES`, and a department's observation page of each target) those whose
+    route path is among ``routes``."""
     problems: list[str] = []
     targets: list[str] = []
     if principal.role == "village":
@@ -148,11 +167,25 @@ def page_urls(ws: Workspace, principal: Principal, today: date, lang: Lang) -> l
     pages = [_page("/app", lang)]
     pages += [_page(f"/app/problems/{quote(i, safe='')}", lang) for i in problems]
     pages += [_page(f"/app/targets/{quote(i, safe='')}", lang) for i in targets]
+    pages += [
+        path if path.endswith(".json") else _page(path, lang)
+        for path, roles in FIELD_PAGES.items()
+        if path in routes and principal.role in roles
+    ]
+    if OBSERVE in routes:
+        pages += [_page(f"/app/targets/{quote(i, safe='')}/observe", lang) for i in targets]
     return pages
 
 
-def offline_list(ws: Workspace, principal: Principal, today: date, lang: Lang) -> dict[str, Any]:
-    """The URLs the phone keeps for ``principal`` (see the module), with the working area.
+def offline_list(
+    ws: Workspace,
+    principal: Principal,
+    today: date,
+    lang: Lang,
+    routes: Collection[str] = (),
+) -> dict[str, Any]:
+    """The URLs the phone keeps for ``principal`` (see the module), with the working area;
+    ``routes``: the route paths of the service (see :func:`page_urls`).
 
     Returns
     -------
@@ -167,7 +200,7 @@ def offline_list(ws: Workspace, principal: Principal, today: date, lang: Lang) -
     layers = [layer for layer in OFFLINE_LAYERS if layer in visible]
     addresses = area_tiles(boxes) if layers else []
     tiles = [f"/tiles/{layer}/{a}.mvt" for layer in layers for a in addresses]
-    pages = page_urls(ws, principal, today, lang)
+    pages = page_urls(ws, principal, today, lang, routes)
     shell = shell_urls()
     zooms = [addresses[0].z, addresses[-1].z] if addresses else None
     return {

@@ -111,7 +111,8 @@ def offline_urls(
     request: Request, principal: Caller, ws: WorkspaceDep, today: Today
 ) -> JSONResponse:
     """The URLs to keep on the phone for the caller (401 without a sign-in)."""
-    body = offline_list(ws, principal, today, page_lang(request))
+    routes = {str(getattr(r, "path", "")) for r in request.app.routes}
+    body = offline_list(ws, principal, today, page_lang(request), routes)
     counts = {k: len(body[k]) for k in ("pages", "shell", "tiles")}
     audit(request, principal, "page.offline", principal.user_id, counts)
     return JSONResponse(body, headers=_PRIVATE)

@@ -109,6 +109,7 @@ def test_village_tiles_cover_the_village_at_zoom_16(town_module):
     assert len(z16) == len(xs) * len(ys)
 
 
+@pytest.mark.slow
 def test_every_listed_tile_is_served_to_the_village(town_module):
     body = town_module.get("/app/offline.json", "village").json()
     for url in body["tiles"][:: max(1, len(body["tiles"]) // 20)]:
@@ -170,3 +171,28 @@ def test_offline_list_of_a_village_without_problems_still_has_the_task_list(town
     assert body["pages"][0] == "/app"
     assert body["user"] == principal.user_id
     assert VILLAGE not in str(body["boxes"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", ["village", "department"])
+def test_every_listed_page_opens_for_its_person(town_module, who):
+    body = town_module.get("/app/offline.json", who).json()
+    for url in body["pages"] + body["shell"]:
+        assert town_module.get(url, who).status_code == 200, url
+
+
+def test_field_pages_are_kept_only_when_the_service_has_them(town_module):
+    ws = town_module.ws
+    from datetime import date
+
+    village = authenticate(ws, town_module.tokens["village"])
+    department = authenticate(ws, town_module.tokens["department"])
+    day = date(2026, 11, 28)
+    routes = {"/app/capture", "/app/patrol", "/app/targets/{target_id}/observe"}
+    assert "/app/capture" not in offline_list(ws, village, day, "zh")["pages"]
+    kept = offline_list(ws, village, day, "zh", routes)["pages"]
+    assert {"/app/capture", "/app/patrol"} <= set(kept)
+    dept = offline_list(ws, department, day, "en", routes)["pages"]
+    assert "/app/capture?lang=en" not in dept
+    assert "/app/patrol?lang=en" in dept
+    assert any(p.endswith("/observe?lang=en") for p in dept)
