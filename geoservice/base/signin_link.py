@@ -21,7 +21,7 @@ import segno
 from geoservice.base.errors import OptionError, message
 from geoservice.base.settings import check_public_url
 
-__all__ = ["QR_SUFFIXES", "signin_base", "signin_url", "write_qr"]
+__all__ = ["QR_SUFFIXES", "check_qr_path", "signin_base", "signin_url", "write_qr"]
 
 QR_SUFFIXES = (".png", ".svg")
 # Error correction "M" (15 % of the code may be damaged or dirty) and 8 pixels a module:
@@ -75,9 +75,8 @@ def signin_url(base: str, token: str) -> str:
     return f"{base.rstrip('/')}/signin#token={quote(token, safe='')}"
 
 
-def write_qr(url: str, path: Path) -> Path:
-    """Write a QR code of ``url`` to ``path`` (PNG or SVG by its suffix), readable only by
-    its owner (it holds a bearer token).
+def check_qr_path(path: Path) -> Path:
+    """``path`` when a QR code can be written there (checked before a token is issued).
 
     Raises
     ------
@@ -85,8 +84,7 @@ def write_qr(url: str, path: Path) -> Path:
         ``path`` does not end in ``.png`` or ``.svg``, or its folder does not exist.
     """
     path = Path(path)
-    kind = path.suffix.lower()
-    if kind not in QR_SUFFIXES:
+    if path.suffix.lower() not in QR_SUFFIXES:
         raise OptionError(
             message(
                 "signin.bad_qr_file",
@@ -103,6 +101,14 @@ def write_qr(url: str, path: Path) -> Path:
                 "choose another.",
             )
         )
+    return path
+
+
+def write_qr(url: str, path: Path) -> Path:
+    """Write a QR code of ``url`` to ``path`` (PNG or SVG by its suffix), readable only by
+    its owner (it holds a bearer token). OptionError as :func:`check_qr_path`."""
+    path = check_qr_path(path)
+    kind = path.suffix.lower()
     buffer = io.BytesIO()
     segno.make(url, error=_ERROR, micro=False).save(buffer, kind=kind[1:], scale=_SCALE, border=4)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -132,11 +132,15 @@ def users_add(
 ) -> None:
     """添加用户并显示其令牌（只显示这一次）/ Add a user and print its token once."""
     from geoservice.base.access import add_user
-    from geoservice.base.signin_link import signin_base
+    from geoservice.base.signin_link import check_qr_path, signin_base
 
     with command(workspace, lang, as_json) as cmd:
-        # The link's address is checked before the user is added: nothing is half done.
-        base = signin_base(base_url, cmd.settings.public_url) if qr is not None else None
+        # The link's address and file are checked before the user is added: nothing is
+        # half done (a user whose token was never shown).
+        base = None
+        if qr is not None:
+            base = signin_base(base_url, cmd.settings.public_url)
+            check_qr_path(qr)
         user, token = add_user(
             cmd.workspace,
             role=role,
@@ -201,10 +205,11 @@ def users_qr(
     """为已有用户签发新令牌并写出登录二维码（旧令牌随即失效）/ Issue a new token for an
     existing user and write its sign-in QR code (the old token stops working)."""
     from geoservice.base.access import reissue_token
-    from geoservice.base.signin_link import signin_base
+    from geoservice.base.signin_link import check_qr_path, signin_base
 
     with command(workspace, lang, as_json) as cmd:
         base = signin_base(base_url, cmd.settings.public_url)
+        check_qr_path(qr)
         person, token = reissue_token(cmd.workspace, user, cmd.settings.user)
         written = _qr(qr, base, token)
 

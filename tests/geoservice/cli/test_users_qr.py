@@ -4,6 +4,7 @@ token only in its fragment, decoded back with zxing-cpp."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import stat
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -101,6 +102,24 @@ def test_a_qr_file_that_is_not_png_or_svg_is_refused(ws, tmp_path):
     res = _add(ws, tmp_path / "a.jpg", "--base-url", BASE)
     assert res.exit_code == 2
     assert "--qr was" in res.output and ".png or .svg" in res.output
+    assert _cli(ws, "users", "list").stdout.strip() == "[]"
+
+
+def test_a_qr_file_in_a_missing_folder_adds_no_user(ws, tmp_path):
+    res = _add(ws, tmp_path / "nowhere" / "a.png", "--base-url", BASE)
+    assert res.exit_code == 2
+    assert "does not exist" in res.output
+    assert _cli(ws, "users", "list").stdout.strip() == "[]"
+
+
+def test_reissuing_a_token_is_audited_without_the_token(ws, tmp_path):
+    _add(ws, tmp_path / "a.png", "--base-url", BASE)
+    res = _cli(ws, "users", "qr", "张三", "--qr", str(tmp_path / "b.png"), "--base-url", BASE)
+    token = json.loads(res.stdout)["token"]
+    with sqlite3.connect(ws.path) as con:
+        rows = con.execute("SELECT action, target, detail FROM audit_log").fetchall()
+    assert [r for r in rows if r[0] == "user.reissue"]
+    assert not any(token in str(r) for r in rows)
 
 
 def test_users_qr_reissues_the_token_and_the_old_one_stops_working(ws, tmp_path):
