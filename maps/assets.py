@@ -49,12 +49,13 @@ _FILES: tuple[tuple[str, str, str], ...] = (
     ("vectorgrid", "js", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
     ("geoman", "css", "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
     ("geoman", "js", "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"),
+    ("proj4", "js", "proj4/dist/proj4.js"),
 )
 # What a map holding its data (GeoJSON) loads, and what a map of vector tiles loads.
 BUNDLES = ("leaflet", "markercluster", "fullscreen", "search")
 TILED_BUNDLES = ("leaflet", "fullscreen", "vectorgrid")
-# geoman: polygon drawing on the field capture pages.
-SERVED_BUNDLES = (*BUNDLES, "vectorgrid", "geoman")
+# geoman: polygon drawing on the field capture pages; proj4: positions in the survey CRS.
+SERVED_BUNDLES = (*BUNDLES, "vectorgrid", "geoman", "proj4")
 _URL = re.compile(r"""url\(\s*(['"]?)(?!data:|#)([^'")]+)\1\s*\)""")
 
 

@@ -11,8 +11,9 @@ unchecked). Such a request needs both:
    neither is refused, as OWASP advises;
 2. the request token of the session: ``HMAC-SHA256(sign-in token, "geoservice-csrf")`` in
    the ``X-CSRF-Token`` header, or, for the HTML forms of the field pages (sign-out, the
-   problem report and the target action record), in their hidden ``csrf_token`` field,
-   which those routes check (:func:`check_form_token`).
+   problem report, the target action record, and the new problem, observation and patrol
+   forms of the field capture), in their hidden ``csrf_token`` field, which those routes
+   check (:func:`check_form_token`).
 
 The token is bound to the sign-in token rather than being a random value copied into a
 second cookie (the "double-submit cookie"): cookies are shared by every port of a host, so
@@ -61,7 +62,10 @@ HEADER = "x-csrf-token"
 COOKIE = "geoservice_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Page forms whose routes read the body and check the ``csrf_token`` field themselves.
-FORM_ROUTES = re.compile(r"^/(signout|app/(problems|targets)/[^/]+)$")
+FORM_ROUTES = re.compile(
+    r"^/(signout|app/(problems|targets)/[^/]+|app/capture|app/patrol"
+    r"|app/(targets|patches)/[^/]+/observe)$"
+)
 SIGNIN = "/signin"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _SALT = b"geoservice-csrf"

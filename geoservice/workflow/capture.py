@@ -44,6 +44,8 @@ from geoservice.workflow.field_scope import (
     position,
     village_at,
 )
+from geoservice.workflow.patch_store import patch_row, record_patch_event
+from geoservice.workflow.patch_store import transaction as patch_transaction
 from geoservice.workflow.photos import save_photos
 from geoservice.workflow.records import add_problem
 from geoservice.workflow.target_actions import find_target, photo_folder, record_action
@@ -52,6 +54,8 @@ __all__ = [
     "CAPTURE_COLUMNS",
     "capture_problem",
     "captured",
+    "check_patch_observer",
+    "observe_patch",
     "observe_target",
     "submitted",
 ]
@@ -112,20 +116,16 @@ def captured(ws: Workspace, kind: str, object_id: str) -> list[dict[str, Any]]:
     return [{**r, "photos": json.loads(r["photos"])} for r in out]
 
 
-def _store(
-    ws: Workspace,
+def _capture_row(
     principal: Principal,
-    *,
     submission_id: str | None,
     kind: str,
     object_id: str,
     where: Position,
     area: shapely.Geometry | None,
     photos: Sequence[str],
-    context: Mapping[str, Any] | None,
-) -> None:
-    at = now_iso()
-    row = {
+) -> dict[str, Any]:
+    return {
         "submission_id": submission_id or None,
         "kind": kind,
         "object_id": object_id,
@@ -136,17 +136,50 @@ def _store(
         "y": float(where.point.y),
         "area_m2": round(float(area.area), 1) if area is not None else None,
         "photos": json.dumps(list(photos), ensure_ascii=False),
-        "at": at,
+        "at": now_iso(),
         "by": principal.actor,
     }
+
+
+def _insert(
+    con: sqlite3.Connection,
+    row: Mapping[str, Any],
+    area: shapely.Geometry | None,
+    context: Mapping[str, Any] | None,
+) -> None:
+    """The capture row and its audit row, inside the caller's transaction."""
     blob = shapely.to_wkb(area) if area is not None else None
+    con.execute(
+        f"INSERT INTO field_captures ({', '.join(row)}, area) "
+        f"VALUES ({', '.join('?' * (len(row) + 1))})",
+        (*row.values(), blob),
+    )
+    detail = {**(context or {}), **row}
+    audit(
+        con, str(row["at"]), str(row["by"]), f"capture.{row['kind']}", str(row["object_id"]), detail
+    )
+
+
+def _store(
+    ws: Workspace,
+    principal: Principal,
+    row: Mapping[str, Any],
+    area: shapely.Geometry | None,
+    context: Mapping[str, Any] | None,
+) -> None:
     with ws.sql_transaction(principal.actor, schema=_ensure) as con:
-        con.execute(
-            f"INSERT INTO field_captures ({', '.join(row)}, area) "
-            f"VALUES ({', '.join('?' * (len(row) + 1))})",
-            (*row.values(), blob),
+        _insert(con, row, area, context)
+
+
+def _note_required() -> OptionError:
+    return OptionError(
+        message(
+            "capture.note_required",
+            "现场核查记录需要写明看到的情况，如“现场有新翻土约 2 亩，未见人员”。",
+            "An observation needs what was seen, e.g. 'fresh digging over about 0.13 ha, "
+            "nobody on site'.",
         )
-        audit(con, at, principal.actor, f"capture.{kind}", object_id, {**(context or {}), **row})
+    )
 
 
 def _staged_photos(
@@ -269,17 +302,8 @@ def capture_problem(
         raise
     pid = str(row["problem_id"])
     _move_photos(stage, Path(evidence_folder) / pid)
-    _store(
-        ws,
-        principal,
-        submission_id=submission_id,
-        kind="problem",
-        object_id=pid,
-        where=where,
-        area=shape,
-        photos=names,
-        context=context,
-    )
+    row = _capture_row(principal, submission_id, "problem", pid, where, shape, names)
+    _store(ws, principal, row, shape, context)
     return pid, True
 
 
@@ -317,14 +341,7 @@ def observe_target(
         return False
     row = find_target(ws, principal, target_id)
     if not note.strip():
-        raise OptionError(
-            message(
-                "capture.note_required",
-                "现场核查记录需要写明看到的情况，如“现场有新翻土约 2 亩，未见人员”。",
-                "An observation needs what was seen, e.g. 'fresh digging over about 0.13 ha, "
-                "nobody on site'.",
-            )
-        )
+        raise _note_required()
     where = position(ws, lon, lat, accuracy_m)
     shape = parse_area(ws, area)
     shapes = outlines(ws, "targets", "target_id", [target_id])
@@ -346,15 +363,71 @@ def observe_target(
         photos=names,
         context=context,
     )
-    _store(
-        ws,
-        principal,
-        submission_id=submission_id,
-        kind="target",
-        object_id=target_id,
-        where=where,
-        area=shape,
-        photos=names,
-        context=context,
-    )
+    row = _capture_row(principal, submission_id, "target", target_id, where, shape, names)
+    _store(ws, principal, row, shape, context)
+    return True
+
+
+def check_patch_observer(ws: Workspace, principal: Principal, patch_id: str) -> None:
+    """Refuse a village or viewer (PermissionDeniedError) and a patch the workspace does
+    not hold (NotFoundError): the office and department officers observe patches."""
+    if principal.role not in ("office", "department"):
+        raise PermissionDeniedError(
+            message(
+                "capture.patch_role",
+                f"用户“{principal.name}”不能记录图斑的现场核查：由镇林长办或部门人员记录。",
+                f"User {principal.name!r} cannot record an observation at a patch: the "
+                "forest-chief office and department officers do.",
+            )
+        )
+    patch_row(ws, patch_id)
+
+
+def observe_patch(
+    ws: Workspace,
+    principal: Principal,
+    patch_id: str,
+    *,
+    note: str,
+    lon: Any,
+    lat: Any,
+    accuracy_m: Any = None,
+    area: str | None = None,
+    photos: Sequence[tuple[str, bytes]] = (),
+    evidence_folder: Path,
+    max_photo_bytes: int,
+    submission_id: str | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> bool:
+    """Record an on-the-spot observation at a change patch (the office or a department
+    officer) as an ``observation`` row of the patch's history, with the position and
+    photos; whether it was created now (False for a replayed ``submission_id``).
+
+    Raises
+    ------
+    NotFoundError
+        No such patch.
+    PermissionDeniedError
+        A village or viewer; a position farther than ``observation_distance_m``.
+    OptionError
+        An empty note, a bad position, area or photo.
+    """
+    if submitted(ws, submission_id) is not None:
+        return False
+    check_patch_observer(ws, principal, patch_id)
+    if not note.strip():
+        raise _note_required()
+    where = position(ws, lon, lat, accuracy_m)
+    shape = parse_area(ws, area)
+    shapes = outlines(ws, "patches", "patch_id", [patch_id])
+    outline = shapes.iloc[0] if len(shapes) else None
+    distance = check_near(where.point, outline, where, (f"图斑 {patch_id}", f"patch {patch_id}"))
+    folder = Path(evidence_folder) / "patches"
+    names = save_photos(folder, patch_id, photos, max_bytes=max_photo_bytes) if photos else []
+    text = f"现场核查：{note.strip()}（{where.text('zh')}，距图斑 {distance:.0f} m）"
+    row = _capture_row(principal, submission_id, "patch", patch_id, where, shape, names)
+    with patch_transaction(ws, principal.actor) as con:
+        _ensure(con, principal.actor)
+        record_patch_event(con, patch_id, "observation", text, principal.actor)
+        _insert(con, row, shape, context)
     return True

@@ -35,6 +35,7 @@ __all__ = [
     "check_in_village",
     "check_near",
     "field_limits",
+    "lonlat_feature",
     "metric_crs",
     "outlines",
     "parse_area",
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 GEOGRAPHIC = 4490  # CGCS2000 degrees, what a phone's WGS 84 position is read as
+AREA_MARGIN_DEG = 1.0  # how far outside its area of use the workspace CRS still measures
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,36 @@ def _transformer(crs_wkt: str) -> pyproj.Transformer:
 
 
 def to_metric(ws: Workspace, geom: shapely.Geometry) -> shapely.Geometry:
-    """``geom`` given in degrees (lon, lat) in the workspace CRS (metres)."""
-    transformer = _transformer(metric_crs(ws).to_wkt())
+    """``geom`` given in degrees (lon, lat) in the workspace CRS (metres).
+
+    Raises
+    ------
+    OptionError
+        A coordinate more than :data:`AREA_MARGIN_DEG` outside the area the workspace CRS
+        is meant for (a Gauss-Kruger zone is 3 or 6 degrees wide), where it cannot be
+        measured in metres.
+    """
+    crs = metric_crs(ws)
+    coords = shapely.get_coordinates(geom)
+    area = crs.area_of_use
+    if area is not None and len(coords):
+        m = AREA_MARGIN_DEG
+        lon, lat = coords[:, 0], coords[:, 1]
+        out = (lon < area.west - m) | (lon > area.east + m) | (lat < area.south - m)
+        out |= lat > area.north + m
+        if out.any():
+            x, y = coords[int(np.argmax(out))]
+            raise OptionError(
+                message(
+                    "field.outside_crs",
+                    f"位置（经度 {x:g}，纬度 {y:g}）不在本镇调查坐标系（{crs.name}，经度 "
+                    f"{area.west:g}~{area.east:g}）的范围内；请检查手机定位。",
+                    f"The position (lon {x:g}, lat {y:g}) is outside the area of the town's "
+                    f"survey CRS ({crs.name}, lon {area.west:g} to {area.east:g}); check the "
+                    "phone's location.",
+                )
+            )
+    transformer = _transformer(crs.to_wkt())
     return shapely.transform(geom, lambda xy: _pairs(transformer, xy))
 
 
@@ -304,3 +334,9 @@ def outlines(ws: Workspace, layer: str, key: str, ids: Any) -> gpd.GeoSeries:
     frame = ws.read(layer, columns=[key])
     frame = frame[frame[key].astype(str).isin([str(i) for i in ids])]
     return gpd.GeoSeries(frame.geometry.to_numpy(), index=frame[key].astype(str).to_numpy())
+
+
+def lonlat_feature(ws: Workspace, geom: shapely.Geometry, kind: str) -> dict[str, Any]:
+    """A GeoJSON feature (degrees, WGS 84) of ``geom`` (workspace CRS) with ``kind``."""
+    shape = gpd.GeoSeries([geom], crs=metric_crs(ws)).to_crs(4326).iloc[0]
+    return {"type": "Feature", "properties": {"kind": kind}, "geometry": shape.__geo_interface__}

@@ -43,6 +43,7 @@ __all__ = [
     "PATROL_COLUMNS",
     "list_patrols",
     "monthly_patrols",
+    "parse_month",
     "parse_points",
     "patrols_in_month",
     "record_patrol",
@@ -356,7 +357,8 @@ def _read(ws: Workspace, with_track: bool = False) -> pd.DataFrame:
     return frame.astype({"duration_s": "float64", "length_m": "float64", "points": "int64"})
 
 
-def _month(text: str | None) -> str | None:
+def parse_month(text: str | None) -> str | None:
+    """``YYYY-MM`` checked (None for empty text); OptionError otherwise."""
     if not text:
         return None
     try:
@@ -390,7 +392,7 @@ def list_patrols(
         A malformed ``month``.
     """
     _refuse_viewer(principal)
-    wanted = _month(month)
+    wanted = parse_month(month)
     frame = _read(ws, with_track=True)
     keep = np.ones(len(frame), dtype=bool)
     if principal.role == "village":

@@ -20,6 +20,7 @@ from geoservice.workflow.patch_progress import (
     add_patch_progress,
     read_village_patch_states,
 )
+from geoservice.workflow.patrols import patrols_in_month
 from geoservice.workflow.rates import on_time_flags, rate
 from geoservice.workflow.states import OPEN_STATES
 from geoservice.workflow.store import history, read_problems
@@ -42,6 +43,7 @@ STATUS_COLUMNS = [
     "last_inspection",
     "days_since_inspection",
     "targets",
+    "patrols",
     *PATCH_STATUS_COLUMNS,
 ]
 
@@ -121,8 +123,9 @@ def village_status(
         targets whose ``village_codes`` name the village), then the change-patch figures
         of :data:`~geoservice.workflow.patch_progress.PATCH_STATUS_COLUMNS` (a village
         outside the layer that only patches name has a row of its own).
-        ``attrs["unmatched"]`` lists problems whose village matched nothing, with
-        suggestions.
+        ``patrols`` counts the village's patrol tracks in the calendar month of ``as_of``
+        up to that day. ``attrs["unmatched"]`` lists problems whose village matched
+        nothing, with suggestions.
     """
     villages = read_villages(ws)
     probs = read_problems(ws)
@@ -164,6 +167,9 @@ def village_status(
     out["days_since_inspection"] = (day - pd.to_datetime(out["last_inspection"])).dt.days
     targets = _targets_per_village(ws)
     out["targets"] = code_key(out["village_code"]).map(targets).fillna(0).astype("int64")
+    patrols = patrols_in_month(ws, as_of)
+    patrols.index = code_key(pd.Series(patrols.index, dtype="string")).to_numpy()
+    out["patrols"] = code_key(out["village_code"]).map(patrols).fillna(0).astype("int64")
     out = out[STATUS_COLUMNS].reset_index(drop=True)
     out.attrs["unmatched"] = unknown.assign(
         problem_id=probs["problem_id"].reindex(unknown["row"]).to_numpy()

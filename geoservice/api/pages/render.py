@@ -51,6 +51,7 @@ STATIC: dict[str, str] = {
     "field.css": "text/css",
     "field.js": "text/javascript",
     "signin.js": "text/javascript",
+    "capture.js": "text/javascript",  # field capture, map context, patrols
 }
 # China Standard Time (no daylight saving): history times are shown as the town reads them.
 CST = timezone(timedelta(hours=8))

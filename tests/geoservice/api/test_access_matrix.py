@@ -50,6 +50,7 @@ OTHER_TID = "T-5229b9fcfb"  # agriculture leads; environment, natural_resources 
 OWN_PATCH = "44188220260027"  # VILLAGE, established illegal (verified, its problem opened)
 CID = "JB202400001"  # a complaint (the layer is restricted)
 ESCALATION = "镇林长办提〔2026〕2号"  # to VILLAGE, copied to police (not to education)
+PATCH = "44188220250001"  # a change patch of the sample town
 OTHER_ESCALATION = "镇林长办挂〔2026〕1号"  # to OTHER_VILLAGE, copied to neither
 
 ROLES = ("anon", "viewer", "vill", "o_vill", "dept", "o_dept", "office")
@@ -164,6 +165,17 @@ POST   /departments/{code}/entries                         ledger_entry_edu  401
 POST   /departments/{code}/photos                          ledger_photos     401    403  403    403  201    403    201   yes
 GET    /departments/{code}/statements/{period}             statement         401    403  403    403  200    403    200   yes
 PUT    /departments/{code}/statements/{period}             write_statement   401    403  403    403  200    403    200   yes
+GET    /app/capture                                        page_capture      303    403  200    200  403    403    200   yes
+POST   /app/capture                                        page_capture_new  303    403  303    303  403    403    303   yes
+GET    /app/targets/{target_id}/observe                    page_observe      303    404  404    404  200    404    200   yes
+POST   /app/targets/{target_id}/observe                    page_observe_new  303    404  404    404  303    404    303   yes
+GET    /app/patches/{patch_id}/observe                     page_observe_p    303    403  403    403  200    200    200   yes
+POST   /app/patches/{patch_id}/observe                     page_observe_pnew 303    403  403    403  303    303    303   yes
+GET    /app/patrol                                         page_patrol       303    403  200    200  200    200    200   yes
+POST   /app/patrol                                         page_patrol_new   303    403  303    303  303    303    303   yes
+GET    /app/field/crs.json                                 field_crs         303    200  200    200  200    200    200    no
+GET    /patrols                                            patrols           401    403  200    200  200    200    200   yes
+POST   /patrols                                            new_patrol        401    403  201    201  201    201    201   yes
 """
 
 
@@ -308,6 +320,28 @@ def _page_action(tid: str) -> Callable[[Town, str], Sent]:
         "url": f"/app/targets/{tid}",
         "data": {"action": "现场巡查，未发现新砍伐", "acted_on": AS_OF, "people": "2"},
     }
+
+
+def _track(who: str) -> list[list[float]]:
+    """Two positions 100 m apart in the caller's village, a minute apart (ms)."""
+    lon, lat = own_point(who)
+    return [[lon, lat, 1_796_090_400_000], [lon + 0.001, lat, 1_796_090_460_000]]
+
+
+def _observe(kind: str, object_id: str) -> Callable[[Town, str], Sent]:
+    """An observation on the spot at a target or patch (``kind``: targets or patches)."""
+
+    def sent(town: Town, who: str) -> Sent:
+        layer, key = ("targets", "target_id") if kind == "targets" else ("patches", "patch_id")
+        frame = town.ws.read(layer, columns=[key])
+        here = frame[frame[key] == object_id].to_crs(4490).representative_point().iloc[0]
+        return {
+            "method": "POST",
+            "url": f"/app/{kind}/{object_id}/observe",
+            "data": {"note": "现场核查", "lon": str(here.x), "lat": str(here.y)},
+        }
+
+    return sent
 
 
 def _escalation(number: str) -> Callable[[Town, str], Sent]:
@@ -504,6 +538,35 @@ REQUESTS: dict[str, Callable[[Town, str], Sent]] = {
         "url": "/departments/police/statements/2026-Q4",
         "json": {"text": "本季度开展联合核查1次"},
     },
+    "page_capture": _get("/app/capture"),
+    "page_capture_new": lambda town, who: {
+        "method": "POST",
+        "url": "/app/capture",
+        "data": {
+            "category": "illegal_logging",
+            "description": "山脚新伐树桩",
+            "lon": str(own_point(who)[0]),
+            "lat": str(own_point(who)[1]),
+            "accuracy": "8",
+        },
+    },
+    "page_observe": _get(f"/app/targets/{TID}/observe"),
+    "page_observe_new": _observe("targets", TID),
+    "page_observe_p": _get(f"/app/patches/{PATCH}/observe"),
+    "page_observe_pnew": _observe("patches", PATCH),
+    "page_patrol": _get("/app/patrol"),
+    "page_patrol_new": lambda town, who: {
+        "method": "POST",
+        "url": "/app/patrol",
+        "data": {"track": json.dumps(_track(who))},
+    },
+    "field_crs": _get("/app/field/crs.json"),
+    "patrols": _get("/patrols"),
+    "new_patrol": lambda town, who: {
+        "method": "POST",
+        "url": "/patrols",
+        "json": {"points": [dict(zip(("lon", "lat", "t"), p, strict=True)) for p in _track(who)]},
+    },
 }
 
 
@@ -588,6 +651,11 @@ MUTATING = frozenset(
         "ledger_entry_edu",
         "ledger_photos",
         "write_statement",
+        "page_capture_new",
+        "page_observe_new",
+        "page_observe_pnew",
+        "page_patrol_new",
+        "new_patrol",
     }
 )
 

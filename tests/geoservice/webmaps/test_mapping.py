@@ -208,6 +208,7 @@ def test_served_names_are_css_and_js_of_each_bundle():
         "vectorgrid.js",
         "geoman.css",
         "geoman.js",
+        "proj4.js",
     )
 
 

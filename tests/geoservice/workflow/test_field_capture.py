@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from geoservice.base.errors import OptionError, PermissionDeniedError
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.capture import capture_problem, captured
 from geoservice.workflow.field_scope import position, village_outline
+from geoservice.workflow.photos import problem_photos
 from geoservice.workflow.store import read_problems
 from tests.support.workflow import workspace
 
@@ -26,9 +28,16 @@ CADRE = Principal("u1", "张三", "village", village_code=FENGYANG, village_name
 TODAY = date(2026, 12, 6)
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample villages and one imported problem, built once."""
+    return workspace(tmp_path_factory.mktemp("template")).path
+
+
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return workspace(tmp_path)
+def ws(template: Path, tmp_path: Path) -> Workspace:
+    shutil.copy2(template, tmp_path / "ws.gpkg")
+    return Workspace(tmp_path / "ws.gpkg")
 
 
 def _lonlat(ws: Workspace, code: str = FENGYANG, dx: float = 0.0) -> tuple[float, float]:
@@ -144,7 +153,8 @@ def test_area_that_is_not_a_polygon_is_refused(ws: Workspace, tmp_path: Path) ->
 
 def test_photos_are_kept_with_the_new_problem(ws: Workspace, tmp_path: Path) -> None:
     pid, _ = _capture(ws, tmp_path, photos=[("a.jpg", _jpeg())])
-    stored = sorted(p.name for p in (tmp_path / "evidence" / pid).iterdir())
+    stored = problem_photos(tmp_path / "evidence", pid)
+    assert len(stored) == 1
     assert captured(ws, "problem", pid)[0]["photos"] == stored
 
 
@@ -153,3 +163,8 @@ def test_refused_photo_stores_no_problem(ws: Workspace, tmp_path: Path) -> None:
         _capture(ws, tmp_path, photos=[("notes.txt", b"not a photo")])
     assert len(read_problems(ws)) == 1
     assert not any((tmp_path / "evidence").glob("*/*"))
+
+
+def test_position_outside_the_survey_zone_is_refused(ws: Workspace) -> None:
+    with pytest.raises(OptionError, match="outside the area of the town's survey CRS"):
+        position(ws, 31.0, 0.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -30,9 +31,16 @@ OTHER = Principal("u2", "李四", "village", village_code=SHAPING, village_name=
 OFFICE = Principal("u0", "王五", "office")
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample villages and one imported problem, built once."""
+    return workspace(tmp_path_factory.mktemp("template")).path
+
+
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return workspace(tmp_path)
+def ws(template: Path, tmp_path: Path) -> Workspace:
+    shutil.copy2(template, tmp_path / "ws.gpkg")
+    return Workspace(tmp_path / "ws.gpkg")
 
 
 def _inside(ws: Workspace, code: str = FENGYANG) -> shapely.Point:
@@ -105,6 +113,7 @@ def test_viewer_may_not_record_a_patrol(ws: Workspace) -> None:
         record_patrol(ws, viewer, _track(ws, [(0, 0), (100, 0)]))
 
 
+@pytest.mark.slow
 def test_problems_near_the_track_are_linked_and_far_ones_not(ws: Workspace) -> None:
     start = _inside(ws)
     (near, far) = _degrees(ws, [(start.x + 150, start.y + 30), (start.x + 150, start.y + 400)])
@@ -166,3 +175,13 @@ def test_patrols_are_counted_per_village_and_month(ws: Workspace) -> None:
 def test_no_patrol_table_gives_empty_counts(ws: Workspace) -> None:
     assert monthly_patrols(ws).empty
     assert list_patrols(ws, OFFICE) == []
+
+
+@pytest.mark.slow
+def test_village_status_counts_the_months_patrols(ws: Workspace) -> None:
+    from geoservice.workflow.villages import village_status
+
+    record_patrol(ws, CADRE, _track(ws, [(0, 0), (100, 0)]))
+    status = village_status(ws, date(2025, 12, 31)).set_index("village_code")["patrols"]
+    assert (status[FENGYANG], status[SHAPING]) == (1, 0)
+    assert village_status(ws, date(2026, 1, 5))["patrols"].sum() == 0
