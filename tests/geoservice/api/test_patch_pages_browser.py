@@ -1,6 +1,7 @@
 """The verifier's patch page in headless Chromium on a 360 px phone, against a real uvicorn
-server: from the task list to a verified patch with a photo, and a stale form that keeps
-what was typed. Every request that leaves the test server is aborted (there must be none)."""
+server: from the task list to a verified patch with a photo, a stale form that keeps what
+was typed, and the targets map's style of a patch by stage over legality. Every request
+that leaves the test server is aborted (there must be none)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 import time
 from datetime import date
 
+import pandas as pd
 import pytest
 import uvicorn
 from PIL import Image
@@ -21,6 +23,7 @@ from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.patch_store import patch_history, read_patch_states, update_patch
+from maps import styles
 
 from .conftest import AS_OF
 
@@ -159,3 +162,23 @@ def test_a_stale_form_shows_what_changed_and_keeps_the_note(phone, server):
     assert "办公室已下发" in phone.locator("main").inner_text()
     assert len(patch_history(server["ws"], patch_id)) == 2  # the import and the office's move
     _fits(phone)
+
+
+def test_the_targets_map_edges_a_patch_by_its_stage_over_its_legality(phone, server):
+    _sign_in(phone, server)
+    phone.goto(f"{server['base']}/maps/targets")
+    phone.wait_for_function("() => window.gsTiledMap && window.gsTiledMap.layers", timeout=30_000)
+    cases = [("illegal", "rectifying"), ("illegal", "closed"), ("unverified", "dispatched")]
+    drawn = phone.evaluate(
+        """(cases) => { const t = window.gsTiledMap;
+        const style = t.styleOf(t.layers.find(l => l.name === 'patches'));
+        return cases.map(([k, s]) => style({patch_id: 'P1', legality: k, state: s})); }""",
+        cases,
+    )
+    rectifying, closed, dispatched = drawn
+    for got, (klass, state) in zip(drawn, cases, strict=True):
+        stage = styles.patch_stage(pd.DataFrame({"state": [state]})).iloc[0]
+        assert got == {"fill": True, **styles.patch_style(klass, stage)}
+    assert rectifying["color"] == styles.PATCH_STAGE_STYLES["in_hand"]["color"]
+    assert closed["fillOpacity"] < dispatched["fillOpacity"]
+    assert dispatched["dashArray"] == styles.patch_style("unverified")["dashArray"]
