@@ -44,6 +44,7 @@ _VILLAGE_HEADS = (
     ("最高督办", "highest escalation"),
     ("距上次督查(天)", "days since inspection"),
     ("执法目标", "targets"),
+    ("本月巡护", "patrols this month"),
 )
 
 
@@ -69,6 +70,7 @@ def village_table(frame: pd.DataFrame, lang: Lang, day: date) -> Table:
             level_label(str(r.max_escalation), lang) if r.max_escalation != "none" else "",
             "—" if pd.isna(r.days_since_inspection) else str(int(r.days_since_inspection)),
             str(r.targets),
+            str(r.patrols),
         )
     return table
 

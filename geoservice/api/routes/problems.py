@@ -177,6 +177,9 @@ class VillageStatus(PatchProgressFields):
     last_inspection: date | None = None
     days_since_inspection: int | None = None
     targets: int | None = Field(default=None, description="null for villages and viewers")
+    patrols: int = Field(
+        default=0, description="patrol tracks of the village in the month of as_of, to that day"
+    )
 
 
 def _etag(version: int) -> str:

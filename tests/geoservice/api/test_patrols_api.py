@@ -74,3 +74,11 @@ def test_patrols_by_month(town: Town) -> None:
     assert len(town.get("/patrols?month=2026-12", "office").json()) == 1
     assert town.get("/patrols?month=2026-11", "office").json() == []
     assert town.get("/patrols?month=Dec", "office").status_code == 422
+
+
+@pytest.mark.slow
+def test_village_status_counts_the_months_patrols(town: Town) -> None:
+    _post(town, "village", {"points": _points(town)})
+    rows = town.get("/villages/status?as_of=2026-12-31", "office").json()
+    counts = {r["village_code"]: r["patrols"] for r in rows}
+    assert (counts[VILLAGE], counts[OTHER_VILLAGE]) == (1, 0)

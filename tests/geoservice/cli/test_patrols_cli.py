@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyproj
@@ -21,14 +22,21 @@ CADRE = Principal("u1", "张三", "village", village_code=FENGYANG, village_name
 T0 = 1_764_986_400_000  # 2025-12-06T02:00:00Z in milliseconds
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = workspace(tmp_path)
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample villages with one patrol of 1.5 km and an hour in 丰阳村, built once."""
+    ws = workspace(tmp_path_factory.mktemp("template"))
     p = village_outline(ws, FENGYANG)[1].representative_point()
     back = pyproj.Transformer.from_crs(ws.crs(), 4490, always_xy=True)
     a, b = back.transform(p.x, p.y), back.transform(p.x + 1500, p.y)
     record_patrol(ws, CADRE, [[*a, T0, 5], [*b, T0 + 3_600_000, 5]])
-    return ws
+    return ws.path
+
+
+@pytest.fixture
+def ws(template: Path, tmp_path: Path) -> Workspace:
+    shutil.copy2(template, tmp_path / "ws.gpkg")
+    return Workspace(tmp_path / "ws.gpkg")
 
 
 def _run(ws: Workspace, *args: str):  # type: ignore[no-untyped-def]
@@ -68,3 +76,11 @@ def test_malformed_month_is_refused(ws: Workspace) -> None:
     res = _run(ws, "--by-month", "--month", "12-2025")
     assert res.exit_code == 2
     assert "YYYY-MM" in res.output
+
+
+def test_villages_status_shows_the_months_patrols(ws: Workspace) -> None:
+    res = CliRunner().invoke(
+        app, ["villages", "status", "--as-of", "2025-12-31", "--json", "--workspace", str(ws.path)]
+    )
+    counts = {v["village_code"]: v["patrols"] for v in json.loads(res.stdout)["villages"]}
+    assert counts[FENGYANG] == 1
