@@ -28,6 +28,7 @@ from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, message
 from geoservice.base.workspace import Workspace
 from geoservice.tasks import lists as tasks
+from geoservice.tasks.patch_records import patch_tasks
 from geoservice.tiles.area import area_boxes, area_tiles
 from geoservice.tiles.serve import tile_layers
 from layers.messages import Lang
@@ -144,6 +145,7 @@ FIELD_PAGES: dict[str, tuple[str, ...]] = {
     "/app/field/crs.json": ("village", "department"),
 }
 OBSERVE = "/app/targets/{target_id}/observe"
+PATCH_PAGE = "/app/patches/{patch_id}"
 
 
 def page_urls(
@@ -154,8 +156,8 @@ def page_urls(
     routes: Collection[str] = (),
 ) -> list[str]:
     """The task list and the page of each problem and target on it; of the field pages
-    (:data:`FIELD_PAGES`, and a department's observation page of each target) those whose
-    route path is among ``routes``."""
+    (:data:`FIELD_PAGES`, a department's observation page of each target, the page of each
+    change patch on the task list) those whose route path is among ``routes``."""
     problems: list[str] = []
     targets: list[str] = []
     if principal.role == "village":
@@ -174,6 +176,9 @@ def page_urls(
     ]
     if OBSERVE in routes:
         pages += [_page(f"/app/targets/{quote(i, safe='')}/observe", lang) for i in targets]
+    if PATCH_PAGE in routes and principal.role in ("village", "department"):
+        shown = patch_tasks(ws, principal, today).shown  # the task list's, at most 50
+        pages += [_page(f"/app/patches/{quote(p.patch_id, safe='')}", lang) for p in shown]
     return pages
 
 

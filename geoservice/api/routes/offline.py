@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 
 from geoservice.api.csrf import form_token
 from geoservice.api.deps import Caller, WorkspaceDep, audit
@@ -111,7 +112,7 @@ def offline_urls(
     request: Request, principal: Caller, ws: WorkspaceDep, today: Today
 ) -> JSONResponse:
     """The URLs to keep on the phone for the caller (401 without a sign-in)."""
-    routes = {str(getattr(r, "path", "")) for r in request.app.routes}
+    routes = {str(ctx.path) for ctx in iter_route_contexts(request.app.routes)}
     body = offline_list(ws, principal, today, page_lang(request), routes)
     counts = {k: len(body[k]) for k in ("pages", "shell", "tiles")}
     audit(request, principal, "page.offline", principal.user_id, counts)

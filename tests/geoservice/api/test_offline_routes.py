@@ -189,6 +189,7 @@ def test_field_pages_are_kept_only_when_the_service_has_them(town_module):
     department = authenticate(ws, town_module.tokens["department"])
     day = date(2026, 11, 28)
     routes = {"/app/capture", "/app/patrol", "/app/targets/{target_id}/observe"}
+    assert not any("/app/patches/" in p for p in offline_list(ws, village, day, "zh")["pages"])
     assert "/app/capture" not in offline_list(ws, village, day, "zh")["pages"]
     kept = offline_list(ws, village, day, "zh", routes)["pages"]
     assert {"/app/capture", "/app/patrol"} <= set(kept)
@@ -196,3 +197,11 @@ def test_field_pages_are_kept_only_when_the_service_has_them(town_module):
     assert "/app/capture?lang=en" not in dept
     assert "/app/patrol?lang=en" in dept
     assert any(p.endswith("/observe?lang=en") for p in dept)
+
+
+def test_village_keeps_the_pages_of_the_patches_on_its_task_list(town_module):
+    body = town_module.get("/app/offline.json", "village").json()
+    tasks = town_module.get("/app", "village").text
+    kept = [p for p in body["pages"] if p.startswith("/app/patches/")]
+    assert all(f'href="{p}"' in tasks for p in kept)
+    assert len(kept) == tasks.count('href="/app/patches/')
