@@ -266,3 +266,13 @@ def test_a_village_task_list_holds_its_own_patches_to_read(pages):
 def test_a_department_that_does_not_verify_has_no_patch_list(pages):
     page = pages.get("/app", "department").text
     assert 'id="patches"' not in page
+
+
+def test_the_history_names_a_link_in_words(pages):
+    linked = next(p for p in _patches(pages) if p["problem_id"])
+    history = patch_history(pages.ws, str(linked["patch_id"]))
+    assert "link" in set(history["event"])
+    page = pages.get(_url(linked["patch_id"]), "office").text
+    assert "关联整改问题或执法目标" in page
+    english = pages.get(_url(linked["patch_id"]) + "?lang=en", "office").text
+    assert "problem or target linked" in english
