@@ -13,7 +13,8 @@ What each figure measures, for the period ``[start, end]`` (both days included):
 - ledger (what the department did): its ledger entries by kind, dated in the period
   (:mod:`geoservice.workflow.ledger`); its action records on enforcement targets dated in
   the period (``target_actions``, counted here, not copied into the ledger); people
-  deployed (人次) by both;
+  deployed (人次) by both; patrol tracks (巡护) its officers recorded in the period
+  (:func:`~geoservice.workflow.patrols.patrols_between`);
 - targets: targets of the period's analysis it leads / cooperates on, those it is
   involved in by outcome now (待立案, 已立案, 已办结: every state is in the report's
   ``target_states``), and the targets it leads that were closed (已结案) in the period;
@@ -35,6 +36,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_write import has_table
 from geoservice.reports.period_flags import split_codes
 from geoservice.workflow.ledger import ENTRY_KINDS
+from geoservice.workflow.patrols import patrols_between
 from layers.codes import DEPARTMENTS
 
 __all__ = [
@@ -132,6 +134,10 @@ def _people(data: PeriodData) -> pd.Series:
     return people.groupby(both["department"].astype(str)).sum()
 
 
+def _patrols(data: PeriodData) -> pd.Series:
+    return _count(patrols_between(data.ws, data.start, data.end)["department"].dropna())
+
+
 def _led(data: PeriodData) -> pd.Series:
     return _count(data.targets["lead_department"])
 
@@ -167,6 +173,7 @@ COLUMNS: list[Column] = [
     ),
     Column("target_actions", "目标处置记录", "target action records", "ledger", _target_actions),
     Column("people", "出动人次", "people deployed", "ledger", _people),
+    Column("patrols", "巡护", "patrols", "ledger", _patrols),
     Column("targets_led", "牵头目标", "targets led", "targets", _led),
     Column("targets_cooperating", "配合目标", "targets cooperated on", "targets", _cooperating),
     Column("targets_open", "目标待立案", "targets open", "targets", _state_group("targets_open")),

@@ -55,6 +55,7 @@ from geoservice.reports.period_flags import (
 )
 from geoservice.workflow.escalation import LEVELS
 from geoservice.workflow.ledger import read_entries, read_statements, read_target_actions
+from geoservice.workflow.patrols import patrols_between
 from geoservice.workflow.rates import ON_TIME_RATE, rate
 from geoservice.workflow.target_actions import state_counts, target_rows
 from layers.codes import DEPARTMENTS
@@ -93,6 +94,7 @@ VILLAGE_COLUMNS = [
     "on_time_rate",
     "overdue",
     "max_escalation",
+    "patrols",
 ]
 HEADERS: dict[str, tuple[str, str]] = {
     "department": ("部门代码", "code"),
@@ -106,6 +108,7 @@ HEADERS: dict[str, tuple[str, str]] = {
     "on_time_rate": (ON_TIME_RATE.zh, ON_TIME_RATE.en),
     "overdue": ("逾期未整改", "overdue"),
     "max_escalation": ("最高督办级别", "highest escalation"),
+    "patrols": ("巡护", "patrols"),
     "problem_id": ("问题编号", "problem"),
     "category": ("问题类别", "category"),
     "deadline": ("整改期限", "deadline"),
@@ -277,7 +280,9 @@ def target_states_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=list(TARGET_STATES), dtype="int64")
 
 
-def _village_table(flags: pd.DataFrame) -> pd.DataFrame:
+def _village_table(flags: pd.DataFrame, patrols: pd.Series) -> pd.DataFrame:
+    """Per village with problems: their counts and ``patrols`` (patrol tracks of the
+    period, by village code)."""
     level = flags["escalation_reached"].map(LEVELS.index).astype("int64")
     keys = flags[["village_code", "village_name"]].astype("string")
     frame = flags.assign(
@@ -301,6 +306,7 @@ def _village_table(flags: pd.DataFrame) -> pd.DataFrame:
         }
     ).reset_index(drop=True)
     out["on_time_rate"] = rate(out["on_time"], out["due"])
+    out["patrols"] = out["village_code"].map(patrols).fillna(0).astype("int64")
     return out[VILLAGE_COLUMNS]
 
 
@@ -367,7 +373,8 @@ def department_report(
     states = target_states(ws) if len(targets) else target_states_empty()
     data = _period_data(ws, start, end, day, flags, targets, states)
     depts = department_table(data, department_name)
-    villages = _village_table(flags)
+    walked = patrols_between(ws, start, end)
+    villages = _village_table(flags, walked["village_code"].dropna().value_counts())
     due, on_time = int(flags["due"].sum()), int(flags["on_time"].sum())
     summary: dict[str, Any] = {
         "targets": len(targets),
@@ -383,6 +390,7 @@ def department_report(
         "awaiting_verification": int(flags["awaiting"].sum()),
         "ledger_entries": len(data.entries),
         "target_actions": len(data.actions),
+        "patrols": len(walked),
     }
     counted = run_day if run_day is not None and start <= run_day <= end else None
     overdue = _overdue_list(flags)

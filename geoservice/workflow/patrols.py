@@ -45,6 +45,7 @@ __all__ = [
     "monthly_patrols",
     "parse_month",
     "parse_points",
+    "patrols_between",
     "patrols_in_month",
     "record_patrol",
 ]
@@ -434,3 +435,14 @@ def patrols_in_month(ws: Workspace, as_of: date) -> pd.Series:
     start = pd.Timestamp(as_of.replace(day=1))
     chosen = frame[(day >= start) & (day <= pd.Timestamp(as_of))]
     return chosen.groupby("village_code").size().astype("int64")
+
+
+def patrols_between(ws: Workspace, start: date, end: date) -> pd.DataFrame:
+    """Patrols dated (China Standard Time) from ``start`` to ``end``, both included:
+    ``patrol_id``, ``patrol_on``, ``department`` (None for villages and the office),
+    ``village_code``, ``village_name``, ``length_m``, ``duration_s``."""
+    frame = _read(ws)
+    day = frame["patrol_on"].astype(str)
+    chosen = frame[(day >= start.isoformat()) & (day <= end.isoformat())]
+    cols = ["patrol_id", "patrol_on", "department", "village_code", "village_name"]
+    return chosen[[*cols, "length_m", "duration_s"]].reset_index(drop=True)
