@@ -236,3 +236,11 @@ def test_a_cookie_form_without_its_page_token_is_refused(town: Town) -> None:
     )
     assert res.status_code == 403
     assert "anti-forgery token" in res.text
+
+
+@pytest.mark.slow
+def test_patch_page_carries_the_map_context_and_the_observation_link(town: Town) -> None:
+    page = town.get(f"/app/patches/{PATCH}", "department").text
+    assert 'class="map-context' in page
+    assert f"/app/patches/{PATCH}/observe" in page
+    assert "/app/targets/" not in page.split('class="map-context')[1].split("</div>")[0]

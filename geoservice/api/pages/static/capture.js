@@ -244,7 +244,8 @@
     var point = isNaN(lat) ? null : L.latLng(lat, lon);
     if (!point) {
       map.eachLayer(function (layer) {
-        if (!point && layer.feature && layer.feature.properties.kind === "target") {
+        var kind = layer.feature && layer.feature.properties.kind;
+        if (!point && (kind === "target" || kind === "patch")) {
           point = layer.getBounds().getCenter();
         }
       });
