@@ -194,15 +194,18 @@ def _staged_photos(
 
 
 def _move_photos(stage: Path | None, target: Path) -> None:
+    """Move the staged photos (and their metadata folders) into the record's folder."""
     if stage is None:
         return
-    if target.exists():
-        for item in stage.iterdir():
-            os.replace(item, target / item.name)
-        shutil.rmtree(stage, ignore_errors=True)
-    else:
+    if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(stage, target)
+        return
+    for item in stage.rglob("*"):
+        if item.is_file():
+            (target / item.relative_to(stage)).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(item, target / item.relative_to(stage))
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def _check_area(ws: Workspace, principal: Principal, area: shapely.Geometry | None) -> None:
@@ -214,6 +217,25 @@ def _check_area(ws: Workspace, principal: Principal, area: shapely.Geometry | No
             ("地图上画的范围", "The area drawn on the map"),
             whole=True,
         )
+
+
+def _capture_village(ws: Workspace, principal: Principal, where: Position) -> str:
+    """The village code a new problem at ``where`` belongs to: the cadre's own (checked),
+    or for the office the village at the position."""
+    if principal.role == "village":
+        code = str(principal.village_code)
+        check_in_village(ws, code, where.point, where)
+        return code
+    found = village_at(ws, where.point)
+    if found is None:
+        raise OptionError(
+            message(
+                "capture.no_village",
+                f"{where.text('zh')}不在任何村的范围内；请确认位置。",
+                f"{where.text('en')} lies in no village of the villages layer; check the position.",
+            )
+        )
+    return found[0]
 
 
 def capture_problem(
@@ -265,21 +287,7 @@ def capture_problem(
         )
     where = position(ws, lon, lat, accuracy_m)
     shape = parse_area(ws, area)
-    if principal.role == "village":
-        code = str(principal.village_code)
-        check_in_village(ws, code, where.point, where)
-    else:
-        found = village_at(ws, where.point)
-        if found is None:
-            raise OptionError(
-                message(
-                    "capture.no_village",
-                    f"{where.text('zh')}不在任何村的范围内；请确认位置。",
-                    f"{where.text('en')} lies in no village of the villages layer; check the "
-                    "position.",
-                )
-            )
-        code = found[0]
+    code = _capture_village(ws, principal, where)
     _check_area(ws, principal, shape)
     day = today or date.today()
     stage, names = _staged_photos(evidence_folder, photos, max_photo_bytes)
