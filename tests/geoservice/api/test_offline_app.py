@@ -21,22 +21,26 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyproj
 import pytest
 import zxingcpp
 from PIL import Image
 
 from geoservice.api.app import create_app
 from geoservice.api.routes.pages import get_today
-from geoservice.base.access import add_user
+from geoservice.base.access import Principal, add_user
 from geoservice.base.settings import Settings
 from geoservice.base.signin_link import signin_url, write_qr
 from geoservice.base.workspace import Workspace
+from geoservice.workflow.field_scope import village_outline
+from geoservice.workflow.patrols import list_patrols
 from geoservice.workflow.store import history, read_problems, update_problem
 from tests.support.exif_photos import exif_photo, gps_block
 from tests.support.live_server import serve
 
 from .conftest import AS_OF, ROOT, VILLAGE
 
+expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("chromium", "map_assets")]
 PROBLEM = "DC202606-002"  # the village's open problem (rejected in the sample town)
 PHONE = {"width": 360, "height": 740}
@@ -85,7 +89,13 @@ def phone(offline_browser: Any, server: dict[str, Any]) -> Iterator[Any]:
     report would never reach the server).
     """
     context = offline_browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN", service_workers="allow"
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        service_workers="allow",
+        permissions=["geolocation"],
+        geolocation=_standing(server["ws"]),
     )
     outside: list[str] = []
     local = server["base"] + "/"
@@ -152,6 +162,14 @@ def _problem_lonlat(ws: Workspace, north_m: float = 0.0) -> tuple[float, float]:
     point = problems[problems["problem_id"] == PROBLEM].geometry.translate(yoff=north_m)
     spot = point.to_crs(4326).iloc[0]
     return spot.x, spot.y
+
+
+def _standing(ws: Workspace, east_m: float = 0.0) -> dict[str, float]:
+    """A phone's position fix inside the village (``east_m`` metres east of a point of it)."""
+    point = village_outline(ws, VILLAGE)[1].representative_point()
+    to_degrees = pyproj.Transformer.from_crs(ws.crs(), 4490, always_xy=True)
+    lon, lat = to_degrees.transform(point.x + east_m, point.y)
+    return {"latitude": lat, "longitude": lon, "accuracy": 8}
 
 
 def _status(ws: Workspace) -> str:
@@ -228,6 +246,40 @@ def test_village_reports_offline_and_the_report_is_accepted_online(phone, server
     assert caption == "拍摄于 2026-11-27 10:24，距问题位置 60 米"
     shots(page, "offline-04-report-accepted")
 
+    # Offline again: a new problem where the phone stands, and a patrol track.
+    known = set(read_problems(ws)["problem_id"])
+    phone.set_offline(True)
+    page.goto(server["base"] + "/app/capture")
+    expect(page.locator(".position-text")).to_contain_text("±8 m")
+    page.fill("#description", "山脚新伐树桩 5 个")
+    page.click("form[data-capture] button[type=submit]")
+    page.wait_for_selector("#net .net-pending[data-count='1']")
+    page.goto(server["base"] + "/app/patrol")
+    page.click(".patrol-start")
+    expect(page.locator(".patrol-status")).to_contain_text("1 个位置")
+    phone.set_geolocation(_standing(ws, east_m=150))
+    expect(page.locator(".patrol-status")).to_contain_text("2 个位置")
+    page.click(".patrol-stop")
+    page.wait_for_selector("#net .net-pending[data-count='2']")
+    shots(page, "offline-05-capture-and-patrol-queued")
+    assert set(read_problems(ws)["problem_id"]) == known
+
+    phone.set_offline(False)
+    office = Principal("u0", "office", "office")
+    deadline = time.monotonic() + 30
+    while len(list_patrols(ws, office)) < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    new = read_problems(ws).set_index("problem_id").drop(index=list(known))
+    assert list(new["village_code"]) == [VILLAGE]
+    assert list(new["description"]) == ["山脚新伐树桩 5 个"]
+    [patrol] = list_patrols(ws, office)
+    assert patrol["length_m"] == pytest.approx(150, abs=1)
+    assert patrol["village_code"] == VILLAGE
+    # The patrol page, reloaded once its track was sent, lists it.
+    expect(page.locator("section .history li").first).to_contain_text(patrol["patrol_id"])
+    assert page.locator("#net .net-pending").count() == 0
+    shots(page, "offline-06-patrol-saved")
+
     page.click("nav.menu form button")  # signing out forgets the phone's copy
     page.wait_for_url("**/signin**")
     assert page.evaluate("caches.keys()") == []
@@ -258,7 +310,7 @@ def test_report_meeting_a_change_is_held_with_text_and_photo(phone, server, shot
     assert page.evaluate("document.querySelector('#photos').files.length") == 1
     assert page.locator("#net .net-pending").count() == 0
     assert _status(ws) == "in_progress"
-    shots(page, "offline-05-report-held")
+    shots(page, "offline-07-report-held")
 
     page.check("input[name=to][value=reported]")
     page.click("form[data-offline-queue] button[type=submit]")
