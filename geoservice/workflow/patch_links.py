@@ -38,7 +38,7 @@ from geoservice.analysis.evidence_items import FACT_FIELDS
 from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.base.workspace_write import has_table
-from geoservice.workflow.patch_store import append_history, ensure_patches
+from geoservice.workflow.patch_tables import append_history, ensure_patches
 from geoservice.workflow.records import default_departments, insert_problem
 from geoservice.workflow.store import ensure_workflow
 

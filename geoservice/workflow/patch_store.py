@@ -1,48 +1,18 @@
 """Change-patch workflow state in the workspace: version-checked changes and history.
 
-Two plain tables of the workspace GeoPackage, listed in ``gpkg_contents`` and kept apart
-from the ``patches`` layer so that importing a patch list again (which rewrites the layer)
-keeps every patch's state:
-
-- ``patch_state``: one row per 图斑号 (``patch_id``): state, legality, verifier,
-  verified_on, note, version (starts at 1, +1 on every change), stage_started_on (the day
-  the patch entered its state), problem_id and target_id (the problem the patch opened and
-  the enforcement target that holds it), updated_at, updated_by;
-- ``patch_history``: append-only (patch_id, at, by, event, from_state, to_state, legality,
-  note, version): ``import`` when a patch is registered, ``state`` for a change, ``link``
-  when a problem or target is attached, and the events other records add
-  (:func:`record_patch_event`).
-
-Registration (:func:`ensure_patches`) runs as the schema step of every write: patches of
-the layer without a state row are registered, as problems of a rewritten layer are
-reconciled in :mod:`geoservice.workflow.store`. The state a new patch starts in follows
-the data contract's ``illegal`` column (docs/design.md#data-contract), which the importer
-fills only from a field check (是否违法违规 ``SHIFOU_WF``, or the change cause ``BHYY``
-found on site, never the interpreter's guess ``PAN_BHYY``):
-
-- ``illegal == 'true'``: the field check already established the violation, so the patch
-  starts ``verified`` with legality ``illegal`` (and then opens its problem,
-  :mod:`geoservice.workflow.patch_links`);
-- ``illegal == 'false'`` with an approval number (``permit_no``) or a change cause that is
-  not one of the unapproved causes (:data:`layers.codes.ILLEGAL_CAUSES`): verified legal,
-  so the patch starts ``closed`` (legal patches close at verification);
-- ``illegal == 'false'`` with an unapproved cause and no approval number contradicts
-  itself: it starts ``verified`` with legality ``other``, left open for the office to
-  settle;
-- anything else (``unknown``: 待现地核实) starts ``interpreted``.
-
-Reads never write: until the next write a read registers the new patches in temporary
-tables of its own connection (:func:`_reading`), so it sees what the write will store.
-Every write is one SQLite transaction on the workspace file itself
-(:meth:`~geoservice.base.workspace.Workspace.sql_transaction`) with its audit row.
+The tables (``patch_state``, ``patch_history``) and how a patch of the layer is
+registered with its first state are in :mod:`geoservice.workflow.patch_tables`; they are
+kept by 图斑号 apart from the ``patches`` layer, so importing a patch list again keeps every
+patch's state. Every write here is one SQLite transaction on the workspace file itself
+(:meth:`~geoservice.base.workspace.Workspace.sql_transaction`, the patch tables as its
+schema step) with its audit row; reads never write.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -51,7 +21,7 @@ import pandas as pd
 from geoservice.base.errors import NotFoundError, OptionError, StaleVersionError, message
 from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import Workspace, now_iso
-from geoservice.base.workspace_write import ensure_tables, has_table
+from geoservice.base.workspace_write import has_table
 from geoservice.workflow.patch_states import (
     check_legality,
     check_patch_transition,
@@ -59,7 +29,14 @@ from geoservice.workflow.patch_states import (
     patch_state_label,
     stored_state,
 )
-from layers.codes import ILLEGAL_CAUSES
+from geoservice.workflow.patch_tables import (
+    HISTORY_COLUMNS,
+    STATE_COLUMNS,
+    append_history,
+    ensure_patches,
+    reading,
+    transaction,
+)
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -77,31 +54,6 @@ __all__ = [
     "update_patch",
 ]
 
-STATE_COLUMNS = [
-    "patch_id",
-    "state",
-    "legality",
-    "verifier",
-    "verified_on",
-    "note",
-    "version",
-    "stage_started_on",
-    "problem_id",
-    "target_id",
-    "updated_at",
-    "updated_by",
-]
-HISTORY_COLUMNS = [
-    "patch_id",
-    "at",
-    "by",
-    "event",
-    "from_state",
-    "to_state",
-    "legality",
-    "note",
-    "version",
-]
 LAYER_COLUMNS = [
     "patch_id",
     "village_code",
@@ -114,127 +66,6 @@ LAYER_COLUMNS = [
     "permit_no",
     "year",
 ]
-
-_STATE_SQL = """
-CREATE TABLE IF NOT EXISTS patch_state (
-  patch_id TEXT PRIMARY KEY, state TEXT NOT NULL, legality TEXT, verifier TEXT,
-  verified_on TEXT, note TEXT, version INTEGER NOT NULL, stage_started_on TEXT NOT NULL,
-  problem_id TEXT, target_id TEXT, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL)
-"""
-_HISTORY_SQL = """
-CREATE TABLE IF NOT EXISTS patch_history (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, patch_id TEXT NOT NULL, at TEXT NOT NULL,
-  "by" TEXT NOT NULL, event TEXT NOT NULL, from_state TEXT, to_state TEXT, legality TEXT,
-  note TEXT, version INTEGER NOT NULL)
-"""
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS patch_history_patch ON patch_history (patch_id, id)",
-    "CREATE INDEX IF NOT EXISTS patch_state_problem ON patch_state (problem_id)",
-)
-_CAUSES = ", ".join(f"'{c}'" for c in sorted(ILLEGAL_CAUSES))
-_LAWFUL = f"(trim(coalesce(permit_no, '')) != '' OR coalesce(change_cause, '') NOT IN ({_CAUSES}))"
-# The patches of the layer not registered yet, with the state and legality they start in
-# (see the module docstring).
-_NEW = f"""
-SELECT patch_id,
-  CASE WHEN illegal = 'true' THEN 'verified'
-       WHEN illegal = 'false' AND {_LAWFUL} THEN 'closed'
-       WHEN illegal = 'false' THEN 'verified'
-       ELSE 'interpreted' END AS state,
-  CASE WHEN illegal = 'true' THEN 'illegal'
-       WHEN illegal = 'false' AND {_LAWFUL} THEN 'legal'
-       WHEN illegal = 'false' THEN 'other' END AS legality
-FROM patches p
-WHERE patch_id IS NOT NULL AND patch_id != ''
-  AND NOT EXISTS (SELECT 1 FROM patch_state s WHERE s.patch_id = p.patch_id)
-GROUP BY patch_id
-"""
-
-
-# --- schema and registration --------------------------------------------------------------
-
-
-def ensure_patches(con: sqlite3.Connection, actor: str = "system", day: date | None = None) -> None:
-    """Create the patch tables and register the layer's new patches (inside a write
-    transaction; ``day`` is the day their first stage starts, default today)."""
-    ensure_tables(con)
-    for name, sql, title in (
-        ("patch_state", _STATE_SQL, "变化图斑核查状态 change-patch states"),
-        ("patch_history", _HISTORY_SQL, "变化图斑核查记录 change-patch history"),
-    ):
-        con.execute(sql)
-        con.execute(
-            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-            "description, last_change) VALUES (?, 'attributes', ?, ?, "
-            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (name, name, title),
-        )
-    for sql in _INDEXES:
-        con.execute(sql)
-    _register(con, actor, day)
-
-
-def _patches_ready(con: sqlite3.Connection) -> bool:
-    if not (has_table(con, "patch_state") and has_table(con, "patch_history")):
-        return False
-    if not has_table(con, "patches"):
-        return True
-    row = con.execute(
-        "SELECT 1 FROM patches p WHERE patch_id IS NOT NULL AND patch_id != '' AND NOT EXISTS "
-        "(SELECT 1 FROM patch_state s WHERE s.patch_id = p.patch_id) LIMIT 1"
-    ).fetchone()
-    return row is None
-
-
-def _register(con: sqlite3.Connection, actor: str, day: date | None) -> None:
-    """Register the layer's patches without a state row (unqualified table names: the
-    file's tables, or a read's temporary copies)."""
-    if not has_table(con, "patches"):
-        return
-    at = now_iso()
-    started = (day or date.fromisoformat(at[:10])).isoformat()
-    con.execute(
-        'INSERT INTO patch_history (patch_id, at, "by", event, from_state, to_state, '
-        f"legality, note, version) SELECT patch_id, ?, ?, 'import', NULL, state, legality, "
-        f"'[import]', 1 FROM ({_NEW})",
-        (at, actor),
-    )
-    con.execute(
-        "INSERT INTO patch_state (patch_id, state, legality, version, stage_started_on, "
-        f"updated_at, updated_by) SELECT patch_id, state, legality, 1, ?, ?, ? FROM ({_NEW})",
-        (started, at, actor),
-    )
-
-
-def _schema(con: sqlite3.Connection, actor: str) -> None:
-    ensure_patches(con, actor)
-
-
-@contextlib.contextmanager
-def transaction(ws: Workspace, actor: str = "system") -> Iterator[sqlite3.Connection]:
-    """One write transaction on the workspace file with the patch tables in place and the
-    layer's new patches registered."""
-    with ws.sql_transaction(actor, schema=_schema) as con:
-        yield con
-
-
-@contextlib.contextmanager
-def _reading(ws: Workspace) -> Iterator[sqlite3.Connection]:
-    """A read connection that sees the patch tables as the next write will store them (one
-    read transaction; new patches registered in temporary copies, the file only read)."""
-    with ws.read_connection() as con:
-        con.execute("BEGIN")
-        try:
-            if not _patches_ready(con):
-                for name, sql in (("patch_state", _STATE_SQL), ("patch_history", _HISTORY_SQL)):
-                    con.execute(sql.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE"))
-                    if has_table(con, name):
-                        con.execute(f"INSERT INTO temp.{name} SELECT * FROM main.{name}")
-                _register(con, "system", None)
-            yield con
-        finally:
-            con.execute("ROLLBACK")
-
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -279,7 +110,7 @@ def read_patch_states(
     from geoservice.workflow.patch_deadlines import stage_deadlines
 
     columns = [*LAYER_COLUMNS, *STATE_COLUMNS[1:]]
-    with _reading(ws) as con:
+    with reading(ws) as con:
         frame = _layer_frame(con) if has_table(con, "patches") else _empty(columns)
     frame = frame.astype(object).where(frame.notna(), None)
     frame["version"] = pd.to_numeric(frame["version"]).fillna(1).astype("int64")
@@ -302,7 +133,7 @@ def patch_history(ws: Workspace, patch_id: str) -> pd.DataFrame:
     Raises :class:`NotFoundError` when the workspace holds no such patch.
     """
     cols = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS)
-    with _reading(ws) as con:  # the tables, or temporary copies, are there
+    with reading(ws) as con:  # the tables, or temporary copies, are there
         frame = pd.read_sql_query(
             f"SELECT {cols} FROM patch_history WHERE patch_id = ? ORDER BY id",
             con,
@@ -373,26 +204,6 @@ def record_patch_event(
     if row is None:
         raise patch_not_found(patch_id, [])
     append_history(con, patch_id, now_iso(), actor, event, None, row[0], row[1], note, int(row[2]))
-
-
-def append_history(
-    con: sqlite3.Connection,
-    patch_id: str,
-    at: str,
-    by: str,
-    event: str,
-    from_state: str | None,
-    to_state: str | None,
-    legality: str | None,
-    note: str | None,
-    version: int,
-) -> None:
-    """Append one history row (inside the caller's transaction)."""
-    con.execute(
-        'INSERT INTO patch_history (patch_id, at, "by", event, from_state, to_state, '
-        "legality, note, version) VALUES (?,?,?,?,?,?,?,?,?)",
-        (patch_id, at, by, event, from_state, to_state, legality, note, version),
-    )
 
 
 def _current(con: sqlite3.Connection, patch_id: str) -> dict[str, Any]:
@@ -488,7 +299,7 @@ def update_patch(
                 )
             )
     links = prepare_links(ws, [patch_id], as_of=verified_on) if legality == "illegal" else None
-    with ws.sql_transaction(actor, schema=_schema) as con:
+    with transaction(ws, actor) as con:
         change = _apply(con, patch_id, expected_version, actor, state, legality, note, verifier)
         if verified_on is not None and state == "verified":
             con.execute(
