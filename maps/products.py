@@ -268,6 +268,7 @@ def villages_map(
     tiles: str | Basemap | None = None,
     attribution: str | None = None,
     as_of: date | str | None = None,
+    extra_fields: dict[str, str] | None = None,
 ) -> folium.Map:
     """Rectification status by village.
 
@@ -281,8 +282,12 @@ def villages_map(
         The ``problems`` layer, optionally with an ``escalation`` column (current level).
     as_of : datetime.date or str, optional
         The day the status is evaluated at (shown under the title).
+    extra_fields : dict, optional
+        Further columns of ``status`` shown in a village's popup: column → label (e.g. its
+        change-patch figures); a village without a value shows ``—``.
     """
     m = base_map(tiles, attribution, lang)
+    extra = {k: v for k, v in (extra_fields or {}).items() if k in status}
     cartography.caption(
         m,
         pick(lang, "村整改情况图", "Rectification status by village"),
@@ -312,6 +317,7 @@ def villages_map(
                 lambda s: styles.label(styles.ESCALATION_LABELS, s, lang)
             ),
             "c": klass.map(styles.status_colour),
+            **{k: merged[k].astype("string").fillna("—").astype(object) for k in extra},
         },
         "villages",
     )
@@ -326,6 +332,7 @@ def villages_map(
         "verified": pick(lang, "已销号", "Verified"),
         "rate": pick(lang, "按期整改率", "On-time rate"),
         "esc": pick(lang, "最高督办级别", "Highest escalation"),
+        **extra,
     }
     layer = popup_layer(
         shown, pick(lang, "村整改情况", "Village status"), aliases, colour_style("c", 0.55, 1.5)

@@ -41,6 +41,7 @@ from geoservice.base import dates
 from geoservice.base.errors import NotFoundError, OptionError, message
 from geoservice.webmaps.cache import cached_page
 from geoservice.webmaps.patch_layer import with_patch_states
+from geoservice.webmaps.patch_status import patch_popup_fields, patch_status_columns
 from layers.messages import Lang
 
 if TYPE_CHECKING:
@@ -299,8 +300,19 @@ def villages_map_of(
     if principal is not None and principal.role == "village" and village is None:
         village = principal.village_code
     status = village_status(ws, day)
+    extra: dict[str, str] = {}
+    if principal is None or principal.role != "viewer":  # change patches: not for viewers
+        status = status.assign(**patch_status_columns(status, lang))
+        extra = patch_popup_fields(lang)
     return villages_map(
-        ws.read("villages"), status, problems, lang, village=village, tiles=tiles, as_of=day
+        ws.read("villages"),
+        status,
+        problems,
+        lang,
+        village=village,
+        tiles=tiles,
+        as_of=day,
+        extra_fields=extra,
     )
 
 

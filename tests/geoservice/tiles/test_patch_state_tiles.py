@@ -18,7 +18,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.tiles.grid import TileAddress, tms
 from geoservice.tiles.serve import read_features, render_tile, tile_etag
 from geoservice.tiles.specs import DETAIL_ZOOM, TILE_LAYERS, columns_at
-from geoservice.webmaps.build import targets_map_of
+from geoservice.webmaps.build import targets_map_of, villages_map_of
 from geoservice.webmaps.pages import page_layers
 from geoservice.workflow.patch_store import read_patch_states, update_patch
 from maps import styles
@@ -131,3 +131,21 @@ def test_the_standalone_targets_map_shows_the_state_and_its_legend(tmp_path):
         assert word in page or json.dumps(word)[1:-1] in page, word
     states = read_patch_states(town, date.today())
     assert (states["state"] == "closed").any()
+
+
+def _in_page(word: str, page: str) -> bool:
+    return word in page or json.dumps(word)[1:-1] in page
+
+
+def test_the_standalone_villages_map_popup_counts_a_village_s_patches(ws):
+    page = villages_map_of(ws, date.today(), "zh").get_root().render()
+    assert _in_page("图斑各环节数", page) and _in_page("已判读 1、已核实 1、已销号 1", page)
+    english = villages_map_of(ws, date.today(), "en").get_root().render()
+    assert _in_page("patches verified illegal", english)
+
+
+def test_the_standalone_villages_map_of_a_viewer_has_no_patch_figures(ws):
+    viewer = Principal("u2", "访客", "viewer")
+    page = villages_map_of(ws, date.today(), "zh", principal=viewer).get_root().render()
+    assert not _in_page("图斑各环节数", page)
+    assert _in_page("问题数", page)
