@@ -24,9 +24,11 @@ __all__ = [
     "BY_STATE_WORD",
     "PATCH_FIGURE_WORDS",
     "PATCH_STATUS_COLUMNS",
+    "add_patch_progress",
     "figure_word",
     "patch_figures_help",
     "patch_flags",
+    "read_village_patch_states",
     "village_patch_progress",
 ]
 

@@ -12,8 +12,11 @@ import pytest
 from PIL import Image
 
 from geoservice.api.routes.pages import get_today
-from geoservice.base.access import add_user
+from geoservice.base.access import Principal, add_user
+from geoservice.base.errors import NotFoundError
+from geoservice.tasks.patch_records import PatchTasks, cause_words, patch_tasks, scoped_patch
 from geoservice.workflow.patch_store import patch_history, read_patch_states, update_patch
+from tests.support.workflow import workspace
 
 from .conftest import AS_OF, VILLAGE
 
@@ -276,3 +279,28 @@ def test_the_history_names_a_link_in_words(pages):
     assert "关联整改问题或执法目标" in page
     english = pages.get(_url(linked["patch_id"]) + "?lang=en", "office").text
     assert "problem or target linked" in english
+
+
+# --- the records behind the pages ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "lang", "words"),
+    [
+        ("421", "zh", "未经审批使用林地（永久使用）"),
+        ("22", "en", "felling without approval"),
+        ("77", "zh", "代码 77"),
+        (None, "zh", ""),
+        ("  ", "en", ""),
+    ],
+)
+def test_a_change_cause_in_words(code, lang, words):
+    assert cause_words(code, lang) == words
+
+
+def test_a_workspace_without_patches_gives_empty_task_lists(tmp_path):
+    ws = workspace(tmp_path)
+    office = Principal("u", "主任", "office")
+    assert patch_tasks(ws, office, date.fromisoformat(AS_OF)) == PatchTasks(may_move=True)
+    with pytest.raises(NotFoundError, match="44188220250001"):
+        scoped_patch(ws, office, "44188220250001", date.fromisoformat(AS_OF))
