@@ -132,3 +132,45 @@ def _office():  # type: ignore[no-untyped-def]
     from geoservice.base.access import Principal
 
     return Principal("u0", "office", "office")
+
+
+@pytest.fixture
+def officer(browser, server):  # type: ignore[no-untyped-def]
+    """A phone page signed in as a police officer standing near target TARGET."""
+    _, token = add_user(
+        server["ws"], name="测试警官", by="test", role="department", department="police"
+    )
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        permissions=["geolocation"],
+        geolocation={"latitude": 24.7718, "longitude": 112.3418, "accuracy": 10},
+    )
+    page = context.new_page()
+    page.goto(server["base"] + "/signin")
+    page.fill("#token", token)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url("**/app")
+    yield page
+    context.close()
+
+
+TARGET = "T-5b802846b6"  # led by police
+
+
+def test_target_map_shows_parcel_numbers_around_the_place(officer, server):  # type: ignore[no-untyped-def]
+    officer.goto(server["base"] + f"/app/targets/{TARGET}")
+    expect(officer.locator(".ctx-survey")).to_have_text(re.compile(r"X \d{6}\.\d"))
+    officer.click(".ctx-zoom")
+    expect(officer.locator(".parcel-label").first).to_be_visible(timeout=15000)
+    assert re.fullmatch(r"\d{4}-\d{3}", officer.locator(".parcel-label").first.inner_text())
+
+
+def test_village_maps_do_not_ask_for_parcel_tiles(phone, server):  # type: ignore[no-untyped-def]
+    asked: list[str] = []
+    phone.on("request", lambda r: asked.append(r.url) if "/tiles/parcels/" in r.url else None)
+    phone.goto(server["base"] + "/app/capture")
+    expect(phone.locator(".position-text")).to_contain_text("±8 m")
+    assert asked == []

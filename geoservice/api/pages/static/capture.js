@@ -15,7 +15,7 @@
 (function () {
   "use strict";
   var TILE_ZOOM = 16; /* the zoom the offline tiles go up to */
-  var LABEL_ZOOM = 15; /* 小班 numbers from this zoom on */
+  var LABEL_ZOOM = 16; /* 小班 numbers from this zoom on (a 5 ha 小班 is about 60 px wide) */
 
   function fresh() {
     var bytes = new Uint8Array(16);
@@ -28,7 +28,7 @@
   function fixed(n, d) { return Number(n).toFixed(d); }
 
   /* --- 小班 boundaries and numbers from the vector tiles ------------------------------ */
-  function parcels(map, tiles, near) {
+  function parcels(map, tiles) {
     if (!L.vectorGrid || !tiles) { return; }
     var labels = L.layerGroup().addTo(map);
     var grid = L.vectorGrid.protobuf(tiles, {
@@ -49,7 +49,6 @@
         var ring = f._parts[0], box = L.bounds(ring);
         var px = box.getCenter().add(L.point(e.coords.x * size.x, e.coords.y * size.y));
         var at = map.unproject(px, e.coords.z);
-        if (near && near.distanceTo(at) > 600) { return; }
         shown[id] = true;
         L.marker(at, { interactive: false, keyboard: false, icon: L.divIcon({
           className: "parcel-label", html: String(id).replace(/[<>&"]/g, ""), iconSize: null
@@ -111,7 +110,7 @@
       }
     }).addTo(map);
     if (outline.getBounds().isValid()) { map.fitBounds(outline.getBounds(), { maxZoom: TILE_ZOOM }); }
-    parcels(map, el.getAttribute("data-tiles"), null);
+    parcels(map, el.getAttribute("data-tiles"));
     el.setAttribute("data-ready", "1");
     return map;
   }
@@ -242,16 +241,22 @@
   function mapContext(box, map) {
     var lat = parseFloat(box.getAttribute("data-lat")), lon = parseFloat(box.getAttribute("data-lon"));
     var point = isNaN(lat) ? null : L.latLng(lat, lon);
-    if (!point) {
-      map.eachLayer(function (layer) {
-        var kind = layer.feature && layer.feature.properties.kind;
-        if (!point && (kind === "target" || kind === "patch")) {
-          point = layer.getBounds().getCenter();
-        }
-      });
+    var data = document.getElementById("map-data");
+    if (!point && data) {
+      /* A target or patch: the middle of its outline (the page's own map data). */
+      var outline = L.geoJSON(JSON.parse(data.textContent), {
+        filter: function (f) { return f.properties.kind === "target" || f.properties.kind === "patch"; }
+      }).getBounds();
+      if (outline.isValid()) { point = outline.getCenter(); }
     }
-    parcels(map, box.getAttribute("data-tiles"), point);
+    parcels(map, box.getAttribute("data-tiles"));
     if (!point) { return; }
+    var zoom = box.querySelector(".ctx-zoom");
+    zoom.hidden = false;
+    zoom.addEventListener("click", function () {
+      map.setView(point, TILE_ZOOM);
+      map.getContainer().scrollIntoView({ block: "center" });
+    });
     var wgs = box.querySelector(".ctx-wgs84"), survey = box.querySelector(".ctx-survey");
     var nav = box.querySelector(".ctx-nav"), away = box.querySelector(".ctx-away");
     var la = fixed(point.lat, 6), lo = fixed(point.lng, 6);
