@@ -1,8 +1,8 @@
 /* Service worker of the field pages (served as /app/sw.js, scope /app).
  *
  * Workbox (from npm, served by the service under /app/lib) routes what the pages fetch:
- * - the pages (/app, /app/problems/..., /app/targets/...): network first, the kept copy
- *   when the network is down or slower than 6 s;
+ * - the pages under /app (task list, problems, targets, patches, new problem, patrol):
+ *   network first, the kept copy when the network is down or slower than 6 s;
  * - the app shell (/static/pages, /static/maps, /app/lib, manifest, icons) and the vector
  *   tiles (/tiles): the kept copy at once, refreshed in the background;
  * - photos of the history: kept once seen.
