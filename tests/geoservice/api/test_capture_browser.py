@@ -174,3 +174,37 @@ def test_village_maps_do_not_ask_for_parcel_tiles(phone, server):  # type: ignor
     phone.goto(server["base"] + "/app/capture")
     expect(phone.locator(".position-text")).to_contain_text("±8 m")
     assert asked == []
+
+
+def test_patrol_stopped_offline_is_sent_when_the_network_returns(phone, server):  # type: ignore[no-untyped-def]
+    phone.goto(server["base"] + "/app/patrol")
+    phone.click(".patrol-start")
+    expect(phone.locator(".patrol-status")).to_contain_text("1 个位置")
+    phone.context.set_geolocation(_inside(server["ws"], dx=80))
+    expect(phone.locator(".patrol-status")).to_contain_text("2 个位置")
+    before = len(list_patrols(server["ws"], _office()))
+    phone.context.set_offline(True)
+    phone.click(".patrol-stop")
+    expect(phone.locator("#net")).to_contain_text("待发送 1 条")
+    assert len(list_patrols(server["ws"], _office())) == before
+    phone.context.set_offline(False)
+    expect(phone.locator("#net")).not_to_contain_text("待发送", timeout=15000)
+    patrols = list_patrols(server["ws"], _office())
+    assert len(patrols) == before + 1
+    assert patrols[-1]["length_m"] == pytest.approx(80, abs=1)
+
+
+def test_problem_recorded_offline_is_stored_once_online(phone, server):  # type: ignore[no-untyped-def]
+    phone.goto(server["base"] + "/app/capture")
+    expect(phone.locator(".position-text")).to_contain_text("±8 m")
+    before = len(read_problems(server["ws"]))
+    phone.context.set_offline(True)
+    phone.fill("#description", "离线记录：河边倾倒建筑垃圾")
+    phone.click("form[data-capture] button[type=submit]")
+    expect(phone.locator("#net")).to_contain_text("待发送 1 条")
+    phone.context.set_offline(False)
+    expect(phone.locator("#net")).not_to_contain_text("待发送", timeout=15000)
+    problems = read_problems(server["ws"])
+    assert len(problems) == before + 1
+    new = problems[problems["description"] == "离线记录：河边倾倒建筑垃圾"]
+    assert new["village_code"].tolist() == [VILLAGE]
