@@ -40,6 +40,8 @@ from geoservice.base.errors import (
     TooLargeError,
     message,
 )
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
 from geoservice.tasks import lists as tasks
 from geoservice.workflow import capture, patrols
 from geoservice.workflow.field_scope import (
@@ -76,7 +78,9 @@ def _href(request: Request, path: str, **query: str) -> str:
     return path + ("?" + urlencode(query) if query else "")
 
 
-async def _form(request: Request, names: tuple[str, ...]) -> tuple[dict[str, str], list, Any]:
+async def _form(
+    request: Request, names: tuple[str, ...]
+) -> tuple[dict[str, str], list[tuple[str, bytes]], object]:
     """The text fields ``names``, the chosen photos and the sent CSRF token of a form."""
     async with request.form(max_files=16, max_fields=24) as form:
         fields = {k: str(form.get(k) or "") for k in names}
@@ -129,7 +133,7 @@ def _collection(*features: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
 
 
-def _village_shapes(ws: Any, principal: Principal) -> dict[str, Any]:
+def _village_shapes(ws: Workspace, principal: Principal) -> dict[str, Any]:
     """The cadre's village outline as GeoJSON (degrees); empty for the office."""
     if principal.role != "village" or not principal.village_code:
         return _collection()
@@ -143,8 +147,8 @@ def _village_shapes(ws: Any, principal: Principal) -> dict[str, Any]:
 def _capture_page(
     request: Request,
     principal: Principal,
-    ws: Any,
-    settings: Any,
+    ws: Workspace,
+    settings: Settings,
     today: date,
     status: int = 200,
     **values: Any,
@@ -225,7 +229,7 @@ async def capture_submit(
 def _observe_page(
     request: Request,
     principal: Principal,
-    settings: Any,
+    settings: Settings,
     subject: dict[str, Any],
     status: int = 200,
     **values: Any,
@@ -245,7 +249,7 @@ def _observe_page(
 
 
 def _target_subject(
-    request: Request, ws: Any, principal: Principal, target_id: str, today: date
+    request: Request, ws: Workspace, principal: Principal, target_id: str, today: date
 ) -> dict[str, Any]:
     detail = tasks.target_detail(ws, principal, target_id, today, page_lang(request))
     return {
@@ -256,7 +260,7 @@ def _target_subject(
     }
 
 
-def _patch_subject(ws: Any, principal: Principal, patch_id: str) -> dict[str, Any]:
+def _patch_subject(ws: Workspace, principal: Principal, patch_id: str) -> dict[str, Any]:
     capture.check_patch_observer(ws, principal, patch_id)
     shapes = outlines(ws, "patches", "patch_id", [patch_id])
     features = [lonlat_feature(ws, shapes.iloc[0], "target")] if len(shapes) else []
@@ -293,7 +297,7 @@ def observe_patch_form(
 
 
 async def _observe(
-    request: Request, ws: Any, settings: Any, kind: str, object_id: str, today: date
+    request: Request, ws: Workspace, settings: Settings, kind: str, object_id: str, today: date
 ) -> Response:
     principal = page_principal(request)
     fields, photos, sent = await _form(request, OBSERVE_FIELDS)
@@ -360,7 +364,7 @@ async def observe_patch_submit(
 
 
 def _patrol_page(
-    request: Request, principal: Principal, ws: Any, status: int = 200, **values: Any
+    request: Request, principal: Principal, ws: Workspace, status: int = 200, **values: Any
 ) -> Response:
     recent = patrols.list_patrols(ws, principal)[-10:][::-1]
     for row in recent:
