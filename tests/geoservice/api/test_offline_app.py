@@ -35,10 +35,11 @@ from geoservice.base.workspace import Workspace
 from geoservice.workflow.field_scope import village_outline
 from geoservice.workflow.patrols import list_patrols
 from geoservice.workflow.store import history, read_problems, update_problem
+from geoservice.workflow.target_store import target_actions
 from tests.support.exif_photos import exif_photo, gps_block
 from tests.support.live_server import serve
 
-from .conftest import AS_OF, ROOT, VILLAGE
+from .conftest import AS_OF, DEPARTMENT, ROOT, VILLAGE
 
 expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("chromium", "map_assets")]
@@ -54,10 +55,11 @@ def server(town_template: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
     shutil.copy2(town_template, path)
     ws = Workspace(path)
     _, token = add_user(ws, name="测试村干部", by="test", role="village", village=VILLAGE)
+    _, officer = add_user(ws, name="测试警官", by="test", role="department", department=DEPARTMENT)
     app = create_app(Settings(workspace=path, user="service", evidence_dir=tmp_path / "evidence"))
     app.dependency_overrides[get_today] = lambda: date.fromisoformat(AS_OF)
     with serve(app) as base:
-        yield {"base": base, "token": token, "ws": ws}
+        yield {"base": base, "token": token, "officer": officer, "ws": ws}
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +123,10 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Any, str], None
     return take
 
 
-def _sign_in(page: Any, server: dict[str, Any], folder: Path) -> None:
-    """Sign in as a phone does: by the link of the person's QR code."""
-    qr = write_qr(signin_url(server["base"], server["token"]), folder / "qr.png")
+def _sign_in(page: Any, server: dict[str, Any], folder: Path, who: str = "token") -> None:
+    """Sign in as a phone does: by the link of the person's QR code (``who``: ``token``,
+    the village cadre, or ``officer``)."""
+    qr = write_qr(signin_url(server["base"], server[who]), folder / "qr.png")
     with Image.open(qr) as im:
         link = zxingcpp.read_barcodes(im)[0].text
     page.goto(link)
@@ -317,3 +320,31 @@ def test_report_meeting_a_change_is_held_with_text_and_photo(phone, server, shot
     page.wait_for_url(f"**/app/problems/{PROBLEM}?saved=1")
     assert _status(ws) == "reported"
     assert page.locator(".outbox-note").count() == 0
+
+
+def test_department_records_a_target_action_offline(phone, server, tmp_path):
+    target = "T-6aae7a6f06"  # led by the police
+    page = phone.new_page()
+    _sign_in(page, server, tmp_path, "officer")
+    report = _synced(page)
+    assert report["failed"] == []
+    assert report["tiles"] > 0
+    phone.set_offline(True)
+    page.goto(f"{server['base']}/app/targets/{target}")
+    assert page.locator("#net .net-banner").inner_text().startswith("离线")
+    page.fill("#action", "联合巡查，拆除违建工棚一处")
+    page.fill("#people", "4")
+    lon, lat = _problem_lonlat(server["ws"])
+    page.set_input_files("#photos", [_gps_jpeg(lon, lat)])
+    page.click("form[data-offline-queue] button[type=submit]")
+    page.wait_for_selector("#net .net-pending[data-count='1']")
+    assert target_actions(server["ws"], target).empty
+
+    phone.set_offline(False)
+    deadline = time.monotonic() + 30
+    while target_actions(server["ws"], target).empty and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [action] = target_actions(server["ws"], target).to_dict("records")
+    assert action["action"] == "联合巡查，拆除违建工棚一处"
+    assert action["people"] == 4
+    assert len(action["photos"]) == 1
