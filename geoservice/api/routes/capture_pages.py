@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import shapely
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.datastructures import UploadFile
@@ -134,10 +135,13 @@ def _collection(*features: dict[str, Any]) -> dict[str, Any]:
 
 
 def _village_shapes(ws: Workspace, principal: Principal) -> dict[str, Any]:
-    """The cadre's village outline as GeoJSON (degrees); empty for the office."""
-    if principal.role != "village" or not principal.village_code:
-        return _collection()
-    _name, outline = village_outline(ws, principal.village_code)
+    """The map's outline as GeoJSON (degrees): the cadre's village, or for the others the
+    town (every village of the layer, merged and simplified to 20 m)."""
+    if principal.role == "village" and principal.village_code:
+        _name, outline = village_outline(ws, principal.village_code)
+    else:
+        villages = ws.read("villages", columns=["village_code"]).geometry.to_numpy()
+        outline = shapely.union_all(villages).simplify(20)
     return _collection(lonlat_feature(ws, outline, "village"))
 
 
@@ -369,7 +373,8 @@ def _patrol_page(
     recent = patrols.list_patrols(ws, principal)[-10:][::-1]
     for row in recent:
         row.pop("track", None)
-    return _page(request, "patrol.html", principal, status, recent=recent, **values)
+    shapes = _village_shapes(ws, principal)
+    return _page(request, "patrol.html", principal, status, recent=recent, shapes=shapes, **values)
 
 
 @router.get("/app/patrol")

@@ -100,7 +100,7 @@
     if (!el || !window.L) { return null; }
     var fallback = el.querySelector(".map-fallback");
     if (fallback) { fallback.remove(); }
-    var map = L.map(el, { attributionControl: false }).setView([24.8, 112.4], 12);
+    var map = L.map(el, { attributionControl: false });
     var shapesEl = document.getElementById("capture-shapes");
     var shapes = shapesEl ? JSON.parse(shapesEl.textContent) : null;
     var outline = L.geoJSON(shapes || [], {
@@ -109,7 +109,11 @@
           { color: "#4d5a4f", weight: 2, dashArray: "5 4", fill: false };
       }
     }).addTo(map);
-    if (outline.getBounds().isValid()) { map.fitBounds(outline.getBounds(), { maxZoom: TILE_ZOOM }); }
+    if (outline.getBounds().isValid()) {
+      map.fitBounds(outline.getBounds(), { maxZoom: TILE_ZOOM });
+    } else {
+      map.fitWorld(); /* no outline: the person's position centres the map once taken */
+    }
     parcels(map, el.getAttribute("data-tiles"));
     el.setAttribute("data-ready", "1");
     return map;
