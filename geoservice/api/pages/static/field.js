@@ -395,10 +395,17 @@
     clearTimeout(timers[entry.key]);
     store("outbox", "readwrite", function (s) { return s.add(entry); }).then(function (id) {
       entry.id = id;
-      return store("drafts", "readwrite", function (s) { return s.delete(entry.key); });
+      return store("drafts", "readwrite", function (s) { return s.delete(entry.key); })
+        .then(null, function () { return null; });  /* a draft left over is harmless */
     }).then(function () {
       return navigator.onLine ? send(entry) : { kind: "wait" };
+    }, function () {
+      /* The phone cannot store it (storage full or refused): the plain form post. */
+      form.removeAttribute("data-sending");
+      HTMLFormElement.prototype.submit.call(form);
+      return { kind: "posted" };
     }).then(function (o) {
+      if (o.kind === "posted") { return null; }
       if (o.kind === "accepted") {
         return drop(entry).then(function () { location.assign(o.url); });
       }
