@@ -6,34 +6,45 @@ The position is held to the person's scope (:mod:`geoservice.workflow.field_scop
 village cadre's point must lie in their village; an observation must be taken within
 ``observation_distance_m`` of the target. What the phone measured (degrees, accuracy, the
 area drawn) is kept in the ``field_captures`` table beside the record it belongs to: the
-problem (added with :func:`~geoservice.workflow.records.add_problem`, its point in the
+problem (added with :func:`~geoservice.workflow.records.insert_problem`, its point in the
 workspace CRS) or the target's action record
-(:func:`~geoservice.workflow.target_actions.record_action`).
+(:func:`~geoservice.workflow.target_store.insert_action`).
 
 A form sent from the phone's offline queue may arrive twice (the first reply was lost):
 its ``submission_id`` is unique in ``field_captures``, so the second is answered with the
-record the first created and nothing is added.
+record the first created and nothing is added. The record, its capture row and their
+audit rows are written in one workspace transaction, so a capture is stored whole or not
+at all whatever fails; its photos are written before it under a stage folder named after
+the submission and moved into the record's folder after the commit
+(:mod:`geoservice.workflow.capture_photos`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import shapely
 
+from geoservice.analysis.target_register import SNAPSHOT_COLUMNS, ensure_register
 from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, PermissionDeniedError, message
 from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.base.workspace_write import has_table
+from geoservice.workflow.capture_photos import (
+    Staged,
+    discard,
+    place,
+    recover_photos,
+    stage_photos,
+)
 from geoservice.workflow.field_scope import (
     Position,
     check_in_village,
@@ -46,9 +57,10 @@ from geoservice.workflow.field_scope import (
 )
 from geoservice.workflow.patch_store import patch_row, record_patch_event
 from geoservice.workflow.patch_store import transaction as patch_transaction
-from geoservice.workflow.photos import save_photos
-from geoservice.workflow.records import add_problem
-from geoservice.workflow.target_actions import find_target, photo_folder, record_action
+from geoservice.workflow.records import insert_problem, problem_fields
+from geoservice.workflow.store import ensure_workflow
+from geoservice.workflow.target_actions import find_target, photo_folder
+from geoservice.workflow.target_store import insert_action
 
 __all__ = [
     "CAPTURE_COLUMNS",
@@ -160,15 +172,50 @@ def _insert(
     )
 
 
-def _store(
-    ws: Workspace,
-    principal: Principal,
-    row: Mapping[str, Any],
-    area: shapely.Geometry | None,
-    context: Mapping[str, Any] | None,
-) -> None:
-    with ws.sql_transaction(principal.actor, schema=_ensure) as con:
-        _insert(con, row, area, context)
+def _claimed(con: sqlite3.Connection, submission_id: str | None) -> str | None:
+    """The object a submission already created, read inside the write transaction (a
+    replay that arrived while the first was being stored)."""
+    if not submission_id:
+        return None
+    row = con.execute(
+        "SELECT object_id FROM field_captures WHERE submission_id = ?", (submission_id,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _once(
+    begin: Callable[[], AbstractContextManager[sqlite3.Connection]],
+    submission_id: str | None,
+    staged: Staged,
+    write: Callable[[sqlite3.Connection], str],
+) -> tuple[str, bool]:
+    """Run ``write`` (the record and its capture row; returns the object id) in the one
+    workspace transaction ``begin()`` opens, unless ``submission_id`` is already stored;
+    the object id and whether it was created now. The staged photos are removed when
+    nothing was stored."""
+    try:
+        with begin() as con:
+            _ensure(con, "")
+            prior = _claimed(con, submission_id)
+            object_id = write(con) if prior is None else prior
+    except BaseException:
+        discard(staged)
+        raise
+    if prior is not None:
+        discard(staged)
+        return prior, False
+    return object_id, True
+
+
+def _replayed(ws: Workspace, folder: Path, submission_id: str | None) -> tuple[str, str] | None:
+    """What ``submission_id`` already created, with its photos moved into place if the
+    process stopped between the commit and the move; None for a new submission."""
+    done = submitted(ws, submission_id)
+    if done is not None:
+        rows = [r for r in captured(ws, *done) if r["submission_id"] == submission_id]
+        names = rows[0]["photos"] if rows else []
+        recover_photos(folder, submission_id, Path(folder) / done[1], names)
+    return done
 
 
 def _note_required() -> OptionError:
@@ -180,32 +227,6 @@ def _note_required() -> OptionError:
             "nobody on site'.",
         )
     )
-
-
-def _staged_photos(
-    folder: Path, files: Sequence[tuple[str, bytes]], max_bytes: int
-) -> tuple[Path | None, list[str]]:
-    """Photos checked and stored under a temporary folder before the record exists (all
-    or none: a refused photo stops the capture before anything is written)."""
-    if not files:
-        return None, []
-    stage = f".capture-{secrets.token_hex(6)}"
-    return Path(folder) / stage, save_photos(folder, stage, files, max_bytes=max_bytes)
-
-
-def _move_photos(stage: Path | None, target: Path) -> None:
-    """Move the staged photos (and their metadata folders) into the record's folder."""
-    if stage is None:
-        return
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(stage, target)
-        return
-    for item in stage.rglob("*"):
-        if item.is_file():
-            (target / item.relative_to(stage)).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(item, target / item.relative_to(stage))
-    shutil.rmtree(stage, ignore_errors=True)
 
 
 def _check_area(ws: Workspace, principal: Principal, area: shapely.Geometry | None) -> None:
@@ -271,7 +292,7 @@ def capture_problem(
     OptionError
         A bad position, area, category, deadline or photo.
     """
-    done = submitted(ws, submission_id)
+    done = _replayed(ws, evidence_folder, submission_id)
     if done is not None:
         return done[1], False
     if principal.role not in ("village", "office"):
@@ -290,29 +311,38 @@ def capture_problem(
     code = _capture_village(ws, principal, where)
     _check_area(ws, principal, shape)
     day = today or date.today()
-    stage, names = _staged_photos(evidence_folder, photos, max_photo_bytes)
-    try:
-        row = add_problem(
+    fields = problem_fields(
+        ws,
+        village=code,
+        category=category,
+        deadline=deadline or day + timedelta(days=field_limits().deadline_days),
+        found_on=day,
+    )
+    staged = stage_photos(evidence_folder, submission_id, photos, max_photo_bytes)
+
+    def write(con: sqlite3.Connection) -> str:
+        row = insert_problem(
+            con,
             ws,
-            village=code,
-            category=category,
+            **fields,
             description=description,
-            deadline=deadline or day + timedelta(days=field_limits().deadline_days),
             by=principal.actor,
-            found_on=day,
             lon=where.lon,
             lat=where.lat,
             context={**(context or {}), "accuracy_m": where.accuracy_m, "field": True},
         )
-    except BaseException:
-        if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
-        raise
-    pid = str(row["problem_id"])
-    _move_photos(stage, Path(evidence_folder) / pid)
-    row = _capture_row(principal, submission_id, "problem", pid, where, shape, names)
-    _store(ws, principal, row, shape, context)
-    return pid, True
+        pid = str(row["problem_id"])
+        capture = _capture_row(principal, submission_id, "problem", pid, where, shape, staged.names)
+        _insert(con, capture, shape, context)
+        return pid
+
+    def begin() -> AbstractContextManager[sqlite3.Connection]:
+        return ws.sql_transaction(principal.actor, schema=ensure_workflow)
+
+    pid, created = _once(begin, submission_id, staged, write)
+    if created:
+        place(staged, Path(evidence_folder) / pid)
+    return pid, created
 
 
 def observe_target(
@@ -345,7 +375,8 @@ def observe_target(
     OptionError
         An empty note, a bad position, area or photo.
     """
-    if submitted(ws, submission_id) is not None:
+    folder = photo_folder(evidence_folder)
+    if _replayed(ws, folder, submission_id) is not None:
         return False
     row = find_target(ws, principal, target_id)
     if not note.strip():
@@ -356,24 +387,39 @@ def observe_target(
     outline = shapes.iloc[0] if len(shapes) else None
     label = (f"目标 {target_id}", f"target {target_id}")
     distance = check_near(where.point, outline, where, label)
-    folder = photo_folder(evidence_folder)
-    names = save_photos(folder, target_id, photos, max_bytes=max_photo_bytes) if photos else []
-    place = f"{where.text('zh')}" + (f"，距目标 {distance:.0f} m" if distance == distance else "")
-    record_action(
-        ws,
-        principal,
-        target_id,
-        acted_on=today or date.today(),
-        action=f"现场核查：{note.strip()}",
-        evidence_folder=evidence_folder,
-        department=None if principal.role == "department" else str(row["lead_department"]),
-        note=place,
-        photos=names,
-        context=context,
+    place_text = f"{where.text('zh')}" + (
+        f"，距目标 {distance:.0f} m" if distance == distance else ""
     )
-    row = _capture_row(principal, submission_id, "target", target_id, where, shape, names)
-    _store(ws, principal, row, shape, context)
-    return True
+    who = str(principal.department if principal.role == "department" else row["lead_department"])
+    snapshot = {c: (None if pd.isna(row.get(c)) else row.get(c)) for c in SNAPSHOT_COLUMNS}
+    staged = stage_photos(folder, submission_id, photos, max_photo_bytes)
+
+    def write(con: sqlite3.Connection) -> str:
+        insert_action(
+            con,
+            target_id,
+            principal.actor,
+            department=who,
+            acted_on=today or date.today(),
+            action=f"现场核查：{note.strip()}",
+            note=place_text,
+            photos=staged.names,
+            snapshot=snapshot,
+            context=context,
+        )
+        capture = _capture_row(
+            principal, submission_id, "target", target_id, where, shape, staged.names
+        )
+        _insert(con, capture, shape, context)
+        return target_id
+
+    def begin() -> AbstractContextManager[sqlite3.Connection]:
+        return ws.sql_transaction(principal.actor, schema=ensure_register)
+
+    _, created = _once(begin, submission_id, staged, write)
+    if created:
+        place(staged, folder / target_id)
+    return created
 
 
 def check_patch_observer(ws: Workspace, principal: Principal, patch_id: str) -> None:
@@ -420,7 +466,8 @@ def observe_patch(
     OptionError
         An empty note, a bad position, area or photo.
     """
-    if submitted(ws, submission_id) is not None:
+    folder = Path(evidence_folder) / "patches"
+    if _replayed(ws, folder, submission_id) is not None:
         return False
     check_patch_observer(ws, principal, patch_id)
     if not note.strip():
@@ -430,12 +477,18 @@ def observe_patch(
     shapes = outlines(ws, "patches", "patch_id", [patch_id])
     outline = shapes.iloc[0] if len(shapes) else None
     distance = check_near(where.point, outline, where, (f"图斑 {patch_id}", f"patch {patch_id}"))
-    folder = Path(evidence_folder) / "patches"
-    names = save_photos(folder, patch_id, photos, max_bytes=max_photo_bytes) if photos else []
     text = f"现场核查：{note.strip()}（{where.text('zh')}，距图斑 {distance:.0f} m）"
-    row = _capture_row(principal, submission_id, "patch", patch_id, where, shape, names)
-    with patch_transaction(ws, principal.actor) as con:
-        _ensure(con, principal.actor)
+    staged = stage_photos(folder, submission_id, photos, max_photo_bytes)
+
+    def write(con: sqlite3.Connection) -> str:
         record_patch_event(con, patch_id, "observation", text, principal.actor)
-        _insert(con, row, shape, context)
-    return True
+        capture = _capture_row(
+            principal, submission_id, "patch", patch_id, where, shape, staged.names
+        )
+        _insert(con, capture, shape, context)
+        return patch_id
+
+    _, created = _once(lambda: patch_transaction(ws, principal.actor), submission_id, staged, write)
+    if created:
+        place(staged, folder / patch_id)
+    return created

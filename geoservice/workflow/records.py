@@ -24,6 +24,7 @@ __all__ = [
     "default_departments",
     "departments_from_text",
     "insert_problem",
+    "problem_fields",
 ]
 
 
@@ -142,6 +143,43 @@ def add_problem(
     (CGCS2000), stored in the workspace CRS. The id is ``SG<yyyymm>-<nnn>`` of the
     found-on month.
     """
+    fields = problem_fields(
+        ws, village=village, category=category, deadline=deadline, found_on=found_on, cc=cc
+    )
+    with transaction(ws, by) as con:
+        row = insert_problem(
+            con,
+            ws,
+            **fields,
+            description=description,
+            by=by,
+            campaign=campaign,
+            lon=lon,
+            lat=lat,
+            context=context,
+        )
+    return row
+
+
+def problem_fields(
+    ws: Workspace,
+    *,
+    village: str,
+    category: str,
+    deadline: date,
+    found_on: date | None = None,
+    cc: str | None = None,
+) -> dict[str, Any]:
+    """The checked input of a new problem as :func:`insert_problem` takes it
+    (``village_code``, ``village_name``, ``category``, ``departments``, ``deadline``,
+    ``found_on``), for a caller that adds it in its own transaction.
+
+    Raises
+    ------
+    OptionError
+        An unknown village, category or department; a deadline before ``found_on``
+        (default today).
+    """
     code, name = resolve_village(village, read_villages(ws))
     cat = _category(category)
     depts = departments_from_text(cc, cat)
@@ -154,24 +192,14 @@ def add_problem(
                 f"The deadline {deadline} is before the found-on date {found}; check --deadline.",
             )
         )
-    with transaction(ws, by) as con:
-        row = insert_problem(
-            con,
-            ws,
-            village_code=code,
-            village_name=name,
-            category=cat,
-            description=description,
-            deadline=deadline,
-            found_on=found,
-            by=by,
-            campaign=campaign,
-            departments=depts,
-            lon=lon,
-            lat=lat,
-            context=context,
-        )
-    return row
+    return {
+        "village_code": code,
+        "village_name": name,
+        "category": cat,
+        "departments": depts,
+        "deadline": deadline,
+        "found_on": found,
+    }
 
 
 def insert_problem(

@@ -38,6 +38,7 @@ __all__ = [
     "ACTION_COLUMNS",
     "HISTORY_COLUMNS",
     "add_action",
+    "insert_action",
     "target_actions",
     "target_history",
     "update_target",
@@ -243,25 +244,59 @@ def add_action(
     Returns the stored record (:data:`ACTION_COLUMNS`, ``photos`` a list).
     """
     with transaction(ws, by) as con:
-        at = now_iso()
-        _current(con, target_id, snapshot, at, by)
-        record = {
-            "target_id": target_id,
-            "department": department,
-            "acted_on": acted_on.isoformat(),
-            "action": action,
-            "people": people,
-            "seizures": seizures,
-            "note": note,
-            "photos": list(photos),
-            "at": at,
-            "by": by,
-        }
-        stored = {**record, "photos": json.dumps(list(photos), ensure_ascii=False)}
-        cols = ", ".join(f'"{c}"' for c in ACTION_COLUMNS)
-        con.execute(
-            f"INSERT INTO target_actions ({cols}) VALUES ({', '.join('?' * len(ACTION_COLUMNS))})",
-            tuple(stored[c] for c in ACTION_COLUMNS),
+        return insert_action(
+            con,
+            target_id,
+            by,
+            department=department,
+            acted_on=acted_on,
+            action=action,
+            people=people,
+            seizures=seizures,
+            note=note,
+            photos=photos,
+            snapshot=snapshot,
+            context=context,
         )
-        audit(con, at, by, "target.action", target_id, {**(context or {}), **record})
+
+
+def insert_action(
+    con: sqlite3.Connection,
+    target_id: str,
+    by: str,
+    *,
+    department: str,
+    acted_on: date,
+    action: str,
+    people: int | None = None,
+    seizures: str | None = None,
+    note: str | None = None,
+    photos: Sequence[str] = (),
+    snapshot: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """:func:`add_action` inside the caller's open transaction (the register tables in
+    place, :func:`~geoservice.analysis.target_register.ensure_register`), so another
+    record can be written with the action in one commit."""
+    at = now_iso()
+    _current(con, target_id, snapshot, at, by)
+    record = {
+        "target_id": target_id,
+        "department": department,
+        "acted_on": acted_on.isoformat(),
+        "action": action,
+        "people": people,
+        "seizures": seizures,
+        "note": note,
+        "photos": list(photos),
+        "at": at,
+        "by": by,
+    }
+    stored = {**record, "photos": json.dumps(list(photos), ensure_ascii=False)}
+    cols = ", ".join(f'"{c}"' for c in ACTION_COLUMNS)
+    con.execute(
+        f"INSERT INTO target_actions ({cols}) VALUES ({', '.join('?' * len(ACTION_COLUMNS))})",
+        tuple(stored[c] for c in ACTION_COLUMNS),
+    )
+    audit(con, at, by, "target.action", target_id, {**(context or {}), **record})
     return record
