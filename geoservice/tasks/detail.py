@@ -33,6 +33,7 @@ from geoservice.tasks.records import (
     to_records,
 )
 from geoservice.workflow.access_rules import check_change, find_problem, transitions_for
+from geoservice.workflow.capture_map import captured_areas
 from geoservice.workflow.escalation import escalate
 from geoservice.workflow.photos import save_photos
 from geoservice.workflow.states import check_transition, state_label
@@ -124,7 +125,7 @@ def problem_detail(
     return ProblemDetail(
         task=task,
         history=_entries(history(ws, problem_id)),
-        shapes=_collection(village, point),
+        shapes=_collection(village, captured_areas(ws, "problem", problem_id), point),
         lonlat=(float(coords[0]), float(coords[1])) if coords else None,
         transitions=tuple(transitions_for(principal, row)),
     )

@@ -141,7 +141,8 @@ class OfficeTasks:
 class ProblemDetail:
     """A problem with its history, location and the states the caller may move it to.
 
-    ``shapes`` is a GeoJSON FeatureCollection (lon/lat) of the village boundary and the
+    ``shapes`` is a GeoJSON FeatureCollection (lon/lat) of the village boundary, the
+    areas drawn on the map when it was captured in the field (``kind`` ``area``) and the
     problem point; ``lonlat`` the point, None when the problem has no location.
     """
 

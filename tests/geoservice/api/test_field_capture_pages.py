@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pyproj
@@ -127,6 +128,27 @@ def test_problem_page_carries_the_map_context(town: Town) -> None:
     assert 'class="map-context' in page
     assert "/static/maps/vectorgrid.js" in page
     assert "capture.js" in page
+
+
+@pytest.mark.slow
+def test_problem_page_map_carries_the_area_drawn_in_the_field(town: Town) -> None:
+    centre = village_outline(town.ws, VILLAGE)[1].representative_point()
+    square = shapely.box(centre.x - 20, centre.y - 15, centre.x + 20, centre.y + 15)
+    ring = _degrees(town, [shapely.Point(c) for c in square.exterior.coords])
+    area = json.dumps({"type": "Polygon", "coordinates": [ring]})
+    res = _capture(town, "village", _in_village(town), submission_id="s-area", area=area)
+    page = town.get(res.headers["location"].split("?")[0] + "?lang=en", "village").text
+    data = json.loads(re.search(r'id="map-data">(.*?)</script>', page, re.S)[1])
+    drawn = [f for f in data["features"] if f["properties"]["kind"] == "area"]
+    assert len(drawn) == 1
+    assert shapely.geometry.shape(drawn[0]["geometry"]).equals_exact(shapely.Polygon(ring), 1e-7)
+    assert "the area drawn on the map in the field, about 1200 m²" in page
+
+
+@pytest.mark.slow
+def test_problem_page_without_a_drawn_area_names_none(town: Town) -> None:
+    page = town.get("/app/problems/DC202606-002?lang=en", "village").text
+    assert "area drawn on the map in the field" not in page
 
 
 @pytest.mark.slow

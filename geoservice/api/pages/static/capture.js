@@ -242,7 +242,19 @@
   }
 
   /* --- map context on the problem and target pages ------------------------------------ */
+  /* The areas drawn on the map when the problem was captured (map data of kind "area",
+     drawn by field.js): orange dashes, as the caption under the map says. */
+  function drawnAreas(map) {
+    map.eachLayer(function (layer) {
+      var f = layer.feature;
+      if (f && f.properties && f.properties.kind === "area" && layer.setStyle) {
+        layer.setStyle({ color: "#e07b00", weight: 3, dashArray: "6 4", fillColor: "#e07b00", fillOpacity: 0.15 });
+      }
+    });
+  }
+
   function mapContext(box, map) {
+    drawnAreas(map);
     var lat = parseFloat(box.getAttribute("data-lat")), lon = parseFloat(box.getAttribute("data-lon"));
     var point = isNaN(lat) ? null : L.latLng(lat, lon);
     var data = document.getElementById("map-data");
