@@ -161,6 +161,21 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
         ),
         "year": ("year", "BHND", "变化年度", "年度"),
         "permit_no": ("permit_no", "SH_WH", "审核文号", "审批文号", "PZWH", "批准文号"),
+        # The dates of a patch. 后期影像时间 (sheet 图斑检测验证) and 检查日期 (变化图斑现地核实表,
+        # 检查卡片) are the national templates' headers; 下发日期 is not in them but is how
+        # county dispatch lists commonly head the day a patch was handed down (common usage,
+        # not a documented field), as are the other variants below. A shapefile holds at
+        # most 10 bytes of a field name: in GBK 后期影像时间 is cut to 后期影像时.
+        "imaged_on": ("imaged_on", "后期影像时间", "后期影像时", "后期影像日期", "后时相影像时间"),
+        "dispatched_on": ("dispatched_on", "下发日期", "下发时间", "派发日期"),
+        "checked_on": (
+            "checked_on",
+            "检查日期",
+            "核实日期",
+            "核查日期",
+            "现地核实日期",
+            "现地核查日期",
+        ),
         "illegal_area_ha": ("illegal_area_ha", "WF_MJ", "违法面积", "违法违规面积"),
         "_area_file_ha": ("area_ha", "MIAN_JI", "判读面积", "面积"),
         "_cause": ("change_cause", "BHYY", "变化原因"),

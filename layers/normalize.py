@@ -11,6 +11,7 @@ given in hectares.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -92,6 +93,20 @@ def _bad_words(
 def _dates(out: _Collector, df: pd.DataFrame, name: str) -> pd.Series:
     parsed, bad = codes.parse_dates(_col(df, name))
     out.bad(bad, "bad_value", name + "=" + _col(df, name).astype("string").fillna(""))
+    return parsed
+
+
+#: The dates of a change patch (the data contract's ``date`` columns of ``patches``).
+PATCH_DATES = ("imaged_on", "dispatched_on", "checked_on")
+
+
+def _past_dates(out: _Collector, df: pd.DataFrame, name: str, today: date) -> pd.Series:
+    """:func:`_dates`, and a date after ``today`` (a typing slip: nothing was imaged,
+    handed down or checked in the future) rejects its row, naming the column and value."""
+    parsed = _dates(out, df, name)
+    late = (parsed > pd.Timestamp(today)).fillna(False).astype(bool)
+    detail = f"{name}=" + parsed.dt.strftime("%Y-%m-%d").fillna("")
+    out.bad(late, "bad_value", detail + f" (after the import day {today.isoformat()})")
     return parsed
 
 
@@ -347,8 +362,12 @@ def _illegal(df: pd.DataFrame, verified_cause: pd.Series) -> pd.Series:
     return out.mask(false.fillna(False).astype(bool), "false")
 
 
-def normalize_patches(df: gpd.GeoDataFrame, metric_crs: object) -> Normalized:
-    """Canonical change patches: cause → category, legality, areas in hectares."""
+def normalize_patches(
+    df: gpd.GeoDataFrame, metric_crs: object, today: date | None = None
+) -> Normalized:
+    """Canonical change patches: cause → category, legality, areas in hectares, and the
+    dates of :data:`PATCH_DATES` (a date after ``today``, default the day of the import,
+    rejects its row)."""
     out = _Collector()
     df = df.copy()
     df["patch_id"] = codes.normalize_code(_col(df, "patch_id"))
@@ -365,6 +384,8 @@ def normalize_patches(df: gpd.GeoDataFrame, metric_crs: object) -> Normalized:
     _check_area(out, df["area_ha"], _file_area(df), df["patch_id"])
     df["illegal_area_ha"] = _number(df, "illegal_area_ha")
     df["permit_no"] = _text(df, "permit_no").fillna(_text(df, "_felling_permit"))
+    for name in PATCH_DATES:
+        df[name] = _past_dates(out, df, name, today or date.today())
     df["village_code"] = _village_code(df)
     df["village_name"] = _village_name(df)
     return _finish(df, "patches", out)

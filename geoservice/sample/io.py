@@ -77,6 +77,15 @@ def _number_column(values: Any, width: int, decimals: int, name: str) -> NDArray
     return out
 
 
+def _field_name(name: str, encoding: str) -> bytes:
+    """A field name in the table's encoding: ArcGIS and QGIS write Chinese names so, cut to
+    the 10 bytes dBASE allows (``后期影像时间`` becomes ``后期影像时`` in GBK)."""
+    raw = name.encode(encoding)
+    if len(raw) > 10:
+        raise ValueError(f"DBF field name {name!r} is {len(raw)} bytes in {encoding}; at most 10")
+    return raw
+
+
 def write_dbf(
     path: Path,
     fields: Sequence[DbfField],
@@ -121,7 +130,11 @@ def write_dbf(
     )
     descs = b"".join(
         struct.pack(
-            "<11sc4xBB14x", f.name.encode("ascii"), f.kind.encode("ascii"), f.width, f.decimals
+            "<11sc4xBB14x",
+            _field_name(f.name, encoding),
+            f.kind.encode("ascii"),
+            f.width,
+            f.decimals,
         )
         for f in fields
     )

@@ -195,7 +195,7 @@ def build(scale: Scale = "town", seed: int = DEFAULT_SEED) -> SampleData:
     sites = planter.plant_all()
     complaints, patches, problems = _events(rng, spec, sites, forest, wetlands, villages)
     complaints = finish_complaints(complaints, villages)
-    patches = finish_patches(patches, forest, villages)
+    patches = finish_patches(patches, forest, villages, np.random.default_rng([seed, 2]))
     problems = finish_problems(problems, villages, forms_rng)
     cases = _manifest(sites, villages, forest, wetlands, complaints, patches, problems)
     away = _evidence_points(sites, complaints, patches, _case_parcels(cases, forest, wetlands))

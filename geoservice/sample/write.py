@@ -26,6 +26,7 @@ from geoservice.sample.io import (
     write_shapefile,
     write_xlsx,
 )
+from geoservice.sample.patch_dates import DATE_FIELDS, patch_dates
 from geoservice.sample.terrain import Villages
 from geoservice.sample.text import CAMPAIGNS, CATEGORY_ZH, cc_departments
 
@@ -93,6 +94,9 @@ def patch_fields(lin_ban_width: int) -> tuple[DbfField, ...]:
         DbfField("CFZH", C, 30),
         DbfField("GPS_X", N, 10, 0),
         DbfField("GPS_Y", N, 9, 0),
+        DbfField(DATE_FIELDS[0], C, 8),
+        DbfField(DATE_FIELDS[1], C, 10),
+        DbfField(DATE_FIELDS[2], C, 10),
         DbfField("BEIZHU", C, 80),
     )
 
@@ -143,8 +147,12 @@ COMPLAINT_COLUMNS = [
 ]
 
 
-def finish_patches(table: pd.DataFrame, forest: pd.DataFrame, villages: Villages) -> pd.DataFrame:
-    """Locate each patch (county, town, village, 林班), number it and add MIAN_JI and GPS.
+def finish_patches(
+    table: pd.DataFrame, forest: pd.DataFrame, villages: Villages, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Locate each patch (county, town, village, 林班), number it and add MIAN_JI, GPS and
+    the image, dispatch and check dates (:mod:`geoservice.sample.patch_dates`, drawn from
+    ``rng``; a patch counts as checked when it has a 变化原因 or a 违法违规 value).
 
     XIAN, XIANG and CUN are written full-length as the LCXZGX template defines them: the
     6-digit county, the 9-digit township and the 12-digit village code.
@@ -175,7 +183,9 @@ def finish_patches(table: pd.DataFrame, forest: pd.DataFrame, villages: Villages
     c = shapely.centroid(t["geometry"].to_numpy())
     t["GPS_X"] = np.round(shapely.get_x(c) + ZONE_37_PREFIX)
     t["GPS_Y"] = np.round(shapely.get_y(c))
-    return t
+    checked = (t["BHYY"].astype(str) != "") | (t["SHIFOU_WF"].astype(str) != "")
+    dates = patch_dates(rng, t["BHND"].to_numpy(dtype=str), checked.to_numpy())
+    return pd.concat([t, dates], axis=1)
 
 
 def finish_problems(

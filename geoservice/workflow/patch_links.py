@@ -286,8 +286,10 @@ def link_illegal_patches(
     """Register the layer's new patches and link every patch verified illegal that lacks
     its problem or target; returns what each linked patch now holds, by patch id.
 
-    New patches are registered with their first stage starting on the earlier of
-    ``as_of`` and today. Nothing is written when no patch needs a link and none is new.
+    New patches are registered on the earlier of ``as_of`` and today: their first stage
+    starts on the layer's dispatch, image or check date for it (never after that day), or
+    on that day without one (:mod:`geoservice.workflow.patch_tables`). Nothing is written
+    when no patch needs a link and none is new.
     """
     if "patches" not in ws.layer_names():
         return {}

@@ -29,7 +29,19 @@ found on site, never the interpreter's guess ``PAN_BHYY``):
 - ``illegal == 'false'`` with an unapproved cause and no approval number contradicts
   itself: it starts ``verified`` with legality ``other``, left open for the office to
   settle;
-- anything else (``unknown``: 待现地核实) starts ``interpreted``.
+- anything else (``unknown``: 待现地核实) starts ``dispatched`` when the layer gives the
+  day it was handed down (``dispatched_on``, 下发日期), else ``interpreted``.
+
+The day the first stage starts (``stage_started_on``, from which its deadline runs) comes
+from the layer's dates (the data contract's ``imaged_on`` 后期影像时间, ``dispatched_on``
+下发日期 and ``checked_on`` 检查日期): ``dispatched_on`` for a dispatched patch,
+``imaged_on`` for an interpreted one, ``checked_on`` for one verified or closed; a patch
+whose legality is established and that has ``checked_on`` records it as ``verified_on``.
+Without the date, the stage starts on the registration day (the ``day`` given, e.g. the
+analysis's as-of day, default today); no date is ever after it (a later date is taken as
+the registration day), so a patch list dated after an as-of day in the past never makes a
+stage start in that day's future. A patch still 待现地核实 that was dispatched in an
+earlier year is therefore overdue from its dispatch, not from its import.
 
 Reads never write: until the next write a read registers the new patches in temporary
 tables of its own connection (:func:`reading`), so it sees what the write will store.
@@ -98,22 +110,47 @@ _INDEXES = (
 )
 _CAUSES = ", ".join(f"'{c}'" for c in sorted(ILLEGAL_CAUSES))
 _LAWFUL = f"(trim(coalesce(permit_no, '')) != '' OR coalesce(change_cause, '') NOT IN ({_CAUSES}))"
-# The patches of the layer not registered yet, with the state and legality they start in
-# (see the module docstring).
-_NEW = f"""
+# The layer's dates (data contract, ``layers.normalize.PATCH_DATES``) as read here.
+_DATES = {"imaged_on": "imaged", "dispatched_on": "dispatched", "checked_on": "checked"}
+# The patches of the layer not registered yet, with their state and legality, as the layer
+# gives them (see the module docstring); {dates} reads the layer's date columns.
+_LAYER = f"""
 SELECT patch_id,
-  CASE WHEN illegal = 'true' THEN 'verified'
-       WHEN illegal = 'false' AND {_LAWFUL} THEN 'closed'
-       WHEN illegal = 'false' THEN 'verified'
-       ELSE 'interpreted' END AS state,
   CASE WHEN illegal = 'true' THEN 'illegal'
        WHEN illegal = 'false' AND {_LAWFUL} THEN 'legal'
-       WHEN illegal = 'false' THEN 'other' END AS legality
+       WHEN illegal = 'false' THEN 'other' END AS legality,
+  {{dates}}
 FROM patches p
 WHERE patch_id IS NOT NULL AND patch_id != ''
   AND NOT EXISTS (SELECT 1 FROM patch_state s WHERE s.patch_id = p.patch_id)
 GROUP BY patch_id
 """
+# ... and the state they start in, the day it starts and the day of their verification,
+# none after the registration day :day.
+_STARTS = """
+SELECT patch_id, state, legality,
+  min(coalesce(CASE state WHEN 'dispatched' THEN dispatched WHEN 'interpreted' THEN imaged
+                          ELSE checked END, :day), :day) AS started,
+  CASE WHEN legality IS NOT NULL AND checked IS NOT NULL THEN min(checked, :day) END
+    AS verified_on
+FROM (SELECT *,
+  CASE WHEN legality = 'legal' THEN 'closed'
+       WHEN legality IS NOT NULL THEN 'verified'
+       WHEN dispatched IS NOT NULL THEN 'dispatched'
+       ELSE 'interpreted' END AS state
+  FROM ({layer}))
+"""
+
+
+def _new_sql(con: sqlite3.Connection) -> str:
+    """:data:`_STARTS` over the layer's patches not registered yet; a date column the
+    layer lacks (a layer imported before the dates were read) counts as empty."""
+    present = {str(r[1]) for r in con.execute('PRAGMA table_info("patches")')}
+    dates = ", ".join(
+        f'date(min("{c}")) AS {alias}' if c in present else f"NULL AS {alias}"
+        for c, alias in _DATES.items()
+    )
+    return _STARTS.format(layer=_LAYER.format(dates=dates))
 
 
 # --- schema and registration --------------------------------------------------------------
@@ -121,7 +158,8 @@ GROUP BY patch_id
 
 def ensure_patches(con: sqlite3.Connection, actor: str = "system", day: date | None = None) -> None:
     """Create the patch tables and register the layer's new patches (inside a write
-    transaction; ``day`` is the day their first stage starts, default today)."""
+    transaction; ``day`` is the registration day, default today: a first stage starts on
+    the layer's date for it, never after ``day``, or on ``day`` without one)."""
     ensure_tables(con)
     for name, sql, title in (
         ("patch_state", _STATE_SQL, "变化图斑核查状态 change-patch states"),
@@ -157,17 +195,19 @@ def _register(con: sqlite3.Connection, actor: str, day: date | None) -> None:
     if not has_table(con, "patches"):
         return
     at = now_iso()
-    started = (day or date.fromisoformat(at[:10])).isoformat()
+    params = {"at": at, "by": actor, "day": (day or date.fromisoformat(at[:10])).isoformat()}
+    new = _new_sql(con)
     con.execute(
         'INSERT INTO patch_history (patch_id, at, "by", event, from_state, to_state, '
-        f"legality, note, version) SELECT patch_id, ?, ?, 'import', NULL, state, legality, "
-        f"'[import]', 1 FROM ({_NEW})",
-        (at, actor),
+        "legality, note, version) SELECT patch_id, :at, :by, 'import', NULL, state, legality, "
+        f"'[import]', 1 FROM ({new})",
+        params,
     )
     con.execute(
-        "INSERT INTO patch_state (patch_id, state, legality, version, stage_started_on, "
-        f"updated_at, updated_by) SELECT patch_id, state, legality, 1, ?, ?, ? FROM ({_NEW})",
-        (started, at, actor),
+        "INSERT INTO patch_state (patch_id, state, legality, verified_on, version, "
+        "stage_started_on, updated_at, updated_by) SELECT patch_id, state, legality, "
+        f"verified_on, 1, started, :at, :by FROM ({new})",
+        params,
     )
 
 

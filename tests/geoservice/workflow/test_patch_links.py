@@ -123,9 +123,11 @@ def test_on_the_sample_town_every_illegal_patch_has_its_problem_or_target(
     assert int(opened.sum()) == 6
     back = patches_of_problems(ws, illegal["problem_id"].tolist())
     assert back == {p: i for i, p in illegal["problem_id"].items()}
-    # 待现地核实: 15 patches wait for the field check, 51 legal ones are closed
+    # 待现地核实: 13 patches handed down (下发日期) wait for the field check, 2 of the
+    # latest image batch wait to be handed down, 51 legal ones are closed
     assert patches["state"].value_counts().to_dict() == {
         "closed": 51,
-        "interpreted": 15,
+        "dispatched": 13,
+        "interpreted": 2,
         "verified": 9,
     }
