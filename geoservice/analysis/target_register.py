@@ -33,7 +33,7 @@ import pandas as pd
 from geoservice.analysis.identity import IdentityResult, match_targets
 from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import Workspace, now_iso
-from geoservice.base.workspace_write import ensure_tables, has_table
+from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
 
 __all__ = [
     "FINAL_STATES",
@@ -130,14 +130,7 @@ def ensure_register(con: sqlite3.Connection, _actor: str = "system") -> None:
     """Create the register tables (inside a write transaction); a ``schema`` step of
     :meth:`~geoservice.base.workspace.Workspace.sql_transaction`."""
     ensure_tables(con)
-    for name, sql, title in _TABLES:
-        con.execute(sql)
-        con.execute(
-            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-            "description, last_change) VALUES (?, 'attributes', ?, ?, "
-            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (name, name, title),
-        )
+    create_listed(con, _TABLES)
     for sql in _INDEXES:
         con.execute(sql)
 

@@ -1,7 +1,8 @@
 """File-level writes into a workspace GeoPackage: register tables, frames, durable renames.
 
 :func:`ensure_tables` creates the register tables (``layer_catalog``, ``audit_log``,
-``workspace_meta``, ``analysis_runs``) and lists them in ``gpkg_contents``;
+``workspace_meta``, ``analysis_runs``) and lists them in ``gpkg_contents``, as
+:func:`create_listed` does for any module's tables;
 :func:`write_frame` writes a layer or a plain table (after :func:`gpkg_safe` renames a
 reserved ``fid`` column); :func:`with_earlier_rejects` keeps the rejects of earlier
 appending imports; :func:`fsync_dir` makes a rename into a folder durable;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,6 +27,7 @@ import pyogrio
 __all__ = [
     "carry_audit",
     "copy_database",
+    "create_listed",
     "ensure_tables",
     "fsync_dir",
     "gpkg_safe",
@@ -65,12 +68,21 @@ def has_table(con: sqlite3.Connection, name: str) -> bool:
 
 def ensure_tables(con: sqlite3.Connection) -> None:
     """Create the register tables and list them in gpkg_contents (so QGIS shows them)."""
-    for name, sql, title in (
-        ("layer_catalog", _CATALOG_SQL, "数据共享目录 layer catalog"),
-        ("audit_log", _AUDIT_SQL, "操作日志 audit log"),
-        ("workspace_meta", _META_SQL, "工作空间设置 workspace settings"),
-        ("analysis_runs", _RUNS_SQL, "分析运行记录 analysis runs"),
-    ):
+    create_listed(
+        con,
+        (
+            ("layer_catalog", _CATALOG_SQL, "数据共享目录 layer catalog"),
+            ("audit_log", _AUDIT_SQL, "操作日志 audit log"),
+            ("workspace_meta", _META_SQL, "工作空间设置 workspace settings"),
+            ("analysis_runs", _RUNS_SQL, "分析运行记录 analysis runs"),
+        ),
+    )
+
+
+def create_listed(con: sqlite3.Connection, tables: Iterable[tuple[str, str, str]]) -> None:
+    """Run each ``(name, create_sql, title)`` and list the table in gpkg_contents as an
+    attributes table titled ``title`` (so QGIS shows it); an existing entry is kept."""
+    for name, sql, title in tables:
         con.execute(sql)
         con.execute(
             "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from geoservice.base.errors import OptionError, message
+from geoservice.base.workspace_write import has_table
 
 __all__ = [
     "DOCUMENT_LEVELS",
@@ -125,13 +126,6 @@ def load_document_rules() -> DocumentRules:
     return document_rules(dict(yaml.safe_load(text)["documents"]))
 
 
-def _has_table(con: sqlite3.Connection, name: str) -> bool:
-    row = con.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone()
-    return row is not None
-
-
 @dataclass
 class NumberAllocator:
     """Allocates document numbers on ``con``: the next sequence per (year, scope) from the
@@ -145,12 +139,12 @@ class NumberAllocator:
     def __post_init__(self) -> None:
         self.last: dict[tuple[int, str], int] = {}
         self.taken: set[str] = set()
-        if _has_table(self.con, "escalation_sequences"):
+        if has_table(self.con, "escalation_sequences"):
             for year, scope, seq in self.con.execute(
                 "SELECT year, scope, last_seq FROM escalation_sequences"
             ):
                 self.last[(int(year), str(scope))] = int(seq)
-        if _has_table(self.con, "escalation_documents"):
+        if has_table(self.con, "escalation_documents"):
             self.taken = {
                 str(r[0]) for r in self.con.execute("SELECT number FROM escalation_documents")
             }

@@ -47,6 +47,7 @@ from geoservice.base.access import Principal
 from geoservice.base.errors import NotFoundError, OptionError, message
 from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import Workspace, now_iso
+from geoservice.base.workspace_write import create_listed, has_table
 from geoservice.workflow.document_numbers import (
     DOCUMENT_LEVELS,
     DocumentRules,
@@ -132,24 +133,10 @@ def document_title(level: str, lang: Lang = "zh") -> str:
     return pick(lang, *DOCUMENT_TITLES.get(level, (level, level)))
 
 
-def _has_table(con: sqlite3.Connection, name: str) -> bool:
-    row = con.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone()
-    return row is not None
-
-
 def _ensure(con: sqlite3.Connection, actor: str) -> None:
     """The workflow tables (problem history) and the document tables."""
     ensure_workflow(con, actor)
-    for name, sql, title in _TABLES:
-        con.execute(sql)
-        con.execute(
-            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-            "description, last_change) VALUES (?, 'attributes', ?, ?, "
-            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (name, name, title),
-        )
+    create_listed(con, _TABLES)
     con.execute(_ITEM_INDEX)
 
 
@@ -164,7 +151,7 @@ def _codes(text: Any) -> list[str]:
 
 def _problems_due(con: sqlite3.Connection, as_of: date, th: Thresholds | None) -> pd.DataFrame:
     """Open problems at a document level at ``as_of``, read on ``con`` (no GDAL)."""
-    if not _has_table(con, "problems"):
+    if not has_table(con, "problems"):
         return pd.DataFrame(columns=ITEM_COLUMNS)
     frame = pd.read_sql_query(
         "SELECT problem_id, village_code, village_name, category, description, deadline, "
@@ -196,7 +183,7 @@ def _problems_due(con: sqlite3.Connection, as_of: date, th: Thresholds | None) -
 
 def _covered(con: sqlite3.Connection) -> pd.Series:
     """The highest level each (kind, item_id) was issued at, as a LEVELS index."""
-    if not _has_table(con, "escalation_items"):
+    if not has_table(con, "escalation_items"):
         return pd.Series(dtype="int64")
     rows = pd.read_sql_query("SELECT kind, item_id, level FROM escalation_items", con)
     rank = rows["level"].map(LEVELS.index).astype("int64")
@@ -415,7 +402,7 @@ def _in_scope(frame: pd.DataFrame, principal: Principal | None) -> pd.DataFrame:
 
 
 def _documents_frame(con: sqlite3.Connection) -> pd.DataFrame:
-    if not _has_table(con, "escalation_documents"):
+    if not has_table(con, "escalation_documents"):
         frame = pd.DataFrame(columns=[k.strip() for k in _DOC_FIELDS.split(",")])
     else:
         frame = pd.read_sql_query(
@@ -470,7 +457,7 @@ def documents_version(ws: Workspace) -> tuple[Any, ...]:
     """What changes whenever a document is issued (documents are never changed in place):
     their count and the latest issue time; for a list's ETag."""
     with _read(ws) as con:
-        if not _has_table(con, "escalation_documents"):
+        if not has_table(con, "escalation_documents"):
             return (0, None)
         row = con.execute("SELECT count(*), max(issued_at) FROM escalation_documents").fetchone()
     return tuple(row)

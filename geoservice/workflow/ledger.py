@@ -42,7 +42,7 @@ from geoservice.base.errors import (
 )
 from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import Workspace, now_iso
-from geoservice.base.workspace_write import ensure_tables, has_table
+from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
 from layers.codes import DEPARTMENTS, department_codes
 
 __all__ = [
@@ -134,14 +134,7 @@ _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:_|\.\.)(\d{4}-\d{2}-\d{2})$")
 def ensure_ledger(con: sqlite3.Connection, _actor: str = "system") -> None:
     """Create the ledger tables (a ``schema`` step of ``Workspace.sql_transaction``)."""
     ensure_tables(con)
-    for name, sql, title in _TABLES:
-        con.execute(sql)
-        con.execute(
-            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-            "description, last_change) VALUES (?, 'attributes', ?, ?, "
-            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (name, name, title),
-        )
+    create_listed(con, _TABLES)
     con.execute(_INDEX)
 
 

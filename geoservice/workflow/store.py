@@ -41,7 +41,7 @@ import pandas as pd
 from geoservice.base.errors import NotFoundError, StaleVersionError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit
 from geoservice.base.workspace import Workspace, now_iso
-from geoservice.base.workspace_write import ensure_tables
+from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
 from geoservice.workflow.states import check_transition, state_label
 
 __all__ = [
@@ -132,21 +132,14 @@ def _reading(ws: Workspace) -> Iterator[sqlite3.Connection]:
             con.execute("ROLLBACK")
 
 
-def _has_table(con: sqlite3.Connection, name: str) -> bool:
-    row = con.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone()
-    return row is not None
-
-
 def _columns(con: sqlite3.Connection, table: str) -> list[str]:
     return [str(r[1]) for r in con.execute(f'PRAGMA table_info("{table}")')]
 
 
 def _workflow_ready(con: sqlite3.Connection) -> bool:
-    if not (_has_table(con, "problem_history") and _has_table(con, "campaigns")):
+    if not (has_table(con, "problem_history") and has_table(con, "campaigns")):
         return False
-    if not _has_table(con, "problems"):
+    if not has_table(con, "problems"):
         return True
     if not {c for c, _ in WORKFLOW_COLUMNS} <= set(_columns(con, "problems")):
         return False
@@ -163,19 +156,15 @@ def ensure_workflow(con: sqlite3.Connection, actor: str = "system") -> None:
     (:func:`_reconcile`).
     """
     ensure_tables(con)
-    for name, sql, title in (
-        ("campaigns", _CAMPAIGNS_SQL, "督查批次 inspection campaigns"),
-        ("problem_history", _HISTORY_SQL, "问题整改记录 problem history"),
-    ):
-        con.execute(sql)
-        con.execute(
-            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-            "description, last_change) VALUES (?, 'attributes', ?, ?, "
-            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (name, name, title),
-        )
+    create_listed(
+        con,
+        (
+            ("campaigns", _CAMPAIGNS_SQL, "督查批次 inspection campaigns"),
+            ("problem_history", _HISTORY_SQL, "问题整改记录 problem history"),
+        ),
+    )
     con.execute(_HISTORY_INDEX)
-    if not _has_table(con, "problems"):
+    if not has_table(con, "problems"):
         return
     _add_workflow_columns(con, "main")
     _reconcile(con, actor)
@@ -198,9 +187,9 @@ def _workflow_view(con: sqlite3.Connection) -> None:
     """
     for name, sql in (("campaigns", _CAMPAIGNS_SQL), ("problem_history", _HISTORY_SQL)):
         con.execute(sql.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE"))
-        if _has_table(con, name):
+        if has_table(con, name):
             con.execute(f"INSERT INTO temp.{name} SELECT * FROM main.{name}")
-    if not _has_table(con, "problems"):
+    if not has_table(con, "problems"):
         return
     present = _columns(con, "problems")
     keep = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS if c in present)
@@ -256,7 +245,7 @@ def read_problems(ws: Workspace) -> pd.DataFrame:
     ``found_on`` and ``deadline`` are ``datetime64`` (midnight); ``version`` is int.
     """
     with _reading(ws) as con:
-        if not _has_table(con, "problems"):
+        if not has_table(con, "problems"):
             return _typed(pd.DataFrame(columns=PROBLEM_COLUMNS))
         cols = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS)
         frame = pd.read_sql_query(f"SELECT {cols} FROM problems ORDER BY problem_id", con)
@@ -426,7 +415,7 @@ def update_problem(
 
 
 def _current(con: sqlite3.Connection, problem_id: str) -> tuple[Any, ...]:
-    if not _has_table(con, "problems"):
+    if not has_table(con, "problems"):
         raise _not_found(problem_id, [])
     row = con.execute(
         "SELECT status, version, updated_by, updated_at FROM problems WHERE problem_id = ?",
