@@ -55,7 +55,11 @@ from geoservice.workflow.document_numbers import (
     load_document_rules,
 )
 from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
-from geoservice.workflow.escalation_patches import patch_items, record_patch_events
+from geoservice.workflow.escalation_patches import (
+    ITEM_COLUMNS,
+    patch_items,
+    record_patch_events,
+)
 from geoservice.workflow.store import append_history, ensure_workflow
 from layers.codes import DEPARTMENTS
 from layers.messages import Lang, pick
@@ -76,20 +80,6 @@ DOCUMENT_TITLES: dict[str, tuple[str, str]] = {
     "supervision": ("督办函", "Supervision letter"),
     "listed": ("挂牌督办通知书", "Listed-supervision notice"),
 }
-ITEM_COLUMNS = [
-    "kind",
-    "item_id",
-    "village_code",
-    "village_name",
-    "level",
-    "days_overdue",
-    "deadline",
-    "category",
-    "description",
-    "status",
-    "area_ha",
-    "cc_departments",
-]
 _DOC_FIELDS = (
     "number, level, year, seq, village_code, village_name, issued_by, issued_at, as_of, "
     "reply_by, cc_departments"

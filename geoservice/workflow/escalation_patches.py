@@ -20,11 +20,12 @@ from geoservice.workflow.patch_states import patch_state_label
 from geoservice.workflow.patch_store import read_patch_states, record_patch_event
 from layers.messages import Lang
 
-__all__ = ["PATCH_EVENT", "patch_items", "patch_stage_label", "record_patch_events"]
+__all__ = ["ITEM_COLUMNS", "PATCH_EVENT", "patch_items", "patch_stage_label", "record_patch_events"]
 
 # The history event of a patch covered by an issued document.
 PATCH_EVENT = "escalation"
-_ITEM_COLUMNS = [
+# The columns of a document's items, problems and patches alike.
+ITEM_COLUMNS = [
     "kind",
     "item_id",
     "village_code",
@@ -46,7 +47,7 @@ def patch_items(ws: Workspace, as_of: date) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The item columns of :mod:`geoservice.workflow.escalation_docs` (``kind`` is
+        :data:`ITEM_COLUMNS` (``kind`` is
         ``patch``, ``deadline`` the stage's due day, ``status`` the patch's state,
         ``area_ha`` its area in hectares, no description and no copied departments).
     """
@@ -67,7 +68,7 @@ def patch_items(ws: Workspace, as_of: date) -> pd.DataFrame:
             "area_ha": pd.to_numeric(rows["area_ha"], errors="coerce"),
             "cc_departments": [[] for _ in range(len(rows))],
         },
-        columns=_ITEM_COLUMNS,
+        columns=ITEM_COLUMNS,
     )
 
 
