@@ -44,7 +44,9 @@ from layers.codes import PROBLEM_STATES
 from layers.messages import Lang
 
 __all__ = [
+    "NOTE_MAX_CHARS",
     "changes_since",
+    "clean_note",
     "lonlat_shapes",
     "problem_detail",
     "shape_collection",
@@ -55,6 +57,22 @@ __all__ = [
 
 NOTE_MAX_CHARS = 2000
 SIMPLIFY_METRES = 5.0
+
+
+def clean_note(note: str | None) -> str | None:
+    """The note without surrounding blanks (None when empty); OptionError when it is
+    longer than :data:`NOTE_MAX_CHARS`."""
+    clean = (note or "").strip() or None
+    if clean and len(clean) > NOTE_MAX_CHARS:
+        raise OptionError(
+            message(
+                "tasks.long_note",
+                f"说明有 {len(clean)} 个字，最多 {NOTE_MAX_CHARS} 个字；请精简后再提交。",
+                f"The note has {len(clean)} characters; at most {NOTE_MAX_CHARS} are kept. "
+                "Shorten it.",
+            )
+        )
+    return clean
 
 
 def _no_target(target_id: str) -> NotFoundError:
@@ -274,16 +292,7 @@ def submit_update(
     if version != task.version:
         raise _stale(task, version)
     check_transition(problem_id, task.status, to)
-    clean = (note or "").strip() or None
-    if clean and len(clean) > NOTE_MAX_CHARS:
-        raise OptionError(
-            message(
-                "tasks.long_note",
-                f"说明有 {len(clean)} 个字，最多 {NOTE_MAX_CHARS} 个字；请精简后再提交。",
-                f"The note has {len(clean)} characters; at most {NOTE_MAX_CHARS} are kept. "
-                "Shorten it.",
-            )
-        )
+    clean = clean_note(note)
     names: list[str] = []
     if photos:
         names = list(

@@ -22,7 +22,7 @@ import pandas as pd
 from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, PermissionDeniedError, StaleVersionError, message
 from geoservice.base.workspace import Workspace
-from geoservice.tasks.detail import lonlat_shapes, shape_collection
+from geoservice.tasks.detail import clean_note, lonlat_shapes, shape_collection
 from geoservice.tasks.patch_records import PatchTask, scoped_patch
 from geoservice.workflow.patch_access import (
     attach_patch_photos,
@@ -43,7 +43,6 @@ __all__ = [
 ]
 
 PHOTO_EVENT = "photos"  # history event of photos added (note: the names, joined by 、)
-NOTE_MAX_CHARS = 2000
 # Columns that hold a patch's 林班 (forest compartment) in the survey files.
 _LIN_BAN = ("LIN_BAN", "lin_ban", "林班", "林班号")
 
@@ -173,20 +172,6 @@ def _no_move(patch_id: str, to: str) -> OptionError:
     )
 
 
-def _clean_note(note: str | None) -> str | None:
-    clean = (note or "").strip() or None
-    if clean and len(clean) > NOTE_MAX_CHARS:
-        raise OptionError(
-            message(
-                "tasks.long_note",
-                f"说明有 {len(clean)} 个字，最多 {NOTE_MAX_CHARS} 个字；请精简后再提交。",
-                f"The note has {len(clean)} characters; at most {NOTE_MAX_CHARS} are kept. "
-                "Shorten it.",
-            )
-        )
-    return clean
-
-
 def submit_patch(
     ws: Workspace,
     principal: Principal,
@@ -227,7 +212,7 @@ def submit_patch(
     if to not in moves:
         raise _no_move(patch_id, to)
     chosen = legality if to == "verified" else None
-    clean = _clean_note(note)
+    clean = clean_note(note)
     verifier = principal.name if to == "verified" else None
     check_patch_transition(
         patch_id, task.state, to, legality=chosen or task.legality, verifier=verifier, note=clean
