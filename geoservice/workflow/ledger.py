@@ -25,10 +25,9 @@ decided in :mod:`geoservice.workflow.ledger_access`.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -43,6 +42,7 @@ from geoservice.base.errors import (
 from geoservice.base.gpkg_sql import audit
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
+from geoservice.workflow.ledger_periods import parse_period, period_key
 from layers.codes import DEPARTMENTS, department_codes
 
 __all__ = [
@@ -125,10 +125,6 @@ _TABLES = (
 _INDEX = (
     "CREATE INDEX IF NOT EXISTS department_entries_day ON department_entries (department, acted_on)"
 )
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
-_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:_|\.\.)(\d{4}-\d{2}-\d{2})$")
 
 
 def ensure_ledger(con: sqlite3.Connection, _actor: str = "system") -> None:
@@ -158,56 +154,6 @@ def check_department(text: str) -> str:
             )
         )
     return str(code)
-
-
-def _bad_period(text: str) -> OptionError:
-    return OptionError(
-        message(
-            "departments.bad_period",
-            f"期间为“{text}”，应为 2026（全年）、2026-Q4（季度）、2026-11（月）或 "
-            "2026-09-01_2026-11-30（起止日期，均含）。",
-            f"`period` was {text!r} but is expected to be 2026 (a year), 2026-Q4 (a quarter), "
-            "2026-11 (a month) or 2026-09-01_2026-11-30 (first and last day, both included).",
-        )
-    )
-
-
-def _month_end(year: int, month: int) -> date:
-    first_next = date(year + month // 12, month % 12 + 1, 1)
-    return first_next - timedelta(days=1)
-
-
-def parse_period(text: str) -> tuple[date, date]:
-    """The first and last day of a reporting period written as ``2026``, ``2026-Q4``,
-    ``2026-11`` or ``2026-09-01_2026-11-30`` (also ``..`` between the days).
-
-    Raises
-    ------
-    OptionError
-        Any other text, an impossible date or a last day before the first.
-    """
-    value = text.strip()
-    try:
-        if m := _YEAR.match(value):
-            return date(int(m[1]), 1, 1), date(int(m[1]), 12, 31)
-        if m := _QUARTER.match(value):
-            year, q = int(m[1]), int(m[2])
-            return date(year, 3 * q - 2, 1), _month_end(year, 3 * q)
-        if m := _MONTH.match(value):
-            year, month = int(m[1]), int(m[2])
-            return date(year, month, 1), _month_end(year, month)
-        if m := _RANGE.match(value):
-            first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
-            if last >= first:
-                return first, last
-    except ValueError:
-        pass
-    raise _bad_period(text)
-
-
-def period_key(first: date, last: date) -> str:
-    """The canonical text of a period: ``2026-09-01_2026-11-30``."""
-    return f"{first.isoformat()}_{last.isoformat()}"
 
 
 # --- entries ----------------------------------------------------------------------------
@@ -254,6 +200,18 @@ def _where(
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def _with_photos(
+    ws: Workspace, table: str, columns: list[str], where: tuple[str, list[Any]], order: str
+) -> pd.DataFrame:
+    """The ``columns`` of ``table``'s rows that ``where`` selects, ordered by ``order``,
+    with ``photos`` read from its JSON text into a list."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    sql = f"SELECT {cols} FROM {table}{where[0]} ORDER BY {order}"
+    frame = _frame(ws, table, sql, where[1], columns)
+    frame["photos"] = frame["photos"].map(lambda s: json.loads(s) if s else [])
+    return frame
+
+
 def read_entries(
     ws: Workspace,
     department: str | None = None,
@@ -262,12 +220,8 @@ def read_entries(
 ) -> pd.DataFrame:
     """Ledger entries (:data:`ENTRY_COLUMNS`) of one department or all, acted on within
     ``[first, last]`` (either bound optional), in entry order; ``photos`` a list."""
-    where, params = _where(department, first, last, "acted_on")
-    cols = ", ".join(f'"{c}"' for c in ENTRY_COLUMNS)
-    sql = f"SELECT {cols} FROM department_entries{where} ORDER BY entry_id"
-    frame = _frame(ws, "department_entries", sql, params, ENTRY_COLUMNS)
-    frame["photos"] = frame["photos"].map(lambda s: json.loads(s) if s else [])
-    return frame
+    where = _where(department, first, last, "acted_on")
+    return _with_photos(ws, "department_entries", ENTRY_COLUMNS, where, "entry_id")
 
 
 def read_target_actions(
@@ -279,12 +233,8 @@ def read_target_actions(
     """Enforcement targets' action records (:data:`TARGET_ACTION_COLUMNS`) of one
     department or all, acted on within ``[first, last]``, in record order; ``photos`` a
     list."""
-    where, params = _where(department, first, last, "acted_on")
-    cols = ", ".join(f'"{c}"' for c in TARGET_ACTION_COLUMNS)
-    sql = f"SELECT {cols} FROM target_actions{where} ORDER BY id"
-    frame = _frame(ws, "target_actions", sql, params, TARGET_ACTION_COLUMNS)
-    frame["photos"] = frame["photos"].map(lambda s: json.loads(s) if s else [])
-    return frame
+    where = _where(department, first, last, "acted_on")
+    return _with_photos(ws, "target_actions", TARGET_ACTION_COLUMNS, where, "id")
 
 
 def add_entry(
