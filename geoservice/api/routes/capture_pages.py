@@ -25,11 +25,11 @@ from urllib.parse import quote, urlencode
 import shapely
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from starlette.datastructures import UploadFile
 
 from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import SettingsDep, WorkspaceDep, audit, request_context
 from geoservice.api.errors import status_for
+from geoservice.api.forms import form_photos
 from geoservice.api.limits import check_length
 from geoservice.api.pages.field_words import field_words
 from geoservice.api.pages.render import page_lang, render, static_asset
@@ -85,13 +85,7 @@ async def _form(
     """The text fields ``names``, the chosen photos and the sent CSRF token of a form."""
     async with request.form(max_files=16, max_fields=24) as form:
         fields = {k: str(form.get(k) or "") for k in names}
-        photos: list[tuple[str, bytes]] = []
-        for item in form.getlist("photos"):
-            if isinstance(item, UploadFile):
-                data = await item.read()
-                if item.filename or data:
-                    photos.append((item.filename or "", data))
-        return fields, photos, form.get(FIELD)
+        return fields, await form_photos(form), form.get(FIELD)
 
 
 def _page(

@@ -18,7 +18,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
-from starlette.datastructures import UploadFile
 
 from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import (
@@ -31,6 +30,7 @@ from geoservice.api.deps import (
     request_context,
 )
 from geoservice.api.errors import status_for
+from geoservice.api.forms import form_day, form_people, form_photos, form_version
 from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.photo_notes import problem_notes, target_notes
 from geoservice.api.pages.render import page_lang, render, static_asset
@@ -314,30 +314,6 @@ def problem_page(
     return _problem_page(request, principal, detail, settings.max_photo_mb, saved=saved)
 
 
-async def _photos(form: Any) -> list[tuple[str, bytes]]:
-    """The chosen photos (an empty file input sends one nameless empty part: skipped)."""
-    out: list[tuple[str, bytes]] = []
-    for item in form.getlist("photos"):
-        if isinstance(item, UploadFile):
-            data = await item.read()
-            if item.filename or data:
-                out.append((item.filename or "", data))
-    return out
-
-
-def _version(text: str) -> int:
-    if not text.strip().isdigit():
-        raise OptionError(
-            message(
-                "pages.bad_version",
-                f"表单的版本号为“{text}”，应为整数；请重新打开问题页面后再提交。",
-                f"The form's `version` was {text!r} but is expected to be a whole number; "
-                "open the problem page again and resubmit.",
-            )
-        )
-    return int(text)
-
-
 @router.post("/app/problems/{problem_id}")
 async def report_problem(
     request: Request,
@@ -355,13 +331,13 @@ async def report_problem(
     async with request.form(max_files=16, max_fields=16) as form:
         to, note = str(form.get("to") or ""), str(form.get("note") or "")
         raw_version = str(form.get("version") or "")
-        photos = await _photos(form)
+        photos = await form_photos(form)
         sent_token = form.get(FIELD)
     detail_of: dict[str, Any] = {"to": to, "version": raw_version, "photos": len(photos)}
     try:
         check_form_token(request, sent_token)
         check_length("note", note, "note")
-        version = _version(raw_version)
+        version = form_version(raw_version, "pages.bad_version", "问题页面", "problem page")
         tasks.submit_update(
             ws,
             principal,
@@ -430,35 +406,6 @@ def _target_page(
     )
 
 
-def _people(text: str) -> int | None:
-    if not text.strip():
-        return None
-    if not text.strip().isdigit():
-        raise OptionError(
-            message(
-                "pages.bad_people",
-                f"出动人数为“{text}”，应为不小于 0 的整数，如 4。",
-                f"`people` was {text!r} but is expected to be a whole number >= 0, e.g. 4.",
-            )
-        )
-    return int(text)
-
-
-def _day(text: str, today: date) -> date:
-    if not text.strip():
-        return today
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise OptionError(
-            message(
-                "pages.bad_date",
-                f"日期为“{text}”，应为 YYYY-MM-DD 格式，如 2026-12-01。",
-                f"The date was {text!r} but is expected to be YYYY-MM-DD, e.g. 2026-12-01.",
-            )
-        ) from None
-
-
 @router.post("/app/targets/{target_id}")
 async def act_on_target(
     request: Request,
@@ -474,7 +421,7 @@ async def act_on_target(
     async with request.form(max_files=16, max_fields=16) as form:
         fields = {k: str(form.get(k) or "") for k in ("action", "people", "seizures", "note")}
         fields["acted_on"] = str(form.get("acted_on") or "")
-        photos = await _photos(form)
+        photos = await form_photos(form)
         sent_token = form.get(FIELD)
     try:
         check_form_token(request, sent_token)
@@ -485,8 +432,8 @@ async def act_on_target(
             principal,
             target_id,
             action=fields["action"],
-            acted_on=_day(fields["acted_on"], today),
-            people=_people(fields["people"]),
+            acted_on=form_day(fields["acted_on"], today),
+            people=form_people(fields["people"]),
             seizures=fields["seizures"],
             note=fields["note"],
             photos=photos,

@@ -16,11 +16,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
-from starlette.datastructures import UploadFile
 
 from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import SettingsDep, WorkspaceDep, audit, request_context
 from geoservice.api.errors import status_for
+from geoservice.api.forms import form_photos, form_version
 from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.render import page_lang, render
 from geoservice.api.routes.pages import PagePrincipal, PageRoute, Today
@@ -93,30 +93,6 @@ def patch_page(
     return _page(request, principal, detail, today, settings.max_photo_mb, saved=saved)
 
 
-async def _photos(form: Any) -> list[tuple[str, bytes]]:
-    """The chosen photos (an empty file input sends one nameless empty part: skipped)."""
-    out: list[tuple[str, bytes]] = []
-    for item in form.getlist("photos"):
-        if isinstance(item, UploadFile):
-            data = await item.read()
-            if item.filename or data:
-                out.append((item.filename or "", data))
-    return out
-
-
-def _version(text: str) -> int:
-    if not text.strip().isdigit():
-        raise OptionError(
-            message(
-                "pages.bad_patch_version",
-                f"表单的版本号为“{text}”，应为整数；请重新打开图斑页面后再提交。",
-                f"The form's `version` was {text!r} but is expected to be a whole number; "
-                "open the patch page again and resubmit.",
-            )
-        )
-    return int(text)
-
-
 def _day(text: str) -> date | None:
     if not text.strip():
         return None
@@ -155,7 +131,7 @@ async def act_on_patch(
     async with request.form(max_files=16, max_fields=16) as form:
         fields = {k: str(form.get(k) or "") for k in ("to", "legality", "verified_on", "note")}
         raw_version = str(form.get("version") or "")
-        photos = await _photos(form)
+        photos = await form_photos(form)
         sent_token = form.get(FIELD)
     typed = {
         "note": fields["note"],
@@ -168,7 +144,7 @@ async def act_on_patch(
     try:
         check_form_token(request, sent_token)
         check_length("note", fields["note"], "note")
-        version = _version(raw_version)
+        version = form_version(raw_version, "pages.bad_patch_version", "图斑页面", "patch page")
         change = submit_patch(
             ws,
             principal,

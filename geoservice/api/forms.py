@@ -1,0 +1,75 @@
+"""The fields of the phone pages' plain form posts, read and checked.
+
+:func:`form_photos` reads the chosen photos of a multipart form; :func:`form_version`,
+:func:`form_people` and :func:`form_day` turn the typed text into the value the domain
+takes, or raise :class:`~geoservice.base.errors.OptionError` naming what was received and
+what is expected (the page shows it again with the message).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from starlette.datastructures import UploadFile
+
+from geoservice.base.errors import OptionError, message
+
+__all__ = ["form_day", "form_people", "form_photos", "form_version"]
+
+
+async def form_photos(form: Any) -> list[tuple[str, bytes]]:
+    """The chosen photos (an empty file input sends one nameless empty part: skipped)."""
+    out: list[tuple[str, bytes]] = []
+    for item in form.getlist("photos"):
+        if isinstance(item, UploadFile):
+            data = await item.read()
+            if item.filename or data:
+                out.append((item.filename or "", data))
+    return out
+
+
+def form_version(text: str, code: str, page_zh: str, page_en: str) -> int:
+    """The form's ``version`` as a whole number; OptionError ``code`` asking to open the
+    page (``page_zh`` / ``page_en``, e.g. 问题页面 / problem page) again otherwise."""
+    if not text.strip().isdigit():
+        raise OptionError(
+            message(
+                code,
+                f"表单的版本号为“{text}”，应为整数；请重新打开{page_zh}后再提交。",
+                f"The form's `version` was {text!r} but is expected to be a whole number; "
+                f"open the {page_en} again and resubmit.",
+            )
+        )
+    return int(text)
+
+
+def form_people(text: str) -> int | None:
+    """The people deployed (None when blank), a whole number >= 0."""
+    if not text.strip():
+        return None
+    if not text.strip().isdigit():
+        raise OptionError(
+            message(
+                "pages.bad_people",
+                f"出动人数为“{text}”，应为不小于 0 的整数，如 4。",
+                f"`people` was {text!r} but is expected to be a whole number >= 0, e.g. 4.",
+            )
+        )
+    return int(text)
+
+
+def form_day(text: str, today: date) -> date:
+    """The ISO date typed (``today`` when blank)."""
+    if not text.strip():
+        return today
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise OptionError(
+            message(
+                "pages.bad_date",
+                f"日期为“{text}”，应为 YYYY-MM-DD 格式，如 2026-12-01。",
+                f"The date was {text!r} but is expected to be YYYY-MM-DD, e.g. 2026-12-01.",
+            )
+        ) from None
