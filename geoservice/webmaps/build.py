@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -40,14 +39,12 @@ from typing import TYPE_CHECKING, Any
 from geoservice.base import dates
 from geoservice.base.errors import NotFoundError, OptionError, message
 from geoservice.webmaps.cache import cached_page
+from geoservice.webmaps.evidence import Evidence, target_evidence
 from geoservice.webmaps.patch_layer import with_patch_states
 from geoservice.webmaps.patch_status import patch_popup_fields, patch_status_columns
 from layers.messages import Lang
 
 if TYPE_CHECKING:
-    import geopandas as gpd
-    import pandas as pd
-
     from geoservice.base.access import Principal
     from geoservice.base.workspace import Workspace
 
@@ -73,15 +70,6 @@ __all__ = [
 # Analysis layers not in the sharing register, read with the clearance of their source.
 DERIVED_LAYERS: dict[str, str] = {"parcel_risk": "parcels"}
 _MAP_ROLES = ("office", "department")
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The evidence layers drawn with the targets (each in the workspace CRS)."""
-
-    complaints: gpd.GeoDataFrame
-    patches: gpd.GeoDataFrame
-    flagged: gpd.GeoDataFrame
 
 
 def _optional(ws: Workspace, layer: str, like: Any) -> Any:
@@ -127,71 +115,6 @@ def _targets(ws: Workspace) -> Any:
             dict(zip(reasons["target_id"], reasons["reasons_en"], strict=True))
         )
     return targets
-
-
-def _flagged(risk: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Rows of ``parcel_risk`` marked ``flagged`` (all rows when it has no such column)."""
-    return risk[risk["flagged"].astype(bool)] if "flagged" in risk else risk
-
-
-def _ids(frame: pd.DataFrame, column: str) -> set[str]:
-    """Every id of a column of ``a;b`` (or ``a,b``) lists; empty when the column is missing."""
-    if column not in frame or not len(frame):
-        return set()
-    text = frame[column].astype("string").fillna("").str.replace(",", ";")
-    parts = text.str.split(";").explode().str.strip()
-    return set(parts[parts.fillna("") != ""].astype(str))
-
-
-def _among(frame: gpd.GeoDataFrame, column: str, ids: set[str]) -> gpd.GeoDataFrame:
-    """Rows whose ``column`` is one of ``ids`` (none when the column is missing)."""
-    if column not in frame:
-        return frame.iloc[:0]
-    return frame[frame[column].astype(str).isin(ids).to_numpy()]
-
-
-def target_evidence(
-    targets: gpd.GeoDataFrame,
-    risk: gpd.GeoDataFrame,
-    complaints: gpd.GeoDataFrame,
-    patches: gpd.GeoDataFrame,
-    readable: Container[str] | None = None,
-) -> Evidence:
-    """The evidence drawn with ``targets``.
-
-    Parameters
-    ----------
-    targets : geopandas.GeoDataFrame
-        The targets shown (``parcel_ids``: ``;``-separated parcel ids).
-    risk : geopandas.GeoDataFrame
-        The ``parcel_risk`` layer (``parcel_id``, ``flagged``, ``complaint_ids``,
-        ``patch_ids``).
-    complaints, patches : geopandas.GeoDataFrame
-        The layers of the same names.
-    readable : container of str, optional
-        ``None`` (unscoped): every complaint, every patch and every flagged parcel.
-        Otherwise the layer names the caller may read (``complaints``, ``patches``,
-        ``parcel_risk``): of those only, the rows linked to ``targets`` (the flagged
-        parcels of the targets and the complaints and patches those parcels cite).
-
-    Returns
-    -------
-    Evidence
-        Frames unchanged in CRS and columns; a layer not readable is empty.
-    """
-    flagged = _flagged(risk)
-    if readable is None:
-        return Evidence(complaints, patches, flagged)
-    linked = _among(risk, "parcel_id", _ids(targets, "parcel_ids"))
-
-    def kept(frame: gpd.GeoDataFrame, layer: str, column: str, ids: set[str]) -> Any:
-        return _among(frame, column, ids) if layer in readable else frame.iloc[:0]
-
-    return Evidence(
-        complaints=kept(complaints, "complaints", "complaint_id", _ids(linked, "complaint_ids")),
-        patches=kept(patches, "patches", "patch_id", _ids(linked, "patch_ids")),
-        flagged=kept(flagged, "parcel_risk", "parcel_id", _ids(linked, "parcel_id")),
-    )
 
 
 def readable_layers(ws: Workspace, principal: Principal | None) -> frozenset[str] | None:
