@@ -1,6 +1,7 @@
 """The fields of the phone pages' plain form posts, read and checked.
 
-:func:`form_photos` reads the chosen photos of a multipart form; :func:`form_version`,
+:func:`form_photos` reads the chosen photos of a multipart form (and
+:func:`uploaded_files` those of the API's uploads, :data:`PhotoUploads`); :func:`form_version`,
 :func:`form_people` and :func:`form_day` turn the typed text into the value the domain
 takes, or raise :class:`~geoservice.base.errors.OptionError` naming what was received and
 what is expected (the page shows it again with the message).
@@ -9,24 +10,40 @@ what is expected (the page shows it again with the message).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from starlette.datastructures import UploadFile
+from fastapi import File, UploadFile
+from starlette.datastructures import UploadFile as FormFile
 
 from geoservice.base.errors import OptionError, message
 
-__all__ = ["form_day", "form_people", "form_photos", "form_version"]
+__all__ = [
+    "PhotoUploads",
+    "form_day",
+    "form_people",
+    "form_photos",
+    "form_version",
+    "uploaded_files",
+]
+
+# The ``files`` of the API's photo uploads (``POST .../photos``, ``.../evidence``).
+PhotoUploads = Annotated[list[UploadFile], File(description="JPEG, PNG or WebP photos")]
 
 
 async def form_photos(form: Any) -> list[tuple[str, bytes]]:
     """The chosen photos (an empty file input sends one nameless empty part: skipped)."""
     out: list[tuple[str, bytes]] = []
     for item in form.getlist("photos"):
-        if isinstance(item, UploadFile):
+        if isinstance(item, FormFile):  # a page form holds starlette files
             data = await item.read()
             if item.filename or data:
                 out.append((item.filename or "", data))
     return out
+
+
+def uploaded_files(files: list[UploadFile]) -> list[tuple[str, bytes]]:
+    """Each uploaded file's name (empty when none was sent) and content."""
+    return [(f.filename or "", f.file.read()) for f in files]
 
 
 def form_version(text: str, code: str, page_zh: str, page_en: str) -> int:

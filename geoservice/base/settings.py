@@ -158,6 +158,11 @@ class Settings(BaseSettings):
             )
         return value
 
+    @property
+    def max_photo_bytes(self) -> int:
+        """The largest photo accepted, in bytes (``max_photo_mb`` MiB)."""
+        return self.max_photo_mb * 1024 * 1024
+
     def evidence_path(self) -> Path:
         """The folder of evidence photos (the setting, else beside the workspace)."""
         if self.evidence_dir is not None:

@@ -83,7 +83,7 @@ def _photos(cmd: Command, code: str, paths: list[Path]) -> list[str]:
         code,
         files,
         cmd.settings.evidence_path(),
-        max_bytes=cmd.settings.max_photo_mb * 1024 * 1024,
+        max_bytes=cmd.settings.max_photo_bytes,
     )
 
 

@@ -201,7 +201,7 @@ async def capture_submit(
             deadline=_deadline(fields["deadline"]),
             photos=photos,
             evidence_folder=settings.evidence_path(),
-            max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
+            max_photo_bytes=settings.max_photo_bytes,
             submission_id=fields["submission_id"] or None,
             today=today,
             context=request_context(request, principal),
@@ -307,7 +307,7 @@ async def _observe(
         "area": fields["area"] or None,
         "photos": photos,
         "evidence_folder": settings.evidence_path(),
-        "max_photo_bytes": settings.max_photo_mb * 1024 * 1024,
+        "max_photo_bytes": settings.max_photo_bytes,
         "submission_id": fields["submission_id"] or None,
         "context": request_context(request, principal),
     }

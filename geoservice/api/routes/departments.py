@@ -31,11 +31,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from geoservice.api.deps import LangDep, SettingsDep, WorkspaceDep, audit, request_context, require
+from geoservice.api.forms import PhotoUploads, uploaded_files
 from geoservice.api.limits import LongText, Note, ShortText
 from geoservice.api.paging import (
     LIST_RESPONSES,
@@ -231,16 +232,16 @@ def upload_photos(
     request: Request,
     principal: Member,
     settings: SettingsDep,
-    files: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP photos")],
+    files: PhotoUploads,
 ) -> dict[str, Any]:
     """Store photos for the department's ledger entries; 201 with the stored names."""
-    received = [(f.filename or "", f.file.read()) for f in files]
+    received = uploaded_files(files)
     stored = ledger_access.attach_department_photos(
         principal,
         code,
         received,
         settings.evidence_path(),
-        max_bytes=settings.max_photo_mb * 1024 * 1024,
+        max_bytes=settings.max_photo_bytes,
     )
     audit(request, principal, "department.photos.upload", code, {"stored": stored})
     return {"department": ledger_access.acting_department(principal, code), "stored": stored}

@@ -347,7 +347,7 @@ async def report_problem(
             version=version,
             photos=photos,
             evidence_folder=settings.evidence_path(),
-            max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
+            max_photo_bytes=settings.max_photo_bytes,
             as_of=today,
             context=request_context(request, principal),
         )
@@ -438,7 +438,7 @@ async def act_on_target(
             note=fields["note"],
             photos=photos,
             evidence_folder=settings.evidence_path(),
-            max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
+            max_photo_bytes=settings.max_photo_bytes,
             context=request_context(request, principal),
         )
     except MessageError as exc:

@@ -156,7 +156,7 @@ async def act_on_patch(
             version=version,
             photos=photos,
             evidence_folder=settings.evidence_path(),
-            max_photo_bytes=settings.max_photo_mb * 1024 * 1024,
+            max_photo_bytes=settings.max_photo_bytes,
             as_of=today,
             context=request_context(request, principal),
         )

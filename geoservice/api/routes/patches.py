@@ -32,7 +32,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Request, Response, UploadFile
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +44,7 @@ from geoservice.api.deps import (
     request_context,
     require,
 )
+from geoservice.api.forms import PhotoUploads, uploaded_files
 from geoservice.api.limits import Note, ShortText
 from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
 from geoservice.api.responses import content_disposition
@@ -276,18 +277,18 @@ def upload_patch_photos(
     principal: Readers,
     ws: WorkspaceDep,
     settings: SettingsDep,
-    files: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP photos")],
+    files: PhotoUploads,
 ) -> dict[str, Any]:
     """Store verification photos of a patch (office or forestry department); 201 with the
     stored names."""
-    received = [(f.filename or "", f.file.read()) for f in files]
+    received = uploaded_files(files)
     stored = patch_access.attach_patch_photos(
         ws,
         principal,
         patch_id,
         received,
         settings.evidence_path(),
-        max_bytes=settings.max_photo_mb * 1024 * 1024,
+        max_bytes=settings.max_photo_bytes,
     )
     audit(request, principal, "patch.photos.upload", patch_id, {"stored": stored})
     return {"patch_id": patch_id, "stored": stored}

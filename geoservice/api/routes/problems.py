@@ -21,7 +21,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Request, Response, UploadFile
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,6 +34,7 @@ from geoservice.api.deps import (
     request_context,
     require,
 )
+from geoservice.api.forms import PhotoUploads, uploaded_files
 from geoservice.api.limits import LongText, Note, ShortText
 from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
 from geoservice.api.patch_models import PatchProgressFields
@@ -351,17 +352,17 @@ def upload_evidence(
     principal: Changers,
     ws: WorkspaceDep,
     settings: SettingsDep,
-    files: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP photos")],
+    files: PhotoUploads,
 ) -> dict[str, Any]:
     """Store evidence photos of a problem (its village or the office); 201 with names."""
-    received = [(f.filename or "", f.file.read()) for f in files]
+    received = uploaded_files(files)
     stored = actions.attach_photos(
         ws,
         principal,
         problem_id,
         received,
         settings.evidence_path(),
-        max_bytes=settings.max_photo_mb * 1024 * 1024,
+        max_bytes=settings.max_photo_bytes,
     )
     detail = {"stored": stored, "received": [name for name, _data in received]}
     audit(request, principal, "problem.evidence.upload", problem_id, detail)

@@ -47,7 +47,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +62,7 @@ from geoservice.api.deps import (
     request_context,
     require,
 )
+from geoservice.api.forms import PhotoUploads, uploaded_files
 from geoservice.api.limits import Note, ShortText
 from geoservice.api.origin import public_base
 from geoservice.api.paging import (
@@ -362,17 +363,17 @@ def upload_target_photos(
     principal: Viewer,
     ws: WorkspaceDep,
     settings: SettingsDep,
-    files: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP photos")],
+    files: PhotoUploads,
 ) -> dict[str, Any]:
     """Store photos for a target's action records; 201 with the stored names."""
-    received = [(f.filename or "", f.file.read()) for f in files]
+    received = uploaded_files(files)
     stored = target_actions.attach_target_photos(
         ws,
         principal,
         target_id,
         received,
         settings.evidence_path(),
-        max_bytes=settings.max_photo_mb * 1024 * 1024,
+        max_bytes=settings.max_photo_bytes,
     )
     audit(request, principal, "target.photos.upload", target_id, {"stored": stored})
     return {"target_id": target_id, "stored": stored}
