@@ -48,9 +48,8 @@ from geoservice.workflow.capture_photos import (
 from geoservice.workflow.field_scope import (
     Position,
     check_in_village,
-    check_near,
+    check_near_object,
     field_limits,
-    outlines,
     parse_area,
     position,
     village_at,
@@ -383,10 +382,8 @@ def observe_target(
         raise _note_required()
     where = position(ws, lon, lat, accuracy_m)
     shape = parse_area(ws, area)
-    shapes = outlines(ws, "targets", "target_id", [target_id])
-    outline = shapes.iloc[0] if len(shapes) else None
     label = (f"目标 {target_id}", f"target {target_id}")
-    distance = check_near(where.point, outline, where, label)
+    distance = check_near_object(ws, where, ("targets", "target_id", target_id), label)
     place_text = f"{where.text('zh')}" + (
         f"，距目标 {distance:.0f} m" if distance == distance else ""
     )
@@ -474,9 +471,8 @@ def observe_patch(
         raise _note_required()
     where = position(ws, lon, lat, accuracy_m)
     shape = parse_area(ws, area)
-    shapes = outlines(ws, "patches", "patch_id", [patch_id])
-    outline = shapes.iloc[0] if len(shapes) else None
-    distance = check_near(where.point, outline, where, (f"图斑 {patch_id}", f"patch {patch_id}"))
+    label = (f"图斑 {patch_id}", f"patch {patch_id}")
+    distance = check_near_object(ws, where, ("patches", "patch_id", patch_id), label)
     text = f"现场核查：{note.strip()}（{where.text('zh')}，距图斑 {distance:.0f} m）"
     staged = stage_photos(folder, submission_id, photos, max_photo_bytes)
 

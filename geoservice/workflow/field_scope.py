@@ -34,6 +34,7 @@ __all__ = [
     "Position",
     "check_in_village",
     "check_near",
+    "check_near_object",
     "field_limits",
     "lonlat_feature",
     "metric_crs",
@@ -334,6 +335,15 @@ def outlines(ws: Workspace, layer: str, key: str, ids: Any) -> gpd.GeoSeries:
     frame = ws.read(layer, columns=[key])
     frame = frame[frame[key].astype(str).isin([str(i) for i in ids])]
     return gpd.GeoSeries(frame.geometry.to_numpy(), index=frame[key].astype(str).to_numpy())
+
+
+def check_near_object(
+    ws: Workspace, where: Position, obj: tuple[str, str, str], label: tuple[str, str]
+) -> float:
+    """:func:`check_near` from ``where`` to the outline of the object ``(layer, id column,
+    id)``; NaN when the layer has no such row."""
+    shapes = outlines(ws, obj[0], obj[1], [obj[2]])
+    return check_near(where.point, shapes.iloc[0] if len(shapes) else None, where, label)
 
 
 def lonlat_feature(ws: Workspace, geom: shapely.Geometry, kind: str) -> dict[str, Any]:
