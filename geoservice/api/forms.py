@@ -10,7 +10,7 @@ what is expected (the page shows it again with the message).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import File, UploadFile
 from starlette.datastructures import UploadFile as FormFile
@@ -26,6 +26,7 @@ __all__ = [
     "uploaded_files",
 ]
 
+_Blank = TypeVar("_Blank", date, None)
 # The ``files`` of the API's photo uploads (``POST .../photos``, ``.../evidence``).
 PhotoUploads = Annotated[list[UploadFile], File(description="JPEG, PNG or WebP photos")]
 
@@ -76,17 +77,25 @@ def form_people(text: str) -> int | None:
     return int(text)
 
 
-def form_day(text: str, today: date) -> date:
-    """The ISO date typed (``today`` when blank)."""
+def form_day(
+    text: str,
+    default: _Blank,
+    *,
+    code: str = "pages.bad_date",
+    name: tuple[str, str] = ("日期", "The date"),
+    example: str = "2026-12-01",
+) -> date | _Blank:
+    """The ISO date typed (``default`` when blank); OptionError ``code`` naming the field
+    (``name``, zh and en) and an ``example`` otherwise."""
     if not text.strip():
-        return today
+        return default
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise OptionError(
             message(
-                "pages.bad_date",
-                f"日期为“{text}”，应为 YYYY-MM-DD 格式，如 2026-12-01。",
-                f"The date was {text!r} but is expected to be YYYY-MM-DD, e.g. 2026-12-01.",
+                code,
+                f"{name[0]}为“{text}”，应为 YYYY-MM-DD 格式，如 {example}。",
+                f"{name[1]} was {text!r} but is expected to be YYYY-MM-DD, e.g. {example}.",
             )
         ) from None

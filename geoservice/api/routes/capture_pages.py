@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import SettingsDep, WorkspaceDep, audit, request_context
 from geoservice.api.errors import status_for
-from geoservice.api.forms import form_photos
+from geoservice.api.forms import form_day, form_photos
 from geoservice.api.limits import check_length
 from geoservice.api.pages.field_words import field_words
 from geoservice.api.pages.render import page_lang, render, static_asset
@@ -109,21 +109,6 @@ def _page(
     )
 
 
-def _deadline(text: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise OptionError(
-            message(
-                "pages.bad_date",
-                f"日期为“{text}”，应为 YYYY-MM-DD 格式，如 2026-12-31。",
-                f"The date was {text!r} but is expected to be YYYY-MM-DD, e.g. 2026-12-31.",
-            )
-        ) from None
-
-
 def _collection(*features: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
 
@@ -198,7 +183,7 @@ async def capture_submit(
             lat=fields["lat"],
             accuracy_m=fields["accuracy"] or None,
             area=fields["area"] or None,
-            deadline=_deadline(fields["deadline"]),
+            deadline=form_day(fields["deadline"], None, example="2026-12-31"),
             photos=photos,
             evidence_folder=settings.evidence_path(),
             max_photo_bytes=settings.max_photo_bytes,

@@ -20,12 +20,12 @@ from fastapi.responses import FileResponse, RedirectResponse
 from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import SettingsDep, WorkspaceDep, audit, request_context
 from geoservice.api.errors import status_for
-from geoservice.api.forms import form_photos, form_version
+from geoservice.api.forms import form_day, form_photos, form_version
 from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.render import page_lang, render
 from geoservice.api.routes.pages import PagePrincipal, PageRoute, Today
 from geoservice.base.access import Principal
-from geoservice.base.errors import OptionError, StaleVersionError, TooLargeError, message
+from geoservice.base.errors import OptionError, StaleVersionError, TooLargeError
 from geoservice.tasks.patch_detail import (
     PatchDetail,
     patch_changes_since,
@@ -93,22 +93,6 @@ def patch_page(
     return _page(request, principal, detail, today, settings.max_photo_mb, saved=saved)
 
 
-def _day(text: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise OptionError(
-            message(
-                "pages.bad_verified_on",
-                f"核实日期为“{text}”，应为 YYYY-MM-DD 格式，如 2026-12-01。",
-                f"The verification date was {text!r} but is expected to be YYYY-MM-DD, "
-                "e.g. 2026-12-01.",
-            )
-        ) from None
-
-
 def _legality(text: str) -> str | None:
     return text.strip() or None
 
@@ -151,7 +135,12 @@ async def act_on_patch(
             patch_id,
             to=fields["to"],
             legality=_legality(fields["legality"]),
-            verified_on=_day(fields["verified_on"]),
+            verified_on=form_day(
+                fields["verified_on"],
+                None,
+                code="pages.bad_verified_on",
+                name=("核实日期", "The verification date"),
+            ),
             note=fields["note"],
             version=version,
             photos=photos,
