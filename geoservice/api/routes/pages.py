@@ -57,7 +57,7 @@ from layers.codes import PROBLEM_STATES
 from layers.errors import MessageError
 from layers.messages import pick
 
-__all__ = ["PageRoute", "get_today", "page_principal", "router"]
+__all__ = ["PageRoute", "get_today", "page_principal", "router", "with_lang"]
 
 COOKIE_DAYS = 30
 STATIC_MAX_AGE = 7 * 24 * 3600
@@ -65,7 +65,8 @@ STATIC_MAX_AGE = 7 * 24 * 3600
 REASONS = {"access.expired": "expired", "access.revoked": "revoked", "access.bad_token": "unknown"}
 
 
-def _with_lang(request: Request, path: str) -> str:
+def with_lang(request: Request, path: str) -> str:
+    """``path`` with ``lang=en`` added when the page is in English."""
     if page_lang(request) != "en":
         return path
     return path + ("&" if "?" in path else "?") + "lang=en"
@@ -74,7 +75,7 @@ def _with_lang(request: Request, path: str) -> str:
 def _to_signin(request: Request, exc: AuthenticationError) -> Response:
     reason = REASONS.get(exc.code)
     target = "/signin" + (f"?reason={reason}" if reason else "")
-    response = RedirectResponse(_with_lang(request, target), status_code=303)
+    response = RedirectResponse(with_lang(request, target), status_code=303)
     if reason:
         response.delete_cookie(COOKIE, path="/")
     return response
@@ -142,7 +143,7 @@ Today = Annotated[date, Depends(get_today)]
 @router.get("/")
 def home(request: Request, principal: PagePrincipal) -> RedirectResponse:
     """Signed in: the task list; otherwise the sign-in page (via :class:`PageRoute`)."""
-    return RedirectResponse(_with_lang(request, "/app"), status_code=303)
+    return RedirectResponse(with_lang(request, "/app"), status_code=303)
 
 
 @router.get("/signin")
@@ -170,7 +171,7 @@ def signin(request: Request, ws: WorkspaceDep, token: Annotated[str, Form()] = "
             request, "signin.html", None, status_code=401, error=exc.text(page_lang(request))
         )
     audit(request, principal, "page.signin", principal.user_id)
-    response = RedirectResponse(_with_lang(request, "/app"), status_code=303)
+    response = RedirectResponse(with_lang(request, "/app"), status_code=303)
     response.set_cookie(
         COOKIE,
         token,
@@ -197,7 +198,7 @@ def signout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respon
             audit(request, principal, "page.signout", principal.user_id, {"refused": exc.code})
             raise
         audit(request, principal, "page.signout", principal.user_id)
-    response = RedirectResponse(_with_lang(request, "/signin?reason=signed_out"), status_code=303)
+    response = RedirectResponse(with_lang(request, "/signin?reason=signed_out"), status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 
@@ -366,7 +367,7 @@ async def report_problem(
             request, principal, detail, settings.max_photo_mb, status, note=note, chosen=to, **shown
         )
     return RedirectResponse(
-        _with_lang(request, f"/app/problems/{quote(problem_id, safe='')}?saved=1"), status_code=303
+        with_lang(request, f"/app/problems/{quote(problem_id, safe='')}?saved=1"), status_code=303
     )
 
 
@@ -450,7 +451,7 @@ async def act_on_target(
         return _target_page(request, principal, detail, today, status_for(exc), **shown)
     audit(request, principal, "page.target.action", target_id, {"photos": len(record["photos"])})
     return RedirectResponse(
-        _with_lang(request, f"/app/targets/{quote(target_id, safe='')}?saved=1"), status_code=303
+        with_lang(request, f"/app/targets/{quote(target_id, safe='')}?saved=1"), status_code=303
     )
 
 

@@ -23,7 +23,7 @@ from geoservice.api.errors import status_for
 from geoservice.api.forms import form_day, form_photos, form_version
 from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.render import page_lang, render
-from geoservice.api.routes.pages import PagePrincipal, PageRoute, Today
+from geoservice.api.routes.pages import PagePrincipal, PageRoute, Today, with_lang
 from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, StaleVersionError, TooLargeError
 from geoservice.tasks.patch_detail import (
@@ -175,9 +175,7 @@ async def act_on_patch(
         {**detail_of, "state": change["to_state"], "version": change["version"]},
     )
     target = f"/app/patches/{quote(patch_id, safe='')}?saved=1"
-    if page_lang(request) == "en":
-        target += "&lang=en"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(with_lang(request, target), status_code=303)
 
 
 @router.get("/app/patches/{patch_id}/photos/{name}")
