@@ -55,7 +55,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from geoservice.base.workspace import Workspace, now_iso
-from geoservice.base.workspace_write import ensure_tables, has_table
+from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
 from layers.codes import ILLEGAL_CAUSES
 
 __all__ = [
@@ -161,17 +161,13 @@ def ensure_patches(con: sqlite3.Connection, actor: str = "system", day: date | N
     transaction; ``day`` is the registration day, default today: a first stage starts on
     the layer's date for it, never after ``day``, or on ``day`` without one)."""
     ensure_tables(con)
-    for name, sql, title in (
-        ("patch_state", _STATE_SQL, "变化图斑核查状态 change-patch states"),
-        ("patch_history", _HISTORY_SQL, "变化图斑核查记录 change-patch history"),
-    ):
-        con.execute(sql)
-        con.execute(
-            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-            "description, last_change) VALUES (?, 'attributes', ?, ?, "
-            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (name, name, title),
-        )
+    create_listed(
+        con,
+        (
+            ("patch_state", _STATE_SQL, "变化图斑核查状态 change-patch states"),
+            ("patch_history", _HISTORY_SQL, "变化图斑核查记录 change-patch history"),
+        ),
+    )
     for sql in _INDEXES:
         con.execute(sql)
     _register(con, actor, day)
