@@ -36,6 +36,7 @@ from layers.errors import MessageError
 from layers.messages import Lang, pick
 
 if TYPE_CHECKING:
+    from geoservice.base.access import Principal
     from geoservice.base.workspace import Workspace
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -109,6 +110,13 @@ class Command:
         from geoservice.base.workspace import Workspace
 
         return Workspace(self.settings.workspace)
+
+    def office(self, by: str | None = None) -> Principal:
+        """The forest-chief office as the CLI acts (whoever holds the workspace file),
+        named ``by`` or else the settings' user."""
+        from geoservice.base.access import Principal
+
+        return Principal(user_id="cli", name=by or self.settings.user, role="office")
 
     def text(self, zh: str, en: str) -> str:
         """The Chinese or English text for the command's language."""

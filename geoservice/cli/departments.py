@@ -30,7 +30,7 @@ from geoservice.cli.common import Command, JsonOpt, LangOpt, WorkspaceOpt, comma
 from layers.messages import Lang, pick
 
 if TYPE_CHECKING:
-    from geoservice.base.access import Principal
+    pass
 
 departments_app = typer.Typer(
     help="部门履职台账 / Department ledgers (Art. 9).", no_args_is_help=True
@@ -41,12 +41,6 @@ CodeArg = Annotated[str, typer.Argument(help="department code or name, e.g. poli
 def register(app: typer.Typer) -> None:
     """Add the ``departments`` command group to ``app``."""
     app.add_typer(departments_app, name="departments")
-
-
-def _office(cmd: Command) -> Principal:
-    from geoservice.base.access import Principal
-
-    return Principal(user_id="cli", name=cmd.settings.user, role="office")
 
 
 def _object(problem: str | None, patch: str | None, target: str | None) -> tuple[str, str | None]:
@@ -79,7 +73,7 @@ def _photos(cmd: Command, code: str, paths: list[Path]) -> list[str]:
             )
         files.append((path.name, path.read_bytes()))
     return attach_department_photos(
-        _office(cmd),
+        cmd.office(),
         code,
         files,
         cmd.settings.evidence_path(),
@@ -97,7 +91,7 @@ def list_cmd(
     from geoservice.workflow.ledger_access import department_list
 
     with command(workspace, lang, as_json) as cmd:
-        rows = department_list(cmd.workspace, _office(cmd), cmd.lang)
+        rows = department_list(cmd.workspace, cmd.office(), cmd.lang)
 
         def render() -> None:
             heads = [("代码", "code"), ("部门", "department"), ("台账", "entries")]
@@ -144,7 +138,7 @@ def record_cmd(
 
     with command(workspace, lang, as_json) as cmd:
         object_kind, object_id = _object(problem, patch, target)
-        office = _office(cmd)
+        office = cmd.office()
         code = acting_department(office, department)
         check_object(cmd.workspace, office, code, object_kind, object_id)
         names = _photos(cmd, code, list(photo or []))
@@ -207,7 +201,7 @@ def entries_cmd(
     from geoservice.workflow.ledger_access import acting_department, ledger_records, ledger_rows
 
     with command(workspace, lang, as_json) as cmd:
-        code = acting_department(_office(cmd), department)
+        code = acting_department(cmd.office(), department)
         first, last = cmd.date_option(start, "from"), cmd.date_option(end, "to")
         rows = ledger_rows(cmd.workspace, code, first, last, kind)
         cmd.emit(
@@ -240,11 +234,11 @@ def statement_cmd(
     with command(workspace, lang, as_json) as cmd:
         body = text_file.read_text(encoding="utf-8") if text_file is not None else text
         if body is None:
-            doc: dict[str, Any] = statement(cmd.workspace, _office(cmd), department, period)
+            doc: dict[str, Any] = statement(cmd.workspace, cmd.office(), department, period)
         else:
             doc = write_statement(
                 cmd.workspace,
-                _office(cmd),
+                cmd.office(),
                 department,
                 period,
                 body,

@@ -33,9 +33,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _actor(cmd: Any, by: str | None) -> str:
-    from geoservice.base.access import Principal
-
-    return Principal(user_id="cli", name=by or cmd.settings.user, role="office").actor
+    return str(cmd.office(by).actor)
 
 
 def _village(code: Any, name: Any, lang: Lang) -> str:

@@ -24,12 +24,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(patches_app, name="patches")
 
 
-def _office(name: str) -> Any:
-    from geoservice.base.access import Principal
-
-    return Principal(user_id="cli", name=name, role="office")
-
-
 def patch_link_line(linked: dict[str, dict[str, Any]], lang: Lang) -> str:
     """One line on the patches verified illegal that got their problem or target."""
     problems = sorted({str(v["problem_id"]) for v in linked.values() if v.get("problem_id")})
@@ -102,7 +96,7 @@ def list_cmd(
 
     with command(workspace, lang, as_json) as cmd:
         day = cmd.as_of(as_of)
-        who = _office(cmd.settings.user)
+        who = cmd.office()
         frame = visible_patches(cmd.workspace, who, day)
         frame = filter_patches(cmd.workspace, frame, state=state, village=village, overdue=overdue)
         rows = patch_records(frame, who, cmd.lang)
@@ -137,7 +131,7 @@ def update_cmd(
     with command(workspace, lang, as_json) as cmd:
         change = change_patch(
             cmd.workspace,
-            _office(by or cmd.settings.user),
+            cmd.office(by),
             patch_id,
             expected=expected_version,
             state=state,

@@ -62,7 +62,6 @@ def patrols_list_cmd(
     as_json: JsonOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    from geoservice.base.access import Principal
     from geoservice.workflow.patrols import list_patrols, monthly_patrols, parse_month
 
     with command(workspace, lang, as_json) as cmd:
@@ -88,7 +87,7 @@ def patrols_list_cmd(
 
             cmd.emit({"months": json_records(frame)}, render_months)
             return
-        office = Principal(user_id="cli", name=cmd.settings.user, role="office")
+        office = cmd.office()
         rows = list_patrols(cmd.workspace, office, village=village, month=month)
         for row in rows:
             row.pop("track", None)

@@ -25,12 +25,6 @@ def register(app: typer.Typer) -> None:
     dossier.register(targets_app)
 
 
-def _office(cmd: Any) -> Any:
-    from geoservice.base.access import Principal
-
-    return Principal(user_id="cli", name=cmd.settings.user, role="office")
-
-
 _LIST_HEADS = (
     ("编号", "id"),
     ("优先级", "priority"),
@@ -74,7 +68,7 @@ def list_cmd(
 
     with command(workspace, lang, as_json) as cmd:
         rows = target_list(
-            cmd.workspace, _office(cmd), cmd.lang, state=state, department=department
+            cmd.workspace, cmd.office(), cmd.lang, state=state, department=department
         )
         cmd.emit({"targets": rows}, lambda: out.print(_list_table(rows, cmd.lang)))
 
@@ -106,7 +100,7 @@ def show_cmd(
     from geoservice.workflow.target_actions import target_detail
 
     with command(workspace, lang, as_json) as cmd:
-        doc = target_detail(cmd.workspace, _office(cmd), target_id, cmd.lang)
+        doc = target_detail(cmd.workspace, cmd.office(), target_id, cmd.lang)
         cmd.emit(doc, lambda: _say_detail(cmd, doc))
 
 
@@ -125,12 +119,11 @@ def update_cmd(
     lang: LangOpt = None,
 ) -> None:
     """Change a target's state (更新处置状态), version-checked."""
-    from geoservice.base.access import Principal
     from geoservice.workflow.target_actions import change_target
     from geoservice.workflow.target_states import target_state_label
 
     with command(workspace, lang, as_json) as cmd:
-        who = Principal(user_id="cli", name=by or cmd.settings.user, role="office")
+        who = cmd.office(by)
         change = change_target(
             cmd.workspace,
             who,
@@ -208,7 +201,7 @@ def history_cmd(
     from geoservice.workflow.target_store import target_actions, target_history
 
     with command(workspace, lang, as_json) as cmd:
-        find_target(cmd.workspace, _office(cmd), target_id)
+        find_target(cmd.workspace, cmd.office(), target_id)
         past = target_history(cmd.workspace, target_id)
         acts = target_actions(cmd.workspace, target_id)
 
@@ -245,7 +238,7 @@ def act_cmd(
     with command(workspace, lang, as_json) as cmd:
         record = record_action(
             cmd.workspace,
-            _office(cmd),
+            cmd.office(),
             target_id,
             acted_on=cmd.date_option(on, "on") or date.today(),
             action=action,
