@@ -49,9 +49,9 @@ COOP_TID = "T-0ee200cdd1"  # agriculture leads; police, natural_resources cooper
 OTHER_TID = "T-5229b9fcfb"  # agriculture leads; environment, natural_resources cooperate
 OWN_PATCH = "44188220260027"  # VILLAGE, established illegal (verified, its problem opened)
 CID = "JB202400001"  # a complaint (the layer is restricted)
-ESCALATION = "镇林长办提〔2026〕2号"  # to VILLAGE, copied to police (not to education)
+ESCALATION = "镇林长办提〔2026〕3号"  # to VILLAGE, copied to police (not to education)
 PATCH = "44188220250001"  # a change patch of the sample town
-OTHER_ESCALATION = "镇林长办挂〔2026〕1号"  # to OTHER_VILLAGE, copied to neither
+OTHER_ESCALATION = "镇林长办挂〔2026〕2号"  # to OTHER_VILLAGE, copied to neither
 
 ROLES = ("anon", "viewer", "vill", "o_vill", "dept", "o_dept", "office")
 WHO = {

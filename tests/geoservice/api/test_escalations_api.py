@@ -14,17 +14,26 @@ from pypdf import PdfReader
 
 from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, VILLAGE, Town
 
-# What the sample town's documents are at AS_OF (one per village and level).
+# What the sample town's documents are at AS_OF (one per village and level): overdue
+# problems and change patches whose stage is overdue (most handed down in 2025 and still
+# 待现地核实).
 ISSUED = {
     "镇林长办提〔2026〕1号": ("沙坪村", "letter"),
-    "镇林长办提〔2026〕2号": ("白石村", "letter"),
-    "镇林长办挂〔2026〕1号": ("沙坪村", "listed"),
-    "镇林长办挂〔2026〕2号": ("田心村", "listed"),
-    "镇林长办挂〔2026〕3号": ("松柏村", "listed"),
-    "镇林长办挂〔2026〕4号": ("高岭村", "listed"),
+    "镇林长办提〔2026〕2号": ("田心村", "letter"),
+    "镇林长办提〔2026〕3号": ("白石村", "letter"),
+    "镇林长办挂〔2026〕1号": ("丰阳村", "listed"),
+    "镇林长办挂〔2026〕2号": ("沙坪村", "listed"),
+    "镇林长办挂〔2026〕3号": ("田心村", "listed"),
+    "镇林长办挂〔2026〕4号": ("下洞村", "listed"),
+    "镇林长办挂〔2026〕5号": ("松柏村", "listed"),
+    "镇林长办挂〔2026〕6号": ("黄岗村", "listed"),
+    "镇林长办挂〔2026〕7号": ("白石村", "listed"),
+    "镇林长办挂〔2026〕8号": ("高岭村", "listed"),
+    "镇林长办挂〔2026〕9号": ("东陂村", "listed"),
 }
-OWN = "镇林长办提〔2026〕2号"  # to VILLAGE (白石村), copied to police
-FOREIGN = "镇林长办挂〔2026〕1号"  # to OTHER_VILLAGE (沙坪村), not copied to police
+OWN = "镇林长办提〔2026〕3号"  # to VILLAGE (白石村), copied to police
+OWN_LISTED = "镇林长办挂〔2026〕7号"  # to VILLAGE (白石村): a patch only
+FOREIGN = "镇林长办挂〔2026〕2号"  # to OTHER_VILLAGE (沙坪村), not copied to police
 
 
 def issue(town: Town, **body: object) -> dict:
@@ -79,7 +88,7 @@ def test_only_the_office_may_issue(town: Town, who: str):
 def test_each_caller_lists_the_documents_in_its_scope(town: Town):
     issue(town)
     assert numbers(town, "office") == set(ISSUED)
-    assert numbers(town, "village") == {OWN}
+    assert numbers(town, "village") == {OWN, OWN_LISTED}
     assert numbers(town, "other_village") == {"镇林长办提〔2026〕1号", FOREIGN}
     assert OWN in numbers(town, "department") and FOREIGN not in numbers(town, "department")
     assert numbers(town, "other_department") == set()
@@ -89,15 +98,15 @@ def test_each_caller_lists_the_documents_in_its_scope(town: Town):
 
 def test_the_list_pages_with_a_total_and_a_next_link(town: Town):
     issue(town)
-    res = town.get("/escalations?limit=4", "office")
+    res = town.get("/escalations?limit=8", "office")
     page = res.json()
-    assert (page["total"], len(page["documents"])) == (6, 4)
-    assert res.headers["X-Total-Count"] == "6"
+    assert (page["total"], len(page["documents"])) == (12, 8)
+    assert res.headers["X-Total-Count"] == "12"
     link = urlsplit(page["next"])
     rest = town.get(f"{link.path}?{link.query}", "office")
-    assert len(rest.json()["documents"]) == 2 and rest.json()["next"] is None
+    assert len(rest.json()["documents"]) == 4 and rest.json()["next"] is None
     etag = res.headers["ETag"]
-    again = town.get("/escalations?limit=4", "office", headers={"If-None-Match": etag})
+    again = town.get("/escalations?limit=8", "office", headers={"If-None-Match": etag})
     assert again.status_code == 304
 
 
@@ -113,7 +122,7 @@ def test_a_document_reads_as_json_with_its_items_and_links(town: Town):
     assert res.status_code == 200, res.text
     doc = res.json()
     assert (doc["title"], doc["addressee"], doc["village_code"]) == ("提醒函", "白石村", VILLAGE)
-    assert [i["item_id"] for i in doc["items"]] == ["DC202606-002"]
+    assert [i["item_id"] for i in doc["items"]] == ["DC202606-002", "44188220260027"]
     assert doc["items"][0]["days_overdue"] == 8
     assert DEPARTMENT in doc["cc_departments"]
     assert doc["links"]["pdf"] == url(OWN, "pdf")

@@ -10,8 +10,9 @@ import pytest
 
 from .conftest import AS_OF, Town
 
-OWN = "镇林长办提〔2026〕2号"  # to VILLAGE (白石村)
-FOREIGN = "镇林长办挂〔2026〕1号"  # to OTHER_VILLAGE (沙坪村)
+OWN = "镇林长办提〔2026〕3号"  # to VILLAGE (白石村)
+OWN_LISTED = "镇林长办挂〔2026〕7号"  # to VILLAGE (白石村): an overdue change patch
+FOREIGN = "镇林长办挂〔2026〕2号"  # to OTHER_VILLAGE (沙坪村)
 
 
 def issue(town: Town) -> None:
@@ -31,14 +32,16 @@ def test_the_village_page_lists_its_documents_with_pdf_and_html_links(town: Town
     assert page.status_code == 200
     assert OWN in page.text and "提醒函" in page.text and "回复期限 2026-12-08" in page.text
     assert FOREIGN not in page.text
-    path = f"/escalations/{quote(OWN, safe='')}"
-    assert links(page.text) == [f"{path}?format=pdf", f"{path}?format=html"]
+    own, listed = (f"/escalations/{quote(n, safe='')}" for n in (OWN, OWN_LISTED))
+    assert sorted(links(page.text)) == sorted(
+        f"{path}?format={fmt}" for path in (own, listed) for fmt in ("pdf", "html")
+    )
 
 
 @pytest.mark.slow
 def test_the_links_open_the_document_for_the_village(town: Town):
     issue(town)
-    pdf, html = links(town.get("/app", "village").text)
+    pdf, html = links(town.get("/app", "village").text)[:2]
     assert town.get(html, "village").status_code == 200
     res = town.get(pdf, "village")
     assert res.status_code == 200 and res.headers["content-type"] == "application/pdf"
