@@ -126,7 +126,9 @@ def letter_html(
         "level": level,
         "addressee": village,
         "intro": pick(lang, *WORDS[f"intro_{level}"]).format(
-            n=len(doc["items"]), what=pick(lang, *WORDS[_noun(doc["items"])])
+            n=len(doc["items"]),
+            what=pick(lang, *WORDS[_noun(doc["items"])]),
+            pending=pick(lang, *WORDS[_noun(doc["items"]).replace("what_", "pending_")]),
         ),
         "action": action_text(level, _day(doc["reply_by"], lang), lang),
         "rows": _rows(doc, lang),

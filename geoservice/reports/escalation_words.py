@@ -60,19 +60,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "number": ("文号", "No."),
     "to": ("主送", "To"),
     "intro_letter": (
-        "经查，你村下列 {n} 项{what}已超过期限，尚未整改到位，现予提醒。",
+        "经查，你村下列 {n} 项{what}已超过期限，尚{pending}，现予提醒。",
         "The following {n} item(s) of your village are past their deadline and not yet "
-        "rectified; this letter reminds you of them.",
+        "{pending}; this letter reminds you of them.",
     ),
     "intro_supervision": (
-        "经查，你村下列 {n} 项{what}逾期未整改，现予督办。",
-        "The following {n} item(s) of your village are overdue and not rectified; they are "
+        "经查，你村下列 {n} 项{what}逾期{pending}，现予督办。",
+        "The following {n} item(s) of your village are overdue and not {pending}; they are "
         "now under supervision.",
     ),
     "intro_listed": (
-        "经查，你村下列 {n} 项{what}长期逾期未整改，现予挂牌督办。",
+        "经查，你村下列 {n} 项{what}长期逾期{pending}，现予挂牌督办。",
         "The following {n} item(s) of your village have long been overdue and not "
-        "rectified; they are now listed for supervision.",
+        "{pending}; they are now listed for supervision.",
     ),
     "items": ("一、逾期事项", "1. Overdue items"),
     "col_no": ("序号", "#"),
@@ -86,6 +86,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "what_problem": ("问题", "item"),
     "what_patch": ("变化图斑", "item"),
     "what_both": ("问题和变化图斑", "item"),
+    # What is still pending: a problem waits for its rectification; a change patch may be
+    # overdue at any stage (field check, investigation, rectification, acceptance).
+    "pending_problem": ("未整改到位", "rectified"),
+    "pending_patch": ("未办结", "completed"),
+    "pending_both": ("未办结", "completed"),
     "kind_patch": ("变化图斑", "change patch"),
     "action": ("二、整改要求", "2. What is required"),
     "reply_by": ("回复期限", "Reply by"),

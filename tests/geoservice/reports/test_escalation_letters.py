@@ -260,8 +260,50 @@ def test_a_document_covering_patches_names_them_with_area_and_overdue_stage():
         ],
     }
     html = letter_html(doc)
-    assert "你村下列 2 项问题和变化图斑长期逾期未整改" in html
+    assert "你村下列 2 项问题和变化图斑长期逾期未办结" in html
     assert "变化图斑，盗伐滥伐林木，0.57 公顷；已判读阶段逾期" in html
     assert "抄送：无" in html
     english = letter_html(doc, "en")
     assert "change patch, illegal logging, 0.57 ha; stage interpreted overdue" in english
+
+
+@pytest.mark.parametrize(
+    ("kinds", "zh", "en"),
+    [
+        (["problem"], "1 项问题长期逾期未整改到位", "not rectified"),
+        (["patch"], "1 项变化图斑长期逾期未办结", "not completed"),
+        (["problem", "patch"], "2 项问题和变化图斑长期逾期未办结", "not completed"),
+    ],
+)
+def test_the_intro_says_rectification_for_problems_and_completion_for_patches(kinds, zh, en):
+    items = [
+        {
+            "number": "N",
+            "level": "listed",
+            "deadline": "2026-12-05",
+            "kind": kind,
+            "item_id": f"X-{i}",
+            "days_overdue": 40,
+            "category": "illegal_logging",
+            "description": "林下采伐",
+            "status": "dispatched" if kind == "patch" else "in_progress",
+            "area_ha": 0.5 if kind == "patch" else None,
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    doc = {
+        "number": "镇林长办挂〔2027〕6号",
+        "level": "listed",
+        "year": 2027,
+        "seq": 6,
+        "village_code": "441882101214",
+        "village_name": "下洞村",
+        "issued_by": "office:张主任",
+        "issued_at": "2027-01-31T02:00:00+00:00",
+        "as_of": "2027-01-31",
+        "reply_by": "2027-02-05",
+        "cc_departments": [],
+        "items": items,
+    }
+    assert zh in letter_html(doc)
+    assert en in letter_html(doc, "en")
