@@ -4,12 +4,16 @@
   export, a report) sent with a Chinese file name; the folder is removed when writing
   fails, or after the response has been sent;
 - :func:`asset_response`: a static script or style sheet with an ``ETag``, 304 when the
-  client already has it.
+  client already has it;
+- :func:`photo_response`: an evidence photo. The same address gives the office the copy
+  with its EXIF place and time and other roles a copy without it, so the answer varies by
+  who asks (``Vary``) and is never shared between callers (``private``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +29,7 @@ __all__ = [
     "content_disposition",
     "download",
     "etag_matches",
+    "photo_response",
     "scratch_folder",
 ]
 
@@ -33,6 +38,18 @@ def content_disposition(name: str, fallback: str, kind: str = "attachment") -> s
     """``Content-Disposition`` with an ASCII ``filename`` and the UTF-8 ``filename*``
     (RFC 5987/6266), so browsers save the Chinese name."""
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def photo_response(path: Path) -> FileResponse:
+    """One evidence photo (JPEG) shown inline, kept a day by the caller's browser only."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", path.name) or "photo.jpg"
+    headers = {
+        "Cache-Control": "private, max-age=86400",
+        "Vary": "Authorization, Cookie",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": content_disposition(path.name, fallback, "inline"),
+    }
+    return FileResponse(path, media_type="image/jpeg", headers=headers)
 
 
 @contextlib.contextmanager

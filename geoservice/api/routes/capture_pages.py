@@ -33,7 +33,7 @@ from geoservice.api.forms import form_day, form_photos
 from geoservice.api.limits import check_length
 from geoservice.api.pages.field_words import field_words
 from geoservice.api.pages.render import page_lang, render, static_asset
-from geoservice.api.routes.pages import PageRoute, Today, page_principal
+from geoservice.api.pages.routing import PageRoute, Today, page_principal
 from geoservice.base.access import Principal
 from geoservice.base.errors import (
     OptionError,

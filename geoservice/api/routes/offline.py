@@ -32,9 +32,9 @@ from geoservice.api.pages.offline import (
     vendor_asset,
 )
 from geoservice.api.pages.render import page_lang
+from geoservice.api.pages.routing import get_today
 from geoservice.api.pages.words import WORDS
 from geoservice.api.responses import asset_response
-from geoservice.api.routes.pages import get_today
 from layers.messages import pick
 
 router = APIRouter(include_in_schema=False, tags=["offline"])

@@ -10,14 +10,12 @@ token is expired, revoked or unknown), anything else → an error page with the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from fastapi.routing import APIRoute
 
 from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import (
@@ -34,15 +32,21 @@ from geoservice.api.forms import form_day, form_people, form_photos, form_versio
 from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.photo_notes import problem_notes, target_notes
 from geoservice.api.pages.render import page_lang, render, static_asset
+from geoservice.api.pages.routing import (
+    PagePrincipal,
+    PageRoute,
+    Today,
+    error_page,
+    get_today,
+    page_principal,
+    with_lang,
+)
 from geoservice.api.pages.words import WORDS
-from geoservice.api.paths import hide_paths
-from geoservice.api.refusals import audit_not_found
 from geoservice.api.responses import asset_response
 from geoservice.api.throttle import check_address, record_failure
 from geoservice.base.access import Principal, authenticate
 from geoservice.base.errors import (
     AuthenticationError,
-    NotFoundError,
     OptionError,
     StaleVersionError,
     TooLargeError,
@@ -61,80 +65,9 @@ __all__ = ["PageRoute", "get_today", "page_principal", "router", "with_lang"]
 
 COOKIE_DAYS = 30
 STATIC_MAX_AGE = 7 * 24 * 3600
-# AuthenticationError code -> ``?reason=`` of the sign-in page.
-REASONS = {"access.expired": "expired", "access.revoked": "revoked", "access.bad_token": "unknown"}
-
-
-def with_lang(request: Request, path: str) -> str:
-    """``path`` with ``lang=en`` added when the page is in English."""
-    if page_lang(request) != "en":
-        return path
-    return path + ("&" if "?" in path else "?") + "lang=en"
-
-
-def _to_signin(request: Request, exc: AuthenticationError) -> Response:
-    reason = REASONS.get(exc.code)
-    target = "/signin" + (f"?reason={reason}" if reason else "")
-    response = RedirectResponse(with_lang(request, target), status_code=303)
-    if reason:
-        response.delete_cookie(COOKIE, path="/")
-    return response
-
-
-def _error_page(request: Request, exc: MessageError) -> Response:
-    status = status_for(exc)
-    hide_paths(exc, getattr(request.app.state, "settings", None))
-    if isinstance(exc, NotFoundError):
-        audit_not_found(request, exc)
-    lang = page_lang(request)
-    pair = WORDS.get(f"error.{status}", WORDS["error"])
-    principal = getattr(request.state, "principal", None)
-    response = render(
-        request,
-        "error.html",
-        principal,
-        status_code=status,
-        heading=pick(lang, *pair),
-        text=exc.text(lang),
-    )
-    if isinstance(exc, TooManyAttemptsError):
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-class PageRoute(APIRoute):
-    """A route whose domain errors become pages: sign-in redirect or error page."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def page_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except AuthenticationError as exc:
-                return _to_signin(request, exc)
-            except MessageError as exc:
-                return _error_page(request, exc)
-
-        return page_handler
 
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["pages"])
-
-
-def page_principal(request: Request) -> Principal:
-    """The signed-in person (token header or sign-in cookie); AuthenticationError, which
-    :class:`PageRoute` turns into a redirect to the sign-in page."""
-    return get_principal(request)
-
-
-def get_today() -> date:
-    """The date deadlines are counted at (overridable in tests)."""
-    return date.today()
-
-
-PagePrincipal = Annotated[Principal, Depends(page_principal)]
-Today = Annotated[date, Depends(get_today)]
 
 
 # --- sign-in ----------------------------------------------------------------------------
@@ -164,7 +97,7 @@ def signin(request: Request, ws: WorkspaceDep, token: Annotated[str, Form()] = "
         check_address(request, address)
         principal = authenticate(ws, token)
     except TooManyAttemptsError as exc:
-        return _error_page(request, exc)
+        return error_page(request, exc)
     except AuthenticationError as exc:
         record_failure(request, ws, address, exc)  # audited once per address and window
         return render(

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from geoservice.api.csrf import FIELD, check_form_token
 from geoservice.api.deps import SettingsDep, WorkspaceDep, audit, request_context
@@ -23,7 +23,8 @@ from geoservice.api.errors import status_for
 from geoservice.api.forms import form_day, form_photos, form_version
 from geoservice.api.limits import check_length, current_limit
 from geoservice.api.pages.render import page_lang, render
-from geoservice.api.routes.pages import PagePrincipal, PageRoute, Today, with_lang
+from geoservice.api.pages.routing import PagePrincipal, PageRoute, Today, with_lang
+from geoservice.api.responses import photo_response
 from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, StaleVersionError, TooLargeError
 from geoservice.tasks.patch_detail import (
@@ -190,5 +191,4 @@ def patch_photo_file(
     """One photo (JPEG) of a patch the person may see."""
     path = patch_photo(ws, principal, patch_id, name, settings.evidence_path())
     audit(request, principal, "page.patch.photo", f"{patch_id}/{name}")
-    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
-    return FileResponse(path, media_type="image/jpeg", headers=headers)
+    return photo_response(path)

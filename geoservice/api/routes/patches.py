@@ -28,7 +28,6 @@ the caller's scope does not exist for the caller (404 naming the id).
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -47,7 +46,7 @@ from geoservice.api.deps import (
 from geoservice.api.forms import PhotoUploads, uploaded_files
 from geoservice.api.limits import Note, ShortText
 from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
-from geoservice.api.responses import content_disposition
+from geoservice.api.responses import photo_response
 from geoservice.base.access import Principal
 from geoservice.base.records import json_records
 from geoservice.workflow import patch_access
@@ -310,10 +309,4 @@ def get_patch_photo(
     """One verification photo (JPEG) of a patch in the caller's scope."""
     path = patch_access.patch_photo(ws, principal, patch_id, name, settings.evidence_path())
     audit(request, principal, "patch.photo.read", f"{patch_id}/{name}")
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", path.name) or "photo.jpg"
-    headers = {
-        "Cache-Control": "private, max-age=86400",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": content_disposition(path.name, ascii_name, "inline"),
-    }
-    return FileResponse(path, media_type="image/jpeg", headers=headers)
+    return photo_response(path)

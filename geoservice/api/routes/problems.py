@@ -17,7 +17,6 @@ handler makes one call to :mod:`geoservice.workflow.problem_actions`.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -38,7 +37,7 @@ from geoservice.api.forms import PhotoUploads, uploaded_files
 from geoservice.api.limits import LongText, Note, ShortText
 from geoservice.api.paging import LIST_RESPONSES, PageDep, list_etag, not_modified, paging_headers
 from geoservice.api.patch_models import PatchProgressFields
-from geoservice.api.responses import content_disposition
+from geoservice.api.responses import photo_response
 from geoservice.base.access import Principal
 from geoservice.workflow import problem_actions as actions
 from geoservice.workflow.photo_places import PhotoNote, photo_notes
@@ -390,17 +389,7 @@ def get_evidence(
     """One evidence photo (JPEG) of a problem in the caller's scope."""
     path = actions.problem_photo(ws, principal, problem_id, name, settings.evidence_path())
     audit(request, principal, "problem.evidence.read", f"{problem_id}/{name}")
-    headers = {
-        "Cache-Control": "private, max-age=86400",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": content_disposition(path.name, _ascii_name(path.name), "inline"),
-    }
-    return FileResponse(path, media_type="image/jpeg", headers=headers)
-
-
-def _ascii_name(name: str) -> str:
-    """``name`` with anything but ASCII letters, digits, ``.``, ``-``, ``_`` as ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "photo.jpg"
+    return photo_response(path)
 
 
 @router.get("/villages/status", response_model=list[VillageStatus], responses=LIST_RESPONSES)

@@ -27,7 +27,7 @@ import zxingcpp
 from PIL import Image
 
 from geoservice.api.app import create_app
-from geoservice.api.routes.pages import get_today
+from geoservice.api.pages.routing import get_today
 from geoservice.base.access import Principal, add_user
 from geoservice.base.settings import Settings
 from geoservice.base.signin_link import signin_url, write_qr

@@ -17,7 +17,7 @@ from PIL import Image
 from geoservice.api.app import create_app
 from geoservice.api.csrf import token_for
 from geoservice.api.deps import COOKIE
-from geoservice.api.routes.pages import get_today
+from geoservice.api.pages.routing import get_today
 from geoservice.base.access import add_user, authenticate, revoke_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace

@@ -20,7 +20,7 @@ import uvicorn
 from PIL import Image
 
 from geoservice.api.app import create_app
-from geoservice.api.routes.pages import get_today
+from geoservice.api.pages.routing import get_today
 from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace

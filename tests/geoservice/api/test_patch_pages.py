@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from PIL import Image
 
-from geoservice.api.routes.pages import get_today
+from geoservice.api.pages.routing import get_today
 from geoservice.base.access import Principal, add_user
 from geoservice.base.errors import NotFoundError
 from geoservice.tasks.patch_records import PatchTasks, cause_words, patch_tasks, scoped_patch

@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from geoservice.api.routes.pages import get_today
+from geoservice.api.pages.routing import get_today
 from geoservice.workflow.store import history
 from tests.support.exif_photos import exif_photo, gps_block, read_exif
 
@@ -86,6 +86,14 @@ def test_the_office_is_served_the_photo_with_its_gps_and_time(pages):
     _, gps, inner = read_exif(res.content)
     assert gps[2][0] == 24 and gps[4][0] == 112 and float(gps[6]) == 120.0
     assert inner[0x9003] == "2026:11:27 09:15:00"
+
+
+@pytest.mark.parametrize("who", ["office", "village"])
+def test_a_photo_varies_by_who_asks_and_is_kept_by_their_browser_only(pages, who):
+    _report(pages, _photo(pages, 35))
+    res = pages.get(f"/problems/{PROBLEM}/evidence/{_stored_name(pages)}", who)
+    assert res.headers["cache-control"].startswith("private")
+    assert {v.strip() for v in res.headers["vary"].split(",")} >= {"Authorization", "Cookie"}
 
 
 def test_photos_uploaded_through_the_api_keep_their_place_too(pages):

@@ -7,7 +7,7 @@ from datetime import date
 
 from PIL import Image
 
-from geoservice.api.routes.pages import get_today
+from geoservice.api.pages.routing import get_today
 from geoservice.workflow.store import history, read_problems
 
 from .conftest import AS_OF

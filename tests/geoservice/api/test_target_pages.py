@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from geoservice.api.csrf import token_for
-from geoservice.api.routes.pages import get_today
+from geoservice.api.pages.routing import get_today
 from geoservice.workflow.target_store import target_actions
 
 from .conftest import AS_OF, DEPARTMENT
