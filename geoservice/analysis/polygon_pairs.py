@@ -89,7 +89,7 @@ def polygon_pairs_within(
     counts = shapely.get_num_coordinates(geoms)
     shapely.prepare(geoms[counts > _ANCHORS])
 
-    def half(rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    def half(rows: IntArray) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
         ci, cj = tree.query(boxes[rows])
         ci = rows[ci]
         forward = ci < cj
@@ -103,19 +103,25 @@ def polygon_pairs_within(
                     dx, dy = xi - ax[cj, q], yi - ay[cj, q]
                     np.minimum(best, dx * dx + dy * dy, out=best)
             sure = best <= reach * reach
-        rest = np.flatnonzero(~sure)
-        # the polygon with more vertices first: its prepared (indexed) facets are used
-        a, c = ci[rest], cj[rest]
-        swap = counts[a] < counts[c]
-        a, c = np.where(swap, c, a), np.where(swap, a, c)
-        near = shapely.dwithin(geoms[a], geoms[c], distance)
-        return ci[sure], cj[sure], ci[rest][near], cj[rest][near]
+        return ci, cj, sure
 
     n = len(geoms)
     split = n >= _SPLIT_POLYGONS
     with lanes.pool(parallel and split) as pool:
         parts = list(pool.map(half, np.array_split(np.arange(n), 2 if split else 1)))
+    ci = np.concatenate([p[0] for p in parts])
+    cj = np.concatenate([p[1] for p in parts])
+    sure = np.concatenate([p[2] for p in parts])
+    # The exact test runs in this thread only: GEOS builds a prepared polygon's facet index
+    # lazily on first use and that is not thread-safe (libgeos/geos#825), so prepared
+    # geometries are never used from two threads at once.
+    rest = np.flatnonzero(~sure)
+    # the polygon with more vertices first: its prepared (indexed) facets are used
+    a, c = ci[rest], cj[rest]
+    swap = counts[a] < counts[c]
+    a, c = np.where(swap, c, a), np.where(swap, a, c)
+    near = shapely.dwithin(geoms[a], geoms[c], distance)
     return (
-        np.concatenate([p[0] for p in parts] + [p[2] for p in parts]).astype(np.int64),
-        np.concatenate([p[1] for p in parts] + [p[3] for p in parts]).astype(np.int64),
+        np.concatenate([ci[sure], ci[rest][near]]).astype(np.int64),
+        np.concatenate([cj[sure], cj[rest][near]]).astype(np.int64),
     )

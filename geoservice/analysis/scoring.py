@@ -251,8 +251,9 @@ def score_parcels(
     geoms = geometries(parcels)
     # Two lanes when parallel: this thread builds the parcel tree, then the edge arrays,
     # then joins the complaints; the other weighs the complaints (no geometry needed),
-    # then overlays the patches (the tree is enough) while the edges are computed, then
-    # places the problems. GEOS, numpy and arrow release the GIL for the heavy parts.
+    # then overlays the patches (the tree is enough) while the edges are computed and the
+    # complaints and problems placed. GEOS, numpy and arrow release the GIL for the heavy
+    # parts.
     with lanes.lane(parallel) as lane:
         traits_job = lane.submit(_traits, parcels, rules)
         items_job = lane.submit(complaint_items, complaints, rules, as_of)
@@ -262,15 +263,15 @@ def score_parcels(
         patch_job = lane.submit(patch_evidence, patches, tree, traits, rules, as_of)
         index = PolygonIndex.build(geoms, tree.tree)
         parcel_ids = ids_job.result()
-        prob_job = lane.submit(
-            problem_evidence, problems, index, parcel_ids, rules, as_of, parallel
-        )
         comp, lost_c = complaint_pairs(items_job.result(), index, parcel_ids, rules, parallel)
+        # The problems are placed after the complaints, not beside them: both settle the
+        # close pairs on the prepared parcel polygons, and GEOS builds a prepared polygon's
+        # facet index lazily, which is not thread-safe (libgeos/geos#825).
+        prob, lost_p = problem_evidence(problems, index, parcel_ids, rules, as_of, parallel)
         patch = patch_job.result()
-        prob, lost_p = prob_job.result()
     # the index (about 100 MB at county scale) is not needed any more: its memory is
     # reused for the per-parcel columns instead of new pages
-    del index, tree, patch_job, prob_job, traits_job, items_job, ids_job
+    del index, tree, patch_job, traits_job, items_job, ids_job
     lost_c = lost_c.reset_index(drop=True)
     lost_p = lost_p.reset_index(drop=True)
     involved = np.zeros(len(geoms), dtype=bool)
