@@ -18,8 +18,9 @@ import pyproj
 import shapely
 
 from layers import crs as crs_mod
-from layers.aliases import mapping_hints, match_columns
+from layers.aliases import match_columns
 from layers.errors import SchemaError
+from layers.mapping_hints import mapping_hints
 from layers.messages import Message
 from layers.multipart import differences, find_parts, merge_parts, merged_message
 from layers.normalize import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layers import read_layer
-from layers.aliases import mapping_hints
+from layers.mapping_hints import mapping_hints
 
 
 def test_a_village_like_column_that_was_not_mapped_gives_the_mapping_line():
