@@ -23,6 +23,7 @@ import json
 import os
 import sqlite3
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,10 +31,22 @@ import shapely
 
 from geoservice.base.workspace_write import ensure_tables
 
-__all__ = ["LOCK_WAIT_SECONDS", "append_audit", "audit", "connect_file", "gpkg_blob"]
+__all__ = [
+    "LOCK_WAIT_SECONDS",
+    "AuditRow",
+    "append_audit",
+    "append_audit_rows",
+    "audit",
+    "audit_row",
+    "connect_file",
+    "gpkg_blob",
+]
 
 LOCK_WAIT_SECONDS = 15.0
 """Seconds a writer waits for ``<workspace>.lock`` (and SQLite for its own lock)."""
+
+AuditRow = tuple[str, str, str, str, str]
+"""The values of one ``audit_log`` row: at, actor, action, target, detail (JSON)."""
 
 _AUDIT_INSERT = "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?,?,?,?,?)"
 
@@ -116,16 +129,25 @@ def _identity(path: Path) -> tuple[int, int]:
 def append_audit(
     path: Path, at: str, actor: str, action: str, target: str, detail: Any, timeout: float
 ) -> None:
-    """Append one audit-log row in its own short transaction, under SQLite's lock only.
+    """Append one audit-log row in its own short transaction (see :func:`append_audit_rows`)."""
+    append_audit_rows(path, [(at, actor, action, target, _json(detail))], timeout)
+
+
+def audit_row(at: str, actor: str, action: str, target: str, detail: Any) -> AuditRow:
+    """The values of one ``audit_log`` row, ``detail`` as JSON."""
+    return (at, actor, action, target, _json(detail))
+
+
+def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> None:
+    """Append audit-log rows in one short transaction, under SQLite's lock only.
 
     An import writes a copy of the file and renames it over the original, copying over the
     audit rows appended meanwhile while it holds SQLite's write lock on the original (see
-    :meth:`geoservice.base.workspace.Workspace.transaction`). A row is therefore written
+    :meth:`geoservice.base.workspace.Workspace.transaction`). The rows are therefore written
     only once this connection holds the write lock and the path still names the file it
-    opened; when an import's rename came in between, it is written to the new file.
+    opened; when an import's rename came in between, they are written to the new file.
     Waits up to ``timeout`` seconds for SQLite's lock.
     """
-    row = (at, actor, action, target, _json(detail))
     while True:
         before = _identity(path)
         con = sqlite3.connect(path, timeout=timeout, isolation_level=None)
@@ -134,7 +156,7 @@ def append_audit(
             if _identity(path) != before:
                 continue  # renamed over while waiting: closing rolls back, try the new file
             ensure_tables(con)
-            con.execute(_AUDIT_INSERT, row)
+            con.executemany(_AUDIT_INSERT, rows)
             con.execute("COMMIT")
             return
         finally:

@@ -49,8 +49,9 @@ import pandas as pd
 import pyogrio
 import pyproj
 
+from geoservice.base.audit_batch import log_row
 from geoservice.base.errors import NotFoundError, WorkspaceError, message
-from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, append_audit, connect_file
+from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit_row, connect_file
 from geoservice.base.workspace_coverage import village_counts
 from geoservice.base.workspace_file import check_workspace_file
 from geoservice.base.workspace_gate import file_lock, gate
@@ -307,17 +308,15 @@ class Workspace:
             con.execute("COMMIT")
 
     def log(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
-        """Append one row to the audit log.
+        """Append one row to the audit log, committed before this returns.
 
-        Takes SQLite's write lock (waiting up to 60 s), not ``<workspace>.lock``; a running
-        import carries the row into the file it renames over the original. Within this
-        process it passes the :class:`~geoservice.base.workspace_gate.Gate`, so it waits for
-        GDAL reads and SQL transactions in flight, and for an import only while that copies
-        or renames the file (when SQLite's lock would hold the row back anyway).
+        Rows the threads of this process append at the same time share one transaction
+        (:mod:`geoservice.base.audit_batch`), under SQLite's write lock (waiting up to 60
+        s), not ``<workspace>.lock``; a running import carries the row into the file it
+        renames over the original.
         """
         self.require()
-        with gate(self.path).writing():
-            append_audit(self.path, now_iso(), actor, action, target, detail, timeout=60.0)
+        log_row(self.path, audit_row(now_iso(), actor, action, target, detail))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Path]:
