@@ -26,8 +26,11 @@ __all__ = [
     "PATCH_STATUS_COLUMNS",
     "add_patch_progress",
     "figure_word",
+    "merge_patch_progress",
     "patch_figures_help",
     "patch_flags",
+    "patch_items",
+    "patch_progress",
     "read_village_patch_states",
     "village_patch_progress",
 ]
@@ -118,17 +121,44 @@ def village_patch_progress(
         ``village_code``, ``village_name`` (as the patches give them, missing when they do
         not) and the figures, one row per village the villages layer does not know.
     """
-    empty = pd.DataFrame(columns=["village_code", "village_name", *PATCH_STATUS_COLUMNS])
+    return patch_progress(patch_items(states, villages))
+
+
+def patch_items(states: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
+    """Each patch's 0/1 figures (:func:`patch_flags`) with the village it belongs to.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``states``: :data:`PATCH_STATUS_COLUMNS`, ``vcode`` (the village code
+        of the villages layer, ``<NA>`` when the patch matches none) and ``village_code``,
+        ``village_name`` as the patch gives them (stripped; missing when empty).
+    """
     if states.empty:
-        return empty.set_index("village_code").drop(columns="village_name"), empty
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64") for c in PATCH_STATUS_COLUMNS}
+            | {k: pd.Series(dtype="string") for k in ("vcode", "village_code", "village_name")}
+        )
     codes = states["village_code"].astype("string")
     names = states["village_name"].astype("string")
     matched, _unknown = match_villages(codes, names, villages)
-    flags = patch_flags(states)
-    known = matched.notna().to_numpy()
-    inside = flags[known].groupby(matched[known].astype(str).to_numpy()).sum()
     clean = [s.str.strip().replace("", pd.NA) for s in (codes, names)]
-    outside = _group(flags[~known], clean[0][~known], clean[1][~known])
+    return patch_flags(states).assign(vcode=matched, village_code=clean[0], village_name=clean[1])
+
+
+def patch_progress(
+    items: pd.DataFrame, codes: set[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`village_patch_progress` of the rows of :func:`patch_items`; ``codes``
+    limits ``inside`` to those villages of the layer (the others are absent)."""
+    empty = pd.DataFrame(columns=["village_code", "village_name", *PATCH_STATUS_COLUMNS])
+    if items.empty:
+        return empty.set_index("village_code").drop(columns="village_name"), empty
+    known = items["vcode"].notna().to_numpy()
+    flags = items[PATCH_STATUS_COLUMNS]
+    chosen = known if codes is None else known & items["vcode"].isin(codes).to_numpy()
+    inside = flags[chosen].groupby(items["vcode"][chosen].astype(str).to_numpy()).sum()
+    outside = _group(flags[~known], items["village_code"][~known], items["village_name"][~known])
     return inside, outside
 
 
@@ -138,7 +168,13 @@ def add_patch_progress(
     """``status`` (rows of the village status: villages of the layer, then villages
     outside it) with the patch figures; a village outside the layer that only patches name
     gets its own row, with zero problems."""
-    inside, outside = village_patch_progress(states, villages)
+    return merge_patch_progress(status, *village_patch_progress(states, villages), villages)
+
+
+def merge_patch_progress(
+    status: pd.DataFrame, inside: pd.DataFrame, outside: pd.DataFrame, villages: pd.DataFrame
+) -> pd.DataFrame:
+    """:func:`add_patch_progress` from the figures :func:`village_patch_progress` gives."""
     out = status.copy()
     in_layer = out["village_code"].isin(set(villages["village_code"].dropna().astype(str)))
     codes = out["village_code"].astype("string")

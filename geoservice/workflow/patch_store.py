@@ -47,6 +47,7 @@ __all__ = [
     "patch_history",
     "patch_not_found",
     "patch_row",
+    "patch_states_of",
     "patches_of_problems",
     "read_patch_states",
     "record_patch_event",
@@ -74,15 +75,30 @@ def _empty(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def _layer_frame(con: sqlite3.Connection) -> pd.DataFrame:
+def _layer_frame(con: sqlite3.Connection, patch_ids: Sequence[str] | None = None) -> pd.DataFrame:
     present = {str(r[1]) for r in con.execute('PRAGMA table_info("patches")')}
     cols = ", ".join(f'p."{c}"' if c in present else f'NULL AS "{c}"' for c in LAYER_COLUMNS)
     state = ", ".join(f's."{c}"' for c in STATE_COLUMNS if c != "patch_id")
+    chosen, first = "", "SELECT min(rowid) FROM patches GROUP BY patch_id"
+    if patch_ids is not None:
+        marks = ", ".join("?" * len(patch_ids))
+        chosen = f"AND p.patch_id IN ({marks}) "
+        first = f"SELECT min(rowid) FROM patches WHERE patch_id IN ({marks}) GROUP BY patch_id"
     sql = (
         f"SELECT {cols}, {state} FROM patches p JOIN patch_state s ON s.patch_id = p.patch_id "
-        "WHERE p.rowid IN (SELECT min(rowid) FROM patches GROUP BY patch_id) ORDER BY p.patch_id"
+        f"WHERE p.rowid IN ({first}) {chosen}ORDER BY p.patch_id"
     )
-    return pd.read_sql_query(sql, con)
+    args = () if patch_ids is None else (*patch_ids, *patch_ids)
+    return pd.read_sql_query(sql, con, params=args)
+
+
+def _with_deadlines(frame: pd.DataFrame, as_of: date | None, rules_path: Any) -> pd.DataFrame:
+    from geoservice.workflow.patch_deadlines import stage_deadlines
+
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame["version"] = pd.to_numeric(frame["version"]).fillna(1).astype("int64")
+    due = stage_deadlines(frame, as_of or date.today(), rules_path=rules_path)
+    return pd.concat([frame, due], axis=1)
 
 
 def read_patch_states(
@@ -107,15 +123,20 @@ def read_patch_states(
         and ``level`` (escalation level, as for problems). Empty (those columns) when the
         workspace has no patches layer.
     """
-    from geoservice.workflow.patch_deadlines import stage_deadlines
-
     columns = [*LAYER_COLUMNS, *STATE_COLUMNS[1:]]
     with reading(ws) as con:
         frame = _layer_frame(con) if has_table(con, "patches") else _empty(columns)
-    frame = frame.astype(object).where(frame.notna(), None)
-    frame["version"] = pd.to_numeric(frame["version"]).fillna(1).astype("int64")
-    due = stage_deadlines(frame, as_of or date.today(), rules_path=rules_path)
-    return pd.concat([frame, due], axis=1)
+    return _with_deadlines(frame, as_of, rules_path)
+
+
+def patch_states_of(con: sqlite3.Connection, patch_ids: Sequence[str], as_of: date) -> pd.DataFrame:
+    """The rows of :func:`read_patch_states` of ``patch_ids`` (those in the layer), read
+    on ``con`` inside the caller's read transaction.
+
+    Only for a workspace whose patch tables exist and hold every patch of the layer (a
+    read of the whole layer registers new patches first, which this does not).
+    """
+    return _with_deadlines(_layer_frame(con, patch_ids), as_of, None)
 
 
 def patch_row(ws: Workspace, patch_id: str, as_of: date | None = None) -> dict[str, Any]:

@@ -1,0 +1,362 @@
+"""The village status kept in memory and updated for the problems and patches that changed.
+
+:func:`kept_village_status` keeps, per workspace file, evaluation day and calendar day,
+each problem's and patch's contribution (:mod:`geoservice.workflow.village_parts`), their
+sums per village and the finished table. Each call reads a small snapshot of the file in
+one read transaction:
+
+- what a rewrite changes: the file (device, inode and the import generation of
+  :func:`~geoservice.base.data_version.data_version`) and ``gpkg_contents`` (every table
+  but the complaint ones live intake stamps); any change there rebuilds everything;
+- problems: count and sum of ``version``, and the last ``problem_history`` id;
+- patches: count and sum of ``version`` of ``patch_state``, and the last ``patch_history``
+  id;
+- patrols: count and latest ``created_at``.
+
+Every problem or patch change appends a history row in the same transaction, so the ids
+written since the last snapshot name the changed problems and patches: those are read
+again by key (in the same read transaction) and only their villages are summed again.
+The counts and version sums must then equal the snapshot's; when they do not (a change
+that wrote no history, such as patches registered by a first patch update), or when more
+than :data:`UPDATE_LIMIT` items changed, everything is read again. As the snapshot comes
+from the file, a change made by another process is seen the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from geoservice.base.data_version import data_version
+from geoservice.base.villages import read_villages
+from geoservice.base.workspace import Workspace
+from geoservice.workflow.patch_progress import (
+    patch_items,
+    patch_progress,
+    read_village_patch_states,
+)
+from geoservice.workflow.patch_store import patch_states_of
+from geoservice.workflow.patrols import patrols_in_month
+from geoservice.workflow.store import PROBLEM_COLUMNS, history, read_problems
+from geoservice.workflow.store import _typed as typed_problems
+from geoservice.workflow.village_parts import (
+    assemble,
+    outside_layer,
+    problem_aggregates,
+    problem_items,
+    replace_rows,
+    unmatched_problems,
+)
+
+__all__ = ["COUNTS", "UPDATE_LIMIT", "clear_kept", "kept_village_status"]
+
+UPDATE_LIMIT = 500  # changed problems or patches beyond which everything is read again
+_KEPT = 8  # (workspace, day) entries kept
+# data_version parts changed in place, read here with more detail (or not drawn here)
+_IN_PLACE = ("problems", "contents", "complaints", "register", "patches")
+_LIVE_TABLES = ("complaints", "parcel_risk")  # stamped by live intake; not in the status
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    contents: tuple[Any, ...]
+    problems: tuple[Any, ...]
+    problem_mark: int | None
+    patches: tuple[Any, ...]
+    patch_mark: int | None
+    patrols: tuple[Any, ...]
+
+
+@dataclass
+class _State:
+    base: tuple[Any, ...]
+    snap: _Snapshot
+    villages: pd.DataFrame
+    problems: pd.DataFrame
+    inside: pd.DataFrame
+    patches: pd.DataFrame
+    patch_versions: pd.Series
+    patch_inside: pd.DataFrame
+    targets: pd.Series
+    patrols: pd.Series
+    result: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+@dataclass
+class _Entry:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    state: _State | None = None
+
+
+# how often the kept status was rebuilt from everything, and updated for what changed
+COUNTS: Counter[str] = Counter(rebuilds=0, updates=0)
+_ENTRIES: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+_ENTRIES_LOCK = threading.Lock()
+
+
+def clear_kept() -> None:
+    """Forget every kept village status."""
+    with _ENTRIES_LOCK:
+        _ENTRIES.clear()
+
+
+def _entry(key: tuple[Any, ...]) -> _Entry:
+    with _ENTRIES_LOCK:
+        entry = _ENTRIES.get(key)
+        if entry is None:
+            entry = _ENTRIES[key] = _Entry()
+            while len(_ENTRIES) > _KEPT:
+                _ENTRIES.popitem(last=False)
+        _ENTRIES.move_to_end(key)
+        return entry
+
+
+def kept_village_status(ws: Workspace, as_of: date) -> pd.DataFrame:
+    """:func:`~geoservice.workflow.villages.village_status` with the default thresholds,
+    kept and updated for what changed since the last call (see the module notes); equal
+    to :func:`~geoservice.workflow.villages.rebuild_village_status`."""
+    from geoservice.workflow.villages import rebuild_village_status
+
+    identity = data_version(ws.path, without=_IN_PLACE)
+    if identity is None:  # no file yet, or busy past the timeout: nothing is kept
+        return rebuild_village_status(ws, as_of)
+    entry = _entry((os.path.realpath(ws.path), as_of, date.today()))
+    with entry.lock:
+        state = entry.state
+        with ws.read_connection() as con:
+            con.execute("BEGIN")
+            try:
+                snap = _snapshot(con)
+                base = (identity, snap.contents)
+                if state is not None and _current(ws, con, state, base, snap, as_of):
+                    return _answer(state)
+            finally:
+                con.execute("ROLLBACK")
+        entry.state = _rebuild(ws, as_of, base, snap)
+        return _answer(entry.state)
+
+
+def _current(
+    ws: Workspace,
+    con: sqlite3.Connection,
+    state: _State,
+    base: tuple[Any, ...],
+    snap: _Snapshot,
+    as_of: date,
+) -> bool:
+    """Whether ``state`` is (brought) up to date with ``base`` and ``snap``."""
+    if state.base != base:
+        return False
+    return snap == state.snap or _update(ws, con, state, snap, as_of)
+
+
+def _answer(state: _State) -> pd.DataFrame:
+    out = state.result.copy()
+    out.attrs["unmatched"] = unmatched_problems(state.problems)
+    return out
+
+
+# --- the snapshot -----------------------------------------------------------------------
+
+
+def _snapshot(con: sqlite3.Connection) -> _Snapshot:
+    tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def row(table: str, sql: str) -> tuple[Any, ...]:
+        return tuple(con.execute(sql).fetchone()) if table in tables else ("absent",)
+
+    def mark(table: str) -> int | None:
+        return row(table, f"SELECT max(id) FROM {table}")[0] if table in tables else None
+
+    contents: tuple[Any, ...] = ("absent",)
+    if "gpkg_contents" in tables:
+        skip = ", ".join(f"'{t}'" for t in _LIVE_TABLES)
+        contents = tuple(
+            tuple(r)
+            for r in con.execute(
+                "SELECT table_name, last_change FROM gpkg_contents "
+                f"WHERE table_name NOT IN ({skip}) ORDER BY table_name"
+            )
+        )
+    problems: tuple[Any, ...] = ("absent",)
+    if "problems" in tables:
+        columns = {str(r[1]) for r in con.execute('PRAGMA table_info("problems")')}
+        problems = ("plain", *row("problems", "SELECT count(*) FROM problems"))
+        if "version" in columns:
+            sql = "SELECT count(*), sum(version), count(version) FROM problems"
+            problems = row("problems", sql)
+    return _Snapshot(
+        contents=contents,
+        problems=problems,
+        problem_mark=mark("problem_history"),
+        patches=row("patch_state", "SELECT count(*), sum(version) FROM patch_state"),
+        patch_mark=mark("patch_history"),
+        patrols=row("patrols", "SELECT count(*), max(created_at) FROM patrols"),
+    )
+
+
+# --- everything again -------------------------------------------------------------------
+
+
+def _patch_items(states: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
+    ids = states["patch_id"] if "patch_id" in states else pd.Series(dtype=object)
+    items = patch_items(states, villages)
+    return items.assign(patch_id=ids.astype("string").to_numpy())
+
+
+def _patch_versions(ws: Workspace) -> pd.Series:
+    with ws.read_connection() as con:
+        tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master")}
+        if "patch_state" not in tables:
+            return pd.Series(dtype="int64")
+        rows = con.execute("SELECT patch_id, version FROM patch_state").fetchall()
+    return pd.Series({str(k): int(v) for k, v in rows}, dtype="int64")
+
+
+def _rebuild(ws: Workspace, as_of: date, base: tuple[Any, ...], snap: _Snapshot) -> _State:
+    """Everything read again (after ``snap`` was taken: what changed since is read again
+    by the next update)."""
+    villages = read_villages(ws)
+    probs = read_problems(ws)
+    items = problem_items(probs, history(ws) if len(probs) else None, villages, as_of)
+    patches = _patch_items(read_village_patch_states(ws, as_of), villages)
+    state = _State(
+        base=base,
+        snap=snap,
+        villages=villages,
+        problems=items,
+        inside=problem_aggregates(items),
+        patches=patches,
+        patch_versions=_patch_versions(ws),
+        patch_inside=patch_progress(patches)[0],
+        targets=_targets(ws),
+        patrols=patrols_in_month(ws, as_of),
+    )
+    state.result = _assemble(state, as_of)
+    COUNTS["rebuilds"] += 1
+    return state
+
+
+def _targets(ws: Workspace) -> pd.Series:
+    from geoservice.workflow.villages import targets_per_village
+
+    return targets_per_village(ws)
+
+
+def _assemble(state: _State, as_of: date) -> pd.DataFrame:
+    patch_outside = patch_progress(state.patches, set())[1]  # the figures outside the layer
+    return assemble(
+        state.villages,
+        state.inside,
+        outside_layer(state.problems),
+        (state.patch_inside, patch_outside),
+        state.targets,
+        state.patrols,
+        as_of,
+    )
+
+
+# --- only what changed ------------------------------------------------------------------
+
+
+def _update(
+    ws: Workspace, con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date
+) -> bool:
+    """Bring ``state`` to ``snap``, reading on ``con`` only what changed; False (``state``
+    unusable) when the changes cannot be told from the history."""
+    old = state.snap
+    problems = (snap.problems, snap.problem_mark) != (old.problems, old.problem_mark)
+    if problems and not _update_problems(con, state, snap, as_of):
+        return False
+    patches = (snap.patches, snap.patch_mark) != (old.patches, old.patch_mark)
+    if patches and not _update_patches(con, state, snap, as_of):
+        return False
+    if snap.patrols != old.patrols:
+        state.patrols = patrols_in_month(ws, as_of)
+    state.result = _assemble(state, as_of)
+    state.snap = snap
+    COUNTS["updates"] += 1
+    return True
+
+
+def _changed(con: sqlite3.Connection, table: str, key: str, since: int | None) -> list[str] | None:
+    """Keys with history rows after id ``since``; None when they cannot be known."""
+    if since is None:
+        return None
+    rows = con.execute(f"SELECT DISTINCT {key} FROM {table} WHERE id > ?", (since,)).fetchall()
+    return None if len(rows) > UPDATE_LIMIT else [str(r[0]) for r in rows]
+
+
+def _stack(kept: pd.DataFrame, fresh: pd.DataFrame, key: str) -> pd.DataFrame:
+    if fresh.empty:
+        out = kept
+    elif kept.empty:
+        out = fresh
+    else:
+        out = pd.concat([kept, fresh], ignore_index=True)
+    return out.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date) -> bool:
+    if snap.problems[0] in ("absent", "plain") or snap.problems[0] != snap.problems[2]:
+        return False  # no workflow columns yet, or problems not reconciled: read all
+    count, total = snap.problems[0], snap.problems[1] or 0
+    ids = _changed(con, "problem_history", "problem_id", state.snap.problem_mark)
+    if ids is None:
+        return False
+    marks = ", ".join("?" * len(ids))
+    cols = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS)
+    rows = pd.read_sql_query(
+        f"SELECT {cols} FROM problems WHERE problem_id IN ({marks}) ORDER BY problem_id, rowid",
+        con,
+        params=ids,
+    )
+    hist = pd.read_sql_query(
+        "SELECT problem_id, at, from_state, to_state, note FROM problem_history "
+        f"WHERE problem_id IN ({marks}) ORDER BY id",
+        con,
+        params=ids,
+    )
+    fresh = problem_items(typed_problems(rows), hist, state.villages, as_of)
+    gone = state.problems["problem_id"].isin(ids).to_numpy()
+    items = _stack(state.problems[~gone], fresh, "problem_id")
+    if len(items) != count or int(items["version"].sum()) != total:
+        return False
+    touched = {*state.problems["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
+    state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
+    state.problems = items
+    return True
+
+
+def _update_patches(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date) -> bool:
+    if snap.patches[0] == "absent":
+        return False
+    ids = _changed(con, "patch_history", "patch_id", state.snap.patch_mark)
+    if ids is None:
+        return False
+    marks = ", ".join("?" * len(ids))
+    versions = con.execute(
+        f"SELECT patch_id, version FROM patch_state WHERE patch_id IN ({marks})", ids
+    ).fetchall()
+    kept = state.patch_versions[~state.patch_versions.index.isin(ids)]
+    fresh_versions = pd.Series({str(k): int(v) for k, v in versions}, dtype="int64")
+    all_versions = pd.concat([kept, fresh_versions]) if len(fresh_versions) else kept
+    if (len(all_versions), int(all_versions.sum())) != (snap.patches[0], snap.patches[1] or 0):
+        return False
+    fresh = _patch_items(patch_states_of(con, ids, as_of), state.villages)
+    gone = state.patches["patch_id"].isin(ids).to_numpy()
+    touched = {*state.patches["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
+    items = _stack(state.patches[~gone], fresh, "patch_id")
+    state.patch_inside = replace_rows(
+        state.patch_inside, touched, patch_progress(items, touched)[0]
+    )
+    state.patches = items
+    state.patch_versions = all_versions
+    return True

@@ -1,0 +1,162 @@
+"""The kept village status equals a full rebuild after every kind of change."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+
+from geoservice.base.gpkg_sql import connect_file
+from geoservice.base.workspace import Workspace
+from geoservice.files.importing import import_file
+from geoservice.workflow import village_updates
+from geoservice.workflow.patch_store import read_patch_states, update_patch
+from geoservice.workflow.records import add_problem
+from geoservice.workflow.states import TRANSITIONS
+from geoservice.workflow.store import read_problems, update_problem
+from geoservice.workflow.villages import rebuild_village_status, village_status
+from tests.support.builders import write_shp
+from tests.support.patches import CONTRADICTORY, ILLEGAL, LEGAL, UNVERIFIED, import_patches
+from tests.support.workflow import SAMPLE, workspace
+
+DAY = date.today()
+VILLAGE_CHOICES = ["丰阳村", "沙坪村", "441882101202"]
+
+
+def _same_as_rebuild(ws: Workspace, day: date = DAY) -> pd.DataFrame:
+    kept = village_status(ws, day)
+    full = rebuild_village_status(ws, day)
+    pd.testing.assert_frame_equal(kept, full)
+    pd.testing.assert_frame_equal(kept.attrs["unmatched"], full.attrs["unmatched"])
+    return kept
+
+
+@pytest.fixture(autouse=True)
+def _forget() -> None:
+    village_updates.clear_kept()
+
+
+def _problem_step(ws: Workspace, rng: random.Random) -> None:
+    probs = read_problems(ws)
+    movable = probs[probs["status"].map(lambda s: bool(TRANSITIONS.get(str(s))))]
+    if len(movable) == 0 or rng.random() < 0.3:
+        found = DAY - timedelta(days=rng.randint(0, 60))
+        add_problem(
+            ws,
+            village=rng.choice(VILLAGE_CHOICES),
+            category="盗伐滥伐林木",
+            description="伐桩",
+            deadline=found + timedelta(days=rng.randint(0, 70)),
+            found_on=found,
+            by="t",
+        )
+        return
+    row = movable.iloc[rng.randrange(len(movable))]
+    to = rng.choice(TRANSITIONS[str(row["status"])])
+    update_problem(ws, str(row["problem_id"]), to, "t", expected_version=int(row["version"]))
+
+
+def _patch_step(ws: Workspace, rng: random.Random) -> None:
+    states = read_patch_states(ws)
+    row = states.iloc[rng.randrange(len(states))]
+    pid, version = str(row["patch_id"]), int(row["version"])
+    if row["state"] == "interpreted":
+        update_patch(ws, pid, version, actor="office:t", state="dispatched")
+    elif row["state"] == "dispatched":
+        legality = rng.choice(["legal", "illegal"])
+        update_patch(
+            ws,
+            pid,
+            version,
+            actor="office:t",
+            state="verified",
+            legality=legality,
+            verifier="t",
+            verified_on=DAY,
+        )
+    else:
+        update_patch(ws, pid, version, actor="office:t", note=f"note {rng.random()}")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_updates_keep_status_equal_to_rebuild(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    # problems of a village outside the layer and of none, patches of the sample village
+    outside = [{}, {"问题编号": "P-2", "村名": "无名村"}, {"问题编号": "P-3", "村名": ""}]
+    ws = workspace(tmp_path, outside)
+    import_patches(ws, tmp_path, [UNVERIFIED, ILLEGAL, LEGAL, CONTRADICTORY])
+    _same_as_rebuild(ws)
+    for _ in range(14):
+        if rng.random() < 0.6:
+            _problem_step(ws, rng)
+        else:
+            _patch_step(ws, rng)
+        _same_as_rebuild(ws)
+
+
+def test_problem_update_sums_only_what_changed(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, [{}, {"问题编号": "P-2", "村名": "沙坪村"}])
+    update_problem(ws, "P-1", "in_progress", "t")
+    _same_as_rebuild(ws)
+    before = dict(village_updates.COUNTS)
+    update_problem(ws, "P-2", "reported", "t")
+    _same_as_rebuild(ws)
+    assert village_updates.COUNTS["updates"] == before["updates"] + 1
+    assert village_updates.COUNTS["rebuilds"] == before["rebuilds"]
+
+
+def test_update_by_another_process_is_seen(tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    before = _same_as_rebuild(ws)
+    code = (
+        "from pathlib import Path\n"
+        "from geoservice.base.workspace import Workspace\n"
+        "from geoservice.workflow.store import update_problem\n"
+        f"update_problem(Workspace(Path({str(ws.path)!r})), 'P-1', 'in_progress', 'other')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[3])
+    after = _same_as_rebuild(ws)
+    assert before["open"].sum() == after["open"].sum() == 1
+
+
+def test_change_without_history_row_is_seen(tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "t")  # the workflow columns are in place
+    _same_as_rebuild(ws)
+    with contextlib.closing(connect_file(ws.path)) as con:  # no history row written
+        con.execute("UPDATE problems SET status = 'reported', version = version + 1")
+        con.commit()
+    after = _same_as_rebuild(ws)
+    assert after["awaiting_verification"].sum() == 1
+
+
+def test_new_import_of_villages_is_seen(tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    _same_as_rebuild(ws)
+    layer = pyogrio.read_dataframe(SAMPLE / "villages.shp")
+    text = [c for c in layer.columns if c != "geometry"]
+    layer[text] = layer[text].replace("丰阳村", "新丰阳村")
+    import_file(ws, write_shp(layer, tmp_path / "renamed.shp"), "villages", actor="t")
+    after = _same_as_rebuild(ws)
+    assert "新丰阳村" in set(after["village_name"])
+
+
+def test_workspace_with_villages_only(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws.gpkg")
+    import_file(ws, SAMPLE / "villages.shp", "villages", actor="t")
+    status = _same_as_rebuild(ws)
+    assert status["problems"].sum() == 0 and status.attrs["unmatched"].empty
+
+
+def test_kept_status_is_not_changed_by_the_caller(tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    first = village_status(ws, DAY)
+    first["problems"] = 99
+    _same_as_rebuild(ws)
