@@ -32,16 +32,19 @@ from geoservice.base.workspace import Workspace
 from geoservice.workflow.escalation import Thresholds, escalate, level_label
 from geoservice.workflow.patch_progress import PATCH_STATUS_COLUMNS
 from geoservice.workflow.states import allowed_next, check_state, state_label
-from geoservice.workflow.store import read_problems
+from geoservice.workflow.store import read_problem, read_problems
 from layers.codes import CATEGORIES, department_codes
 from layers.messages import Lang, pick
 
 __all__ = [
     "VILLAGE_MOVES",
+    "category_label",
     "check_change",
+    "dept_list",
     "filter_problems",
     "find_problem",
     "json_records",
+    "not_visible",
     "parse_day",
     "problem_record",
     "problem_records",
@@ -143,21 +146,32 @@ def visible_problems(ws: Workspace, principal: Principal) -> pd.DataFrame:
 def find_problem(ws: Workspace, principal: Principal, problem_id: str) -> pd.Series:
     """The problem ``problem_id`` if the principal may see it.
 
+    Reads the problem by key (:func:`~geoservice.workflow.store.read_problem`) and applies
+    :meth:`~geoservice.base.access.Principal.problem_mask` to it, the rule
+    :func:`visible_problems` applies to the whole table.
+
     Raises
     ------
     NotFoundError
         Naming the id, with close ids among the visible problems only; the same for a
-        problem that exists outside the caller's scope.
+        problem that exists outside the caller's scope (:func:`not_visible`).
     """
-    probs = visible_problems(ws, principal)
-    hit = probs[probs["problem_id"] == problem_id]
-    if len(hit):
-        return hit.iloc[0]
-    known = probs["problem_id"].dropna().astype(str).tolist()
+    rows = read_problem(ws, problem_id)
+    seen = rows[principal.problem_mask(rows)]
+    if len(seen):
+        return seen.iloc[0]
+    raise not_visible(ws, principal, problem_id)
+
+
+def not_visible(ws: Workspace, principal: Principal, problem_id: str) -> NotFoundError:
+    """The error for a problem that does not exist or that the principal may not see:
+    the same for both, naming the id, with close ids among the visible problems only
+    (which reads them all: a refusal, not the common path)."""
+    known = visible_problems(ws, principal)["problem_id"].dropna().astype(str).tolist()
     close = difflib.get_close_matches(problem_id, known, n=3, cutoff=0.6)
     hint_zh = f"相近的编号：{'、'.join(close)}。" if close else "请查看问题清单。"
     hint_en = f" Close ids: {', '.join(close)}." if close else " See the problem list."
-    raise NotFoundError(
+    return NotFoundError(
         message(
             "workflow.no_problem",
             f"没有编号为“{problem_id}”的问题，或你无权查看；{hint_zh}",
@@ -206,6 +220,11 @@ def _dept_lists(values: pd.Series) -> pd.Series:
     return text.str.split(",").map(lambda xs: [x.strip() for x in xs if x.strip()])
 
 
+def dept_list(text: str | None) -> list[str]:
+    """One ``cc_departments`` value as the list of codes (``a,b`` or ``a;b``)."""
+    return [x.strip() for x in (text or "").replace(";", ",").split(",") if x.strip()]
+
+
 def problem_records(
     problems: pd.DataFrame,
     as_of: date,
@@ -227,7 +246,7 @@ def problem_records(
     out = problems.assign(
         cc_departments=_dept_lists(problems["cc_departments"]),
         status_label=problems["status"].map(lambda s: state_label(str(s), lang)),
-        category_label=problems["category"].map(lambda c: _category_label(c, lang)),
+        category_label=problems["category"].map(lambda c: category_label(c, lang)),
         days_to_deadline=pd.array(np.round(esc["days_to_deadline"]), dtype="Int64"),
         overdue=esc["overdue"],
         days_overdue=esc["days_overdue"],
@@ -245,7 +264,8 @@ def problem_record(
     return problem_records(frame, as_of, lang, thresholds)[0]
 
 
-def _category_label(code: object, lang: Lang) -> str | None:
+def category_label(code: object, lang: Lang) -> str | None:
+    """The name of a problem category code in ``lang`` (None for no category)."""
     if code is None or pd.isna(code):
         return None
     return pick(lang, *CATEGORIES.get(str(code), (str(code), str(code))))

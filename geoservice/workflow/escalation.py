@@ -17,10 +17,12 @@ overridden by a YAML file with the same key.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +33,15 @@ from geoservice.workflow.states import OPEN_STATES
 from layers.codes import ESCALATION_LABELS
 from layers.messages import Lang, pick
 
-__all__ = ["LEVELS", "LEVEL_LABELS", "Thresholds", "escalate", "level_label", "load_thresholds"]
+__all__ = [
+    "LEVELS",
+    "LEVEL_LABELS",
+    "Thresholds",
+    "escalate",
+    "escalate_one",
+    "level_label",
+    "load_thresholds",
+]
 
 LEVELS: tuple[str, ...] = ("none", "reminder", "letter", "supervision", "listed")
 LEVEL_LABELS = ESCALATION_LABELS
@@ -75,20 +85,48 @@ def _bad(key: str, value: object, zh: str, en: str) -> OptionError:
 
 
 def load_thresholds(override: Path | None = None) -> Thresholds:
-    """The packaged thresholds, with the ``escalation`` keys of ``override`` applied."""
-    text = (resources.files("geoservice.workflow") / "workflow.yaml").read_text("utf-8")
-    values = dict(yaml.safe_load(text)["escalation"])
-    if override is not None:
-        path = Path(override)
-        if not path.is_file():
-            raise OptionError(
-                message(
-                    "workflow.missing_file",
-                    f"督办规则文件 {path} 不存在；请检查路径。",
-                    f"The escalation file {path} does not exist; check the path.",
-                )
+    """The packaged thresholds, with the ``escalation`` keys of ``override`` applied.
+
+    Read once per version of the two files (path, size, modification time and inode),
+    not on every call: a file replaced or edited is read again on the next call.
+    """
+    over = None if override is None else Path(override)
+    if over is not None and not over.is_file():
+        raise OptionError(
+            message(
+                "workflow.missing_file",
+                f"督办规则文件 {over} 不存在；请检查路径。",
+                f"The escalation file {over} does not exist; check the path.",
             )
-        extra = (yaml.safe_load(path.read_text("utf-8-sig")) or {}).get("escalation") or {}
+        )
+    packaged = resources.files("geoservice.workflow") / "workflow.yaml"
+    if not isinstance(packaged, Path):  # e.g. inside a zip: no file version to key on
+        return _read_thresholds(packaged.read_text("utf-8"), over)
+    over = None if over is None else over.absolute()
+    return _cached_thresholds(packaged, _version(packaged), over, _version(over))
+
+
+def _version(path: Path | None) -> tuple[int, int, int] | None:
+    if path is None:
+        return None
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_thresholds(
+    packaged: Path,
+    _packaged_version: tuple[int, int, int] | None,
+    override: Path | None,
+    _override_version: tuple[int, int, int] | None,
+) -> Thresholds:
+    return _read_thresholds(packaged.read_text("utf-8"), override)
+
+
+def _read_thresholds(packaged: str, override: Path | None) -> Thresholds:
+    values = dict(yaml.safe_load(packaged)["escalation"])
+    if override is not None:
+        extra = (yaml.safe_load(override.read_text("utf-8-sig")) or {}).get("escalation") or {}
         unknown = set(extra) - set(values)
         if unknown:
             raise _bad(
@@ -138,10 +176,7 @@ def escalate(
     day = pd.Timestamp(as_of)
     to_deadline = _days(problems["deadline"], pd.Series(day, index=problems.index))
     is_open = problems["status"].isin(OPEN_STATES).to_numpy(dtype=bool)
-    late = np.nan_to_num(-to_deadline, nan=0.0)
-    overdue = is_open & (late > 0)
-    days_overdue = np.where(overdue, late, 0).astype("int64")
-    now = _level(days_overdue, is_open & (to_deadline >= 0) & (to_deadline <= th.reminder_days), th)
+    overdue, days_overdue, now = _now(to_deadline, is_open, th)
     reached = now.copy()
     if reported_on is not None:
         closed = problems["status"].isin(["reported", "verified"]).to_numpy(dtype=bool)
@@ -161,6 +196,41 @@ def escalate(
         },
         index=problems.index,
     )
+
+
+def escalate_one(
+    status: str | None, deadline: date | None, as_of: date, thresholds: Thresholds | None = None
+) -> dict[str, Any]:
+    """:func:`escalate` for one problem, without building frames (the same rules).
+
+    Returns
+    -------
+    dict
+        ``days_to_deadline`` (int, None without deadline), ``overdue`` (bool),
+        ``days_overdue`` (int) and ``escalation`` (level now).
+    """
+    th = thresholds or load_thresholds()
+    to_deadline = np.array([np.nan if deadline is None else (deadline - as_of).days], float)
+    is_open = np.array([status in OPEN_STATES])
+    overdue, days_overdue, now = _now(to_deadline, is_open, th)
+    return {
+        "days_to_deadline": None if deadline is None else int(to_deadline[0]),
+        "overdue": bool(overdue[0]),
+        "days_overdue": int(days_overdue[0]),
+        "escalation": LEVELS[int(now[0])],
+    }
+
+
+def _now(
+    to_deadline: np.ndarray, is_open: np.ndarray, th: Thresholds
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Overdue (bool), days overdue (int) and level index now, from the days to the
+    deadline (float, NaN without one) and whether each problem is open."""
+    late = np.nan_to_num(-to_deadline, nan=0.0)
+    overdue = is_open & (late > 0)
+    days_overdue = np.where(overdue, late, 0).astype("int64")
+    reminder = is_open & (to_deadline >= 0) & (to_deadline <= th.reminder_days)
+    return overdue, days_overdue, _level(days_overdue, reminder, th)
 
 
 def _level(days_overdue: np.ndarray, reminder: np.ndarray, th: Thresholds) -> np.ndarray:

@@ -1,8 +1,8 @@
 """What a caller does with inspection problems: list, read, add, move on, attach photos.
 
-Every call first finds the problem in the caller's scope
-(:func:`~geoservice.workflow.access_rules.find_problem`: one outside it is "not found",
-like one that does not exist) and applies the rules of who may change what
+Every call on one problem first reads it by key in the caller's scope
+(:func:`~geoservice.workflow.problem_by_key.scoped_problem`: one outside it is "not
+found", like one that does not exist) and applies the rules of who may change what
 (:mod:`geoservice.workflow.access_rules`). Dates are ``YYYY-MM-DD``; ``as_of`` defaults to
 today. Labels are in ``lang``.
 """
@@ -18,11 +18,12 @@ from geoservice.base.access import Principal
 from geoservice.base.errors import OptionError, PreconditionRequiredError, message
 from geoservice.base.workspace import Workspace
 from geoservice.workflow import access_rules as rules
+from geoservice.workflow import problem_by_key as by_key
 from geoservice.workflow.patch_store import patches_of_problems
 from geoservice.workflow.photos import check_evidence, problem_photos, save_photos, served_photo
 from geoservice.workflow.records import add_problem
 from geoservice.workflow.states import state_label
-from geoservice.workflow.store import history, update_problem
+from geoservice.workflow.store import update_problem
 from geoservice.workflow.villages import village_status
 from layers.messages import Lang
 
@@ -139,18 +140,17 @@ def problem_detail(
     """One problem in the caller's scope with its history, its photo names (oldest
     first) and the states the caller may move it to."""
     day = rules.parse_day(as_of)
-    row = rules.find_problem(ws, principal, problem_id)
-    record = rules.problem_record(row, day, lang)
-    past = rules.json_records(history(ws, problem_id))
+    found = by_key.scoped_problem(ws, principal, problem_id)
+    record = by_key.problem_record(found, day, lang)
     return {
         **record,
-        "history": [{**h, "to_label": state_label(h["to_state"], lang)} for h in past],
+        "history": [{**h, "to_label": state_label(h["to_state"], lang)} for h in found.history],
         "photos": problem_photos(evidence_folder, problem_id),
         # the change patch the problem was opened for, if any (the link back)
         "patch_id": patches_of_problems(ws, [problem_id]).get(problem_id),
         "next_states": [
             {"state": s, "label": state_label(s, lang)}
-            for s in rules.transitions_for(principal, row)
+            for s in rules.transitions_for(principal, found.row)
         ],
     }
 
@@ -218,7 +218,7 @@ def change_status(
     StaleVersionError
         When the problem changed since the version in ``if_match``.
     """
-    row = rules.find_problem(ws, principal, problem_id)
+    row = by_key.scoped_problem(ws, principal, problem_id, with_history=False).row
     expected = expected_version(if_match, problem_id)
     rules.check_change(principal, row, status)
     names = check_evidence(evidence_folder, problem_id, evidence)
@@ -250,7 +250,7 @@ def attach_photos(
 ) -> list[str]:
     """Store evidence photos (``(file name, bytes)``) of a problem in the caller's scope;
     the stored names."""
-    rules.find_problem(ws, principal, problem_id)
+    by_key.scoped_problem(ws, principal, problem_id, with_history=False)
     return save_photos(evidence_folder, problem_id, files, max_bytes=max_bytes)
 
 
@@ -260,7 +260,7 @@ def problem_photo(
     """The stored photo ``name`` of a problem in the caller's scope: the office copy with
     the photo's EXIF for the office, the copy without metadata for everyone else
     (:func:`~geoservice.workflow.photos.served_photo`)."""
-    rules.find_problem(ws, principal, problem_id)
+    by_key.scoped_problem(ws, principal, problem_id, with_history=False)
     return served_photo(evidence_folder, problem_id, name, principal.role)
 
 

@@ -42,6 +42,7 @@ from geoservice.base.errors import NotFoundError, StaleVersionError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
+from geoservice.workflow.problem_values import PROBLEM_COLUMNS, typed, typed_frame
 from geoservice.workflow.states import check_transition, state_label
 
 __all__ = [
@@ -51,26 +52,14 @@ __all__ = [
     "campaigns",
     "ensure_workflow",
     "history",
+    "history_not_found",
+    "read_problem",
+    "read_problem_values",
     "read_problems",
     "transaction",
     "update_problem",
 ]
 
-PROBLEM_COLUMNS = [
-    "problem_id",
-    "campaign",
-    "found_on",
-    "village_code",
-    "village_name",
-    "category",
-    "description",
-    "deadline",
-    "status",
-    "cc_departments",
-    "version",
-    "updated_at",
-    "updated_by",
-]
 HISTORY_COLUMNS = [
     "problem_id",
     "at",
@@ -200,7 +189,13 @@ def _workflow_view(con: sqlite3.Connection) -> None:
 
 def _reconcile(con: sqlite3.Connection, actor: str) -> None:
     """Version, state and last editor for the problems without a version (unqualified
-    table names: the file's tables, or a read's temporary copies)."""
+    table names: the file's tables, or a read's temporary copies).
+
+    Every statement touches only problems without a version, so when there are none
+    (the usual case: every change runs this) nothing is read beyond that check.
+    """
+    if con.execute("SELECT 1 FROM problems WHERE version IS NULL LIMIT 1").fetchone() is None:
+        return
     con.execute(
         """
         UPDATE problems SET
@@ -242,41 +237,98 @@ def _reconcile(con: sqlite3.Connection, actor: str) -> None:
 def read_problems(ws: Workspace) -> pd.DataFrame:
     """The problems with their workflow columns (no geometry), sorted by id.
 
-    ``found_on`` and ``deadline`` are ``datetime64`` (midnight); ``version`` is int.
+    ``found_on`` and ``deadline`` are ``datetime64`` (midnight; the day each value starts
+    with, :func:`~geoservice.workflow.problem_values.days`); ``version`` is int.
     """
     with _reading(ws) as con:
-        if not has_table(con, "problems"):
-            return _typed(pd.DataFrame(columns=PROBLEM_COLUMNS))
-        cols = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS)
-        frame = pd.read_sql_query(f"SELECT {cols} FROM problems ORDER BY problem_id", con)
-    return _typed(frame)
+        return typed_frame(_problem_values(con))
 
 
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    for col in ("found_on", "deadline"):
-        frame[col] = pd.to_datetime(frame[col], errors="coerce").dt.normalize()
-    frame["version"] = pd.to_numeric(frame["version"]).fillna(1).astype("int64")
-    for col in PROBLEM_COLUMNS:
-        if col not in ("found_on", "deadline", "version"):
-            frame[col] = frame[col].astype("string")
-    return frame
+def read_problem(ws: Workspace, problem_id: str) -> pd.DataFrame:
+    """The rows of :func:`read_problems` with this id (normally one, none when there is
+    no such problem), read by key instead of reading the whole table."""
+    with _reading(ws) as con:
+        return typed_frame(_problem_values(con, problem_id))
+
+
+def read_problem_values(
+    ws: Workspace, problem_id: str, *, with_history: bool = True
+) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """One problem read by key, as SQLite gives it, and its history (unless
+    ``with_history`` is False), from one read transaction (so the two agree on the
+    version).
+
+    Returns
+    -------
+    rows : list of tuple
+        The :data:`PROBLEM_COLUMNS` of the rows with this id (normally one; none when there
+        is no such problem), for :func:`~geoservice.workflow.problem_values.plain_row` or
+        :func:`~geoservice.workflow.problem_values.typed_frame`.
+    history : list of dict
+        The rows of :func:`history` as plain dicts, oldest first (``evidence`` a list).
+    """
+    with _reading(ws) as con:
+        rows = _problem_values(con, problem_id)
+        if not (rows and with_history):
+            return rows, []
+        cur = con.execute(f"{_HISTORY_SELECT} WHERE problem_id = ? ORDER BY id", (problem_id,))
+        past = [dict(zip(HISTORY_COLUMNS, r, strict=True)) for r in cur.fetchall()]
+    for entry in past:
+        entry["evidence"] = _evidence(entry["evidence"])
+    return rows, past
+
+
+def _problem_values(
+    con: sqlite3.Connection, problem_id: str | None = None
+) -> list[tuple[Any, ...]]:
+    """All problems, or those with ``problem_id``, by id; ties of id in file order."""
+    if not has_table(con, "problems"):
+        return []
+    cols = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS)
+    where, args = ("WHERE problem_id = ?", (problem_id,)) if problem_id is not None else ("", ())
+    sql = f"SELECT {cols} FROM problems {where} ORDER BY problem_id, rowid"
+    return [tuple(r) for r in con.execute(sql, args).fetchall()]
+
+
+# The typing of read_problems, for readers that fetch problem rows themselves.
+_typed = typed
+
+_HISTORY_SELECT = (
+    'SELECT problem_id, at, "by", from_state, to_state, note, evidence, version '
+    "FROM problem_history"
+)
+
+
+def _evidence(text: str | None) -> list[str]:
+    return json.loads(text) if text else []
 
 
 def history(ws: Workspace, problem_id: str | None = None) -> pd.DataFrame:
     """The history of one problem (or of all), oldest first; ``evidence`` is a list."""
     with _reading(ws) as con:
-        where, args = ("WHERE problem_id = ?", (problem_id,)) if problem_id else ("", ())
-        frame = pd.read_sql_query(
-            'SELECT problem_id, at, "by", from_state, to_state, note, evidence, version '
-            f"FROM problem_history {where} ORDER BY id",
-            con,
-            params=args,
-        )
+        frame = _history_rows(con, problem_id)
         if problem_id and frame.empty:
-            known = [r[0] for r in con.execute("SELECT problem_id FROM problems")]
-            raise _not_found(problem_id, known)
-    frame["evidence"] = frame["evidence"].map(lambda s: json.loads(s) if s else [])
+            raise _not_found(problem_id, _problem_ids(con))
     return frame
+
+
+def history_not_found(ws: Workspace, problem_id: str) -> NotFoundError:
+    """The error :func:`history` raises for a problem without history."""
+    with _reading(ws) as con:
+        return _not_found(problem_id, _problem_ids(con))
+
+
+def _history_rows(con: sqlite3.Connection, problem_id: str | None) -> pd.DataFrame:
+    where, args = ("WHERE problem_id = ?", (problem_id,)) if problem_id else ("", ())
+    frame = pd.read_sql_query(f"{_HISTORY_SELECT} {where} ORDER BY id", con, params=args)
+    frame["evidence"] = frame["evidence"].map(_evidence)
+    return frame
+
+
+def _problem_ids(con: sqlite3.Connection) -> list[str]:
+    if not has_table(con, "problems"):
+        return []
+    return [r[0] for r in con.execute("SELECT problem_id FROM problems")]
 
 
 def campaigns(ws: Workspace) -> pd.DataFrame:
@@ -422,5 +474,5 @@ def _current(con: sqlite3.Connection, problem_id: str) -> tuple[Any, ...]:
         (problem_id,),
     ).fetchone()
     if row is None:
-        raise _not_found(problem_id, [r[0] for r in con.execute("SELECT problem_id FROM problems")])
+        raise _not_found(problem_id, _problem_ids(con))
     return tuple(row)
