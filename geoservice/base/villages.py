@@ -8,21 +8,68 @@ nothing are reported with the closest village names.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 
+from geoservice.base.data_version import data_version
 from geoservice.base.errors import NotFoundError, message
 from geoservice.base.workspace import Workspace
 from layers.attribution import match_codes, match_names, suggest
 
-__all__ = ["match_villages", "read_villages", "resolve_village"]
+__all__ = ["FILE_PARTS_ONLY", "match_villages", "read_villages", "resolve_village"]
+
+# The parts of data_version changed in place: left out, the rest tells a rewritten file.
+FILE_PARTS_ONLY = ("problems", "contents", "complaints", "register", "patches")
+_KEPT: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}
+_KEPT_FILES = 16
+_LOCK = threading.Lock()
 
 
 def read_villages(ws: Workspace) -> pd.DataFrame:
-    """``village_code`` and ``village_name`` of the villages layer (NotFoundError without it)."""
+    """``village_code`` and ``village_name`` of the villages layer (NotFoundError without it).
+
+    Kept in memory per workspace file until the file is rewritten (an import or an
+    analysis) or the layer is written in place (its ``gpkg_contents.last_change``).
+    """
+    key = _layer_version(ws.path)
+    real = os.path.realpath(ws.path)
+    with _LOCK:
+        hit = _KEPT.get(real)
+    if key is not None and hit is not None and hit[0] == key:
+        return hit[1].copy()
     frame = ws.read(
         "villages", use_arrow=False, columns=["village_code", "village_name"], read_geometry=False
     )
-    return frame.astype({"village_code": "string", "village_name": "string"})
+    frame = frame.astype({"village_code": "string", "village_name": "string"})
+    if key is not None:
+        with _LOCK:
+            _KEPT.pop(real, None)
+            _KEPT[real] = (key, frame)
+            while len(_KEPT) > _KEPT_FILES:
+                del _KEPT[next(iter(_KEPT))]
+    return frame.copy()
+
+
+def _layer_version(path: Path) -> tuple[Any, ...] | None:
+    """The file's identity and the villages layer's last change; None when unreadable."""
+    identity = data_version(path, without=FILE_PARTS_ONLY)
+    if identity is None:
+        return None
+    try:
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5.0)) as con:
+            row = con.execute(
+                "SELECT last_change FROM gpkg_contents WHERE table_name = 'villages'"
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    return (identity, row)
 
 
 def match_villages(

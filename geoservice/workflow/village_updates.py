@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from geoservice.base.data_version import data_version
-from geoservice.base.villages import read_villages
+from geoservice.base.villages import FILE_PARTS_ONLY, read_villages
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.patch_progress import (
     patch_items,
@@ -59,8 +59,6 @@ __all__ = ["COUNTS", "UPDATE_LIMIT", "clear_kept", "kept_village_status"]
 
 UPDATE_LIMIT = 500  # changed problems or patches beyond which everything is read again
 _KEPT = 8  # (workspace, day) entries kept
-# data_version parts changed in place, read here with more detail (or not drawn here)
-_IN_PLACE = ("problems", "contents", "complaints", "register", "patches")
 _LIVE_TABLES = ("complaints", "parcel_risk")  # stamped by live intake; not in the status
 
 
@@ -124,7 +122,7 @@ def kept_village_status(ws: Workspace, as_of: date) -> pd.DataFrame:
     to :func:`~geoservice.workflow.villages.rebuild_village_status`."""
     from geoservice.workflow.villages import rebuild_village_status
 
-    identity = data_version(ws.path, without=_IN_PLACE)
+    identity = data_version(ws.path, without=FILE_PARTS_ONLY)
     if identity is None:  # no file yet, or busy past the timeout: nothing is kept
         return rebuild_village_status(ws, as_of)
     entry = _entry((os.path.realpath(ws.path), as_of, date.today()))
