@@ -3,7 +3,7 @@
 Usage::
 
     python bench/map_pages.py [--scale town|county|both] [--keep DIR] [--repeat 3]
-        [--workspace town=PATH --workspace county=PATH]
+        [--workspace town=PATH --workspace county=PATH] [--settle SECONDS]
 
 Setup, not timed: the sample town's files (``sample_gis/``) or ``geoservice sample --scale
 county --seed 1`` imported and analysed with the command line (the steps of
@@ -15,10 +15,13 @@ served map (``/maps/targets``, ``/maps/villages``), a fresh Chromium context (co
 network limited to the server) opens it signed in as the office. Measured per load:
 
 - the page's size (HTML bytes, as sent);
-- first paint (the first load after the server started, whose tiles are cut then, and the
-  median of the later loads, whose tiles the server keeps by ETag; every load has a cold
-  browser cache): from navigation start until every vector tile layer on screen has loaded
-  and drawn its tiles (the page's ``gsTiledMap`` grids, after the status object arrived);
+- first paint (the first load after the server started, ``--settle`` seconds after it
+  answered ``/health`` (default 0), and the median of the later loads, whose tiles the
+  server keeps by ETag; every load has a cold browser cache): from navigation start until
+  every vector tile layer on screen has loaded and drawn its tiles (the page's
+  ``gsTiledMap`` grids, after the status object arrived);
+- the first load's tile requests outside the first views each worker warms in the
+  background (:mod:`geoservice.tiles.warm`): 0 when the warm-up foresaw the window;
 - bytes transferred before it (encoded body plus headers of every response that
   finished by then: page, scripts, styles, status object, tiles) and the requests;
 - the status object's size, and the server time of a cold and a warm page request.
@@ -40,6 +43,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -104,7 +108,7 @@ def _get(base: str, url: str, token: str) -> tuple[float, int]:
     return time.perf_counter() - start, len(body)
 
 
-def load(browser: object, base: str, url: str, token: str) -> dict[str, float]:
+def load(browser: object, base: str, url: str, token: str) -> dict[str, Any]:
     """One cold load of ``url``: paint seconds, bytes and requests before it."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
     context.add_cookies([{"name": "geoservice_token", "value": token, "url": base}])
@@ -117,7 +121,9 @@ def load(browser: object, base: str, url: str, token: str) -> dict[str, float]:
         at = time.perf_counter()
         done.append((at, int(sizes["responseBodySize"]) + int(sizes["responseHeadersSize"])))
 
+    tiles: list[str] = []
     page.on("requestfinished", finished)
+    page.on("request", lambda r: tiles.append(r.url) if "/tiles/" in r.url else None)
     start = time.perf_counter()
     page.goto(base + url, wait_until="commit")
     page.wait_for_function(PAINTED, timeout=600_000, polling=50)
@@ -125,18 +131,42 @@ def load(browser: object, base: str, url: str, token: str) -> dict[str, float]:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
     before = [size for at, size in done if at <= painted]
     context.close()
-    return {"paint_s": painted - start, "bytes": sum(before), "requests": len(before)}
+    paths = {u.split("/tiles/", 1)[1].removesuffix(".mvt") for u in tiles}
+    return {
+        "paint_s": painted - start,
+        "bytes": sum(before),
+        "requests": len(before),
+        "tiles": paths,
+    }
 
 
-def measure(path: Path, repeat: int) -> list[str]:
+def warmed_tiles(path: Path) -> set[str]:
+    """``layer/z/x/y`` of the tiles the service warms for the office's first views."""
+    from geoservice.api.first_views import first_views
+    from geoservice.tiles.warm import first_view_tiles
+
+    out = set()
+    for view in first_views(Workspace(path)):
+        if view.principal.role != "office":
+            continue
+        for zoom, tiles in first_view_tiles(view.bounds).items():
+            names = [n for n, low in view.layers.items() if zoom >= low]
+            out |= {f"{n}/{t}" for n in names for t in tiles}
+    return out
+
+
+def measure(path: Path, repeat: int, settle: float = 0.0) -> list[str]:
     from playwright.sync_api import sync_playwright
 
     _, token = add_user(Workspace(path), name="bench office", role="office", by="bench")
+    warmed = warmed_tiles(path)
     proc, base = serve(path)
+    time.sleep(settle)
     rows = [
         "| map | page KB | status KB | page cold s | page warm s | first paint s, first load "
-        "| first paint s, later loads | KB before paint | requests before paint |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| first paint s, later loads | KB before paint | requests before paint "
+        "| first load's tiles not warmed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     try:
         with sync_playwright() as p:
@@ -157,7 +187,8 @@ def measure(path: Path, repeat: int) -> list[str]:
                 rows.append(
                     f"| {url.split('?')[0]} | {size / 1000:.1f} | {status / 1000:.1f} "
                     f"| {cold:.2f} | {warm:.3f} | {first:.2f} | {later:.2f} | {sent / 1000:.0f} "
-                    f"| {requests:.0f} |"
+                    f"| {requests:.0f} | {len(loads[0]['tiles'] - warmed)} "
+                    f"of {len(loads[0]['tiles'])} |"
                 )
             browser.close()
     finally:
@@ -171,6 +202,9 @@ def main() -> None:
     parser.add_argument("--scale", default="both", choices=["town", "county", "both"])
     parser.add_argument("--repeat", type=int, default=3, help="cold loads per map")
     parser.add_argument("--keep", type=Path, help="write data and workspaces here")
+    parser.add_argument(
+        "--settle", type=float, default=0.0, help="seconds between the start and the first load"
+    )
     parser.add_argument(
         "--workspace", action="append", default=[], help="SCALE=PATH of an analysed workspace"
     )
@@ -190,7 +224,7 @@ def main() -> None:
             if n in ws.layer_names()
         )
         print(f"\n### {scale} ({counts}; cpus={os.cpu_count()})\n")
-        print("\n".join(measure(copy, args.repeat)))
+        print("\n".join(measure(copy, args.repeat, args.settle)))
 
 
 if __name__ == "__main__":

@@ -17,11 +17,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from geoservice.api import deps, errors
 from geoservice.api.csrf import CSRFGuard
+from geoservice.api.first_views import first_views
 from geoservice.api.headers import SecurityHeaders
 from geoservice.api.limits import RequestLimits
 from geoservice.base.errors import GeoserviceError
 from geoservice.base.settings import Settings
 from geoservice.base.workspace_file import check_workspace_file
+from geoservice.tiles.warm import TileWarmer
 
 __all__ = ["create_app"]
 
@@ -43,11 +45,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Before a worker takes requests, its complaint intake reads the workspace's parcels,
     villages and complaint index (``ComplaintIntake.warm_up``), so that the first complaint
     is as fast as the next. A workspace it cannot read yet (none, no parcels) is left to the
-    first complaint, which says what is missing."""
+    first complaint, which says what is missing. Then a background thread cuts the tiles
+    of the map pages' first views (:class:`~geoservice.tiles.warm.TileWarmer`), again after
+    each data change, until the worker stops."""
     if app.state.settings.workspace.is_file():
         with contextlib.suppress(GeoserviceError, OSError, sqlite3.Error):
             deps.app_intake(app).warm_up()
-    yield
+    warmer = app.state.tile_warmer = TileWarmer(app.state.settings.workspace, first_views)
+    warmer.start()
+    try:
+        yield
+    finally:
+        warmer.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

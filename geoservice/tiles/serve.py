@@ -43,11 +43,26 @@ from geoservice.tiles.grid import EXTENT, MAX_ZOOM, TileAddress, tile_bounds
 from geoservice.tiles.specs import DERIVED, TILE_LAYERS, WORKFLOW, columns_at
 from geoservice.tiles.workflow import workflow_columns
 
-__all__ = ["TILES", "TILE_FORMAT", "read_features", "render_tile", "tile_etag", "tile_layers"]
+__all__ = [
+    "TILES",
+    "TILE_FORMAT",
+    "etag_of",
+    "layer_version",
+    "read_features",
+    "render_tile",
+    "tile_etag",
+    "tile_layers",
+]
 
 # raise when the same data would be cut into different tiles (2: patch legality, 3: state)
 TILE_FORMAT = 3
 Bounds = tuple[float, float, float, float]
+# Parts of the data version a layer's tiles do not draw (see :func:`layer_version`).
+# problem changes (``problems``) and patch workflow states (``patches``) are drawn by the
+# layer of that name only
+_NOT_DRAWN: dict[str, tuple[str, ...]] = {
+    layer: tuple(part for part in ("problems", "patches") if part != layer) for layer in TILE_LAYERS
+}
 
 
 def tile_layers(ws: Workspace, principal: Principal) -> list[str]:
@@ -85,15 +100,27 @@ def _resolve(ws: Workspace, principal: Principal, layer: str) -> None:
     )
 
 
+def layer_version(ws: Workspace, layer: str) -> tuple[Any, ...] | None:
+    """The part of the data version a tile of ``layer`` draws: problem changes only for
+    the ``problems`` layer, change-patch workflow states only for ``patches`` (a problem
+    update leaves every other layer's tiles, and their ETags, as they were); None when it
+    cannot be read now."""
+    return data_version(ws.path, without=_NOT_DRAWN.get(layer, ()))
+
+
+def etag_of(version: tuple[Any, ...], principal: Principal, layer: str, tile: TileAddress) -> str:
+    """The quoted ETag of ``layer``'s ``tile`` for ``principal`` at ``version``
+    (:func:`layer_version`)."""
+    key = repr((TILE_FORMAT, version, layer, str(tile), scope_of(principal)))
+    return '"' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + '"'
+
+
 def tile_etag(ws: Workspace, principal: Principal, layer: str, tile: TileAddress) -> str | None:
     """The quoted ETag of the tile for ``principal`` (NotFoundError when the layer is not
     visible to them); None when the data version cannot be read now (do not cache)."""
     _resolve(ws, principal, layer)
-    version = data_version(ws.path)
-    if version is None:
-        return None
-    key = repr((TILE_FORMAT, version, layer, str(tile), scope_of(principal)))
-    return '"' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + '"'
+    version = layer_version(ws, layer)
+    return None if version is None else etag_of(version, principal, layer, tile)
 
 
 @dataclass(frozen=True)
