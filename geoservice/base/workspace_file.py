@@ -5,13 +5,34 @@ A workspace is a GeoPackage: an SQLite database with the tables ``gpkg_contents`
 copy, a CSV, the zip the survey came in, another program's SQLite database, a folder);
 :func:`check_workspace_file` refuses them with one message that says what the path is, what
 was expected and what to do, before GDAL or SQLite fail on them with a less helpful one.
+
+Every request of the service checks its workspace several times, and the full check
+parses the file's schema with SQLite (about 0.6 ms on a county workspace). What passed is
+therefore remembered, in two steps:
+
+- the file's identity: device, inode, size, modification and change times (nanoseconds).
+  While ``stat`` gives the same, the file is the one that passed (a ``stat`` costs a few
+  microseconds). Any other file at the path, or the same file written in any way (its
+  change time moves even when a writer puts the size and modification time back), has
+  another identity. A file changed so recently that a write in the same tick of the file
+  system's clock would leave its times as they are is not remembered (:func:`_settled`);
+- for the same inode with other times (every audited request writes the file): SQLite
+  reads the header fields that change with the schema or the kind of file (schema cookie,
+  application id, user version) without parsing the schema (about 30 µs); the same values
+  as when it passed mean the GeoPackage tables are still there. Garbage written over the
+  file, or another database, fails this and gets the full check.
+
+Refusals are never remembered: a file that cannot be read now may be readable later.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import stat
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from geoservice.base.errors import WorkspaceError, message
@@ -23,6 +44,29 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 GPKG_TABLES = ("gpkg_contents", "gpkg_spatial_ref_sys")
 _HEAD = 4096
 _SNIPPET = 40
+# How long after its last change a file's times are trusted to move with the next write:
+# two ticks of a file system with sub-second times (the kernel's clock tick, 10 ms at
+# most), with room; whole-second times (ext3, FAT: 2 s) need seconds.
+_SETTLE_NS = 50_000_000
+_SETTLE_WHOLE_SECOND_NS = 5_000_000_000
+_REMEMBERED_PATHS = 64
+# Header fields read by SQLite without parsing the schema (see the module docstring).
+_HEADER_PRAGMAS = ("schema_version", "application_id", "user_version")
+Identity = tuple[int, int, int, int, int]
+Found = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class _Passed:
+    """What is known of a file that passed the full check."""
+
+    identity: Identity | None  # None while its times were too recent to trust
+    inode: tuple[int, int]  # device, inode
+    header: tuple[int, ...]  # the values of _HEADER_PRAGMAS
+
+
+# Path -> the file that passed there.
+_PASSED: dict[str, _Passed] = {}
 
 _EXPECTED_ZH = "工作空间应为 geoservice import 创建的 GeoPackage 文件（.gpkg，SQLite 数据库）"
 _EXPECTED_EN = (
@@ -57,8 +101,15 @@ def check_workspace_file(path: Path) -> None:
         ZIP archive, an SQLite database without the GeoPackage tables, a damaged SQLite
         file, another binary file or unreadable.
     """
-    found = _describe(path)
+    key, started = os.fspath(path), time.time_ns()
+    identity = _identity(path)
+    if identity is not None and _still_passes(key, path, identity, started):
+        return
+    found, header = _describe(path)
     if found is None:
+        if identity is not None and header is not None:
+            trusted = identity if _settled(identity, started) else None
+            _remember(key, _Passed(trusted, identity[:2], header))
         return
     what_zh, what_en, fix_zh, fix_en = found
     raise WorkspaceError(
@@ -70,35 +121,101 @@ def check_workspace_file(path: Path) -> None:
     )
 
 
-def _describe(path: Path) -> tuple[str, str, str, str] | None:
-    """(what it is zh, en, fix zh, en) when ``path`` exists and is not a GeoPackage."""
+def _identity(path: Path) -> Identity | None:
+    """(device, inode, size, mtime ns, ctime ns) of a regular file; None otherwise.
+
+    A ``stat``, never an ``open``: see the comment in :func:`_describe`."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _settled(identity: Identity, started_ns: int) -> bool:
+    """Whether a file of ``identity``, checked from ``started_ns`` on, got its times long
+    enough before that any later write gives it other times.
+
+    A write stamps the file with the file system's clock, which moves in ticks; a write in
+    the tick of the last one would leave the times as they were. Times with a fraction of
+    a second move in kernel ticks; whole-second times may move in seconds.
+    """
+    changed = max(identity[3], identity[4])
+    whole = identity[3] % 1_000_000_000 == 0 and identity[4] % 1_000_000_000 == 0
+    return started_ns - changed >= (_SETTLE_WHOLE_SECOND_NS if whole else _SETTLE_NS)
+
+
+def _still_passes(key: str, path: Path, identity: Identity, started: int) -> bool:
+    """Whether the file that passed at ``key`` is still there, unchanged or changed only
+    as a GeoPackage in use changes (see the module docstring)."""
+    passed = _PASSED.get(key)
+    if passed is None or passed.inode != identity[:2]:
+        return False
+    if passed.identity == identity:
+        return True
+    if _header(path) != passed.header:
+        return False
+    if _settled(identity, started):
+        _remember(key, _Passed(identity, passed.inode, passed.header))
+    return True
+
+
+def _header(path: Path) -> tuple[int, ...] | None:
+    """The values of :data:`_HEADER_PRAGMAS`, read through SQLite; None when it cannot."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=15.0)) as con:
+            return _header_of(con)
+    except sqlite3.DatabaseError:
+        return None
+
+
+def _header_of(con: sqlite3.Connection) -> tuple[int, ...]:
+    return tuple(int(con.execute(f"PRAGMA {name}").fetchone()[0]) for name in _HEADER_PRAGMAS)
+
+
+def _remember(key: str, passed: _Passed) -> None:
+    if len(_PASSED) >= _REMEMBERED_PATHS:
+        _PASSED.clear()
+    _PASSED[key] = passed
+
+
+def _describe(path: Path) -> tuple[Found | None, tuple[int, ...] | None]:
+    """(what it is zh, en, fix zh, en) when ``path`` exists and is not a GeoPackage, else
+    None; with the header fields SQLite read when it is one (:func:`_sqlite`)."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        return None
+        return None, None
     except OSError as exc:
-        return _unreadable(exc)
+        return _unreadable(exc), None
     if stat.S_ISDIR(mode):
         return (
             "一个文件夹",
             "a folder",
             f"请指定文件夹中的 .gpkg 文件，如 -w {path / 'town.gpkg'}。",
             f"Name the .gpkg file inside it, e.g. -w {path / 'town.gpkg'}.",
-        )
+        ), None
     if not stat.S_ISREG(mode):
         return (
             "一个特殊文件（不是普通文件）",
             "a special file, not a regular file",
             _FIX_ZH,
             _FIX_EN,
-        )
+        ), None
     # Asked through SQLite first: closing any other file handle on the workspace (the
     # ``open`` below) drops every SQLite lock this process holds on it (POSIX locks are per
     # process), so another process could write under a transaction of this one, or roll
     # it back as a crashed writer's. The bytes are read only when it is not a GeoPackage.
-    as_sqlite = _sqlite(path)
+    as_sqlite, header = _sqlite(path)
     if as_sqlite is None:
-        return None
+        return None, header
+    return _from_bytes(path, as_sqlite), None
+
+
+def _from_bytes(path: Path, as_sqlite: Found) -> Found:
+    """What a regular file that is not a GeoPackage is, from its first bytes."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(_HEAD)
@@ -141,29 +258,34 @@ def _describe(path: Path) -> tuple[str, str, str, str] | None:
     )
 
 
-def _sqlite(path: Path) -> tuple[str, str, str, str] | None:
+def _sqlite(path: Path) -> tuple[Found | None, tuple[int, ...] | None]:
+    """(why it is not a GeoPackage, or None; the header fields when it is one), both read
+    in one read transaction, so the header belongs to the schema that was checked."""
     try:
-        with contextlib.closing(sqlite3.connect(path, timeout=15.0)) as con:
+        with contextlib.closing(sqlite3.connect(path, timeout=15.0, isolation_level=None)) as con:
+            con.execute("BEGIN")
             marks = ",".join("?" * len(GPKG_TABLES))
             rows = con.execute(
                 f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({marks})",
                 GPKG_TABLES,
             ).fetchall()
+            header = _header_of(con)
+            con.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         return (
             f"一个已损坏的 SQLite 数据库（{exc}）",
             f"a damaged SQLite database ({exc})",
             "请从备份恢复该文件，或用 -w 指定另一个工作空间。",
             "Restore it from a backup, or pass another workspace with -w.",
-        )
+        ), None
     if len(rows) == len(GPKG_TABLES):
-        return None
+        return None, header
     return (
         "一个 SQLite 数据库，但没有 GeoPackage 必需的表 gpkg_contents、gpkg_spatial_ref_sys",
         "an SQLite database without the GeoPackage tables gpkg_contents and gpkg_spatial_ref_sys",
         _FIX_ZH,
         _FIX_EN,
-    )
+    ), None
 
 
 def _text(head: bytes) -> str | None:

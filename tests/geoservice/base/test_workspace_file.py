@@ -1,6 +1,7 @@
 """A workspace path that is not a GeoPackage is refused with what it is and what to do."""
 
 import contextlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -141,3 +142,153 @@ def test_checking_a_workspace_keeps_the_write_lock_another_thread_holds(tmp_path
         )
         con.execute("ROLLBACK")
     assert other.stdout.strip() == "locked"
+
+
+# --- the verdict remembered by file identity ----------------------------------------------
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """Counts the checks that open the file; a file is trusted right after its last
+    change (the settle time is left out, it has its own test)."""
+    import geoservice.base.workspace_file as wf
+
+    calls = []
+    real = wf._sqlite
+
+    def counted(path):
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(wf, "_sqlite", counted)
+    monkeypatch.setattr(wf, "_SETTLE_NS", 0)
+    monkeypatch.setattr(wf, "_SETTLE_WHOLE_SECOND_NS", 0)
+    return calls
+
+
+def _geopackage(path):
+    xiaoban().to_file(path, driver="GPKG", layer="parcels")
+    return path
+
+
+def test_a_geopackage_that_passed_is_not_opened_again_while_unchanged(tmp_path, checks):
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    for _ in range(3):
+        check_workspace_file(gpkg)
+    assert len(checks) == 1
+
+
+def test_a_geopackage_replaced_by_another_file_is_refused_after_it_passed(tmp_path, checks):
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    check_workspace_file(gpkg)
+    _csv_in_gbk(tmp_path / "export.csv")
+    (tmp_path / "export.csv").replace(gpkg)
+    with pytest.raises(WorkspaceError, match="is a text file"):
+        check_workspace_file(gpkg)
+
+
+def test_a_geopackage_replaced_by_another_programs_database_is_refused(tmp_path, checks):
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    check_workspace_file(gpkg)
+    _sqlite_of_another_program(tmp_path / "notes.db")
+    (tmp_path / "notes.db").replace(gpkg)
+    with pytest.raises(WorkspaceError, match="an SQLite database without the GeoPackage"):
+        check_workspace_file(gpkg)
+
+
+def test_garbage_written_in_place_with_the_same_size_and_times_is_refused(tmp_path, checks):
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    check_workspace_file(gpkg)
+    before = gpkg.stat()
+    with open(gpkg, "r+b") as fh:  # same inode, same size
+        fh.write(bytes(range(1, 256)) * (before.st_size // 255) + b"\x01" * (before.st_size % 255))
+    os.utime(gpkg, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old times put back
+    after = gpkg.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    with pytest.raises(WorkspaceError, match="a binary file of another format"):
+        check_workspace_file(gpkg)
+
+
+def test_a_refused_file_is_checked_again_each_time(tmp_path, checks):
+    path = tmp_path / "town.gpkg"
+    _sqlite_of_another_program(path)
+    for _ in range(2):
+        with pytest.raises(WorkspaceError, match="without the GeoPackage tables"):
+            check_workspace_file(path)
+    assert len(checks) == 2
+
+
+def test_a_path_not_there_yet_is_not_remembered_as_passing(tmp_path, checks):
+    path = tmp_path / "town.gpkg"
+    check_workspace_file(path)
+    _csv_in_gbk(path)
+    with pytest.raises(WorkspaceError, match="is a text file"):
+        check_workspace_file(path)
+
+
+def test_a_file_changed_just_before_its_check_is_not_trusted_by_its_times(tmp_path, monkeypatch):
+    import geoservice.base.workspace_file as wf
+
+    headers = []
+    real = wf._header
+    monkeypatch.setattr(wf, "_header", lambda path: headers.append(path) or real(path))
+    monkeypatch.setattr(wf, "_SETTLE_NS", 60_000_000_000)  # "just changed" for a minute
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    check_workspace_file(gpkg)
+    check_workspace_file(gpkg)
+    assert len(headers) == 1  # read again through SQLite, not passed on its times
+
+
+def test_rows_written_through_sqlite_need_no_full_check_again(tmp_path, checks):
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    check_workspace_file(gpkg)
+    before = gpkg.stat()
+    with contextlib.closing(sqlite3.connect(gpkg)) as con, con:
+        con.execute("DELETE FROM parcels WHERE fid = 1")  # as an audited request writes
+    assert gpkg.stat().st_mtime_ns != before.st_mtime_ns
+    check_workspace_file(gpkg)
+    assert len(checks) == 1
+
+
+def test_a_schema_change_gets_the_full_check_again(tmp_path, checks):
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    check_workspace_file(gpkg)
+    with contextlib.closing(sqlite3.connect(gpkg)) as con, con:
+        con.execute("DROP TABLE gpkg_contents")
+    with pytest.raises(WorkspaceError, match="without the GeoPackage tables"):
+        check_workspace_file(gpkg)
+    assert len(checks) == 2
+
+
+def test_another_programs_database_copied_over_it_in_place_is_refused(tmp_path, checks):
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    check_workspace_file(gpkg)
+    inode = gpkg.stat().st_ino
+    _sqlite_of_another_program(tmp_path / "notes.db")
+    with open(gpkg, "r+b") as fh:  # what cp does: the same inode, new bytes
+        fh.write((tmp_path / "notes.db").read_bytes())
+        fh.truncate()
+    assert gpkg.stat().st_ino == inode
+    with pytest.raises(WorkspaceError, match="an SQLite database without the GeoPackage"):
+        check_workspace_file(gpkg)
+
+
+@pytest.mark.parametrize(
+    ("mtime", "ctime", "checked", "settled"),
+    [
+        (1_000_000_000_123, 1_000_000_000_123, 1_000_000_000_123 + 49_000_000, False),
+        (1_000_000_000_123, 1_000_000_000_123, 1_000_000_000_123 + 50_000_000, True),
+        (1_000_000_000_123, 1_000_000_900_000, 1_000_000_000_123 + 50_000_000, False),
+        # whole seconds: a file system that keeps seconds only (ext3, FAT: 2 s)
+        (1_000_000_000_000, 1_000_000_000_000, 1_000_000_000_000 + 4_000_000_000, False),
+        (1_000_000_000_000, 1_000_000_000_000, 1_000_000_000_000 + 5_000_000_000, True),
+    ],
+)
+def test_times_are_trusted_once_a_tick_of_the_file_clock_has_passed(mtime, ctime, checked, settled):
+    from geoservice.base.workspace_file import _settled
+
+    assert _settled((1, 2, 3, mtime, ctime), checked) is settled
