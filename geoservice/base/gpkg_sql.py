@@ -155,8 +155,11 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
             con.execute("BEGIN IMMEDIATE")
             if _identity(path) != before:
                 continue  # renamed over while waiting: closing rolls back, try the new file
-            ensure_tables(con)
-            con.executemany(_AUDIT_INSERT, rows)
+            try:
+                con.executemany(_AUDIT_INSERT, rows)
+            except sqlite3.OperationalError:  # no register tables yet (a first audited read)
+                ensure_tables(con)
+                con.executemany(_AUDIT_INSERT, rows)
             con.execute("COMMIT")
             return
         finally:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+import geopandas as gpd
+import pyogrio
 import pytest
+import shapely
 
 from geoservice.base.audit_batch import AuditBatch, audit_batch
+from geoservice.base.workspace import Workspace
 from tests.support.workflow import workspace
 
 
@@ -107,3 +111,12 @@ def test_rows_logged_by_many_threads_are_all_in_the_audit_log(tmp_path):
 def test_each_workspace_file_has_its_own_batch(tmp_path):
     assert audit_batch(tmp_path / "a.gpkg") is audit_batch(tmp_path / "a.gpkg")
     assert audit_batch(tmp_path / "a.gpkg") is not audit_batch(tmp_path / "b.gpkg")
+
+
+def test_a_row_logged_to_a_geopackage_without_register_tables_creates_them(tmp_path):
+    path = tmp_path / "plain.gpkg"
+    frame = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(0, 0)], crs=4547)
+    pyogrio.write_dataframe(frame, path, layer="villages", driver="GPKG")
+    ws = Workspace(path)
+    ws.log("reader", "layer.read", "villages", {})
+    assert ws.audit()["action"].tolist() == ["layer.read"]
