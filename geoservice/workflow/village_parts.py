@@ -39,6 +39,7 @@ __all__ = [
     "replace_rows",
     "reported_from",
     "unmatched_problems",
+    "village_rows",
 ]
 
 STATUS_COLUMNS = [
@@ -99,6 +100,7 @@ def problem_items(
     villages: pd.DataFrame,
     as_of: date,
     thresholds: Thresholds | None = None,
+    prior: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each problem's contribution to the status of its village at ``as_of``.
 
@@ -111,6 +113,10 @@ def problem_items(
         oldest first (None when there are no problems).
     villages : pandas.DataFrame
         The villages layer (``village_code``, ``village_name``).
+    prior : pandas.DataFrame, optional
+        Items of the same problems against the same villages, computed before: when each
+        problem still gives the village code and name it gave then, its village is taken
+        from there instead of being matched again.
 
     Returns
     -------
@@ -122,8 +128,7 @@ def problem_items(
         ``unmatched_name`` and ``suggestions`` (a village name that matched nothing, with
         the closest names; missing otherwise).
     """
-    codes, unknown = match_villages(probs["village_code"], probs["village_name"], villages)
-    probs = probs.assign(vcode=codes)
+    vcode, unmatched, suggestions = _village_of(probs, villages, prior)
     rep = pd.Series(dtype="datetime64[ns]")
     if len(probs) and hist is not None:
         rep = reported_from(hist)
@@ -136,10 +141,9 @@ def problem_items(
     due, on_time = on_time_flags(
         probs["deadline"], status, reported_on, probs["found_on"], None, as_of
     )
-    missing = pd.Series(None, index=probs.index, dtype=object)
     return pd.DataFrame(
         {
-            "vcode": probs["vcode"],
+            "vcode": vcode,
             "problems": 1,
             "open": status.isin(OPEN_STATES).astype(int),
             "overdue": esc["overdue"].astype(int),
@@ -153,18 +157,35 @@ def problem_items(
             "version": probs["version"],
             "village_code": probs["village_code"],
             "village_name": probs["village_name"],
-            "unmatched_name": missing.copy(),
-            "suggestions": missing.copy(),
+            "unmatched_name": unmatched,
+            "suggestions": suggestions,
         },
         index=probs.index,
-    ).pipe(_with_unknown, unknown)
+    )
 
 
-def _with_unknown(items: pd.DataFrame, unknown: pd.DataFrame) -> pd.DataFrame:
+def _village_of(
+    probs: pd.DataFrame, villages: pd.DataFrame, prior: pd.DataFrame | None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The matched village code, the unmatched village name and its suggestions of each
+    problem, from ``prior`` items when every problem gives the village it gave there."""
+    if prior is not None and len(probs):
+        before = prior.drop_duplicates("problem_id").set_index("problem_id")
+        found = before.reindex(probs["problem_id"].to_numpy())
+        same = probs["problem_id"].isin(before.index).to_numpy(dtype=bool, copy=True)
+        for c in ("village_code", "village_name"):
+            was = found[c].astype("string").fillna("\0").to_numpy()
+            same &= np.asarray(was == probs[c].astype("string").fillna("\0").to_numpy(), bool)
+        if bool(np.all(same)):
+            found.index = probs.index
+            return found["vcode"], found["unmatched_name"], found["suggestions"]
+    codes, unknown = match_villages(probs["village_code"], probs["village_name"], villages)
     rows = unknown["row"].to_numpy()
-    items.loc[rows, "unmatched_name"] = unknown["village_name"].to_numpy()
-    items.loc[rows, "suggestions"] = pd.Series(list(unknown["suggestions"]), index=rows)
-    return items
+    unmatched = pd.Series(None, index=probs.index, dtype=object)
+    suggestions = unmatched.copy()
+    unmatched.loc[rows] = unknown["village_name"].to_numpy()
+    suggestions.loc[rows] = pd.Series(list(unknown["suggestions"]), index=rows)
+    return codes, unmatched, suggestions
 
 
 def unmatched_problems(items: pd.DataFrame) -> pd.DataFrame:
@@ -210,30 +231,64 @@ def outside_layer(items: pd.DataFrame) -> pd.DataFrame:
     return agg.agg(**AGGREGATES).reset_index()
 
 
-def assemble(
+def village_rows(
     villages: pd.DataFrame,
-    inside: pd.DataFrame,
     outside: pd.DataFrame,
     patches: tuple[pd.DataFrame, pd.DataFrame],
     targets: pd.Series,
     patrols: pd.Series,
+) -> pd.DataFrame:
+    """The rows of the village status table without their problem sums.
+
+    Parameters
+    ----------
+    villages : pandas.DataFrame
+        The villages layer (``village_code``, ``village_name``).
+    outside : pandas.DataFrame
+        :func:`outside_layer` (only its ``village_code`` and ``village_name`` are used).
+    patches : tuple of pandas.DataFrame
+        The patch figures inside and outside the layer
+        (:func:`~geoservice.workflow.patch_progress.patch_progress`).
+    targets, patrols : pandas.Series
+        Targets per village code key, patrols per village code.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per village of the layer (layer order), per village outside it that
+        problems name (order of ``outside``), then per village outside it that only
+        patches name: ``village_code``, ``village_name``, the patch figures, ``targets``
+        and ``patrols``.
+    """
+    keys = ["village_code", "village_name"]
+    out = pd.concat([villages[keys], outside[keys]], ignore_index=True)
+    out = merge_patch_progress(out, *patches, villages)
+    out["targets"] = code_key(out["village_code"]).map(targets).fillna(0).astype("int64")
+    patrols = patrols.copy()
+    patrols.index = code_key(pd.Series(patrols.index, dtype="string")).to_numpy()
+    out["patrols"] = code_key(out["village_code"]).map(patrols).fillna(0).astype("int64")
+    return out
+
+
+def assemble(
+    rows: pd.DataFrame,
+    villages: pd.DataFrame,
+    inside: pd.DataFrame,
+    outside: pd.DataFrame,
     as_of: date,
 ) -> pd.DataFrame:
     """The village status table (see :func:`~geoservice.workflow.villages.village_status`)
-    from the problem sums inside and outside the layer, the patch figures (inside,
-    outside: :func:`~geoservice.workflow.patch_progress.patch_progress`), targets per
-    village code key and patrols per village code."""
-    out = villages.merge(inside, left_on="village_code", right_index=True, how="left")
-    out = pd.concat([out, outside], ignore_index=True)
-    out = merge_patch_progress(out, *patches, villages)
+    from its :func:`village_rows` and the problem sums inside the layer
+    (:func:`problem_aggregates`) and outside it (:func:`outside_layer`, the one
+    :func:`village_rows` was given)."""
+    keys = ["village_code", "village_name"]
+    sums = villages[keys].merge(inside, left_on="village_code", right_index=True, how="left")
+    sums = pd.concat([sums.drop(columns=keys), outside.drop(columns=keys)], ignore_index=True)
+    out = rows.join(sums)
     counts = ["problems", "open", "overdue", "awaiting_verification", "verified", "due", "on_time"]
     out[counts] = out[counts].fillna(0).astype("int64")
     out["on_time_rate"] = rate(out["on_time"], out["due"])
     out["max_escalation"] = np.asarray(LEVELS, dtype=object)[out["level"].fillna(0).astype(int)]
     day = pd.Timestamp(as_of)
     out["days_since_inspection"] = (day - pd.to_datetime(out["last_inspection"])).dt.days
-    out["targets"] = code_key(out["village_code"]).map(targets).fillna(0).astype("int64")
-    patrols = patrols.copy()
-    patrols.index = code_key(pd.Series(patrols.index, dtype="string")).to_numpy()
-    out["patrols"] = code_key(out["village_code"]).map(patrols).fillna(0).astype("int64")
     return out[STATUS_COLUMNS].reset_index(drop=True)

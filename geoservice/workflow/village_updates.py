@@ -53,6 +53,7 @@ from geoservice.workflow.village_parts import (
     problem_items,
     replace_rows,
     unmatched_problems,
+    village_rows,
 )
 
 __all__ = ["COUNTS", "UPDATE_LIMIT", "clear_kept", "kept_village_status"]
@@ -79,12 +80,21 @@ class _State:
     villages: pd.DataFrame
     problems: pd.DataFrame
     inside: pd.DataFrame
+    outside: pd.DataFrame
     patches: pd.DataFrame
     patch_versions: pd.Series
     patch_inside: pd.DataFrame
+    patch_outside: pd.DataFrame
     targets: pd.Series
     patrols: pd.Series
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     result: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def refresh_rows(self) -> None:
+        """The table's rows again (after the villages outside the layer, the patch
+        figures or the patrols changed)."""
+        patches = (self.patch_inside, self.patch_outside)
+        self.rows = village_rows(self.villages, self.outside, patches, self.targets, self.patrols)
 
 
 @dataclass
@@ -225,18 +235,22 @@ def _rebuild(ws: Workspace, as_of: date, base: tuple[Any, ...], snap: _Snapshot)
     probs = read_problems(ws)
     items = problem_items(probs, history(ws) if len(probs) else None, villages, as_of)
     patches = _patch_items(read_village_patch_states(ws, as_of), villages)
+    patch_inside, patch_outside = patch_progress(patches)
     state = _State(
         base=base,
         snap=snap,
         villages=villages,
         problems=items,
         inside=problem_aggregates(items),
+        outside=outside_layer(items),
         patches=patches,
         patch_versions=_patch_versions(ws),
-        patch_inside=patch_progress(patches)[0],
+        patch_inside=patch_inside,
+        patch_outside=patch_outside,
         targets=_targets(ws),
         patrols=patrols_in_month(ws, as_of),
     )
+    state.refresh_rows()
     state.result = _assemble(state, as_of)
     COUNTS["rebuilds"] += 1
     return state
@@ -249,16 +263,7 @@ def _targets(ws: Workspace) -> pd.Series:
 
 
 def _assemble(state: _State, as_of: date) -> pd.DataFrame:
-    patch_outside = patch_progress(state.patches, set())[1]  # the figures outside the layer
-    return assemble(
-        state.villages,
-        state.inside,
-        outside_layer(state.problems),
-        (state.patch_inside, patch_outside),
-        state.targets,
-        state.patrols,
-        as_of,
-    )
+    return assemble(state.rows, state.villages, state.inside, state.outside, as_of)
 
 
 # --- only what changed ------------------------------------------------------------------
@@ -270,6 +275,7 @@ def _update(
     """Bring ``state`` to ``snap``, reading on ``con`` only what changed; False (``state``
     unusable) when the changes cannot be told from the history."""
     old = state.snap
+    keys = state.outside[["village_code", "village_name"]]
     problems = (snap.problems, snap.problem_mark) != (old.problems, old.problem_mark)
     if problems and not _update_problems(con, state, snap, as_of):
         return False
@@ -278,6 +284,9 @@ def _update(
         return False
     if snap.patrols != old.patrols:
         state.patrols = patrols_in_month(ws, as_of)
+    outside_rows = not keys.equals(state.outside[["village_code", "village_name"]])
+    if patches or outside_rows or snap.patrols != old.patrols:
+        state.refresh_rows()
     state.result = _assemble(state, as_of)
     state.snap = snap
     COUNTS["updates"] += 1
@@ -322,13 +331,16 @@ def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as
         con,
         params=ids,
     )
-    fresh = problem_items(typed_problems(rows), hist, state.villages, as_of)
     gone = state.problems["problem_id"].isin(ids).to_numpy()
+    prior = state.problems[gone]
+    fresh = problem_items(typed_problems(rows), hist, state.villages, as_of, prior=prior)
     items = _stack(state.problems[~gone], fresh, "problem_id")
     if len(items) != count or int(items["version"].sum()) != total:
         return False
     touched = {*state.problems["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
     state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
+    if state.problems["vcode"][gone].isna().any() or fresh["vcode"].isna().any():
+        state.outside = outside_layer(items)
     state.problems = items
     return True
 
@@ -352,9 +364,11 @@ def _update_patches(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_
     gone = state.patches["patch_id"].isin(ids).to_numpy()
     touched = {*state.patches["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
     items = _stack(state.patches[~gone], fresh, "patch_id")
-    state.patch_inside = replace_rows(
-        state.patch_inside, touched, patch_progress(items, touched)[0]
-    )
+    lost = state.patches["vcode"][gone].isna().any() or fresh["vcode"].isna().any()
+    inside, outside = patch_progress(items, touched)
+    state.patch_inside = replace_rows(state.patch_inside, touched, inside)
+    if lost:
+        state.patch_outside = outside
     state.patches = items
     state.patch_versions = all_versions
     return True

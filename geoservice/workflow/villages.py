@@ -28,6 +28,7 @@ from geoservice.workflow.village_parts import (
     problem_aggregates,
     problem_items,
     unmatched_problems,
+    village_rows,
 )
 from layers.codes import code_key
 
@@ -96,14 +97,11 @@ def rebuild_village_status(
     hist = history(ws) if len(probs) else None
     items = problem_items(probs, hist, villages, as_of, thresholds)
     states = read_village_patch_states(ws, as_of)
-    out = assemble(
-        villages,
-        problem_aggregates(items),
-        outside_layer(items),
-        patch_progress(patch_items(states, villages)),
-        targets_per_village(ws),
-        patrols_in_month(ws, as_of),
-        as_of,
+    outside = outside_layer(items)
+    patches = patch_progress(patch_items(states, villages))
+    rows = village_rows(
+        villages, outside, patches, targets_per_village(ws), patrols_in_month(ws, as_of)
     )
+    out = assemble(rows, villages, problem_aggregates(items), outside, as_of)
     out.attrs["unmatched"] = unmatched_problems(items)
     return out

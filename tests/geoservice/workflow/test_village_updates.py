@@ -88,12 +88,22 @@ def _patch_step(ws: Workspace, rng: random.Random) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_updates_keep_status_equal_to_rebuild(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
-    # problems of a village outside the layer and of none, patches of the sample village
+    # problems of a village outside the layer and of none; patches of the sample village
+    # and of a village code the layer lacks
     outside = [{}, {"问题编号": "P-2", "村名": "无名村"}, {"问题编号": "P-3", "村名": ""}]
     ws = workspace(tmp_path, outside)
-    import_patches(ws, tmp_path, [UNVERIFIED, ILLEGAL, LEGAL, CONTRADICTORY])
+    _same_as_rebuild(ws)  # kept before the patches exist
+    elsewhere = {**UNVERIFIED, "PAN_NO_TB": "44188220260009", "CUN": "441882999999"}
+    import_patches(ws, tmp_path, [UNVERIFIED, ILLEGAL, LEGAL, CONTRADICTORY, elsewhere])
+    with contextlib.closing(connect_file(ws.path)) as con:  # the import placed it by location
+        con.execute(
+            "UPDATE patches SET village_code = '441882999999', village_name = NULL "
+            "WHERE patch_id = '44188220260009'"
+        )
+        con.commit()
     _same_as_rebuild(ws)
-    for _ in range(14):
+    assert _same_as_rebuild(ws)["village_code"].eq("441882999999").any()
+    for _ in range(16):
         if rng.random() < 0.6:
             _problem_step(ws, rng)
         else:
