@@ -57,6 +57,7 @@ __all__ = [
 # raise when the same data would be cut into different tiles (2: patch legality, 3: state)
 TILE_FORMAT = 3
 Bounds = tuple[float, float, float, float]
+_WAIT_SECONDS = 60.0  # at most this long for another thread's cut of the same tile
 # Parts of the data version a layer's tiles do not draw (see :func:`layer_version`).
 # problem changes (``problems``) and patch workflow states (``patches``) are drawn by the
 # layer of that name only
@@ -214,12 +215,33 @@ def read_features(
 
 class _TileCache:
     """Encoded tiles by ETag, least recently used dropped past ``limit`` bytes in all (an
-    ETag names the data version, layer, tile and scope, so a hit is always current)."""
+    ETag names the data version, layer, tile and scope, so a hit is always current).
+
+    A tile being cut is claimed (:meth:`claim`), so that a second request for it (the
+    background warm-up and the first visitor, two visitors) waits for that cut instead of
+    cutting it again beside it."""
 
     def __init__(self, limit: int = 64_000_000) -> None:
         self.limit, self.size = limit, 0
         self._tiles: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        self._cutting: dict[str, threading.Event] = {}
+
+    def claim(self, etag: str) -> threading.Event | None:
+        """None when the caller is to cut the tile of ``etag`` (then :meth:`release` it);
+        else the event another thread's cut of it sets when done."""
+        with self._lock:
+            other = self._cutting.get(etag)
+            if other is None:
+                self._cutting[etag] = threading.Event()
+            return other
+
+    def release(self, etag: str) -> None:
+        """End the caller's claim on ``etag`` (its tile kept or not) and wake its waiters."""
+        with self._lock:
+            done = self._cutting.pop(etag, None)
+        if done is not None:
+            done.set()
 
     def get(self, etag: str) -> bytes | None:
         with self._lock:
@@ -255,12 +277,25 @@ def render_tile(
     cut before for that ETag is served from :data:`TILES` and a new one kept there.
     """
     _resolve(ws, principal, layer)
-    if etag is not None and (kept := TILES.get(etag)) is not None:
+    if etag is None:
+        return _cut(ws, principal, layer, tile)
+    if (kept := TILES.get(etag)) is not None:
         return kept
+    other = TILES.claim(etag)
+    if other is not None:  # being cut by another thread: wait for it, then cut it here if need be
+        other.wait(_WAIT_SECONDS)
+        kept = TILES.get(etag)
+        return kept if kept is not None else _cut(ws, principal, layer, tile)
+    try:
+        body = _cut(ws, principal, layer, tile)
+        TILES.put(etag, body)
+    finally:
+        TILES.release(etag)
+    return body
+
+
+def _cut(ws: Workspace, principal: Principal, layer: str, tile: TileAddress) -> bytes:
     minx, miny, maxx, maxy = tile_bounds(tile)
     pad = (maxx - minx) * BUFFER / EXTENT
     box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
-    body = encode_tile([read_features(ws, principal, layer, box, tile.z)], tile)
-    if etag is not None:
-        TILES.put(etag, body)
-    return body
+    return encode_tile([read_features(ws, principal, layer, box, tile.z)], tile)

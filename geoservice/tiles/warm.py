@@ -25,6 +25,7 @@ import logging
 import math
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,10 +126,12 @@ def first_view_tiles(
     bounds: Bounds, viewports: Iterable[tuple[int, int]] = VIEWPORTS
 ) -> dict[int, list[TileAddress]]:
     """Map zoom → the tiles the first view of a page fitted on ``bounds`` may ask for at
-    it, over ``viewports`` (at each zoom one of them picks, the window of the largest)."""
+    it, over ``viewports`` (at each zoom one of them picks, the window of the largest); the
+    zoom most of them pick first."""
     sizes = list(viewports)
     largest = (max(w for w, _ in sizes), max(h for _, h in sizes))
-    zooms = sorted({fit_zoom(bounds, size) for size in sizes})
+    picked = Counter(fit_zoom(bounds, size) for size in sizes)
+    zooms = sorted(picked, key=lambda z: (-picked[z], z))
     return {z: view_tiles(bounds, z, largest) for z in zooms}
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
+from geoservice.base.access import Principal
+from geoservice.tiles import serve
 from geoservice.tiles.grid import TileAddress
 from geoservice.tiles.warm import TileWarmer, fit_zoom, view_tiles
 
 WORLD = (-180.0, -85.0511287798, 180.0, 85.0511287798)
 # a county of Guangdong (the sample county's village bounds, degrees)
 COUNTY = (111.94752997404576, 24.42280600324724, 112.8501926055808, 25.152836950912615)
+OFFICE = Principal("t", "t", "office")
+TILE = TileAddress(9, 415, 219)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +67,54 @@ def test_a_warmer_of_a_missing_workspace_warms_nothing_and_stops(tmp_path) -> No
     assert not warmer._thread.is_alive()
     assert not asked.is_set()
     assert warmer.passes == 0
+
+
+def _slow_cuts(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[str]:
+    """Stand-ins for the layer check and the cut: every cut recorded, each taking 0.2 s
+    (and failing the first time when ``fail``)."""
+    cuts: list[str] = []
+
+    def cut(ws, principal, layer, tile):  # type: ignore[no-untyped-def]
+        cuts.append(str(tile))
+        time.sleep(0.2)
+        if fail and len(cuts) == 1:
+            raise OSError("the workspace went away")
+        return b"tile " + str(tile).encode()
+
+    monkeypatch.setattr(serve, "_resolve", lambda *args: None)
+    monkeypatch.setattr(serve, "_cut", cut)
+    return cuts
+
+
+def _render_twice(etag: str) -> list[bytes | BaseException]:
+    got: list[bytes | BaseException] = []
+
+    def one() -> None:
+        try:
+            got.append(serve.render_tile(None, OFFICE, "villages", TILE, etag))  # type: ignore[arg-type]
+        except OSError as exc:
+            got.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(10)
+    return got
+
+
+def test_a_tile_asked_for_while_it_is_cut_is_cut_once(monkeypatch) -> None:
+    cuts = _slow_cuts(monkeypatch)
+    got = _render_twice('"single-flight"')
+    assert cuts == [str(TILE)]
+    assert got == [b"tile 9/415/219", b"tile 9/415/219"]
+
+
+def test_a_failed_cut_lets_the_waiting_request_cut_the_tile_itself(monkeypatch) -> None:
+    cuts = _slow_cuts(monkeypatch, fail=True)
+    got = _render_twice('"failed-first"')
+    assert len(cuts) == 2
+    assert sorted(map(str, got)) == ["b'tile 9/415/219'", "the workspace went away"]
+    assert serve.TILES.claim('"failed-first"') is None  # no claim left behind
+    serve.TILES.release('"failed-first"')
