@@ -98,10 +98,10 @@ def _problems(
     ws: Workspace, principal: Principal, day: date, lang: Lang, dept: str | None
 ) -> dict[str, Any]:
     from geoservice.workflow.escalation import escalate
-    from geoservice.workflow.store import read_problems
+    from geoservice.workflow.village_updates import kept_problems
     from maps import styles
 
-    rows = read_problems(ws)
+    rows = kept_problems(ws, day)  # kept with the village status, read again only if changed
     rows = rows[principal.problem_mask(rows)]
     if dept is not None:
         rows = rows[_names(rows["cc_departments"], dept)]

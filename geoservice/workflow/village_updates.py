@@ -28,6 +28,7 @@ import os
 import sqlite3
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -56,7 +57,7 @@ from geoservice.workflow.village_parts import (
     village_rows,
 )
 
-__all__ = ["COUNTS", "UPDATE_LIMIT", "clear_kept", "kept_village_status"]
+__all__ = ["COUNTS", "UPDATE_LIMIT", "clear_kept", "kept_problems", "kept_village_status"]
 
 UPDATE_LIMIT = 500  # changed problems or patches beyond which everything is read again
 _KEPT = 8  # (workspace, day) entries kept
@@ -78,6 +79,7 @@ class _State:
     base: tuple[Any, ...]
     snap: _Snapshot
     villages: pd.DataFrame
+    problem_rows: pd.DataFrame
     problems: pd.DataFrame
     inside: pd.DataFrame
     outside: pd.DataFrame
@@ -132,9 +134,42 @@ def kept_village_status(ws: Workspace, as_of: date) -> pd.DataFrame:
     to :func:`~geoservice.workflow.villages.rebuild_village_status`."""
     from geoservice.workflow.villages import rebuild_village_status
 
+    return _kept(ws, as_of, _answer, lambda: rebuild_village_status(ws, as_of))
+
+
+def kept_problems(ws: Workspace, as_of: date) -> pd.DataFrame:
+    """:func:`~geoservice.workflow.store.read_problems`, from the state
+    :func:`kept_village_status` keeps for ``as_of`` (brought up to date the same way).
+
+    Read again while the problems have no workflow columns or some are not reconciled
+    (after a plain import): a read then computes them anew (``updated_at`` is the time of
+    the read).
+    """
+
+    def answer(state: _State) -> pd.DataFrame:
+        if _problems_ready(state.snap):
+            return state.problem_rows.copy()
+        return read_problems(ws)
+
+    return _kept(ws, as_of, answer, lambda: read_problems(ws))
+
+
+def _problems_ready(snap: _Snapshot) -> bool:
+    """Whether every problem has its workflow columns stored (see the store's notes)."""
+    return snap.problems[0] not in ("absent", "plain") and snap.problems[0] == snap.problems[2]
+
+
+def _kept(
+    ws: Workspace,
+    as_of: date,
+    answer: Callable[[_State], pd.DataFrame],
+    uncached: Callable[[], pd.DataFrame],
+) -> pd.DataFrame:
+    """``answer`` of the kept state of ``ws`` and ``as_of``, brought up to date first;
+    ``uncached()`` when the file cannot be told apart now."""
     identity = data_version(ws.path, without=FILE_PARTS_ONLY)
     if identity is None:  # no file yet, or busy past the timeout: nothing is kept
-        return rebuild_village_status(ws, as_of)
+        return uncached()
     entry = _entry((os.path.realpath(ws.path), as_of, date.today()))
     with entry.lock:
         state = entry.state
@@ -144,11 +179,11 @@ def kept_village_status(ws: Workspace, as_of: date) -> pd.DataFrame:
                 snap = _snapshot(con)
                 base = (identity, snap.contents)
                 if state is not None and _current(ws, con, state, base, snap, as_of):
-                    return _answer(state)
+                    return answer(state)
             finally:
                 con.execute("ROLLBACK")
         entry.state = _rebuild(ws, as_of, base, snap)
-        return _answer(entry.state)
+        return answer(entry.state)
 
 
 def _current(
@@ -240,6 +275,7 @@ def _rebuild(ws: Workspace, as_of: date, base: tuple[Any, ...], snap: _Snapshot)
         base=base,
         snap=snap,
         villages=villages,
+        problem_rows=probs,
         problems=items,
         inside=problem_aggregates(items),
         outside=outside_layer(items),
@@ -312,7 +348,7 @@ def _stack(kept: pd.DataFrame, fresh: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date) -> bool:
-    if snap.problems[0] in ("absent", "plain") or snap.problems[0] != snap.problems[2]:
+    if not _problems_ready(snap):
         return False  # no workflow columns yet, or problems not reconciled: read all
     count, total = snap.problems[0], snap.problems[1] or 0
     ids = _changed(con, "problem_history", "problem_id", state.snap.problem_mark)
@@ -331,12 +367,15 @@ def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as
         con,
         params=ids,
     )
+    typed = typed_problems(rows)
     gone = state.problems["problem_id"].isin(ids).to_numpy()
     prior = state.problems[gone]
-    fresh = problem_items(typed_problems(rows), hist, state.villages, as_of, prior=prior)
+    fresh = problem_items(typed, hist, state.villages, as_of, prior=prior)
     items = _stack(state.problems[~gone], fresh, "problem_id")
     if len(items) != count or int(items["version"].sum()) != total:
         return False
+    kept_rows = state.problem_rows[~state.problem_rows["problem_id"].isin(ids).to_numpy()]
+    state.problem_rows = _stack(kept_rows, typed, "problem_id")
     touched = {*state.problems["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
     state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
     if state.problems["vcode"][gone].isna().any() or fresh["vcode"].isna().any():

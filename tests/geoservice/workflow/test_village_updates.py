@@ -35,6 +35,7 @@ def _same_as_rebuild(ws: Workspace, day: date = DAY) -> pd.DataFrame:
     full = rebuild_village_status(ws, day)
     pd.testing.assert_frame_equal(kept, full)
     pd.testing.assert_frame_equal(kept.attrs["unmatched"], full.attrs["unmatched"])
+    pd.testing.assert_frame_equal(village_updates.kept_problems(ws, day), read_problems(ws))
     return kept
 
 
