@@ -276,11 +276,11 @@ def render_tile(
     With the tile's ``etag`` (:func:`tile_etag`, just computed for this caller), a tile
     cut before for that ETag is served from :data:`TILES` and a new one kept there.
     """
+    if etag is not None and (kept := TILES.get(etag)) is not None:
+        return kept  # cut for this very ETag: this scope saw the layer at this data version
     _resolve(ws, principal, layer)
     if etag is None:
         return _cut(ws, principal, layer, tile)
-    if (kept := TILES.get(etag)) is not None:
-        return kept
     other = TILES.claim(etag)
     if other is not None:  # being cut by another thread: wait for it, then cut it here if need be
         other.wait(_WAIT_SECONDS)
