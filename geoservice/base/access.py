@@ -307,10 +307,7 @@ def authenticate(ws: Workspace, token: str | None) -> Principal:
             "<token>' or sign in first.",
             "access.no_token",
         )
-    with _users(ws) as con:
-        row = con.execute(
-            f"SELECT {_FIELDS} FROM service_users WHERE token_hash = ?", (hash_token(token),)
-        ).fetchone()
+    row = _token_holder(ws, hash_token(token))
     if row is None:
         raise _unauthenticated(
             "令牌无效：没有与之对应的用户；请向镇林长办索取新令牌。",
@@ -339,6 +336,21 @@ def authenticate(ws: Workspace, token: str | None) -> Principal:
         village_code=rec["village_code"],
         village_name=rec["village_name"],
     )
+
+
+def _token_holder(ws: Workspace, token_hash: str) -> tuple[Any, ...] | None:
+    """The ``service_users`` row holding ``token_hash``; None when none does, or before the
+    first user is added (the file is left untouched). One lookup by the unique index, on a
+    connection of its own: every request sees the table as it is now."""
+    sql = f"SELECT {_FIELDS} FROM service_users WHERE token_hash = ?"
+    with ws.read_connection() as con:
+        try:
+            rows = con.execute(sql, (token_hash,)).fetchall()
+        except sqlite3.OperationalError:
+            if _missing(con):  # no user added yet
+                return None
+            raise
+    return tuple(rows[0]) if rows else None
 
 
 def list_users(ws: Workspace) -> pd.DataFrame:
