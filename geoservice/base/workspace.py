@@ -39,8 +39,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,6 +48,13 @@ import pyogrio
 import pyproj
 
 from geoservice.base.audit_batch import log_row
+from geoservice.base.catalog import (
+    CLASSIFICATIONS,
+    DEFAULT_CLASSIFICATION,
+    DEFAULT_OWNER,
+    CatalogEntry,
+    now_iso,
+)
 from geoservice.base.errors import NotFoundError, WorkspaceError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit_row, connect_file
 from geoservice.base.workspace_coverage import village_counts
@@ -67,52 +72,21 @@ from geoservice.base.workspace_write import (
 )
 from layers.schema import KINDS, Kind
 
+__all__ = [  # the register's row and defaults are re-exported from geoservice.base.catalog
+    "CLASSIFICATIONS",
+    "DEFAULT_CLASSIFICATION",
+    "DEFAULT_OWNER",
+    "CatalogEntry",
+    "Mode",
+    "Schema",
+    "Workspace",
+    "now_iso",
+]
+
 Mode = Literal["replace", "append"]
 Schema = Callable[[sqlite3.Connection, str], None]  # creates/migrates tables: (con, actor)
 _HELD = threading.local()  # realpaths of the workspaces whose lock this thread holds
-CLASSIFICATIONS = ("public", "internal", "restricted")
 _RUN_COLUMNS = ("run_at", "actor", "as_of", "rules_hash", "inputs", "counts", "duration_s")
-DEFAULT_OWNER: dict[str, str] = {
-    "villages": "natural_resources",
-    "parcels": "agriculture",
-    "complaints": "agriculture",
-    "patches": "agriculture",
-    "problems": "agriculture",
-}
-DEFAULT_CLASSIFICATION: dict[str, str] = {
-    "villages": "public",
-    "parcels": "internal",
-    "complaints": "restricted",
-    "patches": "internal",
-    "problems": "internal",
-}
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One row of the sharing register (``layer_catalog``)."""
-
-    layer: str
-    part: str
-    owner_department: str
-    classification: str
-    source_file: str
-    sha256: str | None
-    encoding: str | None
-    crs: str | None
-    rows: int
-    rows_rejected: int
-    imported_by: str
-    imported_at: str
-    mode: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def now_iso() -> str:
-    """The current time, UTC, ISO 8601 to the second."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 class Workspace:
@@ -225,9 +199,13 @@ class Workspace:
 
     def info(self, layer: str, **kwargs: Any) -> dict[str, Any]:
         """``pyogrio.read_info`` of one layer (fields, features, bounds with ``kwargs``)."""
-        self._require_layer(layer)
-        with gate(self.path).reading():
-            return dict(pyogrio.read_info(self.path, layer=layer, **kwargs))
+        self.require()
+        try:
+            with gate(self.path).reading():
+                return dict(pyogrio.read_info(self.path, layer=layer, **kwargs))
+        except pyogrio.errors.DataLayerError:
+            self._require_layer(layer)  # NotFoundError naming the layers there
+            raise
 
     def read(self, layer: str, **kwargs: Any) -> gpd.GeoDataFrame:
         """Read one layer (a canonical kind or a ``rejects_<kind>`` table).
@@ -237,10 +215,14 @@ class Workspace:
         read of the workspace goes through here or :meth:`info`, so it never overlaps a
         write of this process (see :class:`~geoservice.base.workspace_gate.Gate`).
         """
-        self._require_layer(layer)
+        self.require()
         kwargs.setdefault("use_arrow", True)
-        with gate(self.path).reading():
-            return pyogrio.read_dataframe(self.path, layer=layer, **kwargs)
+        try:
+            with gate(self.path).reading():
+                return pyogrio.read_dataframe(self.path, layer=layer, **kwargs)
+        except pyogrio.errors.DataLayerError:
+            self._require_layer(layer)  # NotFoundError naming the layers there
+            raise
 
     def _require_layer(self, layer: str) -> None:
         self.require()
