@@ -292,3 +292,13 @@ def test_times_are_trusted_once_a_tick_of_the_file_clock_has_passed(mtime, ctime
     from geoservice.base.workspace_file import _settled
 
     assert _settled((1, 2, 3, mtime, ctime), checked) is settled
+
+
+def test_a_workspace_removed_between_its_stat_and_its_header_read_is_not_created(tmp_path):
+    from geoservice.base.workspace_file import _header
+
+    gpkg = _geopackage(tmp_path / "town.gpkg")
+    assert _header(gpkg) is not None
+    gpkg.unlink()
+    assert _header(gpkg) is None
+    assert not gpkg.exists()
