@@ -56,6 +56,7 @@ __all__ = [
     "priority_colour",
     "state_colour",
     "status_class",
+    "status_classes",
     "status_colour",
     "village_labels",
 ]
@@ -302,17 +303,23 @@ def status_class(status: pd.DataFrame) -> pd.Series:
         else ``none`` (no problems), else ``verified`` (every problem verified), else
         ``open`` (open or awaiting verification within the deadline); same index.
     """
-    problems = status["problems"].fillna(0).to_numpy()
-    conditions = [
+    classes = status_classes(
+        status["problems"].fillna(0).to_numpy(),
+        status["overdue"].fillna(0).to_numpy(),
+        status["verified"].fillna(0).to_numpy(),
         status["max_escalation"].isin(_ESCALATED_LEVELS).to_numpy(),
-        status["overdue"].fillna(0).to_numpy() > 0,
-        problems == 0,
-        status["verified"].fillna(0).to_numpy() >= problems,
-    ]
-    choices = ["escalated", "overdue", "none", "verified"]
-    return pd.Series(
-        np.select(conditions, choices, default="open"), index=status.index, dtype=object
     )
+    return pd.Series(classes, index=status.index, dtype=object)
+
+
+def status_classes(
+    problems: np.ndarray, overdue: np.ndarray, verified: np.ndarray, escalated: np.ndarray
+) -> np.ndarray:
+    """:func:`status_class` from aligned arrays: the counts (no missing values) and
+    whether 督办函 or 挂牌督办 was reached; an object array of class names."""
+    conditions = [escalated, overdue > 0, problems == 0, verified >= problems]
+    choices = ["escalated", "overdue", "none", "verified"]
+    return np.asarray(np.select(conditions, choices, default="open"), dtype=object)
 
 
 def legend_html(title: str, entries: Iterable[tuple[str, str]], kind: str = "box") -> str:

@@ -8,6 +8,8 @@ one word (:data:`~geoservice.workflow.patch_progress.PATCH_FIGURE_WORDS`), plus
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -15,7 +17,7 @@ from geoservice.workflow.patch_progress import BY_STATE_WORD, figure_word
 from geoservice.workflow.patch_states import PATCH_STATE_LABELS, PATCH_STATES
 from layers.messages import Lang, pick
 
-__all__ = ["POPUP_FIGURES", "patch_popup_fields", "patch_status_columns"]
+__all__ = ["POPUP_FIGURES", "by_state_text", "patch_popup_fields", "patch_status_columns"]
 
 # The figures a village popup shows (the by-state text after the total).
 POPUP_FIGURES: tuple[str, ...] = (
@@ -29,13 +31,20 @@ POPUP_FIGURES: tuple[str, ...] = (
 
 def _by_state(status: pd.DataFrame, lang: Lang) -> pd.Series:
     """``已判读 1、已核实 2`` per village (states with no patch left out; '—' for none)."""
+    counts = {s: status[f"patches_{s}"].fillna(0).to_numpy(dtype=int) for s in PATCH_STATES}
+    return pd.Series(by_state_text(counts, len(status), lang), index=status.index, dtype=object)
+
+
+def by_state_text(counts: Mapping[str, np.ndarray], n: int, lang: Lang) -> np.ndarray:
+    """The by-state text of ``n`` villages from their patch count per state (aligned
+    integer arrays keyed by :data:`PATCH_STATES`), as an object array."""
     sep = pick(lang, "、", ", ")
-    text = np.full(len(status), "", dtype=object)
+    text = np.full(n, "", dtype=object)
     for state in PATCH_STATES:
-        n = status[f"patches_{state}"].fillna(0).to_numpy(dtype=int)
-        part = pick(lang, *PATCH_STATE_LABELS[state]) + " " + n.astype(str)
-        text = np.where(n > 0, np.where(text == "", part, text + sep + part), text)
-    return pd.Series(np.where(text == "", "—", text), index=status.index, dtype=object)
+        k = counts[state]
+        part = pick(lang, *PATCH_STATE_LABELS[state]) + " " + k.astype(str)
+        text = np.where(k > 0, np.where(text == "", part, text + sep + part), text)
+    return np.asarray(np.where(text == "", "—", text), dtype=object)
 
 
 def patch_status_columns(status: pd.DataFrame, lang: Lang) -> dict[str, pd.Series]:

@@ -24,7 +24,6 @@ fingerprint of the workspace only.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -150,6 +149,18 @@ def _targets(ws: Workspace, principal: Principal, lang: Lang, dept: str | None) 
     )
 
 
+def check_kind(kind: str) -> None:
+    """OptionError unless ``kind`` is one of :data:`STATUS_KINDS`."""
+    if kind not in STATUS_KINDS:
+        raise OptionError(
+            message(
+                "maps.bad_status_kind",
+                f"地图状态的 kind 为“{kind}”，应为 {'、'.join(STATUS_KINDS)} 之一。",
+                f"The map status `kind` was {kind!r}; expected one of {', '.join(STATUS_KINDS)}.",
+            )
+        )
+
+
 def status_parts(
     ws: Workspace,
     principal: Principal,
@@ -163,14 +174,7 @@ def status_parts(
     ``dept`` is the department code of a ``department`` map (already checked against the
     principal). Check the principal's right to the map before calling.
     """
-    if kind not in STATUS_KINDS:
-        raise OptionError(
-            message(
-                "maps.bad_status_kind",
-                f"地图状态的 kind 为“{kind}”，应为 {'、'.join(STATUS_KINDS)} 之一。",
-                f"The map status `kind` was {kind!r}; expected one of {', '.join(STATUS_KINDS)}.",
-            )
-        )
+    check_kind(kind)
     out: dict[str, Any] = {"kind": kind, "as_of": day.isoformat()}
     if kind == "villages":
         out["villages"] = _villages(ws, principal, day, lang)
@@ -191,18 +195,27 @@ def map_status(
     dept: str | None = None,
 ) -> MapStatus:
     """:func:`status_parts` as JSON text with its ETag, kept in :data:`STATUS` while the
-    workspace's data version, the principal's scope and the arguments are unchanged."""
+    workspace's data version (with the target register for a map of targets), the
+    principal's scope and the arguments are unchanged.
+
+    The text is built from parts kept per version of their own data
+    (:func:`~geoservice.webmaps.status_text.status_text`), equal to that of
+    :func:`status_parts`."""
+    from geoservice.webmaps.status_text import status_text, targets_version
+
+    check_kind(kind)
     version = data_version(ws.path)
     digest = hashlib.sha256(repr(version).encode("utf-8")).hexdigest()[:16]
 
     def build() -> str:
-        parts = status_parts(ws, principal, kind, day, lang, dept)
-        return json.dumps({**parts, "version": digest}, ensure_ascii=False, sort_keys=True)
+        return status_text(ws, principal, kind, day, lang, dept, digest)
 
-    if version is None:
+    register = targets_version(ws) if kind != "villages" else ()
+    if version is None or register is None:
         text = build()
     else:
-        key = (os.path.realpath(ws.path), scope_of(principal), kind, day, lang, dept, version)
+        where = os.path.realpath(ws.path)
+        key = (where, scope_of(principal), kind, day, lang, dept, version, register)
         text = STATUS.get(key, build)
     etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'
     return MapStatus(text, etag)

@@ -24,6 +24,7 @@ from the file, a change made by another process is seen the same way.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
@@ -31,7 +32,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -57,11 +58,21 @@ from geoservice.workflow.village_parts import (
     village_rows,
 )
 
-__all__ = ["COUNTS", "UPDATE_LIMIT", "clear_kept", "kept_problems", "kept_village_status"]
+__all__ = [
+    "COUNTS",
+    "UPDATE_LIMIT",
+    "KeptView",
+    "clear_kept",
+    "kept_problems",
+    "kept_view",
+    "kept_village_status",
+]
 
 UPDATE_LIMIT = 500  # changed problems or patches beyond which everything is read again
 _KEPT = 8  # (workspace, day) entries kept
 _LIVE_TABLES = ("complaints", "parcel_risk")  # stamped by live intake; not in the status
+_GENERATIONS = itertools.count(1)  # a new number whenever a kept table is replaced
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,9 @@ class _State:
     patrols: pd.Series
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     result: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # numbers of ``result`` and ``problem_rows``: new whenever either is replaced
+    result_generation: int = 0
+    problems_generation: int = 0
 
     def refresh_rows(self) -> None:
         """The table's rows again (after the villages outside the layer, the patch
@@ -154,6 +168,36 @@ def kept_problems(ws: Workspace, as_of: date) -> pd.DataFrame:
     return _kept(ws, as_of, answer, lambda: read_problems(ws))
 
 
+@dataclass(frozen=True)
+class KeptView:
+    """The kept village status and problems, shared (read them, never change them), each
+    with a number that is new whenever it is replaced (None: read afresh, not kept)."""
+
+    status: pd.DataFrame
+    status_generation: int | None
+    problems: pd.DataFrame
+    problems_generation: int | None
+
+
+def kept_view(ws: Workspace, as_of: date) -> KeptView:
+    """:func:`kept_village_status` and :func:`kept_problems` from one snapshot, without
+    copies, with their generations (what a caller keeps derived from them is current
+    while the generation is the same)."""
+    from geoservice.workflow.villages import rebuild_village_status
+
+    def answer(state: _State) -> KeptView:
+        if _problems_ready(state.snap):
+            probs, number = state.problem_rows, state.problems_generation
+        else:
+            probs, number = read_problems(ws), None
+        return KeptView(state.result, state.result_generation, probs, number)
+
+    def uncached() -> KeptView:
+        return KeptView(rebuild_village_status(ws, as_of), None, read_problems(ws), None)
+
+    return _kept(ws, as_of, answer, uncached)
+
+
 def _problems_ready(snap: _Snapshot) -> bool:
     """Whether every problem has its workflow columns stored (see the store's notes)."""
     return snap.problems[0] not in ("absent", "plain") and snap.problems[0] == snap.problems[2]
@@ -162,9 +206,9 @@ def _problems_ready(snap: _Snapshot) -> bool:
 def _kept(
     ws: Workspace,
     as_of: date,
-    answer: Callable[[_State], pd.DataFrame],
-    uncached: Callable[[], pd.DataFrame],
-) -> pd.DataFrame:
+    answer: Callable[[_State], _T],
+    uncached: Callable[[], _T],
+) -> _T:
     """``answer`` of the kept state of ``ws`` and ``as_of``, brought up to date first;
     ``uncached()`` when the file cannot be told apart now."""
     identity = data_version(ws.path, without=FILE_PARTS_ONLY)
@@ -288,6 +332,8 @@ def _rebuild(ws: Workspace, as_of: date, base: tuple[Any, ...], snap: _Snapshot)
     )
     state.refresh_rows()
     state.result = _assemble(state, as_of)
+    state.result_generation = next(_GENERATIONS)
+    state.problems_generation = next(_GENERATIONS)
     COUNTS["rebuilds"] += 1
     return state
 
@@ -324,6 +370,7 @@ def _update(
     if patches or outside_rows or snap.patrols != old.patrols:
         state.refresh_rows()
     state.result = _assemble(state, as_of)
+    state.result_generation = next(_GENERATIONS)
     state.snap = snap
     COUNTS["updates"] += 1
     return True
@@ -376,6 +423,7 @@ def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as
         return False
     kept_rows = state.problem_rows[~state.problem_rows["problem_id"].isin(ids).to_numpy()]
     state.problem_rows = _stack(kept_rows, typed, "problem_id")
+    state.problems_generation = next(_GENERATIONS)
     touched = {*state.problems["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
     state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
     if state.problems["vcode"][gone].isna().any() or fresh["vcode"].isna().any():
