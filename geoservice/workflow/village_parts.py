@@ -205,7 +205,13 @@ def problem_aggregates(items: pd.DataFrame, codes: Collection[str] | None = None
     """The sums of :data:`AGGREGATES` per village of the layer (indexed by code), of the
     villages ``codes`` only when given."""
     chosen = items if codes is None else items[items["vcode"].isin(list(codes)).to_numpy()]
-    return chosen[["vcode", *_FLAGS]].groupby("vcode").agg(**AGGREGATES)
+    grouped = chosen[["vcode", *_FLAGS]].groupby("vcode")
+    # one grouped reduction per kind instead of one per named aggregation (the same frame)
+    parts = []
+    for how in ("sum", "max"):
+        names = {src: name for name, (src, h) in AGGREGATES.items() if h == how}
+        parts.append(grouped[list(names)].agg(how).rename(columns=names))
+    return pd.concat(parts, axis=1)[list(AGGREGATES)]
 
 
 def replace_rows(kept: pd.DataFrame, codes: Collection[str], fresh: pd.DataFrame) -> pd.DataFrame:
