@@ -39,9 +39,19 @@ if TYPE_CHECKING:
     from geoservice.base.workspace import Workspace
     from layers.messages import Lang
 
-__all__ = ["Encoded", "encode_rows", "joined", "status_text", "targets_version"]
+__all__ = [
+    "OWN",
+    "PARTS",
+    "Encoded",
+    "clear_parts",
+    "encode_rows",
+    "joined",
+    "status_text",
+    "targets_version",
+]
 
-_KEPT = 256  # encoded tables and scope parts kept
+_KEPT = 64  # encoded tables and scope parts kept
+_KEPT_OWN = 1024  # village users' parts (small, one per village and language)
 _ESCAPE = re.compile(r'[\x00-\x1f\\"]')  # what json.dumps(ensure_ascii=False) escapes
 _CONTROL = re.compile(r"[\x00-\x1f\\]")  # the same but the quote
 _COUNTS = ["problems", "open", "overdue", "awaiting_verification", "verified"]
@@ -73,6 +83,13 @@ class _Lru:
 
 
 PARTS = _Lru(_KEPT)
+OWN = _Lru(_KEPT_OWN)
+
+
+def clear_parts() -> None:
+    """Forget every kept part."""
+    PARTS.clear()
+    OWN.clear()
 
 
 # --- JSON text, column by column ----------------------------------------------------------
@@ -292,7 +309,7 @@ def _villages_text(ws: Workspace, principal: Principal, day: date, lang: Lang) -
         own = _village_rows(kept.status, principal.village_code or "")
         values = repr(own.to_numpy(dtype=object).tolist())
         key: tuple[Any, ...] = ("village-own", where, lang, scope_of(principal), values)
-        villages = str(PARTS.get(key, lambda: joined(_encode_villages(own, lang, patches))))
+        villages = str(OWN.get(key, lambda: joined(_encode_villages(own, lang, patches))))
     elif kept.status_generation is None:
         villages = encoded()
     else:

@@ -48,7 +48,7 @@ MAPS = [
 @pytest.fixture(autouse=True)
 def _forget() -> None:
     village_updates.clear_kept()
-    status_text.PARTS.clear()
+    status_text.clear_parts()
     STATUS.clear()
 
 
