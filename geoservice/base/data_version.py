@@ -29,6 +29,8 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from geoservice.base.workspace_gate import gate
+
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
 
@@ -76,7 +78,10 @@ def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] |
     try:
         st = os.stat(path)
         uri = Path(path).resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con:
+        with (
+            gate(Path(path)).sql(),
+            contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con,
+        ):
             master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {str(r[0]) for r in master}
             parts = tuple(

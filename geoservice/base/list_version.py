@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from geoservice.base.data_version import data_version
+from geoservice.base.workspace_gate import gate
 
 __all__ = ["EXTRA_QUERIES", "list_version"]
 
@@ -32,7 +33,10 @@ EXTRA_QUERIES: dict[str, str] = {
 
 def _extra(path: Path, tables: tuple[str, ...]) -> tuple[Any, ...]:
     uri = Path(path).resolve().as_uri() + "?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con:
+    with (
+        gate(Path(path)).sql(),
+        contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con,
+    ):
         present = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master")}
         return tuple(
             tuple(con.execute(EXTRA_QUERIES[t]).fetchone()) if t in present else ("absent",)

@@ -20,6 +20,7 @@ import pandas as pd
 from geoservice.base.data_version import data_version
 from geoservice.base.errors import NotFoundError, message
 from geoservice.base.workspace import Workspace
+from geoservice.base.workspace_gate import gate
 from layers.attribution import match_codes, match_names, suggest
 
 __all__ = ["FILE_PARTS_ONLY", "match_villages", "read_villages", "resolve_village"]
@@ -63,7 +64,10 @@ def _layer_version(path: Path) -> tuple[Any, ...] | None:
         return None
     try:
         uri = Path(path).resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5.0)) as con:
+        with (
+            gate(Path(path)).sql(),
+            contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5.0)) as con,
+        ):
             row = con.execute(
                 "SELECT last_change FROM gpkg_contents WHERE table_name = 'villages'"
             ).fetchone()

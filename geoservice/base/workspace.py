@@ -137,9 +137,14 @@ class Workspace:
     @contextlib.contextmanager
     def read_connection(self) -> Iterator[sqlite3.Connection]:
         """An SQL connection for reading (autocommit, with the GeoPackage geometry
-        functions); nothing is written through it, so it takes no workspace lock."""
+        functions); nothing is written through it, so it takes no workspace lock. It holds
+        the Python side of the process's :class:`~geoservice.base.workspace_gate.Gate`
+        while open: read with GDAL (:meth:`read`) before opening it, not inside."""
         self.require()
-        with contextlib.closing(connect_file(self.path, isolation_level=None)) as con:
+        with (
+            gate(self.path).sql(),
+            contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
+        ):
             yield con
 
     def crs(self) -> pyproj.CRS | None:
@@ -147,7 +152,7 @@ class Workspace:
         check_workspace_file(self.path)
         if not self.exists():
             return None
-        with contextlib.closing(self._connect()) as con:
+        with gate(self.path).sql(), contextlib.closing(self._connect()) as con:
             if not has_table(con, "workspace_meta"):
                 return None
             row = con.execute("SELECT value FROM workspace_meta WHERE key = 'crs'").fetchone()
@@ -156,7 +161,7 @@ class Workspace:
     def catalog(self) -> list[CatalogEntry]:
         """The sharing register, oldest first."""
         self.require()
-        with contextlib.closing(self._connect()) as con:
+        with gate(self.path).sql(), contextlib.closing(self._connect()) as con:
             if not has_table(con, "layer_catalog"):
                 return []
             cur = con.execute(
@@ -169,7 +174,7 @@ class Workspace:
     def audit(self) -> pd.DataFrame:
         """The audit log as a table (``at``, ``actor``, ``action``, ``target``, ``detail``)."""
         self.require()
-        with contextlib.closing(self._connect()) as con:
+        with gate(self.path).sql(), contextlib.closing(self._connect()) as con:
             if not has_table(con, "audit_log"):
                 return pd.DataFrame(columns=["at", "actor", "action", "target", "detail"])
             return pd.read_sql_query(
@@ -194,7 +199,7 @@ class Workspace:
         rows with a village code as ``code`` and the others as ``none``.
         """
         present = set(self.layer_names())
-        with gate(self.path).reading(), contextlib.closing(self._connect()) as con:
+        with gate(self.path).sql(), contextlib.closing(self._connect()) as con:
             return village_counts(con, present)
 
     def info(self, layer: str, **kwargs: Any) -> dict[str, Any]:
@@ -465,7 +470,7 @@ class Workspace:
     def runs(self) -> pd.DataFrame:
         """The analysis runs, oldest first."""
         self.require()
-        with contextlib.closing(self._connect()) as con:
+        with gate(self.path).sql(), contextlib.closing(self._connect()) as con:
             if not has_table(con, "analysis_runs"):
                 return pd.DataFrame(columns=list(_RUN_COLUMNS))
             return pd.read_sql_query(

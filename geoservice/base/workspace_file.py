@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from geoservice.base.errors import WorkspaceError, message
+from geoservice.base.workspace_gate import gate
 
 __all__ = ["GPKG_TABLES", "check_workspace_file"]
 
@@ -168,7 +169,10 @@ def _header(path: Path) -> tuple[int, ...] | None:
     (``mode=rw``: a file removed meanwhile is not created again)."""
     uri = f"file:{quote(os.path.abspath(path))}?mode=rw"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=15.0)) as con:
+        with (
+            gate(Path(path)).sql(),
+            contextlib.closing(sqlite3.connect(uri, uri=True, timeout=15.0)) as con,
+        ):
             return _header_of(con)
     except sqlite3.DatabaseError:
         return None
@@ -265,7 +269,10 @@ def _sqlite(path: Path) -> tuple[Found | None, tuple[int, ...] | None]:
     """(why it is not a GeoPackage, or None; the header fields when it is one), both read
     in one read transaction, so the header belongs to the schema that was checked."""
     try:
-        with contextlib.closing(sqlite3.connect(path, timeout=15.0, isolation_level=None)) as con:
+        with (
+            gate(Path(path)).sql(),
+            contextlib.closing(sqlite3.connect(path, timeout=15.0, isolation_level=None)) as con,
+        ):
             con.execute("BEGIN")
             marks = ",".join("?" * len(GPKG_TABLES))
             rows = con.execute(

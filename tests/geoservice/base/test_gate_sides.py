@@ -1,0 +1,159 @@
+"""The gate keeps GDAL's use of a workspace file apart from Python's, within a process."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from geoservice.base.workspace_gate import Gate
+from tests.support.workflow import workspace
+
+
+def _start(target: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def _hold(
+    enter: Callable[[], contextlib.AbstractContextManager[None]],
+    entered: threading.Event,
+    leave: threading.Event,
+) -> None:
+    with enter():
+        entered.set()
+        assert leave.wait(10)
+
+
+def test_a_gdal_read_waits_for_python_reads_of_other_threads():
+    gate, entered, leave, done = Gate(), threading.Event(), threading.Event(), threading.Event()
+    holder = _start(lambda: _hold(gate.sql, entered, leave))
+    assert entered.wait(10)
+
+    def gdal() -> None:
+        with gate.reading():
+            done.set()
+
+    reader = _start(gdal)
+    assert not done.wait(0.2)
+    leave.set()
+    assert done.wait(10)
+    holder.join(10)
+    reader.join(10)
+
+
+def test_a_python_read_waits_for_gdal_reads_of_other_threads():
+    gate, entered, leave, done = Gate(), threading.Event(), threading.Event(), threading.Event()
+    holder = _start(lambda: _hold(gate.reading, entered, leave))
+    assert entered.wait(10)
+
+    def python() -> None:
+        with gate.sql():
+            done.set()
+
+    reader = _start(python)
+    assert not done.wait(0.2)
+    leave.set()
+    assert done.wait(10)
+    holder.join(10)
+    reader.join(10)
+
+
+def test_python_reads_of_two_threads_share_the_gate():
+    gate, entered, leave = Gate(), threading.Event(), threading.Event()
+    holder = _start(lambda: _hold(gate.sql, entered, leave))
+    assert entered.wait(10)
+    started = time.monotonic()
+    with gate.sql():
+        assert time.monotonic() - started < 1.0
+    leave.set()
+    holder.join(10)
+
+
+def test_a_waiting_writer_goes_before_new_readers():
+    gate, order = Gate(), []
+    entered, leave = threading.Event(), threading.Event()
+    holder = _start(lambda: _hold(gate.sql, entered, leave))
+    assert entered.wait(10)
+
+    def write() -> None:
+        with gate.writing():
+            order.append("write")
+
+    def read() -> None:
+        with gate.sql():
+            order.append("read")
+
+    writer = _start(write)
+    while not gate._writers_waiting:
+        time.sleep(0.01)
+    reader = _start(read)
+    time.sleep(0.1)
+    assert order == []
+    leave.set()
+    for t in (holder, writer, reader):
+        t.join(10)
+    assert order == ["write", "read"]
+
+
+def test_a_gdal_read_inside_this_threads_python_read_is_refused():
+    gate = Gate()
+    with (
+        gate.sql(),
+        pytest.raises(RuntimeError, match="read with GDAL before opening"),
+        gate.reading(),
+    ):
+        pass
+
+
+def test_a_python_read_inside_this_threads_gdal_read_passes():
+    gate = Gate()
+    with gate.reading(), gate.sql():
+        pass
+    assert gate._gdal == 0 and gate._sql == 0
+
+
+def test_a_write_inside_this_threads_python_read_waits_only_for_the_others():
+    gate, done = Gate(), threading.Event()
+
+    def read_then_write() -> None:
+        with gate.sql(), gate.writing():
+            done.set()
+
+    thread = _start(read_then_write)
+    assert done.wait(5)
+    thread.join(5)
+    assert gate._writer is None and gate._sql == 0
+
+
+def test_the_writer_may_read_either_way():
+    gate = Gate()
+    with gate.writing(), gate.sql(), gate.reading():
+        pass
+    assert gate._writer is None
+
+
+def test_a_python_read_connection_keeps_gdal_reads_of_the_workspace_out(tmp_path):
+    ws = workspace(tmp_path)
+    read, entered, leave = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_connection() -> None:
+        with ws.read_connection() as con:
+            con.execute("BEGIN")
+            con.execute("SELECT count(*) FROM problems").fetchone()
+            entered.set()
+            assert leave.wait(10)
+            con.execute("COMMIT")
+
+    holder = _start(hold_connection)
+    assert entered.wait(10)
+    reader = _start(lambda: (ws.read("problems"), read.set()))
+    assert not read.wait(0.3)
+    leave.set()
+    assert read.wait(30)
+    holder.join(10)
+    reader.join(10)
