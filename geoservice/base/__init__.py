@@ -15,6 +15,6 @@
 - :mod:`~geoservice.base.workspace`: the workspace GeoPackage and its layer register;
 - :mod:`~geoservice.base.workspace_coverage`: how rows got their village, counted in SQL;
 - :mod:`~geoservice.base.workspace_file`: whether a path holds a GeoPackage workspace;
-- :mod:`~geoservice.base.workspace_gate`: the workspace lock file and readers-writer gate;
+- :mod:`~geoservice.base.workspace_gate`: the workspace lock file and the GDAL/Python gate;
 - :mod:`~geoservice.base.workspace_write`: register tables, frames and durable file writes.
 """

@@ -1,9 +1,9 @@
-"""The locks of a workspace file: ``<workspace>.lock`` and the readers-writer gate.
+"""The locks of a workspace file: ``<workspace>.lock`` and the GDAL/Python gate.
 
 :func:`file_lock` holds ``<workspace>.lock``, the lock imports and SQL transactions take
 so that one of them writes at a time (audit-row inserts take only SQLite's own lock).
-One readers-writer gate per workspace file per process (:func:`gate`) keeps GDAL reads off
-writes; why it is needed is in :class:`Gate`.
+One gate per workspace file per process (:func:`gate`) keeps GDAL's use of the file apart
+from Python's connections; why it is needed is in :class:`Gate`.
 """
 
 from __future__ import annotations
@@ -28,112 +28,117 @@ class Gate:
     process, not to the connection, so neither copy sees the other's locks, and closing a
     file handle drops every lock the process holds on the file, the other copy's included.
     A GDAL read closing the file while a Python connection of another thread is in a
-    transaction on it therefore drops that transaction's lock: the other worker process may
-    then write under a Python read (which fails with "database disk image is malformed", or
-    worse, reads a mix of two states) or see a Python write's live journal as a crashed
-    writer's. Within a process the gate keeps the two apart:
+    transaction on it would drop that transaction's lock: the other worker process could
+    then commit under a Python read (which fails with "database disk image is malformed",
+    or reads a mix of two states), or take a Python write's live journal for a crashed
+    writer's. Within a process the gate therefore lets either kind in at a time:
 
-    - :meth:`reading` (GDAL reads) are shared with one another;
-    - :meth:`sql` (Python connections that read) are shared with one another;
-    - :meth:`writing` (Python write transactions, audit-row inserts, an import's copy and
-      rename) is exclusive;
+    - :meth:`reading`: GDAL reads (and GDAL's rare writes of the live file), shared with
+      one another;
+    - :meth:`sql` and :meth:`writing`: Python connections, reading or writing, shared with
+      one another (SQLite's own locks order Python's connections, as between processes).
 
-    and a waiting writer goes before new readers of either kind. Between processes SQLite's
-    own locks suffice. Nested use in one thread passes: the writer may read either way, a
-    Python read inside this thread's GDAL read joins it, and a write may start inside this
-    thread's own read. A GDAL read inside this thread's Python read is refused (its close
-    would drop that read's lock): read with GDAL first.
+    When one kind waits for the other, the other lets no newcomer in until it has drained
+    (phase-fair: neither kind starves). Nested use of the same kind in one thread passes.
+    The holder of ``<workspace>.lock`` may read with GDAL inside its own Python use (the
+    complaint intake refreshes its layers so): it waits until it is the only Python user,
+    with no connection of its own in a transaction. Any other use of one kind inside a
+    thread's own use of the other is refused with RuntimeError (its close would drop that
+    thread's locks): finish the GDAL read before opening a connection, or the reverse.
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._cond = threading.Condition()
-        self._gdal = 0  # GDAL reads in flight
-        self._sql = 0  # threads with Python read connections open
-        self._writer: int | None = None
-        self._writers_waiting = 0
+        self._active = {"gdal": 0, "python": 0}
+        self._waiting = {"gdal": 0, "python": 0}
+        self._turn: str | None = None  # the kind the other must let in next
         self._local = threading.local()  # this thread's depth of each kind
 
     def _depth(self, kind: str) -> int:
         return int(getattr(self._local, kind, 0))
 
+    def _free(self, kind: str) -> bool:
+        other = _OTHER[kind]
+        return self._active[other] == 0 and self._turn != other
+
     @contextlib.contextmanager
-    def _held(self, kind: str) -> Iterator[None]:
+    def _use(self, kind: str) -> Iterator[None]:
+        other = _OTHER[kind]
+        if self._depth(other):
+            if kind == "gdal" and self._holds_file_lock():
+                with self._alone():
+                    yield
+                return
+            raise RuntimeError(
+                f"{_NAMES[kind]} of {self._path} inside this thread's own {_NAMES[other]} "
+                "of it: the GDAL side's close would drop the Python side's locks; finish one "
+                "before starting the other"
+            )
+        outermost = not self._depth(kind)
+        if outermost:
+            with self._cond:
+                if not self._free(kind):
+                    self._waiting[kind] += 1
+                    if self._active[other]:
+                        self._turn = kind  # newcomers of the other kind now wait
+                    try:
+                        self._cond.wait_for(lambda: self._free(kind))
+                    finally:
+                        self._waiting[kind] -= 1
+                self._active[kind] += 1
         setattr(self._local, kind, self._depth(kind) + 1)
         try:
             yield
         finally:
             setattr(self._local, kind, self._depth(kind) - 1)
+            if outermost:
+                with self._cond:
+                    self._active[kind] -= 1
+                    if not self._active[kind]:
+                        self._turn = other if self._waiting[other] else None
+                    self._cond.notify_all()  # also for a thread waiting to be alone
 
-    def _free_for_readers(self) -> bool:
-        return self._writer is None and not self._writers_waiting
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        """Hold the GDAL side for a GDAL read (or write) of the file."""
-        if self._writer == threading.get_ident() or self._depth("gdal"):
-            with self._held("gdal"):
-                yield
-            return
-        if self._depth("sql"):
-            raise RuntimeError(
-                f"a GDAL read of {self._path} inside this thread's own Python read of it: its "
-                "close would drop that read's lock; read with GDAL before opening the connection"
-            )
-        with self._cond:
-            self._cond.wait_for(lambda: self._free_for_readers() and self._sql == 0)
-            self._gdal += 1
-        try:
-            with self._held("gdal"):
-                yield
-        finally:
-            with self._cond:
-                self._gdal -= 1
-                self._cond.notify_all()
+    def _holds_file_lock(self) -> bool:
+        held: set[str] = _LOCK_HOLDER.__dict__.get("paths", set())
+        return self._path is not None and os.path.realpath(self._path) in held
 
     @contextlib.contextmanager
-    def sql(self) -> Iterator[None]:
-        """Hold the Python side while a Python connection reads the file."""
-        me = threading.get_ident()
-        if self._writer == me or self._depth("sql") or self._depth("gdal"):
-            with self._held("sql"):
-                yield
-            return
+    def _alone(self) -> Iterator[None]:
+        """A GDAL read by the holder of ``<workspace>.lock`` inside its own Python use:
+        it waits until the other threads' Python connections have closed, letting none
+        in, and holds both sides meanwhile. Only the holder of the file lock may, so two
+        threads never wait for each other this way."""
         with self._cond:
-            self._cond.wait_for(lambda: self._free_for_readers() and self._gdal == 0)
-            self._sql += 1
-        try:
-            with self._held("sql"):
-                yield
-        finally:
-            with self._cond:
-                self._sql -= 1
-                self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the gate alone (this thread's own reads excepted) for a write."""
-        me = threading.get_ident()
-        if self._writer == me:  # a write nested in this thread's own write
-            yield
-            return
-        own_sql = 1 if self._depth("sql") and not self._depth("gdal") else 0
-        own_gdal = 1 if self._depth("gdal") else 0
-        with self._cond:
-            self._writers_waiting += 1
-            try:
-                self._cond.wait_for(
-                    lambda: self._writer is None and self._gdal == own_gdal and self._sql == own_sql
-                )
-            finally:
-                self._writers_waiting -= 1
-            self._writer = me
+            self._turn = "gdal"  # no newcomer of the Python side
+            self._cond.wait_for(lambda: self._active["python"] == 1)
+            self._active["gdal"] += 1
+        self._local.gdal = self._depth("gdal") + 1
         try:
             yield
         finally:
+            self._local.gdal = self._depth("gdal") - 1
             with self._cond:
-                self._writer = None
+                self._active["gdal"] -= 1
+                self._turn = "python" if self._waiting["python"] else None
                 self._cond.notify_all()
+
+    def reading(self) -> contextlib.AbstractContextManager[None]:
+        """The GDAL side: a GDAL read (or write) of the live file."""
+        return self._use("gdal")
+
+    def sql(self) -> contextlib.AbstractContextManager[None]:
+        """The Python side, for a connection that reads."""
+        return self._use("python")
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """The Python side, for a write transaction, an audit row, or an import's copy and
+        rename of the file."""
+        return self._use("python")
+
+
+_OTHER = {"gdal": "python", "python": "gdal"}
+_NAMES = {"gdal": "a GDAL read", "python": "a Python connection"}
 
 
 _GATES: dict[str, Gate] = {}
@@ -141,7 +146,7 @@ _GATES_LOCK = threading.Lock()
 
 
 def gate(path: Path) -> Gate:
-    """The process-wide readers-writer gate of a workspace file."""
+    """The process-wide GDAL/Python gate of a workspace file."""
     key = os.path.realpath(path)
     with _GATES_LOCK:
         if key not in _GATES:
@@ -150,6 +155,7 @@ def gate(path: Path) -> Gate:
 
 
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
+_LOCK_HOLDER = threading.local()  # realpaths whose <path>.lock this thread holds
 _POLL_SECONDS = 0.005
 
 
@@ -183,7 +189,12 @@ def file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
                     if time.monotonic() >= deadline:
                         raise _locked(path) from exc
                     time.sleep(_POLL_SECONDS)
-            yield
+            held: set[str] = _LOCK_HOLDER.__dict__.setdefault("paths", set())
+            held.add(os.path.realpath(path))
+            try:
+                yield
+            finally:
+                held.discard(os.path.realpath(path))
     finally:
         mine.release()
 

@@ -7,7 +7,7 @@ first visitor after a worker starts, or after the data changes, would wait for t
 to be cut (2.9 s of a county targets map's first paint, 1.3 s once kept).
 :class:`TileWarmer` cuts them in a background thread of each worker, through the service's
 own path (:func:`~geoservice.tiles.serve.render_tile`: the layer's box read with
-``Workspace.read``, which passes the workspace's readers-writer gate), and keeps them by
+``Workspace.read``, which passes the workspace's GDAL/Python gate), and keeps them by
 ETag in :data:`~geoservice.tiles.serve.TILES`.
 
 What the first view shows depends on the browser's window, which the server does not

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from geoservice.base.workspace_gate import Gate
+from geoservice.base.workspace_gate import Gate, file_lock
 from tests.support.workflow import workspace
 
 
@@ -74,67 +74,90 @@ def test_python_reads_of_two_threads_share_the_gate():
     holder.join(10)
 
 
-def test_a_waiting_writer_goes_before_new_readers():
+def test_python_writes_and_reads_share_the_gate():
+    gate, entered, leave = Gate(), threading.Event(), threading.Event()
+    holder = _start(lambda: _hold(gate.writing, entered, leave))
+    assert entered.wait(10)
+    started = time.monotonic()
+    with gate.sql():
+        assert time.monotonic() - started < 1.0
+    leave.set()
+    holder.join(10)
+
+
+def test_a_waiting_gdal_read_goes_before_new_python_readers():
     gate, order = Gate(), []
     entered, leave = threading.Event(), threading.Event()
     holder = _start(lambda: _hold(gate.sql, entered, leave))
     assert entered.wait(10)
 
-    def write() -> None:
-        with gate.writing():
-            order.append("write")
+    def gdal() -> None:
+        with gate.reading():
+            order.append("gdal")
 
-    def read() -> None:
+    def python() -> None:
         with gate.sql():
-            order.append("read")
+            order.append("python")
 
-    writer = _start(write)
-    while not gate._writers_waiting:
+    reader = _start(gdal)
+    while not gate._waiting["gdal"]:
         time.sleep(0.01)
-    reader = _start(read)
+    newcomer = _start(python)
     time.sleep(0.1)
     assert order == []
     leave.set()
-    for t in (holder, writer, reader):
+    for t in (holder, reader, newcomer):
         t.join(10)
-    assert order == ["write", "read"]
+    assert order == ["gdal", "python"]
 
 
 def test_a_gdal_read_inside_this_threads_python_read_is_refused():
     gate = Gate()
     with (
         gate.sql(),
-        pytest.raises(RuntimeError, match="read with GDAL before opening"),
+        pytest.raises(RuntimeError, match="finish one before starting the other"),
         gate.reading(),
     ):
         pass
 
 
-def test_a_python_read_inside_this_threads_gdal_read_passes():
+def test_a_python_read_inside_this_threads_gdal_read_is_refused():
     gate = Gate()
-    with gate.reading(), gate.sql():
+    with (
+        gate.reading(),
+        pytest.raises(RuntimeError, match="finish one before starting the other"),
+        gate.sql(),
+    ):
         pass
-    assert gate._gdal == 0 and gate._sql == 0
+    assert gate._active == {"gdal": 0, "python": 0}
 
 
-def test_a_write_inside_this_threads_python_read_waits_only_for_the_others():
-    gate, done = Gate(), threading.Event()
+def test_the_workspace_lock_holder_reads_with_gdal_once_alone(tmp_path):
+    path = tmp_path / "ws.gpkg"
+    gate, entered, leave, done = Gate(path), threading.Event(), threading.Event(), threading.Event()
+    other = _start(lambda: _hold(gate.sql, entered, leave))
+    assert entered.wait(10)
 
-    def read_then_write() -> None:
-        with gate.sql(), gate.writing():
+    def lock_holder() -> None:
+        with file_lock(path), gate.writing(), gate.reading():
             done.set()
 
-    thread = _start(read_then_write)
-    assert done.wait(5)
-    thread.join(5)
-    assert gate._writer is None and gate._sql == 0
+    holder = _start(lock_holder)
+    assert not done.wait(0.2)  # waits for the other thread's connection to close
+    leave.set()
+    assert done.wait(10)
+    for t in (other, holder):
+        t.join(10)
+    assert gate._active == {"gdal": 0, "python": 0}
 
 
-def test_the_writer_may_read_either_way():
+def test_nested_use_of_one_side_passes():
     gate = Gate()
-    with gate.writing(), gate.sql(), gate.reading():
+    with gate.writing(), gate.sql(), gate.writing():
         pass
-    assert gate._writer is None
+    with gate.reading(), gate.reading():
+        pass
+    assert gate._active == {"gdal": 0, "python": 0}
 
 
 def test_a_python_read_connection_keeps_gdal_reads_of_the_workspace_out(tmp_path):
