@@ -29,38 +29,25 @@ def _hold(
         assert leave.wait(10)
 
 
-def test_a_gdal_read_waits_for_python_reads_of_other_threads():
+@pytest.mark.parametrize(
+    ("held", "wanted"),
+    [("sql", "reading"), ("writing", "reading"), ("reading", "sql"), ("reading", "writing")],
+)
+def test_one_side_waits_for_the_other_sides_use_in_another_thread(held, wanted):
     gate, entered, leave, done = Gate(), threading.Event(), threading.Event(), threading.Event()
-    holder = _start(lambda: _hold(gate.sql, entered, leave))
+    holder = _start(lambda: _hold(getattr(gate, held), entered, leave))
     assert entered.wait(10)
 
-    def gdal() -> None:
-        with gate.reading():
+    def use() -> None:
+        with getattr(gate, wanted)():
             done.set()
 
-    reader = _start(gdal)
+    waiter = _start(use)
     assert not done.wait(0.2)
     leave.set()
     assert done.wait(10)
     holder.join(10)
-    reader.join(10)
-
-
-def test_a_python_read_waits_for_gdal_reads_of_other_threads():
-    gate, entered, leave, done = Gate(), threading.Event(), threading.Event(), threading.Event()
-    holder = _start(lambda: _hold(gate.reading, entered, leave))
-    assert entered.wait(10)
-
-    def python() -> None:
-        with gate.sql():
-            done.set()
-
-    reader = _start(python)
-    assert not done.wait(0.2)
-    leave.set()
-    assert done.wait(10)
-    holder.join(10)
-    reader.join(10)
+    waiter.join(10)
 
 
 def test_python_reads_of_two_threads_share_the_gate():
