@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
+
 
 def _raw(town, url, encoding):  # type: ignore[no-untyped-def]
     headers = {**town.headers("office"), "Accept-Encoding": encoding}
@@ -12,6 +14,7 @@ def _raw(town, url, encoding):  # type: ignore[no-untyped-def]
         return res, b"".join(res.iter_raw())
 
 
+@pytest.mark.slow
 def test_a_problem_list_is_sent_compressed_and_reads_the_same(town):
     plain_res, plain = _raw(town, "/problems", "identity")
     packed_res, packed = _raw(town, "/problems", "gzip")

@@ -90,6 +90,7 @@ def _target_step(ws: Workspace, rng: random.Random) -> None:
     update_target(ws, str(fresh["target_id"].iloc[rng.randrange(len(fresh))]), "dispatched", "t")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_status_text_equals_the_frames_after_random_updates(town, seed: int):
     rng = random.Random(seed)

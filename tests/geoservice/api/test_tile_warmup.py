@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
+
 from geoservice.api.first_views import first_views
 from geoservice.base.data_version import data_version
 from geoservice.base.settings import Settings
@@ -62,6 +64,7 @@ def test_the_plan_holds_the_office_each_department_and_the_viewers(town: Town) -
     assert "targets" not in views[("viewer", None)].layers  # viewers open the villages map only
 
 
+@pytest.mark.slow
 def test_a_worker_keeps_the_first_view_tiles_cut_by_the_service(town: Town) -> None:
     with town.client as client:
         assert client.get("/health").status_code == 200
@@ -74,6 +77,7 @@ def test_a_worker_keeps_the_first_view_tiles_cut_by_the_service(town: Town) -> N
     assert not warmer._thread.is_alive()  # stopped with the worker
 
 
+@pytest.mark.slow
 def test_a_problem_update_makes_the_first_view_warm_again(town: Town) -> None:
     with town.client as client:
         warmer: TileWarmer = client.app.state.tile_warmer  # type: ignore[attr-defined]

@@ -201,6 +201,7 @@ entries = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=20,
     deadline=None,
@@ -225,6 +226,7 @@ def test_a_problem_read_by_key_equals_the_full_table_read(
             assert got == want, (who, pid)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,

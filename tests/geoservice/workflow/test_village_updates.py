@@ -93,6 +93,7 @@ def _patch_step(ws: Workspace, rng: random.Random) -> None:
         update_patch(ws, pid, version, actor="office:t", note=f"note {rng.random()}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_updates_keep_status_equal_to_rebuild(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
