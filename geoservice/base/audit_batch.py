@@ -27,8 +27,7 @@ from geoservice.base.workspace_gate import gate
 
 __all__ = ["AuditBatch", "audit_batch", "log_row"]
 
-Row = AuditRow
-Writer = Callable[[Sequence[Row]], None]
+Writer = Callable[[Sequence[AuditRow]], None]
 
 _KEEP_FAILURES = 64  # errors kept for threads still to read theirs
 
@@ -38,14 +37,14 @@ class AuditBatch:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._pending: list[Row] = []
+        self._pending: list[AuditRow] = []
         self._collecting = 0  # number of the batch now collecting rows
         self._written = -1  # number of the last batch written (or failed)
         self._writing = False
         self._failed: dict[int, BaseException] = {}
         self.commits = 0  # transactions written (for the tests and benchmarks)
 
-    def append(self, row: Row, write: Writer) -> None:
+    def append(self, row: AuditRow, write: Writer) -> None:
         """Queue ``row`` and return once it is committed by ``write`` (this thread's or
         another's call, with the rows queued beside it); raise its batch's error."""
         with self._cond:
@@ -93,7 +92,7 @@ def audit_batch(path: Path) -> AuditBatch:
         return _BATCHES.setdefault(key, AuditBatch())
 
 
-def log_row(path: Path, row: Row, timeout: float = 60.0) -> None:
+def log_row(path: Path, row: AuditRow, timeout: float = 60.0) -> None:
     """Append ``row`` to the audit log of the workspace at ``path``, sharing a transaction
     with the rows other threads of this process append meanwhile.
 
@@ -102,7 +101,7 @@ def log_row(path: Path, row: Row, timeout: float = 60.0) -> None:
     transactions in flight) and waits up to ``timeout`` seconds for SQLite's write lock.
     """
 
-    def write(rows: Sequence[Row]) -> None:
+    def write(rows: Sequence[AuditRow]) -> None:
         with gate(path).writing():
             append_audit_rows(path, rows, timeout=timeout)
 

@@ -14,7 +14,7 @@ transaction that also writes the history and audit rows. This module therefore h
 small part of the GeoPackage encoding the service needs (GeoPackage 1.3, clause 2.1.3,
 "GeoPackageBinary"): reading the header to reach the WKB, and writing little-endian
 blobs with an xy envelope. Every change a person makes is also written to the
-``audit_log`` table (:func:`audit` inside a transaction, :func:`append_audit` on its own).
+``audit_log`` table (:func:`audit` inside a transaction, :func:`append_audit_rows` on their own).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from geoservice.base.workspace_write import ensure_tables
 __all__ = [
     "LOCK_WAIT_SECONDS",
     "AuditRow",
-    "append_audit",
     "append_audit_rows",
     "audit",
     "audit_row",
@@ -124,13 +123,6 @@ def _json(detail: Any) -> str:
 def _identity(path: Path) -> tuple[int, int]:
     st = os.stat(path)
     return (st.st_dev, st.st_ino)
-
-
-def append_audit(
-    path: Path, at: str, actor: str, action: str, target: str, detail: Any, timeout: float
-) -> None:
-    """Append one audit-log row in its own short transaction (see :func:`append_audit_rows`)."""
-    append_audit_rows(path, [(at, actor, action, target, _json(detail))], timeout)
 
 
 def audit_row(at: str, actor: str, action: str, target: str, detail: Any) -> AuditRow:

@@ -72,17 +72,7 @@ AGGREGATES = {
     "level": ("level", "max"),
     "last_inspection": ("found_on", "max"),
 }
-_FLAGS = [
-    "problems",
-    "open",
-    "overdue",
-    "awaiting_verification",
-    "verified",
-    "due",
-    "on_time",
-    "level",
-    "found_on",
-]
+_FLAGS = [source for source, _ in AGGREGATES.values()]  # the item columns they read
 
 
 def reported_from(h: pd.DataFrame) -> pd.Series:

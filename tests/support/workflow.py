@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pandas as pd
 
 from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
+from geoservice.workflow.states import TRANSITIONS
+from geoservice.workflow.store import read_problems, update_problem
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_gis"
 
@@ -32,3 +35,16 @@ def workspace(tmp_path: Path, rows: list[dict[str, str]] | None = None) -> Works
     csv = problems_csv(tmp_path / "problems.csv", rows or [{}])
     import_file(ws, csv, "problems", actor="t")
     return ws
+
+
+def movable_problems(ws: Workspace) -> pd.DataFrame:
+    """The problems of ``ws`` whose state has a next state."""
+    probs = read_problems(ws)
+    return probs[probs["status"].map(lambda s: bool(TRANSITIONS.get(str(s))))]
+
+
+def move_problem(ws: Workspace, movable: pd.DataFrame, rng: random.Random) -> None:
+    """Move a random row of ``movable`` to a random next state, at its version."""
+    row = movable.iloc[rng.randrange(len(movable))]
+    to = rng.choice(TRANSITIONS[str(row["status"])])
+    update_problem(ws, str(row["problem_id"]), to, "t", expected_version=int(row["version"]))

@@ -19,9 +19,9 @@ from geoservice.webmaps import status_text
 from geoservice.webmaps.status import STATUS, map_status, status_parts
 from geoservice.workflow import village_updates
 from geoservice.workflow.patch_store import read_patch_states, update_patch
-from geoservice.workflow.states import TRANSITIONS
 from geoservice.workflow.store import read_problems, update_problem
 from geoservice.workflow.target_store import update_target
+from tests.support.workflow import movable_problems, move_problem
 
 from .conftest import AS_OF, DEPARTMENT, VILLAGE
 
@@ -67,11 +67,7 @@ def _all_equal(ws: Workspace) -> None:
 
 
 def _problem_step(ws: Workspace, rng: random.Random) -> None:
-    probs = read_problems(ws)
-    movable = probs[probs["status"].map(lambda s: bool(TRANSITIONS.get(str(s))))]
-    row = movable.iloc[rng.randrange(len(movable))]
-    to = rng.choice(TRANSITIONS[str(row["status"])])
-    update_problem(ws, str(row["problem_id"]), to, "t", expected_version=int(row["version"]))
+    move_problem(ws, movable_problems(ws), rng)
 
 
 def _patch_step(ws: Workspace, rng: random.Random) -> None:

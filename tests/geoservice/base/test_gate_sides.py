@@ -50,23 +50,16 @@ def test_one_side_waits_for_the_other_sides_use_in_another_thread(held, wanted):
     waiter.join(10)
 
 
-def test_python_reads_of_two_threads_share_the_gate():
+@pytest.mark.parametrize(
+    ("held", "wanted"),
+    [("sql", "sql"), ("writing", "sql"), ("sql", "writing"), ("reading", "reading")],
+)
+def test_uses_of_one_side_in_two_threads_share_the_gate(held, wanted):
     gate, entered, leave = Gate(), threading.Event(), threading.Event()
-    holder = _start(lambda: _hold(gate.sql, entered, leave))
+    holder = _start(lambda: _hold(getattr(gate, held), entered, leave))
     assert entered.wait(10)
     started = time.monotonic()
-    with gate.sql():
-        assert time.monotonic() - started < 1.0
-    leave.set()
-    holder.join(10)
-
-
-def test_python_writes_and_reads_share_the_gate():
-    gate, entered, leave = Gate(), threading.Event(), threading.Event()
-    holder = _start(lambda: _hold(gate.writing, entered, leave))
-    assert entered.wait(10)
-    started = time.monotonic()
-    with gate.sql():
+    with getattr(gate, wanted)():
         assert time.monotonic() - started < 1.0
     leave.set()
     holder.join(10)

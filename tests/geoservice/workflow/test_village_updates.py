@@ -19,12 +19,11 @@ from geoservice.files.importing import import_file
 from geoservice.workflow import store, village_updates
 from geoservice.workflow.patch_store import read_patch_states, update_patch
 from geoservice.workflow.records import add_problem
-from geoservice.workflow.states import TRANSITIONS
 from geoservice.workflow.store import read_problems, update_problem
 from geoservice.workflow.villages import rebuild_village_status, village_status
 from tests.support.builders import write_shp
 from tests.support.patches import CONTRADICTORY, ILLEGAL, LEGAL, UNVERIFIED, import_patches
-from tests.support.workflow import SAMPLE, workspace
+from tests.support.workflow import SAMPLE, movable_problems, move_problem, workspace
 
 DAY = date.today()
 VILLAGE_CHOICES = ["丰阳村", "沙坪村", "441882101202"]
@@ -52,8 +51,7 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _problem_step(ws: Workspace, rng: random.Random) -> None:
-    probs = read_problems(ws)
-    movable = probs[probs["status"].map(lambda s: bool(TRANSITIONS.get(str(s))))]
+    movable = movable_problems(ws)
     if len(movable) == 0 or rng.random() < 0.3:
         found = DAY - timedelta(days=rng.randint(0, 60))
         add_problem(
@@ -66,9 +64,7 @@ def _problem_step(ws: Workspace, rng: random.Random) -> None:
             by="t",
         )
         return
-    row = movable.iloc[rng.randrange(len(movable))]
-    to = rng.choice(TRANSITIONS[str(row["status"])])
-    update_problem(ws, str(row["problem_id"]), to, "t", expected_version=int(row["version"]))
+    move_problem(ws, movable, rng)
 
 
 def _patch_step(ws: Workspace, rng: random.Random) -> None:
