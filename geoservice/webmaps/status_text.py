@@ -298,7 +298,10 @@ def _villages_text(ws: Workspace, principal: Principal, day: date, lang: Lang) -
     from geoservice.base.data_version import scope_of
     from geoservice.workflow.village_updates import kept_view
 
-    kept = kept_view(ws, day)
+    # a village user's part: its own rows and problems, current without bringing the whole
+    # kept status up to date when the changes since were all elsewhere
+    own_code = (principal.village_code or "") if principal.role == "village" else None
+    kept = kept_view(ws, day, own_code)
     patches = principal.role != "viewer"
     where = os.path.realpath(ws.path)
 

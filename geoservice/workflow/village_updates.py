@@ -57,6 +57,7 @@ from geoservice.workflow.village_parts import (
     unmatched_problems,
     village_rows,
 )
+from geoservice.workflow.village_scope import ItemIndex, item_index, leaves_village
 
 __all__ = [
     "COUNTS",
@@ -105,6 +106,7 @@ class _State:
     # numbers of ``result`` and ``problem_rows``: new whenever either is replaced
     result_generation: int = 0
     problems_generation: int = 0
+    index: ItemIndex | None = None  # the items by id, for village_scope (built on use)
 
     def refresh_rows(self) -> None:
         """The table's rows again (after the villages outside the layer, the patch
@@ -120,7 +122,8 @@ class _Entry:
 
 
 # how often the kept status was rebuilt from everything, and updated for what changed
-COUNTS: Counter[str] = Counter(rebuilds=0, updates=0)
+# and how often a village's part was found untouched by the changes (not brought up to date)
+COUNTS: Counter[str] = Counter(rebuilds=0, updates=0, untouched=0)
 _ENTRIES: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
 _ENTRIES_LOCK = threading.Lock()
 
@@ -179,10 +182,16 @@ class KeptView:
     problems_generation: int | None
 
 
-def kept_view(ws: Workspace, as_of: date) -> KeptView:
+def kept_view(ws: Workspace, as_of: date, village: str | None = None) -> KeptView:
     """:func:`kept_village_status` and :func:`kept_problems` from one snapshot, without
     copies, with their generations (what a caller keeps derived from them is current
-    while the generation is the same)."""
+    while the generation is the same).
+
+    With ``village`` (a village code), only that village's rows of the status and the
+    problems whose ``village_code`` it is are current: when the changes since the kept
+    status provably leave them as they were
+    (:func:`~geoservice.workflow.village_scope.leaves_village`), the kept status is
+    given without being brought up to date, and the other rows may be behind."""
     from geoservice.workflow.villages import rebuild_village_status
 
     def answer(state: _State) -> KeptView:
@@ -195,7 +204,7 @@ def kept_view(ws: Workspace, as_of: date) -> KeptView:
     def uncached() -> KeptView:
         return KeptView(rebuild_village_status(ws, as_of), None, read_problems(ws), None)
 
-    return _kept(ws, as_of, answer, uncached)
+    return _kept(ws, as_of, answer, uncached, village)
 
 
 def _problems_ready(snap: _Snapshot) -> bool:
@@ -208,9 +217,11 @@ def _kept(
     as_of: date,
     answer: Callable[[_State], _T],
     uncached: Callable[[], _T],
+    village: str | None = None,
 ) -> _T:
-    """``answer`` of the kept state of ``ws`` and ``as_of``, brought up to date first;
-    ``uncached()`` when the file cannot be told apart now."""
+    """``answer`` of the kept state of ``ws`` and ``as_of``, brought up to date first
+    (unless the part of ``village`` is untouched: see :func:`kept_view`); ``uncached()``
+    when the file cannot be told apart now."""
     identity = data_version(ws.path, without=FILE_PARTS_ONLY)
     if identity is None:  # no file yet, or busy past the timeout: nothing is kept
         return uncached()
@@ -222,7 +233,10 @@ def _kept(
             try:
                 snap = _snapshot(con)
                 base = (identity, snap.contents)
-                if state is not None and _current(ws, con, state, base, snap, as_of):
+                if state is not None and (
+                    _untouched(con, state, base, snap, village)
+                    or _current(ws, con, state, base, snap, as_of)
+                ):
                     return answer(state)
             finally:
                 con.execute("ROLLBACK")
@@ -242,6 +256,25 @@ def _current(
     if state.base != base:
         return False
     return snap == state.snap or _update(ws, con, state, snap, as_of)
+
+
+def _untouched(
+    con: sqlite3.Connection,
+    state: _State,
+    base: tuple[Any, ...],
+    snap: _Snapshot,
+    village: str | None,
+) -> bool:
+    """Whether ``state``, as it is, still gives the part of ``village`` (None: none asked
+    for) at ``base`` and ``snap``."""
+    if village is None or state.base != base or snap == state.snap:
+        return False
+    if state.index is None or state.index.items is not state.problems:
+        state.index = item_index(state.problems, state.villages)
+    if not leaves_village(con, state.index, state.snap, snap, village, UPDATE_LIMIT):
+        return False
+    COUNTS["untouched"] += 1
+    return True
 
 
 def _answer(state: _State) -> pd.DataFrame:

@@ -1,0 +1,137 @@
+"""Whether the problem changes since a kept village status leave one village's part as it was.
+
+A village user's map status shows its own village's row of the village status and its own
+problems (:meth:`~geoservice.base.access.Principal.problem_mask`). Under many field
+clients almost every status request finds problems changed since the kept status
+(:mod:`geoservice.workflow.village_updates`) was brought up to date, mostly in other
+villages; updating the whole kept status for each costs far more than the request.
+:func:`leaves_village` tells, from the history rows written since and the changed
+problems read by key, that none of the changes can reach the village's part: then the
+kept status, not brought up to date, still gives that part exactly.
+
+It answers True only when every change since is a problem change with a history row
+(no problem added or removed, no patch, patrol or layer change), each changed problem
+keeps the village code and name it had (so it is matched to the same village of the
+layer), that village is not the caller's, its ``village_code`` is not the caller's code
+either (the scope rule), and the version sums agree (no change went unrecorded).
+Anything else is left to the full update.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from geoservice.workflow.village_updates import _Snapshot
+
+__all__ = ["ItemIndex", "item_index", "leaves_village"]
+
+# item columns the check reads: matched village, the code and name it was matched from,
+# and the version
+_ITEM_COLUMNS = ["problem_id", "vcode", "village_code", "village_name", "version"]
+
+
+@dataclass(frozen=True)
+class ItemIndex:
+    """The kept problem items by id, as plain values.
+
+    Attributes
+    ----------
+    items : pandas.DataFrame
+        The items indexed (the check is valid for these only).
+    by_id : dict
+        Problem id → (matched village code or None, village code, village name, version);
+        an id held by several items maps to None.
+    layer_codes : pandas.Series
+        The village codes of the villages layer, as stored.
+    """
+
+    items: pd.DataFrame
+    by_id: dict[str, tuple[Any, ...] | None]
+    layer_codes: pd.Series
+
+
+def _plain(values: pd.Series) -> list[Any]:
+    """Values as Python objects, missing ones as None."""
+    out = values.astype(object).to_numpy()
+    return [
+        None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in out
+    ]
+
+
+def item_index(items: pd.DataFrame, villages: pd.DataFrame) -> ItemIndex:
+    """:class:`ItemIndex` of the problem ``items`` of :func:`problem_items` matched
+    against ``villages`` (the villages layer)."""
+    columns = [_plain(items[c]) for c in _ITEM_COLUMNS]
+    by_id: dict[str, tuple[Any, ...] | None] = {}
+    for pid, *rest in zip(*columns, strict=True):
+        key = str(pid)
+        by_id[key] = None if key in by_id else tuple(rest)
+    return ItemIndex(items, by_id, villages["village_code"])
+
+
+def _same_but_problems(old: _Snapshot, new: _Snapshot) -> bool:
+    """Whether nothing but problem states changed between the snapshots (no problem added
+    or removed, patches, patrols and layers as they were)."""
+    if not len(old.problems) == len(new.problems) == 3:  # no workflow columns yet
+        return False
+    kept = (old.contents, old.patches, old.patch_mark, old.patrols)
+    if kept != (new.contents, new.patches, new.patch_mark, new.patrols):
+        return False
+    if old.problem_mark is None or new.problem_mark is None:
+        return False
+    # (count, sum of version, count of version): the same rows, all with a version
+    return new.problems[0] == old.problems[0] == old.problems[2] == new.problems[2]
+
+
+def _own_codes(index: ItemIndex, code: str) -> set[Any]:
+    """The layer's village codes, as stored, whose row is the village ``code``'s."""
+    layer = index.layer_codes
+    return set(layer[(layer.notna() & (layer.astype(str) == code)).to_numpy(dtype=bool)])
+
+
+def leaves_village(
+    con: sqlite3.Connection,
+    index: ItemIndex,
+    old: _Snapshot,
+    new: _Snapshot,
+    code: str,
+    limit: int,
+) -> bool:
+    """Whether the changes between the kept snapshot ``old`` and ``new`` (read on ``con``,
+    in the read transaction ``new`` was taken in) leave the part of the village ``code``
+    as it was: its rows of the village status and the problems whose ``village_code`` is
+    ``code`` (see the module notes). False whenever that cannot be shown, or when more
+    than ``limit`` problems changed."""
+    if not _same_but_problems(old, new):
+        return False
+    sql = "SELECT DISTINCT problem_id FROM problem_history WHERE id > ?"
+    ids = [str(r[0]) for r in con.execute(sql, (old.problem_mark,)).fetchall()]
+    if not ids or len(ids) > limit:
+        return False
+    marks = ", ".join("?" * len(ids))
+    rows = con.execute(
+        "SELECT problem_id, village_code, village_name, version FROM problems "
+        f"WHERE problem_id IN ({marks})",
+        ids,
+    ).fetchall()
+    if len(rows) != len(ids):  # an id gone, or held by several rows
+        return False
+    own = _own_codes(index, code)
+    delta = 0
+    for pid, village_code, village_name, version in rows:
+        was = index.by_id.get(str(pid))
+        plain = all(isinstance(v, str | None) for v in (village_code, village_name))
+        if was is None or not plain or not isinstance(version, int):
+            return False
+        vcode, was_code, was_name, was_version = was
+        if (village_code, village_name) != (was_code, was_name):
+            return False  # matched again: possibly to another village
+        if vcode is None or vcode in own or str(vcode) == code or (village_code or "") == code:
+            return False
+        delta += version - int(was_version)
+    return (new.problems[1] or 0) - (old.problems[1] or 0) == delta
