@@ -45,6 +45,7 @@ __all__ = [
     "append_history",
     "ensure_patches",
     "patch_history",
+    "patch_links",
     "patch_not_found",
     "patch_row",
     "patch_states_of",
@@ -173,14 +174,19 @@ def patches_of_problems(ws: Workspace, problem_ids: Sequence[str]) -> dict[str, 
     if not problem_ids:
         return {}
     with ws.read_connection() as con:
-        if not has_table(con, "patch_state"):
-            return {}
-        marks = ", ".join("?" * len(problem_ids))
-        rows = con.execute(
-            f"SELECT problem_id, patch_id FROM patch_state WHERE problem_id IN ({marks}) "
-            "ORDER BY patch_id",
-            tuple(problem_ids),
-        ).fetchall()
+        return patch_links(con, problem_ids)
+
+
+def patch_links(con: sqlite3.Connection, problem_ids: Sequence[str]) -> dict[str, str]:
+    """:func:`patches_of_problems` read on ``con`` (in the caller's read transaction)."""
+    if not problem_ids or not has_table(con, "patch_state"):
+        return {}
+    marks = ", ".join("?" * len(problem_ids))
+    rows = con.execute(
+        f"SELECT problem_id, patch_id FROM patch_state WHERE problem_id IN ({marks}) "
+        "ORDER BY patch_id",
+        tuple(problem_ids),
+    ).fetchall()
     out: dict[str, str] = {}
     for problem_id, patch_id in rows:
         out.setdefault(str(problem_id), str(patch_id))

@@ -19,7 +19,6 @@ from geoservice.base.errors import OptionError, PreconditionRequiredError, messa
 from geoservice.base.workspace import Workspace
 from geoservice.workflow import access_rules as rules
 from geoservice.workflow import problem_by_key as by_key
-from geoservice.workflow.patch_store import patches_of_problems
 from geoservice.workflow.photos import check_evidence, problem_photos, save_photos, served_photo
 from geoservice.workflow.records import add_problem
 from geoservice.workflow.states import state_label
@@ -140,14 +139,14 @@ def problem_detail(
     """One problem in the caller's scope with its history, its photo names (oldest
     first) and the states the caller may move it to."""
     day = rules.parse_day(as_of)
-    found = by_key.scoped_problem(ws, principal, problem_id)
+    found = by_key.scoped_problem(ws, principal, problem_id, with_patch=True)
     record = by_key.problem_record(found, day, lang)
     return {
         **record,
         "history": [{**h, "to_label": state_label(h["to_state"], lang)} for h in found.history],
         "photos": problem_photos(evidence_folder, problem_id),
         # the change patch the problem was opened for, if any (the link back)
-        "patch_id": patches_of_problems(ws, [problem_id]).get(problem_id),
+        "patch_id": found.patch_id,
         "next_states": [
             {"state": s, "label": state_label(s, lang)}
             for s in rules.transitions_for(principal, found.row)

@@ -43,10 +43,13 @@ class KeyedProblem:
         when plain Python would read a value differently.
     history : list of dict
         Its history, oldest first (empty unless asked for).
+    patch_id : str or None
+        The change patch it was opened for (None unless asked for, or opened for none).
     """
 
     row: dict[str, Any] | pd.Series
     history: list[dict[str, Any]] = field(default_factory=list)
+    patch_id: str | None = None
 
 
 def may_see(principal: Principal, row: Mapping[str, Any]) -> bool:
@@ -63,9 +66,15 @@ def may_see(principal: Principal, row: Mapping[str, Any]) -> bool:
 
 
 def scoped_problem(
-    ws: Workspace, principal: Principal, problem_id: str, *, with_history: bool = True
+    ws: Workspace,
+    principal: Principal,
+    problem_id: str,
+    *,
+    with_history: bool = True,
+    with_patch: bool = False,
 ) -> KeyedProblem:
-    """The problem ``problem_id`` if the principal may see it, with its history.
+    """The problem ``problem_id`` if the principal may see it, with its history and (with
+    ``with_patch``) the patch it was opened for, read together.
 
     Raises
     ------
@@ -74,16 +83,18 @@ def scoped_problem(
         (:func:`~geoservice.workflow.access_rules.not_visible`); as
         :func:`~geoservice.workflow.store.history` for a problem without history.
     """
-    rows, past = read_problem_values(ws, problem_id, with_history=with_history)
+    rows, past, patch = read_problem_values(
+        ws, problem_id, with_history=with_history, with_patch=with_patch
+    )
     plain = [plain_row(values) for values in rows]
     found: KeyedProblem | None = None
     if all(row is not None for row in plain):
         seen = [row for row in plain if row is not None and may_see(principal, row)]
-        found = KeyedProblem(seen[0], past) if seen else None
+        found = KeyedProblem(seen[0], past, patch) if seen else None
     else:
         frame = typed_frame(rows)
         frame = frame[principal.problem_mask(frame)]
-        found = KeyedProblem(frame.iloc[0], past) if len(frame) else None
+        found = KeyedProblem(frame.iloc[0], past, patch) if len(frame) else None
     if found is None:
         raise rules.not_visible(ws, principal, problem_id)
     if with_history and not past:

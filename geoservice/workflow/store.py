@@ -34,7 +34,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -42,6 +42,7 @@ from geoservice.base.errors import NotFoundError, StaleVersionError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
+from geoservice.workflow.patch_store import patch_links
 from geoservice.workflow.problem_values import PROBLEM_COLUMNS, typed, typed_frame
 from geoservice.workflow.states import check_transition, state_label
 
@@ -49,6 +50,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "LOCK_WAIT_SECONDS",
     "PROBLEM_COLUMNS",
+    "ProblemValues",
     "campaigns",
     "ensure_workflow",
     "history",
@@ -251,31 +253,45 @@ def read_problem(ws: Workspace, problem_id: str) -> pd.DataFrame:
         return typed_frame(_problem_values(con, problem_id))
 
 
-def read_problem_values(
-    ws: Workspace, problem_id: str, *, with_history: bool = True
-) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
-    """One problem read by key, as SQLite gives it, and its history (unless
-    ``with_history`` is False), from one read transaction (so the two agree on the
-    version).
+class ProblemValues(NamedTuple):
+    """What :func:`read_problem_values` read of one problem.
 
-    Returns
-    -------
+    Attributes
+    ----------
     rows : list of tuple
         The :data:`PROBLEM_COLUMNS` of the rows with this id (normally one; none when there
         is no such problem), for :func:`~geoservice.workflow.problem_values.plain_row` or
         :func:`~geoservice.workflow.problem_values.typed_frame`.
     history : list of dict
         The rows of :func:`history` as plain dicts, oldest first (``evidence`` a list).
+    patch_id : str or None
+        The change patch the problem was opened for
+        (:func:`~geoservice.workflow.patch_store.patches_of_problems`), when asked for.
     """
+
+    rows: list[tuple[Any, ...]]
+    history: list[dict[str, Any]]
+    patch_id: str | None = None
+
+
+def read_problem_values(
+    ws: Workspace, problem_id: str, *, with_history: bool = True, with_patch: bool = False
+) -> ProblemValues:
+    """One problem read by key, as SQLite gives it, its history (unless ``with_history``
+    is False) and the patch it was opened for (with ``with_patch``), from one read
+    transaction (so they agree on the version) on one connection."""
     with _reading(ws) as con:
         rows = _problem_values(con, problem_id)
-        if not (rows and with_history):
-            return rows, []
+        if not rows:
+            return ProblemValues(rows, [])
+        patch = patch_links(con, [problem_id]).get(problem_id) if with_patch else None
+        if not with_history:
+            return ProblemValues(rows, [], patch)
         cur = con.execute(f"{_HISTORY_SELECT} WHERE problem_id = ? ORDER BY id", (problem_id,))
         past = [dict(zip(HISTORY_COLUMNS, r, strict=True)) for r in cur.fetchall()]
     for entry in past:
         entry["evidence"] = _evidence(entry["evidence"])
-    return rows, past
+    return ProblemValues(rows, past, patch)
 
 
 def _problem_values(

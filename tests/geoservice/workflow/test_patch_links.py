@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from geoservice.base.access import Principal
 from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
 from geoservice.workflow.patch_links import link_illegal_patches
@@ -18,6 +19,8 @@ from geoservice.workflow.patch_store import (
     read_patch_states,
     update_patch,
 )
+from geoservice.workflow.problem_actions import problem_detail
+from geoservice.workflow.problem_by_key import scoped_problem
 from geoservice.workflow.store import history, read_problems
 from tests.support.builders import SAMPLE, run_demo
 from tests.support.patches import ILLEGAL, UNVERIFIED, VILLAGE, patch_workspace, patches_file
@@ -72,6 +75,22 @@ def test_the_links_are_kept_both_ways(ws: Workspace) -> None:
     assert history(ws, problem_id)["note"].tolist() == [f"[patch {U}]"]
     link = patch_history(ws, U).iloc[-1]
     assert (link["event"], link["note"]) == ("link", f"problem {problem_id}")
+
+
+def test_a_problem_read_by_key_names_its_patch_read_with_it(ws: Workspace) -> None:
+    change = verify_illegal(ws, U)
+    problem_id = str(change["problem_id"])
+    office = Principal("o", "办公室", "office")
+    found = scoped_problem(ws, office, problem_id, with_patch=True)
+    assert found.patch_id == U
+    assert found.history[-1]["note"] == f"[patch {U}]"
+    assert scoped_problem(ws, office, problem_id).patch_id is None  # not asked for
+    assert problem_detail(ws, office, problem_id, "zh", ws.path.parent / "photos")["patch_id"] == U
+
+
+def test_a_problem_opened_by_hand_names_no_patch(ws: Workspace) -> None:
+    office = Principal("o", "办公室", "office")
+    assert scoped_problem(ws, office, "P-1", with_patch=True).patch_id is None
 
 
 def test_a_legal_or_other_verification_opens_no_problem(ws: Workspace) -> None:
