@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import pkgutil
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import date
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -22,10 +24,14 @@ from geoservice.api.headers import SecurityHeaders
 from geoservice.api.limits import RequestLimits
 from geoservice.base.errors import GeoserviceError
 from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_file import check_workspace_file
 from geoservice.tiles.warm import TileWarmer
+from geoservice.workflow.village_updates import kept_view
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "林长制联合执法规划服务：共享图层、研判目标、督查问题与整改、地图、报告和 OGC API Features。"
@@ -45,18 +51,31 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Before a worker takes requests, its complaint intake reads the workspace's parcels,
     villages and complaint index (``ComplaintIntake.warm_up``), so that the first complaint
     is as fast as the next. A workspace it cannot read yet (none, no parcels) is left to the
-    first complaint, which says what is missing. Then a background thread cuts the tiles
+    first complaint, which says what is missing. The village status of today is kept
+    likewise (:func:`_keep_village_status`). Then a background thread cuts the tiles
     of the map pages' first views (:class:`~geoservice.tiles.warm.TileWarmer`), again after
     each data change, until the worker stops."""
     if app.state.settings.workspace.is_file():
         with contextlib.suppress(GeoserviceError, OSError, sqlite3.Error):
             deps.app_intake(app).warm_up()
+        _keep_village_status(app.state.settings)
     warmer = app.state.tile_warmer = TileWarmer(app.state.settings.workspace, first_views)
     warmer.start()
     try:
         yield
     finally:
         warmer.stop()
+
+
+def _keep_village_status(settings: Settings) -> None:
+    """Build the kept village status of today, which the map status objects and the village
+    status are drawn from, before the first request: its first build reads every problem,
+    its history and the patches (0.4 s at county scale); later requests only update it.
+    A workspace it cannot be built from yet is left to the requests, which say why."""
+    try:
+        kept_view(Workspace(settings.workspace), date.today())
+    except Exception as exc:  # a failed warm-up must never keep the service from starting
+        log.info("village status not kept at start for %s: %s", settings.workspace, exc)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,0 +1,35 @@
+"""A worker keeps the village status of today from its start: the first map status
+request only updates it, and a workspace it cannot be built from does not stop the start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from geoservice.api.app import create_app
+from geoservice.base.settings import Settings
+from geoservice.base.workspace import Workspace
+from geoservice.files.importing import import_file
+from geoservice.workflow import village_updates
+from tests.support.builders import write_shp, xiaoban
+
+from .conftest import Town
+
+
+def test_the_village_status_is_kept_before_the_first_request(town: Town) -> None:
+    village_updates.clear_kept()
+    before = dict(village_updates.COUNTS)
+    with town.client as client:
+        assert village_updates.COUNTS["rebuilds"] == before["rebuilds"] + 1
+        answer = client.get("/maps/status.json", headers=town.headers("village"))
+        assert answer.status_code == 200
+        assert village_updates.COUNTS["rebuilds"] == before["rebuilds"] + 1
+
+
+def test_a_workspace_without_villages_or_problems_still_starts(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "parcels.gpkg")
+    import_file(ws, write_shp(xiaoban(n=2), tmp_path / "xb.shp"), "parcels", actor="t")
+    settings = Settings(workspace=ws.path, user="t", evidence_dir=tmp_path / "ev")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").status_code == 200
