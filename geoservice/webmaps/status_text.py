@@ -37,6 +37,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
     from geoservice.base.workspace import Workspace
+    from geoservice.workflow.village_updates import KeptView
     from layers.messages import Lang
 
 __all__ = [
@@ -309,8 +310,7 @@ def _villages_text(ws: Workspace, principal: Principal, day: date, lang: Lang) -
         return joined(_encode_villages(kept.status, lang, patches))
 
     if principal.role == "village":  # its own rows, kept while they are the same
-        own = _village_rows(kept.status, principal.village_code or "")
-        values = repr(own.to_numpy(dtype=object).tolist())
+        own, values = _own_rows(kept, where, principal.village_code or "")
         key: tuple[Any, ...] = ("village-own", where, lang, scope_of(principal), values)
         villages = str(OWN.get(key, lambda: joined(_encode_villages(own, lang, patches))))
     elif kept.status_generation is None:
@@ -321,6 +321,21 @@ def _villages_text(ws: Workspace, principal: Principal, day: date, lang: Lang) -
     generation = kept.problems_generation
     problems = _problems_text(ws, principal, day, lang, None, kept.problems, generation)
     return villages, problems
+
+
+def _own_rows(kept: KeptView, where: str, code: str) -> tuple[pd.DataFrame, str]:
+    """The status rows of the village ``code`` and their values as text, kept per
+    generation of the kept status."""
+
+    def rows() -> tuple[pd.DataFrame, str]:
+        own = _village_rows(kept.status, code)
+        return own, repr(own.to_numpy(dtype=object).tolist())
+
+    if kept.status_generation is None:
+        return rows()
+    key = ("own-rows", where, kept.status_generation, code)
+    found: tuple[pd.DataFrame, str] = OWN.get(key, rows)
+    return found
 
 
 def _problems_text(

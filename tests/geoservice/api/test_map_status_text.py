@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -148,6 +151,26 @@ def test_a_village_users_part_is_kept_while_its_village_is_unchanged(town, monke
     update_problem(town.ws, str(mine["problem_id"].iloc[0]), "reported", "t")  # a count
     map_status(town.ws, WHO["village"], "villages", DAY, "zh")
     assert calls == [1, 1]
+
+
+def test_a_village_users_status_shows_its_change_by_another_process(town):
+    before = map_status(town.ws, WHO["village"], "villages", DAY, "zh")
+    probs = read_problems(town.ws)
+    mine = probs[(probs["village_code"] == VILLAGE) & (probs["status"] == "assigned")]
+    pid = str(mine["problem_id"].iloc[0])
+    script = (
+        "from pathlib import Path\n"
+        "from geoservice.base.workspace import Workspace\n"
+        "from geoservice.workflow.store import update_problem\n"
+        f"update_problem(Workspace(Path({str(town.ws.path)!r})), {pid!r}, 'reported', 'o')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[3])
+    after = map_status(town.ws, WHO["village"], "villages", DAY, "zh")
+    assert after.text == _reference(town.ws, "village", "villages", "zh", None)
+    was, now = json.loads(before.text), json.loads(after.text)
+    assert was["problems"][pid]["state"] != now["problems"][pid]["state"]
+    counts = ("awaiting_verification", "open")
+    assert [now["villages"][VILLAGE][c] - was["villages"][VILLAGE][c] for c in counts] == [1, -1]
 
 
 @pytest.mark.parametrize(
