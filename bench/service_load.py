@@ -365,6 +365,7 @@ def main() -> int:
             jobs.append((f"village{i}", villages[str(code)], by_village[code], False))
     load_before = _loadavg()
     start = time.perf_counter()
+    client_cpu = time.process_time()
     try:
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             futures = [
@@ -374,6 +375,7 @@ def main() -> int:
             for fut in futures:
                 fut.result()
         wall = time.perf_counter() - start
+        client_cpu = time.process_time() - client_cpu
         load_after = _loadavg()
         worker_cpu = {c: cpu_seconds(c) - cpu for c, cpu in worker_cpu.items()}
         failures = check(base, office["office"], log)
@@ -401,6 +403,7 @@ def main() -> int:
     print(
         "server CPU s during the load, per process: "
         + ", ".join(f"{cpu:.1f}" for cpu in sorted(worker_cpu.values(), reverse=True))
+        + f"; the clients' process: {client_cpu:.1f}"
     )
     print(f"{'request':<24} {'n':>5} {'p50 ms':>8} {'p95 ms':>8}")
     for kind, values in sorted(log.latency.items()):

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from geoservice.base.gpkg_sql import AuditRow, append_audit_rows
-from geoservice.base.workspace_gate import gate
+from geoservice.base.workspace_gate import audit_lock, gate
 
 __all__ = ["AuditBatch", "audit_batch", "log_row"]
 
@@ -97,12 +97,14 @@ def log_row(path: Path, row: AuditRow, timeout: float = 60.0) -> None:
     with the rows other threads of this process append meanwhile.
 
     The thread that writes a batch passes the process's
-    :class:`~geoservice.base.workspace_gate.Gate` (waiting for GDAL reads and SQL
-    transactions in flight) and waits up to ``timeout`` seconds for SQLite's write lock.
+    :class:`~geoservice.base.workspace_gate.Gate` (waiting for GDAL reads in flight),
+    holds :func:`~geoservice.base.workspace_gate.audit_lock` shared (waiting while an
+    import writes its copy back) and waits up to ``timeout`` seconds for SQLite's write
+    lock.
     """
 
     def write(rows: Sequence[AuditRow]) -> None:
-        with gate(path).writing():
+        with gate(path).writing(), audit_lock(path):
             append_audit_rows(path, rows, timeout=timeout)
 
     audit_batch(path).append(row, write)

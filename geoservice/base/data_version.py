@@ -4,8 +4,9 @@ Map pages (:mod:`geoservice.webmaps.cache`) and vector tiles (:mod:`geoservice.t
 kept or revalidated while the data version (:func:`data_version`) is unchanged. It changes
 whenever anything drawn can change:
 
-- the file was replaced (imports and analyses write a copy and ``os.replace`` it): the
-  inode, with the device;
+- the file was rewritten or replaced: imports and analyses write a copy and write it back
+  in one transaction, which raises the file's generation (``workspace_meta``); a file put
+  in its place by hand has another inode (with the device);
 - problems changed in place (workflow updates and problems added by hand, which bump
   ``version`` and ``updated_at`` or add a row): count, latest ``updated_at``, sum of
   ``version``;
@@ -34,7 +35,7 @@ from geoservice.base.workspace_gate import gate
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
 
-__all__ = ["data_version", "scope_of"]
+__all__ = ["data_version", "file_identity", "generation", "scope_of"]
 
 _READ_TIMEOUT = 5.0
 
@@ -63,6 +64,23 @@ def _query(con: sqlite3.Connection, tables: set[str], table: str, sql: str) -> t
     return tuple(con.execute(sql).fetchone())
 
 
+def file_identity(con: sqlite3.Connection, st: os.stat_result) -> tuple[int, int, int]:
+    """Which file ``con`` reads, and which write-back of it: device and inode (``st``, from
+    ``os.stat`` of the path) and the generation every write-back of an import's copy
+    raises (:func:`generation`)."""
+    return (st.st_dev, st.st_ino, generation(con))
+
+
+def generation(con: sqlite3.Connection) -> int:
+    """The ``generation`` row of ``workspace_meta``; 0 without it (a file never written
+    back)."""
+    try:
+        row = con.execute("SELECT value FROM workspace_meta WHERE key = 'generation'").fetchone()
+    except sqlite3.OperationalError:  # no register tables yet
+        return 0
+    return int(row[0]) if row else 0
+
+
 def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] | None:
     """A cheap fingerprint of everything a map of the workspace at ``path`` draws.
 
@@ -72,8 +90,8 @@ def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] |
     Returns
     -------
     tuple or None
-        ``(device, inode, <one tuple per query>)``; None when the file is missing or
-        cannot be read now (the caller then does not cache).
+        ``(device, inode, generation, <one tuple per query>)``; None when the file is
+        missing or cannot be read now (the caller then does not cache).
     """
     try:
         st = os.stat(path)
@@ -82,6 +100,8 @@ def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] |
             gate(Path(path)).sql(),
             contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con,
         ):
+            con.execute("BEGIN")  # one snapshot for every part
+            identity = file_identity(con, st)
             master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {str(r[0]) for r in master}
             parts = tuple(
@@ -91,7 +111,7 @@ def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] |
             )
     except (OSError, sqlite3.Error):
         return None
-    return (st.st_dev, st.st_ino, *parts)
+    return (*identity, *parts)
 
 
 def scope_of(principal: Principal | None) -> tuple[str | None, ...]:

@@ -133,12 +133,14 @@ def audit_row(at: str, actor: str, action: str, target: str, detail: Any) -> Aud
 def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> None:
     """Append audit-log rows in one short transaction, under SQLite's lock only.
 
-    An import writes a copy of the file and renames it over the original, copying over the
-    audit rows appended meanwhile while it holds SQLite's write lock on the original (see
-    :meth:`geoservice.base.workspace.Workspace.transaction`). The rows are therefore written
-    only once this connection holds the write lock and the path still names the file it
-    opened; when an import's rename came in between, they are written to the new file.
-    Waits up to ``timeout`` seconds for SQLite's lock.
+    An import writes a copy of the file and writes it back into the original, carrying over
+    the audit rows appended meanwhile (see
+    :meth:`geoservice.base.workspace.Workspace.transaction`); the caller holds
+    :func:`~geoservice.base.workspace_gate.audit_lock` so that none lands in between. The
+    rows are written only once this connection holds the write lock and the path still
+    names the file it opened; when the file was replaced in between (by hand, or a first
+    workspace renamed into place), they are written to the new file. Waits up to
+    ``timeout`` seconds for SQLite's lock.
     """
     while True:
         before = _identity(path)

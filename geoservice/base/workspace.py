@@ -14,19 +14,19 @@ metres). Beside them:
 
 There are three ways to write, all through :class:`Workspace`:
 
-- :meth:`Workspace.transaction`: layers are written into a copy of the file that replaces
-  the original only when complete (``os.replace`` is atomic), so an import killed half-way
-  leaves the workspace exactly as it was;
+- :meth:`Workspace.transaction`: layers are written into a copy of the file that is
+  written back into the original in one SQLite transaction only when complete, so an
+  import killed half-way leaves the workspace exactly as it was;
 - :meth:`Workspace.sql_transaction`: a small SQLite transaction on the file itself
-  (workflow changes, live complaints, users), all or nothing through SQLite's rollback
-  journal; it ensures the register tables, and the caller's tables, first;
+  (workflow changes, live complaints, users), all or nothing through SQLite's
+  write-ahead log; it ensures the register tables, and the caller's tables, first;
 - :meth:`Workspace.log`: one audit row on its own, for reads that are audited.
 
 The first two hold ``<workspace>.lock``, so one of them writes at a time; an audit row
 takes only SQLite's lock, and an import carries the rows appended during it into its copy.
 Reads never write (:meth:`Workspace.read_connection` for SQL). Within a process GDAL
 reads and writes of the file pass :mod:`geoservice.base.workspace_gate`. The file-level
-writes (register tables, frames, durable renames) are in
+writes (register tables, frames, the write-back) are in
 :mod:`geoservice.base.workspace_write`.
 """
 
@@ -59,15 +59,17 @@ from geoservice.base.errors import NotFoundError, WorkspaceError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit_row, connect_file
 from geoservice.base.workspace_coverage import village_counts
 from geoservice.base.workspace_file import check_workspace_file
-from geoservice.base.workspace_gate import file_lock, gate
+from geoservice.base.workspace_gate import audit_lock, file_lock, gate
 from geoservice.base.workspace_write import (
-    carry_audit,
     copy_database,
     ensure_tables,
-    fsync_dir,
     gpkg_safe,
     has_table,
+    install_new,
+    remove_copy,
+    use_wal,
     with_earlier_rejects,
+    write_back,
     write_frame,
 )
 from layers.schema import KINDS, Kind
@@ -248,15 +250,17 @@ class Workspace:
     def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
         """Hold ``<workspace>.lock``, waiting up to ``wait_seconds`` for another writer.
 
-        Within this process the holder also waits for GDAL reads to finish and keeps new
-        ones out until it is done (:class:`~geoservice.base.workspace_gate.Gate`). A thread
-        that holds it may take it again (a nested :meth:`sql_transaction`)."""
+        It keeps other writers out, not readers: the holder passes the gate
+        (:class:`~geoservice.base.workspace_gate.Gate`) for each connection or GDAL use of
+        its own, so it may read layers with GDAL between its SQL steps (the complaint
+        intake does). A thread that holds it may take it again (a nested
+        :meth:`sql_transaction`)."""
         key = os.path.realpath(self.path)
         held: set[str] = _HELD.__dict__.setdefault("paths", set())
         if key in held:
             yield
             return
-        with file_lock(self.path, wait_seconds), gate(self.path).writing():
+        with file_lock(self.path, wait_seconds):
             held.add(key)
             try:
                 yield
@@ -281,8 +285,10 @@ class Workspace:
         self.require()
         with (
             self.lock(wait_seconds),
+            gate(self.path).writing(),
             contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
         ):
+            use_wal(con)
             con.execute("BEGIN IMMEDIATE")
             try:
                 ensure_tables(con)
@@ -299,25 +305,28 @@ class Workspace:
 
         Rows the threads of this process append at the same time share one transaction
         (:mod:`geoservice.base.audit_batch`), under SQLite's write lock (waiting up to 60
-        s), not ``<workspace>.lock``; a running import carries the row into the file it
-        renames over the original.
+        s), not ``<workspace>.lock``; a running import carries the row into the copy it
+        writes back.
         """
         self.require()
         log_row(self.path, audit_row(now_iso(), actor, action, target, detail))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Path]:
-        """Yield a working copy of the workspace that replaces it on success.
+        """Yield a working copy of the workspace that is written back on success.
 
         Holds ``<workspace>.lock`` throughout (removing copies a killed writer left) and the
-        gate only while the original is copied and replaced; audit rows appended to the
-        original meanwhile are carried into the copy under SQLite's write lock on the
-        original, just before the rename. Refuses a path that is not a GeoPackage.
+        gate while the original is copied and written back. The write-back is one SQLite
+        transaction on the file itself (:func:`~geoservice.base.workspace_write.write_back`,
+        under :func:`~geoservice.base.workspace_gate.audit_lock` so that the audit rows
+        appended meanwhile are carried over and none is lost), so readers in other
+        processes are never left on a replaced file. A first workspace is renamed into
+        place. Refuses a path that is not a GeoPackage.
         """
         check_workspace_file(self.path)
         with file_lock(self.path):
             for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
-                stale.unlink(missing_ok=True)
+                remove_copy(stale)
             work = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.gpkg")
             since = 0
             if self.exists():
@@ -325,19 +334,17 @@ class Workspace:
                     since = copy_database(con, work)
             try:
                 yield work
-                with gate(self.path).writing(), contextlib.ExitStack() as stack:
-                    if self.exists():
-                        con = stack.enter_context(
-                            contextlib.closing(connect_file(self.path, isolation_level=None))
-                        )
-                        con.execute("BEGIN IMMEDIATE")  # held until after the rename
-                        carry_audit(con, work, since)
-                    with open(work, "rb") as fh:
-                        os.fsync(fh.fileno())
-                    os.replace(work, self.path)
-                    fsync_dir(self.path.parent)
+                if not self.exists():
+                    install_new(work, self.path)
+                    return
+                with (
+                    gate(self.path).writing(),
+                    audit_lock(self.path, exclusive=True),
+                    contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
+                ):
+                    write_back(work, con, since)
             finally:
-                work.unlink(missing_ok=True)
+                remove_copy(work)
 
     def write_layer(
         self,

@@ -1,8 +1,8 @@
 """The locks of a workspace file: ``<workspace>.lock`` and the GDAL/Python gate.
 
 :func:`file_lock` holds ``<workspace>.lock``, the lock imports and SQL transactions take
-so that one of them writes at a time (audit-row inserts take only SQLite's own lock).
-One gate per workspace file per process (:func:`gate`) keeps GDAL's use of the file apart
+so that one of them writes at a time; audit-row inserts take only SQLite's own lock and
+:func:`audit_lock` shared, which an import's write-back takes exclusive. One gate per workspace file per process (:func:`gate`) keeps GDAL's use of the file apart
 from Python's connections; why it is needed is in :class:`Gate`.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from geoservice.base.errors import ConflictError, message
 
-__all__ = ["Gate", "file_lock", "gate"]
+__all__ = ["Gate", "audit_lock", "file_lock", "gate"]
 
 
 class Gate:
@@ -27,11 +27,13 @@ class Gate:
     GDAL (through pyogrio) links its own copy of SQLite, and POSIX file locks belong to the
     process, not to the connection, so neither copy sees the other's locks, and closing a
     file handle drops every lock the process holds on the file, the other copy's included.
-    A GDAL read closing the file while a Python connection of another thread is in a
-    transaction on it would drop that transaction's lock: the other worker process could
-    then commit under a Python read (which fails with "database disk image is malformed",
-    or reads a mix of two states), or take a Python write's live journal for a crashed
-    writer's. Within a process the gate therefore lets either kind in at a time:
+    The workspace is in WAL mode, where this is worse: a GDAL close that finds no other
+    process on the file takes itself for the last connection, checkpoints and deletes the
+    ``-wal`` and ``-shm`` files under the Python connections of this process, whose next
+    statement then fails ("disk I/O error") or commits into the deleted log. With the
+    rollback journal the dropped locks let the other worker commit under a Python read
+    ("database disk image is malformed"). Within a process the gate therefore lets either
+    kind in at a time, for as long as its connections are open:
 
     - :meth:`reading`: GDAL reads (and GDAL's rare writes of the live file), shared with
       one another;
@@ -39,12 +41,10 @@ class Gate:
       one another (SQLite's own locks order Python's connections, as between processes).
 
     When one kind waits for the other, the other lets no newcomer in until it has drained
-    (phase-fair: neither kind starves). Nested use of the same kind in one thread passes.
-    The holder of ``<workspace>.lock`` may read with GDAL inside its own Python use (the
-    complaint intake refreshes its layers so): it waits until it is the only Python user,
-    with no connection of its own in a transaction. Any other use of one kind inside a
-    thread's own use of the other is refused with RuntimeError (its close would drop that
-    thread's locks): finish the GDAL read before opening a connection, or the reverse.
+    (phase-fair: neither kind starves). Nested use of the same kind in one thread passes;
+    use of one kind inside the same thread's use of the other is refused with RuntimeError
+    (it could only deadlock or, were it let in, close the file under the other): finish
+    the GDAL read before opening a connection, or the reverse.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -66,14 +66,10 @@ class Gate:
     def _use(self, kind: str) -> Iterator[None]:
         other = _OTHER[kind]
         if self._depth(other):
-            if kind == "gdal" and self._holds_file_lock():
-                with self._alone():
-                    yield
-                return
             raise RuntimeError(
                 f"{_NAMES[kind]} of {self._path} inside this thread's own {_NAMES[other]} "
-                "of it: the GDAL side's close would drop the Python side's locks; finish one "
-                "before starting the other"
+                "of it: the GDAL side's close would drop the Python side's locks and delete "
+                "its write-ahead log; finish one before starting the other"
             )
         outermost = not self._depth(kind)
         if outermost:
@@ -98,30 +94,6 @@ class Gate:
                     if not self._active[kind]:
                         self._turn = other if self._waiting[other] else None
                     self._cond.notify_all()  # also for a thread waiting to be alone
-
-    def _holds_file_lock(self) -> bool:
-        held: set[str] = _LOCK_HOLDER.__dict__.get("paths", set())
-        return self._path is not None and os.path.realpath(self._path) in held
-
-    @contextlib.contextmanager
-    def _alone(self) -> Iterator[None]:
-        """A GDAL read by the holder of ``<workspace>.lock`` inside its own Python use:
-        it waits until the other threads' Python connections have closed, letting none
-        in, and holds both sides meanwhile. Only the holder of the file lock may, so two
-        threads never wait for each other this way."""
-        with self._cond:
-            self._turn = "gdal"  # no newcomer of the Python side
-            self._cond.wait_for(lambda: self._active["python"] == 1)
-            self._active["gdal"] += 1
-        self._local.gdal = self._depth("gdal") + 1
-        try:
-            yield
-        finally:
-            self._local.gdal = self._depth("gdal") - 1
-            with self._cond:
-                self._active["gdal"] -= 1
-                self._turn = "python" if self._waiting["python"] else None
-                self._cond.notify_all()
 
     def reading(self) -> contextlib.AbstractContextManager[None]:
         """The GDAL side: a GDAL read (or write) of the live file."""
@@ -155,8 +127,7 @@ def gate(path: Path) -> Gate:
 
 
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
-_LOCK_HOLDER = threading.local()  # realpaths whose <path>.lock this thread holds
-_POLL_SECONDS = 0.005
+_POLL_SECONDS = 0.001  # one thread per process polls; a wake-up costs microseconds
 
 
 def _thread_lock(path: Path) -> threading.Lock:
@@ -189,14 +160,27 @@ def file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
                     if time.monotonic() >= deadline:
                         raise _locked(path) from exc
                     time.sleep(_POLL_SECONDS)
-            held: set[str] = _LOCK_HOLDER.__dict__.setdefault("paths", set())
-            held.add(os.path.realpath(path))
-            try:
-                yield
-            finally:
-                held.discard(os.path.realpath(path))
+            yield
     finally:
         mine.release()
+
+
+@contextlib.contextmanager
+def audit_lock(path: Path, exclusive: bool = False) -> Iterator[None]:
+    """Hold ``<path>.audit.lock``: shared by every audit-row append, exclusive while an
+    import writes its working copy back into the file.
+
+    An import copies the workspace, writes the copy for minutes, then carries over the
+    audit rows appended to the original meanwhile and writes the copy back in one SQLite
+    transaction. No row may land between the carry and the write-back, or it would be
+    overwritten; appends take no ``<workspace>.lock`` (an import holds it throughout), so
+    they take this lock shared and the write-back takes it exclusive (seconds). ``flock``
+    locks belong to the open file, so threads of one process exclude each other too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".audit.lock"), "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield  # closing the file releases the lock
 
 
 def _locked(path: Path) -> ConflictError:

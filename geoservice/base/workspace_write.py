@@ -6,8 +6,10 @@
 :func:`write_frame` writes a layer or a plain table (after :func:`gpkg_safe` renames a
 reserved ``fid`` column); :func:`with_earlier_rejects` keeps the rejects of earlier
 appending imports; :func:`fsync_dir` makes a rename into a folder durable;
-:func:`copy_database` and :func:`carry_audit` make an import's working copy and bring over
-the audit rows the original gained meanwhile. These work on a file path or an open
+:func:`copy_database` makes an import's working copy, :func:`write_back` writes it back
+into the original in one transaction (with the audit rows the original gained meanwhile,
+:func:`carry_audit`) and :func:`install_new` puts a first workspace file in place;
+:func:`use_wal` puts a file in WAL mode. These work on a file path or an open
 connection and take no locks: the caller (a :class:`geoservice.base.workspace.Workspace`
 transaction) holds them.
 """
@@ -24,6 +26,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geoservice.base.data_version import generation
+
 __all__ = [
     "carry_audit",
     "copy_database",
@@ -32,7 +36,11 @@ __all__ = [
     "fsync_dir",
     "gpkg_safe",
     "has_table",
+    "install_new",
+    "remove_copy",
+    "use_wal",
     "with_earlier_rejects",
+    "write_back",
     "write_frame",
 ]
 
@@ -167,3 +175,73 @@ def carry_audit(src: sqlite3.Connection, work: Path, since: int) -> int:
                 rows,
             )
     return len(rows)
+
+
+def use_wal(con: sqlite3.Connection) -> bool:
+    """Put the file behind ``con`` (outside a transaction) in WAL mode; whether it is.
+
+    In WAL mode readers never wait for a writer nor a writer for readers, and a commit
+    appends to the log instead of writing a rollback journal. The mode is stored in the
+    file. Switching needs every other connection out of the file for a moment; when one
+    stays (past the connection's busy timeout) the file keeps its mode and the next write
+    tries again.
+    """
+    if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return True
+    try:
+        return str(con.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower() == "wal"
+    except sqlite3.OperationalError:  # another connection is in the file
+        return False
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-journal")]
+
+
+def remove_copy(work: Path) -> None:
+    """Delete a working copy and the log files SQLite may have left beside it."""
+    for item in (work, *_sidecars(work)):
+        item.unlink(missing_ok=True)
+
+
+def install_new(work: Path, path: Path) -> None:
+    """Make the finished working copy ``work`` the workspace ``path``, which does not
+    exist yet: in WAL mode, flushed, renamed, the rename flushed. Log files a deleted
+    workspace of the same name left beside it are removed first (SQLite would replay a
+    stale ``-wal`` into the new file)."""
+    with contextlib.closing(sqlite3.connect(work, isolation_level=None)) as con:
+        use_wal(con)
+    for stale in _sidecars(path):
+        stale.unlink(missing_ok=True)
+    with open(work, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(work, path)
+    fsync_dir(path.parent)
+
+
+def write_back(work: Path, live: sqlite3.Connection, since: int) -> int:
+    """Write the working copy ``work`` back into the workspace behind ``live``, in one
+    transaction; the number of audit rows carried over.
+
+    The audit rows ``live`` gained after id ``since`` are appended to the copy first, then
+    SQLite's backup API copies every page of the copy into the file in one step: readers
+    in the file keep the state they began with and see the new one once it is committed,
+    and a writer killed half-way leaves the file as it was (the transaction is rolled
+    back). The caller excludes audit appends meanwhile
+    (:func:`geoservice.base.workspace_gate.audit_lock`). The file is put in WAL mode
+    first, and the copy's ``generation`` row of ``workspace_meta`` is the file's plus one,
+    so that caches keyed on the file
+    (:func:`~geoservice.base.data_version.file_identity`) see the change.
+    """
+    use_wal(live)
+    carried = carry_audit(live, work, since)
+    with contextlib.closing(sqlite3.connect(work)) as src:
+        with src:
+            ensure_tables(src)
+            src.execute(
+                "INSERT OR REPLACE INTO workspace_meta (key, value) VALUES ('generation', ?)",
+                (str(generation(live) + 1),),
+            )
+        src.backup(live)
+    return carried
+

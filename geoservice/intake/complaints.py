@@ -58,6 +58,7 @@ from geoservice.base.workspace import (
     Workspace,
     now_iso,
 )
+from geoservice.base.workspace_gate import gate
 from geoservice.intake.checks import (
     check_datum,
     check_place,
@@ -146,19 +147,15 @@ class ComplaintIntake:
         ones."""
         self.rules()
         self.ws.require()
-        with (
-            self._mutex,
-            self.ws.lock(wait_seconds=LOCK_WAIT_SECONDS),
-            self.ws.read_connection() as con,
-        ):
-            self.warm.refresh(con)
+        with self._mutex, self.ws.lock(wait_seconds=LOCK_WAIT_SECONDS):
+            self.warm.refresh()
             if self.warm.complaint_top is not None:
-                self.warm.next_number(con, f"TS-{date.today():%Y%m%d}-")
+                with self.ws.read_connection() as con:
+                    self.warm.next_number(con, f"TS-{date.today():%Y%m%d}-")
 
     def _refresh(self) -> None:
         """Bring what is held in line with the file (the caller holds the workspace lock)."""
-        with self.ws.read_connection() as con:
-            self.warm.refresh(con)
+        self.warm.refresh()
 
     # --- submission -------------------------------------------------------------------
 
@@ -382,9 +379,10 @@ class ComplaintIntake:
             return
         frame = empty_layer("complaints", self.warm.crs)
         frame["received_at"] = pd.Series(dtype="datetime64[ms]")
-        pyogrio.write_dataframe(
-            frame, self.ws.path, layer="complaints", driver="GPKG", geometry_type="Point"
-        )
+        with gate(self.ws.path).reading():  # GDAL writes the live file: no connection open
+            pyogrio.write_dataframe(
+                frame, self.ws.path, layer="complaints", driver="GPKG", geometry_type="Point"
+            )
         entry = CatalogEntry(
             "complaints", "", DEFAULT_OWNER["complaints"], DEFAULT_CLASSIFICATION["complaints"],
             "在线受理 web intake", None, None, None, 0, 0, by, now_iso(), "append",

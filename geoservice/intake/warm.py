@@ -21,8 +21,9 @@ compares a small version of what it holds, from the signals every writer leaves 
 ones :func:`geoservice.base.data_version.data_version` uses for maps and tiles, without
 its full-table counts):
 
-- the file's device and inode: imports and analyses write a copy and ``os.replace`` it,
-  so any of them (in this process or another) rebuilds everything once;
+- the file's identity (:func:`~geoservice.base.data_version.file_identity`): imports and
+  analyses write a copy and write it back, which raises the file's generation, so any
+  of them (in this process or another) rebuilds everything once;
 - ``gpkg_contents.last_change`` of ``parcels`` and ``villages``: a layer rewritten in
   place rebuilds everything;
 - the largest ``fid`` of ``complaints`` and of ``parcel_risk`` (an ``O(log n)`` look-up):
@@ -49,6 +50,7 @@ from numpy.typing import NDArray
 from rtree import index as rtree_index
 
 from geoservice.analysis.run import empty_layer
+from geoservice.base.data_version import file_identity
 from geoservice.base.errors import NotFoundError, message
 from geoservice.base.villages import read_villages
 from geoservice.base.workspace import Workspace
@@ -142,69 +144,107 @@ class WarmLayers:
     # --- the version of what is held --------------------------------------------------
 
     def _version(self, con: sqlite3.Connection) -> tuple[Any, ...]:
-        """(device, inode, layers present, last change of parcels and villages)."""
-        st = os.stat(self.ws.path)
+        """(device, inode, generation, layers present, last change of parcels and
+        villages)."""
+        identity = file_identity(con, os.stat(self.ws.path))
         marks = ",".join("?" * len(_LAYERS))
         sql = f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({marks})"
         present = frozenset(str(r[0]) for r in con.execute(sql, _LAYERS))
         sql = "SELECT table_name, last_change FROM gpkg_contents WHERE table_name IN (?, ?)"
         changes = sorted(con.execute(sql, ("parcels", "villages")).fetchall())
-        return (st.st_dev, st.st_ino, present, tuple(changes))
+        return (*identity, present, tuple(changes))
 
-    def refresh(self, con: sqlite3.Connection) -> None:
-        """Bring what is held in line with the file (the caller holds the workspace lock)."""
-        version = self._version(con)
-        if self.version is None or version[:2] != self.version[:2]:
-            self.build(con, version)
-            return
-        if version[3] != self.version[3] or "parcels" not in version[2]:
-            self.build(con, version)
-            return
-        if version[2] != self.version[2]:
-            if version[2] ^ self.version[2] != {"complaints"}:
-                self.build(con, version)
+    def refresh(self) -> None:
+        """Bring what is held in line with the file (the caller holds the workspace lock,
+        so nothing but audit rows changes meanwhile).
+
+        Layers are read with GDAL between two read connections, never inside one (see
+        :class:`~geoservice.base.workspace_gate.Gate`)."""
+        with self.ws.read_connection() as con:
+            version = self._version(con)
+            todo = self._todo(con, version)
+            if todo is None:
+                self._catch_up(con, version)
                 return
-            self._build_complaints(con, "complaints" in version[2])  # created in place
-            self.builds += 1
-        elif self.complaint_top is not None:
+        layers = self._read(todo, version[3])
+        with self.ws.read_connection() as con:
+            self._take(con, todo, layers, version)
+
+    def _todo(self, con: sqlite3.Connection, version: tuple[Any, ...]) -> str | None:
+        """What must be read again: ``all``, ``complaints``, or None (rows appended at
+        most)."""
+        old = self.version
+        if old is None or version[:3] != old[:3] or version[4] != old[4]:
+            return "all"
+        if "parcels" not in version[3]:
+            return "all"
+        if version[3] != old[3]:
+            return "complaints" if version[3] ^ old[3] == {"complaints"} else "all"
+        if self.complaint_top is not None and self._complaints_removed(con):
+            return "complaints"
+        return None
+
+    def _catch_up(self, con: sqlite3.Connection, version: tuple[Any, ...]) -> None:
+        if self.complaint_top is not None:
             self._catch_up_complaints(con)
         if self.risk_top is not None:
             self._catch_up_risk(con)
         self.version = version
 
-    def build(self, con: sqlite3.Connection, version: tuple[Any, ...]) -> None:
-        """Read the parcels, villages, complaint points and ``parcel_risk`` row index."""
-        present = version[2]
-        if "parcels" not in present:
-            path = self.ws.path
-            raise NotFoundError(
-                message(
-                    "intake.no_parcels",
-                    f"工作空间 {path} 中还没有森林湿地小班（parcels）图层，无法定位举报；"
-                    "请先导入小班数据：geoservice import parcels 小班.shp。",
-                    f"Workspace {path} has no parcels layer, so complaints cannot be located; "
-                    "import the sub-compartments first: geoservice import parcels FILE.",
+    def _read(self, todo: str, present: frozenset[str]) -> dict[str, Any]:
+        """The layers ``todo`` needs, read with GDAL (no connection open)."""
+        layers: dict[str, Any] = {"complaints": None, "villages": None}
+        if todo == "all":
+            if "parcels" not in present:
+                path = self.ws.path
+                raise NotFoundError(
+                    message(
+                        "intake.no_parcels",
+                        f"工作空间 {path} 中还没有森林湿地小班（parcels）图层，无法定位举报；"
+                        "请先导入小班数据：geoservice import parcels 小班.shp。",
+                        f"Workspace {path} has no parcels layer, so complaints cannot be "
+                        "located; import the sub-compartments first: "
+                        "geoservice import parcels FILE.",
+                    )
                 )
+            fields = set(self.ws.info("parcels")["fields"])
+            columns = [c for c in PARCEL_ATTRS if c in fields]
+            layers["parcels"] = parcels = self.ws.read("parcels", columns=columns)
+            layers["crs"] = self.ws.crs() or parcels.crs
+            if "villages" in present:
+                columns = ["village_code", "village_name"]
+                layers["villages"] = self.ws.read("villages", columns=columns)
+        if "complaints" in present:
+            layers["complaints"] = self.ws.read(
+                "complaints", use_arrow=False, columns=[], fid_as_index=True
             )
-        fields = set(self.ws.info("parcels")["fields"])
-        parcels = self.ws.read("parcels", columns=[c for c in PARCEL_ATTRS if c in fields])
-        self.crs = self.ws.crs() or parcels.crs
-        self.to_ws = pyproj.Transformer.from_crs(4490, self.crs, always_xy=True)
-        self.empty = (empty_layer("patches", self.crs), empty_layer("problems", self.crs))
-        self.geoms = np.asarray(parcels.geometry.array, dtype=object)
-        self.attrs = pd.DataFrame(parcels.drop(columns=parcels.geometry.name))
-        self.parcels = bulk_index(self.geoms)
-        self._build_villages("villages" in present)
-        self._build_complaints(con, "complaints" in present)
-        self._build_risk(con, "parcel_risk" in present)
+        return layers
+
+    def _take(
+        self, con: sqlite3.Connection, todo: str, layers: dict[str, Any], version: tuple[Any, ...]
+    ) -> None:
+        """Hold the layers read, with what ``con`` gives of the rows (complaint numbers,
+        ``parcel_risk`` rows)."""
+        if todo == "all":
+            parcels = layers["parcels"]
+            self.crs = layers["crs"]
+            self.to_ws = pyproj.Transformer.from_crs(4490, self.crs, always_xy=True)
+            self.empty = (empty_layer("patches", self.crs), empty_layer("problems", self.crs))
+            self.geoms = np.asarray(parcels.geometry.array, dtype=object)
+            self.attrs = pd.DataFrame(parcels.drop(columns=parcels.geometry.name))
+            self.parcels = bulk_index(self.geoms)
+            self._take_villages(layers["villages"])
+            self._build_risk(con, "parcel_risk" in version[3])
+        elif self.risk_top is not None:
+            self._catch_up_risk(con)
+        self._take_complaints(con, layers["complaints"])
         self.version = version
         self.builds += 1
 
-    def _build_villages(self, present: bool) -> None:
+    def _take_villages(self, v: gpd.GeoDataFrame | None) -> None:
         self.villages, self.village_table = (np.empty(0, object),) * 3, None
-        if not present:
+        if v is None:
             return
-        v = self.ws.read("villages", columns=["village_code", "village_name"])
         geoms = np.asarray(v.geometry.array, dtype=object)
         shapely.prepare(geoms)
         codes, names = (v[c].astype(object).to_numpy() for c in ("village_code", "village_name"))
@@ -212,11 +252,10 @@ class WarmLayers:
         table = pd.DataFrame(v[["village_code", "village_name"]])
         self.village_table = table.astype({"village_code": "string", "village_name": "string"})
 
-    def _build_complaints(self, con: sqlite3.Connection, present: bool) -> None:
+    def _take_complaints(self, con: sqlite3.Connection, frame: gpd.GeoDataFrame | None) -> None:
         self.complaints, self.complaint_top, self.day_numbers = rtree_index.Index(), None, {}
-        if not present:
+        if frame is None:
             return
-        frame = self.ws.read("complaints", use_arrow=False, columns=[], fid_as_index=True)
         geoms = np.asarray(frame.geometry.array, dtype=object)
         self.complaints = bulk_index(geoms, frame.index.to_numpy())
         self.complaint_top = self._complaint_head(con)
@@ -239,17 +278,21 @@ class WarmLayers:
         row = con.execute("SELECT complaint_id FROM complaints WHERE fid = ?", (top,)).fetchone()
         return top, (row[0] if row else None)
 
+    def _complaints_removed(self, con: sqlite3.Connection) -> bool:
+        """Whether rows were removed in place: the largest ``fid`` is below the one known,
+        or holds another complaint."""
+        assert self.complaint_top is not None
+        top, known_id = self.complaint_top
+        head = self._complaint_head(con)
+        row = con.execute("SELECT complaint_id FROM complaints WHERE fid = ?", (top,)).fetchone()
+        return head[0] < top or (row[0] if row else None) != known_id
+
     def _catch_up_complaints(self, con: sqlite3.Connection) -> None:
         assert self.complaint_top is not None
         head = self._complaint_head(con)
         if head == self.complaint_top:
             return
-        top, known_id = self.complaint_top
-        row = con.execute("SELECT complaint_id FROM complaints WHERE fid = ?", (top,)).fetchone()
-        if head[0] < top or (row[0] if row else None) != known_id:
-            self._build_complaints(con, True)  # rows were removed in place
-            self.builds += 1
-            return
+        top = self.complaint_top[0]
         geom, _ = geometry_column(con, "complaints")
         new = con.execute(
             f'SELECT fid, complaint_id, ST_MinX("{geom}"), ST_MinY("{geom}") FROM complaints '
@@ -303,7 +346,8 @@ class WarmLayers:
 
     def layer_created(self, con: sqlite3.Connection) -> None:
         """Take in the empty complaints layer this process has just created."""
-        self._build_complaints(con, True)
+        self.complaints, self.day_numbers = rtree_index.Index(), {}
+        self.complaint_top = self._complaint_head(con)
         self.version = self._version(con)
 
     # --- what requests use -------------------------------------------------------------

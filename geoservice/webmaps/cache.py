@@ -9,8 +9,8 @@ pages) and reused while none of them changes.
 The key holds the data version (:func:`~geoservice.base.data_version.data_version`,
 shared with the vector tiles) without its problems and complaints parts:
 
-- the file was replaced (imports and analyses write a copy and ``os.replace`` it): the
-  inode, with the device;
+- the file was rewritten (imports and analyses write a copy and write it back, raising
+  its generation) or replaced by hand (another inode);
 - layers written in place (live complaint intake updates ``parcel_risk`` and
   ``complaints`` and stamps ``gpkg_contents.last_change``; a first complaint creates the
   layer): the latest ``last_change``;

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from geoservice.base.data_version import file_identity
+
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
     from geoservice.base.workspace import Workspace
@@ -269,12 +271,14 @@ def _encode_targets(ws: Workspace, lang: Lang) -> _Targets | None:
 
 
 def targets_version(ws: Workspace) -> tuple[Any, ...] | None:
-    """What the targets part shows can change with: the file (device, inode), the
+    """What the targets part shows can change with: the file (device, inode, generation:
+    :func:`~geoservice.base.data_version.file_identity`), the
     ``targets`` row of ``gpkg_contents`` and the ``target_state`` table (count, sum of
     ``version``, latest ``updated_at``); None when it cannot be read now."""
     try:
         st = os.stat(ws.path)
         with ws.read_connection() as con:
+            identity = file_identity(con, st)
             tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master")}
             contents = con.execute(
                 "SELECT last_change FROM gpkg_contents WHERE table_name = 'targets'"
@@ -285,7 +289,7 @@ def targets_version(ws: Workspace) -> tuple[Any, ...] | None:
                 register = tuple(con.execute(sql).fetchone())
     except (OSError, sqlite3.Error):
         return None
-    return (st.st_dev, st.st_ino, tuple(tuple(r) for r in contents), register)
+    return (*identity, tuple(tuple(r) for r in contents), register)
 
 
 def _names(values: pd.Series, code: str) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Stable target ids across re-analyses: matching parcel sets and the lineage."""
 
+import contextlib
 import shutil
 import sqlite3
 from pathlib import Path
@@ -130,7 +131,7 @@ def test_reanalysis_a_month_later_keeps_ids_of_targets_sharing_parcels(
     # a later target that shares parcels with an earlier one carries an earlier id
     for new_id, olds in shared.groupby("target_id_new")["target_id_old"]:
         assert new_id in set(olds) or new_id not in set(before["target_id"])
-    with sqlite3.connect(path) as con:
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
         lineage = pd.read_sql_query("SELECT old_id, new_id, how, run FROM target_lineage", con)
         states = pd.read_sql_query("SELECT target_id, state, in_layer FROM target_state", con)
     kept = lineage[lineage["how"] == "kept"]
@@ -162,7 +163,7 @@ def test_merge_then_split_records_lineage_and_keeps_the_ids(town: Path, tmp_path
     assert len(holding) and set(holding["target_id"]) <= set(before["target_id"])
     analyze(Workspace(path), as_of=day, rules=load_rules(), actor="test")
     again = _layer(path)
-    with sqlite3.connect(path) as con:
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
         lineage = pd.read_sql_query("SELECT old_id, new_id, how, run FROM target_lineage", con)
     runs = sorted(lineage["run"].unique())
     assert "merged" in set(lineage.loc[lineage["run"] == runs[-2], "how"])
@@ -171,7 +172,7 @@ def test_merge_then_split_records_lineage_and_keeps_the_ids(town: Path, tmp_path
     assert set(again["target_id"]) == set(before["target_id"])
     assert "resolved" in set(lineage.loc[lineage["run"] == runs[-1], "how"])
     back = set(again["target_id"]) - set(merged["target_id"])
-    with sqlite3.connect(path) as con:
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
         notes = pd.read_sql_query("SELECT target_id, note FROM target_history", con)
     assert back and back <= set(notes.loc[notes["note"] == "[split again]", "target_id"])
 

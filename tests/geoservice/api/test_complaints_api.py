@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -149,7 +150,7 @@ def test_a_department_may_not_read_the_restricted_layer_whatever_the_id(town, co
 
 def test_a_department_reads_complaints_once_the_layer_is_internal(town, here):
     cid = post(town, "office", text="砍树", reporter_phone="13800135678", **here).json()
-    with sqlite3.connect(town.path) as con:
+    with contextlib.closing(sqlite3.connect(town.path)) as con, con:
         con.execute(
             "UPDATE layer_catalog SET classification = 'internal' WHERE layer = 'complaints'"
         )

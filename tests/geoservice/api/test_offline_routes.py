@@ -3,6 +3,8 @@ URLs a phone keeps, and the fresh form token a queued report is sent with."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from geoservice.api.csrf import token_for
@@ -142,7 +144,7 @@ def test_offline_list_is_audited(town_module):
     town_module.get("/app/offline.json", "village")
     import sqlite3
 
-    with sqlite3.connect(town_module.path) as con:
+    with contextlib.closing(sqlite3.connect(town_module.path)) as con, con:
         rows = con.execute("SELECT action FROM audit_log WHERE action = 'page.offline'")
         assert rows.fetchall()
 

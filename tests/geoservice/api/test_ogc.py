@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -123,7 +124,7 @@ def test_titles_follow_the_language_asked_for(town):
 def test_a_layer_that_is_restricted_in_any_catalog_row_is_hidden_from_departments(town):
     import sqlite3
 
-    with sqlite3.connect(town.path) as con:
+    with contextlib.closing(sqlite3.connect(town.path)) as con, con:
         con.execute("UPDATE layer_catalog SET classification = 'restricted' WHERE part = 'wetland'")
     ids = [c["id"] for c in town.get("/ogc/collections", "department").json()["collections"]]
     assert "parcels" not in ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -244,7 +245,7 @@ def _expired_token(reader) -> str:  # type: ignore[no-untyped-def]
     user, token = add_user(
         reader.ws, role="village", name="过期", by="test", village=VILLAGE, expires_days=1
     )
-    with sqlite3.connect(reader.path) as con:
+    with contextlib.closing(sqlite3.connect(reader.path)) as con, con:
         con.execute(
             "UPDATE service_users SET expires_at = '2000-01-01T00:00:00+00:00' WHERE user_id = ?",
             (user.user_id,),

@@ -4,6 +4,7 @@ filterable like the layer's columns, and GDAL and QGIS read it from a live serve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -66,7 +67,7 @@ def test_roles_that_may_not_read_the_patches_do_not_see_the_collection(town, who
 
 
 def test_a_public_patches_layer_gives_a_viewer_the_layer_without_the_workflow(town):
-    with sqlite3.connect(town.path) as con:
+    with contextlib.closing(sqlite3.connect(town.path)) as con, con:
         con.execute("UPDATE layer_catalog SET classification = 'public' WHERE layer = 'patches'")
     props = _items(town, "viewer")["features"][0]["properties"]
     assert "patch_id" in props

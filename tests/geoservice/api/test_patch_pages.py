@@ -3,6 +3,7 @@ form with its version check, photos, and the patches on each person's task list.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import sqlite3
@@ -236,7 +237,7 @@ def test_a_photo_of_a_patch_is_served_only_in_scope(pages):
 def test_the_verification_is_audited(pages):
     patch = _one(pages, state="interpreted")
     _post(pages, FORESTRY, patch, to="dispatched")
-    with sqlite3.connect(pages.path) as con:
+    with contextlib.closing(sqlite3.connect(pages.path)) as con, con:
         actions = {r[0] for r in con.execute("SELECT action FROM audit_log")}
     assert {"page.patch.act", "patch.update"} <= actions
 

@@ -3,6 +3,7 @@ interpretation to 销号 with If-Match, 412 and 428, who may change a patch, pho
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sqlite3
 
@@ -174,7 +175,7 @@ def test_a_problem_opened_for_a_patch_names_it(town):
 @pytest.mark.slow
 def test_an_analysis_run_links_patches_again_without_new_problems(town):
     # a workspace analysed before patch states were kept: no patch tables at all
-    with sqlite3.connect(town.path) as con:
+    with contextlib.closing(sqlite3.connect(town.path)) as con, con:
         con.execute("DROP TABLE patch_state")
         con.execute("DROP TABLE patch_history")
         con.execute(

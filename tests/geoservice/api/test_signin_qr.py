@@ -3,6 +3,7 @@ audit log or the server's log."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 
@@ -12,7 +13,7 @@ BASE = "http://testserver"
 
 
 def _audit_text(town) -> str:  # type: ignore[no-untyped-def]
-    with sqlite3.connect(town.path) as con:
+    with contextlib.closing(sqlite3.connect(town.path)) as con, con:
         rows = con.execute("SELECT * FROM audit_log").fetchall()
     return "\n".join(map(str, rows))
 

@@ -1,5 +1,6 @@
 """The workspace: import into a GeoPackage, register, audit, modes, CRS, locking."""
 
+import contextlib
 import fcntl
 import json
 import sqlite3
@@ -151,7 +152,7 @@ def test_workspace_is_a_valid_geopackage_gdal_lists(ws, tmp_path):
     import_file(ws, write_shp(xiaoban(), tmp_path / "xb.shp"), "parcels", actor="a")
     names = {str(n) for n, _ in pyogrio.list_layers(ws.path)}
     assert {"parcels", "layer_catalog", "audit_log", "rejects_parcels"} <= names
-    with sqlite3.connect(ws.path) as con:
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert con.execute("PRAGMA application_id").fetchone() == (0x47504B47,)
     catalog = pyogrio.read_dataframe(ws.path, layer="layer_catalog")

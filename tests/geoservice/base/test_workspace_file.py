@@ -33,7 +33,7 @@ def _zip_of_a_shapefile(path):
 
 
 def _sqlite_of_another_program(path):
-    with sqlite3.connect(path) as con:
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
         con.execute("CREATE TABLE notes (id INTEGER, text TEXT)")
 
 

@@ -43,7 +43,7 @@ def test_reads_of_a_layer_without_workflow_columns_leave_the_file_untouched(tmp_
     assert (row["status"], row["version"], row["updated_by"]) == ("reported", 2, "alice")
     assert len(history(ws, "P-2")) == 1 and campaigns(ws).empty
     assert _digest(ws.path) == before
-    with sqlite3.connect(ws.path) as con:
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
         columns = {r[1] for r in con.execute("PRAGMA table_info(problems)")}
     assert "version" not in columns
 

@@ -1,9 +1,11 @@
 """The geoservice command line, run as a user runs it (a real subprocess)."""
 
+import contextlib
 import hashlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -94,25 +96,30 @@ def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-# Runs the command line in a child process that stops for good just before the finished copy
-# replaces the workspace (it announces that by creating the marker file), so the test can kill
-# it at exactly that point instead of racing the import's progress.
+# Runs the command line in a child process that stops for good half-way through writing the
+# finished copy back into the workspace: SQLite's backup is made to copy one page per step
+# (the destination's write transaction stays open across the steps until the last) and the
+# progress callback announces the half-way point by creating the marker file, so the test
+# can kill it inside the write-back's transaction instead of racing the import's progress.
 _HELD_IMPORT = """
-import os, sys, time
+import sqlite3, sys, time
 from pathlib import Path
 
 workspace, marker = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
-real_replace = os.replace
 
 
-def held_replace(src, dst):
-    if Path(dst).resolve() == workspace:
-        marker.touch()
-        time.sleep(600)
-    return real_replace(src, dst)
+class Held(sqlite3.Connection):
+    def backup(self, target, **kw):
+        def progress(status, remaining, total):
+            if remaining <= total // 2:
+                marker.touch()
+                time.sleep(600)
+
+        return super().backup(target, pages=1, progress=progress)
 
 
-os.replace = held_replace
+real_connect = sqlite3.connect
+sqlite3.connect = lambda *a, **kw: real_connect(*a, **{"factory": Held, **kw})
 from geoservice.cli.app import main
 
 sys.argv = ["geoservice", *sys.argv[3:]]
@@ -126,7 +133,7 @@ def test_import_killed_half_way_leaves_the_workspace_as_it_was(tmp_path):
     assert first.returncode == 0, first.stderr
     before = _sha(ws)
     more = write_shp(xiaoban(LIN_BAN=["0013"] * 3), tmp_path / "more" / "more.shp")
-    marker = tmp_path / "about-to-replace"
+    marker = tmp_path / "half-way-back"
     env = {**os.environ, "GEOSERVICE_USER": "tester"}
     args = ["import", "parcels", str(more), "-w", str(ws), "--mode", "append"]
     proc = subprocess.Popen(
@@ -141,9 +148,13 @@ def test_import_killed_half_way_leaves_the_workspace_as_it_was(tmp_path):
     reached = marker.exists()
     proc.send_signal(signal.SIGKILL)
     _out, err = proc.communicate()
-    assert reached, f"the import never reached the replace step: {err.decode()[-2000:]}"
-    assert _sha(ws) == before
-    assert list(tmp_path.glob(".ws.gpkg.*.tmp.gpkg"))  # the finished copy never replaced it
+    assert reached, f"the import never reached its write-back: {err.decode()[-2000:]}"
+    assert _sha(ws) == before  # the pages written went to the log, uncommitted
+    assert (tmp_path / "ws.gpkg-wal").exists()
+    assert len(gpd.read_file(ws, layer="parcels")) == 3  # the log's open transaction is void
+    with contextlib.closing(sqlite3.connect(ws)) as con, con:
+        assert con.execute("PRAGMA quick_check").fetchone() == ("ok",)
+    assert list(tmp_path.glob(".ws.gpkg.*.tmp.gpkg"))  # the finished copy never written back
     again = run("import", "parcels", write_shp(xiaoban(), tmp_path / "x2.shp"), "-w", ws)
     assert again.returncode == 0, again.stderr
     assert not list(tmp_path.glob(".ws.gpkg.*.tmp.gpkg"))

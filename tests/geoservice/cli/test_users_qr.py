@@ -3,6 +3,7 @@ token only in its fragment, decoded back with zxing-cpp."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import stat
@@ -116,7 +117,7 @@ def test_reissuing_a_token_is_audited_without_the_token(ws, tmp_path):
     _add(ws, tmp_path / "a.png", "--base-url", BASE)
     res = _cli(ws, "users", "qr", "张三", "--qr", str(tmp_path / "b.png"), "--base-url", BASE)
     token = json.loads(res.stdout)["token"]
-    with sqlite3.connect(ws.path) as con:
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
         rows = con.execute("SELECT action, target, detail FROM audit_log").fetchall()
     assert [r for r in rows if r[0] == "user.reissue"]
     assert not any(token in str(r) for r in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -275,7 +276,7 @@ def test_the_stored_row_is_a_valid_geopackage_feature(intake, ws):
     layer = pyogrio.read_dataframe(ws.path, layer="complaints")
     row = layer[layer["complaint_id"] == cid].iloc[0]
     assert row.geometry.distance(shapely.Point(PARCEL_CENTRES[1])) < 0.01
-    with sqlite3.connect(ws.path) as con:
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
         hits = con.execute(
             "SELECT count(*) FROM rtree_complaints_geom WHERE minx <= ? AND maxx >= ?",
             (PARCEL_CENTRES[1][0] + 1, PARCEL_CENTRES[1][0] - 1),

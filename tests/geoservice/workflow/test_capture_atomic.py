@@ -3,6 +3,7 @@ row, its photos and its audit rows, however a submission fails or is replayed.""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import sqlite3
@@ -53,7 +54,7 @@ def _degrees(ws: Workspace, x: float, y: float) -> tuple[float, float]:
 
 
 def _audit(ws: Workspace, action: str) -> int:
-    with sqlite3.connect(ws.path) as con:
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
         return int(
             con.execute("SELECT count(*) FROM audit_log WHERE action = ?", (action,)).fetchone()[0]
         )

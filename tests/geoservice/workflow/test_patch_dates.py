@@ -3,6 +3,7 @@ never after the registration day, so a patch unverified since last year is overd
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -105,7 +106,7 @@ def test_a_layer_imported_before_the_dates_were_read_registers_on_the_day(
     tmp_path: Path,
 ) -> None:
     ws = patch_workspace(tmp_path, [dated(UNVERIFIED, dispatched="2025/9/23")])
-    with sqlite3.connect(ws.path) as con:
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
         for column in ("imaged_on", "dispatched_on", "checked_on"):
             con.execute(f'ALTER TABLE patches DROP COLUMN "{column}"')
     link_illegal_patches(ws, AS_OF, "analysis")

@@ -3,6 +3,7 @@ changes, history, re-import by 图斑号 and an empty layer."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 from datetime import date
@@ -51,7 +52,7 @@ def states(ws: Workspace) -> dict[str, tuple[str, str | None, int]]:
 
 
 def tables(ws: Workspace) -> set[str]:
-    with sqlite3.connect(ws.path) as con:
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
         return {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master")}
 
 

@@ -3,6 +3,7 @@ history, and what follows a target that is split, merged or resolved."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -184,7 +185,7 @@ def test_a_merged_target_leaves_the_list_and_a_resolved_one_stays(ws: Workspace)
         0,
     )
     assert target_history(ws, gone)["to_state"].tolist()[-1] == "resolved_by_analysis"
-    with sqlite3.connect(ws.path) as con:
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
         stored = con.execute("SELECT count(*) FROM target_lineage").fetchone()[0]
     assert stored >= 3
     listed = {t["target_id"]: t for t in target_list(ws, OFFICE, "en")}
