@@ -101,6 +101,22 @@ def get_lang(request: Request) -> Lang:
     return request_lang(request)
 
 
+# The dependencies below that only look at the request run on the event loop (async): a
+# plain function dependency costs a hop to a worker thread and back on every request.
+
+
+async def _settings_dep(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _workspace_dep(request: Request) -> Workspace:
+    return get_workspace(request)
+
+
+async def _lang_dep(request: Request) -> Lang:
+    return request_lang(request)
+
+
 def get_rules(request: Request) -> Rules:
     """The effective analysis rules (cached per version of the override file)."""
     return effective_rules(get_settings(request))
@@ -111,10 +127,10 @@ def get_department_names(request: Request) -> dict[str, tuple[str, str]]:
     return department_labels(get_settings(request))
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
-Caller = Annotated[Principal, Depends(get_principal)]
-LangDep = Annotated[Lang, Depends(get_lang)]
+SettingsDep = Annotated[Settings, Depends(_settings_dep)]
+WorkspaceDep = Annotated[Workspace, Depends(_workspace_dep)]
+Caller = Annotated[Principal, Depends(get_principal)]  # reads the workspace: a worker thread
+LangDep = Annotated[Lang, Depends(_lang_dep)]
 
 
 def app_intake(app: FastAPI) -> ComplaintIntake:
@@ -143,7 +159,7 @@ DepartmentNamesDep = Annotated[dict[str, tuple[str, str]], Depends(get_departmen
 def require(*roles: str) -> Any:
     """A dependency that lets only ``roles`` through (403 for the others)."""
 
-    def check(principal: Caller) -> Principal:
+    async def check(principal: Caller) -> Principal:  # on the event loop: no reading
         principal.require(*roles)
         return principal
 
