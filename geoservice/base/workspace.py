@@ -57,6 +57,7 @@ from geoservice.base.catalog import (
 )
 from geoservice.base.errors import NotFoundError, WorkspaceError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit_row, connect_file
+from geoservice.base.schema_memo import SchemaMemo, schema_version
 from geoservice.base.workspace_coverage import village_counts
 from geoservice.base.workspace_file import check_workspace_file
 from geoservice.base.workspace_gate import audit_lock, file_lock, gate
@@ -290,15 +291,19 @@ class Workspace:
         ):
             use_wal(con)
             con.execute("BEGIN IMMEDIATE")
+            memo = SchemaMemo(con, self.path)
             try:
-                ensure_tables(con)
-                if schema is not None:
-                    schema(con, actor)
-                yield con
+                with memo.active():
+                    ensure_tables(con)
+                    if schema is not None:
+                        schema(con, actor)
+                    yield con
+                after = schema_version(con)
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+            memo.remember(after)
 
     def log(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         """Append one row to the audit log, committed before this returns.

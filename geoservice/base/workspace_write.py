@@ -27,6 +27,7 @@ import pandas as pd
 import pyogrio
 
 from geoservice.base.data_version import generation
+from geoservice.base.schema_memo import known_tables
 
 __all__ = [
     "carry_audit",
@@ -89,8 +90,16 @@ def ensure_tables(con: sqlite3.Connection) -> None:
 
 def create_listed(con: sqlite3.Connection, tables: Iterable[tuple[str, str, str]]) -> None:
     """Run each ``(name, create_sql, title)`` and list the table in gpkg_contents as an
-    attributes table titled ``title`` (so QGIS shows it); an existing entry is kept."""
+    attributes table titled ``title`` (so QGIS shows it); an existing entry is kept.
+
+    Inside an SQL write transaction, tables this process already listed at the file's
+    current schema version are skipped (:mod:`geoservice.base.schema_memo`)."""
+    memo = known_tables()
     for name, sql, title in tables:
+        if memo is not None:
+            if name in memo[0]:
+                continue
+            memo[1].add(name)
         con.execute(sql)
         con.execute(
             "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
@@ -244,4 +253,3 @@ def write_back(work: Path, live: sqlite3.Connection, since: int) -> int:
             )
         src.backup(live)
     return carried
-

@@ -1,0 +1,88 @@
+"""SQL transactions skip the table definitions this process already made at the file's
+schema version, and only those."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+
+import pytest
+
+import geoservice.base.workspace as workspace_module
+from geoservice.base.workspace_write import create_listed
+from geoservice.workflow.store import update_problem
+from tests.support.workflow import workspace
+
+
+def _tables(path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        return {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master")}
+
+
+def _listed(name: str) -> tuple[str, str, str]:
+    return (name, f'CREATE TABLE IF NOT EXISTS "{name}" (x)', name)
+
+
+@pytest.fixture
+def statements(monkeypatch):
+    """The SQL statements the workspace's write connections run."""
+    seen: list[str] = []
+    real = workspace_module.connect_file
+
+    def traced(*args, **kwargs):
+        con = real(*args, **kwargs)
+        con.set_trace_callback(seen.append)
+        return con
+
+    monkeypatch.setattr(workspace_module, "connect_file", traced)
+    return seen
+
+
+def test_a_second_update_skips_the_table_definitions(tmp_path, statements):
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "clerk")
+    assert any("CREATE TABLE IF NOT EXISTS" in s for s in statements)
+    statements.clear()
+    update_problem(ws, "P-1", "reported", "clerk")
+    assert not any("CREATE TABLE" in s for s in statements)
+    assert any(s.startswith("UPDATE problems") for s in statements)
+
+
+def test_a_table_dropped_by_another_connection_is_made_again(tmp_path):
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "clerk")
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
+        con.execute("DROP TABLE campaigns")
+    update_problem(ws, "P-1", "reported", "clerk")
+    assert "campaigns" in _tables(ws.path)
+
+
+def test_tables_listed_in_a_rolled_back_transaction_are_not_taken_as_made(tmp_path):
+    ws = workspace(tmp_path)
+    with pytest.raises(RuntimeError, match="given up"), ws.sql_transaction() as con:
+        create_listed(con, [_listed("scratch")])
+        raise RuntimeError("given up")
+    assert "scratch" not in _tables(ws.path)
+    with ws.sql_transaction() as con:
+        create_listed(con, [_listed("scratch")])
+    assert "scratch" in _tables(ws.path)
+
+
+def test_tables_of_another_transaction_at_the_same_version_are_still_made(tmp_path):
+    ws = workspace(tmp_path)
+    with ws.sql_transaction() as con:
+        create_listed(con, [_listed("first")])
+    with ws.sql_transaction() as con:
+        create_listed(con, [_listed("first"), _listed("second")])
+    assert {"first", "second"} <= _tables(ws.path)
+
+
+def test_a_write_back_makes_every_table_definition_run_again(tmp_path, statements):
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "clerk")
+    with ws.transaction() as work, contextlib.closing(sqlite3.connect(work)) as con, con:
+        con.execute("DROP TABLE campaigns")
+    statements.clear()
+    update_problem(ws, "P-1", "reported", "clerk")
+    assert any("campaigns" in s and "CREATE TABLE" in s for s in statements)
+    assert "campaigns" in _tables(ws.path)
