@@ -101,6 +101,7 @@ def test_a_change_in_the_village_brings_the_kept_status_up_to_date(tmp_path: Pat
     assert int(rows["awaiting_verification"].iloc[0]) == 1
 
 
+@pytest.mark.slow
 def test_a_change_in_the_village_by_another_process_is_seen(tmp_path: Path) -> None:
     ws, code = _prepared(tmp_path)
     update_problem(ws, "P-2", "in_progress", "t")
@@ -160,6 +161,7 @@ def test_no_village_asked_for_always_brings_the_update(tmp_path: Path) -> None:
     assert village_updates.COUNTS["updates"] == before["updates"] + 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_changes_give_each_village_its_current_part(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
