@@ -98,9 +98,8 @@ def log_row(path: Path, row: AuditRow, timeout: float = 60.0) -> None:
 
     The thread that writes a batch passes the process's
     :class:`~geoservice.base.workspace_gate.Gate` (waiting for GDAL reads in flight),
-    holds :func:`~geoservice.base.workspace_gate.audit_lock` shared (waiting while an
-    import writes its copy back) and waits up to ``timeout`` seconds for SQLite's write
-    lock.
+    holds :func:`~geoservice.base.workspace_gate.audit_lock` (waiting while an import
+    writes its copy back) and waits up to ``timeout`` seconds for SQLite's write lock.
     """
 
     def write(rows: Sequence[AuditRow]) -> None:

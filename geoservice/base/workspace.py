@@ -23,8 +23,8 @@ There are three ways to write, all through :class:`Workspace`:
 - :meth:`Workspace.log`: one audit row on its own, for reads that are audited.
 
 The first two hold ``<workspace>.lock``, so one of them writes at a time; an audit row
-takes only SQLite's lock (and ``<workspace>.audit.lock`` shared, which an import's
-write-back takes exclusive), and an import carries the rows appended meanwhile.
+takes only SQLite's lock (and ``<workspace>.audit.lock``, which an import's write-back
+takes too), and an import carries the rows appended meanwhile.
 Reads never write (:meth:`Workspace.read_connection` for SQL). Within a process GDAL
 reads and writes of the file pass :mod:`geoservice.base.workspace_gate`. The file-level
 writes (register tables, frames, the write-back) are in
@@ -345,7 +345,7 @@ class Workspace:
                     return
                 with (
                     gate(self.path).writing(),
-                    audit_lock(self.path, exclusive=True),
+                    audit_lock(self.path),
                     contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
                 ):
                     write_back(work, con, since)
