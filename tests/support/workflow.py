@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -48,3 +50,15 @@ def move_problem(ws: Workspace, movable: pd.DataFrame, rng: random.Random) -> No
     row = movable.iloc[rng.randrange(len(movable))]
     to = rng.choice(TRANSITIONS[str(row["status"])])
     update_problem(ws, str(row["problem_id"]), to, "t", expected_version=int(row["version"]))
+
+
+def update_in_another_process(path: Path, problem_id: str, to: str, by: str) -> None:
+    """Move a problem to ``to`` from a separate Python process (another worker's update)."""
+    script = (
+        "from pathlib import Path\n"
+        "from geoservice.base.workspace import Workspace\n"
+        "from geoservice.workflow.store import update_problem\n"
+        f"update_problem(Workspace(Path({str(path)!r})), {problem_id!r}, {to!r}, {by!r})\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=root)

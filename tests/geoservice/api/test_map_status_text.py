@@ -5,10 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +21,7 @@ from geoservice.workflow import village_updates
 from geoservice.workflow.patch_store import read_patch_states, update_patch
 from geoservice.workflow.store import read_problems, update_problem
 from geoservice.workflow.target_store import update_target
-from tests.support.workflow import movable_problems, move_problem
+from tests.support.workflow import movable_problems, move_problem, update_in_another_process
 
 from .conftest import AS_OF, DEPARTMENT, VILLAGE
 
@@ -158,13 +155,7 @@ def test_a_village_users_status_shows_its_change_by_another_process(town):
     probs = read_problems(town.ws)
     mine = probs[(probs["village_code"] == VILLAGE) & (probs["status"] == "assigned")]
     pid = str(mine["problem_id"].iloc[0])
-    script = (
-        "from pathlib import Path\n"
-        "from geoservice.base.workspace import Workspace\n"
-        "from geoservice.workflow.store import update_problem\n"
-        f"update_problem(Workspace(Path({str(town.ws.path)!r})), {pid!r}, 'reported', 'o')\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[3])
+    update_in_another_process(town.ws.path, pid, "reported", "o")
     after = map_status(town.ws, WHO["village"], "villages", DAY, "zh")
     assert after.text == _reference(town.ws, "village", "villages", "zh", None)
     was, now = json.loads(before.text), json.loads(after.text)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +16,12 @@ from geoservice.workflow import store, village_updates
 from geoservice.workflow.store import read_problems, update_problem
 from geoservice.workflow.village_updates import kept_view
 from geoservice.workflow.villages import rebuild_village_status
-from tests.support.workflow import movable_problems, move_problem, workspace
+from tests.support.workflow import (
+    movable_problems,
+    move_problem,
+    update_in_another_process,
+    workspace,
+)
 
 DAY = date.today()
 # P-1 in 丰阳村 (the caller's village), P-2 and P-3 in 沙坪村
@@ -106,13 +109,7 @@ def test_a_change_in_the_village_by_another_process_is_seen(tmp_path: Path) -> N
     ws, code = _prepared(tmp_path)
     update_problem(ws, "P-2", "in_progress", "t")
     _own_part(ws, code)  # untouched: P-2 is elsewhere
-    script = (
-        "from pathlib import Path\n"
-        "from geoservice.base.workspace import Workspace\n"
-        "from geoservice.workflow.store import update_problem\n"
-        f"update_problem(Workspace(Path({str(ws.path)!r})), 'P-1', 'reported', 'other')\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[3])
+    update_in_another_process(ws.path, "P-1", "reported", "other")
     rows, probs = _own_part(ws, code)
     assert list(probs["status"]) == ["reported"]
     assert int(rows["awaiting_verification"].iloc[0]) == 1

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,7 +21,13 @@ from geoservice.workflow.store import read_problems, update_problem
 from geoservice.workflow.villages import rebuild_village_status, village_status
 from tests.support.builders import write_shp
 from tests.support.patches import CONTRADICTORY, ILLEGAL, LEGAL, UNVERIFIED, import_patches
-from tests.support.workflow import SAMPLE, movable_problems, move_problem, workspace
+from tests.support.workflow import (
+    SAMPLE,
+    movable_problems,
+    move_problem,
+    update_in_another_process,
+    workspace,
+)
 
 DAY = date.today()
 VILLAGE_CHOICES = ["丰阳村", "沙坪村", "441882101202"]
@@ -130,13 +134,7 @@ def test_problem_update_sums_only_what_changed(tmp_path: Path) -> None:
 def test_update_by_another_process_is_seen(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     before = _same_as_rebuild(ws)
-    code = (
-        "from pathlib import Path\n"
-        "from geoservice.base.workspace import Workspace\n"
-        "from geoservice.workflow.store import update_problem\n"
-        f"update_problem(Workspace(Path({str(ws.path)!r})), 'P-1', 'in_progress', 'other')\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[3])
+    update_in_another_process(ws.path, "P-1", "in_progress", "other")
     after = _same_as_rebuild(ws)
     assert before["open"].sum() == after["open"].sum() == 1
 
