@@ -176,7 +176,7 @@ class WarmLayers:
         old = self.version
         if old is None or version[:3] != old[:3] or version[4] != old[4]:
             return "all"
-        if "parcels" not in version[3]:
+        if "parcels" not in version[3]:  # removed in place: say so as a first read does
             return "all"
         if version[3] != old[3]:
             return "complaints" if version[3] ^ old[3] == {"complaints"} else "all"

@@ -100,18 +100,15 @@ def leaves_village(
     old: _Snapshot,
     new: _Snapshot,
     code: str,
-    limit: int,
+    ids: list[str] | None,
 ) -> bool:
     """Whether the changes between the kept snapshot ``old`` and ``new`` (read on ``con``,
     in the read transaction ``new`` was taken in) leave the part of the village ``code``
     as it was: its rows of the village status and the problems whose ``village_code`` is
-    ``code`` (see the module notes). False whenever that cannot be shown, or when more
-    than ``limit`` problems changed."""
-    if not _same_but_problems(old, new):
-        return False
-    sql = "SELECT DISTINCT problem_id FROM problem_history WHERE id > ?"
-    ids = [str(r[0]) for r in con.execute(sql, (old.problem_mark,)).fetchall()]
-    if not ids or len(ids) > limit:
+    ``code`` (see the module notes). ``ids`` are the problems with history rows since
+    ``old`` (None when they cannot be known, or are too many). False whenever that cannot
+    be shown."""
+    if not ids or not _same_but_problems(old, new):
         return False
     marks = ", ".join("?" * len(ids))
     rows = con.execute(

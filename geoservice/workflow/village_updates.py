@@ -271,7 +271,8 @@ def _untouched(
         return False
     if state.index is None or state.index.items is not state.problems:
         state.index = item_index(state.problems, state.villages)
-    if not leaves_village(con, state.index, state.snap, snap, village, UPDATE_LIMIT):
+    ids = _changed(con, "problem_history", "problem_id", state.snap.problem_mark)
+    if not leaves_village(con, state.index, state.snap, snap, village, ids):
         return False
     COUNTS["untouched"] += 1
     return True
