@@ -24,13 +24,12 @@ which changes both without changing any map.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geoservice.base.workspace_gate import gate
+from geoservice.base.connection_pool import connection
 
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
@@ -95,11 +94,7 @@ def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] |
     """
     try:
         st = os.stat(path)
-        uri = Path(path).resolve().as_uri() + "?mode=ro"
-        with (
-            gate(Path(path)).sql(),
-            contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_READ_TIMEOUT)) as con,
-        ):
+        with connection(Path(path), _READ_TIMEOUT) as con:
             con.execute("BEGIN")  # one snapshot for every part
             identity = file_identity(con, st)
             master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")

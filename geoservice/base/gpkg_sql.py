@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 import shapely
 
+from geoservice.base.connection_pool import connection
+from geoservice.base.gpkg_functions import register_gpkg_functions
 from geoservice.base.workspace_write import ensure_tables
 
 __all__ = [
@@ -57,46 +59,15 @@ def connect_file(
 ) -> sqlite3.Connection:
     """A connection to a GeoPackage file with the geometry functions its triggers call."""
     con = sqlite3.connect(path, timeout=timeout, isolation_level=isolation_level)
-    _register_gpkg_functions(con)
+    register_gpkg_functions(con)
     return con
 
 
 # --- GeoPackageBinary: header flags byte -> envelope length --------------------------------
 
-_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 _LITTLE_ENDIAN_XY_ENVELOPE = (
     0b00000011  # byte order bit 1, envelope code 1 ([minx, maxx, miny, maxy])
 )
-
-
-def _geometry(blob: bytes | None) -> shapely.Geometry | None:
-    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
-        return None
-    flags = blob[3]
-    if flags & 0b10000:  # the empty-geometry flag
-        return shapely.Point()
-    start = 8 + _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
-    return shapely.from_wkb(bytes(blob[start:]))
-
-
-def _bound(index: int) -> Any:
-    def fn(blob: bytes | None) -> float | None:
-        geom = _geometry(blob)
-        if geom is None or geom.is_empty:
-            return None
-        return float(geom.bounds[index])
-
-    return fn
-
-
-def _register_gpkg_functions(con: sqlite3.Connection) -> None:
-    def is_empty(blob: bytes | None) -> int | None:
-        geom = _geometry(blob)
-        return None if geom is None else int(geom.is_empty)
-
-    con.create_function("ST_IsEmpty", 1, is_empty, deterministic=True)
-    for name, index in (("ST_MinX", 0), ("ST_MinY", 1), ("ST_MaxX", 2), ("ST_MaxY", 3)):
-        con.create_function(name, 1, _bound(index), deterministic=True)
 
 
 def gpkg_blob(geom: shapely.Geometry, srs_id: int) -> bytes:
@@ -143,12 +114,10 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
     ``timeout`` seconds for SQLite's lock.
     """
     while True:
-        before = _identity(path)
-        con = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-        try:
+        with connection(path, timeout) as con:
             con.execute("BEGIN IMMEDIATE")
-            if _identity(path) != before:
-                continue  # renamed over while waiting: closing rolls back, try the new file
+            if _identity(path) != con.inode:
+                continue  # renamed over while waiting: rolled back; try the new file
             try:
                 con.executemany(_AUDIT_INSERT, rows)
             except sqlite3.OperationalError:  # no register tables yet (a first audited read)
@@ -156,5 +125,3 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
                 con.executemany(_AUDIT_INSERT, rows)
             con.execute("COMMIT")
             return
-        finally:
-            con.close()

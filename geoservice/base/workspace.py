@@ -56,6 +56,7 @@ from geoservice.base.catalog import (
     CatalogEntry,
     now_iso,
 )
+from geoservice.base.connection_pool import connection
 from geoservice.base.errors import NotFoundError, WorkspaceError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit_row, connect_file
 from geoservice.base.schema_memo import SchemaMemo, schema_version
@@ -141,14 +142,12 @@ class Workspace:
     @contextlib.contextmanager
     def read_connection(self) -> Iterator[sqlite3.Connection]:
         """An SQL connection for reading (autocommit, with the GeoPackage geometry
-        functions); nothing is written through it, so it takes no workspace lock. It holds
+        functions, kept open for the next use: :mod:`~geoservice.base.connection_pool`);
+        nothing is written through it, so it takes no workspace lock. It holds
         the Python side of the process's :class:`~geoservice.base.workspace_gate.Gate`
         while open: read with GDAL (:meth:`read`) before opening it, not inside."""
         self.require()
-        with (
-            gate(self.path).sql(),
-            contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
-        ):
+        with connection(self.path, LOCK_WAIT_SECONDS) as con:
             yield con
 
     def crs(self) -> pyproj.CRS | None:
@@ -288,7 +287,7 @@ class Workspace:
         with (
             self.lock(wait_seconds),
             gate(self.path).writing(),
-            contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
+            connection(self.path, LOCK_WAIT_SECONDS) as con,
         ):
             use_wal(con)
             con.execute("BEGIN IMMEDIATE")

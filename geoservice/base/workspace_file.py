@@ -34,8 +34,8 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
+from geoservice.base.connection_pool import connection
 from geoservice.base.errors import WorkspaceError, message
 from geoservice.base.workspace_gate import gate
 
@@ -167,12 +167,8 @@ def _still_passes(key: str, path: Path, identity: Identity, started: int) -> boo
 def _header(path: Path) -> tuple[int, ...] | None:
     """The values of :data:`_HEADER_PRAGMAS`, read through SQLite; None when it cannot
     (``mode=rw``: a file removed meanwhile is not created again)."""
-    uri = f"file:{quote(os.path.abspath(path))}?mode=rw"
     try:
-        with (
-            gate(Path(path)).sql(),
-            contextlib.closing(sqlite3.connect(uri, uri=True, timeout=15.0)) as con,
-        ):
+        with connection(Path(path), 15.0) as con:
             return _header_of(con)
     except sqlite3.DatabaseError:
         return None

@@ -14,7 +14,7 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from geoservice.base.errors import ConflictError, message
@@ -45,7 +45,9 @@ class Gate:
     (phase-fair: neither kind starves). Nested use of the same kind in one thread passes;
     use of one kind inside the same thread's use of the other is refused with RuntimeError
     (it could only deadlock or, were it let in, close the file under the other): finish
-    the GDAL read before opening a connection, or the reverse.
+    the GDAL read before opening a connection, or the reverse. Python connections kept
+    open between uses (:mod:`geoservice.base.connection_pool`) are closed when a GDAL use
+    comes in (:attr:`before_gdal`).
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -55,6 +57,9 @@ class Gate:
         self._waiting = {"gdal": 0, "python": 0}
         self._turn: str | None = None  # the kind the other must let in next
         self._local = threading.local()  # this thread's depth of each kind
+        # run when GDAL comes in while no Python connection is lent: closes the idle ones
+        # (see geoservice.base.connection_pool)
+        self.before_gdal: Callable[[], None] | None = None
 
     def _depth(self, kind: str) -> int:
         return int(getattr(self._local, kind, 0))
@@ -86,6 +91,8 @@ class Gate:
                 self._active[kind] += 1
         setattr(self._local, kind, self._depth(kind) + 1)
         try:
+            if outermost and kind == "gdal" and self.before_gdal is not None:
+                self.before_gdal()
             yield
         finally:
             setattr(self._local, kind, self._depth(kind) - 1)

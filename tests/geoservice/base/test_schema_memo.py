@@ -27,14 +27,18 @@ def _listed(name: str) -> tuple[str, str, str]:
 def statements(monkeypatch):
     """The SQL statements the workspace's write connections run."""
     seen: list[str] = []
-    real = workspace_module.connect_file
+    real = workspace_module.connection
 
+    @contextlib.contextmanager
     def traced(*args, **kwargs):
-        con = real(*args, **kwargs)
-        con.set_trace_callback(seen.append)
-        return con
+        with real(*args, **kwargs) as con:
+            con.set_trace_callback(seen.append)
+            try:
+                yield con
+            finally:
+                con.set_trace_callback(None)
 
-    monkeypatch.setattr(workspace_module, "connect_file", traced)
+    monkeypatch.setattr(workspace_module, "connection", traced)
     return seen
 
 
