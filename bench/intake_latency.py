@@ -188,9 +188,11 @@ def report(label: str, startup: float, times: list[float], cpu: float) -> str:
 
 def profile(ws: Path, n: int, folder: Path) -> None:
     """File ``n`` complaints in this process under cProfile and print the top functions."""
+    from geoservice.base.connection_pool import close_idle
     from geoservice.base.workspace import Workspace
     from geoservice.intake.complaints import ComplaintIntake
 
+    close_idle(ws)  # set up in this process: its log folded back before the copy
     copy = Workspace(shutil.copy2(ws, folder / "profile.gpkg"))
     where = points(copy.path, n + 1)
     intake = ComplaintIntake(copy)
@@ -222,6 +224,9 @@ def main() -> int:
         profile(ws, args.profile, folder)
         return 0
     work = folder / "run.gpkg"
+    from geoservice.base.connection_pool import close_idle
+
+    close_idle(ws)  # set up in this process: its log folded back before the copy
     shutil.copy2(ws, work)
     where = points(work, args.n)
     token = office_token(work, args.src.resolve())

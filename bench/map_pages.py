@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from import_scale import STEPS, run  # noqa: E402
 
 from geoservice.base.access import add_user  # noqa: E402
+from geoservice.base.connection_pool import close_idle  # noqa: E402
 from geoservice.base.workspace import Workspace  # noqa: E402
 
 AS_OF = "2026-11-28"
@@ -216,6 +217,7 @@ def main() -> None:
     for scale in ("town", "county") if args.scale == "both" else (args.scale,):
         source = Path(given[scale]) if scale in given else analysed(scale, root / scale)
         copy = root / f"{scale}-served.gpkg"
+        close_idle(source)  # built in this process: its log folded back first
         shutil.copy2(source, copy)
         ws = Workspace(copy)
         counts = ", ".join(

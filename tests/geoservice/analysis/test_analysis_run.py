@@ -18,6 +18,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.cli.app import DEMO_FILES
 from geoservice.files.importing import import_file
 from tests.support.builders import run_cli, write_shp, xiaoban
+from tests.support.files import copy_workspace
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_gis"
 AS_OF = date(2026, 11, 28)
@@ -310,12 +311,11 @@ def test_text_classification_agrees_with_the_labelled_sample_complaints():
 
 
 def test_a_re_analysis_keeps_the_deadline_of_every_kept_target(town, result, tmp_path):
-    import shutil
 
     first = pyogrio.read_dataframe(town.path, layer="targets", read_geometry=False)
     assert (first["deadline"] > AS_OF.isoformat()).all()
     copy = Workspace(tmp_path / "again.gpkg")
-    shutil.copy(town.path, copy.path)
+    copy_workspace(town.path, copy.path)
     later = date(2026, 12, 20)
     again = analyze(copy, as_of=later, rules=load_rules(None), actor="planner").targets
     both = first.merge(pd.DataFrame(again), on="target_id", suffixes=("_first", "_again"))

@@ -1,7 +1,6 @@
 """Stable target ids across re-analyses: matching parcel sets and the lineage."""
 
 import contextlib
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from geoservice.analysis.identity import match_targets
 from geoservice.analysis.targets import target_id
 from geoservice.base.workspace import Workspace
+from tests.support.files import copy_workspace
 
 
 def frame(**targets: str) -> pd.DataFrame:
@@ -120,7 +120,7 @@ def test_reanalysis_a_month_later_keeps_ids_of_targets_sharing_parcels(
     from geoservice.analysis.run import analyze
 
     path = tmp_path / "town.gpkg"
-    shutil.copy2(town, path)
+    copy_workspace(town, path)
     before = _layer(path)
     analyze(Workspace(path), as_of=date(2026, 12, 28), rules=load_rules(), actor="test")
     after = _layer(path)
@@ -149,7 +149,7 @@ def test_merge_then_split_records_lineage_and_keeps_the_ids(town: Path, tmp_path
     from geoservice.analysis.run import analyze
 
     path = tmp_path / "town.gpkg"
-    shutil.copy2(town, path)
+    copy_workspace(town, path)
     before = _layer(path)
     parcels = {p for ps in before["parcel_ids"].str.split(";") for p in ps}
     wide = tmp_path / "wide.yaml"

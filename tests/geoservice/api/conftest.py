@@ -19,6 +19,7 @@ from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from tests.support.builders import run_demo
+from tests.support.files import copy_workspace
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "sample_gis"
@@ -70,7 +71,7 @@ USERS: dict[str, dict[str, str]] = {
 def make_town(template: Path, folder: Path) -> Town:
     """A copy of the analysed sample town in ``folder`` with one user per :data:`USERS`."""
     path = folder / "town.gpkg"
-    shutil.copy2(template, path)
+    copy_workspace(template, path)
     ws = Workspace(path)
     tokens = {who: add_user(ws, name=f"测试{who}", by="test", **kw)[1] for who, kw in USERS.items()}
     settings = Settings(workspace=path, user="service", evidence_dir=folder / "evidence")

@@ -4,7 +4,6 @@ geolocation granted, against a real uvicorn server (only the server is reachable
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -20,6 +19,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.workflow.field_scope import village_outline
 from geoservice.workflow.patrols import list_patrols
 from geoservice.workflow.store import read_problems
+from tests.support.files import copy_workspace
 
 from .conftest import VILLAGE
 
@@ -33,7 +33,7 @@ def server(town_template, tmp_path_factory):  # type: ignore[no-untyped-def]
     """A copy of the town served by uvicorn on a free port, in a thread."""
     folder = tmp_path_factory.mktemp("capture")
     path = folder / "town.gpkg"
-    shutil.copy2(town_template, path)
+    copy_workspace(town_template, path)
     ws = Workspace(path)
     _, token = add_user(ws, name="测试村干部", by="test", role="village", village=VILLAGE)
     app = create_app(Settings(workspace=path, user="service", evidence_dir=folder / "evidence"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -37,6 +36,7 @@ from geoservice.workflow.patrols import list_patrols
 from geoservice.workflow.store import history, read_problems, update_problem
 from geoservice.workflow.target_store import target_actions
 from tests.support.exif_photos import exif_photo, gps_block
+from tests.support.files import copy_workspace
 from tests.support.live_server import serve
 
 from .conftest import AS_OF, DEPARTMENT, ROOT, VILLAGE
@@ -52,7 +52,7 @@ SYNCED = "#net .net-sync[data-synced]:not([data-synced=''])"
 def server(town_template: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A copy of the town served by uvicorn on a free port, and a village cadre's token."""
     path = tmp_path / "town.gpkg"
-    shutil.copy2(town_template, path)
+    copy_workspace(town_template, path)
     ws = Workspace(path)
     _, token = add_user(ws, name="测试村干部", by="test", role="village", village=VILLAGE)
     _, officer = add_user(ws, name="测试警官", by="test", role="department", department=DEPARTMENT)

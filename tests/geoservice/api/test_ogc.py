@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.ogc.features import COLLECTIONS, CONFORMANCE
 from geoservice.ogc.params import CRS84
 from layers.schema import SCHEMAS
+from tests.support.files import copy_workspace
 
 from .conftest import DEPARTMENT, VILLAGE
 
@@ -368,7 +368,7 @@ def live(town_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """
     root = tmp_path_factory.mktemp("live")
     ws = Workspace(root / "town.gpkg")
-    shutil.copy2(town_template, ws.path)
+    copy_workspace(town_template, ws.path)
     tokens = {
         "office": add_user(ws, role="office", name="办公室", by="test")[1],
         "department": add_user(

@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 import re
-import shutil
 import sqlite3
 from datetime import date
 
@@ -23,6 +22,7 @@ from geoservice.base.access import add_user, authenticate, revoke_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.store import history, read_problems, update_problem
+from tests.support.files import copy_workspace
 
 from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, VILLAGE, Town
 
@@ -49,7 +49,7 @@ def reader(town_template, tmp_path_factory):
     """One town shared by the tests that only read (deadlines counted at AS_OF)."""
     folder = tmp_path_factory.mktemp("reader")
     path = folder / "town.gpkg"
-    shutil.copy2(town_template, path)
+    copy_workspace(town_template, path)
     users = {
         "office": {"role": "office"},
         "department": {"role": "department", "department": DEPARTMENT},

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import socket
 import threading
 import time
@@ -25,6 +24,7 @@ from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.store import read_problems, update_problem
+from tests.support.files import copy_workspace
 
 from .conftest import AS_OF, DEPARTMENT, OTHER_VILLAGE, ROOT, VILLAGE
 
@@ -38,7 +38,7 @@ def server(town_template, tmp_path_factory):
     """A copy of the town served by uvicorn on a free port, in a thread."""
     folder = tmp_path_factory.mktemp("served")
     path = folder / "town.gpkg"
-    shutil.copy2(town_template, path)
+    copy_workspace(town_template, path)
     ws = Workspace(path)
     tokens = {}
     for who, kw in {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -25,6 +24,7 @@ from geoservice.base.access import add_user
 from geoservice.base.workspace import Workspace
 from geoservice.ogc.workflow_fields import WORKFLOW_FIELDS
 from geoservice.workflow.patch_store import read_patch_states, update_patch
+from tests.support.files import copy_workspace
 
 from .conftest import DEPARTMENT
 
@@ -127,7 +127,7 @@ def live(town_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """The app in a uvicorn process (GDAL holds the GIL while it waits for the server)."""
     root = tmp_path_factory.mktemp("live_patches")
     ws = Workspace(root / "town.gpkg")
-    shutil.copy2(town_template, ws.path)
+    copy_workspace(town_template, ws.path)
     tokens = {
         "office": add_user(ws, role="office", name="办公室", by="test")[1],
         "department": add_user(

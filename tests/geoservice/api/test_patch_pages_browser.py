@@ -6,7 +6,6 @@ that leaves the test server is aborted (there must be none)."""
 from __future__ import annotations
 
 import io
-import shutil
 import socket
 import threading
 import time
@@ -24,6 +23,7 @@ from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.patch_store import patch_history, read_patch_states, update_patch
 from maps import styles
+from tests.support.files import copy_workspace
 
 from .conftest import AS_OF
 
@@ -36,7 +36,7 @@ def server(town_template, tmp_path_factory):
     """A copy of the town served by uvicorn on a free port, in a thread."""
     folder = tmp_path_factory.mktemp("patch_pages")
     path = folder / "town.gpkg"
-    shutil.copy2(town_template, path)
+    copy_workspace(town_template, path)
     ws = Workspace(path)
     _, token = add_user(
         ws, name="林业站王五", by="test", role="department", department="agriculture"

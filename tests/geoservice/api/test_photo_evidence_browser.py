@@ -4,7 +4,6 @@ phone's width, and the photo the village is served carries no EXIF."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 
 import pytest
@@ -15,6 +14,7 @@ from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from tests.support.exif_photos import exif_photo, gps_block, read_exif
+from tests.support.files import copy_workspace
 from tests.support.live_server import serve
 
 from .conftest import AS_OF, VILLAGE
@@ -28,7 +28,7 @@ PHONE = {"width": 360, "height": 740}
 def server(town_template, tmp_path_factory):
     folder = tmp_path_factory.mktemp("photo")
     path = folder / "town.gpkg"
-    shutil.copy2(town_template, path)
+    copy_workspace(town_template, path)
     ws = Workspace(path)
     _, token = add_user(ws, role="village", name="拍照", by="test", village=VILLAGE)
     app = create_app(Settings(workspace=path, user="service", evidence_dir=folder / "ev"))

@@ -5,7 +5,6 @@ the address bar and the history, and no server log line holds it."""
 from __future__ import annotations
 
 import logging
-import shutil
 
 import pytest
 import zxingcpp
@@ -16,6 +15,7 @@ from geoservice.base.access import add_user
 from geoservice.base.settings import Settings
 from geoservice.base.signin_link import signin_url, write_qr
 from geoservice.base.workspace import Workspace
+from tests.support.files import copy_workspace
 from tests.support.live_server import serve
 
 from .conftest import VILLAGE
@@ -38,7 +38,7 @@ def server(town_template, tmp_path_factory):
     """The town served by uvicorn with its access log on, and a village user's token."""
     folder = tmp_path_factory.mktemp("qr")
     path = folder / "town.gpkg"
-    shutil.copy2(town_template, path)
+    copy_workspace(town_template, path)
     _, token = add_user(Workspace(path), role="village", name="扫码", by="test", village=VILLAGE)
     app = create_app(Settings(workspace=path, user="service", evidence_dir=folder / "ev"))
     log = _Lines()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_write import write_frame
 from geoservice.cli.app import app
 from tests.support.builders import run_demo
+from tests.support.files import copy_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -149,7 +149,7 @@ def test_analysis_keeps_targets_of_parcels_without_village_and_says_so(damaged):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_analyze_command_in_each_language(damaged, lang, tmp_path):
     path = tmp_path / "again.gpkg"
-    shutil.copy2(damaged.ws.path, path)
+    copy_workspace(damaged.ws.path, path)
     out = damaged.cli("analyze", "-w", path, "--as-of", AS_OF, "--lang", lang)
     assert "P1" in out
     assert Workspace(path).read("targets", read_geometry=False)["village_codes"].isna().any()
@@ -280,7 +280,7 @@ class Service:
 def service(damaged, tmp_path_factory):
     folder = tmp_path_factory.mktemp("service")
     path = folder / "town.gpkg"
-    shutil.copy2(damaged.ws.path, path)
+    copy_workspace(damaged.ws.path, path)
     ws = Workspace(path)
     roles = {
         "office": {"role": "office"},

@@ -4,7 +4,6 @@ command line, a stale version, refused moves and the list's filters."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from geoservice.cli import patches as patches_cli
+from tests.support.files import copy_workspace
 from tests.support.patches import ILLEGAL, UNVERIFIED, patch_workspace
 
 U, ILL = UNVERIFIED["PAN_NO_TB"], ILLEGAL["PAN_NO_TB"]
@@ -26,7 +26,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws_path(template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "ws.gpkg"
-    shutil.copy2(template, path)
+    copy_workspace(template, path)
     return path
 
 

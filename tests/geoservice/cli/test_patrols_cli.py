@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pyproj
@@ -15,6 +14,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.cli.app import app
 from geoservice.workflow.field_scope import village_outline
 from geoservice.workflow.patrols import record_patrol
+from tests.support.files import copy_workspace
 from tests.support.workflow import workspace
 
 FENGYANG = "441882101202"
@@ -35,7 +35,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
-    shutil.copy2(template, tmp_path / "ws.gpkg")
+    copy_workspace(template, tmp_path / "ws.gpkg")
     return Workspace(tmp_path / "ws.gpkg")
 
 

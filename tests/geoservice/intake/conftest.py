@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
 from geoservice.intake.complaints import ComplaintIntake
 from tests.support.builders import GK111, X0, Y0, write_shp, xiaoban
+from tests.support.files import copy_workspace
 
 AS_OF = date(2026, 11, 28)
 TO_GEO = pyproj.Transformer.from_crs(GK111, 4490, always_xy=True)
@@ -90,7 +90,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
     path = tmp_path / "w.gpkg"
-    shutil.copy2(template, path)
+    copy_workspace(template, path)
     return Workspace(path)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from geoservice.intake.checks import classify_one
 from geoservice.intake.complaints import ComplaintIntake
 from tests.geoservice.intake.conftest import AS_OF, lonlat, risk, submit
 from tests.support.builders import X0, Y0, write_shp, xiaoban
+from tests.support.files import copy_workspace
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -53,7 +53,7 @@ def _file_four(intake: ComplaintIntake) -> list[dict]:
 def test_a_warm_intake_files_without_reading_a_layer_and_answers_as_a_cold_one(
     ws, tmp_path, monkeypatch
 ):
-    cold_ws = Workspace(shutil.copy2(ws.path, tmp_path / "cold.gpkg"))
+    cold_ws = Workspace(copy_workspace(ws.path, tmp_path / "cold.gpkg"))
     warm = ComplaintIntake(ws)
     warm.warm_up()
     _refuse_layer_reads(monkeypatch)

@@ -8,7 +8,6 @@ import base64
 import io
 import os
 import re
-import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -32,6 +31,7 @@ from geoservice.reports.dossier_data import dossier_facts
 from geoservice.reports.dossier_threshold import applicable_threshold, threshold_citation
 from tests.conftest import require_program
 from tests.support.builders import run_cli, run_demo, write_shp, xiaoban
+from tests.support.files import copy_workspace
 
 ROOT = Path(__file__).resolve().parents[3]
 PHONE = "138****5678"
@@ -305,7 +305,7 @@ def test_long_hotline_transcripts_still_print_on_three_pages(town, tmp_path):
     weasyprint = load_weasyprint()
 
     path = tmp_path / "town.gpkg"
-    shutil.copy2(town, path)
+    copy_workspace(town, path)
     ws = Workspace(path)
     targets = targets_of(path)
     busiest = str(targets.sort_values("complaint_count").iloc[-1]["target_id"])

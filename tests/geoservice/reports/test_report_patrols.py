@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.reports.departments import department_report
 from geoservice.workflow.field_scope import village_outline
 from geoservice.workflow.patrols import record_patrol
+from tests.support.files import copy_workspace
 from tests.support.workflow import workspace
 
 FENGYANG = "441882101202"  # 丰阳村, where the imported problem is
@@ -29,7 +29,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
-    shutil.copy2(template, tmp_path / "ws.gpkg")
+    copy_workspace(template, tmp_path / "ws.gpkg")
     ws = Workspace(tmp_path / "ws.gpkg")
     p = village_outline(ws, FENGYANG)[1].representative_point()
     back = pyproj.Transformer.from_crs(ws.crs(), 4490, always_xy=True)

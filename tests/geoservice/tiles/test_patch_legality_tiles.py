@@ -4,7 +4,6 @@ the standalone maps do."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import mapbox_vector_tile
@@ -21,6 +20,7 @@ from geoservice.tiles.serve import render_tile
 from geoservice.tiles.specs import DETAIL_ZOOM, TILE_LAYERS, columns_at
 from maps.styles import patch_class
 from tests.support.builders import analysed_town
+from tests.support.files import copy_workspace
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_gis"
 OFFICE = Principal("u1", "主任", "office")
@@ -78,7 +78,7 @@ def town_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def town(town_file: Path, tmp_path: Path) -> Workspace:
     path = tmp_path / "town.gpkg"
-    shutil.copy2(town_file, path)
+    copy_workspace(town_file, path)
     return Workspace(path)
 
 

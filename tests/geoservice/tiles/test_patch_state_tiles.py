@@ -5,7 +5,6 @@ change gives new tile ETags, the light and standalone maps edge a patch by its s
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from geoservice.webmaps.build import targets_map_of, villages_map_of
 from geoservice.webmaps.pages import page_layers
 from geoservice.workflow.patch_store import read_patch_states, update_patch
 from maps import styles
+from tests.support.files import copy_workspace
 from tests.support.patches import ILLEGAL, LEGAL, UNVERIFIED, patch_workspace
 
 OFFICE = Principal("u1", "主任", "office")
@@ -39,7 +39,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
     path = tmp_path / "ws.gpkg"
-    shutil.copy2(template, path)
+    copy_workspace(template, path)
     return Workspace(path)
 
 

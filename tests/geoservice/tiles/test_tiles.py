@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 from pathlib import Path
 
 import mapbox_vector_tile
@@ -28,6 +27,7 @@ from geoservice.tiles.cut import Features, encode_tile, plain_attributes, to_mer
 from geoservice.tiles.grid import EXTENT, TileAddress, parse_tile, tile_bounds, tms
 from geoservice.tiles.serve import TILES, _TileCache, render_tile, tile_etag
 from tests.support.builders import AS_OF, analysed_town, run_cli
+from tests.support.files import copy_workspace
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_gis"
 VILLAGE = "441882101212"  # has open problems (as in the API tests)
@@ -44,7 +44,7 @@ def town_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def town(town_file: Path, tmp_path: Path) -> Workspace:
     path = tmp_path / "town.gpkg"
-    shutil.copy2(town_file, path)
+    copy_workspace(town_file, path)
     return Workspace(path)
 
 

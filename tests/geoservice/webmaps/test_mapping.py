@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from maps.assets import (
     served_text,
 )
 from maps.render import MapInputError, served_html
+from tests.support.files import copy_workspace
 
 CRS = "EPSG:4546"
 OFFICE = Principal("u1", "林长办", "office")
@@ -254,7 +254,7 @@ def town_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def town(town_file: Path, tmp_path: Path) -> Workspace:
     """A private copy of the sample town, with an empty page cache."""
-    shutil.copy2(town_file, tmp_path / "town.gpkg")
+    copy_workspace(town_file, tmp_path / "town.gpkg")
     PAGES.clear()
     return Workspace(tmp_path / "town.gpkg")
 

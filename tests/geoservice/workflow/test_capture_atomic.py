@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -25,6 +24,7 @@ from geoservice.workflow.photos import problem_photos
 from geoservice.workflow.store import read_problems
 from geoservice.workflow.target_actions import photo_folder, target_rows
 from geoservice.workflow.target_store import target_actions
+from tests.support.files import copy_workspace
 from tests.support.workflow import workspace
 
 FENGYANG = "441882101202"  # 丰阳村
@@ -74,7 +74,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
-    shutil.copy2(template, tmp_path / "ws.gpkg")
+    copy_workspace(template, tmp_path / "ws.gpkg")
     return Workspace(tmp_path / "ws.gpkg")
 
 
@@ -184,7 +184,7 @@ def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def town(analysed: Path, tmp_path: Path) -> Workspace:
-    shutil.copy2(analysed, tmp_path / "town.gpkg")
+    copy_workspace(analysed, tmp_path / "town.gpkg")
     return Workspace(tmp_path / "town.gpkg")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from geoservice.workflow.capture import capture_problem, captured
 from geoservice.workflow.field_scope import position, village_outline
 from geoservice.workflow.photos import problem_photos
 from geoservice.workflow.store import read_problems
+from tests.support.files import copy_workspace
 from tests.support.workflow import workspace
 
 FENGYANG = "441882101202"  # 丰阳村
@@ -36,7 +36,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
-    shutil.copy2(template, tmp_path / "ws.gpkg")
+    copy_workspace(template, tmp_path / "ws.gpkg")
     return Workspace(tmp_path / "ws.gpkg")
 
 

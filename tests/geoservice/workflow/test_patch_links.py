@@ -3,7 +3,6 @@ threshold, joins its target; the links are kept both ways."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from geoservice.workflow.problem_actions import problem_detail
 from geoservice.workflow.problem_by_key import scoped_problem
 from geoservice.workflow.store import history, read_problems
 from tests.support.builders import SAMPLE, run_demo
+from tests.support.files import copy_workspace
 from tests.support.patches import ILLEGAL, UNVERIFIED, VILLAGE, patch_workspace, patches_file
 
 U, ILL = UNVERIFIED["PAN_NO_TB"], ILLEGAL["PAN_NO_TB"]
@@ -37,7 +37,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
     path = tmp_path / "ws.gpkg"
-    shutil.copy2(template, path)
+    copy_workspace(template, path)
     return Workspace(path)
 
 

@@ -4,7 +4,6 @@ changes, history, re-import by 图斑号 and an empty layer."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -20,6 +19,7 @@ from geoservice.workflow.patch_store import (
     transaction,
     update_patch,
 )
+from tests.support.files import copy_workspace
 from tests.support.patches import (
     CONTRADICTORY,
     ILLEGAL,
@@ -42,7 +42,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
     path = tmp_path / "ws.gpkg"
-    shutil.copy2(template, path)
+    copy_workspace(template, path)
     return Workspace(path)
 
 

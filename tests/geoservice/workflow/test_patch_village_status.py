@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from geoservice.workflow.patch_progress import (
 from geoservice.workflow.patch_states import PATCH_STATES
 from geoservice.workflow.patch_store import update_patch
 from geoservice.workflow.villages import village_status
+from tests.support.files import copy_workspace
 from tests.support.patches import (
     CONTRADICTORY,
     ILLEGAL,
@@ -142,7 +142,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
     path = tmp_path / "ws.gpkg"
-    shutil.copy2(template, path)
+    copy_workspace(template, path)
     return Workspace(path)
 
 

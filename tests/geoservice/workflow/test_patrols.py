@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from geoservice.workflow.patrols import (
     record_patrol,
 )
 from geoservice.workflow.records import add_problem
+from tests.support.files import copy_workspace
 from tests.support.workflow import workspace
 
 FENGYANG = "441882101202"  # 丰阳村 of the sample town
@@ -39,7 +39,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ws(template: Path, tmp_path: Path) -> Workspace:
-    shutil.copy2(template, tmp_path / "ws.gpkg")
+    copy_workspace(template, tmp_path / "ws.gpkg")
     return Workspace(tmp_path / "ws.gpkg")
 
 

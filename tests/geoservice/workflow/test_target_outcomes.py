@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from geoservice.workflow.target_actions import (
     target_rows,
 )
 from geoservice.workflow.target_store import target_actions, target_history
+from tests.support.files import copy_workspace
 
 OFFICE = Principal(user_id="u1", name="林长办", role="office")
 # Tests on the analysed sample town (``geoservice demo``, built once for the module) are
@@ -44,7 +44,7 @@ def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(analysed: Path, tmp_path: Path) -> Workspace:
     path = tmp_path / "town.gpkg"
-    shutil.copy2(analysed, path)
+    copy_workspace(analysed, path)
     return Workspace(path)
 
 
