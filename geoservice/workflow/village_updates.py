@@ -20,6 +20,12 @@ The counts and version sums must then equal the snapshot's; when they do not (a 
 that wrote no history, such as patches registered by a first patch update), or when more
 than :data:`UPDATE_LIMIT` items changed, everything is read again. As the snapshot comes
 from the file, a change made by another process is seen the same way.
+
+Callers queue for the state one at a time. A caller that finds it brought up to date from
+a read that began after the caller came (by the caller before it in the queue) takes it as
+it is: it holds every change committed before the caller came, as its own read would.
+Under load, status requests that arrive while an update runs then share the next one
+instead of each running its own.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import itertools
 import os
 import sqlite3
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,6 +114,9 @@ class _State:
     result_generation: int = 0
     problems_generation: int = 0
     index: ItemIndex | None = None  # the items by id, for village_scope (built on use)
+    # when the file was last read for this state (time.monotonic() before the read
+    # transaction began): the state holds every change committed before then
+    read_at: float = float("-inf")
 
     def refresh_rows(self) -> None:
         """The table's rows again (after the villages outside the layer, the patch
@@ -123,7 +133,7 @@ class _Entry:
 
 # how often the kept status was rebuilt from everything, and updated for what changed
 # and how often a village's part was found untouched by the changes (not brought up to date)
-COUNTS: Counter[str] = Counter(rebuilds=0, updates=0, untouched=0)
+COUNTS: Counter[str] = Counter(rebuilds=0, updates=0, untouched=0, shared=0)
 _ENTRIES: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
 _ENTRIES_LOCK = threading.Lock()
 
@@ -222,25 +232,33 @@ def _kept(
     """``answer`` of the kept state of ``ws`` and ``as_of``, brought up to date first
     (unless the part of ``village`` is untouched: see :func:`kept_view`); ``uncached()``
     when the file cannot be told apart now."""
+    arrived = time.monotonic()
     identity = data_version(ws.path, without=FILE_PARTS_ONLY)
     if identity is None:  # no file yet, or busy past the timeout: nothing is kept
         return uncached()
     entry = _entry((os.path.realpath(ws.path), as_of, date.today()))
     with entry.lock:
         state = entry.state
+        if state is not None and state.read_at >= arrived:
+            # brought up to date by a caller that read the file after this one came:
+            # every change committed before this call is in it
+            COUNTS["shared"] += 1
+            return answer(state)
         with ws.read_connection() as con:
+            read_at = time.monotonic()
             con.execute("BEGIN")
             try:
                 snap = _snapshot(con)
                 base = (identity, snap.contents)
-                if state is not None and (
-                    _untouched(con, state, base, snap, village)
-                    or _current(ws, con, state, base, snap, as_of)
-                ):
+                if state is not None and _untouched(con, state, base, snap, village):
+                    return answer(state)  # not brought up to date: read_at stays
+                if state is not None and _current(ws, con, state, base, snap, as_of):
+                    state.read_at = read_at
                     return answer(state)
             finally:
                 con.execute("ROLLBACK")
         entry.state = _rebuild(ws, as_of, base, snap)
+        entry.state.read_at = read_at
         return answer(entry.state)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -173,3 +175,57 @@ def test_kept_status_is_not_changed_by_the_caller(tmp_path: Path) -> None:
     first = village_status(ws, DAY)
     first["problems"] = 99
     _same_as_rebuild(ws)
+
+
+def test_callers_that_came_during_an_update_share_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace(tmp_path, [{}, {"问题编号": "P-2", "村名": "沙坪村"}])
+    update_problem(ws, "P-1", "in_progress", "t")  # the workflow tables made
+    village_updates.kept_village_status(ws, DAY)
+    update_problem(ws, "P-1", "reported", "t")
+    first_in, release = threading.Event(), threading.Event()
+    came: list[str] = []
+    real_snapshot, real_version = village_updates._snapshot, village_updates.data_version
+
+    def snapshot(con):  # type: ignore[no-untyped-def]
+        found = real_snapshot(con)  # the read transaction's snapshot is taken here
+        if threading.current_thread().name == "first":
+            first_in.set()
+            assert release.wait(30)
+        return found
+
+    def version(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real_version(*args, **kwargs)
+        came.append(threading.current_thread().name)  # after the caller noted its arrival
+        return found
+
+    monkeypatch.setattr(village_updates, "_snapshot", snapshot)
+    monkeypatch.setattr(village_updates, "data_version", version)
+    answers: dict[str, pd.DataFrame] = {}
+
+    def call() -> None:
+        answers[threading.current_thread().name] = village_updates.kept_village_status(ws, DAY)
+
+    first = threading.Thread(target=call, name="first")
+    first.start()
+    assert first_in.wait(30)
+    update_problem(ws, "P-2", "reported", "t")  # after the first caller's read began
+    before = dict(village_updates.COUNTS)
+    later = [threading.Thread(target=call, name=f"later{i}") for i in range(2)]
+    for thread in later:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(came) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    for thread in (first, *later):
+        thread.join(30)
+    counts = village_updates.COUNTS
+    assert counts["updates"] == before["updates"] + 2  # the first caller's and one later
+    assert counts["rebuilds"] == before["rebuilds"]
+    assert counts["shared"] == before["shared"] + 1
+    full = rebuild_village_status(ws, DAY)
+    for name in ("later0", "later1"):  # both see the change made before they came
+        pd.testing.assert_frame_equal(answers[name], full)
+    assert not answers["first"].equals(full)  # its read began before that change
