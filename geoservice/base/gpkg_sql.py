@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import shapely
 
-from geoservice.base.connection_pool import connection
 from geoservice.base.gpkg_functions import register_gpkg_functions
 from geoservice.base.workspace_write import ensure_tables
 
@@ -114,10 +113,12 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
     ``timeout`` seconds for SQLite's lock.
     """
     while True:
-        with connection(path, timeout) as con:
+        before = _identity(path)
+        con = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        try:
             con.execute("BEGIN IMMEDIATE")
-            if _identity(path) != con.inode:
-                continue  # renamed over while waiting: rolled back; try the new file
+            if _identity(path) != before:
+                continue  # renamed over while waiting: closing rolls back, try the new file
             try:
                 con.executemany(_AUDIT_INSERT, rows)
             except sqlite3.OperationalError:  # no register tables yet (a first audited read)
@@ -125,3 +126,5 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
                 con.executemany(_AUDIT_INSERT, rows)
             con.execute("COMMIT")
             return
+        finally:
+            con.close()

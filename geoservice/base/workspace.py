@@ -287,7 +287,8 @@ class Workspace:
         with (
             self.lock(wait_seconds),
             gate(self.path).writing(),
-            connection(self.path, LOCK_WAIT_SECONDS) as con,
+            # a connection of its own, not a kept one: see geoservice.base.connection_pool
+            contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
         ):
             use_wal(con)
             con.execute("BEGIN IMMEDIATE")

@@ -27,18 +27,14 @@ def _listed(name: str) -> tuple[str, str, str]:
 def statements(monkeypatch):
     """The SQL statements the workspace's write connections run."""
     seen: list[str] = []
-    real = workspace_module.connection
+    real = workspace_module.connect_file
 
-    @contextlib.contextmanager
     def traced(*args, **kwargs):
-        with real(*args, **kwargs) as con:
-            con.set_trace_callback(seen.append)
-            try:
-                yield con
-            finally:
-                con.set_trace_callback(None)
+        con = real(*args, **kwargs)
+        con.set_trace_callback(seen.append)
+        return con
 
-    monkeypatch.setattr(workspace_module, "connection", traced)
+    monkeypatch.setattr(workspace_module, "connect_file", traced)
     return seen
 
 
