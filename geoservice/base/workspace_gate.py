@@ -14,13 +14,12 @@ import fcntl
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from geoservice.base.errors import ConflictError, message
 
-__all__ = ["FifoLock", "Gate", "audit_lock", "file_lock", "gate"]
+__all__ = ["Gate", "audit_lock", "file_lock", "gate"]
 
 
 class Gate:
@@ -135,62 +134,23 @@ def gate(path: Path) -> Gate:
         return _GATES[key]
 
 
-class FifoLock:
-    """A lock its waiters get in the order they came (``threading.Lock`` lets any waiter
-    in, so under load a few waited for seconds while others passed them again and again).
-
-    :meth:`release` hands the lock to the first waiter directly; a waiter whose time runs
-    out leaves the queue.
-    """
-
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._held = False
-        self._waiters: deque[threading.Event] = deque()
-
-    def acquire(self, timeout: float) -> bool:
-        """Whether the lock was got within ``timeout`` seconds."""
-        with self._mutex:
-            if not self._held and not self._waiters:
-                self._held = True
-                return True
-            mine = threading.Event()
-            self._waiters.append(mine)
-        if mine.wait(max(timeout, 0.0)):
-            return True  # handed over by release()
-        with self._mutex:
-            if mine.is_set():  # handed over just as the wait ran out
-                return True
-            self._waiters.remove(mine)
-            return False
-
-    def release(self) -> None:
-        with self._mutex:
-            if self._waiters:
-                self._waiters.popleft().set()  # the next holder: the lock stays held
-            else:
-                self._held = False
-
-
-_THREAD_LOCKS: dict[str, FifoLock] = {}
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
 _POLL_SECONDS = 0.001  # one thread per process polls; a wake-up costs microseconds
 
 
-def _thread_lock(path: Path) -> FifoLock:
-    """The process-wide lock the threads of this process queue on, in turn, before
-    ``<path>.lock``."""
+def _thread_lock(path: Path) -> threading.Lock:
+    """The process-wide lock the threads of this process queue on before ``<path>.lock``."""
     key = os.path.realpath(path)
     with _GATES_LOCK:
-        return _THREAD_LOCKS.setdefault(key, FifoLock())
+        return _THREAD_LOCKS.setdefault(key, threading.Lock())
 
 
 @contextlib.contextmanager
 def file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold ``<path>.lock``, waiting up to ``wait_seconds`` for another writer.
 
-    The threads of one process first queue on a thread lock (:class:`FifoLock`: in the
-    order they came, each woken as soon as it is its turn), so that only one of them at a
-    time polls the file lock, which other processes
+    The threads of one process first queue on a thread lock (woken as soon as it is
+    free), so that only one of them at a time polls the file lock, which other processes
     hold. Raises :class:`~geoservice.base.errors.ConflictError` when it is still held then.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
