@@ -223,8 +223,9 @@ def _pool(path: Path) -> _FilePool:
 
 @contextlib.contextmanager
 def connection(path: Path, timeout: float) -> Iterator[PooledConnection]:
-    """A kept connection to the workspace file at ``path``, inside the Python side of its
-    gate, waiting up to ``timeout`` seconds for SQLite's locks.
+    """A kept connection to the workspace file at ``path``, for reading, inside the Python
+    side of its gate, waiting up to ``timeout`` seconds for SQLite's locks (write
+    transactions open a connection of their own: see the module notes).
 
     Autocommit: begin and end transactions explicitly; one left open is rolled back when
     the block ends. Raises :class:`sqlite3.OperationalError` when there is no file at

@@ -10,10 +10,11 @@ which plain SQLite lacks, and a row inserted with SQL needs its geometry as a Ge
 blob. SpatiaLite provides both (``mod_spatialite``), but the Python ``sqlite3`` module of
 this service's interpreter is built without ``enable_load_extension``, so no extension can
 be loaded into its connections; GDAL maintains the index itself but cannot join the SQL
-transaction that also writes the history and audit rows. This module therefore holds the
-small part of the GeoPackage encoding the service needs (GeoPackage 1.3, clause 2.1.3,
-"GeoPackageBinary"): reading the header to reach the WKB, and writing little-endian
-blobs with an xy envelope. Every change a person makes is also written to the
+transaction that also writes the history and audit rows. The service therefore holds the
+small part of the GeoPackage encoding it needs (GeoPackage 1.3, clause 2.1.3,
+"GeoPackageBinary"): reading the header to reach the WKB
+(:mod:`geoservice.base.gpkg_functions`, the triggers' functions), and writing
+little-endian blobs with an xy envelope (here). Every change a person makes is also written to the
 ``audit_log`` table (:func:`audit` inside a transaction, :func:`append_audit_rows` on their own).
 """
 

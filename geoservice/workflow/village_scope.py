@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from geoservice.workflow.village_updates import _Snapshot
+    from geoservice.workflow.village_snapshot import Snapshot as _Snapshot
 
 __all__ = ["ItemIndex", "item_index", "leaves_village"]
 

@@ -3,7 +3,7 @@
 :func:`kept_village_status` keeps, per workspace file, evaluation day and calendar day,
 each problem's and patch's contribution (:mod:`geoservice.workflow.village_parts`), their
 sums per village and the finished table. Each call reads a small snapshot of the file in
-one read transaction:
+one read transaction (:mod:`geoservice.workflow.village_snapshot`):
 
 - what a rewrite changes: the file (device, inode and the import generation of
   :func:`~geoservice.base.data_version.data_version`) and ``gpkg_contents`` (every table
@@ -65,6 +65,8 @@ from geoservice.workflow.village_parts import (
     village_rows,
 )
 from geoservice.workflow.village_scope import ItemIndex, item_index, leaves_village
+from geoservice.workflow.village_snapshot import Snapshot as _Snapshot
+from geoservice.workflow.village_snapshot import snapshot as _snapshot
 
 __all__ = [
     "COUNTS",
@@ -78,19 +80,8 @@ __all__ = [
 
 UPDATE_LIMIT = 500  # changed problems or patches beyond which everything is read again
 _KEPT = 8  # (workspace, day) entries kept
-_LIVE_TABLES = ("complaints", "parcel_risk")  # stamped by live intake; not in the status
 _GENERATIONS = itertools.count(1)  # a new number whenever a kept table is replaced
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    contents: tuple[Any, ...]
-    problems: tuple[Any, ...]
-    problem_mark: int | None
-    patches: tuple[Any, ...]
-    patch_mark: int | None
-    patrols: tuple[Any, ...]
 
 
 @dataclass
@@ -300,45 +291,6 @@ def _answer(state: _State) -> pd.DataFrame:
     out = state.result.copy()
     out.attrs["unmatched"] = unmatched_problems(state.problems)
     return out
-
-
-# --- the snapshot -----------------------------------------------------------------------
-
-
-def _snapshot(con: sqlite3.Connection) -> _Snapshot:
-    tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-    def row(table: str, sql: str) -> tuple[Any, ...]:
-        return tuple(con.execute(sql).fetchone()) if table in tables else ("absent",)
-
-    def mark(table: str) -> int | None:
-        return row(table, f"SELECT max(id) FROM {table}")[0] if table in tables else None
-
-    contents: tuple[Any, ...] = ("absent",)
-    if "gpkg_contents" in tables:
-        skip = ", ".join(f"'{t}'" for t in _LIVE_TABLES)
-        contents = tuple(
-            tuple(r)
-            for r in con.execute(
-                "SELECT table_name, last_change FROM gpkg_contents "
-                f"WHERE table_name NOT IN ({skip}) ORDER BY table_name"
-            )
-        )
-    problems: tuple[Any, ...] = ("absent",)
-    if "problems" in tables:
-        columns = {str(r[1]) for r in con.execute('PRAGMA table_info("problems")')}
-        problems = ("plain", *row("problems", "SELECT count(*) FROM problems"))
-        if "version" in columns:
-            sql = "SELECT count(*), sum(version), count(version) FROM problems"
-            problems = row("problems", sql)
-    return _Snapshot(
-        contents=contents,
-        problems=problems,
-        problem_mark=mark("problem_history"),
-        patches=row("patch_state", "SELECT count(*), sum(version) FROM patch_state"),
-        patch_mark=mark("patch_history"),
-        patrols=row("patrols", "SELECT count(*), max(created_at) FROM patrols"),
-    )
 
 
 # --- everything again -------------------------------------------------------------------
