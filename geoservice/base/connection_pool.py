@@ -102,6 +102,8 @@ class _FilePool:
         except BaseException:
             with self.lock:
                 self.lent -= 1
+            if found is not None:
+                _close(found, path)
             raise
         _start_reaper()
         return found
@@ -162,7 +164,11 @@ def _open(path: Path, inode: Inode, timeout: float) -> PooledConnection:
             factory=PooledConnection,
         )
         con.inode, con.timeout_seconds = inode, timeout
-        after = _inode(path)
+        try:
+            after = _inode(path)
+        except sqlite3.OperationalError:
+            con.close()  # removed meanwhile: no other file's log to delete
+            raise
         if after == inode:
             register_gpkg_functions(con)
             return con
