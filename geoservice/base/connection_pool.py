@@ -296,7 +296,8 @@ def _close_all() -> None:
     with _POOLS_LOCK:
         pools = list(_POOLS.values())
     for pool in pools:
-        pool.close_idle()
+        with gate(Path(pool.key)).sql():  # after GDAL reads still running in other threads
+            pool.close_idle()
 
 
 def pool_counts() -> dict[str, int]:

@@ -60,13 +60,14 @@ class Gate:
         # run when GDAL comes in while no Python connection is lent: closes the idle ones
         # (see geoservice.base.connection_pool)
         self.before_gdal: Callable[[], None] | None = None
+        self._closing = False  # the first GDAL user runs before_gdal: nobody else gets in
 
     def _depth(self, kind: str) -> int:
         return int(getattr(self._local, kind, 0))
 
     def _free(self, kind: str) -> bool:
         other = _OTHER[kind]
-        return self._active[other] == 0 and self._turn != other
+        return self._active[other] == 0 and self._turn != other and not self._closing
 
     @contextlib.contextmanager
     def _use(self, kind: str) -> Iterator[None]:
@@ -78,6 +79,7 @@ class Gate:
                 "its write-ahead log; finish one before starting the other"
             )
         outermost = not self._depth(kind)
+        first = False
         if outermost:
             with self._cond:
                 if not self._free(kind):
@@ -88,11 +90,21 @@ class Gate:
                         self._cond.wait_for(lambda: self._free(kind))
                     finally:
                         self._waiting[kind] -= 1
+                first = kind == "gdal" and not self._active[kind] and self.before_gdal is not None
+                self._closing = first
                 self._active[kind] += 1
         setattr(self._local, kind, self._depth(kind) + 1)
         try:
-            if outermost and kind == "gdal" and self.before_gdal is not None:
-                self.before_gdal()
+            if first and self.before_gdal is not None:
+                # the idle Python connections closed before any GDAL use of the file
+                # starts: other GDAL users wait until they are (a Python close beside an
+                # open GDAL handle would drop its locks or truncate its shared memory)
+                try:
+                    self.before_gdal()
+                finally:
+                    with self._cond:
+                        self._closing = False
+                        self._cond.notify_all()
             yield
         finally:
             setattr(self._local, kind, self._depth(kind) - 1)

@@ -156,3 +156,40 @@ def test_a_python_read_connection_keeps_gdal_reads_of_the_workspace_out(tmp_path
     assert read.wait(30)
     holder.join(10)
     reader.join(10)
+
+
+def test_no_gdal_use_starts_before_the_first_has_closed_the_idle_connections():
+    gate = Gate()
+    closing, release = threading.Event(), threading.Event()
+    entered: list[str] = []
+
+    def close_idle() -> None:
+        closing.set()
+        assert release.wait(10)
+        entered.append("closed")
+
+    gate.before_gdal = close_idle
+
+    second_in = threading.Event()
+
+    def read(name: str) -> None:
+        with gate.reading():
+            entered.append(name)
+            if name == "first":
+                assert second_in.wait(10)  # both on the GDAL side at once
+            else:
+                second_in.set()
+
+    first = threading.Thread(target=read, args=("first",))
+    first.start()
+    assert closing.wait(10)
+    second = threading.Thread(target=read, args=("second",))
+    second.start()
+    time.sleep(0.2)
+    assert entered == []  # the second GDAL user waits for the closing
+    release.set()
+    for thread in (first, second):
+        thread.join(10)
+    assert entered[0] == "closed"
+    assert sorted(entered[1:]) == ["first", "second"]
+    assert entered.count("closed") == 1  # only the first user of the GDAL side closes
