@@ -11,8 +11,11 @@ the data version, the file check). Write transactions and audit appends open a
 connection of their own and close it: a write is a fraction of the requests, and a
 commit must never land in a log that a long-lived connection might still hold after the
 file's log was replaced under it. In one of 21 load runs with writes on kept connections
-two acknowledged updates were lost, and the cause was not found; in the 7 runs since the
-writes went back to connections of their own, none was lost.
+two acknowledged updates were lost; in the 7 runs since the writes went back to
+connections of their own, none was lost. A race found later may have been the cause: a
+second GDAL user could start while the first was still closing the idle connections
+(:class:`~geoservice.base.workspace_gate.Gate` now lets none in until they are closed).
+Writes stay on their own connections until load runs show the race was the cause.
 
 :func:`connection` lends a kept connection (autocommit, with the GeoPackage functions of
 :mod:`geoservice.base.gpkg_functions`) and takes it back; a connection comes back to the
