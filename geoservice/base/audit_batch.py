@@ -23,62 +23,26 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from geoservice.base.gpkg_sql import AuditRow, append_audit_rows
+from geoservice.base.group_commit import GroupCommit
 from geoservice.base.workspace_gate import audit_lock, gate
 
 __all__ = ["AuditBatch", "audit_batch", "log_row"]
 
 Writer = Callable[[Sequence[AuditRow]], None]
 
-_KEEP_FAILURES = 64  # errors kept for threads still to read theirs
 
-
-class AuditBatch:
+class AuditBatch(GroupCommit[AuditRow, None]):
     """The rows one process appends to one workspace, committed in shared transactions."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._pending: list[AuditRow] = []
-        self._collecting = 0  # number of the batch now collecting rows
-        self._written = -1  # number of the last batch written (or failed)
-        self._writing = False
-        self._failed: dict[int, BaseException] = {}
-        self.commits = 0  # transactions written (for the tests and benchmarks)
 
     def append(self, row: AuditRow, write: Writer) -> None:
         """Queue ``row`` and return once it is committed by ``write`` (this thread's or
         another's call, with the rows queued beside it); raise its batch's error."""
-        with self._cond:
-            self._pending.append(row)
-            mine = self._collecting
-            while self._written < mine and self._writing:
-                self._cond.wait()
-            if self._written >= mine:
-                self._raise_failure(mine)
-                return
-            self._writing = True  # this thread writes the batch that holds its row
-            batch, self._pending = self._pending, []
-            self._collecting += 1
-        error: BaseException | None = None
-        try:
-            write(batch)
-        except BaseException as exc:
-            error = exc
-        with self._cond:
-            self._written = mine
-            self.commits += 1
-            if error is not None:
-                self._failed[mine] = error
-                for old in [n for n in self._failed if n < mine - _KEEP_FAILURES]:
-                    del self._failed[old]
-            self._writing = False
-            self._cond.notify_all()
-        if error is not None:
-            raise error
 
-    def _raise_failure(self, number: int) -> None:
-        error = self._failed.get(number)
-        if error is not None:
-            raise error
+        def write_all(rows: Sequence[AuditRow]) -> list[None]:
+            write(rows)
+            return [None] * len(rows)
+
+        self.submit(row, write_all)
 
 
 _BATCHES: dict[str, AuditBatch] = {}

@@ -38,7 +38,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -62,7 +61,7 @@ from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit_row, connect_file
 from geoservice.base.schema_memo import SchemaMemo, schema_version
 from geoservice.base.workspace_coverage import village_counts
 from geoservice.base.workspace_file import check_workspace_file
-from geoservice.base.workspace_gate import audit_lock, file_lock, gate
+from geoservice.base.workspace_gate import audit_lock, file_lock, gate, held_file_lock
 from geoservice.base.workspace_write import (
     copy_database,
     ensure_tables,
@@ -90,7 +89,6 @@ __all__ = [  # the register's row and defaults are re-exported from geoservice.b
 
 Mode = Literal["replace", "append"]
 Schema = Callable[[sqlite3.Connection, str], None]  # creates/migrates tables: (con, actor)
-_HELD = threading.local()  # realpaths of the workspaces whose lock this thread holds
 _RUN_COLUMNS = ("run_at", "actor", "as_of", "rules_hash", "inputs", "counts", "duration_s")
 
 
@@ -256,17 +254,8 @@ class Workspace:
         its own, so it may read layers with GDAL between its SQL steps (the complaint
         intake does). A thread that holds it may take it again (a nested
         :meth:`sql_transaction`)."""
-        key = os.path.realpath(self.path)
-        held: set[str] = _HELD.__dict__.setdefault("paths", set())
-        if key in held:
+        with held_file_lock(self.path, wait_seconds):
             yield
-            return
-        with file_lock(self.path, wait_seconds):
-            held.add(key)
-            try:
-                yield
-            finally:
-                held.discard(key)
 
     @contextlib.contextmanager
     def sql_transaction(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from geoservice.base.errors import ConflictError, message
 
-__all__ = ["Gate", "audit_lock", "file_lock", "gate"]
+__all__ = ["Gate", "audit_lock", "file_lock", "gate", "held_file_lock", "lock_held"]
 
 
 class Gate:
@@ -183,6 +183,30 @@ def file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
             yield
     finally:
         mine.release()
+
+
+_HELD = threading.local()  # realpaths of the workspaces whose lock this thread holds
+
+
+def lock_held(path: Path) -> bool:
+    """Whether this thread holds ``<path>.lock`` through :func:`held_file_lock`."""
+    return os.path.realpath(path) in _HELD.__dict__.get("paths", ())
+
+
+@contextlib.contextmanager
+def held_file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """:func:`file_lock`, which a thread that holds it may take again (a no-op then)."""
+    key = os.path.realpath(path)
+    held: set[str] = _HELD.__dict__.setdefault("paths", set())
+    if key in held:
+        yield
+        return
+    with file_lock(path, wait_seconds):
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
 
 
 @contextlib.contextmanager

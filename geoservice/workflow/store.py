@@ -15,8 +15,9 @@ Status changes are small SQLite transactions on the workspace file itself, not a
 ``<workspace>.lock`` (the lock imports hold; waits up to :data:`LOCK_WAIT_SECONDS`), opens
 ``BEGIN IMMEDIATE``, ensures the workflow tables (:func:`ensure_workflow`), checks the version
 (``UPDATE ... WHERE problem_id = ? AND version = ?``) and writes the problem row, a history
-row and an audit row before one ``COMMIT``. SQLite's rollback journal makes the change all
-or nothing, also when the process is killed half-way.
+row and an audit row before one ``COMMIT``; concurrent changes in one process share that
+transaction, each undone alone when it fails (:mod:`geoservice.base.write_batch`). SQLite's
+log makes the change all or nothing, also when the process is killed half-way.
 
 A layer rewritten by a plain ``geoservice import problems`` loses the three columns; the
 next workflow change adds them back and takes the state, version and last editor of every
@@ -42,6 +43,7 @@ from geoservice.base.errors import NotFoundError, StaleVersionError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit
 from geoservice.base.workspace import Workspace, now_iso
 from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
+from geoservice.base.write_batch import write_batched
 from geoservice.workflow.patch_store import patch_links
 from geoservice.workflow.problem_values import PROBLEM_COLUMNS, typed, typed_frame
 from geoservice.workflow.states import check_transition, state_label
@@ -453,7 +455,8 @@ def update_problem(
         ``problem_id``, ``from_state``, ``to_state``, ``version`` (after), ``at``, ``by``.
     """
     names = [Path(e).name for e in evidence]
-    with transaction(ws, by) as con:
+
+    def write(con: sqlite3.Connection) -> dict[str, Any]:
         row = _current(con, problem_id)
         expected = row[1] if expected_version is None else expected_version
         if expected != row[1]:
@@ -479,7 +482,10 @@ def update_problem(
         }
         detail = {**(context or {}), **change, "note": note, "evidence": names}
         audit(con, at, by, "problem.update", problem_id, detail)
-    return change
+        return change
+
+    # updates of concurrent requests share a transaction (geoservice.base.write_batch)
+    return write_batched(ws, write, by, schema=ensure_workflow)
 
 
 def _current(con: sqlite3.Connection, problem_id: str) -> tuple[Any, ...]:
