@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,9 @@ def _queued(ws: Workspace, schema, n: int) -> None:
         threading.Event().wait(0.01)
 
 
-def _run_behind_the_lock(ws: Workspace, schema, calls: dict[str, Callable[[], object]]):
+def _run_behind_the_lock(
+    ws: Workspace, schema, calls: Mapping[str, Callable[[], object]]
+) -> dict[str, object]:
     """Run ``calls`` in threads while another thread holds the workspace lock; the first
     call waits for the lock and the others queue behind it. Results or errors by name."""
     results: dict[str, object] = {}
@@ -132,7 +134,8 @@ def test_concurrent_problem_updates_share_a_transaction_and_a_stale_one_gets_412
     results = _run_behind_the_lock(ws, ensure_workflow, calls)
     assert isinstance(results["P-3"], StaleVersionError)
     for pid in ("P-1", "P-2", "P-4"):
-        assert results[pid]["version"] == version[pid] + 1  # type: ignore[index]
+        change = results[pid]
+        assert isinstance(change, dict) and change["version"] == version[pid] + 1
     after = read_problems(ws).set_index("problem_id")
     assert list(after.loc[["P-1", "P-2", "P-3", "P-4"], "status"]) == [
         "in_progress",
