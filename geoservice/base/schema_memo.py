@@ -12,6 +12,8 @@ table's definition, and an import's write-back raises it too. So once a transact
 created some tables has committed at schema version ``S``, a later transaction that finds
 the file still at ``S`` knows they exist and skips their statements. The memory is kept
 per file (real path, device, inode) and per table, and only for committed transactions.
+Other steps whose result only a schema change can undo (an index, added columns) are
+remembered the same way (:func:`known_step`, :func:`ran_step`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["SchemaMemo", "known_tables", "schema_version"]
+__all__ = ["SchemaMemo", "known_step", "known_tables", "ran_step", "schema_version"]
 
 _FileKey = tuple[str, int, int]
 _KNOWN: dict[_FileKey, tuple[int, frozenset[str]]] = {}
@@ -75,3 +77,19 @@ def known_tables() -> tuple[frozenset[str], set[str]] | None:
     transaction of this thread; None outside one (every table is then listed)."""
     memo: SchemaMemo | None = getattr(_CURRENT, "memo", None)
     return None if memo is None else (memo.known, memo.ensured)
+
+
+def known_step(name: str) -> bool:
+    """Whether this process ran schema step ``name`` (an index, added columns) in a
+    committed write transaction at the file's current schema version, so that the write
+    transaction of this thread may skip it; False outside one."""
+    memo: SchemaMemo | None = getattr(_CURRENT, "memo", None)
+    return memo is not None and name in memo.known
+
+
+def ran_step(name: str) -> None:
+    """Record that the write transaction of this thread ran schema step ``name`` (known
+    to later transactions once it has committed; see :func:`known_step`)."""
+    memo: SchemaMemo | None = getattr(_CURRENT, "memo", None)
+    if memo is not None:
+        memo.ensured.add(name)

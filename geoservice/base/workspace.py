@@ -63,6 +63,7 @@ from geoservice.base.workspace_coverage import village_counts
 from geoservice.base.workspace_file import check_workspace_file
 from geoservice.base.workspace_gate import audit_lock, file_lock, gate, held_file_lock
 from geoservice.base.workspace_write import (
+    begin_immediate,
     copy_database,
     ensure_tables,
     gpkg_safe,
@@ -280,7 +281,7 @@ class Workspace:
             contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
         ):
             use_wal(con)
-            con.execute("BEGIN IMMEDIATE")
+            begin_immediate(con, LOCK_WAIT_SECONDS)
             memo = SchemaMemo(con, self.path)
             try:
                 with memo.active():

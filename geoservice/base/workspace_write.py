@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from geoservice.base.data_version import generation
 from geoservice.base.schema_memo import known_tables
 
 __all__ = [
+    "begin_immediate",
     "carry_audit",
     "copy_database",
     "create_listed",
@@ -65,6 +67,37 @@ CREATE TABLE IF NOT EXISTS analysis_runs (
   as_of TEXT NOT NULL, rules_hash TEXT NOT NULL, inputs TEXT NOT NULL, counts TEXT NOT NULL,
   duration_s REAL NOT NULL)
 """
+
+
+_BEGIN_POLL_SECONDS = 0.0005
+_SQLITE_BUSY = 5
+
+
+def begin_immediate(con: sqlite3.Connection, wait_seconds: float) -> None:
+    """``BEGIN IMMEDIATE`` on ``con``, tried again every half millisecond for up to
+    ``wait_seconds`` while another connection holds SQLite's write lock.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25... ms between tries, so a
+    transaction that comes while an audit batch is committing waited tens of milliseconds
+    after the lock was free (a problem update's ``BEGIN`` waited 41 ms at p95 under 50
+    clients). The connection's busy timeout is 0 while this polls and ``wait_seconds``
+    again afterwards, for the transaction's later statements. Raises SQLite's "database
+    is locked" error once ``wait_seconds`` have passed.
+    """
+    deadline = time.monotonic() + wait_seconds
+    con.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_BUSY
+                if not busy or time.monotonic() >= deadline:
+                    raise
+            time.sleep(_BEGIN_POLL_SECONDS)
+    finally:
+        con.execute(f"PRAGMA busy_timeout = {round(wait_seconds * 1000)}")
 
 
 def has_table(con: sqlite3.Connection, name: str) -> bool:

@@ -23,8 +23,8 @@ A layer rewritten by a plain ``geoservice import problems`` loses the three colu
 next workflow change adds them back and takes the state, version and last editor of every
 problem with history from its last history row, so no workflow state is lost that way.
 Reads never write: until that change, a read computes the same reconciliation in
-temporary tables of its own connection (:func:`_workflow_view`), so it sees what the
-migration will store.
+temporary tables of its own connection, so it sees what the migration will store
+(:mod:`geoservice.workflow.store_schema`).
 """
 
 from __future__ import annotations
@@ -42,11 +42,16 @@ import pandas as pd
 from geoservice.base.errors import NotFoundError, StaleVersionError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit
 from geoservice.base.workspace import Workspace, now_iso
-from geoservice.base.workspace_write import create_listed, ensure_tables, has_table
+from geoservice.base.workspace_write import has_table
 from geoservice.base.write_batch import write_batched
 from geoservice.workflow.patch_store import patch_links
 from geoservice.workflow.problem_values import PROBLEM_COLUMNS, typed, typed_frame
 from geoservice.workflow.states import check_transition, state_label
+from geoservice.workflow.store_schema import (
+    ensure_workflow,
+    workflow_ready,
+    workflow_view,
+)
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -74,22 +79,6 @@ HISTORY_COLUMNS = [
     "evidence",
     "version",
 ]
-WORKFLOW_COLUMNS = (("version", "INTEGER"), ("updated_at", "TEXT"), ("updated_by", "TEXT"))
-
-_CAMPAIGNS_SQL = """
-CREATE TABLE IF NOT EXISTS campaigns (
-  campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL, started_on TEXT, ended_on TEXT,
-  departments TEXT, note TEXT, created_at TEXT NOT NULL, created_by TEXT NOT NULL)
-"""
-_HISTORY_SQL = """
-CREATE TABLE IF NOT EXISTS problem_history (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, problem_id TEXT NOT NULL, at TEXT NOT NULL,
-  "by" TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL, note TEXT,
-  evidence TEXT NOT NULL DEFAULT '[]', version INTEGER NOT NULL)
-"""
-_HISTORY_INDEX = (
-    "CREATE INDEX IF NOT EXISTS problem_history_problem ON problem_history (problem_id, id)"
-)
 
 
 # --- connections ------------------------------------------------------------------------
@@ -118,121 +107,11 @@ def _reading(ws: Workspace) -> Iterator[sqlite3.Connection]:
     with ws.read_connection() as con:
         con.execute("BEGIN")
         try:
-            if not _workflow_ready(con):
-                _workflow_view(con)
+            if not workflow_ready(con):
+                workflow_view(con)
             yield con
         finally:
             con.execute("ROLLBACK")
-
-
-def _columns(con: sqlite3.Connection, table: str) -> list[str]:
-    return [str(r[1]) for r in con.execute(f'PRAGMA table_info("{table}")')]
-
-
-def _workflow_ready(con: sqlite3.Connection) -> bool:
-    if not (has_table(con, "problem_history") and has_table(con, "campaigns")):
-        return False
-    if not has_table(con, "problems"):
-        return True
-    if not {c for c, _ in WORKFLOW_COLUMNS} <= set(_columns(con, "problems")):
-        return False
-    row = con.execute("SELECT 1 FROM problems WHERE version IS NULL LIMIT 1").fetchone()
-    return row is None
-
-
-def ensure_workflow(con: sqlite3.Connection, actor: str = "system") -> None:
-    """Create the workflow tables and columns; reconcile a rewritten problems layer.
-
-    Runs inside a write transaction. Problems without a version (the layer was rewritten
-    by a plain import) take state, version and last editor from their last history row;
-    problems with no history get version 1 and an ``imported`` history row
-    (:func:`_reconcile`).
-    """
-    ensure_tables(con)
-    create_listed(
-        con,
-        (
-            ("campaigns", _CAMPAIGNS_SQL, "督查批次 inspection campaigns"),
-            ("problem_history", _HISTORY_SQL, "问题整改记录 problem history"),
-        ),
-    )
-    con.execute(_HISTORY_INDEX)
-    if not has_table(con, "problems"):
-        return
-    _add_workflow_columns(con, "main")
-    _reconcile(con, actor)
-
-
-def _add_workflow_columns(con: sqlite3.Connection, schema: str) -> None:
-    present = {str(r[1]) for r in con.execute(f'PRAGMA {schema}.table_info("problems")')}
-    for col, sqltype in WORKFLOW_COLUMNS:
-        if col not in present:
-            con.execute(f'ALTER TABLE {schema}.problems ADD COLUMN "{col}" {sqltype}')
-
-
-def _workflow_view(con: sqlite3.Connection) -> None:
-    """Give a read connection the workflow tables :func:`ensure_workflow` would store.
-
-    Copies of ``problems`` (without geometry), ``problem_history`` and ``campaigns`` are
-    made as temporary tables of this connection, which shadow the file's tables of the
-    same name, and reconciled there with the migration's own statements (as actor
-    ``system``); the workspace file is only read.
-    """
-    for name, sql in (("campaigns", _CAMPAIGNS_SQL), ("problem_history", _HISTORY_SQL)):
-        con.execute(sql.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE"))
-        if has_table(con, name):
-            con.execute(f"INSERT INTO temp.{name} SELECT * FROM main.{name}")
-    if not has_table(con, "problems"):
-        return
-    present = _columns(con, "problems")
-    keep = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS if c in present)
-    con.execute(f"CREATE TEMP TABLE problems AS SELECT {keep} FROM main.problems")
-    _add_workflow_columns(con, "temp")
-    _reconcile(con, "system")
-
-
-def _reconcile(con: sqlite3.Connection, actor: str) -> None:
-    """Version, state and last editor for the problems without a version (unqualified
-    table names: the file's tables, or a read's temporary copies).
-
-    Every statement touches only problems without a version, so when there are none
-    (the usual case: every change runs this) nothing is read beyond that check.
-    """
-    if con.execute("SELECT 1 FROM problems WHERE version IS NULL LIMIT 1").fetchone() is None:
-        return
-    con.execute(
-        """
-        UPDATE problems SET
-          status = h.to_state, version = h.version, updated_at = h.at, updated_by = h."by"
-        FROM (
-          SELECT problem_id, to_state, version, at, "by" FROM problem_history
-          WHERE id IN (SELECT max(id) FROM problem_history GROUP BY problem_id)
-        ) AS h
-        WHERE problems.problem_id = h.problem_id AND problems.version IS NULL
-          AND h.to_state != 'removed'
-        """
-    )
-    at = now_iso()
-    con.execute(
-        """
-        INSERT INTO problem_history (problem_id, at, "by", from_state, to_state, note,
-                                     evidence, version)
-        SELECT p.problem_id, ?, ?, NULL, p.status, '[import]', '[]',
-               coalesce((SELECT max(version) FROM problem_history h
-                         WHERE h.problem_id = p.problem_id), 0) + 1
-        FROM problems p WHERE p.version IS NULL
-        """,
-        (at, actor),
-    )
-    con.execute(
-        """
-        UPDATE problems SET updated_at = ?, updated_by = ?,
-          version = (SELECT max(version) FROM problem_history h
-                     WHERE h.problem_id = problems.problem_id)
-        WHERE version IS NULL
-        """,
-        (at, actor),
-    )
 
 
 # --- reading ----------------------------------------------------------------------------

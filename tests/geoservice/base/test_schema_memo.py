@@ -86,3 +86,27 @@ def test_a_write_back_makes_every_table_definition_run_again(tmp_path, statement
     update_problem(ws, "P-1", "reported", "clerk")
     assert any("campaigns" in s and "CREATE TABLE" in s for s in statements)
     assert "campaigns" in _tables(ws.path)
+
+
+def test_a_second_update_skips_the_index_and_column_checks_but_not_the_reconcile_check(
+    tmp_path, statements
+):
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "clerk")
+    assert any("CREATE INDEX IF NOT EXISTS" in s for s in statements)
+    assert any("table_info" in s for s in statements)
+    statements.clear()
+    update_problem(ws, "P-1", "reported", "clerk")
+    assert not any("CREATE INDEX" in s or "table_info" in s for s in statements)
+    assert any("version IS NULL" in s for s in statements)
+
+
+def test_problems_rewritten_by_a_plain_import_get_their_columns_again(tmp_path):
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "clerk")
+    with ws.transaction() as work, contextlib.closing(sqlite3.connect(work)) as con, con:
+        con.execute("ALTER TABLE problems DROP COLUMN updated_by")
+    change = update_problem(ws, "P-1", "reported", "clerk")
+    with contextlib.closing(sqlite3.connect(ws.path)) as con:
+        row = con.execute("SELECT updated_by, version FROM problems").fetchone()
+    assert row == ("clerk", change["version"])
