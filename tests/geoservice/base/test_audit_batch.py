@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from collections.abc import Sequence
 
@@ -10,7 +12,9 @@ import pyogrio
 import pytest
 import shapely
 
+import geoservice.base.gpkg_sql as gpkg_sql
 from geoservice.base.audit_batch import AuditBatch, audit_batch
+from geoservice.base.connection_pool import close_idle
 from geoservice.base.workspace import Workspace
 from tests.support.workflow import workspace
 
@@ -120,3 +124,24 @@ def test_a_row_logged_to_a_geopackage_without_register_tables_creates_them(tmp_p
     ws = Workspace(path)
     ws.log("reader", "layer.read", "villages", {})
     assert ws.audit()["action"].tolist() == ["layer.read"]
+
+
+@pytest.mark.parametrize(("mode", "normal"), [("wal", True), ("delete", False)])
+def test_audit_rows_skip_their_own_fsync_only_in_a_wal_file(tmp_path, monkeypatch, mode, normal):
+    ws = workspace(tmp_path)
+    close_idle(ws.path)  # a journal mode changes only with no other connection in the file
+    with contextlib.closing(sqlite3.connect(ws.path, isolation_level=None)) as con:
+        assert con.execute(f"PRAGMA journal_mode={mode}").fetchone()[0] == mode
+    seen: list[str] = []
+    real = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        con = real(*args, **kwargs)
+        con.set_trace_callback(seen.append)
+        return con
+
+    monkeypatch.setattr(gpkg_sql.sqlite3, "connect", traced)
+    gpkg_sql.append_audit_rows(ws.path, [_row(1)], timeout=5)
+    monkeypatch.undo()
+    assert ("PRAGMA synchronous = NORMAL" in seen) is normal
+    assert ws.audit()["actor"].iloc[-1] == "u1"
