@@ -23,7 +23,13 @@ from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_gate import gate
 from layers.attribution import match_codes, match_names, suggest
 
-__all__ = ["FILE_PARTS_ONLY", "match_villages", "read_villages", "resolve_village"]
+__all__ = [
+    "FILE_PARTS_ONLY",
+    "match_villages",
+    "read_villages",
+    "resolve_village",
+    "villages_version",
+]
 
 # The parts of data_version changed in place: left out, the rest tells a rewritten file.
 FILE_PARTS_ONLY = ("problems", "contents", "complaints", "register", "patches")
@@ -38,7 +44,7 @@ def read_villages(ws: Workspace) -> pd.DataFrame:
     Kept in memory per workspace file until the file is rewritten (an import or an
     analysis) or the layer is written in place (its ``gpkg_contents.last_change``).
     """
-    key = _layer_version(ws.path)
+    key = villages_version(ws.path)
     real = os.path.realpath(ws.path)
     with _LOCK:
         hit = _KEPT.get(real)
@@ -57,8 +63,9 @@ def read_villages(ws: Workspace) -> pd.DataFrame:
     return frame.copy()
 
 
-def _layer_version(path: Path) -> tuple[Any, ...] | None:
-    """The file's identity and the villages layer's last change; None when unreadable."""
+def villages_version(path: Path) -> tuple[Any, ...] | None:
+    """The file's identity and the villages layer's last change (what is kept from the
+    layer is current while it is the same); None when unreadable."""
     identity = data_version(path, without=FILE_PARTS_ONLY)
     if identity is None:
         return None

@@ -24,6 +24,9 @@ Layers by map (those the caller may see as tiles):
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from geoservice.base.errors import message
@@ -280,11 +283,39 @@ def page_layers(kind: str, visible: list[str], lang: Lang, link: bool = True) ->
     return [layer for layer in chosen if layer.name in visible]
 
 
-def map_bounds(
-    ws: Workspace, village: str | None
-) -> tuple[tuple[float, float, float, float] | None, str | None]:
+Bounds = tuple[tuple[float, float, float, float] | None, str | None]
+_BOUNDS: OrderedDict[tuple[str, str | None], tuple[Any, Bounds]] = OrderedDict()
+_BOUNDS_KEPT = 512  # (workspace, village) entries
+_BOUNDS_LOCK = threading.Lock()
+
+
+def map_bounds(ws: Workspace, village: str | None) -> Bounds:
     """``(bounds in degrees, village code)`` of the villages layer, or of one village given
-    by code or name (MapInputError naming it, with examples, when it is not there)."""
+    by code or name (MapInputError naming it, with examples, when it is not there).
+
+    Kept per workspace file and village while the villages layer is the same
+    (:func:`~geoservice.base.villages.villages_version`): reading and projecting the
+    layer was half of a map page's build at county scale, and it reads with GDAL, which
+    keeps the process's SQL connections to the file waiting meanwhile."""
+    from geoservice.base.villages import villages_version
+
+    version = villages_version(ws.path)
+    key = (os.path.realpath(ws.path), village)
+    with _BOUNDS_LOCK:
+        hit = _BOUNDS.get(key)
+    if version is not None and hit is not None and hit[0] == version:
+        return hit[1]
+    found = _read_bounds(ws, village)
+    if version is not None:
+        with _BOUNDS_LOCK:
+            _BOUNDS[key] = (version, found)
+            _BOUNDS.move_to_end(key)
+            while len(_BOUNDS) > _BOUNDS_KEPT:
+                _BOUNDS.popitem(last=False)
+    return found
+
+
+def _read_bounds(ws: Workspace, village: str | None) -> Bounds:
     from maps.render import MapInputError
 
     villages = ws.read("villages", columns=["village_code", "village_name"]).to_crs("EPSG:4326")
