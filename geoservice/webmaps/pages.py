@@ -284,41 +284,17 @@ def page_layers(kind: str, visible: list[str], lang: Lang, link: bool = True) ->
 
 
 Bounds = tuple[tuple[float, float, float, float] | None, str | None]
-_BOUNDS: OrderedDict[tuple[str, str | None], tuple[Any, Bounds]] = OrderedDict()
-_BOUNDS_KEPT = 512  # (workspace, village) entries
-_BOUNDS_LOCK = threading.Lock()
+_VILLAGES: OrderedDict[str, tuple[Any, Any]] = OrderedDict()  # path: (version, frame)
+_VILLAGES_KEPT = 8  # workspace files
+_VILLAGES_LOCK = threading.Lock()
 
 
 def map_bounds(ws: Workspace, village: str | None) -> Bounds:
     """``(bounds in degrees, village code)`` of the villages layer, or of one village given
-    by code or name (MapInputError naming it, with examples, when it is not there).
-
-    Kept per workspace file and village while the villages layer is the same
-    (:func:`~geoservice.base.villages.villages_version`): reading and projecting the
-    layer was half of a map page's build at county scale, and it reads with GDAL, which
-    keeps the process's SQL connections to the file waiting meanwhile."""
-    from geoservice.base.villages import villages_version
-
-    version = villages_version(ws.path)
-    key = (os.path.realpath(ws.path), village)
-    with _BOUNDS_LOCK:
-        hit = _BOUNDS.get(key)
-    if version is not None and hit is not None and hit[0] == version:
-        return hit[1]
-    found = _read_bounds(ws, village)
-    if version is not None:
-        with _BOUNDS_LOCK:
-            _BOUNDS[key] = (version, found)
-            _BOUNDS.move_to_end(key)
-            while len(_BOUNDS) > _BOUNDS_KEPT:
-                _BOUNDS.popitem(last=False)
-    return found
-
-
-def _read_bounds(ws: Workspace, village: str | None) -> Bounds:
+    by code or name (MapInputError naming it, with examples, when it is not there)."""
     from maps.render import MapInputError
 
-    villages = ws.read("villages", columns=["village_code", "village_name"]).to_crs("EPSG:4326")
+    villages = _villages_in_degrees(ws)
     if village is None:
         shown = villages
     else:
@@ -340,6 +316,31 @@ def _read_bounds(ws: Workspace, village: str | None) -> Bounds:
     x0, y0, x1, y1 = (float(v) for v in shown.total_bounds)
     code = str(shown["village_code"].iloc[0]) if village is not None else None
     return (x0, y0, x1, y1), code
+
+
+def _villages_in_degrees(ws: Workspace) -> Any:
+    """The villages layer (code, name, geometry) in EPSG:4326, kept per workspace file
+    while the layer is the same (:func:`~geoservice.base.villages.villages_version`).
+
+    Every map page's first build for a scope read and projected the whole layer with
+    GDAL (half the build at county scale, with the process's SQL connections to the file
+    waiting meanwhile); now a worker does it once per version of the layer."""
+    from geoservice.base.villages import villages_version
+
+    version = villages_version(ws.path)
+    where = os.path.realpath(ws.path)
+    with _VILLAGES_LOCK:
+        hit = _VILLAGES.get(where)
+    if version is not None and hit is not None and hit[0] == version:
+        return hit[1]
+    frame = ws.read("villages", columns=["village_code", "village_name"]).to_crs("EPSG:4326")
+    if version is not None:
+        with _VILLAGES_LOCK:
+            _VILLAGES[where] = (version, frame)
+            _VILLAGES.move_to_end(where)
+            while len(_VILLAGES) > _VILLAGES_KEPT:
+                _VILLAGES.popitem(last=False)
+    return frame
 
 
 def _caption(
