@@ -6,13 +6,12 @@ committed some 100 rows a second, each waiting for SQLite's write lock, for read
 both worker processes to leave the file (rollback journal) and for its own ``fsync``.
 
 Here the threads of a process that append rows to the same workspace at the same time
-share one transaction. The first thread to arrive when no transaction is being written
-writes every row queued so far (its own included) and commits; threads arriving
-meanwhile queue their rows and wait, and the first of them to wake writes the next
-batch. No thread waits for a timer: alone, a row is committed at once, exactly as
-before; under load, one commit serves as many rows as arrived during the previous one.
-A thread returns only once its row is committed (or raises the error its batch got), so
-an answered request has its audit row on disk, as before.
+share one transaction (:class:`~geoservice.base.group_commit.GroupCommit`): alone, a row
+is committed at once, exactly as before; under load, one commit serves as many rows as
+arrived during the previous one. A thread returns only once its row is committed (or
+raises the error its batch got), so an answered request has its audit row in the file;
+how soon it reaches the disk is said in
+:func:`~geoservice.base.gpkg_sql.append_audit_rows`.
 """
 
 from __future__ import annotations
