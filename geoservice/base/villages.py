@@ -12,9 +12,11 @@ import contextlib
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from geoservice.base.data_version import data_version
@@ -28,13 +30,13 @@ __all__ = [
     "match_villages",
     "read_villages",
     "resolve_village",
-    "villages_version",
+    "villages_in_degrees",
 ]
 
 # The parts of data_version changed in place: left out, the rest tells a rewritten file.
 FILE_PARTS_ONLY = ("problems", "contents", "complaints", "register", "patches")
-_KEPT: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}
-_KEPT_FILES = 16
+_KEPT: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}  # (file, form): (version, frame)
+_KEPT_ENTRIES = 32  # 16 files, each in both forms
 _LOCK = threading.Lock()
 
 
@@ -44,28 +46,56 @@ def read_villages(ws: Workspace) -> pd.DataFrame:
     Kept in memory per workspace file until the file is rewritten (an import or an
     analysis) or the layer is written in place (its ``gpkg_contents.last_change``).
     """
-    key = villages_version(ws.path)
-    real = os.path.realpath(ws.path)
-    with _LOCK:
-        hit = _KEPT.get(real)
-    if key is not None and hit is not None and hit[0] == key:
-        return hit[1].copy()
-    frame = ws.read(
-        "villages", use_arrow=False, columns=["village_code", "village_name"], read_geometry=False
-    )
-    frame = frame.astype({"village_code": "string", "village_name": "string"})
-    if key is not None:
-        with _LOCK:
-            _KEPT.pop(real, None)
-            _KEPT[real] = (key, frame)
-            while len(_KEPT) > _KEPT_FILES:
-                del _KEPT[next(iter(_KEPT))]
+
+    def read() -> pd.DataFrame:
+        frame = ws.read(
+            "villages",
+            use_arrow=False,
+            columns=["village_code", "village_name"],
+            read_geometry=False,
+        )
+        return frame.astype({"village_code": "string", "village_name": "string"})
+
+    frame: pd.DataFrame = _kept(ws, "table", read)
     return frame.copy()
 
 
-def villages_version(path: Path) -> tuple[Any, ...] | None:
-    """The file's identity and the villages layer's last change (what is kept from the
-    layer is current while it is the same); None when unreadable."""
+def villages_in_degrees(ws: Workspace) -> gpd.GeoDataFrame:
+    """The villages layer (``village_code``, ``village_name``, geometry) in EPSG:4326,
+    kept like :func:`read_villages`; shared between callers: read it, never change it.
+
+    Every map page's first build for a scope read and projected the whole layer with
+    GDAL (half the build at county scale, with the process's SQL connections to the file
+    waiting meanwhile); a worker now does it once per version of the layer."""
+
+    def read() -> gpd.GeoDataFrame:
+        return ws.read("villages", columns=["village_code", "village_name"]).to_crs("EPSG:4326")
+
+    frame: gpd.GeoDataFrame = _kept(ws, "degrees", read)
+    return frame
+
+
+def _kept(ws: Workspace, form: str, read: Callable[[], Any]) -> Any:
+    """``read()`` of the villages layer in ``form``, kept per workspace file while the
+    layer is the same (:func:`_layer_version`)."""
+    key = _layer_version(ws.path)
+    where = (os.path.realpath(ws.path), form)
+    with _LOCK:
+        hit = _KEPT.get(where)
+    if key is not None and hit is not None and hit[0] == key:
+        return hit[1]
+    frame = read()
+    if key is not None:
+        with _LOCK:
+            _KEPT.pop(where, None)
+            _KEPT[where] = (key, frame)
+            while len(_KEPT) > _KEPT_ENTRIES:
+                del _KEPT[next(iter(_KEPT))]
+    return frame
+
+
+def _layer_version(path: Path) -> tuple[Any, ...] | None:
+    """The file's identity and the villages layer's last change; None when unreadable."""
     identity = data_version(path, without=FILE_PARTS_ONLY)
     if identity is None:
         return None

@@ -24,9 +24,6 @@ Layers by map (those the caller may see as tiles):
 
 from __future__ import annotations
 
-import os
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from geoservice.base.errors import message
@@ -284,17 +281,15 @@ def page_layers(kind: str, visible: list[str], lang: Lang, link: bool = True) ->
 
 
 Bounds = tuple[tuple[float, float, float, float] | None, str | None]
-_VILLAGES: OrderedDict[str, tuple[Any, Any]] = OrderedDict()  # path: (version, frame)
-_VILLAGES_KEPT = 8  # workspace files
-_VILLAGES_LOCK = threading.Lock()
 
 
 def map_bounds(ws: Workspace, village: str | None) -> Bounds:
     """``(bounds in degrees, village code)`` of the villages layer, or of one village given
     by code or name (MapInputError naming it, with examples, when it is not there)."""
+    from geoservice.base.villages import villages_in_degrees
     from maps.render import MapInputError
 
-    villages = _villages_in_degrees(ws)
+    villages = villages_in_degrees(ws)
     if village is None:
         shown = villages
     else:
@@ -316,31 +311,6 @@ def map_bounds(ws: Workspace, village: str | None) -> Bounds:
     x0, y0, x1, y1 = (float(v) for v in shown.total_bounds)
     code = str(shown["village_code"].iloc[0]) if village is not None else None
     return (x0, y0, x1, y1), code
-
-
-def _villages_in_degrees(ws: Workspace) -> Any:
-    """The villages layer (code, name, geometry) in EPSG:4326, kept per workspace file
-    while the layer is the same (:func:`~geoservice.base.villages.villages_version`).
-
-    Every map page's first build for a scope read and projected the whole layer with
-    GDAL (half the build at county scale, with the process's SQL connections to the file
-    waiting meanwhile); now a worker does it once per version of the layer."""
-    from geoservice.base.villages import villages_version
-
-    version = villages_version(ws.path)
-    where = os.path.realpath(ws.path)
-    with _VILLAGES_LOCK:
-        hit = _VILLAGES.get(where)
-    if version is not None and hit is not None and hit[0] == version:
-        return hit[1]
-    frame = ws.read("villages", columns=["village_code", "village_name"]).to_crs("EPSG:4326")
-    if version is not None:
-        with _VILLAGES_LOCK:
-            _VILLAGES[where] = (version, frame)
-            _VILLAGES.move_to_end(where)
-            while len(_VILLAGES) > _VILLAGES_KEPT:
-                _VILLAGES.popitem(last=False)
-    return frame
 
 
 def _caption(
