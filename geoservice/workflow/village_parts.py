@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,16 +193,35 @@ def unmatched_problems(items: pd.DataFrame) -> pd.DataFrame:
 
 
 def problem_aggregates(items: pd.DataFrame, codes: Collection[str] | None = None) -> pd.DataFrame:
-    """The sums of :data:`AGGREGATES` per village of the layer (indexed by code), of the
-    villages ``codes`` only when given."""
-    chosen = items if codes is None else items[items["vcode"].isin(list(codes)).to_numpy()]
-    grouped = chosen[["vcode", *_FLAGS]].groupby("vcode")
-    # one grouped reduction per kind instead of one per named aggregation (the same frame)
-    parts = []
-    for how in ("sum", "max"):
-        names = {src: name for name, (src, h) in AGGREGATES.items() if h == how}
-        parts.append(grouped[list(names)].agg(how).rename(columns=names))
-    return pd.concat(parts, axis=1)[list(AGGREGATES)]
+    """The sums of :data:`AGGREGATES` per village of the layer (indexed by code, sorted),
+    of the villages ``codes`` only when given.
+
+    Equal to ``groupby("vcode").agg(**AGGREGATES)`` (problems of no village left out),
+    computed with numpy: a grouped pandas reduction costs about a millisecond whatever
+    the number of rows, and the kept village status sums a village again after each
+    change.
+    """
+    vcode = items["vcode"]
+    chosen = vcode.notna().to_numpy(dtype=bool)
+    if codes is not None:
+        chosen = chosen & vcode.isin(list(codes)).to_numpy(dtype=bool)
+    group, keys = pd.factorize(vcode[chosen], sort=True)
+    n = len(keys)
+    columns: dict[str, Any] = {}
+    for name, (source, how) in AGGREGATES.items():
+        values = items[source].to_numpy()[chosen]
+        if how == "sum":
+            columns[name] = np.bincount(group, weights=values, minlength=n).astype("int64")
+        elif values.dtype.kind == "M":  # latest date; NaT only when every one is NaT
+            ticks = np.full(n, np.iinfo("int64").min, dtype="int64")
+            np.maximum.at(ticks, group, values.view("int64"))
+            columns[name] = ticks.view(values.dtype)
+        else:
+            top = np.full(n, np.iinfo("int64").min, dtype="int64")
+            np.maximum.at(top, group, values.astype("int64"))
+            columns[name] = top
+    index = pd.Index(keys, dtype=vcode.dtype, name="vcode")
+    return pd.DataFrame(columns, index=index)
 
 
 def replace_rows(kept: pd.DataFrame, codes: Collection[str], fresh: pd.DataFrame) -> pd.DataFrame:
@@ -276,15 +296,40 @@ def assemble(
     """The village status table (see :func:`~geoservice.workflow.villages.village_status`)
     from its :func:`village_rows` and the problem sums inside the layer
     (:func:`problem_aggregates`) and outside it (:func:`outside_layer`, the one
-    :func:`village_rows` was given)."""
-    keys = ["village_code", "village_name"]
-    sums = villages[keys].merge(inside, left_on="village_code", right_index=True, how="left")
-    sums = pd.concat([sums.drop(columns=keys), outside.drop(columns=keys)], ignore_index=True)
-    out = rows.join(sums)
-    counts = ["problems", "open", "overdue", "awaiting_verification", "verified", "due", "on_time"]
-    out[counts] = out[counts].fillna(0).astype("int64")
-    out["on_time_rate"] = rate(out["on_time"], out["due"])
-    out["max_escalation"] = np.asarray(LEVELS, dtype=object)[out["level"].fillna(0).astype(int)]
-    day = pd.Timestamp(as_of)
-    out["days_since_inspection"] = (day - pd.to_datetime(out["last_inspection"])).dt.days
-    return out[STATUS_COLUMNS].reset_index(drop=True)
+    :func:`village_rows` was given).
+
+    The sums are placed by position: ``rows`` holds the villages of the layer, then those
+    of ``outside``, then villages only patches name (no problem sums). Computed with numpy
+    for the same reason as :func:`problem_aggregates`.
+    """
+    n_layer, n_rows = len(villages), len(rows)
+    n_sums = n_layer + len(outside)
+    if n_rows < n_sums:
+        raise ValueError(f"{n_rows} village rows for {n_sums} villages with sums")
+    found = inside.index.get_indexer(villages["village_code"])  # -1: no problem there
+    sums = {name: _placed(inside[name], found, outside[name], n_rows) for name in AGGREGATES}
+    out: dict[str, Any] = {c: rows[c].array for c in rows.columns}
+    out.update({c: sums[c] for c in AGGREGATES if c != "level"})
+    out["on_time_rate"] = rate(pd.Series(sums["on_time"]), pd.Series(sums["due"])).to_numpy()
+    out["max_escalation"] = np.asarray(LEVELS, dtype=object)[sums["level"]]
+    last = sums["last_inspection"]
+    never = np.isnat(last)
+    day = np.datetime64(as_of, "D")
+    elapsed: np.ndarray = np.subtract(day, np.where(never, day, last))
+    days = np.floor_divide(elapsed, np.timedelta64(1, "D"))
+    out["days_since_inspection"] = np.where(never, np.nan, days) if never.any() else days
+    return pd.DataFrame({c: out[c] for c in STATUS_COLUMNS})
+
+
+def _placed(inside: pd.Series, found: np.ndarray, outside: pd.Series, n_rows: int) -> np.ndarray:
+    """One sum per row of :func:`assemble`: for the villages of the layer, ``inside`` at
+    positions ``found`` (-1: none), then ``outside``, then none; 0 (NaT for a date) for
+    a row without a sum."""
+    kept = inside.to_numpy()
+    is_date = kept.dtype.kind == "M"
+    dtype = kept.dtype if is_date else np.dtype("int64")
+    out = np.full(n_rows, np.datetime64("NaT") if is_date else 0, dtype=dtype)
+    hit = found >= 0
+    out[: len(found)][hit] = kept[found[hit]]
+    out[len(found) : len(found) + len(outside)] = outside.to_numpy().astype(dtype)
+    return out
