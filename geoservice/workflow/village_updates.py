@@ -53,8 +53,8 @@ from geoservice.workflow.patch_progress import (
 )
 from geoservice.workflow.patch_store import patch_states_of
 from geoservice.workflow.patrols import patrols_in_month
+from geoservice.workflow.problem_values import typed_frame
 from geoservice.workflow.store import PROBLEM_COLUMNS, history, read_problems
-from geoservice.workflow.store import _typed as typed_problems
 from geoservice.workflow.village_parts import (
     assemble,
     outside_layer,
@@ -407,18 +407,16 @@ def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as
         return False
     marks = ", ".join("?" * len(ids))
     cols = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS)
-    rows = pd.read_sql_query(
-        f"SELECT {cols} FROM problems WHERE problem_id IN ({marks}) ORDER BY problem_id, rowid",
-        con,
-        params=ids,
+    sql = f"SELECT {cols} FROM problems WHERE problem_id IN ({marks}) ORDER BY problem_id, rowid"
+    typed = typed_frame(con.execute(sql, ids).fetchall())
+    hist = pd.DataFrame.from_records(
+        con.execute(
+            "SELECT problem_id, at, from_state, to_state, note FROM problem_history "
+            f"WHERE problem_id IN ({marks}) ORDER BY id",
+            ids,
+        ).fetchall(),
+        columns=["problem_id", "at", "from_state", "to_state", "note"],
     )
-    hist = pd.read_sql_query(
-        "SELECT problem_id, at, from_state, to_state, note FROM problem_history "
-        f"WHERE problem_id IN ({marks}) ORDER BY id",
-        con,
-        params=ids,
-    )
-    typed = typed_problems(rows)
     gone = state.problems["problem_id"].isin(ids).to_numpy()
     prior = state.problems[gone]
     fresh = problem_items(typed, hist, state.villages, as_of, prior=prior)
