@@ -139,9 +139,17 @@ def _read_thresholds(packaged: str, override: Path | None) -> Thresholds:
     return Thresholds(**values)
 
 
-def _days(later: pd.Series | pd.Timestamp, earlier: pd.Series) -> np.ndarray:
-    delta = (pd.to_datetime(later) - pd.to_datetime(earlier)) / pd.Timedelta(days=1)
-    return np.asarray(delta, dtype="float64")
+def _day_values(values: pd.Series) -> np.ndarray:
+    """``values`` as numpy ``datetime64[us]`` (NaT where missing), the dates' unit
+    whatever pandas inferred (seconds, microseconds or nanoseconds)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        return values.to_numpy().astype("datetime64[us]")
+    return np.asarray(pd.to_datetime(values).astype("datetime64[us]"))
+
+
+def _days(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """Days from ``earlier`` to ``later`` (float, NaN where either is NaT)."""
+    return np.asarray((later - earlier) / np.timedelta64(1, "D"), dtype="float64")
 
 
 def escalate(
@@ -173,16 +181,18 @@ def escalate(
         (level now), ``escalation_reached`` (highest level reached by ``as_of``).
     """
     th = thresholds or load_thresholds()
-    day = pd.Timestamp(as_of)
-    to_deadline = _days(problems["deadline"], pd.Series(day, index=problems.index))
-    is_open = problems["status"].isin(OPEN_STATES).to_numpy(dtype=bool)
+    day = np.datetime64(as_of, "us")
+    deadline = _day_values(problems["deadline"])
+    to_deadline = _days(deadline, np.full(len(problems), day))
+    status = problems["status"]
+    is_open = status.isin(OPEN_STATES).to_numpy(dtype=bool)
     overdue, days_overdue, now = _now(to_deadline, is_open, th)
     reached = now.copy()
     if reported_on is not None:
-        closed = problems["status"].isin(["reported", "verified"]).to_numpy(dtype=bool)
-        when = pd.to_datetime(reported_on)
-        at = when.where(when.isna() | (when <= day), day)
-        late_then = np.nan_to_num(_days(at, problems["deadline"]), nan=0.0)
+        closed = status.isin(["reported", "verified"]).to_numpy(dtype=bool)
+        when = _day_values(pd.Series(reported_on))
+        at = np.where(np.isnat(when) | (when <= day), when, day)  # no later than as_of
+        late_then = np.nan_to_num(_days(at, deadline), nan=0.0)
         late_days = np.where(closed & (late_then > 0), late_then, 0).astype("int64")
         then = _level(late_days, np.zeros(len(problems), bool), th)
         reached = np.where(closed, then, now)
