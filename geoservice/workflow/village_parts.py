@@ -78,10 +78,26 @@ _FLAGS = [source for source, _ in AGGREGATES.values()]  # the item columns they 
 
 def reported_from(h: pd.DataFrame) -> pd.Series:
     """Date of each problem's last transition to ``reported`` in history rows ``h``
-    (imports excluded), indexed by problem id."""
-    real = h[(h["to_state"] == "reported") & h["from_state"].notna()]
-    real = real[~real["note"].fillna("").astype(str).str.startswith("[import")]
-    last = real.groupby("problem_id")["at"].max()
+    (imports excluded), indexed by problem id (sorted)."""
+    to_state = h["to_state"].to_numpy(dtype=object, na_value=None)
+    real = (to_state == "reported") & pd.notna(h["from_state"].to_numpy(dtype=object))
+    notes = h["note"].to_numpy(dtype=object)[real]
+    imported = np.fromiter(
+        (isinstance(n, str) and n.startswith("[import") for n in notes), bool, len(notes)
+    )
+    real[real] = ~imported
+    ids = h["problem_id"].to_numpy(dtype=object, na_value=None)[real]
+    at = h["at"].to_numpy(dtype=object, na_value=None)[real]
+    group, keys = pd.factorize(ids, sort=True)  # a missing id (-1) belongs to no problem
+    rank, texts = pd.factorize(at, sort=True)  # ISO text sorts by time; missing: -1
+    latest = np.full(len(keys), -1, dtype="int64")
+    np.maximum.at(latest, group[group >= 0], rank[group >= 0])
+    last = pd.Series(
+        np.append(np.asarray(texts, dtype=object), None)[latest],  # -1: the None appended
+        index=pd.Index(keys, name="problem_id"),
+        dtype=object,
+        name="at",
+    )
     return pd.to_datetime(last.str.slice(0, 10)).rename("reported_on")
 
 
@@ -132,17 +148,19 @@ def problem_items(
     due, on_time = on_time_flags(
         probs["deadline"], status, reported_on, probs["found_on"], None, as_of
     )
+    state = status.to_numpy(dtype=object, na_value=None)
+    reached = pd.Index(LEVELS).get_indexer(esc["escalation_reached"].to_numpy())
     return pd.DataFrame(
         {
             "vcode": vcode,
-            "problems": 1,
-            "open": status.isin(OPEN_STATES).astype(int),
-            "overdue": esc["overdue"].astype(int),
-            "awaiting_verification": (status == "reported").astype(int),
-            "verified": (status == "verified").astype(int),
-            "due": due.astype(int),
-            "on_time": on_time.astype(int),
-            "level": esc["escalation_reached"].map(LEVELS.index).astype(int),
+            "problems": np.ones(len(probs), dtype="int64"),
+            "open": np.isin(state, list(OPEN_STATES)).astype("int64"),
+            "overdue": esc["overdue"].to_numpy().astype("int64"),
+            "awaiting_verification": (state == "reported").astype("int64"),
+            "verified": (state == "verified").astype("int64"),
+            "due": due.astype("int64"),
+            "on_time": on_time.astype("int64"),
+            "level": reached.astype("int64"),
             "found_on": probs["found_on"],
             "problem_id": probs["problem_id"],
             "version": probs["version"],
@@ -160,16 +178,9 @@ def _village_of(
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """The matched village code, the unmatched village name and its suggestions of each
     problem, from ``prior`` items when every problem gives the village it gave there."""
-    if prior is not None and len(probs):
-        before = prior.drop_duplicates("problem_id").set_index("problem_id")
-        found = before.reindex(probs["problem_id"].to_numpy())
-        same = probs["problem_id"].isin(before.index).to_numpy(dtype=bool, copy=True)
-        for c in ("village_code", "village_name"):
-            was = found[c].astype("string").fillna("\0").to_numpy()
-            same &= np.asarray(was == probs[c].astype("string").fillna("\0").to_numpy(), bool)
-        if bool(np.all(same)):
-            found.index = probs.index
-            return found["vcode"], found["unmatched_name"], found["suggestions"]
+    kept = _prior_villages(probs, prior)
+    if kept is not None:
+        return kept
     codes, unknown = match_villages(probs["village_code"], probs["village_name"], villages)
     rows = unknown["row"].to_numpy()
     unmatched = pd.Series(None, index=probs.index, dtype=object)
@@ -177,6 +188,27 @@ def _village_of(
     unmatched.loc[rows] = unknown["village_name"].to_numpy()
     suggestions.loc[rows] = pd.Series(list(unknown["suggestions"]), index=rows)
     return codes, unmatched, suggestions
+
+
+def _prior_villages(
+    probs: pd.DataFrame, prior: pd.DataFrame | None
+) -> tuple[pd.Series, pd.Series, pd.Series] | None:
+    """What :func:`_village_of` gives, taken from ``prior``; None unless every problem is
+    there (by id, first item) with the same village code and name."""
+    if prior is None or not len(probs):
+        return None
+    first = ~prior["problem_id"].duplicated().to_numpy()
+    before = prior[first]
+    at = pd.Index(before["problem_id"]).get_indexer(probs["problem_id"])
+    if not bool(np.all(at >= 0)):
+        return None
+    for c in ("village_code", "village_name"):
+        was = before[c].astype("string").to_numpy(dtype=object, na_value="\0")[at]
+        now = probs[c].astype("string").to_numpy(dtype=object, na_value="\0")
+        if not bool(np.all(was == now)):
+            return None
+    taken = before.iloc[at].set_axis(probs.index)
+    return taken["vcode"], taken["unmatched_name"], taken["suggestions"]
 
 
 def unmatched_problems(items: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,57 @@
+"""Each problem's report day, as the village status reads it from the history, equals
+the pandas definition it replaced."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geoservice.workflow.village_parts import reported_from
+
+COLUMNS = ["problem_id", "at", "from_state", "to_state", "note"]
+
+
+def _by_pandas(h: pd.DataFrame) -> pd.Series:
+    """The definition: filters, then the latest ``at`` per problem by a grouped maximum."""
+    real = h[(h["to_state"] == "reported") & h["from_state"].notna()]
+    real = real[~real["note"].fillna("").astype(str).str.startswith("[import")]
+    last = real.groupby("problem_id")["at"].max()
+    return pd.to_datetime(last.str.slice(0, 10)).rename("reported_on")
+
+
+entries = st.tuples(
+    st.one_of(st.sampled_from(["P1", "P2", "P10"]), st.none()),
+    st.one_of(
+        st.datetimes().map(lambda d: d.isoformat()).filter(lambda t: t[:4] > "1900"),
+        st.sampled_from(["2026-10-01T08:00:00+08:00", "2026-10-01T00:00:00+00:00"]),
+        st.none(),
+    ),
+    st.one_of(st.sampled_from(["assigned", "in_progress", "rejected"]), st.none()),
+    st.sampled_from(["reported", "verified", "rejected"]),
+    st.one_of(st.none(), st.text(max_size=4), st.just("[import 2026-10-01]"), st.integers(0, 9)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(entries, max_size=12), st.booleans())
+def test_report_days_equal_the_grouped_definition(rows, as_text):
+    h = pd.DataFrame(rows, columns=COLUMNS, dtype=object)  # as SQLite gives them
+    if as_text:  # as a frame typed by pandas rather than read from SQLite
+        h = h.astype({c: "string" for c in ["problem_id", "at", "from_state", "to_state"]})
+    got, want = reported_from(h), _by_pandas(h)
+    # the ids as values (the one use of the index: a mapping by id), whatever their dtype
+    pd.testing.assert_series_equal(got, want, check_index_type=False)
+
+
+def test_the_latest_real_report_counts_and_imports_do_not():
+    h = pd.DataFrame.from_records(
+        [
+            ("P1", "2026-10-03T00:00:00", "assigned", "reported", None),
+            ("P1", "2026-10-01T00:00:00", "rejected", "reported", None),  # earlier, written later
+            ("P2", "2026-10-05T00:00:00", "assigned", "reported", "[import 2026-10-05]"),
+            ("P3", "2026-10-06T00:00:00", None, "reported", None),  # created as reported
+        ],
+        columns=COLUMNS,
+    )
+    assert reported_from(h).to_dict() == {"P1": pd.Timestamp("2026-10-03")}
