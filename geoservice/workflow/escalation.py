@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from geoservice.base.errors import OptionError, message
+from geoservice.workflow.problem_values import day_values
 from geoservice.workflow.states import OPEN_STATES
 from layers.codes import ESCALATION_LABELS
 from layers.messages import Lang, pick
@@ -139,14 +140,6 @@ def _read_thresholds(packaged: str, override: Path | None) -> Thresholds:
     return Thresholds(**values)
 
 
-def _day_values(values: pd.Series) -> np.ndarray:
-    """``values`` as numpy ``datetime64[us]`` (NaT where missing), the dates' unit
-    whatever pandas inferred (seconds, microseconds or nanoseconds)."""
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
-        return values.to_numpy().astype("datetime64[us]")
-    return np.asarray(pd.to_datetime(values).astype("datetime64[us]"))
-
-
 def _days(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
     """Days from ``earlier`` to ``later`` (float, NaN where either is NaT)."""
     return np.asarray((later - earlier) / np.timedelta64(1, "D"), dtype="float64")
@@ -182,7 +175,7 @@ def escalate(
     """
     th = thresholds or load_thresholds()
     day = np.datetime64(as_of, "us")
-    deadline = _day_values(problems["deadline"])
+    deadline = day_values(problems["deadline"])
     to_deadline = _days(deadline, np.full(len(problems), day))
     status = problems["status"]
     is_open = status.isin(OPEN_STATES).to_numpy(dtype=bool)
@@ -190,7 +183,7 @@ def escalate(
     reached = now.copy()
     if reported_on is not None:
         closed = status.isin(["reported", "verified"]).to_numpy(dtype=bool)
-        when = _day_values(pd.Series(reported_on))
+        when = day_values(pd.Series(reported_on))
         at = np.where(np.isnat(when) | (when <= day), when, day)  # no later than as_of
         late_then = np.nan_to_num(_days(at, deadline), nan=0.0)
         late_days = np.where(closed & (late_then > 0), late_then, 0).astype("int64")

@@ -24,6 +24,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from geoservice.workflow.problem_values import day_values
 from layers.messages import Lang, pick
 
 __all__ = [
@@ -116,20 +117,22 @@ def on_time_flags(
     (numpy.ndarray, numpy.ndarray)
         ``due`` and ``on_time`` booleans aligned to the problems.
     """
-    end = pd.Timestamp(last)
-    due = deadline.notna() & (deadline <= end) & (found_on.isna() | (found_on <= end))
+    end = np.datetime64(last, "us")
+    days = day_values(deadline)
+    found, reported = day_values(found_on), day_values(reported_on)
+    due = ~np.isnat(days) & (days <= end) & (np.isnat(found) | (found <= end))
     if first is not None:
-        due &= deadline >= pd.Timestamp(first)
-    done = status.astype(str).isin(["reported", "verified"])
-    in_time = reported_on.isna() | (reported_on <= deadline)
-    flags = due.to_numpy(dtype=bool), (due & done & in_time).to_numpy(dtype=bool)
-    return flags
+        due &= days >= np.datetime64(first, "us")
+    done = np.isin(status.to_numpy(dtype=object, na_value=None), ["reported", "verified"])
+    in_time = np.isnat(reported) | (reported <= days)
+    return due, due & done & in_time
 
 
 def rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """``numerator / denominator`` as float, NaN where the denominator is 0 (no rate)."""
-    den = denominator.astype("float64")
-    values = np.where(den > 0, numerator.astype("float64") / den.clip(lower=1), np.nan)
+    den = denominator.to_numpy(dtype="float64", na_value=np.nan)
+    num = numerator.to_numpy(dtype="float64", na_value=np.nan)
+    values = np.where(den > 0, num / np.maximum(den, 1.0), np.nan)
     return pd.Series(values, index=denominator.index, dtype="float64")
 
 

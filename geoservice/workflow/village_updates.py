@@ -360,8 +360,7 @@ def _update(
 ) -> bool:
     """Bring ``state`` to ``snap``, reading on ``con`` only what changed; False (``state``
     unusable) when the changes cannot be told from the history."""
-    old = state.snap
-    keys = state.outside[["village_code", "village_name"]]
+    old, outside = state.snap, state.outside
     problems = (snap.problems, snap.problem_mark) != (old.problems, old.problem_mark)
     if problems and not _update_problems(con, state, snap, as_of):
         return False
@@ -370,7 +369,8 @@ def _update(
         return False
     if snap.patrols != old.patrols:
         state.patrols = patrols_in_month(ws, as_of)
-    outside_rows = not keys.equals(state.outside[["village_code", "village_name"]])
+    keys = ["village_code", "village_name"]
+    outside_rows = state.outside is not outside and not outside[keys].equals(state.outside[keys])
     if patches or outside_rows or snap.patrols != old.patrols:
         state.refresh_rows()
     state.result = _assemble(state, as_of)
