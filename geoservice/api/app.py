@@ -27,6 +27,7 @@ from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_file import check_workspace_file
 from geoservice.tiles.warm import TileWarmer
+from geoservice.webmaps.pages import load_renderers
 from geoservice.workflow.village_updates import kept_view
 
 __all__ = ["create_app"]
@@ -52,13 +53,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     villages and complaint index (``ComplaintIntake.warm_up``), so that the first complaint
     is as fast as the next. A workspace it cannot read yet (none, no parcels) is left to the
     first complaint, which says what is missing. The village status of today is kept
-    likewise (:func:`_keep_village_status`). Then a background thread cuts the tiles
+    likewise (:func:`_keep_village_status`), and the map rendering modules are imported
+    (:func:`~geoservice.webmaps.pages.load_renderers`). Then a background thread cuts the tiles
     of the map pages' first views (:class:`~geoservice.tiles.warm.TileWarmer`), again after
     each data change, until the worker stops."""
     if app.state.settings.workspace.is_file():
         with contextlib.suppress(GeoserviceError, OSError, sqlite3.Error):
             deps.app_intake(app).warm_up()
         _keep_village_status(app.state.settings)
+    load_renderers()
     warmer = app.state.tile_warmer = TileWarmer(app.state.settings.workspace, first_views)
     warmer.start()
     try:
