@@ -28,6 +28,8 @@ Checks, after the load:
   update is there;
 - **an intact file**: SQLite's ``PRAGMA quick_check`` of the workspace after the kill and
   at the end;
+- **every read audited**: each problem read answered 200 during the load has its
+  ``problem.read`` row in the audit log, counted after the load and again after the kill;
 - **no worker lost**: every server process that served the load is still there at its
   end (uvicorn replaces a worker that died or did not answer its health check for 5 s;
   the workers run with ``PYTHONFAULTHANDLER``, so a crash leaves its stacks in the log).
@@ -76,6 +78,7 @@ class Log:
     acked: list[tuple[str, int, str]] = field(default_factory=list)  # problem, version, client
     stale: list[tuple[str, int, str]] = field(default_factory=list)  # problem, sent, client
     other: list[tuple[str, object, str]] = field(default_factory=list)
+    reads: int = 0  # problem reads answered 200 (each has an audit row)
 
     def time(self, kind: str, seconds: float) -> None:
         with self.lock:
@@ -242,10 +245,11 @@ def client(
                 continue
             pid = rng.choice(problems)
             res = _timed(log, "GET /problems/{id}", lambda pid=pid: http.get(f"/problems/{pid}"))
-            if res.status_code != 200:
-                with log.lock:
+            with log.lock:
+                if res.status_code != 200:
                     log.other.append((pid, res.status_code, name))
-                continue
+                    continue
+                log.reads += 1
             state = res.json()["status"]
             version = int(res.headers["etag"].strip('W/"'))
             to = (
@@ -322,6 +326,18 @@ def integrity(ws: Path) -> str:
     return "; ".join(str(r[0]) for r in rows)
 
 
+def audit_reads(ws: Path, after: int, upto: int | None = None) -> tuple[int, int]:
+    """The last ``audit_log`` id, and how many problem-read rows have ids above ``after``
+    (and up to ``upto``), read only."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{ws}?mode=ro", uri=True)) as con:
+        last = int(con.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0])
+        top = last if upto is None else upto
+        sql = "SELECT count(*) FROM audit_log WHERE action = 'problem.read' AND id > ? AND id <= ?"
+        return last, int(con.execute(sql, (after, top)).fetchone()[0])
+
+
 def percentiles(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -372,6 +388,7 @@ def main() -> int:
             code = codes[i % len(codes)]
             jobs.append((f"village{i}", villages[str(code)], by_village[code], False))
     load_before = _loadavg()
+    audit_before, _ = audit_reads(ws, 0)
     start = time.perf_counter()
     client_cpu = time.process_time()
     try:
@@ -387,11 +404,13 @@ def main() -> int:
         load_after = _loadavg()
         gone = sorted(set(worker_cpu) - set(_children(proc.pid)))
         worker_cpu = {c: cpu_seconds(c) - cpu for c, cpu in worker_cpu.items() if c not in gone}
+        audit_after, audited = audit_reads(ws, audit_before)
         failures = check(base, office["office"], log)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     file_after_kill = integrity(ws)
+    _, audited_after_kill = audit_reads(ws, audit_before, audit_after)
     proc = start_server(ws, port, server_log)
     try:
         after_restart = check(base, office["office"], log)
@@ -427,10 +446,15 @@ def main() -> int:
     print(
         f"workspace file (PRAGMA quick_check) after kill -9: {file_after_kill}; at the end: {file_at_end}"
     )
+    print(
+        f"problem reads answered {log.reads}, with an audit row: {audited}; "
+        f"after kill -9: {audited_after_kill}"
+    )
     print(f"server processes gone during the load (died, or killed as hung): {len(gone)}")
     for line in (failures + after_restart + [str(o) for o in log.other])[:20]:
         print("  ", line)
     broken = file_after_kill != "ok" or file_at_end != "ok" or bool(gone)
+    broken |= not log.reads == audited == audited_after_kill
     return 1 if failures or after_restart or log.other or broken else 0
 
 

@@ -6,16 +6,18 @@ and R-tree triggers, and the parse took 0.8 ms, several times per request (the s
 the file check, the data version, the read itself and the audit row each opened their
 own connection). A connection kept open parses the schema again only when it changes.
 
-Only reads use kept connections (:meth:`~geoservice.base.workspace.Workspace.read_connection`,
-the data version, the file check). Write transactions and audit appends open a
-connection of their own and close it: a write is a fraction of the requests, and a
-commit must never land in a log that a long-lived connection might still hold after the
-file's log was replaced under it. In one of 21 load runs with writes on kept connections
-two acknowledged updates were lost; in the 7 runs since the writes went back to
-connections of their own, none was lost. A race found later may have been the cause: a
-second GDAL user could start while the first was still closing the idle connections
+Reads use kept connections (:meth:`~geoservice.base.workspace.Workspace.read_connection`,
+the data version, the file check), and so do audit appends
+(:func:`~geoservice.base.gpkg_sql.append_audit_rows`, one short ``INSERT`` transaction
+for most requests, which checks after ``BEGIN IMMEDIATE`` that the path still names the
+connection's file). Workflow write transactions open a connection of their own and close
+it: a commit must never land in a log that a long-lived connection might still hold after
+the file's log was replaced under it. In one of 21 load runs with those writes on kept
+connections two acknowledged updates were lost; in the runs since the writes went back
+to connections of their own, none was lost. A race found later may have been the cause:
+a second GDAL user could start while the first was still closing the idle connections
 (:class:`~geoservice.base.workspace_gate.Gate` now lets none in until they are closed).
-Writes stay on their own connections until load runs show the race was the cause.
+Workflow writes stay on their own connections until load runs show the race was the cause.
 
 :func:`connection` lends a kept connection (autocommit, with the GeoPackage functions of
 :mod:`geoservice.base.gpkg_functions`) and takes it back; a connection comes back to the
@@ -232,9 +234,10 @@ def _pool(path: Path) -> _FilePool:
 
 @contextlib.contextmanager
 def connection(path: Path, timeout: float) -> Iterator[PooledConnection]:
-    """A kept connection to the workspace file at ``path``, for reading, inside the Python
-    side of its gate, waiting up to ``timeout`` seconds for SQLite's locks (write
-    transactions open a connection of their own: see the module notes).
+    """A kept connection to the workspace file at ``path``, for reading or an audit append,
+    inside the Python side of its gate, waiting up to ``timeout`` seconds for SQLite's
+    locks (workflow write transactions open a connection of their own: see the module
+    notes).
 
     Autocommit: begin and end transactions explicitly; one left open is rolled back when
     the block ends. Raises :class:`sqlite3.OperationalError` when there is no file at

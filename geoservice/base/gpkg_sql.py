@@ -20,6 +20,7 @@ little-endian blobs with an xy envelope (here). Every change a person makes is a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -30,6 +31,7 @@ from typing import Any, Literal
 
 import shapely
 
+from geoservice.base.connection_pool import PooledConnection, connection
 from geoservice.base.gpkg_functions import register_gpkg_functions
 from geoservice.base.workspace_write import ensure_tables
 
@@ -108,13 +110,19 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
     the audit rows appended meanwhile (see
     :meth:`geoservice.base.workspace.Workspace.transaction`); the caller holds
     :func:`~geoservice.base.workspace_gate.audit_lock` so that none lands in between. The
-    rows are written only once this connection holds the write lock and the path still
+    rows are written only once the connection holds the write lock and the path still
     names the file it opened; when the file was replaced in between (by hand, or a first
     workspace renamed into place), they are written to the new file. Waits up to
-    ``timeout`` seconds for SQLite's lock.
+    ``timeout`` seconds for SQLite's lock. Raises :class:`sqlite3.OperationalError` when
+    there is no file at ``path``.
+
+    The connection is one of those the process keeps open
+    (:func:`~geoservice.base.connection_pool.connection`): a connection of its own
+    parses the file's schema first, 0.7-1.3 ms of CPU at county scale against 0.05 ms
+    for the whole append on a kept one, and a worker appends a batch for most requests.
 
     In a WAL file the rows are committed without an ``fsync`` of their own
-    (``synchronous = NORMAL`` on this connection): they are in the file for every other
+    (``synchronous = NORMAL`` for this transaction): they are in the file for every other
     connection and survive the process being killed, and reach the disk with the next
     transaction that syncs (every workflow change does) or checkpoint; a power cut in
     between can lose them, never corrupt the file. Under 50 field clients the read
@@ -122,20 +130,32 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
     few milliseconds for it at every ``BEGIN``.
     """
     while True:
-        before = _identity(path)
-        con = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-        try:
-            if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        with connection(path, timeout) as con:
+            wal = str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+            synchronous = int(con.execute("PRAGMA synchronous").fetchone()[0])
+            if wal:
                 con.execute("PRAGMA synchronous = NORMAL")
-            con.execute("BEGIN IMMEDIATE")
-            if _identity(path) != before:
-                continue  # renamed over while waiting: closing rolls back, try the new file
             try:
-                con.executemany(_AUDIT_INSERT, rows)
-            except sqlite3.OperationalError:  # no register tables yet (a first audited read)
-                ensure_tables(con)
-                con.executemany(_AUDIT_INSERT, rows)
-            con.execute("COMMIT")
-            return
-        finally:
-            con.close()
+                if _appended(con, path, rows):
+                    return
+            finally:
+                with contextlib.suppress(sqlite3.Error):  # an error closes it anyway
+                    con.execute(f"PRAGMA synchronous = {synchronous}")
+        # replaced while waiting: rolled back; the next connection is the new file's
+
+
+def _appended(con: PooledConnection, path: Path, rows: Sequence[AuditRow]) -> bool:
+    """Insert ``rows`` in one transaction on the kept connection ``con``; False (nothing
+    written) when ``path`` names another file than ``con``'s by the time it holds the
+    write lock."""
+    con.execute("BEGIN IMMEDIATE")
+    if _identity(path) != con.inode:
+        con.execute("ROLLBACK")
+        return False
+    try:
+        con.executemany(_AUDIT_INSERT, rows)
+    except sqlite3.OperationalError:  # no register tables yet (a first audited read)
+        ensure_tables(con)
+        con.executemany(_AUDIT_INSERT, rows)
+    con.execute("COMMIT")
+    return True
