@@ -93,7 +93,7 @@ def reported_from(h: pd.DataFrame) -> pd.Series:
     latest = np.full(len(keys), -1, dtype="int64")
     np.maximum.at(latest, group[group >= 0], rank[group >= 0])
     last = pd.Series(
-        np.append(np.asarray(texts, dtype=object), None)[latest],  # -1: the None appended
+        np.concatenate([np.asarray(texts, dtype=object), [None]])[latest],  # -1: the None
         index=pd.Index(keys, name="problem_id"),
         dtype=object,
         name="at",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 
-from geoservice.api.app import create_app
+from geoservice.api.app import FIRST_ROUTES, create_app, route_modules
 from geoservice.api.errors import STATUS, status_for
 from geoservice.base.errors import (
     AuthenticationError,
@@ -84,3 +86,37 @@ def test_fixture_facts_hold(town):
     targets = town.ws.read("targets")
     assert targets["village_codes"].str.contains(VILLAGE).any()
     assert (targets["lead_department"] == DEPARTMENT).any()
+
+
+def _routes_by_module() -> list[tuple[str, APIRoute]]:
+    import importlib
+
+    found = []
+    for name in route_modules():
+        router = importlib.import_module(f"geoservice.api.routes.{name}").router
+        found += [(name, r) for r in router.routes if isinstance(r, APIRoute)]
+    return found
+
+
+@pytest.mark.parametrize("value", ["1", "x1", "status.json", "a/b"])
+def test_no_path_is_answered_by_routes_of_two_modules(value):
+    # so that the order the routers are included in never changes which route answers
+    routes = _routes_by_module()
+    clashes = []
+    for name, route in routes:
+        path = re.sub(r"\{[^}]+\}", value, route.path)
+        for method in route.methods:
+            scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+            others = [
+                (n, r.path) for n, r in routes if n != name and r.matches(scope)[0] != Match.NONE
+            ]
+            clashes += [(name, route.path, method, other) for other in others]
+    assert not clashes
+    assert len(routes) > 50
+
+
+def test_the_field_clients_routes_are_included_first():
+    names = route_modules()
+    assert names[: len(FIRST_ROUTES)] == list(FIRST_ROUTES)
+    assert sorted(names[len(FIRST_ROUTES) :]) == names[len(FIRST_ROUTES) :]
+    assert {"problems", "maps", "tiles", "ogc", "health"} <= set(names)
