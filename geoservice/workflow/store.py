@@ -45,7 +45,7 @@ from geoservice.base.workspace import Workspace, now_iso
 from geoservice.base.workspace_write import has_table
 from geoservice.base.write_batch import write_batched
 from geoservice.workflow.patch_store import patch_links
-from geoservice.workflow.problem_values import PROBLEM_COLUMNS, typed, typed_frame
+from geoservice.workflow.problem_values import PROBLEM_COLUMNS, typed_frame
 from geoservice.workflow.states import check_transition, state_label
 from geoservice.workflow.store_schema import (
     ensure_workflow,
@@ -186,9 +186,6 @@ def _problem_values(
     sql = f"SELECT {cols} FROM problems {where} ORDER BY problem_id, rowid"
     return [tuple(r) for r in con.execute(sql, args).fetchall()]
 
-
-# The typing of read_problems, for readers that fetch problem rows themselves.
-_typed = typed
 
 _HISTORY_SELECT = (
     'SELECT problem_id, at, "by", from_state, to_state, note, evidence, version '
