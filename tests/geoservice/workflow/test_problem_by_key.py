@@ -31,7 +31,7 @@ from geoservice.base.errors import GeoserviceError, NotFoundError, OptionError, 
 from geoservice.base.gpkg_sql import connect_file
 from geoservice.base.workspace import Workspace
 from geoservice.workflow import access_rules as rules
-from geoservice.workflow import store
+from geoservice.workflow import store, store_schema
 from geoservice.workflow.escalation import load_thresholds
 from geoservice.workflow.problem_by_key import may_see, problem_record, scoped_problem
 from geoservice.workflow.problem_values import PROBLEM_COLUMNS
@@ -62,8 +62,9 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reads of a layer with unversioned problems stamp the reconciliation with the time;
-    two reads must agree on it."""
+    two reads must agree on it (the stamp is written by the schema step)."""
     monkeypatch.setattr(store, "now_iso", lambda: NOW)
+    monkeypatch.setattr(store_schema, "now_iso", lambda: NOW)
 
 
 def fill(ws: Workspace, problems: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:

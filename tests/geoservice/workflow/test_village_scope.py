@@ -12,7 +12,7 @@ import pytest
 
 from geoservice.base.gpkg_sql import connect_file
 from geoservice.base.workspace import Workspace
-from geoservice.workflow import store, village_updates
+from geoservice.workflow import store, store_schema, village_updates
 from geoservice.workflow.store import read_problems, update_problem
 from geoservice.workflow.village_updates import kept_view
 from geoservice.workflow.villages import rebuild_village_status
@@ -36,6 +36,7 @@ def _forget() -> None:
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "now_iso", lambda: "2026-12-06T08:00:00+00:00")
+    monkeypatch.setattr(store_schema, "now_iso", lambda: "2026-12-06T08:00:00+00:00")
 
 
 def _code(ws: Workspace, problem_id: str) -> str:

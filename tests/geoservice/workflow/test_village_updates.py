@@ -16,7 +16,7 @@ import pytest
 from geoservice.base.gpkg_sql import connect_file
 from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
-from geoservice.workflow import store, village_updates
+from geoservice.workflow import store, store_schema, village_updates
 from geoservice.workflow.patch_store import read_patch_states, update_patch
 from geoservice.workflow.records import add_problem
 from geoservice.workflow.store import read_problems, update_problem
@@ -54,6 +54,7 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A read of problems not reconciled yet stamps them with the time of the read; two
     reads a second apart would differ in ``updated_at`` alone."""
     monkeypatch.setattr(store, "now_iso", lambda: "2026-12-06T08:00:00+00:00")
+    monkeypatch.setattr(store_schema, "now_iso", lambda: "2026-12-06T08:00:00+00:00")
 
 
 def _problem_step(ws: Workspace, rng: random.Random) -> None:
