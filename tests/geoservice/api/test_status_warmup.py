@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from geoservice.api.app import create_app
@@ -38,6 +39,7 @@ def test_a_workspace_without_villages_or_problems_still_starts(tmp_path: Path) -
         assert client.get("/health").status_code == 200
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_map_renderers_are_imported_before_the_first_request(tmp_path: Path) -> None:
     # a fresh interpreter: in this one earlier tests have imported them already
     script = (

@@ -66,6 +66,7 @@ odd_rows = _rows(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(plain_rows, min_size=1, max_size=6))
 def test_few_rows_are_typed_as_the_whole_frame_would_be(values):
