@@ -183,7 +183,7 @@ def escalate(
     reached = now.copy()
     if reported_on is not None:
         closed = status.isin(["reported", "verified"]).to_numpy(dtype=bool)
-        when = day_values(pd.Series(reported_on))
+        when = day_values(reported_on)
         at = np.where(np.isnat(when) | (when <= day), when, day)  # no later than as_of
         late_then = np.nan_to_num(_days(at, deadline), nan=0.0)
         late_days = np.where(closed & (late_then > 0), late_then, 0).astype("int64")

@@ -81,11 +81,8 @@ def reported_from(h: pd.DataFrame) -> pd.Series:
     (imports excluded), indexed by problem id (sorted)."""
     to_state = h["to_state"].to_numpy(dtype=object, na_value=None)
     real = (to_state == "reported") & pd.notna(h["from_state"].to_numpy(dtype=object))
-    notes = h["note"].to_numpy(dtype=object)[real]
-    imported = np.fromiter(
-        (isinstance(n, str) and n.startswith("[import") for n in notes), bool, len(notes)
-    )
-    real[real] = ~imported
+    notes = pd.Series(h["note"].to_numpy(dtype=object)[real], dtype=object)
+    real[real] = ~notes.fillna("").astype(str).str.startswith("[import").to_numpy(dtype=bool)
     ids = h["problem_id"].to_numpy(dtype=object, na_value=None)[real]
     at = h["at"].to_numpy(dtype=object, na_value=None)[real]
     group, keys = pd.factorize(ids, sort=True)  # a missing id (-1) belongs to no problem
