@@ -660,8 +660,9 @@ MUTATING = frozenset(
 )
 
 
-# Requests whose answer, when allowed, is built from the Leaflet files npm installs.
-MAP_ASSETS = frozenset({"leaflet", "map_targets", "map_villages", "map_police"})
+# Requests whose answer, when allowed, is built from the files npm installs (Leaflet and
+# its plugins, the offline pages' workbox scripts).
+MAP_ASSETS = frozenset({"leaflet", "map_targets", "map_villages", "map_police", "workbox"})
 
 
 @pytest.fixture(scope="module")
