@@ -31,7 +31,7 @@ def test_service_worker_may_control_the_app_pages(town_module):
     assert 'importScripts("/app/lib/workbox-sw.js")' in r.text
 
 
-def test_workbox_modules_come_from_the_service_not_a_cdn(town_module):
+def test_workbox_modules_come_from_the_service_not_a_cdn(town_module, map_assets):
     sw = town_module.client.get("/app/lib/workbox-sw.js")
     assert sw.status_code == 200
     assert "workbox:sw:7.4.1" in sw.text
@@ -41,7 +41,7 @@ def test_workbox_modules_come_from_the_service_not_a_cdn(town_module):
         assert "googleapis" not in r.text
 
 
-def test_idb_wrapper_is_served(town_module):
+def test_idb_wrapper_is_served(town_module, map_assets):
     r = town_module.client.get("/app/lib/idb.js")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/javascript")
