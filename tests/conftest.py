@@ -2,13 +2,15 @@
 tests need.
 
 Tests that need a program outside Python (Chromium with CJK fonts, GDAL's ``ogrinfo``,
-QGIS's ``qgis_process``, the Leaflet files ``npm ci`` installs) ask for it through
+QGIS's ``qgis_process``, the Leaflet files ``npm ci`` installs, a CJK font for figures,
+WeasyPrint's libraries for PDF documents) ask for it through
 :func:`require_program` and its kin, or the fixtures below. When it is missing they are
 skipped with the line that installs it, so the README's test command passes on a fresh
 machine; with ``GEOSERVICE_REQUIRE_EXTERNAL=1`` (CI, ``.ci/run``) they fail instead, so a
 CI image that lost a program cannot pass by skipping.
 """
 
+import ctypes.util
 import os
 import shutil
 import subprocess
@@ -25,6 +27,7 @@ FONTS_INSTALL = "apt-get install fonts-noto-cjk"
 GDAL_INSTALL = "apt-get install gdal-bin"
 QGIS_INSTALL = "apt-get install --no-install-recommends qgis python3-qgis qgis-providers"
 ASSETS_INSTALL = "npm ci --prefix maps/assets"
+PDF_INSTALL = "apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk"
 
 
 def missing(reason: str) -> NoReturn:
@@ -68,6 +71,27 @@ def require_map_assets() -> None:
             "the map assets (Leaflet and its plugins, from npm) are not installed; install "
             f"them with: {ASSETS_INSTALL}"
         )
+
+
+def require_pdf_libraries() -> None:
+    """Skip (or fail) unless WeasyPrint finds what the PDF documents need: Pango, HarfBuzz's
+    subsetter (without it WeasyPrint embeds whole fonts and warns) and a CJK font."""
+    require_cjk_fonts(install=PDF_INSTALL)
+    for library in ("pango-1.0", "pangoft2-1.0", "harfbuzz-subset"):
+        if ctypes.util.find_library(library) is None:
+            missing(f"lib{library} is not installed; install it with: {PDF_INSTALL}")
+
+
+@pytest.fixture(scope="session")
+def cjk_fonts() -> None:
+    """A font with Chinese glyphs, for the figures and pages that draw Chinese text."""
+    require_cjk_fonts()
+
+
+@pytest.fixture(scope="session")
+def pdf_libraries() -> None:
+    """The system libraries and fonts WeasyPrint lays out the PDF documents with."""
+    require_pdf_libraries()
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def test_short_parcel_numbers_are_labelled_in_full():
     assert labels.tolist() == ["0139-003", "0140-002"]
 
 
-def test_map_is_a_png_of_the_printed_size_with_the_centre_in_lon_lat():
+def test_map_is_a_png_of_the_printed_size_with_the_centre_in_lon_lat(cjk_fonts):
     drawn = target_map_png(_layers(), width_mm=100, height_mm=60, dpi=100)
     image = Image.open(io.BytesIO(drawn.png))
     assert image.format == "PNG"
@@ -109,7 +109,7 @@ def test_map_with_nothing_to_draw_is_refused():
         target_map_png(layers)
 
 
-def test_centre_of_a_u_shaped_target_lies_on_its_parcels():
+def test_centre_of_a_u_shaped_target_lies_on_its_parcels(cjk_fonts):
     x0, y0 = 541_000.0, 2_745_000.0
     u = gpd.GeoDataFrame(
         {"parcel_id": ["0139-001", "0139-002", "0139-003"]},

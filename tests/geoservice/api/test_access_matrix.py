@@ -663,6 +663,8 @@ MUTATING = frozenset(
 # Requests whose answer, when allowed, is built from the files npm installs (Leaflet and
 # its plugins, the offline pages' workbox scripts).
 MAP_ASSETS = frozenset({"leaflet", "map_targets", "map_villages", "map_police", "workbox"})
+# Requests whose answer, when allowed, draws Chinese text in a figure (the work order's map).
+CJK_FIGURES = frozenset({"dossier", "other_dossier"})
 
 
 @pytest.fixture(scope="module")
@@ -677,6 +679,8 @@ def test_access(request: pytest.FixtureRequest, row: Row, role: str) -> None:
     who = WHO[role]
     if row.request in MAP_ASSETS and row.status[role] < 400:
         request.getfixturevalue("map_assets")
+    if row.request in CJK_FIGURES and row.status[role] < 400:
+        request.getfixturevalue("cjk_fonts")
     town: Town = request.getfixturevalue("town" if row.request in MUTATING else "shared_town")
     sent = REQUESTS[row.request](town, who)
     before = len(town.ws.audit())

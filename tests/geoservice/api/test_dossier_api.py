@@ -47,7 +47,7 @@ def with_phone(town, target_id: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_office_gets_the_work_order_as_pdf_naming_target_lead_and_citation(town):
+def test_office_gets_the_work_order_as_pdf_naming_target_lead_and_citation(town, pdf_libraries):
     target_id = own_target(town)
     res = town.get(f"/targets/{target_id}/dossier", "office")
     assert res.status_code == 200, res.text
@@ -64,7 +64,7 @@ def test_office_gets_the_work_order_as_pdf_naming_target_lead_and_citation(town)
 
 
 @pytest.mark.slow
-def test_html_work_order_holds_the_map_and_the_phone_for_the_office(town):
+def test_html_work_order_holds_the_map_and_the_phone_for_the_office(town, pdf_libraries):
     target_id = own_target(town)
     with_phone(town, target_id)
     res = town.get(f"/targets/{target_id}/dossier?format=html", "office")
@@ -75,7 +75,7 @@ def test_html_work_order_holds_the_map_and_the_phone_for_the_office(town):
 
 
 @pytest.mark.slow
-def test_department_gets_its_target_without_the_reporter_phone(town):
+def test_department_gets_its_target_without_the_reporter_phone(town, pdf_libraries):
     target_id = own_target(town)
     with_phone(town, target_id)
     res = town.get(f"/targets/{target_id}/dossier?format=html", "department")
@@ -85,7 +85,7 @@ def test_department_gets_its_target_without_the_reporter_phone(town):
 
 
 @pytest.mark.slow
-def test_work_order_in_english_with_lang_en(town):
+def test_work_order_in_english_with_lang_en(town, pdf_libraries):
     res = town.get(f"/targets/{own_target(town)}/dossier?format=html&lang=en", "office")
     assert res.status_code == 200, res.text
     assert "Joint Enforcement Work Order" in res.text
@@ -93,7 +93,7 @@ def test_work_order_in_english_with_lang_en(town):
 
 
 @pytest.mark.slow
-def test_target_page_address_comes_from_the_public_url(town_template, tmp_path):
+def test_target_page_address_comes_from_the_public_url(town_template, tmp_path, pdf_libraries):
     town = make_town(town_template, tmp_path)
     town.settings.public_url = "https://lzz.example.cn"
     target_id = own_target(town)
@@ -130,7 +130,7 @@ def test_unknown_format_is_refused_naming_it(town):
 
 
 @pytest.mark.slow
-def test_work_order_is_audited_as_a_target_read(town):
+def test_work_order_is_audited_as_a_target_read(town, pdf_libraries):
     target_id = own_target(town)
     assert town.get(f"/targets/{target_id}/dossier?format=html", "department").status_code == 200
     log = town.ws.audit()

@@ -129,7 +129,7 @@ def test_a_document_reads_as_json_with_its_items_and_links(town: Town):
 
 
 @pytest.mark.slow
-def test_the_pdf_at_the_encoded_number_reads_back(town: Town):
+def test_the_pdf_at_the_encoded_number_reads_back(town: Town, pdf_libraries):
     issue(town)
     res = town.get(url(OWN, "pdf"), "village")
     assert res.status_code == 200, res.text

@@ -39,7 +39,7 @@ def test_the_village_page_lists_its_documents_with_pdf_and_html_links(town: Town
 
 
 @pytest.mark.slow
-def test_the_links_open_the_document_for_the_village(town: Town):
+def test_the_links_open_the_document_for_the_village(town: Town, pdf_libraries):
     issue(town)
     pdf, html = links(town.get("/app", "village").text)[:2]
     assert town.get(html, "village").status_code == 200

@@ -179,7 +179,7 @@ def test_offline_list_of_a_village_without_problems_still_has_the_task_list(town
 
 @pytest.mark.slow
 @pytest.mark.parametrize("who", ["village", "department"])
-def test_every_listed_page_opens_for_its_person(town_module, who):
+def test_every_listed_page_opens_for_its_person(town_module, who, map_assets):
     body = town_module.get("/app/offline.json", who).json()
     for url in body["pages"] + body["shell"]:
         assert town_module.get(url, who).status_code == 200, url

@@ -109,7 +109,9 @@ def save_page_picture(pdf: Path) -> None:
 
 
 @pytest.mark.slow
-def test_every_target_prints_one_to_three_pages_naming_id_lead_and_citation(town, tmp_path):
+def test_every_target_prints_one_to_three_pages_naming_id_lead_and_citation(
+    town, tmp_path, pdf_libraries
+):
     ws = Workspace(town)
     targets = targets_of(town)
     assert len(targets) > 0
@@ -128,7 +130,7 @@ def test_every_target_prints_one_to_three_pages_naming_id_lead_and_citation(town
     save_page_picture(tmp_path / f"{targets['target_id'].iloc[0]}.pdf")
 
 
-def test_html_holds_the_map_as_an_inline_png(town):
+def test_html_holds_the_map_as_an_inline_png(town, pdf_libraries):
     target_id = str(targets_of(town)["target_id"].iloc[0])
     html = build_dossier(Workspace(town), None, target_id, RULES, issued=ISSUED).html
     found = re.search(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
@@ -138,13 +140,13 @@ def test_html_holds_the_map_as_an_inline_png(town):
     assert "http://" not in html and "https://" not in html  # nothing fetched when printed
 
 
-def test_reporter_phone_is_shown_to_the_office(town):
+def test_reporter_phone_is_shown_to_the_office(town, pdf_libraries):
     html = build_dossier(Workspace(town), None, phone_target(town), RULES, issued=ISSUED).html
     assert PHONE in html
     assert "举报人电话" in html
 
 
-def test_reporter_phone_is_hidden_from_a_department(town):
+def test_reporter_phone_is_hidden_from_a_department(town, pdf_libraries):
     html = build_dossier(Workspace(town), POLICE, phone_target(town), RULES, issued=ISSUED).html
     assert PHONE not in html
     assert "举报人电话" not in html
@@ -177,7 +179,9 @@ def test_english_work_order_is_in_english(town):
 
 
 @pytest.mark.slow
-def test_deadline_is_the_analysis_deadline_counted_from_the_analysis_date_by_priority(town):
+def test_deadline_is_the_analysis_deadline_counted_from_the_analysis_date_by_priority(
+    town, pdf_libraries
+):
     targets = targets_of(town)
     days = {"P1": 7, "P2": 15, "P3": 30}
     as_of = date.fromisoformat(
@@ -191,7 +195,7 @@ def test_deadline_is_the_analysis_deadline_counted_from_the_analysis_date_by_pri
             assert f"处置期限：<b>{due}</b>" in html
 
 
-def test_target_page_address_uses_the_public_address(town):
+def test_target_page_address_uses_the_public_address(town, pdf_libraries):
     target_id = str(targets_of(town)["target_id"].iloc[0])
     html = build_dossier(
         Workspace(town), None, target_id, RULES, base_url="http://192.168.1.20:8000"
@@ -199,14 +203,14 @@ def test_target_page_address_uses_the_public_address(town):
     assert f"http://192.168.1.20:8000/app/targets/{target_id}" in html
 
 
-def test_target_page_without_a_public_address_gives_the_path_and_the_setting(town):
+def test_target_page_without_a_public_address_gives_the_path_and_the_setting(town, pdf_libraries):
     target_id = str(targets_of(town)["target_id"].iloc[0])
     html = build_dossier(Workspace(town), None, target_id, RULES).html
     assert f"/app/targets/{target_id}" in html
     assert "GEOSERVICE_PUBLIC_URL" in html
 
 
-def test_departments_are_listed_lead_first_with_their_registered_duties(town):
+def test_departments_are_listed_lead_first_with_their_registered_duties(town, pdf_libraries):
     row = targets_of(town).iloc[0]
     html = build_dossier(Workspace(town), None, str(row["target_id"]), RULES).html
     names = [str(row["lead_department"]), *str(row["cooperating_departments"]).split(";")]
@@ -243,7 +247,7 @@ def test_cli_writes_the_work_order_as_pdf(town, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_writes_english_with_lang_en(town, tmp_path):
+def test_cli_writes_english_with_lang_en(town, tmp_path, pdf_libraries):
     row = targets_of(town).iloc[0]
     out = tmp_path / "order.pdf"
     res = run_cli("targets", "dossier", row["target_id"], "--out", out, "--lang", "en", "-w", town)
@@ -301,7 +305,7 @@ def test_cli_all_before_any_analysis_names_the_analyze_command(tmp_path):
 
 
 @pytest.mark.slow
-def test_long_hotline_transcripts_still_print_on_three_pages(town, tmp_path):
+def test_long_hotline_transcripts_still_print_on_three_pages(town, tmp_path, pdf_libraries):
     weasyprint = load_weasyprint()
 
     path = tmp_path / "town.gpkg"
@@ -325,7 +329,7 @@ def test_long_hotline_transcripts_still_print_on_three_pages(town, tmp_path):
     assert re.sub(r"\s+", "", cited) in text
 
 
-def test_threshold_is_cited_as_the_rules_cite_it(town):
+def test_threshold_is_cited_as_the_rules_cite_it(town, pdf_libraries):
     facts = dossier_facts(Workspace(town), None, str(targets_of(town)["target_id"].iloc[0]), "zh")
     threshold = applicable_threshold(facts, RULES)
     assert threshold.citation == threshold_citation(RULES, "zh", threshold.basis)

@@ -62,7 +62,7 @@ def pdf_text(data: bytes) -> tuple[str, list[PdfReader]]:
 
 
 @pytest.mark.slow
-def test_the_pdf_reads_back_with_number_addressee_items_reply_date_and_basis(town):
+def test_the_pdf_reads_back_with_number_addressee_items_reply_date_and_basis(town, pdf_libraries):
     done = render_letter(town, None, LETTER, "pdf")
     text, pages = pdf_text(done.body)
     assert len(pages) == 1
@@ -88,7 +88,7 @@ def test_the_pdf_reads_back_with_number_addressee_items_reply_date_and_basis(tow
 
 
 @pytest.mark.slow
-def test_the_listed_notice_says_what_is_required_and_by_when(town):
+def test_the_listed_notice_says_what_is_required_and_by_when(town, pdf_libraries):
     text, _ = pdf_text(render_letter(town, None, LISTED, "pdf").body)
     assert "挂牌督办通知书" in text
     assert "DC-02" in text and "40" in text
@@ -130,7 +130,7 @@ def test_another_villages_document_is_not_found_for_a_village(town):
 
 
 @pytest.mark.slow
-def test_write_letters_writes_html_and_pdf_of_each_document(town, tmp_path):
+def test_write_letters_writes_html_and_pdf_of_each_document(town, tmp_path, pdf_libraries):
     docs = [read_document(town, n) for n in (LETTER, LISTED)]
     written = write_letters(docs, tmp_path / "out")
     assert sorted(p.name for p in written) == sorted(
@@ -204,7 +204,7 @@ def test_cli_dry_run_lists_the_documents_and_writes_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_list_and_show_read_the_issued_documents(tmp_path):
+def test_cli_list_and_show_read_the_issued_documents(tmp_path, pdf_libraries):
     path = cli_town(tmp_path)
     run_cli("escalations", "issue", "--as-of", "2026-11-28", "--out", tmp_path / "d", "-w", path)
     listed = json.loads(run_cli("escalations", "list", "-w", path, "--json").stdout)

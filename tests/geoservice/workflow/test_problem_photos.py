@@ -201,7 +201,9 @@ def test_check_evidence_names_the_missing_photos(tmp_path):
         check_evidence(tmp_path, PID, [name, "nope.jpg"])
 
 
-def test_a_damaged_photo_is_still_refused_once_the_work_order_renderer_is_loaded(tmp_path):
+def test_a_damaged_photo_is_still_refused_once_the_work_order_renderer_is_loaded(
+    tmp_path, pdf_libraries
+):
     from PIL import ImageFile
 
     from geoservice.reports.dossier import load_weasyprint
