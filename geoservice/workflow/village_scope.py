@@ -20,6 +20,7 @@ Anything else is left to the full update.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from geoservice.workflow.village_snapshot import Snapshot as _Snapshot
 
-__all__ = ["ItemIndex", "item_index", "leaves_village"]
+__all__ = ["ItemIndex", "item_index", "leaves_village", "updated_index"]
 
 # item columns the check reads: matched village, the code and name it was matched from,
 # and the version
@@ -66,12 +67,30 @@ def _plain(values: pd.Series) -> list[Any]:
 def item_index(items: pd.DataFrame, villages: pd.DataFrame) -> ItemIndex:
     """:class:`ItemIndex` of the problem ``items`` of :func:`problem_items` matched
     against ``villages`` (the villages layer)."""
+    return ItemIndex(items, _by_id(items), villages["village_code"])
+
+
+def _by_id(items: pd.DataFrame) -> dict[str, tuple[Any, ...] | None]:
     columns = [_plain(items[c]) for c in _ITEM_COLUMNS]
     by_id: dict[str, tuple[Any, ...] | None] = {}
     for pid, *rest in zip(*columns, strict=True):
         key = str(pid)
         by_id[key] = None if key in by_id else tuple(rest)
-    return ItemIndex(items, by_id, villages["village_code"])
+    return by_id
+
+
+def updated_index(index: ItemIndex, items: pd.DataFrame, changed: Sequence[str]) -> ItemIndex:
+    """The :class:`ItemIndex` of ``items``, which are the items of ``index`` but for the
+    rows of the problem ids ``changed`` (changed, added or removed): only those rows are
+    read again (an update of a few problems, where :func:`item_index` reads every item).
+    """
+    keys = {str(key) for key in changed}
+    by_id = dict(index.by_id)
+    for key in keys:
+        by_id.pop(key, None)
+    ids = items["problem_id"].astype(str)
+    by_id.update(_by_id(items[ids.isin(keys).to_numpy()]))
+    return ItemIndex(items, by_id, index.layer_codes)
 
 
 def _same_but_problems(old: _Snapshot, new: _Snapshot) -> bool:

@@ -64,7 +64,12 @@ from geoservice.workflow.village_parts import (
     unmatched_problems,
     village_rows,
 )
-from geoservice.workflow.village_scope import ItemIndex, item_index, leaves_village
+from geoservice.workflow.village_scope import (
+    ItemIndex,
+    item_index,
+    leaves_village,
+    updated_index,
+)
 from geoservice.workflow.village_snapshot import Snapshot as _Snapshot
 from geoservice.workflow.village_snapshot import snapshot as _snapshot
 
@@ -430,6 +435,8 @@ def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as
     state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
     if state.problems["vcode"][gone].isna().any() or fresh["vcode"].isna().any():
         state.outside = outside_layer(items)
+    if state.index is not None and state.index.items is state.problems:
+        state.index = updated_index(state.index, items, ids)
     state.problems = items
     return True
 
