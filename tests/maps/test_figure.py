@@ -131,3 +131,25 @@ def test_centre_of_a_u_shaped_target_lies_on_its_parcels(cjk_fonts):
     x, y = to_map.transform(drawn.centre_lon, drawn.centre_lat)
     assert u.union_all().buffer(0.01).contains(Point(x, y))
     assert not u.union_all().contains(u.union_all().centroid)  # the trap: centroid is off it
+
+
+def test_a_chinese_font_installed_after_matplotlib_listed_the_fonts_is_used(cjk_fonts, monkeypatch):
+    """matplotlib lists the fonts once, in a cache file; a Chinese font installed later
+    is not in that list. The figure adds the system's Chinese fonts to it, so its text is
+    drawn, not boxes (matplotlib warns of each missing glyph: an error in the tests)."""
+    from matplotlib import font_manager
+
+    import maps.figure as figure
+
+    manager = font_manager.fontManager
+    without = [f for f in manager.ttflist if f.name not in figure._CHINESE_FONTS]
+    monkeypatch.setattr(manager, "ttflist", without)  # as a list cached before the install
+    monkeypatch.setattr(figure, "_font_checked", False)
+    manager._findfont_cached.cache_clear()
+    try:
+        drawn = target_map_png(_layers(), width_mm=60, height_mm=40, dpi=72)
+        known = {f.name for f in manager.ttflist}
+    finally:
+        manager._findfont_cached.cache_clear()
+    assert drawn.png.startswith(b"\x89PNG")
+    assert known & set(figure._CHINESE_FONTS)
