@@ -46,7 +46,6 @@ import pandas as pd
 from geoservice.base.data_version import data_version
 from geoservice.base.villages import FILE_PARTS_ONLY, read_villages
 from geoservice.base.workspace import Workspace
-from geoservice.workflow.keyed_rows import restacked
 from geoservice.workflow.patch_progress import (
     patch_items,
     patch_progress,
@@ -394,6 +393,16 @@ def _changed(con: sqlite3.Connection, table: str, key: str, since: int | None) -
     return None if len(rows) > UPDATE_LIMIT else [str(r[0]) for r in rows]
 
 
+def _stack(kept: pd.DataFrame, fresh: pd.DataFrame, key: str) -> pd.DataFrame:
+    if fresh.empty:
+        out = kept
+    elif kept.empty:
+        out = fresh
+    else:
+        out = pd.concat([kept, fresh], ignore_index=True)
+    return out.sort_values(key, kind="stable").reset_index(drop=True)
+
+
 def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date) -> bool:
     if not _problems_ready(snap):
         return False  # no workflow columns yet, or problems not reconciled: read all
@@ -416,10 +425,11 @@ def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as
     gone = state.problems["problem_id"].isin(ids).to_numpy()
     prior = state.problems[gone]
     fresh = problem_items(typed, hist, state.villages, as_of, prior=prior)
-    items = restacked(state.problems, fresh, "problem_id", ids)
+    items = _stack(state.problems[~gone], fresh, "problem_id")
     if len(items) != count or int(items["version"].sum()) != total:
         return False
-    state.problem_rows = restacked(state.problem_rows, typed, "problem_id", ids)
+    kept_rows = state.problem_rows[~state.problem_rows["problem_id"].isin(ids).to_numpy()]
+    state.problem_rows = _stack(kept_rows, typed, "problem_id")
     state.problems_generation = next(_GENERATIONS)
     touched = {*state.problems["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
     state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
@@ -449,7 +459,7 @@ def _update_patches(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_
     fresh = _patch_items(patch_states_of(con, ids, as_of), state.villages)
     gone = state.patches["patch_id"].isin(ids).to_numpy()
     touched = {*state.patches["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
-    items = restacked(state.patches, fresh, "patch_id", ids)
+    items = _stack(state.patches[~gone], fresh, "patch_id")
     lost = state.patches["vcode"][gone].isna().any() or fresh["vcode"].isna().any()
     inside, outside = patch_progress(items, touched)
     state.patch_inside = replace_rows(state.patch_inside, touched, inside)
