@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import io
 import math
-import shutil
-import subprocess
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +31,7 @@ from matplotlib.patches import Patch, Polygon, Rectangle
 from shapely.plotting import patch_from_polygon
 
 from layers.messages import Lang, Message, pick
+from maps.fonts import CHINESE_FONTS, know_chinese_fonts
 from maps.render import MapInputError
 
 __all__ = [
@@ -46,10 +44,7 @@ __all__ = [
     "target_map_png",
 ]
 
-_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "DejaVu Sans"]
-_CHINESE_FONTS = _FONTS[:3]
-_FONT_CHECK = threading.Lock()
-_font_checked = False
+_FONTS = [*CHINESE_FONTS, "DejaVu Sans"]
 LEGALITY_COLOURS = {
     "true": "#c62828",
     "suspected": "#ef6c00",
@@ -384,7 +379,7 @@ def target_map_png(
     fig = Figure(figsize=(width_mm / 25.4, height_mm / 25.4), dpi=dpi)
     fig.set_layout_engine("none")
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-    _know_chinese_fonts()
+    know_chinese_fonts()
     with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": _FONTS}):
         _draw(ax, layers, extent, lang)
         scale = _scale_bar(ax, extent, lang)
@@ -465,39 +460,3 @@ def _draw(
         )
     _parcel_labels(ax, layers.parcels, 6.5 if len(layers.parcels) <= 12 else 5.0)
     _legend(ax, layers, lang, extent)
-
-
-def _know_chinese_fonts() -> None:
-    """Make the system's Chinese fonts known to matplotlib, once per process.
-
-    matplotlib lists the system's fonts once, in a cache file it makes when it first
-    runs, and reads that list from then on. A Chinese font installed after that (the
-    usual order: the service first, ``fonts-noto-cjk`` when the first work order shows
-    boxes) is not in it, and every Chinese character of the figure would stay a box.
-    When the list holds none of :data:`_CHINESE_FONTS`, the files fontconfig gives for
-    Chinese (``fc-list :lang=zh``) are added to it.
-    """
-    global _font_checked
-    with _FONT_CHECK:
-        if _font_checked:
-            return
-        _font_checked = True
-        from matplotlib import font_manager
-
-        manager = font_manager.fontManager
-        if {f.name for f in manager.ttflist}.intersection(_CHINESE_FONTS):
-            return
-        fc_list = shutil.which("fc-list")
-        if fc_list is None:
-            return
-        try:
-            listed = subprocess.run(
-                [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=30
-            ).stdout
-        except (OSError, subprocess.SubprocessError):
-            return
-        for path in sorted({line.split(":")[0].strip() for line in listed.splitlines()} - {""}):
-            try:
-                manager.addfont(path)
-            except (OSError, RuntimeError, ValueError):  # a file FreeType cannot read
-                continue

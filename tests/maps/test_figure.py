@@ -139,12 +139,12 @@ def test_a_chinese_font_installed_after_matplotlib_listed_the_fonts_is_used(cjk_
     drawn, not boxes (matplotlib warns of each missing glyph: an error in the tests)."""
     from matplotlib import font_manager
 
-    import maps.figure as figure
+    import maps.fonts as fonts
 
     manager = font_manager.fontManager
-    without = [f for f in manager.ttflist if f.name not in figure._CHINESE_FONTS]
+    without = [f for f in manager.ttflist if f.name not in fonts.CHINESE_FONTS]
     monkeypatch.setattr(manager, "ttflist", without)  # as a list cached before the install
-    monkeypatch.setattr(figure, "_font_checked", False)
+    monkeypatch.setattr(fonts, "_font_checked", False)
     manager._findfont_cached.cache_clear()
     try:
         drawn = target_map_png(_layers(), width_mm=60, height_mm=40, dpi=72)
@@ -152,4 +152,4 @@ def test_a_chinese_font_installed_after_matplotlib_listed_the_fonts_is_used(cjk_
     finally:
         manager._findfont_cached.cache_clear()
     assert drawn.png.startswith(b"\x89PNG")
-    assert known & set(figure._CHINESE_FONTS)
+    assert known & set(fonts.CHINESE_FONTS)
