@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -88,8 +89,9 @@ def updated_index(index: ItemIndex, items: pd.DataFrame, changed: Sequence[str])
     by_id = dict(index.by_id)
     for key in keys:
         by_id.pop(key, None)
-    ids = items["problem_id"].astype(str)
-    by_id.update(_by_id(items[ids.isin(keys).to_numpy()]))
+    ids = items["problem_id"].astype(object).astype(str).to_numpy(dtype=object)
+    ids[items["problem_id"].isna().to_numpy(dtype=bool)] = "None"  # as _by_id keys them
+    by_id.update(_by_id(items[np.isin(ids, list(keys))]))
     return ItemIndex(items, by_id, index.layer_codes)
 
 
