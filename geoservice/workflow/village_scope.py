@@ -71,11 +71,15 @@ def item_index(items: pd.DataFrame, villages: pd.DataFrame) -> ItemIndex:
     return ItemIndex(items, _by_id(items), villages["village_code"])
 
 
+def _keys(values: pd.Series) -> list[str]:
+    """The index's key of each problem id (a missing one is ``"None"``)."""
+    return [str(v) for v in _plain(values)]
+
+
 def _by_id(items: pd.DataFrame) -> dict[str, tuple[Any, ...] | None]:
-    columns = [_plain(items[c]) for c in _ITEM_COLUMNS]
+    columns = [_plain(items[c]) for c in _ITEM_COLUMNS[1:]]
     by_id: dict[str, tuple[Any, ...] | None] = {}
-    for pid, *rest in zip(*columns, strict=True):
-        key = str(pid)
+    for key, *rest in zip(_keys(items[_ITEM_COLUMNS[0]]), *columns, strict=True):
         by_id[key] = None if key in by_id else tuple(rest)
     return by_id
 
@@ -89,9 +93,8 @@ def updated_index(index: ItemIndex, items: pd.DataFrame, changed: Sequence[str])
     by_id = dict(index.by_id)
     for key in keys:
         by_id.pop(key, None)
-    ids = items["problem_id"].astype(object).astype(str).to_numpy(dtype=object)
-    ids[items["problem_id"].isna().to_numpy(dtype=bool)] = "None"  # as _by_id keys them
-    by_id.update(_by_id(items[np.isin(ids, list(keys))]))
+    hit = np.fromiter((k in keys for k in _keys(items["problem_id"])), bool, len(items))
+    by_id.update(_by_id(items[hit]))
     return ItemIndex(items, by_id, index.layer_codes)
 
 
