@@ -6,8 +6,11 @@ pandas; this module gives the same object as the same JSON text
 the cost after a problem update:
 
 - each part (``villages``, ``problems``, ``targets``) is first encoded for every row it
-  can show, once per version of the data it depends on and language (:class:`Encoded`:
-  the row keys and each row's JSON text, built column by column with numpy);
+  can show, once per version of the data it depends on and language
+  (:class:`~geoservice.webmaps.json_rows.Encoded`: the row keys and each row's JSON
+  text, built column by column with numpy); after an update of a few rows, the text of
+  the other rows is carried over from the version before
+  (:mod:`geoservice.workflow.generations`);
 - a scope's part is the rows its mask keeps, joined in key order; it is kept per scope
   and version too.
 
@@ -22,11 +25,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -35,6 +37,14 @@ import numpy as np
 import pandas as pd
 
 from geoservice.base.data_version import file_identity
+from geoservice.webmaps.json_rows import (
+    Encoded,
+    carried_over,
+    encode_rows,
+    joined,
+    json_each_unique,
+    text_ids,
+)
 
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
@@ -42,21 +52,10 @@ if TYPE_CHECKING:
     from geoservice.workflow.village_updates import KeptView
     from layers.messages import Lang
 
-__all__ = [
-    "OWN",
-    "PARTS",
-    "Encoded",
-    "clear_parts",
-    "encode_rows",
-    "joined",
-    "status_text",
-    "targets_version",
-]
+__all__ = ["OWN", "PARTS", "clear_parts", "status_text", "targets_version"]
 
 _KEPT = 64  # encoded tables and scope parts kept
 _KEPT_OWN = 1024  # village users' parts (small, one per village and language)
-_ESCAPE = re.compile(r'[\x00-\x1f\\"]')  # what json.dumps(ensure_ascii=False) escapes
-_CONTROL = re.compile(r"[\x00-\x1f\\]")  # the same but the quote
 _COUNTS = ["problems", "open", "overdue", "awaiting_verification", "verified"]
 
 
@@ -80,6 +79,11 @@ class _Lru:
                 self._items.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> Any:
+        """The value kept under ``key``, None when there is none (nothing is built)."""
+        with self._lock:
+            return self._items.get(key)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -95,90 +99,39 @@ def clear_parts() -> None:
     OWN.clear()
 
 
-# --- JSON text, column by column ----------------------------------------------------------
+# --- the kept tables' rows ------------------------------------------------------------------
 
 
-def json_strings(values: Sequence[Any] | np.ndarray) -> np.ndarray:
-    """``json.dumps(v, ensure_ascii=False)`` of each string, as an object array.
+def _derived(
+    lru: _Lru,
+    key: Callable[[int], Hashable],
+    generation: int,
+    ids: Callable[[], np.ndarray],
+    encode: Callable[[np.ndarray | None], Encoded],
+) -> Encoded:
+    """The :class:`Encoded` rows of the kept table ``generation``, kept in ``lru``
+    under ``key(generation)``: carried over from those of an ancestor kept there
+    (:func:`~geoservice.workflow.generations.ancestor`) for the rows that did not change,
+    encoded anew otherwise. ``encode(hit)`` encodes the table's rows where ``hit`` is
+    True (all with None)."""
+    from geoservice.workflow.generations import ancestor
 
-    When no value holds a character JSON escapes (one regular-expression search over the
-    values joined), each is its text in quotes; otherwise :func:`json.dumps` encodes the
-    values that do.
-    """
-    text = np.asarray(values, dtype=object)
-    if not len(text):
-        return text
-    out = '"' + text + '"'
-    whole = '"'.join(text)
-    if _CONTROL.search(whole) is None and whole.count('"') == len(text) - 1:
-        return out
-    escape = np.fromiter((_ESCAPE.search(v) is not None for v in text), bool, len(text))
-    out[escape] = [json.dumps(v, ensure_ascii=False) for v in text[escape]]
-    return out
+    def build() -> Encoded:
+        found = ancestor(generation, lambda g: lru.peek(key(g)) is not None)
+        if found is not None:
+            parent, changed = found
+            old = lru.peek(key(parent))
+            if old is not None:
+                table = carried_over(old, ids(), changed, encode)
+                if table is not None:
+                    return table
+        return encode(None)
 
-
-def json_each_unique(values: pd.Series | np.ndarray, word: Callable[[Any], str]) -> np.ndarray:
-    """The JSON string of ``word(v)`` for each value, ``word`` called once per distinct
-    value (missing values are given to ``word`` as they are)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    words = np.asarray([json.dumps(word(u), ensure_ascii=False) for u in uniques], dtype=object)
-    return words[codes] if len(codes) else np.empty(0, dtype=object)
-
-
-def json_ints(values: pd.Series) -> np.ndarray:
-    """JSON numbers of whole numbers (missing as 0)."""
-    return values.fillna(0).astype("int64").to_numpy().astype(str).astype(object)
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """Every row a part can show: its key's JSON text and its record's JSON text.
-
-    Attributes
-    ----------
-    ids : numpy.ndarray
-        The row keys (``str``), in row order.
-    keys, records : numpy.ndarray
-        JSON text of each key and of each record (keys sorted), aligned to ``ids``.
-    """
-
-    ids: np.ndarray
-    keys: np.ndarray
-    records: np.ndarray
-
-
-def encode_rows(ids: pd.Series, columns: dict[str, np.ndarray]) -> Encoded:
-    """:class:`Encoded` rows from their keys and each column's JSON text per row."""
-    n = len(ids)
-    text = np.full(n, "{", dtype=object)
-    for i, name in enumerate(sorted(columns)):
-        head = ("" if i == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ": "
-        text = text + head + columns[name] if n else text
-    text = text + "}" if n else text
-    keys = ids.astype(str).to_numpy(dtype=object)
-    return Encoded(keys, json_strings(keys), text)
-
-
-def joined(encoded: Encoded, mask: np.ndarray | None = None) -> str:
-    """The JSON object of the rows ``mask`` keeps (all without it): the first row of each
-    key, keys in sorted order, as ``json.dumps(..., sort_keys=True)`` writes it."""
-    pick = np.arange(len(encoded.ids)) if mask is None else np.flatnonzero(mask)
-    ids = encoded.ids[pick]
-    first = ~pd.Index(ids).duplicated()
-    pick, ids = pick[first], ids[first]
-    if not len(pick):
-        return "{}"
-    order = pick[np.argsort(ids, kind="stable")]
-    return "{" + ", ".join(encoded.keys[order] + ": " + encoded.records[order]) + "}"
+    encoded: Encoded = lru.get(key(generation), build)
+    return encoded
 
 
 # --- the parts ------------------------------------------------------------------------------
-
-
-def _ints(values: pd.Series) -> np.ndarray:
-    """Whole numbers, missing as 0 (as ``fillna(0).astype(int)``)."""
-    floats = values.to_numpy(dtype="float64", na_value=np.nan)
-    return np.nan_to_num(floats, nan=0.0).astype("int64")
 
 
 def _encode_villages(status: pd.DataFrame, lang: Lang, patches: bool) -> Encoded:
@@ -189,7 +142,14 @@ def _encode_villages(status: pd.DataFrame, lang: Lang, patches: bool) -> Encoded
     from maps import styles
 
     status = status[status["village_code"].notna().to_numpy()]
-    counts = {c: _ints(status[c]) for c in _COUNTS}
+    figures = [c for c in POPUP_FIGURES if c in status] if patches else []
+    by_state_columns = [f"patches_{s}" for s in PATCH_STATES] if patches else []
+    names = [*_COUNTS, *figures, *by_state_columns]
+    # every whole-number column in one conversion (missing as 0): a column at a time
+    # costs a pandas call each, which is most of the time for a few rows
+    block = status[names].to_numpy(dtype="float64", na_value=np.nan)
+    ints = dict(zip(names, np.nan_to_num(block, nan=0.0).astype("int64").T, strict=True))
+    counts = {c: ints[c] for c in _COUNTS}
     level = status["max_escalation"].to_numpy(dtype=object)
     level = np.where(pd.isna(level), "none", level).astype(object)
     klass = styles.status_classes(
@@ -207,10 +167,9 @@ def _encode_villages(status: pd.DataFrame, lang: Lang, patches: bool) -> Encoded
         "esc": json_each_unique(level, lambda s: styles.label(styles.ESCALATION_LABELS, s, lang)),
     }
     if patches:
-        for c in POPUP_FIGURES:
-            if c in status:
-                columns[c] = _ints(status[c]).astype(str).astype(object)
-        by_state = {s: _ints(status[f"patches_{s}"]) for s in PATCH_STATES}
+        for c in figures:
+            columns[c] = ints[c].astype(str).astype(object)
+        by_state = {s: ints[f"patches_{s}"] for s in PATCH_STATES}
         columns["patches_by_state"] = json_each_unique(
             by_state_text(by_state, len(status), lang), str
         )
@@ -225,12 +184,12 @@ def _village_rows(status: pd.DataFrame, code: str) -> pd.DataFrame:
 
 def _encode_problems(rows: pd.DataFrame, day: date, lang: Lang) -> Encoded:
     """Every kept problem, as the problems part shows it at ``day``."""
-    from geoservice.workflow.escalation import escalate
+    from geoservice.workflow.escalation import LEVELS, escalation_arrays
     from maps import styles
 
     if not len(rows):
         return encode_rows(pd.Series([], dtype=object), {})
-    level = escalate(rows, day)["escalation"].fillna("none")
+    level = np.asarray(LEVELS, dtype=object)[escalation_arrays(rows, day).now]
     state = rows["status"].astype(str)
     columns = {
         "c": json_each_unique(state, styles.state_colour),
@@ -311,7 +270,17 @@ def _villages_text(ws: Workspace, principal: Principal, day: date, lang: Lang) -
     where = os.path.realpath(ws.path)
 
     def encoded() -> str:
-        return joined(_encode_villages(kept.status, lang, patches))
+        if kept.status_generation is None:
+            return joined(_encode_villages(kept.status, lang, patches))
+        rows = kept.status[kept.status["village_code"].notna().to_numpy()]
+        table = _derived(
+            PARTS,
+            lambda g: ("villages-rows", where, g, lang, patches),
+            kept.status_generation,
+            lambda: text_ids(rows["village_code"]),
+            lambda hit: _encode_villages(rows if hit is None else rows[hit], lang, patches),
+        )
+        return joined(table)
 
     if principal.role == "village":  # its own rows, kept while they are the same
         own, values = _own_rows(kept, where, principal.village_code or "")
@@ -329,16 +298,27 @@ def _villages_text(ws: Workspace, principal: Principal, day: date, lang: Lang) -
 
 def _own_rows(kept: KeptView, where: str, code: str) -> tuple[pd.DataFrame, str]:
     """The status rows of the village ``code`` and their values as text, kept per
-    generation of the kept status."""
+    generation of the kept status (carried over from an ancestor generation when the
+    village's rows are not among those that changed since)."""
+    from geoservice.workflow.generations import ancestor
 
     def rows() -> tuple[pd.DataFrame, str]:
         own = _village_rows(kept.status, code)
         return own, repr(own.to_numpy(dtype=object).tolist())
 
-    if kept.status_generation is None:
+    generation = kept.status_generation
+    if generation is None:
         return rows()
-    key = ("own-rows", where, kept.status_generation, code)
-    found: tuple[pd.DataFrame, str] = OWN.get(key, rows)
+
+    def key(g: int) -> tuple[Any, ...]:
+        return ("own-rows", where, g, code)
+
+    def carried() -> tuple[pd.DataFrame, str]:
+        found = ancestor(generation, lambda g: OWN.peek(key(g)) is not None)
+        kept_rows = None if found is None or code in found[1] else OWN.peek(key(found[0]))
+        return rows() if kept_rows is None else kept_rows
+
+    found: tuple[pd.DataFrame, str] = OWN.get(key(generation), carried)
     return found
 
 
@@ -364,8 +344,13 @@ def _problems_text(
         if generation is None:
             table = _encode_problems(frame, day, lang)
         else:
-            key = ("problems", where, generation, day, lang)
-            table = PARTS.get(key, lambda: _encode_problems(frame, day, lang))
+            table = _derived(
+                PARTS,
+                lambda g: ("problems", where, g, day, lang),
+                generation,
+                lambda: text_ids(frame["problem_id"]),
+                lambda hit: _encode_problems(frame if hit is None else frame[hit], day, lang),
+            )
         mask = principal.problem_mask(frame)
         if dept is not None and len(frame):
             mask = mask & _names(frame["cc_departments"], dept)

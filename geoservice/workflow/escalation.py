@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -37,9 +37,11 @@ from layers.messages import Lang, pick
 __all__ = [
     "LEVELS",
     "LEVEL_LABELS",
+    "Escalation",
     "Thresholds",
     "escalate",
     "escalate_one",
+    "escalation_arrays",
     "level_label",
     "load_thresholds",
 ]
@@ -173,32 +175,56 @@ def escalate(
         ``overdue`` (bool), ``days_overdue`` (int, 0 unless overdue), ``escalation``
         (level now), ``escalation_reached`` (highest level reached by ``as_of``).
     """
+    found = escalation_arrays(problems, as_of, thresholds, reported_on)
+    return pd.DataFrame(
+        {
+            "days_to_deadline": found.days_to_deadline,
+            "overdue": found.overdue,
+            "days_overdue": found.days_overdue,
+            "escalation": np.asarray(LEVELS, dtype=object)[found.now],
+            "escalation_reached": np.asarray(LEVELS, dtype=object)[found.reached],
+        },
+        index=problems.index,
+    )
+
+
+class Escalation(NamedTuple):
+    """:func:`escalate`'s figures as arrays aligned to the problems: ``now`` and
+    ``reached`` are indexes into :data:`LEVELS`."""
+
+    days_to_deadline: np.ndarray
+    overdue: np.ndarray
+    days_overdue: np.ndarray
+    now: np.ndarray
+    reached: np.ndarray
+
+
+def escalation_arrays(
+    problems: pd.DataFrame,
+    as_of: date,
+    thresholds: Thresholds | None = None,
+    reported_on: pd.Series | None = None,
+) -> Escalation:
+    """:func:`escalate` as arrays, without building a frame (the same parameters): for
+    callers that need a column or two of a few problems, where the frame costs more than
+    the rules."""
     th = thresholds or load_thresholds()
     day = np.datetime64(as_of, "us")
     deadline = day_values(problems["deadline"])
     to_deadline = _days(deadline, np.full(len(problems), day))
-    status = problems["status"]
-    is_open = status.isin(OPEN_STATES).to_numpy(dtype=bool)
+    status = problems["status"].to_numpy(dtype=object, na_value=None)
+    is_open = np.isin(status, list(OPEN_STATES))
     overdue, days_overdue, now = _now(to_deadline, is_open, th)
     reached = now.copy()
     if reported_on is not None:
-        closed = status.isin(["reported", "verified"]).to_numpy(dtype=bool)
+        closed = np.isin(status, ["reported", "verified"])
         when = day_values(reported_on)
         at = np.where(np.isnat(when) | (when <= day), when, day)  # no later than as_of
         late_then = np.nan_to_num(_days(at, deadline), nan=0.0)
         late_days = np.where(closed & (late_then > 0), late_then, 0).astype("int64")
         then = _level(late_days, np.zeros(len(problems), bool), th)
         reached = np.where(closed, then, now)
-    return pd.DataFrame(
-        {
-            "days_to_deadline": to_deadline,
-            "overdue": overdue,
-            "days_overdue": days_overdue,
-            "escalation": np.asarray(LEVELS, dtype=object)[now],
-            "escalation_reached": np.asarray(LEVELS, dtype=object)[reached],
-        },
-        index=problems.index,
-    )
+    return Escalation(to_deadline, overdue, days_overdue, now, reached)
 
 
 def escalate_one(

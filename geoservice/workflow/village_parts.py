@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from geoservice.base.villages import match_villages
-from geoservice.workflow.escalation import LEVELS, Thresholds, escalate
+from geoservice.workflow.escalation import LEVELS, Thresholds, escalation_arrays
 from geoservice.workflow.patch_progress import PATCH_STATUS_COLUMNS, merge_patch_progress
 from geoservice.workflow.rates import on_time_flags, rate
 from geoservice.workflow.states import OPEN_STATES
@@ -139,25 +139,24 @@ def problem_items(
     reported_on = pd.to_datetime(
         probs["problem_id"].astype(object).map(dict(rep.items())), errors="coerce"
     )
-    esc = escalate(probs, as_of, thresholds, reported_on=reported_on)
+    esc = escalation_arrays(probs, as_of, thresholds, reported_on=reported_on)
     status = probs["status"]
     # the one definition of the on-time rate, every deadline up to as_of
     due, on_time = on_time_flags(
         probs["deadline"], status, reported_on, probs["found_on"], None, as_of
     )
     state = status.to_numpy(dtype=object, na_value=None)
-    reached = pd.Index(LEVELS).get_indexer(esc["escalation_reached"].to_numpy())
     return pd.DataFrame(
         {
             "vcode": vcode,
             "problems": np.ones(len(probs), dtype="int64"),
             "open": np.isin(state, list(OPEN_STATES)).astype("int64"),
-            "overdue": esc["overdue"].to_numpy().astype("int64"),
+            "overdue": esc.overdue.astype("int64"),
             "awaiting_verification": (state == "reported").astype("int64"),
             "verified": (state == "verified").astype("int64"),
             "due": due.astype("int64"),
             "on_time": on_time.astype("int64"),
-            "level": reached.astype("int64"),
+            "level": esc.reached.astype("int64"),
             "found_on": probs["found_on"],
             "problem_id": probs["problem_id"],
             "version": probs["version"],

@@ -30,7 +30,6 @@ instead of each running its own.
 
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 import threading
@@ -46,6 +45,7 @@ import pandas as pd
 from geoservice.base.data_version import data_version
 from geoservice.base.villages import FILE_PARTS_ONLY, read_villages
 from geoservice.base.workspace import Workspace
+from geoservice.workflow.generations import derive, new_generation
 from geoservice.workflow.patch_progress import (
     patch_items,
     patch_progress,
@@ -85,7 +85,6 @@ __all__ = [
 
 UPDATE_LIMIT = 500  # changed problems or patches beyond which everything is read again
 _KEPT = 8  # (workspace, day) entries kept
-_GENERATIONS = itertools.count(1)  # a new number whenever a kept table is replaced
 _T = TypeVar("_T")
 
 
@@ -341,8 +340,8 @@ def _rebuild(ws: Workspace, as_of: date, base: tuple[Any, ...], snap: _Snapshot)
     )
     state.refresh_rows()
     state.result = _assemble(state, as_of)
-    state.result_generation = next(_GENERATIONS)
-    state.problems_generation = next(_GENERATIONS)
+    state.result_generation = new_generation()
+    state.problems_generation = new_generation()
     COUNTS["rebuilds"] += 1
     return state
 
@@ -366,9 +365,13 @@ def _update(
     """Bring ``state`` to ``snap``, reading on ``con`` only what changed; False (``state``
     unusable) when the changes cannot be told from the history."""
     old, outside = state.snap, state.outside
+    touched: set[str] = set()
     problems = (snap.problems, snap.problem_mark) != (old.problems, old.problem_mark)
-    if problems and not _update_problems(con, state, snap, as_of):
-        return False
+    if problems:
+        found = _update_problems(con, state, snap, as_of)
+        if found is None:
+            return False
+        touched = found
     patches = (snap.patches, snap.patch_mark) != (old.patches, old.patch_mark)
     if patches and not _update_patches(con, state, snap, as_of):
         return False
@@ -379,7 +382,10 @@ def _update(
     if patches or outside_rows or snap.patrols != old.patrols:
         state.refresh_rows()
     state.result = _assemble(state, as_of)
-    state.result_generation = next(_GENERATIONS)
+    if patches or snap.patrols != old.patrols or state.outside is not outside:
+        state.result_generation = new_generation()
+    else:  # only the rows of the villages the changed problems were and are in
+        state.result_generation = derive(state.result_generation, touched)
     state.snap = snap
     COUNTS["updates"] += 1
     return True
@@ -403,13 +409,18 @@ def _stack(kept: pd.DataFrame, fresh: pd.DataFrame, key: str) -> pd.DataFrame:
     return out.sort_values(key, kind="stable").reset_index(drop=True)
 
 
-def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date) -> bool:
+def _update_problems(
+    con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date
+) -> set[str] | None:
+    """Bring the problems of ``state`` to ``snap``; the codes (as text) of the villages
+    of the layer the changed problems were or are in, None when the changes cannot be
+    told from the history (``state`` unusable)."""
     if not _problems_ready(snap):
-        return False  # no workflow columns yet, or problems not reconciled: read all
+        return None  # no workflow columns yet, or problems not reconciled: read all
     count, total = snap.problems[0], snap.problems[1] or 0
     ids = _changed(con, "problem_history", "problem_id", state.snap.problem_mark)
     if ids is None:
-        return False
+        return None
     marks = ", ".join("?" * len(ids))
     cols = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS)
     sql = f"SELECT {cols} FROM problems WHERE problem_id IN ({marks}) ORDER BY problem_id, rowid"
@@ -427,10 +438,10 @@ def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as
     fresh = problem_items(typed, hist, state.villages, as_of, prior=prior)
     items = _stack(state.problems[~gone], fresh, "problem_id")
     if len(items) != count or int(items["version"].sum()) != total:
-        return False
+        return None
     kept_rows = state.problem_rows[~state.problem_rows["problem_id"].isin(ids).to_numpy()]
     state.problem_rows = _stack(kept_rows, typed, "problem_id")
-    state.problems_generation = next(_GENERATIONS)
+    state.problems_generation = derive(state.problems_generation, ids)
     touched = {*state.problems["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
     state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
     if state.problems["vcode"][gone].isna().any() or fresh["vcode"].isna().any():
@@ -438,7 +449,7 @@ def _update_problems(con: sqlite3.Connection, state: _State, snap: _Snapshot, as
     if state.index is not None and state.index.items is state.problems:
         state.index = updated_index(state.index, items, ids)
     state.problems = items
-    return True
+    return {str(code) for code in touched}
 
 
 def _update_patches(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date) -> bool:

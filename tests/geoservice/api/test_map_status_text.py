@@ -15,7 +15,7 @@ from geoservice.analysis.target_register import read_register
 from geoservice.base.access import Principal
 from geoservice.base.data_version import data_version
 from geoservice.base.workspace import Workspace
-from geoservice.webmaps import status_text
+from geoservice.webmaps import json_rows, status_text
 from geoservice.webmaps.status import STATUS, map_status, status_parts
 from geoservice.workflow import village_updates
 from geoservice.workflow.patch_store import read_patch_states, update_patch
@@ -168,17 +168,44 @@ def test_a_village_users_status_shows_its_change_by_another_process(town):
     "text", ["V01", "", "村 1", 'say "hi"', "a\\b", "tab\there", "line\nbreak", "\x01", "é"]
 )
 def test_json_strings_equal_json_dumps(text):
-    got = status_text.json_strings(np.asarray(["x", text], dtype=object))
+    got = json_rows.json_strings(np.asarray(["x", text], dtype=object))
     assert list(got) == [json.dumps(v, ensure_ascii=False) for v in ("x", text)]
 
 
 def test_json_strings_of_nothing_is_empty():
-    assert len(status_text.json_strings(np.asarray([], dtype=object))) == 0
+    assert len(json_rows.json_strings(np.asarray([], dtype=object))) == 0
 
 
 def test_joined_keeps_the_first_row_of_a_key_in_key_order():
-    encoded = status_text.encode_rows(
+    encoded = json_rows.encode_rows(
         pd.Series(["b", "a", "b"]), {"n": np.asarray(["1", "2", "3"], dtype=object)}
     )
-    assert status_text.joined(encoded) == json.dumps({"b": {"n": 1}, "a": {"n": 2}}, sort_keys=True)
-    assert status_text.joined(encoded, np.zeros(3, dtype=bool)) == "{}"
+    assert json_rows.joined(encoded) == json.dumps({"b": {"n": 1}, "a": {"n": 2}}, sort_keys=True)
+    assert json_rows.joined(encoded, np.zeros(3, dtype=bool)) == "{}"
+
+
+def test_after_a_problem_update_only_its_rows_are_encoded_again(town, monkeypatch):
+    villages: list[int] = []
+    problems: list[int] = []
+    encode_villages, encode_problems = status_text._encode_villages, status_text._encode_problems
+
+    def count_villages(status, lang, patches):
+        villages.append(len(status))
+        return encode_villages(status, lang, patches)
+
+    def count_problems(rows, day, lang):
+        problems.append(len(rows))
+        return encode_problems(rows, day, lang)
+
+    monkeypatch.setattr(status_text, "_encode_villages", count_villages)
+    monkeypatch.setattr(status_text, "_encode_problems", count_problems)
+    map_status(town.ws, WHO["office"], "villages", DAY, "zh")
+    probs = read_problems(town.ws)
+    for step in range(2):  # the second update builds on the first one's rows
+        villages.clear(), problems.clear()
+        movable = probs[probs["status"] == "assigned"]
+        pid = str(movable["problem_id"].iloc[step])
+        update_problem(town.ws, pid, "in_progress", "t")
+        after = map_status(town.ws, WHO["office"], "villages", DAY, "zh")
+        assert (villages, problems) == ([1], [1])
+        assert after.text == _reference(town.ws, "office", "villages", "zh", None)
