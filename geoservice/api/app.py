@@ -9,6 +9,7 @@ import pkgutil
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -29,6 +30,9 @@ from geoservice.base.workspace_file import check_workspace_file
 from geoservice.tiles.warm import TileWarmer
 from geoservice.webmaps.pages import load_renderers
 from geoservice.workflow.village_updates import kept_view
+
+if TYPE_CHECKING:
+    from fastapi.telemetry import TelemetryConfig
 
 __all__ = ["FIRST_ROUTES", "create_app", "route_modules"]
 
@@ -97,6 +101,9 @@ def route_modules() -> list[str]:
     return [n for n in FIRST_ROUTES if n in names] + [n for n in names if n not in FIRST_ROUTES]
 
 
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment).
 
@@ -119,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=_lifespan,
+        # FastAPI's OpenTelemetry hooks look for a provider on every request unless off
+        telemetry=None if settings.telemetry else _NO_TELEMETRY,
     )
     app.state.settings = settings
     errors.install(app)

@@ -111,7 +111,7 @@ def joined(encoded: Encoded, mask: np.ndarray | None = None) -> str:
     key, keys in sorted order, as ``json.dumps(..., sort_keys=True)`` writes it."""
     pick = np.arange(len(encoded.ids)) if mask is None else np.flatnonzero(mask)
     ids = encoded.ids[pick]
-    first = ~pd.Index(ids).duplicated()
+    first = ~pd.Index(ids, dtype=object).duplicated()  # object: no type inference
     pick, ids = pick[first], ids[first]
     if not len(pick):
         return "{}"
@@ -135,8 +135,8 @@ def carried_over(
     (the table was sorted anew, or is not derived from ``old``): then encode everything.
     """
     keys = list(changed)
-    hit = pd.Index(ids).isin(keys)
-    was = pd.Index(old.ids).isin(keys)
+    hit = pd.Index(ids, dtype=object).isin(keys)  # object: no type inference
+    was = pd.Index(old.ids, dtype=object).isin(keys)
     if (len(ids) - hit.sum()) != (len(old.ids) - was.sum()):
         return None
     if not np.array_equal(old.ids[~was], ids[~hit]):

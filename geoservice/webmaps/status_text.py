@@ -178,8 +178,8 @@ def _encode_villages(status: pd.DataFrame, lang: Lang, patches: bool) -> Encoded
 
 def _village_rows(status: pd.DataFrame, code: str) -> pd.DataFrame:
     """The status rows of the village ``code``."""
-    codes = status["village_code"]
-    return status[(codes.notna() & (codes.astype(str) == code)).to_numpy(dtype=bool)]
+    codes = status["village_code"].to_numpy(dtype=object, na_value=None)
+    return status[pd.notna(codes) & (codes.astype(str) == code)]
 
 
 def _encode_problems(rows: pd.DataFrame, day: date, lang: Lang) -> Encoded:

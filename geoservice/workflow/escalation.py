@@ -21,6 +21,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -102,11 +103,18 @@ def load_thresholds(override: Path | None = None) -> Thresholds:
                 f"The escalation file {over} does not exist; check the path.",
             )
         )
-    packaged = resources.files("geoservice.workflow") / "workflow.yaml"
+    packaged = _packaged()
     if not isinstance(packaged, Path):  # e.g. inside a zip: no file version to key on
         return _read_thresholds(packaged.read_text("utf-8"), over)
     over = None if over is None else over.absolute()
     return _cached_thresholds(packaged, _version(packaged), over, _version(over))
+
+
+@functools.cache
+def _packaged() -> Traversable:
+    """The packaged ``workflow.yaml`` (found once: finding it costs more than reading
+    the thresholds from the cache, on every problem read of the service)."""
+    return resources.files("geoservice.workflow") / "workflow.yaml"
 
 
 def _version(path: Path | None) -> tuple[int, int, int] | None:

@@ -48,13 +48,13 @@ class ItemIndex:
     by_id : dict
         Problem id → (matched village code or None, village code, village name, version);
         an id held by several items maps to None.
-    layer_codes : pandas.Series
-        The village codes of the villages layer, as stored.
+    layer_codes : dict
+        The village codes of the villages layer, as stored, by their text.
     """
 
     items: pd.DataFrame
     by_id: dict[str, tuple[Any, ...] | None]
-    layer_codes: pd.Series
+    layer_codes: dict[str, set[Any]]
 
 
 def _plain(values: pd.Series) -> list[Any]:
@@ -68,7 +68,10 @@ def _plain(values: pd.Series) -> list[Any]:
 def item_index(items: pd.DataFrame, villages: pd.DataFrame) -> ItemIndex:
     """:class:`ItemIndex` of the problem ``items`` of :func:`problem_items` matched
     against ``villages`` (the villages layer)."""
-    return ItemIndex(items, _by_id(items), villages["village_code"])
+    codes: dict[str, set[Any]] = {}
+    for code in villages["village_code"].dropna():
+        codes.setdefault(str(code), set()).add(code)
+    return ItemIndex(items, _by_id(items), codes)
 
 
 def _keys(values: pd.Series) -> list[str]:
@@ -114,8 +117,7 @@ def _same_but_problems(old: _Snapshot, new: _Snapshot) -> bool:
 
 def _own_codes(index: ItemIndex, code: str) -> set[Any]:
     """The layer's village codes, as stored, whose row is the village ``code``'s."""
-    layer = index.layer_codes
-    return set(layer[(layer.notna() & (layer.astype(str) == code)).to_numpy(dtype=bool)])
+    return index.layer_codes.get(code, set())
 
 
 def leaves_village(

@@ -3,7 +3,7 @@
 Read in one read transaction (see :mod:`geoservice.workflow.village_updates` for how the
 parts are used): the GeoPackage contents' last changes (every table but the ones live
 complaint intake stamps), the problems' count and version sums with the last problem
-history id, the patch states' count and version sum with the last patch history id, and
+history id, the patch states' count with the last patch history id, and
 the patrols' count and latest creation time.
 """
 
@@ -61,7 +61,9 @@ def snapshot(con: sqlite3.Connection) -> Snapshot:
         contents=contents,
         problems=problems,
         problem_mark=mark("problem_history"),
-        patches=row("patch_state", "SELECT count(*), sum(version) FROM patch_state"),
+        # the count alone: summing versions walks every patch state (1.4 ms for 20,000);
+        # an update of the patches sums them (village_updates)
+        patches=row("patch_state", "SELECT count(*) FROM patch_state"),
         patch_mark=mark("patch_history"),
         patrols=row("patrols", "SELECT count(*), max(created_at) FROM patrols"),
     )

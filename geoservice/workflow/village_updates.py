@@ -9,8 +9,8 @@ one read transaction (:mod:`geoservice.workflow.village_snapshot`):
   :func:`~geoservice.base.data_version.data_version`) and ``gpkg_contents`` (every table
   but the complaint ones live intake stamps); any change there rebuilds everything;
 - problems: count and sum of ``version``, and the last ``problem_history`` id;
-- patches: count and sum of ``version`` of ``patch_state``, and the last ``patch_history``
-  id;
+- patches: the count of ``patch_state`` and the last ``patch_history`` id (the sum of
+  ``version`` is read when the patches are updated);
 - patrols: count and latest ``created_at``.
 
 Every problem or patch change appends a history row in the same transaction, so the ids
@@ -465,7 +465,8 @@ def _update_patches(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_
     kept = state.patch_versions[~state.patch_versions.index.isin(ids)]
     fresh_versions = pd.Series({str(k): int(v) for k, v in versions}, dtype="int64")
     all_versions = pd.concat([kept, fresh_versions]) if len(fresh_versions) else kept
-    if (len(all_versions), int(all_versions.sum())) != (snap.patches[0], snap.patches[1] or 0):
+    total = con.execute("SELECT sum(version) FROM patch_state").fetchone()[0] or 0
+    if (len(all_versions), int(all_versions.sum())) != (snap.patches[0], total):
         return False
     fresh = _patch_items(patch_states_of(con, ids, as_of), state.villages)
     gone = state.patches["patch_id"].isin(ids).to_numpy()

@@ -29,6 +29,23 @@ def test_create_app_does_nothing_until_called():
     assert not hasattr(module, "app")
 
 
+@pytest.mark.parametrize("telemetry", [False, True])
+def test_a_request_looks_for_a_telemetry_provider_only_with_telemetry_on(
+    town, monkeypatch, telemetry
+):
+    from fastapi.testclient import TestClient
+    from opentelemetry import trace
+
+    looked: list[int] = []
+    provider = trace.get_tracer_provider
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: looked.append(1) or provider())
+    settings = town.settings.model_copy(update={"telemetry": telemetry})
+    with TestClient(create_app(settings)) as client:
+        looked.clear()
+        assert client.get("/health").status_code == 200
+    assert bool(looked) is telemetry
+
+
 def test_health_needs_no_token_and_lists_layers(town):
     res = town.client.get("/health")
     assert res.status_code == 200

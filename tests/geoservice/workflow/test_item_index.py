@@ -44,7 +44,7 @@ def test_an_updated_index_equals_the_index_of_every_row(before, after, data):
     want = item_index(items, VILLAGES)
     assert got.by_id == want.by_id
     assert got.items is items
-    assert got.layer_codes.equals(want.layer_codes)
+    assert got.layer_codes == want.layer_codes
 
 
 def test_a_problem_given_twice_after_the_change_is_ambiguous_in_the_index():
