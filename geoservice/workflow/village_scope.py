@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -96,7 +95,8 @@ def updated_index(index: ItemIndex, items: pd.DataFrame, changed: Sequence[str])
     by_id = dict(index.by_id)
     for key in keys:
         by_id.pop(key, None)
-    hit = np.fromiter((k in keys for k in _keys(items["problem_id"])), bool, len(items))
+    ids = items["problem_id"].to_numpy(dtype=object, na_value=None)
+    hit = pd.Index(ids, dtype=object).isin([*keys]) | ("None" in keys and pd.isna(ids))
     by_id.update(_by_id(items[hit]))
     return ItemIndex(items, by_id, index.layer_codes)
 
