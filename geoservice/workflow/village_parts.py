@@ -136,9 +136,9 @@ def problem_items(
     rep = pd.Series(dtype="datetime64[ns]")
     if len(probs) and hist is not None:
         rep = reported_from(hist)
-    reported_on = pd.to_datetime(
-        probs["problem_id"].astype(object).map(dict(rep.items())), errors="coerce"
-    )
+    ids = probs["problem_id"].to_numpy(dtype=object, na_value=None)
+    found = rep[~rep.index.duplicated()].reindex(pd.Index(ids, dtype=object)).to_numpy()
+    reported_on = pd.to_datetime(pd.Series(found, index=probs.index), errors="coerce")
     esc = escalation_arrays(probs, as_of, thresholds, reported_on=reported_on)
     status = probs["status"]
     # the one definition of the on-time rate, every deadline up to as_of
@@ -190,21 +190,38 @@ def _prior_villages(
     probs: pd.DataFrame, prior: pd.DataFrame | None
 ) -> tuple[pd.Series, pd.Series, pd.Series] | None:
     """What :func:`_village_of` gives, taken from ``prior``; None unless every problem is
-    there (by id, first item) with the same village code and name."""
+    there (by id, first item) with the same village code and name (and no id is
+    missing).
+
+    Works on the ids as plain objects: the kept status calls it for the few problems an
+    update changed, where each pandas call on the frames costs more than the rows.
+    """
     if prior is None or not len(probs):
         return None
-    first = ~prior["problem_id"].duplicated().to_numpy()
-    before = prior[first]
-    at = pd.Index(before["problem_id"]).get_indexer(probs["problem_id"])
+    old = prior["problem_id"].to_numpy(dtype=object, na_value=None)
+    new = probs["problem_id"].to_numpy(dtype=object, na_value=None)
+    if pd.isna(old).any() or pd.isna(new).any():
+        return None
+    first = np.flatnonzero(~pd.Index(old, dtype=object).duplicated())
+    at = pd.Index(old[first], dtype=object).get_indexer(new)
     if not bool(np.all(at >= 0)):
         return None
+    rows = first[at]  # the prior item of each problem
     for c in ("village_code", "village_name"):
-        was = before[c].astype("string").to_numpy(dtype=object, na_value="\0")[at]
-        now = probs[c].astype("string").to_numpy(dtype=object, na_value="\0")
+        was = _text(prior[c]).to_numpy(dtype=object, na_value="\0")[rows]
+        now = _text(probs[c]).to_numpy(dtype=object, na_value="\0")
         if not bool(np.all(was == now)):
             return None
-    taken = before.iloc[at].set_axis(probs.index)
-    return taken["vcode"], taken["unmatched_name"], taken["suggestions"]
+
+    def taken(column: str) -> pd.Series:
+        return prior[column].take(rows).set_axis(probs.index)
+
+    return taken("vcode"), taken("unmatched_name"), taken("suggestions")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """``values`` as pandas ``string`` (as they are when they already are)."""
+    return values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
 
 
 def unmatched_problems(items: pd.DataFrame) -> pd.DataFrame:

@@ -1,13 +1,17 @@
 """Each problem's report day, as the village status reads it from the history, equals
-the pandas definition it replaced."""
+the pandas definition it replaced; the items of changed problems are what matching them
+afresh gives."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoservice.workflow.village_parts import reported_from
+from geoservice.workflow.problem_values import typed_frame
+from geoservice.workflow.village_parts import problem_items, reported_from
 
 COLUMNS = ["problem_id", "at", "from_state", "to_state", "note"]
 
@@ -55,3 +59,46 @@ def test_the_latest_real_report_counts_and_imports_do_not():
         columns=COLUMNS,
     )
     assert reported_from(h).to_dict() == {"P1": pd.Timestamp("2026-10-03")}
+
+
+# --- items of changed problems, their villages taken from the items before ------------------
+
+VILLAGES = pd.DataFrame(
+    {
+        "village_code": pd.array(["V1", "V2"], dtype="string"),
+        "village_name": pd.array(["东村", "西村"], dtype="string"),
+    }
+)
+_places = st.sampled_from(
+    [("V1", "东村"), ("V2", None), (None, "西村"), (None, "北村"), (None, None), ("V9", "东村")]
+)
+problem_rows = st.tuples(st.sampled_from(["P1", "P2", "P3", "P10"]), _places, st.booleans())
+
+
+def _problems(rows) -> pd.DataFrame:
+    records = [
+        (pid, "c", "2026-09-01", code, name, "k", "d", "2026-10-01",
+         "reported" if late else "assigned", None, 1, "2026-10-01", "t")
+        for pid, (code, name), late in rows
+    ]  # fmt: skip
+    return typed_frame(records)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(problem_rows, min_size=1, max_size=8),
+    st.lists(st.integers(0, 7), min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(0, 7), _places), max_size=2),
+    st.lists(entries, max_size=6),
+)
+def test_changed_problems_items_equal_matching_them_afresh(rows, picked, moved, history):
+    day = date(2026, 12, 7)
+    hist = pd.DataFrame(history, columns=COLUMNS, dtype=object)
+    before = problem_items(_problems(rows), hist, VILLAGES, day)
+    changed = [list(rows[i % len(rows)]) for i in picked]
+    for i, place in moved:  # a changed problem now names another village
+        changed[i % len(changed)][1] = place
+    fresh = _problems(changed)
+    prior = before[before["problem_id"].isin(list(fresh["problem_id"])).to_numpy()]
+    got = problem_items(fresh, hist, VILLAGES, day, prior=prior)
+    pd.testing.assert_frame_equal(got, problem_items(fresh, hist, VILLAGES, day))
