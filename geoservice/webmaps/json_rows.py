@@ -27,7 +27,6 @@ __all__ = [
     "encode_rows",
     "joined",
     "json_each_unique",
-    "json_ints",
     "json_strings",
     "text_ids",
 ]
@@ -70,11 +69,6 @@ def json_each_unique(values: pd.Series | np.ndarray, word: Callable[[Any], str])
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     words = np.asarray([json.dumps(word(u), ensure_ascii=False) for u in uniques], dtype=object)
     return words[codes] if len(codes) else np.empty(0, dtype=object)
-
-
-def json_ints(values: pd.Series) -> np.ndarray:
-    """JSON numbers of whole numbers (missing as 0)."""
-    return values.fillna(0).astype("int64").to_numpy().astype(str).astype(object)
 
 
 @dataclass(frozen=True)
