@@ -102,3 +102,18 @@ def test_changed_problems_items_equal_matching_them_afresh(rows, picked, moved, 
     prior = before[before["problem_id"].isin(list(fresh["problem_id"])).to_numpy()]
     got = problem_items(fresh, hist, VILLAGES, day, prior=prior)
     pd.testing.assert_frame_equal(got, problem_items(fresh, hist, VILLAGES, day))
+
+
+def test_a_problem_reported_after_its_deadline_is_not_on_time():
+    # both reported; deadline 2026-10-01 (see _problems); P1 reported late, P2 in time
+    probs = _problems([("P1", ("V1", "东村"), True), ("P2", ("V1", "东村"), True)])
+    hist = pd.DataFrame.from_records(
+        [
+            ("P1", "2026-10-20T09:00:00", "in_progress", "reported", None),
+            ("P2", "2026-09-28T09:00:00", "in_progress", "reported", None),
+        ],
+        columns=COLUMNS,
+    )
+    items = problem_items(probs, hist, VILLAGES, date(2026, 12, 7)).set_index("problem_id")
+    assert items["on_time"].to_dict() == {"P1": 0, "P2": 1}
+    assert items.loc["P1", "level"] > items.loc["P2", "level"] == 0
