@@ -41,29 +41,32 @@ __all__ = ["data_version", "file_identity", "generation", "scope_of"]
 
 _READ_TIMEOUT = 5.0
 
-# (name, table, query) of every in-place change a map can show
-_QUERIES: tuple[tuple[str, str, str], ...] = (
-    ("problems", "problems", "SELECT count(*), max(updated_at), sum(version) FROM problems"),
-    ("contents", "gpkg_contents", "SELECT max(last_change) FROM gpkg_contents"),
+# (name, tables it reads, query) of every in-place change a map can show
+_QUERIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("problems", ("problems",), "SELECT count(*), max(updated_at), sum(version) FROM problems"),
+    ("contents", ("gpkg_contents",), "SELECT max(last_change) FROM gpkg_contents"),
     # the largest fid alone: complaints are only appended in place (count(*) walked the
     # whole table, 18 ms at county scale, on every tile request)
-    ("complaints", "complaints", "SELECT max(fid) FROM complaints"),
-    ("register", "layer_catalog", "SELECT count(*), max(imported_at) FROM layer_catalog"),
+    ("complaints", ("complaints",), "SELECT max(fid) FROM complaints"),
+    ("register", ("layer_catalog",), "SELECT count(*), max(imported_at) FROM layer_catalog"),
     # change-patch workflow states (every change appends a history row)
     (
         "patches",
-        "patch_state",
+        ("patch_state", "patch_history"),
         "SELECT (SELECT count(*) FROM patch_state), (SELECT max(id) FROM patch_history)",
     ),
 )
 
 
-def _query(con: sqlite3.Connection, tables: set[str], table: str, sql: str) -> tuple[Any, ...]:
-    """The row of ``sql``; ``("absent",)`` without the table; the problems layer's row count
-    alone while it has no workflow columns yet (adding them changes the answer)."""
-    if table not in tables or (table == "patch_state" and "patch_history" not in tables):
+def _query(
+    con: sqlite3.Connection, tables: set[str], needed: tuple[str, ...], sql: str
+) -> tuple[Any, ...]:
+    """The row of ``sql``; ``("absent",)`` without one of the ``needed`` tables; the
+    problems layer's row count alone while it has no workflow columns yet (adding them
+    changes the answer)."""
+    if not set(needed) <= tables:
         return ("absent",)
-    if table == "problems":
+    if needed == ("problems",):
         columns = {str(r[1]) for r in con.execute('PRAGMA table_info("problems")')}
         if not {"updated_at", "version"} <= columns:
             return ("plain", *con.execute("SELECT count(*) FROM problems").fetchone())
@@ -107,8 +110,8 @@ def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] |
             master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {str(r[0]) for r in master}
             parts = tuple(
-                _query(con, tables, table, sql)
-                for name, table, sql in _QUERIES
+                _query(con, tables, needed, sql)
+                for name, needed, sql in _QUERIES
                 if name not in without
             )
     except (OSError, sqlite3.Error):

@@ -25,10 +25,7 @@ _READ_TIMEOUT = 5.0
 # table -> the query whose row changes whenever the table's rows do (ids only grow)
 EXTRA_QUERIES: dict[str, str] = {
     "target_state": "SELECT count(*), sum(version), max(updated_at) FROM target_state",
-    # patch states change in place; links and photos add history rows only
-    "patch_state": "SELECT count(*), sum(version), max(updated_at) FROM patch_state",
-    "patch_history": "SELECT count(*), max(id) FROM patch_history",
-}
+}  # (patch states: the data version has their count and last history id)
 
 
 def _extra(path: Path, tables: tuple[str, ...]) -> tuple[Any, ...]:

@@ -96,7 +96,7 @@ def encode_rows(ids: pd.Series, columns: dict[str, np.ndarray]) -> Encoded:
         head = ("" if i == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ": "
         text = text + head + columns[name] if n else text
     text = text + "}" if n else text
-    keys = ids.astype(str).to_numpy(dtype=object)
+    keys = text_ids(ids)
     return Encoded(keys, json_strings(keys), text)
 
 
@@ -131,9 +131,7 @@ def carried_over(
     keys = list(changed)
     hit = pd.Index(ids, dtype=object).isin(keys)  # object: no type inference
     was = pd.Index(old.ids, dtype=object).isin(keys)
-    if (len(ids) - hit.sum()) != (len(old.ids) - was.sum()):
-        return None
-    if not np.array_equal(old.ids[~was], ids[~hit]):
+    if not np.array_equal(old.ids[~was], ids[~hit]):  # shapes too
         return None
     fresh = encode(hit) if hit.any() else Encoded(*(np.empty(0, dtype=object),) * 3)
     if len(fresh.ids) != int(hit.sum()) or not np.array_equal(fresh.ids, ids[hit]):

@@ -137,7 +137,7 @@ def problem_items(
     if len(probs) and hist is not None:
         rep = reported_from(hist)
     ids = probs["problem_id"].to_numpy(dtype=object, na_value=None)
-    found = rep[~rep.index.duplicated()].reindex(pd.Index(ids, dtype=object)).to_numpy()
+    found = rep.reindex(pd.Index(ids, dtype=object)).to_numpy()  # rep: one row per id
     reported_on = pd.to_datetime(pd.Series(found, index=probs.index), errors="coerce")
     esc = escalation_arrays(probs, as_of, thresholds, reported_on=reported_on)
     status = probs["status"]

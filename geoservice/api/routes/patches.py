@@ -56,7 +56,6 @@ from geoservice.workflow.patch_store import patch_history
 
 router = APIRouter(tags=["patches"])
 
-PATCH_TABLES = ("patch_state", "patch_history")
 Readers = Annotated[Principal, require("office", "department", "village")]
 
 
@@ -182,7 +181,8 @@ def list_patches(
     as_of: str | None = None,
 ) -> Any:
     """The caller's change patches with their state and stage deadline (变化图斑), one page."""
-    etag = list_etag(request, ws, principal, lang, PATCH_TABLES)
+    # the data version covers the patch states (their count, the last history id)
+    etag = list_etag(request, ws, principal, lang)
     unchanged = not_modified(request, etag)
     if unchanged is not None:
         return unchanged
