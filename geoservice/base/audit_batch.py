@@ -16,13 +16,13 @@ how soon it reaches the disk is said in
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from geoservice.base.gpkg_sql import AuditRow, append_audit_rows
 from geoservice.base.group_commit import GroupCommit
+from geoservice.base.real_paths import real_path
 from geoservice.base.workspace_gate import audit_lock, gate
 
 __all__ = ["AuditBatch", "audit_batch", "log_row"]
@@ -50,7 +50,7 @@ _BATCHES_LOCK = threading.Lock()
 
 def audit_batch(path: Path) -> AuditBatch:
     """The process-wide :class:`AuditBatch` of the workspace file at ``path``."""
-    key = os.path.realpath(path)
+    key = real_path(path)
     with _BATCHES_LOCK:
         return _BATCHES.setdefault(key, AuditBatch())
 

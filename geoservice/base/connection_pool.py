@@ -51,6 +51,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from geoservice.base.gpkg_functions import register_gpkg_functions
+from geoservice.base.real_paths import real_path
 from geoservice.base.workspace_gate import gate
 
 __all__ = ["PooledConnection", "close_idle", "connection", "pool_counts"]
@@ -214,7 +215,7 @@ def _strand(con: PooledConnection) -> None:
 
 
 def _pool(path: Path) -> _FilePool:
-    key = os.path.realpath(path)
+    key = real_path(path)
     evicted: list[_FilePool] = []
     with _POOLS_LOCK:
         found = _POOLS.get(key)
@@ -259,7 +260,7 @@ def connection(path: Path, timeout: float) -> Iterator[PooledConnection]:
 def close_idle(path: Path) -> None:
     """Close the idle connections this process keeps to the file at ``path``."""
     with _POOLS_LOCK:
-        found = _POOLS.get(os.path.realpath(path))
+        found = _POOLS.get(real_path(path))
     if found is not None:
         with gate(Path(found.key)).sql():
             found.close_idle()

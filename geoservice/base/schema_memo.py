@@ -25,6 +25,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from geoservice.base.real_paths import real_path
+
 __all__ = ["SchemaMemo", "known_step", "known_tables", "ran_step", "schema_version"]
 
 _FileKey = tuple[str, int, int]
@@ -49,7 +51,7 @@ class SchemaMemo:
 
     def __init__(self, con: sqlite3.Connection, path: Path) -> None:
         st = os.stat(path)
-        self.key: _FileKey = (os.path.realpath(path), st.st_dev, st.st_ino)
+        self.key: _FileKey = (real_path(path), st.st_dev, st.st_ino)
         at = schema_version(con)
         with _LOCK:
             version, names = _KNOWN.get(self.key, (-1, frozenset()))

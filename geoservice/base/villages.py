@@ -9,7 +9,6 @@ nothing are reported with the closest village names.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import pandas as pd
 
 from geoservice.base.data_version import data_version
 from geoservice.base.errors import NotFoundError, message
+from geoservice.base.real_paths import real_path
 from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_gate import gate
 from layers.attribution import match_codes, match_names, suggest
@@ -79,7 +79,7 @@ def _kept(ws: Workspace, form: str, read: Callable[[], Any]) -> Any:
     """``read()`` of the villages layer in ``form``, kept per workspace file while the
     layer is the same (:func:`_layer_version`)."""
     key = _layer_version(ws.path)
-    where = (os.path.realpath(ws.path), form)
+    where = (real_path(ws.path), form)
     with _LOCK:
         hit = _KEPT.get(where)
     if key is not None and hit is not None and hit[0] == key:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from geoservice.base.errors import ConflictError, message
+from geoservice.base.real_paths import real_path
 
 __all__ = ["Gate", "audit_lock", "file_lock", "gate", "held_file_lock", "lock_held"]
 
@@ -139,7 +140,7 @@ _GATES_LOCK = threading.Lock()
 
 def gate(path: Path) -> Gate:
     """The process-wide GDAL/Python gate of a workspace file."""
-    key = os.path.realpath(path)
+    key = real_path(path)
     with _GATES_LOCK:
         if key not in _GATES:
             _GATES[key] = Gate(Path(key))
@@ -152,7 +153,7 @@ _POLL_SECONDS = 0.001  # one thread per process polls; a wake-up costs microseco
 
 def _thread_lock(path: Path) -> threading.Lock:
     """The process-wide lock the threads of this process queue on before ``<path>.lock``."""
-    key = os.path.realpath(path)
+    key = real_path(path)
     with _GATES_LOCK:
         return _THREAD_LOCKS.setdefault(key, threading.Lock())
 
@@ -165,13 +166,12 @@ def file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     free), so that only one of them at a time polls the file lock, which other processes
     hold. Raises :class:`~geoservice.base.errors.ConflictError` when it is still held then.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
     mine = _thread_lock(path)
     if not mine.acquire(timeout=max(wait_seconds, 0.0)):
         raise _locked(path)
     try:
-        with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+        with _lock_file(path) as lock:
             while True:
                 try:
                     fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -185,18 +185,30 @@ def file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         mine.release()
 
 
+def _lock_file(path: Path) -> BinaryIO:
+    """``<path>.lock`` opened for appending, its folder made first when it is missing
+    (tried after the open fails: each system call lets other threads run, see
+    :mod:`~geoservice.base.real_paths`)."""
+    name = path.with_name(path.name + ".lock")
+    try:
+        return open(name, "a+b")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(name, "a+b")
+
+
 _HELD = threading.local()  # realpaths of the workspaces whose lock this thread holds
 
 
 def lock_held(path: Path) -> bool:
     """Whether this thread holds ``<path>.lock`` through :func:`held_file_lock`."""
-    return os.path.realpath(path) in _HELD.__dict__.get("paths", ())
+    return real_path(path) in _HELD.__dict__.get("paths", ())
 
 
 @contextlib.contextmanager
 def held_file_lock(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """:func:`file_lock`, which a thread that holds it may take again (a no-op then)."""
-    key = os.path.realpath(path)
+    key = real_path(path)
     held: set[str] = _HELD.__dict__.setdefault("paths", set())
     if key in held:
         yield

@@ -19,13 +19,13 @@ gets its own error; the others are committed. Every thread returns only after th
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from geoservice.base.group_commit import Failed, GroupCommit, Outcome
+from geoservice.base.real_paths import real_path
 from geoservice.base.workspace_gate import lock_held
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def write_batched(
     if lock_held(ws.path):
         with ws.sql_transaction(actor, schema=schema) as con:
             return write(con)
-    key = (os.path.realpath(ws.path), schema)
+    key = (real_path(ws.path), schema)
     with _BATCHES_LOCK:
         batch = _BATCHES.setdefault(key, GroupCommit())
 
@@ -104,7 +104,7 @@ def _in_savepoint(con: sqlite3.Connection, write: Write) -> Outcome[Any]:
 def batch_counts(ws: Workspace) -> tuple[int, int]:
     """Transactions and writes this process has committed through :func:`write_batched`
     on the workspace file of ``ws`` (for the tests and benchmarks)."""
-    real = os.path.realpath(ws.path)
+    real = real_path(ws.path)
     with _BATCHES_LOCK:
         found = [b for (path, _), b in _BATCHES.items() if path == real]
     return sum(b.commits for b in found), sum(b.items for b in found)

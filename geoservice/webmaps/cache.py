@@ -28,13 +28,13 @@ Concurrent requests for the same page wait for one build instead of each buildin
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 from geoservice.base.data_version import data_version, scope_of
+from geoservice.base.real_paths import real_path
 
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
@@ -133,5 +133,5 @@ def cached_page(
     version = data_version(ws.path, without=("problems", "complaints", "patches"))
     if version is None:
         return build()
-    key = (os.path.realpath(ws.path), scope_of(principal), args, version)
+    key = (real_path(ws.path), scope_of(principal), args, version)
     return PAGES.get(key, build)

@@ -24,7 +24,6 @@ fingerprint of the workspace only.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -34,6 +33,7 @@ import pandas as pd
 
 from geoservice.base.data_version import data_version, scope_of
 from geoservice.base.errors import OptionError, message
+from geoservice.base.real_paths import real_path
 from geoservice.webmaps.cache import PageCache
 from layers.messages import Lang
 
@@ -214,7 +214,7 @@ def map_status(
     if version is None or register is None:
         text = build()
     else:
-        where = os.path.realpath(ws.path)
+        where = real_path(ws.path)
         key = (where, scope_of(principal), kind, day, lang, dept, version, register)
         text = STATUS.get(key, build)
     etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'

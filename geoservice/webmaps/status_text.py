@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from geoservice.base.data_version import file_identity
+from geoservice.base.real_paths import real_path
 from geoservice.webmaps.json_rows import (
     Encoded,
     carried_over,
@@ -267,7 +268,7 @@ def _villages_text(ws: Workspace, principal: Principal, day: date, lang: Lang) -
     own_code = (principal.village_code or "") if principal.role == "village" else None
     kept = kept_view(ws, day, own_code)
     patches = principal.role != "viewer"
-    where = os.path.realpath(ws.path)
+    where = real_path(ws.path)
 
     def encoded() -> str:
         if kept.status_generation is None:
@@ -338,7 +339,7 @@ def _problems_text(
         kept = kept_view(ws, day)
         rows, generation = kept.problems, kept.problems_generation
     frame = rows
-    where = os.path.realpath(ws.path)
+    where = real_path(ws.path)
 
     def scoped() -> str:
         if generation is None:
@@ -366,7 +367,7 @@ def _targets_text(ws: Workspace, principal: Principal, lang: Lang, dept: str | N
     from geoservice.base.data_version import scope_of
 
     version = targets_version(ws)
-    where = os.path.realpath(ws.path)
+    where = real_path(ws.path)
 
     def scoped() -> str:
         if version is None:

@@ -30,7 +30,6 @@ instead of each running its own.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -43,9 +42,11 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from geoservice.base.data_version import data_version
+from geoservice.base.real_paths import real_path
 from geoservice.base.villages import FILE_PARTS_ONLY, read_villages
 from geoservice.base.workspace import Workspace
 from geoservice.workflow.generations import derive, new_generation
+from geoservice.workflow.kept_rows import Positions, replaced_at, restacked
 from geoservice.workflow.patch_progress import (
     patch_items,
     patch_progress,
@@ -109,6 +110,7 @@ class _State:
     result_generation: int = 0
     problems_generation: int = 0
     index: ItemIndex | None = None  # the items by id, for village_scope (built on use)
+    positions: Positions = field(default_factory=Positions)  # of problem_rows and problems
     # when the file was last read for this state (time.monotonic() before the read
     # transaction began): the state holds every change committed before then
     read_at: float = float("-inf")
@@ -127,8 +129,9 @@ class _Entry:
 
 
 # how often the kept status was rebuilt from everything, and updated for what changed
-# and how often a village's part was found untouched by the changes (not brought up to date)
-COUNTS: Counter[str] = Counter(rebuilds=0, updates=0, untouched=0, shared=0)
+# (of which: with the problems' rows written in place), and how often a village's part was
+# found untouched by the changes (not brought up to date)
+COUNTS: Counter[str] = Counter(rebuilds=0, updates=0, untouched=0, shared=0, in_place=0)
 _ENTRIES: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
 _ENTRIES_LOCK = threading.Lock()
 
@@ -231,7 +234,7 @@ def _kept(
     identity = data_version(ws.path, without=FILE_PARTS_ONLY)
     if identity is None:  # no file yet, or busy past the timeout: nothing is kept
         return uncached()
-    entry = _entry((os.path.realpath(ws.path), as_of, date.today()))
+    entry = _entry((real_path(ws.path), as_of, date.today()))
     with entry.lock:
         state = entry.state
         if state is not None and state.read_at >= arrived:
@@ -399,16 +402,6 @@ def _changed(con: sqlite3.Connection, table: str, key: str, since: int | None) -
     return None if len(rows) > UPDATE_LIMIT else [str(r[0]) for r in rows]
 
 
-def _stack(kept: pd.DataFrame, fresh: pd.DataFrame, key: str) -> pd.DataFrame:
-    if fresh.empty:
-        out = kept
-    elif kept.empty:
-        out = fresh
-    else:
-        out = pd.concat([kept, fresh], ignore_index=True)
-    return out.sort_values(key, kind="stable").reset_index(drop=True)
-
-
 def _update_problems(
     con: sqlite3.Connection, state: _State, snap: _Snapshot, as_of: date
 ) -> set[str] | None:
@@ -433,18 +426,34 @@ def _update_problems(
         ).fetchall(),
         columns=["problem_id", "at", "from_state", "to_state", "note"],
     )
-    gone = state.problems["problem_id"].isin(ids).to_numpy()
-    prior = state.problems[gone]
+    got = typed["problem_id"].to_numpy(dtype=object, na_value=None)
+    at = None
+    if len(got) == len(ids) and set(got) == set(ids):  # none added, none removed
+        at = state.positions.rows(state.problem_rows, state.problems, list(got))
+    gone = None if at is not None else state.problems["problem_id"].isin(ids).to_numpy()
+    # each there once: written by position (kept_rows); otherwise dropped and stacked
+    prior = state.problems.take(at) if at is not None else state.problems[gone]
     fresh = problem_items(typed, hist, state.villages, as_of, prior=prior)
-    items = _stack(state.problems[~gone], fresh, "problem_id")
+    items = rows = None
+    if at is not None:
+        items = replaced_at(state.problems, at, fresh)
+        rows = None if items is None else replaced_at(state.problem_rows, at, typed)
+    if items is None or rows is None:
+        if gone is None:
+            gone = state.problems["problem_id"].isin(ids).to_numpy()
+        items = restacked(state.problems[~gone], fresh, "problem_id")
+        kept_rows = state.problem_rows[~state.problem_rows["problem_id"].isin(ids).to_numpy()]
+        rows = restacked(kept_rows, typed, "problem_id")
     if len(items) != count or int(items["version"].sum()) != total:
         return None
-    kept_rows = state.problem_rows[~state.problem_rows["problem_id"].isin(ids).to_numpy()]
-    state.problem_rows = _stack(kept_rows, typed, "problem_id")
+    if gone is None:
+        state.positions.moved_to(rows)
+        COUNTS["in_place"] += 1
+    state.problem_rows = rows
     state.problems_generation = derive(state.problems_generation, ids)
-    touched = {*state.problems["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
+    touched = {*prior["vcode"].dropna(), *fresh["vcode"].dropna()}
     state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
-    if state.problems["vcode"][gone].isna().any() or fresh["vcode"].isna().any():
+    if prior["vcode"].isna().any() or fresh["vcode"].isna().any():
         state.outside = outside_layer(items)
     if state.index is not None and state.index.items is state.problems:
         state.index = updated_index(state.index, items, ids)
@@ -471,7 +480,7 @@ def _update_patches(con: sqlite3.Connection, state: _State, snap: _Snapshot, as_
     fresh = _patch_items(patch_states_of(con, ids, as_of), state.villages)
     gone = state.patches["patch_id"].isin(ids).to_numpy()
     touched = {*state.patches["vcode"][gone].dropna(), *fresh["vcode"].dropna()}
-    items = _stack(state.patches[~gone], fresh, "patch_id")
+    items = restacked(state.patches[~gone], fresh, "patch_id")
     lost = state.patches["vcode"][gone].isna().any() or fresh["vcode"].isna().any()
     inside, outside = patch_progress(items, touched)
     state.patch_inside = replace_rows(state.patch_inside, touched, inside)

@@ -6,6 +6,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,9 @@ def test_no_gdal_use_starts_before_the_first_has_closed_the_idle_connections():
     assert entered[0] == "closed"
     assert sorted(entered[1:]) == ["first", "second"]
     assert entered.count("closed") == 1  # only the first user of the GDAL side closes
+
+
+def test_file_lock_makes_the_missing_folder_of_its_lock_file(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "deeper" / "ws.gpkg"
+    with file_lock(path):
+        assert (tmp_path / "new" / "deeper" / "ws.gpkg.lock").is_file()

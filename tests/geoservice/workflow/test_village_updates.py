@@ -134,6 +134,23 @@ def test_problem_update_sums_only_what_changed(tmp_path: Path) -> None:
     assert village_updates.COUNTS["rebuilds"] == before["rebuilds"]
 
 
+def test_update_of_existing_problems_writes_their_rows_in_place(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, [{}, {"问题编号": "P-2", "村名": "沙坪村"}])
+    update_problem(ws, "P-1", "in_progress", "t")  # the first write adds workflow columns
+    _same_as_rebuild(ws)
+    before = village_updates.COUNTS["in_place"]
+    update_problem(ws, "P-2", "reported", "t")
+    update_problem(ws, "P-1", "reported", "t")
+    _same_as_rebuild(ws)
+    update_problem(ws, "P-1", "rejected", "t")
+    _same_as_rebuild(ws)
+    assert village_updates.COUNTS["in_place"] == before + 2
+    add_problem(ws, village="沙坪村", category="盗伐滥伐林木", description="伐桩",
+                deadline=DAY, found_on=DAY, by="t")  # fmt: skip
+    _same_as_rebuild(ws)  # a new problem: stacked and sorted
+    assert village_updates.COUNTS["in_place"] == before + 2
+
+
 def test_update_by_another_process_is_seen(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     before = _same_as_rebuild(ws)
