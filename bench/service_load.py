@@ -49,9 +49,9 @@ import contextlib
 import json
 import os
 import random
-import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -111,7 +111,15 @@ def workspace(folder: Path, source: Path | None) -> Path:
         _geoservice("demo", "--out", str(folder), "--json", env=env)
         return folder / "demo.gpkg"
     ws = folder / "load.gpkg"
-    shutil.copyfile(source, ws)
+    # a log or index left by an earlier run in a kept folder belongs to another file:
+    # SQLite would apply that log's pages to the new copy
+    for side in ("", "-wal", "-shm", "-journal"):
+        ws.with_name(ws.name + side).unlink(missing_ok=True)
+    with (  # SQLite's copy: what the source's own log holds too
+        contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+        contextlib.closing(sqlite3.connect(ws)) as dst,
+    ):
+        src.backup(dst)
     return ws
 
 
