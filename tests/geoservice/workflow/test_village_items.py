@@ -5,12 +5,14 @@ afresh gives."""
 from __future__ import annotations
 
 from datetime import date
+from unittest import mock
 
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geoservice.workflow.problem_values import typed_frame
+from geoservice.workflow import village_parts
 from geoservice.workflow.village_parts import problem_items, reported_from
 
 COLUMNS = ["problem_id", "at", "from_state", "to_state", "note"]
@@ -46,6 +48,17 @@ def test_report_days_equal_the_grouped_definition(rows, as_text):
     got, want = reported_from(h), _by_pandas(h)
     # the ids as values (the one use of the index: a mapping by id), whatever their dtype
     pd.testing.assert_series_equal(got, want, check_index_type=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(entries, max_size=12), st.booleans())
+def test_report_days_read_row_by_row_equal_the_columnwise_ones(rows, as_text):
+    h = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+    if as_text:
+        h = h.astype({c: "string" for c in ["problem_id", "at", "from_state", "to_state"]})
+    with mock.patch.object(village_parts, "FEW_HISTORY", -1):
+        columnwise = reported_from(h)
+    pd.testing.assert_series_equal(reported_from(h), columnwise)
 
 
 def test_the_latest_real_report_counts_and_imports_do_not():
