@@ -2,12 +2,14 @@
 
 The kept village status (:mod:`geoservice.workflow.village_updates`) holds every problem
 and its item as frames sorted by problem id. After a change of a few problems, a frame
-is brought up to date by dropping their rows, appending the fresh ones and sorting again:
-a concat, a sort and a take over every column, about 1.4 ms per frame however few the
-rows. When every changed problem is already in the frame once, and the ids are unique
-and sorted, the same frame comes from writing the fresh rows at the old rows' positions:
-:func:`id_positions` finds those, :func:`replaced_at` writes them into new arrays (the
-kept frame, shared with readers, is never changed).
+was brought up to date by finding their rows (``isin`` over every id), filtering every
+column without them, stacking the fresh rows and sorting again (:func:`restacked`); for
+one changed problem the lookups and filters alone cost about 3 ms of fixed pandas cost
+over the two frames. When every
+changed problem is already in the frames once, and the ids are unique and sorted, the
+same frames come from writing the fresh rows at the old rows' positions:
+:func:`id_positions` finds those once per frame, :func:`replaced_at` writes them into new
+arrays (unchanged columns shared; the kept frame, shared with readers, is never changed).
 """
 
 from __future__ import annotations
