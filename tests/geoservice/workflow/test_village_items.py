@@ -11,8 +11,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoservice.workflow.problem_values import typed_frame
 from geoservice.workflow import village_parts
+from geoservice.workflow.problem_values import typed_frame
 from geoservice.workflow.village_parts import problem_items, reported_from
 
 COLUMNS = ["problem_id", "at", "from_state", "to_state", "note"]
