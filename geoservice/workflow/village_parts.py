@@ -115,7 +115,7 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 def _few_reported(h: pd.DataFrame) -> pd.Series | None:
     """What :func:`reported_from` gives for ``h``, row by row; None when a value is not
     what plain history rows hold (an id or time that is not text, a time that does not
-    start with a ``YYYY-MM-DD`` day) or no row is a report."""
+    start with a ``YYYY-MM-DD`` day)."""
     columns = ["problem_id", "at", "from_state", "to_state", "note"]
     latest: dict[str, str] = {}
     for pid, at, from_state, to_state, note in zip(
@@ -129,8 +129,9 @@ def _few_reported(h: pd.DataFrame) -> pd.Series | None:
             return None
         if pid not in latest or at > latest[pid]:
             latest[pid] = at
-    if not latest:
-        return None
+    if not latest:  # what the column-wise reading gives for no report
+        none = pd.Index(np.empty(0, dtype=object), name="problem_id")
+        return pd.Series(np.empty(0, dtype="datetime64[s]"), index=none, name="reported_on")
     keys = sorted(latest)
     days = np.array([np.datetime64(latest[k][:10], "us") for k in keys], dtype="datetime64[us]")
     index = pd.Index(np.asarray(keys, dtype=object), name="problem_id")
