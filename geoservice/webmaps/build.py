@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -302,8 +303,12 @@ def _page(
     """The light page (:mod:`geoservice.webmaps.pages`) of the map ``args[0]`` for
     ``principal``, fetching its status object from ``status``; kept in
     :mod:`geoservice.webmaps.cache` by the principal's scope, ``args`` and the data version
-    without problems (a problem update changes the status object, never the page)."""
-    from geoservice.webmaps.pages import drawn_layers, tiled_shell
+    without problems (a problem update changes the status object, never the page).
+
+    A page opened on a ``village`` is the page of the principal's role opened elsewhere
+    (rendered once for every village: 20 ms at county scale) with the village's bounds
+    written in; rendered for the village alone when that page's opening is not found."""
+    from geoservice.webmaps.pages import drawn_layers, map_bounds, tiled_shell
     from maps.assets import TILED_BUNDLES
     from maps.render import served_html
 
@@ -311,12 +316,40 @@ def _page(
     day = None if kind == "targets" else str(args[-3])
     dept = str(args[1]) if kind == "department" else None
 
-    def build() -> str:
+    def build(bounds: tuple[float, float, float, float] | None = None) -> str:
         visible = drawn_layers(ws, principal)
-        m = tiled_shell(ws, kind, visible, lang, village, status_url=status, day=day, dept=dept)
+        m = tiled_shell(ws, kind, visible, lang, village, status_url=status, day=day,
+                        dept=dept, bounds=bounds)  # fmt: skip
         return served_html(m, bundles=TILED_BUNDLES)
 
-    return cached_page(ws, principal, args, build)
+    if village is None:
+        return cached_page(ws, principal, args, build)
+
+    def opened_on_village() -> str:
+        # one page per role for every village, rendered once: only where it opens differs
+        bounds, _code = map_bounds(ws, village)  # an unknown village: MapInputError
+        if bounds is None:
+            return build()
+        shell = cached_page(ws, principal, (*args[:-1], _SHELL_BOUNDS), lambda: build(_SHELL_BOUNDS),
+                            scope=("shell", principal.role, principal.department))  # fmt: skip
+        placeholder = _fit_bounds_text(_SHELL_BOUNDS)
+        if shell.count(placeholder) != 1:
+            return build()
+        return shell.replace(placeholder, _fit_bounds_text(bounds))
+
+    return cached_page(ws, principal, args, opened_on_village)
+
+
+# Where the page shared by every village of a role opens before its bounds are written in:
+# no village can be there (west, south, east, north in degrees)
+_SHELL_BOUNDS = (-179.0123456789, -89.0123456789, -178.0987654321, -88.0987654321)
+
+
+def _fit_bounds_text(bounds: tuple[float, float, float, float]) -> str:
+    """The bounds as a page's ``fitBounds`` call writes them (``[[south, west], [north,
+    east]]`` in JSON, as :func:`maps.tiled.tiled_map` gives them to folium)."""
+    west, south, east, north = bounds
+    return json.dumps([[south, west], [north, east]])
 
 
 def targets_page(

@@ -119,7 +119,11 @@ PAGES = PageCache()
 
 
 def cached_page(
-    ws: Workspace, principal: Principal | None, args: tuple[Any, ...], build: Callable[[], str]
+    ws: Workspace,
+    principal: Principal | None,
+    args: tuple[Any, ...],
+    build: Callable[[], str],
+    scope: tuple[Any, ...] | None = None,
 ) -> str:
     """The page ``build`` renders for ``principal`` with ``args`` (the page kind first),
     from :data:`PAGES` while the workspace's :func:`data_version` is unchanged, problems,
@@ -128,10 +132,10 @@ def cached_page(
     complaint creates its layer, which the ``gpkg_contents`` part still shows).
 
     Check the principal's right to the page before calling: a cached page is served to
-    anyone of the same scope.
+    anyone of the same scope (``scope``, by default :func:`scope_of` the principal).
     """
     version = data_version(ws.path, without=("problems", "complaints", "patches"))
     if version is None:
         return build()
-    key = (real_path(ws.path), scope_of(principal), args, version)
+    key = (real_path(ws.path), scope_of(principal) if scope is None else scope, args, version)
     return PAGES.get(key, build)

@@ -363,16 +363,19 @@ def tiled_shell(
     basemap: Any = None,
     day: str | None = None,
     dept: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> Any:
     """The light page (a folium Map) of a map of ``kind`` (see the module notes) over ``visible`` tile
-    layers, opened on ``village`` (code or name) or on every village; titled with its data
-    dates (``day``: the day problem states are evaluated at; ``dept``: the department code of
-    a department map)."""
+    layers, opened on ``village`` (code or name) or on every village, or on ``bounds``
+    (west, south, east, north in degrees) when given; titled with its data dates (``day``:
+    the day problem states are evaluated at; ``dept``: the department code of a department
+    map)."""
     from maps import styles
     from maps.overlays import complaint_legend, patch_legend, state_legend
     from maps.tiled import tiled_map
 
-    bounds, _code = map_bounds(ws, village)
+    if bounds is None:
+        bounds, _code = map_bounds(ws, village)
     priority = styles.legend_html(
         pick(lang, "执法目标优先级", "Target priority"),
         [(c, styles.label(styles.PRIORITY_LABELS, p, lang)) for p, c in styles.PRIORITY_COLOURS.items()],
