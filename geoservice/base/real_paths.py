@@ -2,8 +2,8 @@
 
 Every kept thing of a workspace (its locks, gates, connection pools, write batches, kept
 status) is keyed by the file's real path, so that two spellings of one file share them.
-:func:`os.path.realpath` answers with an ``lstat`` per part of the path, and a request
-asked for it a dozen times: each system call lets the interpreter go to the worker's
+:func:`os.path.realpath` answers with an ``lstat`` per part of the path, and a problem
+update asked for it six times: each system call lets the interpreter go to the worker's
 other threads, and under load getting it back waits for one of them (up to the switch
 interval, 5 ms). :func:`real_path` resolves an absolute path once and remembers it.
 
