@@ -2,8 +2,8 @@
 
     python bench/status_update.py --workspace COUNTY.gpkg [--n 40] [--role office|village]
 
-Setup, not timed: a copy of the workspace (SQLite's backup) in a temporary folder, the
-status object built once for the caller. Then, ``--n`` times: one problem that can move
+Setup, not timed: a copy of the workspace in a temporary folder (as ``service_load.py``
+makes it: SQLite's backup). Then, ``--n`` times: one problem that can move
 (a random one of those in a village of the layer, fixed seed) is moved one step
 (``in_progress`` → ``reported`` → ``rejected`` → ``in_progress``) with
 :func:`~geoservice.workflow.store.update_problem`, the caller's status object having been
@@ -20,9 +20,7 @@ Run it from the source tree to measure (``PYTHONPATH=OTHER_TREE`` measures anoth
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -33,22 +31,14 @@ NEXT = {"assigned": "in_progress", "in_progress": "reported", "reported": "rejec
         "rejected": "in_progress"}  # fmt: skip
 
 
-def _copy(source: Path, folder: Path) -> Path:
-    ws = folder / "status.gpkg"
-    with (
-        contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
-        contextlib.closing(sqlite3.connect(ws)) as dst,
-    ):
-        src.backup(dst)
-    return ws
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, required=True, help="an analysed workspace")
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--role", choices=["office", "village"], default="office")
     args = parser.parse_args()
+
+    from service_load import workspace as copy_of  # the bench's copy: SQLite's backup
 
     from geoservice.base.access import Principal
     from geoservice.base.workspace import Workspace
@@ -57,7 +47,7 @@ def main() -> int:
     from geoservice.workflow.store import read_problems, update_problem
 
     with tempfile.TemporaryDirectory(prefix="status_update_") as folder:
-        ws = Workspace(_copy(args.workspace, Path(folder)))
+        ws = Workspace(copy_of(Path(folder), args.workspace))
         day = date.today()
         office = Principal("bench-office", "bench", "office")
         problems = read_problems(ws)
