@@ -64,10 +64,15 @@ Inode = tuple[int, int]
 
 
 class PooledConnection(sqlite3.Connection):
-    """A connection the pool lends: it knows the file it opened and its busy timeout."""
+    """A connection the pool lends: it knows the file it opened, its busy timeout, whether
+    it commits without an ``fsync`` of its own (``synchronous = NORMAL`` in a WAL file, for
+    the audit rows: :func:`~geoservice.base.gpkg_sql.append_audit_rows`), and the names of
+    the file's tables inside a :func:`~geoservice.base.workspace_write.table_snapshot`."""
 
     inode: Inode = (0, 0)
     timeout_seconds: float = 0.0
+    unsynced_commits: bool = False
+    tables: frozenset[str] | None = None
 
 
 class _FilePool:
@@ -89,7 +94,7 @@ class _FilePool:
             self.lent += 1
             self.last_use = time.monotonic()
             while self.idle and found is None:
-                con = self.idle.pop()
+                con = self.idle.pop(_same_timeout_last(self.idle, timeout))
                 if con.inode == now:
                     found = con
                 else:
@@ -182,6 +187,17 @@ def _open(path: Path, inode: Inode, timeout: float) -> PooledConnection:
         inode = after
 
 
+def _same_timeout_last(idle: list[PooledConnection], timeout: float) -> int:
+    """The index of the last connection of ``idle`` whose busy timeout is ``timeout``,
+    else of the last one. Reads wait 15 s and audit appends 60 s: lending each the kept
+    connections last used alike spares the statements that set the timeout again (under
+    load each statement is a turn at the interpreter lock)."""
+    for i in range(len(idle) - 1, -1, -1):
+        if idle[i].timeout_seconds == timeout:
+            return i
+    return -1
+
+
 def _reset(con: PooledConnection) -> bool:
     """Whether ``con``, rolled back, is as a new connection would be."""
     try:
@@ -192,6 +208,7 @@ def _reset(con: PooledConnection) -> bool:
         return False
     con.row_factory = None
     con.text_factory = str
+    con.tables = None
     return temp is None
 
 

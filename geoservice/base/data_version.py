@@ -39,26 +39,68 @@ if TYPE_CHECKING:
 
 __all__ = ["data_version", "file_identity", "generation", "scope_of"]
 
-_READ_TIMEOUT = 5.0
+# the reads' own wait (``LOCK_WAIT_SECONDS``): the kept connections last used by reads are
+# lent first (connection_pool), and a connection's wait is set again only when it differs
+_READ_TIMEOUT = 15.0
 
-# (name, tables it reads, query) of every in-place change a map can show
-_QUERIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("problems", ("problems",), "SELECT count(*), max(updated_at), sum(version) FROM problems"),
-    ("contents", ("gpkg_contents",), "SELECT max(last_change) FROM gpkg_contents"),
+# (name, tables it reads, query of one row, its column count) of every in-place change a
+# map can show; the query's bare column names make it fail, not read a string, when the
+# column is not there (the problems layer before its workflow columns)
+_QUERIES: tuple[tuple[str, tuple[str, ...], str, int], ...] = (
+    (
+        "problems",
+        ("problems",),
+        "SELECT count(*), max(updated_at), sum(version) FROM problems",
+        3,
+    ),
+    ("contents", ("gpkg_contents",), "SELECT max(last_change) FROM gpkg_contents", 1),
     # the largest fid alone: complaints are only appended in place (count(*) walked the
     # whole table, 18 ms at county scale, on every tile request)
-    ("complaints", ("complaints",), "SELECT max(fid) FROM complaints"),
-    ("register", ("layer_catalog",), "SELECT count(*), max(imported_at) FROM layer_catalog"),
+    ("complaints", ("complaints",), "SELECT max(fid) FROM complaints", 1),
+    ("register", ("layer_catalog",), "SELECT count(*), max(imported_at) FROM layer_catalog", 2),
     # change-patch workflow states (every change appends a history row)
     (
         "patches",
         ("patch_state", "patch_history"),
         "SELECT (SELECT count(*) FROM patch_state), (SELECT max(id) FROM patch_history)",
+        2,
     ),
 )
+_GENERATION_SQL = "SELECT value FROM workspace_meta WHERE key = 'generation'"
 
 
-def _query(
+def _parts(
+    con: sqlite3.Connection, tables: set[str], without: tuple[str, ...]
+) -> tuple[int, tuple[tuple[Any, ...], ...]]:
+    """The generation and one tuple per part not in ``without`` (``("absent",)`` without
+    one of its tables), read in one statement: the single-row queries joined side by
+    side. Each statement is a turn at the interpreter lock, so under load each costs more
+    than its own time. When one fails (a problems layer with no workflow columns yet),
+    they are read one by one (:func:`_part`)."""
+    chosen = [q for q in _QUERIES if q[0] not in without]
+    present = [q for q in chosen if set(q[1]) <= tables]
+    sources = [f"({sql})" for _, _, sql, _ in present]
+    if "workspace_meta" in tables:
+        sources.insert(0, f"(SELECT ({_GENERATION_SQL}))")
+    row: tuple[Any, ...] = ()
+    try:
+        if sources:
+            row = tuple(con.execute(f"SELECT * FROM {', '.join(sources)}").fetchone())
+    except sqlite3.OperationalError as exc:
+        if "no such column" not in str(exc):
+            raise
+        return generation(con), tuple(_part(con, tables, q[1], q[2]) for q in chosen)
+    at = 0
+    first: Any = None
+    if "workspace_meta" in tables:
+        first, at = row[0], 1
+    read: dict[str, tuple[Any, ...]] = {}
+    for name, _, _, width in present:
+        read[name], at = tuple(row[at : at + width]), at + width
+    return int(first or 0), tuple(read.get(q[0], ("absent",)) for q in chosen)
+
+
+def _part(
     con: sqlite3.Connection, tables: set[str], needed: tuple[str, ...], sql: str
 ) -> tuple[Any, ...]:
     """The row of ``sql``; ``("absent",)`` without one of the ``needed`` tables; the
@@ -84,7 +126,7 @@ def generation(con: sqlite3.Connection) -> int:
     """The ``generation`` row of ``workspace_meta``; 0 without it (a file never written
     back)."""
     try:
-        row = con.execute("SELECT value FROM workspace_meta WHERE key = 'generation'").fetchone()
+        row = con.execute(_GENERATION_SQL).fetchone()
     except sqlite3.OperationalError:  # no register tables yet
         return 0
     return int(row[0]) if row else 0
@@ -106,17 +148,12 @@ def data_version(path: Path, without: tuple[str, ...] = ()) -> tuple[Any, ...] |
         st = os.stat(path)
         with connection(Path(path), _READ_TIMEOUT) as con:
             con.execute("BEGIN")  # one snapshot for every part
-            identity = file_identity(con, st)
             master = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {str(r[0]) for r in master}
-            parts = tuple(
-                _query(con, tables, needed, sql)
-                for name, needed, sql in _QUERIES
-                if name not in without
-            )
+            at, parts = _parts(con, tables, without)
     except (OSError, sqlite3.Error):
         return None
-    return (*identity, *parts)
+    return (st.st_dev, st.st_ino, at, *parts)
 
 
 def scope_of(principal: Principal | None) -> tuple[str | None, ...]:

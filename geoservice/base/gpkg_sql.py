@@ -20,7 +20,6 @@ little-endian blobs with an xy envelope (here). Every change a person makes is a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -122,7 +121,7 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
     for the whole append on a kept one, and a worker appends a batch for most requests.
 
     In a WAL file the rows are committed without an ``fsync`` of their own
-    (``synchronous = NORMAL`` for this transaction): they are in the file for every other
+    (``synchronous = NORMAL``, set once on each kept connection): they are in the file for every other
     connection and survive the process being killed, and reach the disk with the next
     transaction that syncs (every workflow change does) or checkpoint; a power cut in
     between can lose them, never corrupt the file. Under 50 field clients the read
@@ -131,17 +130,20 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
     """
     while True:
         with connection(path, timeout) as con:
-            wal = str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
-            synchronous = int(con.execute("PRAGMA synchronous").fetchone()[0])
-            if wal:
-                con.execute("PRAGMA synchronous = NORMAL")
-            try:
-                if _appended(con, path, rows):
-                    return
-            finally:
-                with contextlib.suppress(sqlite3.Error):  # an error closes it anyway
-                    con.execute(f"PRAGMA synchronous = {synchronous}")
+            if not con.unsynced_commits:
+                _unsync_commits(con)
+            if _appended(con, path, rows):
+                return
         # replaced while waiting: rolled back; the next connection is the new file's
+
+
+def _unsync_commits(con: PooledConnection) -> None:
+    """``synchronous = NORMAL`` on the kept connection ``con`` when its file is in WAL
+    mode, for good: the kept connections write nothing but audit rows (workflow writes
+    open connections of their own), and the mode is stored in the file."""
+    if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        con.execute("PRAGMA synchronous = NORMAL")
+        con.unsynced_commits = True
 
 
 def _appended(con: PooledConnection, path: Path, rows: Sequence[AuditRow]) -> bool:

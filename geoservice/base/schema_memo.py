@@ -14,6 +14,12 @@ the file still at ``S`` knows they exist and skips their statements. The memory 
 per file (real path, device, inode) and per table, and only for committed transactions.
 Other steps whose result only a schema change can undo (an index, added columns) are
 remembered the same way (:func:`known_step`, :func:`ran_step`).
+
+A transaction that listed nothing new ends at the schema version it began with (as far
+as this memory needs: a definition changed by other means leaves a version the next
+transaction does not find remembered, so it lists every table again), and reads it only
+once. Whether a file is in WAL mode is remembered per file too (:func:`wal_known`): the
+mode is stored in the file, and only a deliberate ``PRAGMA journal_mode`` changes it.
 """
 
 from __future__ import annotations
@@ -27,12 +33,40 @@ from pathlib import Path
 
 from geoservice.base.real_paths import real_path
 
-__all__ = ["SchemaMemo", "known_step", "known_tables", "ran_step", "schema_version"]
+__all__ = [
+    "SchemaMemo",
+    "file_key",
+    "known_step",
+    "known_tables",
+    "ran_step",
+    "remember_wal",
+    "schema_version",
+    "wal_known",
+]
 
 _FileKey = tuple[str, int, int]
 _KNOWN: dict[_FileKey, tuple[int, frozenset[str]]] = {}
+_WAL: set[_FileKey] = set()
 _LOCK = threading.Lock()
 _CURRENT = threading.local()
+
+
+def file_key(path: Path) -> _FileKey:
+    """The workspace file at ``path`` as this memory knows it: real path, device, inode."""
+    st = os.stat(path)
+    return (real_path(path), st.st_dev, st.st_ino)
+
+
+def wal_known(key: _FileKey) -> bool:
+    """Whether this process saw the file ``key`` in WAL mode (:func:`remember_wal`)."""
+    with _LOCK:
+        return key in _WAL
+
+
+def remember_wal(key: _FileKey) -> None:
+    """Record that the file ``key`` is in WAL mode."""
+    with _LOCK:
+        _WAL.add(key)
 
 
 def schema_version(con: sqlite3.Connection) -> int:
@@ -49,13 +83,12 @@ class SchemaMemo:
     has committed, at the schema version it ended with.
     """
 
-    def __init__(self, con: sqlite3.Connection, path: Path) -> None:
-        st = os.stat(path)
-        self.key: _FileKey = (real_path(path), st.st_dev, st.st_ino)
-        at = schema_version(con)
+    def __init__(self, con: sqlite3.Connection, key: _FileKey) -> None:
+        self.key = key
+        self.at = schema_version(con)
         with _LOCK:
             version, names = _KNOWN.get(self.key, (-1, frozenset()))
-        self.known = names if version == at else frozenset()
+        self.known = names if version == self.at else frozenset()
         self.ensured: set[str] = set()
 
     @contextlib.contextmanager
@@ -67,9 +100,16 @@ class SchemaMemo:
         finally:
             _CURRENT.memo = outer
 
+    def end_version(self, con: sqlite3.Connection) -> int:
+        """The schema version to remember once the transaction on ``con`` commits: read
+        again when it listed anything new, else the one it began with."""
+        return schema_version(con) if self.ensured - self.known else self.at
+
     def remember(self, version: int) -> None:
         """Record the tables known and listed, at ``version`` (read inside the committed
         transaction, after its own definitions)."""
+        if version == self.at and self.ensured <= self.known:
+            return  # nothing to add to what was known at this version
         with _LOCK:
             _KNOWN[self.key] = (version, frozenset(self.known | self.ensured))
 

@@ -58,7 +58,7 @@ from geoservice.base.catalog import (
 from geoservice.base.connection_pool import connection
 from geoservice.base.errors import NotFoundError, WorkspaceError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit_row, connect_file
-from geoservice.base.schema_memo import SchemaMemo, schema_version
+from geoservice.base.schema_memo import SchemaMemo, file_key, remember_wal, wal_known
 from geoservice.base.workspace_coverage import village_counts
 from geoservice.base.workspace_file import check_workspace_file
 from geoservice.base.workspace_gate import audit_lock, file_lock, gate, held_file_lock
@@ -278,18 +278,24 @@ class Workspace:
             self.lock(wait_seconds),
             gate(self.path).writing(),
             # a connection of its own, not a kept one: see geoservice.base.connection_pool
-            contextlib.closing(connect_file(self.path, isolation_level=None)) as con,
+            # no busy timeout until BEGIN IMMEDIATE, which polls for the lock itself
+            contextlib.closing(connect_file(self.path, isolation_level=None, timeout=0)) as con,
         ):
-            use_wal(con)
-            begin_immediate(con, LOCK_WAIT_SECONDS)
-            memo = SchemaMemo(con, self.path)
+            key = file_key(self.path)
+            wal = wal_known(key)
+            if not wal:  # once per file and process: the mode is stored in the file
+                con.execute(f"PRAGMA busy_timeout = {round(LOCK_WAIT_SECONDS * 1000)}")
+                if use_wal(con):
+                    remember_wal(key)
+            begin_immediate(con, LOCK_WAIT_SECONDS, busy_timeout_set=not wal)
+            memo = SchemaMemo(con, key)
             try:
                 with memo.active():
                     ensure_tables(con)
                     if schema is not None:
                         schema(con, actor)
                     yield con
-                after = schema_version(con)
+                after = memo.end_version(con)
             except BaseException:
                 con.execute("ROLLBACK")
                 raise

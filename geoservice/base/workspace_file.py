@@ -174,8 +174,12 @@ def _header(path: Path) -> tuple[int, ...] | None:
         return None
 
 
+# the header fields in one statement (each statement is a turn at the interpreter lock)
+_HEADER_SQL = f"SELECT * FROM {', '.join(f'pragma_{name}' for name in _HEADER_PRAGMAS)}"
+
+
 def _header_of(con: sqlite3.Connection) -> tuple[int, ...]:
-    return tuple(int(con.execute(f"PRAGMA {name}").fetchone()[0]) for name in _HEADER_PRAGMAS)
+    return tuple(int(value) for value in con.execute(_HEADER_SQL).fetchone())
 
 
 def _remember(key: str, passed: _Passed) -> None:

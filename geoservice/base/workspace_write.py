@@ -20,7 +20,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,6 +41,7 @@ __all__ = [
     "has_table",
     "install_new",
     "remove_copy",
+    "table_snapshot",
     "use_wal",
     "with_earlier_rejects",
     "write_back",
@@ -73,7 +74,9 @@ _BEGIN_POLL_SECONDS = 0.0005
 _SQLITE_BUSY = 5
 
 
-def begin_immediate(con: sqlite3.Connection, wait_seconds: float) -> None:
+def begin_immediate(
+    con: sqlite3.Connection, wait_seconds: float, *, busy_timeout_set: bool = True
+) -> None:
     """``BEGIN IMMEDIATE`` on ``con``, tried again every half millisecond for up to
     ``wait_seconds`` while another connection holds SQLite's write lock.
 
@@ -81,11 +84,13 @@ def begin_immediate(con: sqlite3.Connection, wait_seconds: float) -> None:
     transaction that comes while an audit batch is committing waited tens of milliseconds
     after the lock was free (a problem update's ``BEGIN`` waited 41 ms at p95 under 50
     clients). The connection's busy timeout is 0 while this polls and ``wait_seconds``
-    again afterwards, for the transaction's later statements. Raises SQLite's "database
-    is locked" error once ``wait_seconds`` have passed.
+    again afterwards, for the transaction's later statements (``busy_timeout_set=False``:
+    the connection was opened with a timeout of 0, which is not set again). Raises
+    SQLite's "database is locked" error once ``wait_seconds`` have passed.
     """
     deadline = time.monotonic() + wait_seconds
-    con.execute("PRAGMA busy_timeout = 0")
+    if busy_timeout_set:
+        con.execute("PRAGMA busy_timeout = 0")
     try:
         while True:
             try:
@@ -101,11 +106,39 @@ def begin_immediate(con: sqlite3.Connection, wait_seconds: float) -> None:
 
 
 def has_table(con: sqlite3.Connection, name: str) -> bool:
-    """Whether the database behind ``con`` has a table ``name``."""
+    """Whether the database behind ``con`` has a table ``name`` (inside
+    :func:`table_snapshot`, from the names it read)."""
+    names: frozenset[str] | None = getattr(con, "tables", None)
+    if names is not None:
+        return name in names
     row = con.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     ).fetchone()
     return row is not None
+
+
+@contextlib.contextmanager
+def table_snapshot(con: sqlite3.Connection) -> Iterator[None]:
+    """Inside a read transaction of the kept connection ``con`` (after ``BEGIN``, with no
+    statement read yet), read the names of the file's tables once for :func:`has_table`.
+
+    The transaction reads one committed state of the file, whose tables cannot change
+    before it ends, so every :func:`has_table` of it is answered from this one statement
+    instead of one statement each. Each statement lets other threads take the interpreter,
+    and under load getting it back waited milliseconds. Only for transactions that write
+    nothing: a table this connection created would not be in the names. A connection that
+    cannot keep the names (not one of :mod:`~geoservice.base.connection_pool`'s) reads
+    them per call as before.
+    """
+    if not hasattr(type(con), "tables"):
+        yield
+        return
+    rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    con.tables = frozenset(str(r[0]) for r in rows)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        con.tables = None  # type: ignore[attr-defined]
 
 
 def ensure_tables(con: sqlite3.Connection) -> None:

@@ -41,8 +41,9 @@ import pandas as pd
 
 from geoservice.base.errors import NotFoundError, StaleVersionError, message
 from geoservice.base.gpkg_sql import LOCK_WAIT_SECONDS, audit
+from geoservice.base.schema_memo import known_step
 from geoservice.base.workspace import Workspace, now_iso
-from geoservice.base.workspace_write import has_table
+from geoservice.base.workspace_write import has_table, table_snapshot
 from geoservice.base.write_batch import write_batched
 from geoservice.workflow.patch_store import patch_links
 from geoservice.workflow.problem_values import PROBLEM_COLUMNS, typed_frame
@@ -107,9 +108,10 @@ def _reading(ws: Workspace) -> Iterator[sqlite3.Connection]:
     with ws.read_connection() as con:
         con.execute("BEGIN")
         try:
-            if not workflow_ready(con):
-                workflow_view(con)
-            yield con
+            with table_snapshot(con):
+                if not workflow_ready(con):
+                    workflow_view(con)
+                yield con
         finally:
             con.execute("ROLLBACK")
 
@@ -365,7 +367,8 @@ def update_problem(
 
 
 def _current(con: sqlite3.Connection, problem_id: str) -> tuple[Any, ...]:
-    if not has_table(con, "problems"):
+    # the workflow columns were added at this schema version: the table is there
+    if not known_step("workflow.problem_columns") and not has_table(con, "problems"):
         raise _not_found(problem_id, [])
     row = con.execute(
         "SELECT status, version, updated_by, updated_at FROM problems WHERE problem_id = ?",

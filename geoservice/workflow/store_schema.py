@@ -42,14 +42,28 @@ def _columns(con: sqlite3.Connection, table: str) -> list[str]:
     return [str(r[1]) for r in con.execute(f'PRAGMA table_info("{table}")')]
 
 
+# one statement for both checks (each statement is a turn at the interpreter lock): the
+# workflow columns are there (bare names: SQLite reads a quoted name it does not find as a
+# string), and every problem has a version
+_READY_SQL = (
+    f"SELECT {', '.join(c for c, _ in WORKFLOW_COLUMNS)} FROM problems "
+    "WHERE version IS NULL LIMIT 1"
+)
+
+
 def workflow_ready(con: sqlite3.Connection) -> bool:
+    """Whether the file behind ``con`` holds the workflow tables as
+    :func:`ensure_workflow` stores them, so a read needs no :func:`workflow_view`."""
     if not (has_table(con, "problem_history") and has_table(con, "campaigns")):
         return False
     if not has_table(con, "problems"):
         return True
-    if not {c for c, _ in WORKFLOW_COLUMNS} <= set(_columns(con, "problems")):
-        return False
-    row = con.execute("SELECT 1 FROM problems WHERE version IS NULL LIMIT 1").fetchone()
+    try:
+        row = con.execute(_READY_SQL).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such column" in str(exc):
+            return False  # a layer rewritten by a plain import
+        raise
     return row is None
 
 

@@ -9,6 +9,7 @@ the patrols' count and latest creation time.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +32,75 @@ class Snapshot:
 
 
 def snapshot(con: sqlite3.Connection) -> Snapshot:
-    """The snapshot of the file behind ``con``, in the caller's read transaction."""
+    """The snapshot of the file behind ``con``, in the caller's read transaction.
+
+    Two statements: the table names, then every part (:func:`_together`). Each statement
+    is a turn at the interpreter lock, so under load each costs more than its own time.
+    A problems layer with no workflow columns yet is read part by part
+    (:func:`_one_by_one`), which gives the same snapshot.
+    """
     tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    try:
+        return _together(con, tables)
+    except sqlite3.OperationalError as exc:
+        if "no such column" not in str(exc):
+            raise
+        return _one_by_one(con, tables)
+
+
+_SKIP = ", ".join(f"'{t}'" for t in LIVE_TABLES)
+# (part, table, one-row query, its column count); bare column names, so that a missing
+# column fails the statement instead of being read as a string
+_PARTS: tuple[tuple[str, str, str, int], ...] = (
+    (
+        "contents",
+        "gpkg_contents",
+        "SELECT json_group_array(json_array(table_name, last_change)) FROM "
+        f"(SELECT table_name, last_change FROM gpkg_contents WHERE table_name NOT IN ({_SKIP}) "
+        "ORDER BY table_name)",
+        1,
+    ),
+    ("problems", "problems", "SELECT count(*), sum(version), count(version) FROM problems", 3),
+    ("problem_mark", "problem_history", "SELECT max(id) FROM problem_history", 1),
+    ("patches", "patch_state", "SELECT count(*) FROM patch_state", 1),
+    ("patch_mark", "patch_history", "SELECT max(id) FROM patch_history", 1),
+    ("patrols", "patrols", "SELECT count(*), max(created_at) FROM patrols", 2),
+)
+_MARKS = ("problem_mark", "patch_mark")
+
+
+def _together(con: sqlite3.Connection, tables: set[str]) -> Snapshot:
+    """Every part of the tables there, in one statement: the one-row queries side by side
+    (the GeoPackage contents as one JSON array)."""
+    present = [p for p in _PARTS if p[1] in tables]
+    row: tuple[Any, ...] = ()
+    if present:
+        sources = ", ".join(f"({sql})" for _, _, sql, _ in present)
+        row = tuple(con.execute(f"SELECT * FROM {sources}").fetchone())
+    read: dict[str, Any] = {}
+    at = 0
+    for name, _, _, width in present:
+        part = row[at : at + width]
+        at += width
+        if name == "contents":
+            read[name] = tuple(tuple(pair) for pair in json.loads(part[0]))
+        elif name in _MARKS:
+            read[name] = part[0]
+        else:
+            read[name] = part
+    return Snapshot(
+        contents=read.get("contents", ("absent",)),
+        problems=read.get("problems", ("absent",)),
+        problem_mark=read.get("problem_mark"),
+        patches=read.get("patches", ("absent",)),
+        patch_mark=read.get("patch_mark"),
+        patrols=read.get("patrols", ("absent",)),
+    )
+
+
+def _one_by_one(con: sqlite3.Connection, tables: set[str]) -> Snapshot:
+    """The snapshot read part by part (also while the problems layer has no workflow
+    columns: then its row count alone, marked ``plain``)."""
 
     def row(table: str, sql: str) -> tuple[Any, ...]:
         return tuple(con.execute(sql).fetchone()) if table in tables else ("absent",)
@@ -42,12 +110,11 @@ def snapshot(con: sqlite3.Connection) -> Snapshot:
 
     contents: tuple[Any, ...] = ("absent",)
     if "gpkg_contents" in tables:
-        skip = ", ".join(f"'{t}'" for t in LIVE_TABLES)
         contents = tuple(
             tuple(r)
             for r in con.execute(
                 "SELECT table_name, last_change FROM gpkg_contents "
-                f"WHERE table_name NOT IN ({skip}) ORDER BY table_name"
+                f"WHERE table_name NOT IN ({_SKIP}) ORDER BY table_name"
             )
         )
     problems: tuple[Any, ...] = ("absent",)

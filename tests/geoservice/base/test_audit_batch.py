@@ -145,3 +145,24 @@ def test_audit_rows_skip_their_own_fsync_only_in_a_wal_file(tmp_path, monkeypatc
     monkeypatch.undo()
     assert ("PRAGMA synchronous = NORMAL" in seen) is normal
     assert ws.audit()["actor"].iloc[-1] == "u1"
+
+
+def test_a_kept_connection_sets_its_synchronous_mode_once_in_a_wal_file(tmp_path, monkeypatch):
+    ws = workspace(tmp_path)
+    close_idle(ws.path)
+    seen: list[str] = []
+    real = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        con = real(*args, **kwargs)
+        con.set_trace_callback(seen.append)
+        return con
+
+    monkeypatch.setattr(gpkg_sql.sqlite3, "connect", traced)
+    gpkg_sql.append_audit_rows(ws.path, [_row(1)], timeout=5)
+    assert "PRAGMA synchronous = NORMAL" in seen
+    seen.clear()
+    gpkg_sql.append_audit_rows(ws.path, [_row(2)], timeout=5)
+    monkeypatch.undo()
+    assert not [s for s in seen if s.startswith("PRAGMA")]
+    assert ws.audit()["actor"].tolist()[-2:] == ["u1", "u2"]

@@ -154,7 +154,8 @@ def test_unused_connections_are_closed_and_the_log_folded_back(db, monkeypatch):
         con.execute("INSERT INTO t VALUES (2)")
     wal = db.with_name(db.name + "-wal")
     deadline = time.monotonic() + 10
-    while _idle(db) and time.monotonic() < deadline:
+    # the reaper takes the idle list before it closes them: wait for the close too
+    while (_idle(db) or wal.exists()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _idle(db) == 0
     assert not wal.exists()
@@ -167,3 +168,20 @@ def test_a_file_with_a_connection_in_use_is_not_reaped(db, monkeypatch):
             pass
         time.sleep(0.5)
         assert _idle(db) == 1
+
+
+def test_an_idle_connection_last_used_with_the_asked_timeout_is_lent_first(db):
+    with connection(db, 5.0) as reads, connection(db, 60.0) as appends:
+        pass
+    with connection(db, 60.0) as again:
+        assert again is appends
+    with connection(db, 5.0) as again:
+        assert again is reads
+
+
+def test_with_no_idle_connection_of_that_timeout_another_is_lent_with_its_timeout_set(db):
+    with connection(db, 5.0) as con:
+        pass
+    with connection(db, 60.0) as again:
+        assert again is con
+        assert again.execute("PRAGMA busy_timeout").fetchone()[0] == 60000

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 import geoservice.base.workspace as workspace_module
+from geoservice.base.connection_pool import close_idle
 from geoservice.base.workspace_write import create_listed
 from geoservice.workflow.store import update_problem
 from tests.support.workflow import workspace
@@ -110,3 +111,41 @@ def test_problems_rewritten_by_a_plain_import_get_their_columns_again(tmp_path):
     with contextlib.closing(sqlite3.connect(ws.path)) as con:
         row = con.execute("SELECT updated_by, version FROM problems").fetchone()
     assert row == ("clerk", change["version"])
+
+
+def test_a_second_update_reads_the_schema_version_once_and_not_the_journal_mode(
+    tmp_path, statements
+):
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "clerk")
+    statements.clear()
+    update_problem(ws, "P-1", "reported", "clerk")
+    assert statements.count("PRAGMA schema_version") == 1
+    assert not [s for s in statements if "journal_mode" in s or "busy_timeout = 0" in s]
+    assert not [s for s in statements if "sqlite_master" in s]
+
+
+def test_a_transaction_that_lists_a_table_reads_the_schema_version_again_at_its_end(
+    tmp_path, statements
+):
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "clerk")
+    statements.clear()
+    with ws.sql_transaction() as con:
+        create_listed(con, [_listed("scratch")])
+    assert statements.count("PRAGMA schema_version") == 2
+    statements.clear()
+    with ws.sql_transaction() as con:
+        create_listed(con, [_listed("scratch")])
+    assert not [s for s in statements if "CREATE TABLE" in s]
+
+
+def test_a_file_taken_out_of_wal_mode_by_another_program_is_still_written(tmp_path):
+    ws = workspace(tmp_path)
+    update_problem(ws, "P-1", "in_progress", "clerk")
+    close_idle(ws.path)
+    with contextlib.closing(sqlite3.connect(ws.path, isolation_level=None)) as con:
+        assert con.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    change = update_problem(ws, "P-1", "reported", "clerk")
+    with contextlib.closing(sqlite3.connect(ws.path)) as con:
+        assert con.execute("SELECT version FROM problems").fetchone()[0] == change["version"]

@@ -302,3 +302,15 @@ def test_a_workspace_removed_between_its_stat_and_its_header_read_is_not_created
     gpkg.unlink()
     assert _header(gpkg) is None
     assert not gpkg.exists()
+
+
+def test_the_header_fields_read_in_one_statement_are_those_of_the_pragmas(tmp_path):
+    from geoservice.base.workspace_file import _HEADER_PRAGMAS, _header_of
+
+    path = tmp_path / "h.gpkg"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as con:
+        con.execute("PRAGMA application_id = 1196444487")
+        con.execute("PRAGMA user_version = 10400")
+        con.execute("CREATE TABLE t (x)")
+        pragmas = tuple(int(con.execute(f"PRAGMA {n}").fetchone()[0]) for n in _HEADER_PRAGMAS)
+        assert _header_of(con) == pragmas == (1, 1196444487, 10400)
