@@ -121,10 +121,10 @@ def append_audit_rows(path: Path, rows: Sequence[AuditRow], timeout: float) -> N
     for the whole append on a kept one, and a worker appends a batch for most requests.
 
     In a WAL file the rows are committed without an ``fsync`` of their own
-    (``synchronous = NORMAL``, set once on each kept connection): they are in the file for every other
-    connection and survive the process being killed, and reach the disk with the next
-    transaction that syncs (every workflow change does) or checkpoint; a power cut in
-    between can lose them, never corrupt the file. Under 50 field clients the read
+    (``synchronous = NORMAL``, set once on each kept connection): they are in the file for
+    every other connection and survive the process being killed, and reach the disk with
+    the next transaction that syncs (every workflow change does) or checkpoint; a power
+    cut in between can lose them, never corrupt the file. Under 50 field clients the read
     audits' own flushes held SQLite's write lock so often that problem updates waited a
     few milliseconds for it at every ``BEGIN``.
     """
