@@ -8,9 +8,9 @@ Usage::
 ``PATH`` is an analysed workspace (e.g. ``geoservice sample --scale county --seed 1``
 imported and analysed, as ``bench/tiles.py`` builds it); it is copied first and never
 written to. Needs PostgreSQL 15 with PostGIS 3 (Debian: ``apt-get install
-postgresql-15-postgis-3``), ``ogr2ogr`` (``gdal-bin``) and ``psycopg`` (the ``bench``
-extra). Nothing else in the project depends on PostgreSQL: it is turned on for this
-comparison only.
+postgresql-15-postgis-3``), ``ogr2ogr`` (``gdal-bin``) and ``psycopg`` (a dependency of
+the project: ``geoservice workspace copy`` writes to PostGIS). The cluster is turned on
+for this comparison only.
 
 Setup, not timed:
 

@@ -21,6 +21,7 @@ from geoservice.cli import (
     targets,
     tiles,
     villages,
+    workspaces,
 )
 from geoservice.cli.common import DEMO_FILES
 
@@ -28,7 +29,7 @@ __all__ = ["DEMO_FILES", "app", "build_app", "main"]
 
 # Each module adds its commands; ``--help`` lists the single commands first (import, layers,
 # export, sample, analyze, demo, serve), then the groups (problems, targets, campaign,
-# villages, report, map, tiles, rules, users), each in the order they are added here.
+# villages, report, map, tiles, rules, users, workspace), each in the order they are added here.
 _COMMAND_MODULES = (
     files,
     problems,
@@ -45,6 +46,7 @@ _COMMAND_MODULES = (
     analysis,
     demo,
     service,
+    workspaces,
 )
 
 
