@@ -5,7 +5,9 @@ every table of the workspace (the layers, the workflow registers, the audit log)
 a table of one schema (``postgresql://user@host/db?schema=town``), with the same column
 names, PostgreSQL types for SQLite's declared ones (:data:`PG_TYPES`; each column's
 declared type is kept as its comment), ``geometry(<type>, <EPSG code>)`` columns with a
-GiST index, and the primary keys. QGIS and ``ogr2ogr`` read it directly.
+GiST index, and the primary keys. QGIS and ``ogr2ogr`` read it directly. Each table's
+comment records how the GeoPackage held it (:data:`TABLE_NOTE`), so that
+:mod:`~geoservice.base.postgis_restore` makes the same workspace from the schema.
 
 The copy is one transaction: a copy that fails (or is killed) leaves the schema as it was.
 A schema that already holds tables is only replaced when asked (``replace=True``), and
@@ -20,6 +22,7 @@ announce; the rest is standard WKB), so no geometry is parsed in Python. Rows go
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -32,9 +35,23 @@ from geoservice.base.errors import ConflictError, WorkspaceError, message
 from geoservice.base.workspace_file import check_workspace_file
 from geoservice.base.workspace_gate import gate
 
-__all__ = ["PG_TYPES", "CopyReport", "PostgisTarget", "copy_to_postgis", "parse_target"]
+__all__ = [
+    "COLUMN_NOTE",
+    "PG_TYPES",
+    "TABLE_NOTE",
+    "CopyReport",
+    "PostgisTarget",
+    "connect",
+    "copy_to_postgis",
+    "ident",
+    "parse_target",
+]
 
 DEFAULT_SCHEMA = "geoservice"
+# a copied table's comment: this, then JSON of how the GeoPackage held it (its
+# gpkg_contents row: data_type, identifier, description; its CREATE TABLE statement)
+TABLE_NOTE = "gpkg_table="
+COLUMN_NOTE = "gpkg_type="
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SKIPPED_PREFIXES = ("gpkg_", "rtree_", "sqlite_")
 _BATCH = 5000
@@ -122,6 +139,20 @@ class _Table:
     geometry: str | None  # the geometry column of a layer
     geometry_type: str | None
     srid: int | None
+    about: dict[str, Any]  # the table's comment: how the GeoPackage held it (TABLE_NOTE)
+
+
+def _zoned(con: sqlite3.Connection, table: str, col: _Column) -> _Column:
+    """A ``DATETIME`` column as ``timestamp`` (no zone) when none of its values names a
+    zone, as the survey files' dates do, so that they come back without one; else as
+    ``timestamptz``."""
+    if col.pg_type != "timestamptz":
+        return col
+    zoned = con.execute(
+        f"SELECT 1 FROM {ident(table)} WHERE {ident(col.name)} LIKE '%Z' "
+        f"OR {ident(col.name)} GLOB '*[+-][0-9][0-9]:[0-9][0-9]' LIMIT 1"
+    ).fetchone()
+    return col if zoned else _Column(col.name, col.declared, "timestamp", col.primary)
 
 
 def _pg_type(declared: str) -> str:
@@ -145,21 +176,30 @@ def _tables(con: sqlite3.Connection, source: Path) -> list[_Table]:
             "LEFT JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id"
         )
     }
+    contents = {
+        str(t): {"data_type": d, "identifier": i, "description": e}
+        for t, d, i, e in con.execute(
+            "SELECT table_name, data_type, identifier, description FROM gpkg_contents"
+        )
+    }
+    ddl = {str(n): str(q) for n, q in con.execute("SELECT name, sql FROM sqlite_master")}
     tables, unknown = [], []
     for name in names:
         cols = [
             _Column(str(r[1]), str(r[2] or ""), _pg_type(str(r[2] or "")), bool(r[5]))
             for r in con.execute(f'PRAGMA table_info("{name}")')
         ]
+        cols = [_zoned(con, name, c) for c in cols]
+        about = {**contents.get(name, {"data_type": None}), "sql": ddl[name]}
         geom = geometry.get(name)
         if geom is None:
-            tables.append(_Table(name, cols, None, None, None))
+            tables.append(_Table(name, cols, None, None, None, about))
             continue
         column, kind, org, code = geom
         if (org or "").upper() != "EPSG" or code is None:
             unknown.append(name)
             continue
-        tables.append(_Table(name, cols, column, kind.upper(), int(code)))
+        tables.append(_Table(name, cols, column, kind.upper(), int(code), about))
     if unknown:
         raise WorkspaceError(
             message(
@@ -174,31 +214,34 @@ def _tables(con: sqlite3.Connection, source: Path) -> list[_Table]:
     return tables
 
 
-def _ident(name: str) -> str:
+def ident(name: str) -> str:
+    """``name`` quoted as a PostgreSQL (and SQLite) identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
 def _create_sql(schema: str, table: _Table) -> list[str]:
-    qualified = f"{_ident(schema)}.{_ident(table.name)}"
+    qualified = f"{ident(schema)}.{ident(table.name)}"
     defs = []
     for col in table.columns:
         pg = "bytea" if col.name == table.geometry else col.pg_type
-        defs.append(f"{_ident(col.name)} {pg}")
+        defs.append(f"{ident(col.name)} {pg}")
     keys = [c.name for c in table.columns if c.primary]
     if keys:
-        defs.append(f"PRIMARY KEY ({', '.join(_ident(k) for k in keys)})")
+        defs.append(f"PRIMARY KEY ({', '.join(ident(k) for k in keys)})")
     sql = [f"CREATE TABLE {qualified} ({', '.join(defs)})"]
+    note = f"{TABLE_NOTE}{json.dumps(table.about, ensure_ascii=False)}".replace("'", "''")
+    sql.append(f"COMMENT ON TABLE {qualified} IS '{note}'")
     for col in table.columns:
-        note = f"gpkg_type={col.declared}".replace("'", "''")
-        sql.append(f"COMMENT ON COLUMN {qualified}.{_ident(col.name)} IS '{note}'")
+        note = f"{COLUMN_NOTE}{col.declared}".replace("'", "''")
+        sql.append(f"COMMENT ON COLUMN {qualified}.{ident(col.name)} IS '{note}'")
     return sql
 
 
 def _geometry_sql(schema: str, table: _Table) -> list[str]:
     """The statements that turn a layer's GeoPackage blobs into PostGIS geometries, and
     index them."""
-    qualified = f"{_ident(schema)}.{_ident(table.name)}"
-    column = _ident(str(table.geometry))
+    qualified = f"{ident(schema)}.{ident(table.name)}"
+    column = ident(str(table.geometry))
     kind = "Geometry" if table.geometry_type in (None, "GEOMETRY") else table.geometry_type
     envelope = (
         f"CASE (get_byte({column}, 3) >> 1) & 7 WHEN 1 THEN 32 WHEN 2 THEN 48 "
@@ -213,8 +256,8 @@ def _geometry_sql(schema: str, table: _Table) -> list[str]:
 
 
 def _rows(con: sqlite3.Connection, table: _Table) -> Iterator[list[tuple[Any, ...]]]:
-    cols = ", ".join(_ident(c.name) for c in table.columns)
-    cur = con.execute(f"SELECT {cols} FROM {_ident(table.name)}")
+    cols = ", ".join(ident(c.name) for c in table.columns)
+    cur = con.execute(f"SELECT {cols} FROM {ident(table.name)}")
     while batch := cur.fetchmany(_BATCH):
         yield batch
 
@@ -258,18 +301,8 @@ def copy_to_postgis(source: Path, target: PostgisTarget, *, replace: bool = Fals
                 f"Workspace {source} does not exist; give an existing GeoPackage workspace.",
             )
         )
-    try:
-        pg = psycopg.connect(target.url)
-    except psycopg.OperationalError as exc:
-        raise WorkspaceError(
-            message(
-                "postgis.connect",
-                f"无法连接 PostgreSQL（{_redacted(target.url)}）：{exc}",
-                f"Cannot connect to PostgreSQL ({_redacted(target.url)}): {exc}",
-            )
-        ) from exc
     with (
-        pg,
+        connect(target) as pg,
         gate(source).sql(),
         contextlib.closing(sqlite3.connect(source, isolation_level=None)) as lite,
     ):
@@ -298,6 +331,29 @@ def copy_to_postgis(source: Path, target: PostgisTarget, *, replace: bool = Fals
     )
 
 
+def connect(target: PostgisTarget) -> Any:
+    """A psycopg connection to ``target``'s database (one transaction until it is left:
+    committed on success, rolled back on an error).
+
+    Raises
+    ------
+    WorkspaceError
+        The database cannot be reached (the URL named without its password).
+    """
+    import psycopg
+
+    try:
+        return psycopg.connect(target.url)
+    except psycopg.OperationalError as exc:
+        raise WorkspaceError(
+            message(
+                "postgis.connect",
+                f"无法连接 PostgreSQL（{_redacted(target.url)}）：{exc}",
+                f"Cannot connect to PostgreSQL ({_redacted(target.url)}): {exc}",
+            )
+        ) from exc
+
+
 def _prepare_schema(pg: Any, schema: str, replace: bool) -> None:
     has_postgis = pg.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone()
     if has_postgis is None:
@@ -323,15 +379,15 @@ def _prepare_schema(pg: Any, schema: str, replace: bool) -> None:
             )
         )
     if held:
-        pg.execute(f"DROP SCHEMA {_ident(schema)} CASCADE")
-    pg.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
+        pg.execute(f"DROP SCHEMA {ident(schema)} CASCADE")
+    pg.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
 
 
 def _copy_table(pg: Any, lite: sqlite3.Connection, schema: str, table: _Table) -> int:
     for sql in _create_sql(schema, table):
         pg.execute(sql)
-    qualified = f"{_ident(schema)}.{_ident(table.name)}"
-    cols = ", ".join(_ident(c.name) for c in table.columns)
+    qualified = f"{ident(schema)}.{ident(table.name)}"
+    cols = ", ".join(ident(c.name) for c in table.columns)
     count = 0
     with pg.cursor().copy(f"COPY {qualified} ({cols}) FROM STDIN") as copy:
         for batch in _rows(lite, table):
