@@ -201,7 +201,8 @@ def _write(pg: Any, schema: str, sources: list[_Source], work: Path) -> dict[str
 
 def _select(schema: str, source: _Source) -> str:
     cols = [
-        f"ST_AsBinary({ident(c)})" if c == source.geometry else ident(c) for c, _, _ in source.columns
+        f"ST_AsBinary({ident(c)})" if c == source.geometry else ident(c)
+        for c, _, _ in source.columns
     ]
     keys = ", ".join(str(i + 1) for i in range(len(cols)))
     return f"SELECT {', '.join(cols)} FROM {ident(schema)}.{ident(source.name)} ORDER BY {keys}"
