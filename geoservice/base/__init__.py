@@ -8,6 +8,8 @@
 - :mod:`~geoservice.base.errors`: the service's exception tree;
 - :mod:`~geoservice.base.gpkg_sql`: SQLite connections to the GeoPackage, geometry functions;
 - :mod:`~geoservice.base.missing`: plain words for values the survey files did not give;
+- :mod:`~geoservice.base.postgis_copy`: a workspace snapshot copied into a PostGIS schema;
+- :mod:`~geoservice.base.postgis_restore`: a new workspace GeoPackage from such a copy;
 - :mod:`~geoservice.base.records`: tables as JSON-ready records;
 - :mod:`~geoservice.base.scope`: which layers, and which of their rows, a caller may see;
 - :mod:`~geoservice.base.settings`: the ``GEOSERVICE_`` settings class;

@@ -13,8 +13,8 @@ Where things are:
   commands: ``files`` (import, layers, export, sample), ``problems``, ``targets`` (list,
   show, update, history, act), ``campaign``,
   ``villages``, ``reports`` (report), ``maps`` (map), ``analysis`` (analyze, rules),
-  ``demo``, ``service`` (serve, users) and ``dossier`` (``targets dossier``, added to
-  the ``targets`` group).
+  ``demo``, ``service`` (serve, users), ``workspaces`` (``workspace copy``, to and from
+  PostGIS) and ``dossier`` (``targets dossier``, added to the ``targets`` group).
 
 Adding a command: write it in its module as ``def x_cmd(...)`` whose body is
 ``with command(workspace, lang, as_json) as cmd: ...``, and add it in that module's
