@@ -123,6 +123,19 @@ class Settings(BaseSettings):
     auth_window_s: int = Field(default=300, ge=1, le=86_400)
     telemetry: bool = False
 
+    @field_validator("workspace", mode="before")
+    @classmethod
+    def _not_a_database_url(cls, value: object) -> object:
+        text = str(value) if isinstance(value, str | Path) else ""
+        if text.lower().startswith(("postgresql:", "postgres:")):
+            raise ValueError(
+                f"GEOSERVICE_WORKSPACE was {text!r}, a PostgreSQL database, but the service "
+                "and its commands work on a GeoPackage workspace; make one from a PostGIS "
+                "copy with: geoservice workspace copy 'postgresql://user@host/db?schema=NAME' "
+                "town.gpkg"
+            )
+        return value
+
     @field_validator("workspace")
     @classmethod
     def _gpkg_suffix(cls, value: Path) -> Path:

@@ -212,3 +212,21 @@ def test_anything_else_is_not_a_postgis_target(text):
 def test_a_schema_name_that_needs_quoting_is_refused(schema):
     with pytest.raises(WorkspaceError, match=f"schema was '{schema}'"):
         parse_target(f"postgresql://u@h/db?schema={schema}")
+
+
+@pytest.mark.parametrize(
+    "value", ["postgresql://gis@db/forest?schema=town", Path("postgres://gis@db/forest")]
+)
+def test_a_database_url_as_the_workspace_says_to_make_a_geopackage_from_it(value):
+    from pydantic import ValidationError
+
+    from geoservice.base.settings import Settings
+
+    with pytest.raises(ValidationError, match=r"a PostgreSQL database.*workspace copy"):
+        Settings(workspace=value)
+
+
+def test_the_commands_refuse_a_database_url_as_the_workspace_with_the_copy_line():
+    result = CliRunner().invoke(build_app(), ["layers", "-w", "postgresql://gis@db/forest"])
+    assert result.exit_code == 2
+    assert "geoservice workspace copy" in result.output
