@@ -7,7 +7,9 @@ types; the geometries as WKB from ``ST_AsBinary``; the EPSG code of the column),
 makes their GeoPackage registration and spatial index. The other tables are made with
 their own ``CREATE TABLE`` statement and filled by SQLite; attribute tables get their
 ``gpkg_contents`` row back. The file is written beside the destination and renamed into
-place when complete, so a failed copy leaves nothing. An existing file is not replaced.
+place when complete, so a failed copy leaves nothing (the unfinished file of a copy
+killed half-way is removed by the next copy to that destination). An existing file is
+not replaced.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def copy_from_postgis(target: PostgisTarget, dest: Path) -> CopyReport:
                 f"{dest} already exists; give a new file name, or move that file first.",
             )
         )
+    _remove_stale(dest)
     work = dest.with_name(f".{dest.name}.{os.getpid()}.tmp.gpkg")
     remove_copy(work)
     with connect(target) as pg:
@@ -176,6 +179,21 @@ def copy_from_postgis(target: PostgisTarget, dest: Path) -> CopyReport:
     install_new(work, dest)
     layers = {s.name: int(s.srid) for s in sources if s.srid is not None}
     return CopyReport(target.schema, rows, layers)
+
+
+def _remove_stale(dest: Path) -> None:
+    """Remove the unfinished files of earlier copies to ``dest`` whose process is gone
+    (killed half-way); those of a copy still running are left to it."""
+    for stale in dest.parent.glob(f".{dest.name}.*.tmp.gpkg"):
+        pid = stale.name[len(dest.name) + 2 : -len(".tmp.gpkg")]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            remove_copy(stale)
+        except PermissionError:  # another user's process: still running
+            continue
 
 
 def _write(pg: Any, schema: str, sources: list[_Source], work: Path) -> dict[str, int]:

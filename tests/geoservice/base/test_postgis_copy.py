@@ -230,3 +230,60 @@ def test_the_commands_refuse_a_database_url_as_the_workspace_with_the_copy_line(
     result = CliRunner().invoke(build_app(), ["layers", "-w", "postgresql://gis@db/forest"])
     assert result.exit_code == 2
     assert "geoservice workspace copy" in result.output
+
+
+def test_a_copy_killed_half_way_leaves_the_schema_as_it_was(postgis, town, tmp_path):
+    """kill -9 of the copying process while it writes rows: PostgreSQL rolls the open
+    transaction back, so the schema keeps the snapshot before."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = _target(postgis, "killed")
+    first = copy_to_postgis(town, target)
+    with contextlib.closing(sqlite3.connect(town)) as con, con:  # a copy long enough to catch
+        con.execute("CREATE TABLE bulk (n INTEGER)")
+        con.executemany("INSERT INTO bulk VALUES (?)", ((i,) for i in range(2_000_000)))
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from geoservice.base.postgis_copy import copy_to_postgis, parse_target\n"
+        "copy_to_postgis(Path(sys.argv[1]), parse_target(sys.argv[2]), replace=True)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(town), f"{postgis}&schema=killed"],
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    try:
+        deadline = time.monotonic() + 60
+        copying = None
+        while copying is None and time.monotonic() < deadline and child.poll() is None:
+            with _pg(postgis) as con:
+                copying = con.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY %%bulk%%'"
+                ).fetchone()
+            time.sleep(0.02)
+        assert copying is not None, "the copy of the big table was not seen under way"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    with _pg(postgis) as con:
+        while (
+            con.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %%bulk%%'"
+            ).fetchone()[0]
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'killed'"
+            )
+        }
+        history = con.execute("SELECT count(*) FROM killed.problem_history").fetchone()[0]
+    assert tables == set(first.rows)
+    assert history == first.rows["problem_history"]

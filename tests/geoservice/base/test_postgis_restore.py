@@ -149,3 +149,21 @@ def test_the_command_refuses_two_postgresql_ends(postgis):
     result = CliRunner().invoke(build_app(), ["workspace", "copy", url, url])
     assert result.exit_code == 2
     assert "GeoPackage" in result.output
+
+
+def test_the_unfinished_file_of_a_killed_copy_is_removed_by_the_next(postgis, town, tmp_path):
+    import subprocess
+    import sys
+
+    target = _target(postgis, "stale")
+    copy_to_postgis(town, target)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a process that has ended
+    dead.wait()
+    left = tmp_path / f".new.gpkg.{dead.pid}.tmp.gpkg"
+    left.write_bytes(b"half a copy")
+    running = tmp_path / ".new.gpkg.1.tmp.gpkg"  # pid 1 is always there
+    running.write_bytes(b"another copy under way")
+    copy_from_postgis(target, tmp_path / "new.gpkg")
+    assert not left.exists()
+    assert running.exists()
+    assert (tmp_path / "new.gpkg").is_file()
