@@ -232,6 +232,7 @@ def test_the_commands_refuse_a_database_url_as_the_workspace_with_the_copy_line(
     assert "geoservice workspace copy" in result.output
 
 
+@pytest.mark.slow
 def test_a_copy_killed_half_way_leaves_the_schema_as_it_was(postgis, town, tmp_path):
     """kill -9 of the copying process while it writes rows: PostgreSQL rolls the open
     transaction back, so the schema keeps the snapshot before."""

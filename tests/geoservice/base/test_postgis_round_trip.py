@@ -56,6 +56,7 @@ def _column(kind: str, n: int, missing: list[bool], seed: int) -> pd.Series:
     return series
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,
@@ -94,6 +95,7 @@ def test_a_layer_comes_back_as_it_went_in(postgis, fields, n, missing, crs, seed
     assert_geodataframe_equal(made, kept)
 
 
+@pytest.mark.slow
 def test_a_real_public_shapefile_imported_comes_back_as_it_went_in(postgis, shared_dir, tmp_path):
     """Guangdong's districts (UTF-8 without a code page, no .prj, AMap coordinates),
     imported as villages, copied into PostGIS and back."""
