@@ -139,3 +139,16 @@ def browser(chromium: str) -> Iterator[Any]:
         )
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def postgis() -> Iterator[str]:
+    """The ``postgresql://`` URL of a throwaway PostGIS database for the whole session
+    (:func:`tests.support.postgis.cluster`); skipped, or failed, without PostgreSQL and
+    PostGIS installed."""
+    import tempfile
+
+    from tests.support.postgis import cluster
+
+    with cluster(Path(tempfile.mkdtemp(prefix="geoservice_pg_"))) as url:
+        yield url

@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from geoservice.base.postgis_copy import PostgisTarget, parse_target
 from tests.conftest import missing
 
 POSTGIS_INSTALL = "apt-get install postgresql postgresql-15-postgis-3"
@@ -70,3 +71,10 @@ def cluster(folder: Path) -> Iterator[str]:
     finally:
         _run(_as_postgres([str(bin_ / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]))
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def target(url: str, schema: str) -> PostgisTarget:
+    """The PostGIS target of ``schema`` in the database at ``url``."""
+    found = parse_target(f"{url}&schema={schema}")
+    assert found is not None
+    return found

@@ -16,6 +16,7 @@ import geoservice.base.gpkg_sql as gpkg_sql
 from geoservice.base.audit_batch import AuditBatch, audit_batch
 from geoservice.base.connection_pool import close_idle
 from geoservice.base.workspace import Workspace
+from tests.support.sql_trace import traced_connects
 from tests.support.workflow import workspace
 
 
@@ -132,15 +133,7 @@ def test_audit_rows_skip_their_own_fsync_only_in_a_wal_file(tmp_path, monkeypatc
     close_idle(ws.path)  # a journal mode changes only with no other connection in the file
     with contextlib.closing(sqlite3.connect(ws.path, isolation_level=None)) as con:
         assert con.execute(f"PRAGMA journal_mode={mode}").fetchone()[0] == mode
-    seen: list[str] = []
-    real = sqlite3.connect
-
-    def traced(*args, **kwargs):
-        con = real(*args, **kwargs)
-        con.set_trace_callback(seen.append)
-        return con
-
-    monkeypatch.setattr(gpkg_sql.sqlite3, "connect", traced)
+    seen = traced_connects(monkeypatch)
     gpkg_sql.append_audit_rows(ws.path, [_row(1)], timeout=5)
     monkeypatch.undo()
     assert ("PRAGMA synchronous = NORMAL" in seen) is normal
@@ -150,15 +143,7 @@ def test_audit_rows_skip_their_own_fsync_only_in_a_wal_file(tmp_path, monkeypatc
 def test_a_kept_connection_sets_its_synchronous_mode_once_in_a_wal_file(tmp_path, monkeypatch):
     ws = workspace(tmp_path)
     close_idle(ws.path)
-    seen: list[str] = []
-    real = sqlite3.connect
-
-    def traced(*args, **kwargs):
-        con = real(*args, **kwargs)
-        con.set_trace_callback(seen.append)
-        return con
-
-    monkeypatch.setattr(gpkg_sql.sqlite3, "connect", traced)
+    seen = traced_connects(monkeypatch)
     gpkg_sql.append_audit_rows(ws.path, [_row(1)], timeout=5)
     assert "PRAGMA synchronous = NORMAL" in seen
     seen.clear()

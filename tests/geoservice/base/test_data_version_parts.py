@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from geoservice.base import data_version as dv
 from geoservice.base.connection_pool import close_idle
+from tests.support.sql_trace import traced_connects
 
 _TABLES = {
     "gpkg_contents": (
@@ -90,15 +91,7 @@ def test_the_parts_read_together_equal_the_parts_read_one_by_one(
 
 def test_every_part_is_read_in_one_statement_after_the_table_names(tmp_path, monkeypatch):
     path = _file(tmp_path / "w.gpkg", set(_TABLES), "workflow", 2)
-    seen: list[str] = []
-    real = sqlite3.connect
-
-    def traced(*args, **kwargs):
-        con = real(*args, **kwargs)
-        con.set_trace_callback(seen.append)
-        return con
-
-    monkeypatch.setattr(sqlite3, "connect", traced)
+    seen = traced_connects(monkeypatch)
     version = dv.data_version(path)
     monkeypatch.undo()
     close_idle(path)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import tempfile
 from pathlib import Path
 
 import pyogrio
@@ -19,22 +18,8 @@ from geoservice.base.postgis_copy import PostgisTarget, copy_to_postgis, parse_t
 from geoservice.cli.app import build_app
 from geoservice.files.importing import import_file
 from geoservice.workflow.store import update_problem
-from tests.support.postgis import cluster
+from tests.support.postgis import target as pg_target
 from tests.support.workflow import SAMPLE, workspace
-
-
-@pytest.fixture(scope="module")
-def postgis() -> str:
-    """The URL of a throwaway PostGIS database (a Unix socket folder the ``postgres``
-    user can reach: not under pytest's root-only folder)."""
-    with cluster(Path(tempfile.mkdtemp(prefix="geoservice_pg_"))) as url:
-        yield url
-
-
-def _target(url: str, schema: str) -> PostgisTarget:
-    found = parse_target(f"{url}&schema={schema}")
-    assert found is not None
-    return found
 
 
 @pytest.fixture
@@ -63,7 +48,7 @@ def _gpkg_tables(path: Path) -> dict[str, int]:
 
 
 def test_every_table_is_copied_with_its_rows(postgis, town):
-    report = copy_to_postgis(town, _target(postgis, "rows"))
+    report = copy_to_postgis(town, pg_target(postgis, "rows"))
     expected = _gpkg_tables(town)
     assert report.rows == expected
     with _pg(postgis) as con:
@@ -73,7 +58,7 @@ def test_every_table_is_copied_with_its_rows(postgis, town):
 
 
 def test_layers_keep_their_geometries_crs_and_attributes(postgis, town):
-    report = copy_to_postgis(town, _target(postgis, "layers"))
+    report = copy_to_postgis(town, pg_target(postgis, "layers"))
     assert report.layers["villages"] == 4546
     frame = pyogrio.read_dataframe(town, layer="parcels")
     with _pg(postgis) as con:
@@ -96,7 +81,7 @@ def test_layers_keep_their_geometries_crs_and_attributes(postgis, town):
 
 
 def test_plain_tables_keep_their_values_and_declared_types(postgis, town):
-    copy_to_postgis(town, _target(postgis, "plain"))
+    copy_to_postgis(town, pg_target(postgis, "plain"))
     with contextlib.closing(sqlite3.connect(town)) as lite:
         history = lite.execute(
             'SELECT problem_id, "by", to_state, version FROM problem_history ORDER BY id'
@@ -115,14 +100,14 @@ def test_plain_tables_keep_their_values_and_declared_types(postgis, town):
 
 
 def test_a_schema_with_tables_is_refused_without_replace(postgis, town):
-    target = _target(postgis, "taken")
+    target = pg_target(postgis, "taken")
     copy_to_postgis(town, target)
     with pytest.raises(ConflictError, match="--replace"):
         copy_to_postgis(town, target)
 
 
 def test_replace_puts_the_new_snapshot_in_the_schema(postgis, town):
-    target = _target(postgis, "again")
+    target = pg_target(postgis, "again")
     copy_to_postgis(town, target)
     update_problem_path(town)
     report = copy_to_postgis(town, target, replace=True)
@@ -138,7 +123,7 @@ def update_problem_path(path: Path) -> None:
 
 
 def test_a_copy_that_fails_leaves_the_schema_as_it_was(postgis, town):
-    target = _target(postgis, "kept")
+    target = pg_target(postgis, "kept")
     first = copy_to_postgis(town, target)
     with contextlib.closing(sqlite3.connect(town)) as con, con:
         con.execute("CREATE TABLE visits (day DATE)")
@@ -162,7 +147,7 @@ def test_a_layer_whose_crs_has_no_epsg_code_is_refused(postgis, town):
             "(SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'villages')"
         )
     with pytest.raises(WorkspaceError, match=r"villages.*EPSG"):
-        copy_to_postgis(town, _target(postgis, "nocrs"))
+        copy_to_postgis(town, pg_target(postgis, "nocrs"))
 
 
 def test_an_unreachable_database_is_named_without_its_password(tmp_path, town):
@@ -242,7 +227,7 @@ def test_a_copy_killed_half_way_leaves_the_schema_as_it_was(postgis, town, tmp_p
     import sys
     import time
 
-    target = _target(postgis, "killed")
+    target = pg_target(postgis, "killed")
     first = copy_to_postgis(town, target)
     with contextlib.closing(sqlite3.connect(town)) as con, con:  # a copy long enough to catch
         con.execute("CREATE TABLE bulk (n INTEGER)")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -16,27 +15,15 @@ from geopandas.testing import assert_geodataframe_equal
 from typer.testing import CliRunner
 
 from geoservice.base.errors import ConflictError, WorkspaceError
-from geoservice.base.postgis_copy import PostgisTarget, copy_to_postgis, parse_target
+from geoservice.base.postgis_copy import copy_to_postgis
 from geoservice.base.postgis_restore import copy_from_postgis
 from geoservice.base.workspace import Workspace
 from geoservice.cli.app import build_app
 from geoservice.files.importing import import_file
 from geoservice.workflow.store import update_problem
 from geoservice.workflow.villages import village_status
-from tests.support.postgis import cluster
+from tests.support.postgis import target as pg_target
 from tests.support.workflow import SAMPLE, workspace
-
-
-@pytest.fixture(scope="module")
-def postgis() -> str:
-    with cluster(Path(tempfile.mkdtemp(prefix="geoservice_pg_"))) as url:
-        yield url
-
-
-def _target(url: str, schema: str) -> PostgisTarget:
-    found = parse_target(f"{url}&schema={schema}")
-    assert found is not None
-    return found
 
 
 @pytest.fixture
@@ -77,7 +64,7 @@ def _described(path: Path) -> dict[str, object]:
 
 
 def _round_trip(postgis: str, town: Path, schema: str, tmp_path: Path) -> Path:
-    target = _target(postgis, schema)
+    target = pg_target(postgis, schema)
     copy_to_postgis(town, target)
     back = tmp_path / "back.gpkg"
     copy_from_postgis(target, back)
@@ -109,7 +96,7 @@ def test_the_workspace_made_from_postgis_works_as_the_one_copied(postgis, town, 
 
 
 def test_an_existing_file_is_not_replaced(postgis, town, tmp_path):
-    target = _target(postgis, "exists")
+    target = pg_target(postgis, "exists")
     copy_to_postgis(town, target)
     with pytest.raises(ConflictError, match="already exists"):
         copy_from_postgis(target, town)
@@ -118,7 +105,7 @@ def test_an_existing_file_is_not_replaced(postgis, town, tmp_path):
 def test_a_schema_with_tables_no_copy_wrote_is_refused(postgis, town, tmp_path):
     import psycopg
 
-    target = _target(postgis, "mixed")
+    target = pg_target(postgis, "mixed")
     copy_to_postgis(town, target)
     with psycopg.connect(postgis) as con:
         con.execute("CREATE TABLE mixed.notes (x int)")
@@ -129,7 +116,7 @@ def test_a_schema_with_tables_no_copy_wrote_is_refused(postgis, town, tmp_path):
 
 def test_an_empty_schema_is_refused(postgis, tmp_path):
     with pytest.raises(WorkspaceError, match="holds no workspace copy"):
-        copy_from_postgis(_target(postgis, "nothing_here"), tmp_path / "none.gpkg")
+        copy_from_postgis(pg_target(postgis, "nothing_here"), tmp_path / "none.gpkg")
     assert not (tmp_path / "none.gpkg").exists()
 
 
@@ -155,7 +142,7 @@ def test_the_unfinished_file_of_a_killed_copy_is_removed_by_the_next(postgis, to
     import subprocess
     import sys
 
-    target = _target(postgis, "stale")
+    target = pg_target(postgis, "stale")
     copy_to_postgis(town, target)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a process that has ended
     dead.wait()

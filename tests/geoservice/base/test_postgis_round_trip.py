@@ -20,7 +20,6 @@ from geoservice.base.postgis_copy import copy_to_postgis, parse_target
 from geoservice.base.postgis_restore import copy_from_postgis
 from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
-from tests.support.postgis import cluster
 
 GUANGDONG = ("realdata", "guangdong_districts", "guangdong_district.shp")
 
@@ -30,12 +29,6 @@ _NAMES = st.text(_NAME_CHARS, min_size=1, max_size=10).filter(
 )
 _KINDS = st.sampled_from(["int", "float", "text", "bool", "datetime"])
 _CRS = st.sampled_from(["EPSG:4326", "EPSG:4549", "EPSG:4546", "EPSG:32650", "EPSG:3857"])
-
-
-@pytest.fixture(scope="module")
-def postgis() -> str:
-    with cluster(Path(tempfile.mkdtemp(prefix="geoservice_pg_"))) as url:
-        yield url
 
 
 def _column(kind: str, n: int, missing: list[bool], seed: int) -> pd.Series:

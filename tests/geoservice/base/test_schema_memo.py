@@ -12,6 +12,7 @@ import geoservice.base.workspace as workspace_module
 from geoservice.base.connection_pool import close_idle
 from geoservice.base.workspace_write import create_listed
 from geoservice.workflow.store import update_problem
+from tests.support.sql_trace import traced_connects
 from tests.support.workflow import workspace
 
 
@@ -27,16 +28,7 @@ def _listed(name: str) -> tuple[str, str, str]:
 @pytest.fixture
 def statements(monkeypatch):
     """The SQL statements the workspace's write connections run."""
-    seen: list[str] = []
-    real = workspace_module.connect_file
-
-    def traced(*args, **kwargs):
-        con = real(*args, **kwargs)
-        con.set_trace_callback(seen.append)
-        return con
-
-    monkeypatch.setattr(workspace_module, "connect_file", traced)
-    return seen
+    return traced_connects(monkeypatch, workspace_module, "connect_file")
 
 
 def test_a_second_update_skips_the_table_definitions(tmp_path, statements):

@@ -12,22 +12,14 @@ from geoservice.base.connection_pool import close_idle, connection
 from geoservice.base.workspace_write import has_table, table_snapshot
 from geoservice.workflow.store import read_problem_values, update_problem
 from geoservice.workflow.store_schema import workflow_ready
+from tests.support.sql_trace import traced_connects
 from tests.support.workflow import workspace
 
 
 @pytest.fixture
 def traced(monkeypatch):
     """The SQL statements of the connections opened from now on."""
-    seen: list[str] = []
-    real = sqlite3.connect
-
-    def connect(*args, **kwargs):
-        con = real(*args, **kwargs)
-        con.set_trace_callback(seen.append)
-        return con
-
-    monkeypatch.setattr(sqlite3, "connect", connect)
-    return seen
+    return traced_connects(monkeypatch)
 
 
 def test_a_problem_read_asks_for_the_tables_in_one_statement(tmp_path, traced):
