@@ -187,7 +187,7 @@ def _tables(con: sqlite3.Connection, source: Path) -> list[_Table]:
     for name in names:
         cols = [
             _Column(str(r[1]), str(r[2] or ""), _pg_type(str(r[2] or "")), bool(r[5]))
-            for r in con.execute(f'PRAGMA table_info("{name}")')
+            for r in con.execute(f"PRAGMA table_info({ident(name)})")
         ]
         cols = [_zoned(con, name, c) for c in cols]
         about = {**contents.get(name, {"data_type": None}), "sql": ddl[name]}

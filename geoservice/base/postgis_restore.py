@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC
@@ -55,6 +56,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "DATETIME": pa.timestamp("ms", tz="UTC"),
     "BLOB": pa.binary(),
 }
+_CREATE_TABLE = re.compile(r"\s*CREATE\s+TABLE\s", re.IGNORECASE)
 _GEOMETRY_TYPES = {
     "POINT": "Point",
     "LINESTRING": "LineString",
@@ -267,7 +269,19 @@ def _as_stored(value: Any, declared: str) -> Any:
 
 
 def _write_table(pg: Any, schema: str, source: _Source, lite: sqlite3.Connection) -> int:
-    lite.execute(source.about["sql"])
+    statement = str(source.about.get("sql") or "")
+    if not _CREATE_TABLE.match(statement):  # the note is the database's, not ours: checked
+        raise WorkspaceError(
+            message(
+                "postgis.bad_note",
+                f"schema “{schema}” 中表 {source.name} 的注释不是副本写下的建表语句；"
+                "请重新用 geoservice workspace copy 写入该 schema。",
+                f"The comment of table {source.name} in schema {schema!r} does not hold the "
+                "CREATE TABLE statement a copy writes; write the schema again with "
+                "'geoservice workspace copy'.",
+            )
+        )
+    lite.execute(statement)
     values = pg.execute(_select(schema, source)).fetchall()
     kinds = [d.split("(", 1)[0].strip().upper() for _, d, _ in source.columns]
     timed = [i for i, k in enumerate(kinds) if k in ("DATE", "DATETIME")]

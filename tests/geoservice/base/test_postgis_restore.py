@@ -154,3 +154,18 @@ def test_the_unfinished_file_of_a_killed_copy_is_removed_by_the_next(postgis, to
     assert not left.exists()
     assert running.exists()
     assert (tmp_path / "new.gpkg").is_file()
+
+
+def test_a_table_note_that_is_not_a_create_statement_is_refused(postgis, town, tmp_path):
+    import psycopg
+
+    target = pg_target(postgis, "tampered")
+    copy_to_postgis(town, target)
+    note = 'gpkg_table={"data_type": null, "sql": "ATTACH DATABASE \'x.db\' AS x"}'
+    with psycopg.connect(postgis) as con:
+        quoted = note.replace("'", "''")
+        con.execute(f"COMMENT ON TABLE tampered.audit_log IS '{quoted}'")
+    with pytest.raises(WorkspaceError, match=r"audit_log.*CREATE TABLE"):
+        copy_from_postgis(target, tmp_path / "t.gpkg")
+    assert not (tmp_path / "t.gpkg").exists()
+    assert not (tmp_path / "x.db").exists()
