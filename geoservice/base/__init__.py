@@ -11,6 +11,7 @@
 - :mod:`~geoservice.base.postgis_copy`: a workspace snapshot copied into a PostGIS schema;
 - :mod:`~geoservice.base.postgis_restore`: a new workspace GeoPackage from such a copy;
 - :mod:`~geoservice.base.records`: tables as JSON-ready records;
+- :mod:`~geoservice.base.row_parts`: several one-row queries read in one statement;
 - :mod:`~geoservice.base.scope`: which layers, and which of their rows, a caller may see;
 - :mod:`~geoservice.base.settings`: the ``GEOSERVICE_`` settings class;
 - :mod:`~geoservice.base.villages`: the villages layer and resolving a village by code or name;

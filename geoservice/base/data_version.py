@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geoservice.base.connection_pool import connection
+from geoservice.base.row_parts import side_by_side
 
 if TYPE_CHECKING:
     from geoservice.base.access import Principal
@@ -73,31 +74,22 @@ def _parts(
     con: sqlite3.Connection, tables: set[str], without: tuple[str, ...]
 ) -> tuple[int, tuple[tuple[Any, ...], ...]]:
     """The generation and one tuple per part not in ``without`` (``("absent",)`` without
-    one of its tables), read in one statement: the single-row queries joined side by
-    side. Each statement is a turn at the interpreter lock, so under load each costs more
-    than its own time. When one fails (a problems layer with no workflow columns yet),
-    they are read one by one (:func:`_part`)."""
+    one of its tables), read in one statement
+    (:func:`~geoservice.base.row_parts.side_by_side`). When that fails (a problems layer
+    with no workflow columns yet), they are read one by one (:func:`_part`)."""
     chosen = [q for q in _QUERIES if q[0] not in without]
     present = [q for q in chosen if set(q[1]) <= tables]
-    sources = [f"({sql})" for _, _, sql, _ in present]
-    if "workspace_meta" in tables:
-        sources.insert(0, f"(SELECT ({_GENERATION_SQL}))")
-    row: tuple[Any, ...] = ()
+    meta = "workspace_meta" in tables
+    queries = [(f"SELECT ({_GENERATION_SQL})", 1)] if meta else []
     try:
-        if sources:
-            row = tuple(con.execute(f"SELECT * FROM {', '.join(sources)}").fetchone())
+        rows = side_by_side(con, [*queries, *((sql, width) for _, _, sql, width in present)])
     except sqlite3.OperationalError as exc:
         if "no such column" not in str(exc):
             raise
         return generation(con), tuple(_part(con, tables, q[1], q[2]) for q in chosen)
-    at = 0
-    first: Any = None
-    if "workspace_meta" in tables:
-        first, at = row[0], 1
-    read: dict[str, tuple[Any, ...]] = {}
-    for name, _, _, width in present:
-        read[name], at = tuple(row[at : at + width]), at + width
-    return int(first or 0), tuple(read.get(q[0], ("absent",)) for q in chosen)
+    at = int(rows.pop(0)[0] or 0) if meta else 0
+    read = {q[0]: row for q, row in zip(present, rows, strict=True)}
+    return at, tuple(read.get(q[0], ("absent",)) for q in chosen)
 
 
 def _part(

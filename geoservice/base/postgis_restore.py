@@ -234,7 +234,7 @@ def _write_layer(pg: Any, schema: str, source: _Source, work: Path) -> int:
     arrays = {}
     for (name, declared, pg_type), data in zip(source.columns, columns, strict=True):
         if name == source.geometry:
-            arrays[name] = pa.array([None if v is None else bytes(v) for v in data], pa.binary())
+            arrays[name] = pa.array(list(data), pa.binary())  # psycopg gives bytes
             continue
         kind = _ARROW_TYPES.get(declared.split("(", 1)[0].strip().upper(), pa.string())
         if pg_type == "timestamp without time zone":  # values without a zone (postgis_copy)

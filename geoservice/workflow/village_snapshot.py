@@ -14,6 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from geoservice.base.row_parts import side_by_side
+
 __all__ = ["LIVE_TABLES", "Snapshot", "snapshot"]
 
 LIVE_TABLES = ("complaints", "parcel_risk")  # stamped by live intake; not in the status
@@ -70,18 +72,13 @@ _MARKS = ("problem_mark", "patch_mark")
 
 
 def _together(con: sqlite3.Connection, tables: set[str]) -> Snapshot:
-    """Every part of the tables there, in one statement: the one-row queries side by side
-    (the GeoPackage contents as one JSON array)."""
+    """Every part of the tables there, in one statement
+    (:func:`~geoservice.base.row_parts.side_by_side`; the GeoPackage contents as one JSON
+    array)."""
     present = [p for p in _PARTS if p[1] in tables]
-    row: tuple[Any, ...] = ()
-    if present:
-        sources = ", ".join(f"({sql})" for _, _, sql, _ in present)
-        row = tuple(con.execute(f"SELECT * FROM {sources}").fetchone())
+    rows = side_by_side(con, [(sql, width) for _, _, sql, width in present])
     read: dict[str, Any] = {}
-    at = 0
-    for name, _, _, width in present:
-        part = row[at : at + width]
-        at += width
+    for (name, _, _, _), part in zip(present, rows, strict=True):
         if name == "contents":
             read[name] = tuple(tuple(pair) for pair in json.loads(part[0]))
         elif name in _MARKS:

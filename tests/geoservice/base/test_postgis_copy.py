@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from geoservice.base.errors import ConflictError, WorkspaceError
 from geoservice.base.postgis_copy import PostgisTarget, copy_to_postgis, parse_target
+from geoservice.base.workspace import Workspace
 from geoservice.cli.app import build_app
 from geoservice.files.importing import import_file
 from geoservice.workflow.store import update_problem
@@ -109,17 +110,11 @@ def test_a_schema_with_tables_is_refused_without_replace(postgis, town):
 def test_replace_puts_the_new_snapshot_in_the_schema(postgis, town):
     target = pg_target(postgis, "again")
     copy_to_postgis(town, target)
-    update_problem_path(town)
+    update_problem(Workspace(town), "P-1", "reported", "clerk")
     report = copy_to_postgis(town, target, replace=True)
     with _pg(postgis) as con:
         count = con.execute("SELECT count(*) FROM again.problem_history").fetchone()[0]
     assert count == report.rows["problem_history"] == _gpkg_tables(town)["problem_history"]
-
-
-def update_problem_path(path: Path) -> None:
-    from geoservice.base.workspace import Workspace
-
-    update_problem(Workspace(path), "P-1", "reported", "clerk")
 
 
 def test_a_copy_that_fails_leaves_the_schema_as_it_was(postgis, town):
