@@ -11,6 +11,7 @@ CI image that lost a program cannot pass by skipping.
 """
 
 import ctypes.util
+import gc
 import os
 import shutil
 import subprocess
@@ -152,3 +153,12 @@ def postgis() -> Iterator[str]:
 
     with cluster(Path(tempfile.mkdtemp(prefix="geoservice_pg_"))) as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def _thawed_after_each_test() -> Iterator[None]:
+    """A service started by a test freezes what is alive out of the cyclic collector's
+    walks (:mod:`geoservice.base.long_lived`); in the one process of the test run that
+    would keep every later-dropped cycle of earlier tests, so each test ends thawed."""
+    yield
+    gc.unfreeze()

@@ -24,6 +24,7 @@ from geoservice.api.first_views import first_views
 from geoservice.api.headers import SecurityHeaders
 from geoservice.api.limits import RequestLimits
 from geoservice.base.errors import GeoserviceError
+from geoservice.base.long_lived import keep_out_of_collections
 from geoservice.base.settings import Settings
 from geoservice.base.workspace import Workspace
 from geoservice.base.workspace_file import check_workspace_file
@@ -58,14 +59,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     is as fast as the next. A workspace it cannot read yet (none, no parcels) is left to the
     first complaint, which says what is missing. The village status of today is kept
     likewise (:func:`_keep_village_status`), and the map rendering modules are imported
-    (:func:`~geoservice.webmaps.pages.load_renderers`). Then a background thread cuts the tiles
-    of the map pages' first views (:class:`~geoservice.tiles.warm.TileWarmer`), again after
-    each data change, until the worker stops."""
+    (:func:`~geoservice.webmaps.pages.load_renderers`). What was read is then frozen out of
+    the cyclic collector's full walks (:mod:`geoservice.base.long_lived`). Then a background
+    thread cuts the tiles of the map pages' first views
+    (:class:`~geoservice.tiles.warm.TileWarmer`), again after each data change, until the
+    worker stops."""
     if app.state.settings.workspace.is_file():
         with contextlib.suppress(GeoserviceError, OSError, sqlite3.Error):
             deps.app_intake(app).warm_up()
         _keep_village_status(app.state.settings)
     load_renderers()
+    keep_out_of_collections()  # what the worker keeps, out of the collector's full walks
     warmer = app.state.tile_warmer = TileWarmer(app.state.settings.workspace, first_views)
     warmer.start()
     try:

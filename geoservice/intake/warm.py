@@ -52,6 +52,7 @@ from rtree import index as rtree_index
 from geoservice.analysis.run import empty_layer
 from geoservice.base.data_version import file_identity
 from geoservice.base.errors import NotFoundError, message
+from geoservice.base.long_lived import keep_out_of_collections
 from geoservice.base.villages import read_villages
 from geoservice.base.workspace import Workspace
 from geoservice.intake.store import geometry_column, table_columns
@@ -235,6 +236,7 @@ class WarmLayers:
             self.parcels = bulk_index(self.geoms)
             self._take_villages(layers["villages"])
             self._build_risk(con, "parcel_risk" in version[3])
+            keep_out_of_collections()  # kept until the next import: see base.long_lived
         elif self.risk_top is not None:
             self._catch_up_risk(con)
         self._take_complaints(con, layers["complaints"])

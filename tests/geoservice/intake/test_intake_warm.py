@@ -21,6 +21,7 @@ from geoservice.base.workspace import Workspace
 from geoservice.files.importing import import_file
 from geoservice.intake.checks import classify_one
 from geoservice.intake.complaints import ComplaintIntake
+from geoservice.workflow import village_updates
 from tests.geoservice.intake.conftest import AS_OF, lonlat, risk, submit
 from tests.support.builders import X0, Y0, write_shp, xiaoban
 from tests.support.files import copy_workspace
@@ -171,3 +172,38 @@ def test_todays_numbers_read_at_warm_up_follow_another_intake(ws):
     ids = [second.submit(ws, **args)["complaint_id"], first.submit(ws, **args)["complaint_id"]]
     assert [i[-3:] for i in ids] == ["001", "002"]
     assert first.caught_up == 1
+
+
+def test_the_started_service_has_frozen_what_its_intake_read(ws):
+    gc.unfreeze()
+    app = create_app(Settings(workspace=ws.path, user="service"))
+    try:
+        with TestClient(app):
+            geoms = app.state.complaint_intake.warm.geoms
+            assert len(geoms) > 0
+            assert gc.get_freeze_count() > 0
+            kept = [e.state for e in village_updates._ENTRIES.values() if e.state is not None]
+            assert kept  # the village status kept after the intake was warmed
+            tracked = gc.get_objects()
+            assert not any(o is geoms[0] for o in tracked)  # a shapely geometry
+            assert not any(o is state for o in tracked for state in kept)
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.slow
+def test_parcels_read_again_after_an_import_are_frozen_too(ws, tmp_path):
+    gc.unfreeze()
+    try:
+        intake = ComplaintIntake(ws)
+        intake.warm_up()
+        first = intake.warm.geoms
+        gc.unfreeze()  # as if the first read had not been frozen
+        shp = write_shp(xiaoban(n=4), tmp_path / "xb4.shp")
+        import_file(ws, shp, "parcels", actor="t", parcel_kind="forest")
+        submit(intake, at=(X0 + 50, Y0 + 50))
+        assert intake.builds == 2
+        assert intake.warm.geoms is not first
+        assert not any(o is intake.warm.geoms[0] for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
