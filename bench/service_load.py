@@ -253,9 +253,9 @@ class Phone:
 
     def __init__(self, base: str, headers: dict[str, str], timeout: float) -> None:
         parts = urlsplit(base)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.headers, self.timeout = headers, timeout
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        self.headers = headers
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
