@@ -36,7 +36,10 @@ Checks, after the load:
 
 Before the load, the script waits until every worker has warmed up (its CPU time stops
 growing), so that the clients' keep-alive connections spread over all workers; it prints
-each server process's CPU time during the load.
+each server process's CPU time during the load. With ``--spy DIR``, ``py-spy record --gil``
+samples every worker from the first request to the last (``pip install py-spy``; Linux needs
+ptrace permission) and writes ``DIR/worker-PID.txt`` (py-spy's ``raw`` format: one stack
+and its sample count per line), where the server's CPU goes under the load.
 
 Prints p50/p95 latency per request kind, requests per second, the load average before and
 after, and the check results; exits 1 when a check fails.
@@ -415,6 +418,32 @@ def _loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def _spies(folder: Path, pids: list[int]) -> list[subprocess.Popen[bytes]]:
+    """One ``py-spy record`` per worker, sampling while the workers hold the GIL."""
+    folder.mkdir(parents=True, exist_ok=True)
+    beside = Path(sys.executable).with_name("py-spy")  # installed in this environment
+    program = str(beside) if beside.is_file() else "py-spy"
+    spies = []
+    for pid in pids:
+        out = folder / f"worker-{pid}.txt"
+        command = [program, "record", "--gil", "--format", "raw", "-p", str(pid), "-o", str(out)]
+        spies.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    time.sleep(1.0)  # py-spy attaches before the first request
+    for spy in spies:
+        if spy.poll() is not None:
+            error = spy.stderr.read().decode(errors="replace") if spy.stderr else ""
+            raise SystemExit(f"py-spy did not start: {error.strip()}")
+    return spies
+
+
+def _stop_spies(spies: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the samplers (SIGINT: py-spy writes what it sampled) and wait for them."""
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+    for spy in spies:
+        spy.wait(timeout=60)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)
@@ -426,6 +455,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--villages", type=int, help="only the N villages with the most open problems"
+    )
+    parser.add_argument(
+        "--spy", type=Path, help="sample the workers with py-spy during the load, into DIR"
     )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="service_load_"))
@@ -456,6 +488,7 @@ def main() -> int:
             jobs.append((f"village{i}", villages[str(code)], by_village[code], False))
     load_before = _loadavg()
     audit_before, _ = audit_reads(ws, 0)
+    spies = _spies(args.spy, list(worker_cpu)) if args.spy else []
     start = time.perf_counter()
     client_cpu = time.process_time()
     try:
@@ -468,6 +501,7 @@ def main() -> int:
                 fut.result()
         wall = time.perf_counter() - start
         client_cpu = time.process_time() - client_cpu
+        _stop_spies(spies)
         load_after = _loadavg()
         gone = sorted(set(worker_cpu) - set(_children(proc.pid)))
         worker_cpu = {c: cpu_seconds(c) - cpu for c, cpu in worker_cpu.items() if c not in gone}

@@ -55,8 +55,7 @@ def replaced_at(frame: pd.DataFrame, at: np.ndarray, fresh: pd.DataFrame) -> pd.
     if list(frame.columns) != list(fresh.columns) or len(at) != len(fresh):
         return None
     columns = {}
-    for name in frame.columns:
-        old, new = frame[name], fresh[name]
+    for (name, old), (_, new) in zip(frame.items(), fresh.items(), strict=True):
         if old.dtype != new.dtype:
             return None
         written = _written(old, at, new)

@@ -16,18 +16,20 @@ problems or patches needs the sums of their villages only
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geoservice.base.villages import match_villages
 from geoservice.workflow.escalation import LEVELS, Thresholds, escalation_arrays
 from geoservice.workflow.patch_progress import PATCH_STATUS_COLUMNS, merge_patch_progress
 from geoservice.workflow.rates import on_time_flags, rate
+from geoservice.workflow.report_days import report_days, reported_from
 from geoservice.workflow.states import OPEN_STATES
 from layers.codes import code_key
 
@@ -39,7 +41,6 @@ __all__ = [
     "problem_aggregates",
     "problem_items",
     "replace_rows",
-    "reported_from",
     "unmatched_problems",
     "village_rows",
 ]
@@ -75,67 +76,8 @@ AGGREGATES = {
     "last_inspection": ("found_on", "max"),
 }
 _FLAGS = [source for source, _ in AGGREGATES.values()]  # the item columns they read
-
-
-def reported_from(h: pd.DataFrame) -> pd.Series:
-    """Date of each problem's last transition to ``reported`` in history rows ``h``
-    (imports excluded), indexed by problem id (sorted).
-
-    Up to :data:`FEW_HISTORY` rows of plain text are read one by one
-    (:func:`_few_reported`): the kept village status reads the history of the few problems
-    an update changed, where the column-wide calls below cost about a millisecond.
-    """
-    if len(h) <= FEW_HISTORY:
-        few = _few_reported(h)
-        if few is not None:
-            return few
-    to_state = h["to_state"].to_numpy(dtype=object, na_value=None)
-    real = (to_state == "reported") & pd.notna(h["from_state"].to_numpy(dtype=object))
-    notes = pd.Series(h["note"].to_numpy(dtype=object)[real], dtype=object)
-    real[real] = ~notes.fillna("").astype(str).str.startswith("[import").to_numpy(dtype=bool)
-    ids = h["problem_id"].to_numpy(dtype=object, na_value=None)[real]
-    at = h["at"].to_numpy(dtype=object, na_value=None)[real]
-    group, keys = pd.factorize(ids, sort=True)  # a missing id (-1) belongs to no problem
-    rank, texts = pd.factorize(at, sort=True)  # ISO text sorts by time; missing: -1
-    latest = np.full(len(keys), -1, dtype="int64")
-    np.maximum.at(latest, group[group >= 0], rank[group >= 0])
-    last = pd.Series(
-        np.concatenate([np.asarray(texts, dtype=object), [None]])[latest],  # -1: the None
-        index=pd.Index(keys, name="problem_id"),
-        dtype=object,
-        name="at",
-    )
-    return pd.to_datetime(last.str.slice(0, 10)).rename("reported_on")
-
-
-FEW_HISTORY = 64  # history rows read one by one by reported_from
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _few_reported(h: pd.DataFrame) -> pd.Series | None:
-    """What :func:`reported_from` gives for ``h``, row by row; None when a value is not
-    what plain history rows hold (an id or time that is not text, a time that does not
-    start with a ``YYYY-MM-DD`` day)."""
-    columns = ["problem_id", "at", "from_state", "to_state", "note"]
-    latest: dict[str, str] = {}
-    for pid, at, from_state, to_state, note in zip(
-        *(h[c].to_numpy(dtype=object, na_value=None) for c in columns), strict=True
-    ):
-        if to_state != "reported" or from_state is None:
-            continue
-        if note is not None and str(note).startswith("[import"):
-            continue
-        if type(pid) is not str or type(at) is not str or not _ISO_DAY.fullmatch(at[:10]):
-            return None
-        if pid not in latest or at > latest[pid]:
-            latest[pid] = at
-    if not latest:  # what the column-wise reading gives for no report
-        none = pd.Index(np.empty(0, dtype=object), name="problem_id")
-        return pd.Series(np.empty(0, dtype="datetime64[s]"), index=none, name="reported_on")
-    keys = sorted(latest)
-    days = np.array([np.datetime64(latest[k][:10], "us") for k in keys], dtype="datetime64[us]")
-    index = pd.Index(np.asarray(keys, dtype=object), name="problem_id")
-    return pd.Series(days, index=index, name="reported_on")
+FEW_PRIOR = 64  # problems and prior items up to which _prior_villages reads value by value
+_FEW_CODES = 4  # villages up to which problem_aggregates compares codes one by one
 
 
 def problem_items(
@@ -176,9 +118,7 @@ def problem_items(
     rep = pd.Series(dtype="datetime64[ns]")
     if len(probs) and hist is not None:
         rep = reported_from(hist)
-    ids = probs["problem_id"].to_numpy(dtype=object, na_value=None)
-    found = rep.reindex(pd.Index(ids, dtype=object)).to_numpy()  # rep: one row per id
-    reported_on = pd.to_datetime(pd.Series(found, index=probs.index), errors="coerce")
+    reported_on = report_days(probs, rep)
     esc = escalation_arrays(probs, as_of, thresholds, reported_on=reported_on)
     status = probs["status"]
     # the one definition of the on-time rate, every deadline up to as_of
@@ -238,6 +178,10 @@ def _prior_villages(
     """
     if prior is None or not len(probs):
         return None
+    if len(prior) <= FEW_PRIOR and len(probs) <= FEW_PRIOR:
+        few = _few_prior_rows(probs, prior)
+        if few is not None:
+            return _taken(prior, few, probs.index) if len(few) else None
     old = prior["problem_id"].to_numpy(dtype=object, na_value=None)
     new = probs["problem_id"].to_numpy(dtype=object, na_value=None)
     if pd.isna(old).any() or pd.isna(new).any():
@@ -253,10 +197,42 @@ def _prior_villages(
         if not bool(np.all(was == now)):
             return None
 
+    return _taken(prior, rows, probs.index)
+
+
+def _taken(
+    prior: pd.DataFrame, rows: np.ndarray, index: pd.Index
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The village columns of ``prior`` at positions ``rows``, on ``index``."""
+
     def taken(column: str) -> pd.Series:
-        return prior[column].take(rows).set_axis(probs.index)
+        return prior[column].take(rows).set_axis(index)
 
     return taken("vcode"), taken("unmatched_name"), taken("suggestions")
+
+
+def _few_prior_rows(probs: pd.DataFrame, prior: pd.DataFrame) -> np.ndarray | None:
+    """The position in ``prior`` of each problem's prior item, read value by value (for
+    the few rows of an update, where a pandas call costs more than the rows); an empty
+    array when :func:`_prior_villages` finds none usable, None when a column is not
+    pandas ``string`` (then the column-wise reading decides)."""
+    names = ("problem_id", "village_code", "village_name")
+    if not all(isinstance(f[c].dtype, pd.StringDtype) for f in (probs, prior) for c in names):
+        return None
+    was = [prior[c].to_numpy(dtype=object, na_value=None) for c in names]
+    now = [probs[c].to_numpy(dtype=object, na_value=None) for c in names]
+    first: dict[str, int] = {}
+    for i, pid in enumerate(was[0]):
+        if pid is None:
+            return np.empty(0, dtype="intp")
+        first.setdefault(pid, i)
+    rows = np.empty(len(now[0]), dtype="intp")
+    for j, (pid, code, name) in enumerate(zip(*now, strict=True)):
+        at = first.get(pid) if pid is not None else None
+        if at is None or was[1][at] != code or was[2][at] != name:
+            return np.empty(0, dtype="intp")
+        rows[j] = at
+    return rows
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -287,10 +263,14 @@ def problem_aggregates(items: pd.DataFrame, codes: Collection[str] | None = None
     change.
     """
     vcode = items["vcode"]
-    chosen = vcode.notna().to_numpy(dtype=bool)
-    if codes is not None:
-        chosen = chosen & vcode.isin(list(codes)).to_numpy(dtype=bool)
-    group, keys = pd.factorize(vcode[chosen], sort=True)
+    few = _few_groups(vcode, codes) if codes is not None else None
+    if few is not None:
+        chosen, group, keys = few
+    else:
+        chosen = vcode.notna().to_numpy(dtype=bool)
+        if codes is not None:
+            chosen = chosen & vcode.isin(list(codes)).to_numpy(dtype=bool)
+        group, keys = pd.factorize(vcode[chosen], sort=True)
     n = len(keys)
     columns: dict[str, Any] = {}
     for name, (source, how) in AGGREGATES.items():
@@ -307,6 +287,30 @@ def problem_aggregates(items: pd.DataFrame, codes: Collection[str] | None = None
             columns[name] = top
     index = pd.Index(keys, dtype=vcode.dtype, name="vcode")
     return pd.DataFrame(columns, index=index)
+
+
+def _few_groups(
+    vcode: pd.Series, codes: Collection[str]
+) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """The rows of the villages ``codes``, their group numbers and the codes that have
+    rows (sorted), as :func:`problem_aggregates` factorizes them, for up to
+    :data:`_FEW_CODES` codes of a column of pandas ``string`` backed by arrow: one
+    comparison per code (the kept status sums a village or two after each change);
+    None otherwise."""
+    if len(codes) > _FEW_CODES or not isinstance(vcode.array, pd.arrays.ArrowStringArray):
+        return None
+    column = pa.array(vcode.array)
+    chosen = np.zeros(len(vcode), dtype=bool)
+    number = np.zeros(len(vcode), dtype="intp")
+    keys: list[str] = []
+    for code in sorted({str(c) for c in codes}):
+        hit = pc.fill_null(pc.equal(column, pa.scalar(code, column.type)), False)
+        rows = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+        if rows.any():
+            chosen |= rows
+            number[rows] = len(keys)
+            keys.append(code)
+    return chosen, number[chosen], keys
 
 
 def replace_rows(kept: pd.DataFrame, codes: Collection[str], fresh: pd.DataFrame) -> pd.DataFrame:

@@ -86,15 +86,26 @@ def _by_id(items: pd.DataFrame) -> dict[str, tuple[Any, ...] | None]:
     return by_id
 
 
-def updated_index(index: ItemIndex, items: pd.DataFrame, changed: Sequence[str]) -> ItemIndex:
+def updated_index(
+    index: ItemIndex,
+    items: pd.DataFrame,
+    changed: Sequence[str],
+    fresh: pd.DataFrame | None = None,
+) -> ItemIndex:
     """The :class:`ItemIndex` of ``items``, which are the items of ``index`` but for the
     rows of the problem ids ``changed`` (changed, added or removed): only those rows are
     read again (an update of a few problems, where :func:`item_index` reads every item).
+
+    ``fresh``, when given, is every row of ``items`` whose id is in ``changed`` (the rows
+    an update wrote): those are read instead of being looked for in ``items``.
     """
     keys = {str(key) for key in changed}
     by_id = dict(index.by_id)
     for key in keys:
         by_id.pop(key, None)
+    if fresh is not None and "None" not in keys:  # a missing id is looked for in items
+        by_id.update(_by_id(fresh))
+        return ItemIndex(items, by_id, index.layer_codes)
     ids = items["problem_id"].to_numpy(dtype=object, na_value=None)
     hit = pd.Index(ids, dtype=object).isin([*keys]) | ("None" in keys and pd.isna(ids))
     by_id.update(_by_id(items[hit]))

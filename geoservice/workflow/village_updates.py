@@ -456,7 +456,7 @@ def _update_problems(
     if prior["vcode"].isna().any() or fresh["vcode"].isna().any():
         state.outside = outside_layer(items)
     if state.index is not None and state.index.items is state.problems:
-        state.index = updated_index(state.index, items, ids)
+        state.index = updated_index(state.index, items, ids, fresh)
     state.problems = items
     return {str(code) for code in touched}
 

@@ -33,14 +33,22 @@ _ROW = st.tuples(
 
 
 @settings(max_examples=200, deadline=None)
-@given(before=st.lists(_ROW, max_size=8), after=st.lists(_ROW, max_size=4), data=st.data())
-def test_an_updated_index_equals_the_index_of_every_row(before, after, data):
+@given(
+    before=st.lists(_ROW, max_size=8),
+    after=st.lists(_ROW, max_size=4),
+    data=st.data(),
+    written=st.booleans(),
+)
+def test_an_updated_index_equals_the_index_of_every_row(before, after, data, written):
     changed = data.draw(st.lists(st.sampled_from([*IDS, "None"]), unique=True, max_size=4))
     old = _items(before)
     kept = [r for r in before if str(r[0]) not in changed]
     fresh = [r for r in after if str(r[0]) in changed]
     items = _items(kept + fresh)
-    got = updated_index(item_index(old, VILLAGES), items, changed)
+    # with ``written``, the changed rows are given as the update wrote them
+    got = updated_index(
+        item_index(old, VILLAGES), items, changed, _items(fresh) if written else None
+    )
     want = item_index(items, VILLAGES)
     assert got.by_id == want.by_id
     assert got.items is items

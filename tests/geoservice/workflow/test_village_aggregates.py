@@ -46,9 +46,14 @@ def test_sums_equal_the_named_aggregation(n):
     pd.testing.assert_frame_equal(problem_aggregates(items), _named(items))
 
 
-@pytest.mark.parametrize("codes", [set(), {"V1"}, {"V1", "V3"}, {"unknown"}])
-def test_sums_of_chosen_villages_equal_the_named_aggregation(codes):
+@pytest.mark.parametrize("storage", ["pyarrow", "python"])
+@pytest.mark.parametrize(
+    "codes",
+    [set(), {"V1"}, {"V1", "V3"}, {"unknown"}, {"V3", "V1", "V2", "unknown", "V9"}],  # 5: many
+)
+def test_sums_of_chosen_villages_equal_the_named_aggregation(codes, storage):
     items = _items(40)
+    items["vcode"] = items["vcode"].astype(pd.StringDtype(storage))
     pd.testing.assert_frame_equal(problem_aggregates(items, codes), _named(items, codes))
 
 

@@ -11,9 +11,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoservice.workflow import village_parts
+from geoservice.workflow import report_days, village_parts
 from geoservice.workflow.problem_values import typed_frame
-from geoservice.workflow.village_parts import problem_items, reported_from
+from geoservice.workflow.report_days import reported_from
+from geoservice.workflow.village_parts import problem_items
 
 COLUMNS = ["problem_id", "at", "from_state", "to_state", "note"]
 
@@ -56,7 +57,7 @@ def test_report_days_read_row_by_row_equal_the_columnwise_ones(rows, as_text):
     h = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
     if as_text:
         h = h.astype({c: "string" for c in ["problem_id", "at", "from_state", "to_state"]})
-    with mock.patch.object(village_parts, "FEW_HISTORY", -1):
+    with mock.patch.object(report_days, "FEW_HISTORY", -1):
         columnwise = reported_from(h)
     pd.testing.assert_series_equal(reported_from(h), columnwise)
 
@@ -103,8 +104,9 @@ def _problems(rows) -> pd.DataFrame:
     st.lists(st.integers(0, 7), min_size=1, max_size=4),
     st.lists(st.tuples(st.integers(0, 7), _places), max_size=2),
     st.lists(entries, max_size=6),
+    st.booleans(),
 )
-def test_changed_problems_items_equal_matching_them_afresh(rows, picked, moved, history):
+def test_changed_problems_items_equal_matching_them_afresh(rows, picked, moved, history, few):
     day = date(2026, 12, 7)
     hist = pd.DataFrame(history, columns=COLUMNS, dtype=object)
     before = problem_items(_problems(rows), hist, VILLAGES, day)
@@ -113,7 +115,12 @@ def test_changed_problems_items_equal_matching_them_afresh(rows, picked, moved, 
         changed[i % len(changed)][1] = place
     fresh = _problems(changed)
     prior = before[before["problem_id"].isin(list(fresh["problem_id"])).to_numpy()]
-    got = problem_items(fresh, hist, VILLAGES, day, prior=prior)
+    # read value by value (few rows), or column-wise as for many
+    with (
+        mock.patch.object(village_parts, "FEW_PRIOR", 64 if few else 0),
+        mock.patch.object(report_days, "FEW_ROWS", 64 if few else 0),
+    ):
+        got = problem_items(fresh, hist, VILLAGES, day, prior=prior)
     pd.testing.assert_frame_equal(got, problem_items(fresh, hist, VILLAGES, day))
 
 
