@@ -43,6 +43,7 @@ __all__ = [
     "escalate",
     "escalate_one",
     "escalation_arrays",
+    "escalation_values",
     "level_label",
     "load_thresholds",
 ]
@@ -216,21 +217,35 @@ def escalation_arrays(
     """:func:`escalate` as arrays, without building a frame (the same parameters): for
     callers that need a column or two of a few problems, where the frame costs more than
     the rules."""
+    deadline = day_values(problems["deadline"])
+    status = problems["status"].to_numpy(dtype=object, na_value=None)
+    when = None if reported_on is None else day_values(reported_on)
+    return escalation_values(deadline, status, as_of, thresholds, when)
+
+
+def escalation_values(
+    deadline: np.ndarray,
+    status: np.ndarray,
+    as_of: date,
+    thresholds: Thresholds | None = None,
+    reported_on: np.ndarray | None = None,
+) -> Escalation:
+    """:func:`escalation_arrays` from plain arrays: ``deadline`` and ``reported_on`` as
+    numpy ``datetime64[us]`` (NaT where missing), ``status`` as objects (None where
+    missing)."""
     th = thresholds or load_thresholds()
     day = np.datetime64(as_of, "us")
-    deadline = day_values(problems["deadline"])
-    to_deadline = _days(deadline, np.full(len(problems), day))
-    status = problems["status"].to_numpy(dtype=object, na_value=None)
+    to_deadline = _days(deadline, np.full(len(deadline), day))
     is_open = np.isin(status, list(OPEN_STATES))
     overdue, days_overdue, now = _now(to_deadline, is_open, th)
     reached = now.copy()
     if reported_on is not None:
         closed = np.isin(status, ["reported", "verified"])
-        when = day_values(reported_on)
+        when = reported_on
         at = np.where(np.isnat(when) | (when <= day), when, day)  # no later than as_of
         late_then = np.nan_to_num(_days(at, deadline), nan=0.0)
         late_days = np.where(closed & (late_then > 0), late_then, 0).astype("int64")
-        then = _level(late_days, np.zeros(len(problems), bool), th)
+        then = _level(late_days, np.zeros(len(deadline), bool), th)
         reached = np.where(closed, then, now)
     return Escalation(to_deadline, overdue, days_overdue, now, reached)
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["id_positions", "replaced_at"]
+__all__ = ["frame_of", "id_positions", "replaced_at"]
 
 
 def id_positions(ids: pd.Series) -> dict[str, int] | None:
@@ -62,7 +62,19 @@ def replaced_at(frame: pd.DataFrame, at: np.ndarray, fresh: pd.DataFrame) -> pd.
         if written is None:
             return None
         columns[name] = written
-    return pd.DataFrame(columns, index=frame.index, copy=False)
+    return frame_of(columns, frame.index)
+
+
+def frame_of(columns: dict[str, object], index: pd.Index) -> pd.DataFrame:
+    """A frame of ``columns`` on ``index``, without copies where pandas allows; object
+    columns stay object (pandas would infer text from an object array of strings)."""
+    held = {
+        name: pd.Series(v, index=index, dtype=object, copy=False)
+        if isinstance(v, np.ndarray) and v.dtype == object
+        else v
+        for name, v in columns.items()
+    }
+    return pd.DataFrame(held, index=index, copy=False)
 
 
 def _written(old: pd.Series, at: np.ndarray, new: pd.Series) -> object | None:

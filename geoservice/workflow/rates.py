@@ -32,6 +32,7 @@ __all__ = [
     "RATES",
     "Rate",
     "on_time_flags",
+    "on_time_values",
     "rate",
     "rate_definitions",
     "rates_help",
@@ -117,14 +118,28 @@ def on_time_flags(
     (numpy.ndarray, numpy.ndarray)
         ``due`` and ``on_time`` booleans aligned to the problems.
     """
-    end = np.datetime64(last, "us")
     days = day_values(deadline)
     found, reported = day_values(found_on), day_values(reported_on)
-    due = ~np.isnat(days) & (days <= end) & (np.isnat(found) | (found <= end))
+    state = status.to_numpy(dtype=object, na_value=None)
+    return on_time_values(days, state, reported, found, first, last)
+
+
+def on_time_values(
+    deadline: np.ndarray,
+    status: np.ndarray,
+    reported_on: np.ndarray,
+    found_on: np.ndarray,
+    first: date | None,
+    last: date,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`on_time_flags` from plain arrays: the dates as numpy ``datetime64[us]``
+    (NaT where missing), ``status`` as objects."""
+    end = np.datetime64(last, "us")
+    due = ~np.isnat(deadline) & (deadline <= end) & (np.isnat(found_on) | (found_on <= end))
     if first is not None:
-        due &= days >= np.datetime64(first, "us")
-    done = np.isin(status.to_numpy(dtype=object, na_value=None), ["reported", "verified"])
-    in_time = np.isnat(reported) | (reported <= days)
+        due &= deadline >= np.datetime64(first, "us")
+    done = np.isin(status, ["reported", "verified"])
+    in_time = np.isnat(reported_on) | (reported_on <= deadline)
     return due, due & done & in_time
 
 

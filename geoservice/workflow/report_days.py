@@ -11,13 +11,15 @@ one, with the same results.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from geoservice.workflow.problem_values import day_values
 
-__all__ = ["FEW_HISTORY", "FEW_ROWS", "report_days", "reported_from"]
+__all__ = ["FEW_HISTORY", "FEW_ROWS", "latest_reports", "report_days", "reported_from"]
 
 FEW_ROWS = 64  # problems up to which report_days looks their day up one by one
 
@@ -58,14 +60,30 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _few_reported(h: pd.DataFrame) -> pd.Series | None:
-    """What :func:`reported_from` gives for ``h``, row by row; None when a value is not
-    what plain history rows hold (an id or time that is not text, a time that does not
-    start with a ``YYYY-MM-DD`` day)."""
+    """What :func:`reported_from` gives for ``h``, row by row (:func:`latest_reports`)."""
     columns = ["problem_id", "at", "from_state", "to_state", "note"]
+    latest = latest_reports(
+        zip(*(h[c].to_numpy(dtype=object, na_value=None) for c in columns), strict=True)
+    )
+    if latest is None:
+        return None
+    if not latest:  # what the column-wise reading gives for no report
+        none = pd.Index(np.empty(0, dtype=object), name="problem_id")
+        return pd.Series(np.empty(0, dtype="datetime64[s]"), index=none, name="reported_on")
+    keys = sorted(latest)
+    days = np.array([np.datetime64(latest[k][:10], "us") for k in keys], dtype="datetime64[us]")
+    index = pd.Index(np.asarray(keys, dtype=object), name="problem_id")
+    return pd.Series(days, index=index, name="reported_on")
+
+
+def latest_reports(rows: Iterable[Sequence[Any]]) -> dict[str, str] | None:
+    """The time (text) of each problem's last real report in history ``rows``
+    (``problem_id``, ``at``, ``from_state``, ``to_state``, ``note``; missing values as
+    None), by problem id: the day :func:`reported_from` gives is its first ten
+    characters. None when a value is not what plain history rows hold (an id or time
+    that is not text, a time that does not start with a ``YYYY-MM-DD`` day)."""
     latest: dict[str, str] = {}
-    for pid, at, from_state, to_state, note in zip(
-        *(h[c].to_numpy(dtype=object, na_value=None) for c in columns), strict=True
-    ):
+    for pid, at, from_state, to_state, note in rows:
         if to_state != "reported" or from_state is None:
             continue
         if note is not None and str(note).startswith("[import"):
@@ -74,13 +92,7 @@ def _few_reported(h: pd.DataFrame) -> pd.Series | None:
             return None
         if pid not in latest or at > latest[pid]:
             latest[pid] = at
-    if not latest:  # what the column-wise reading gives for no report
-        none = pd.Index(np.empty(0, dtype=object), name="problem_id")
-        return pd.Series(np.empty(0, dtype="datetime64[s]"), index=none, name="reported_on")
-    keys = sorted(latest)
-    days = np.array([np.datetime64(latest[k][:10], "us") for k in keys], dtype="datetime64[us]")
-    index = pd.Index(np.asarray(keys, dtype=object), name="problem_id")
-    return pd.Series(days, index=index, name="reported_on")
+    return latest
 
 
 def report_days(probs: pd.DataFrame, rep: pd.Series) -> pd.Series:

@@ -20,7 +20,7 @@ Anything else is left to the full update.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from geoservice.workflow.village_snapshot import Snapshot as _Snapshot
 
-__all__ = ["ItemIndex", "item_index", "leaves_village", "updated_index"]
+__all__ = ["ItemIndex", "index_entries", "item_index", "leaves_village", "updated_index"]
 
 # item columns the check reads: matched village, the code and name it was matched from,
 # and the version
@@ -86,25 +86,31 @@ def _by_id(items: pd.DataFrame) -> dict[str, tuple[Any, ...] | None]:
     return by_id
 
 
+def index_entries(items: pd.DataFrame) -> dict[str, tuple[Any, ...] | None]:
+    """The :class:`ItemIndex` entries (``by_id``) of ``items``."""
+    return _by_id(items)
+
+
 def updated_index(
     index: ItemIndex,
     items: pd.DataFrame,
     changed: Sequence[str],
-    fresh: pd.DataFrame | None = None,
+    written: Mapping[str, tuple[Any, ...] | None] | None = None,
 ) -> ItemIndex:
     """The :class:`ItemIndex` of ``items``, which are the items of ``index`` but for the
     rows of the problem ids ``changed`` (changed, added or removed): only those rows are
     read again (an update of a few problems, where :func:`item_index` reads every item).
 
-    ``fresh``, when given, is every row of ``items`` whose id is in ``changed`` (the rows
-    an update wrote): those are read instead of being looked for in ``items``.
+    ``written``, when given, is the entries (:func:`index_entries`) of every row of
+    ``items`` whose id is in ``changed`` (the rows an update wrote): those are taken
+    instead of being looked for in ``items``.
     """
     keys = {str(key) for key in changed}
     by_id = dict(index.by_id)
     for key in keys:
         by_id.pop(key, None)
-    if fresh is not None and "None" not in keys:  # a missing id is looked for in items
-        by_id.update(_by_id(fresh))
+    if written is not None and "None" not in keys:  # a missing id is looked for in items
+        by_id.update(written)
         return ItemIndex(items, by_id, index.layer_codes)
     ids = items["problem_id"].to_numpy(dtype=object, na_value=None)
     hit = pd.Index(ids, dtype=object).isin([*keys]) | ("None" in keys and pd.isna(ids))

@@ -45,8 +45,9 @@ from geoservice.base.data_version import data_version
 from geoservice.base.real_paths import real_path
 from geoservice.base.villages import FILE_PARTS_ONLY, read_villages
 from geoservice.base.workspace import Workspace
+from geoservice.workflow.few_changes import Columns
 from geoservice.workflow.generations import derive, new_generation
-from geoservice.workflow.kept_rows import Positions, replaced_at, restacked
+from geoservice.workflow.kept_rows import Positions, restacked
 from geoservice.workflow.patch_progress import (
     patch_items,
     patch_progress,
@@ -54,7 +55,7 @@ from geoservice.workflow.patch_progress import (
 )
 from geoservice.workflow.patch_store import patch_states_of
 from geoservice.workflow.patrols import patrols_in_month
-from geoservice.workflow.problem_values import typed_frame
+from geoservice.workflow.problem_changes import as_frames, by_values
 from geoservice.workflow.store import PROBLEM_COLUMNS, history, read_problems
 from geoservice.workflow.village_parts import (
     assemble,
@@ -111,6 +112,9 @@ class _State:
     problems_generation: int = 0
     index: ItemIndex | None = None  # the items by id, for village_scope (built on use)
     positions: Positions = field(default_factory=Positions)  # of problem_rows and problems
+    # the columns of problem_rows and problems (few_changes)
+    row_columns: Columns = field(default_factory=Columns)
+    item_columns: Columns = field(default_factory=Columns)
     # when the file was last read for this state (time.monotonic() before the read
     # transaction began): the state holds every change committed before then
     read_at: float = float("-inf")
@@ -129,9 +133,9 @@ class _Entry:
 
 
 # how often the kept status was rebuilt from everything, and updated for what changed
-# (of which: with the problems' rows written in place), and how often a village's part was
-# found untouched by the changes (not brought up to date)
-COUNTS: Counter[str] = Counter(rebuilds=0, updates=0, untouched=0, shared=0, in_place=0)
+# (of which: with the problems' rows written in place, and of those: value by value), and
+# how often a village's part was found untouched by the changes (not brought up to date)
+COUNTS: Counter[str] = Counter(rebuilds=0, updates=0, untouched=0, shared=0, in_place=0, values=0)
 _ENTRIES: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
 _ENTRIES_LOCK = threading.Lock()
 
@@ -417,47 +421,33 @@ def _update_problems(
     marks = ", ".join("?" * len(ids))
     cols = ", ".join(f'"{c}"' for c in PROBLEM_COLUMNS)
     sql = f"SELECT {cols} FROM problems WHERE problem_id IN ({marks}) ORDER BY problem_id, rowid"
-    typed = typed_frame(con.execute(sql, ids).fetchall())
-    hist = pd.DataFrame.from_records(
-        con.execute(
-            "SELECT problem_id, at, from_state, to_state, note FROM problem_history "
-            f"WHERE problem_id IN ({marks}) ORDER BY id",
-            ids,
-        ).fetchall(),
-        columns=["problem_id", "at", "from_state", "to_state", "note"],
-    )
-    got = typed["problem_id"].to_numpy(dtype=object, na_value=None)
-    at = None
-    if len(got) == len(ids) and set(got) == set(ids):  # none added, none removed
-        at = state.positions.rows(state.problem_rows, state.problems, list(got))
-    gone = None if at is not None else state.problems["problem_id"].isin(ids).to_numpy()
-    # each there once: written by position (kept_rows); otherwise dropped and stacked
-    prior = state.problems.take(at) if at is not None else state.problems[gone]
-    fresh = problem_items(typed, hist, state.villages, as_of, prior=prior)
-    items = rows = None
-    if at is not None:
-        items = replaced_at(state.problems, at, fresh)
-        rows = None if items is None else replaced_at(state.problem_rows, at, typed)
-    if items is None or rows is None:
-        if gone is None:
-            gone = state.problems["problem_id"].isin(ids).to_numpy()
-        items = restacked(state.problems[~gone], fresh, "problem_id")
-        kept_rows = state.problem_rows[~state.problem_rows["problem_id"].isin(ids).to_numpy()]
-        rows = restacked(kept_rows, typed, "problem_id")
-    if len(items) != count or int(items["version"].sum()) != total:
+    found = con.execute(sql, ids).fetchall()
+    hist_rows = con.execute(
+        "SELECT problem_id, at, from_state, to_state, note FROM problem_history "
+        f"WHERE problem_id IN ({marks}) ORDER BY id",
+        ids,
+    ).fetchall()
+    kept = (state.problem_rows, state.problems)
+    caches = (state.row_columns, state.item_columns)
+    change = by_values(kept, state.positions, caches, ids, found, hist_rows, as_of)
+    if change is not None:
+        COUNTS["values"] += 1
+    else:
+        change = as_frames(kept, state.positions, state.villages, ids, found, hist_rows, as_of)
+    if len(change.items) != count or int(change.items["version"].sum()) != total:
         return None
-    if gone is None:
-        state.positions.moved_to(rows)
+    if change.in_place:
+        state.positions.moved_to(change.rows)
         COUNTS["in_place"] += 1
-    state.problem_rows = rows
+    state.problem_rows = change.rows
     state.problems_generation = derive(state.problems_generation, ids)
-    touched = {*prior["vcode"].dropna(), *fresh["vcode"].dropna()}
-    state.inside = replace_rows(state.inside, touched, problem_aggregates(items, touched))
-    if prior["vcode"].isna().any() or fresh["vcode"].isna().any():
-        state.outside = outside_layer(items)
+    touched = {c for c in (*change.before, *change.after) if c is not None}
+    state.inside = replace_rows(state.inside, touched, problem_aggregates(change.items, touched))
+    if None in change.before or None in change.after:
+        state.outside = outside_layer(change.items)
     if state.index is not None and state.index.items is state.problems:
-        state.index = updated_index(state.index, items, ids, fresh)
-    state.problems = items
+        state.index = updated_index(state.index, change.items, ids, change.entries)
+    state.problems = change.items
     return {str(code) for code in touched}
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoservice.workflow.village_scope import item_index, updated_index
+from geoservice.workflow.village_scope import index_entries, item_index, updated_index
 
 VILLAGES = pd.DataFrame({"village_code": ["V1", "V2", None]})
 IDS = ["P1", "P2", "P3", "P4"]
@@ -46,9 +46,8 @@ def test_an_updated_index_equals_the_index_of_every_row(before, after, data, wri
     fresh = [r for r in after if str(r[0]) in changed]
     items = _items(kept + fresh)
     # with ``written``, the changed rows are given as the update wrote them
-    got = updated_index(
-        item_index(old, VILLAGES), items, changed, _items(fresh) if written else None
-    )
+    entries = index_entries(_items(fresh)) if written else None
+    got = updated_index(item_index(old, VILLAGES), items, changed, entries)
     want = item_index(items, VILLAGES)
     assert got.by_id == want.by_id
     assert got.items is items

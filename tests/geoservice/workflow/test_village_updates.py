@@ -139,12 +139,14 @@ def test_update_of_existing_problems_writes_their_rows_in_place(tmp_path: Path) 
     update_problem(ws, "P-1", "in_progress", "t")  # the first write adds workflow columns
     _same_as_rebuild(ws)
     before = village_updates.COUNTS["in_place"]
+    by_value = village_updates.COUNTS["values"]
     update_problem(ws, "P-2", "reported", "t")
     update_problem(ws, "P-1", "reported", "t")
     _same_as_rebuild(ws)
     update_problem(ws, "P-1", "rejected", "t")
     _same_as_rebuild(ws)
     assert village_updates.COUNTS["in_place"] == before + 2
+    assert village_updates.COUNTS["values"] == by_value + 2  # (few_changes)
     add_problem(ws, village="沙坪村", category="盗伐滥伐林木", description="伐桩",
                 deadline=DAY, found_on=DAY, by="t")  # fmt: skip
     _same_as_rebuild(ws)  # a new problem: stacked and sorted
