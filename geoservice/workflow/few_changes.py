@@ -44,6 +44,7 @@ __all__ = ["Columns", "Written", "written_in"]
 _NAT = np.datetime64("NaT", "us")
 _VILLAGE = ("vcode", "unmatched_name", "suggestions")  # taken from the kept item
 _DATES = ("found_on", "deadline")
+_MATCHED_FROM = ("village_code", "village_name")  # what the kept item was matched from
 
 
 class Columns:
@@ -109,9 +110,13 @@ def written_in(
     if len(at) != len(plain) or not len(plain):
         return None
     kept_rows, kept_items = columns[0].of(rows), columns[1].of(items)
-    for name, old in (("village_code", kept_items["village_code"]),
-                      ("village_name", kept_items["village_name"])):  # fmt: skip
-        if _values_at(old, at) != [row[name] for row in plain]:
+    names = (*_VILLAGE, *_MATCHED_FROM)
+    read = {name: _values_at(kept_items[name], at) for name in names}
+    taken = {name: values for name, values in read.items() if values is not None}
+    if len(taken) != len(names):
+        return None  # a column of a type not read here
+    for name in _MATCHED_FROM:
+        if taken[name] != [row[name] for row in plain]:
             return None  # matched again: done by problem_items
     reports = latest_reports(history)
     if reports is None:
@@ -121,8 +126,8 @@ def written_in(
         fresh_rows[name] = _days(fresh_rows[name])
     fresh_rows["version"] = np.asarray(fresh_rows["version"], dtype="int64")
     fresh_items = _item_values(fresh_rows, reports, as_of)
-    for name in _VILLAGE:
-        fresh_items[name] = _values_at(kept_items[name], at)
+    for name in _VILLAGE:  # the village each was matched to, as before
+        fresh_items[name] = taken[name]
     new_rows = _written_columns(kept_rows, at, fresh_rows, list(rows.columns))
     new_items = _written_columns(kept_items, at, fresh_items, list(items.columns))
     if new_rows is None or new_items is None:
@@ -131,7 +136,7 @@ def written_in(
     out_items = frame_of(new_items, items.index)
     columns[0].keep(out_rows, new_rows)
     columns[1].keep(out_items, new_items)
-    before = _values_at(kept_items["vcode"], at)
+    villages = list(fresh_items["vcode"])  # before and after: the same
     entries: dict[str, tuple[Any, ...] | None] = {
         str(pid): (vcode, code, name, version)
         for pid, vcode, code, name, version in zip(
@@ -139,7 +144,7 @@ def written_in(
             fresh_rows["village_name"], fresh_rows["version"].tolist(), strict=True,
         )
     }  # fmt: skip
-    return Written(out_rows, out_items, before, list(fresh_items["vcode"]), entries)
+    return Written(out_rows, out_items, villages, villages, entries)
 
 
 def _item_values(
@@ -179,16 +184,14 @@ def _days(values: list[date | None]) -> np.ndarray:
     )
 
 
-def _values_at(column: Any, at: np.ndarray) -> list[Any]:
+def _values_at(column: Any, at: np.ndarray) -> list[Any] | None:
     """The values of a kept column at positions ``at`` as Python objects (None where
-    missing)."""
+    missing); None for a column of a type not read here."""
     if isinstance(column, pd.arrays.ArrowStringArray):
         return list(pa.array(column).take(pa.array(at)).to_pylist())
     if isinstance(column, np.ndarray) and column.dtype == object:
         return list(column[at])
-    if isinstance(column, np.ndarray) and column.dtype.kind in "iu":
-        return [int(v) for v in column[at]]
-    raise TypeError(f"no plain values for a column of {type(column).__name__}")
+    return None
 
 
 def _written_columns(
@@ -232,7 +235,7 @@ def _written(old: Any, at: np.ndarray, new: Any) -> Any | None:
     if isinstance(old, pd.arrays.ArrowStringArray):
         if not all(v is None or type(v) is str for v in new):
             return None
-        if _values_at(old, at) == list(new):
+        if _values_at(old, at) == list(new):  # text: not None
             return old
         arrow = pa.array(old)
         mask = np.zeros(len(old), dtype=bool)

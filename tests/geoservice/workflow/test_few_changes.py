@@ -141,3 +141,11 @@ def test_positions_and_rows_of_another_length_are_refused(at):
     rows, items = _kept()
     change = _record("P0", (("V1", "东村"), "in_progress", "2026-10-01", "2026-11-01", 2))
     assert written_in(rows, items, at, [plain_row(change)], [], DAY, (Columns(), Columns())) is None
+
+
+def test_kept_text_of_another_storage_is_left_to_pandas():
+    rows, items = _kept()
+    items["village_code"] = items["village_code"].astype(pd.StringDtype("python"))
+    change = _record("P1", (("V1", "东村"), "in_progress", "2026-10-01", "2026-11-01", 2))
+    caches = (Columns(), Columns())
+    assert written_in(rows, items, np.array([1]), [plain_row(change)], [], DAY, caches) is None
