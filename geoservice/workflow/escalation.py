@@ -241,8 +241,9 @@ def escalation_values(
     reached = now.copy()
     if reported_on is not None:
         closed = np.isin(status, ["reported", "verified"])
-        when = reported_on
-        at = np.where(np.isnat(when) | (when <= day), when, day)  # no later than as_of
+        at = np.where(
+            np.isnat(reported_on) | (reported_on <= day), reported_on, day
+        )  # no later than as_of
         late_then = np.nan_to_num(_days(at, deadline), nan=0.0)
         late_days = np.where(closed & (late_then > 0), late_then, 0).astype("int64")
         then = _level(late_days, np.zeros(len(deadline), bool), th)
