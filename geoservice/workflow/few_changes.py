@@ -37,7 +37,7 @@ from geoservice.workflow.kept_rows import frame_of
 from geoservice.workflow.problem_values import PROBLEM_COLUMNS
 from geoservice.workflow.rates import on_time_values
 from geoservice.workflow.report_days import latest_reports
-from geoservice.workflow.states import OPEN_STATES
+from geoservice.workflow.village_parts import item_flags
 
 __all__ = ["Columns", "Written", "written_in"]
 
@@ -162,14 +162,7 @@ def _item_values(
     esc = escalation_values(deadline, status, as_of, None, reported)
     due, on_time = on_time_values(deadline, status, reported, found, None, as_of)
     return {
-        "problems": np.ones(len(status), dtype="int64"),
-        "open": np.isin(status, list(OPEN_STATES)).astype("int64"),
-        "overdue": esc.overdue.astype("int64"),
-        "awaiting_verification": (status == "reported").astype("int64"),
-        "verified": (status == "verified").astype("int64"),
-        "due": due.astype("int64"),
-        "on_time": on_time.astype("int64"),
-        "level": esc.reached.astype("int64"),
+        **item_flags(status, esc, due, on_time),
         "found_on": found,
         "problem_id": fresh["problem_id"],
         "version": fresh["version"],

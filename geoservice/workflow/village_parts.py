@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geoservice.base.villages import match_villages
-from geoservice.workflow.escalation import LEVELS, Thresholds, escalation_arrays
+from geoservice.workflow.escalation import LEVELS, Escalation, Thresholds, escalation_arrays
 from geoservice.workflow.patch_progress import PATCH_STATUS_COLUMNS, merge_patch_progress
 from geoservice.workflow.rates import on_time_flags, rate
 from geoservice.workflow.report_days import report_days, reported_from
@@ -37,6 +37,7 @@ __all__ = [
     "AGGREGATES",
     "STATUS_COLUMNS",
     "assemble",
+    "item_flags",
     "outside_layer",
     "problem_aggregates",
     "problem_items",
@@ -129,14 +130,7 @@ def problem_items(
     return pd.DataFrame(
         {
             "vcode": vcode,
-            "problems": np.ones(len(probs), dtype="int64"),
-            "open": np.isin(state, list(OPEN_STATES)).astype("int64"),
-            "overdue": esc.overdue.astype("int64"),
-            "awaiting_verification": (state == "reported").astype("int64"),
-            "verified": (state == "verified").astype("int64"),
-            "due": due.astype("int64"),
-            "on_time": on_time.astype("int64"),
-            "level": esc.reached.astype("int64"),
+            **item_flags(state, esc, due, on_time),
             "found_on": probs["found_on"],
             "problem_id": probs["problem_id"],
             "version": probs["version"],
@@ -147,6 +141,25 @@ def problem_items(
         },
         index=probs.index,
     )
+
+
+def item_flags(
+    status: np.ndarray, esc: Escalation, due: np.ndarray, on_time: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The 0/1 flags and the escalation level reached of each problem, as the items hold
+    them, from its workflow state (objects), its escalation
+    (:func:`~geoservice.workflow.escalation.escalation_values`) and its on-time flags
+    (:func:`~geoservice.workflow.rates.on_time_values`)."""
+    return {
+        "problems": np.ones(len(status), dtype="int64"),
+        "open": np.isin(status, list(OPEN_STATES)).astype("int64"),
+        "overdue": esc.overdue.astype("int64"),
+        "awaiting_verification": (status == "reported").astype("int64"),
+        "verified": (status == "verified").astype("int64"),
+        "due": due.astype("int64"),
+        "on_time": on_time.astype("int64"),
+        "level": esc.reached.astype("int64"),
+    }
 
 
 def _village_of(
