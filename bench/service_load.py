@@ -436,6 +436,20 @@ def _spies(folder: Path, pids: list[int]) -> list[subprocess.Popen[bytes]]:
     return spies
 
 
+def _workers(pids: list[int]) -> list[int]:
+    """The server processes of ``pids`` that serve requests (not multiprocessing's
+    resource tracker, which uvicorn's supervisor also starts)."""
+    serving = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in command:
+            serving.append(pid)
+    return serving
+
+
 def _stop_spies(spies: list[subprocess.Popen[bytes]]) -> None:
     """Stop the samplers (SIGINT: py-spy writes what it sampled) and wait for them."""
     for spy in spies:
@@ -488,7 +502,8 @@ def main() -> int:
             jobs.append((f"village{i}", villages[str(code)], by_village[code], False))
     load_before = _loadavg()
     audit_before, _ = audit_reads(ws, 0)
-    spies = _spies(args.spy, list(worker_cpu)) if args.spy else []
+    serving = _workers(list(worker_cpu)) or [proc.pid]  # one worker: the server itself
+    spies = _spies(args.spy, serving) if args.spy else []
     start = time.perf_counter()
     client_cpu = time.process_time()
     try:

@@ -7,9 +7,9 @@ replaced. Typing the changed rows as a frame, computing their items as a frame a
 both by position (:func:`~geoservice.workflow.kept_rows.replaced_at`) costs a few dozen
 pandas calls of tens of microseconds each, whatever the number of rows.
 :func:`written_in` gives the same two frames from the rows as SQLite returns them, in
-plain Python and numpy: each changed problem's values (:func:`~geoservice.workflow.
-problem_values.plain_row`), its report day from its history rows, its escalation level
-and on-time flags from the same array rules the frames use
+plain Python and numpy: each changed problem's values
+(:func:`~geoservice.workflow.problem_values.plain_row`), its report day from its history
+rows, its escalation level and on-time flags from the same array rules the frames use
 (:func:`~geoservice.workflow.escalation.escalation_values`,
 :func:`~geoservice.workflow.rates.on_time_values`), written into copies of the kept
 columns that change.
