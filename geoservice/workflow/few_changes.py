@@ -23,17 +23,16 @@ hold; otherwise it gives None and the frames are computed as before.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from geoservice.workflow.escalation import escalation_values
-from geoservice.workflow.kept_rows import frame_of
+from geoservice.workflow.kept_rows import column_array, frame_of, written_at
 from geoservice.workflow.problem_values import PROBLEM_COLUMNS
 from geoservice.workflow.rates import on_time_values
 from geoservice.workflow.report_days import latest_reports
@@ -59,7 +58,7 @@ class Columns:
         """The columns of ``frame`` by name (numpy arrays for numpy types, the pandas
         array otherwise); to be read, never changed."""
         if self._frame is not frame:
-            self.keep(frame, {name: _array(column) for name, column in frame.items()})
+            self.keep(frame, {name: column_array(column) for name, column in frame.items()})
         return self._arrays
 
     def keep(self, frame: pd.DataFrame, arrays: dict[str, Any]) -> None:
@@ -67,22 +66,17 @@ class Columns:
         self._frame, self._arrays = frame, arrays
 
 
-def _array(column: pd.Series) -> Any:
-    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
-
-
 @dataclass
 class Written:
     """The kept problems and items with the changed rows written in, and what the
-    village status needs of the change: each changed problem's matched village before
-    and after (None: no village of the layer) and its entry in the item index
+    village status needs of the change: each changed problem's matched village (None:
+    no village of the layer; the same before and after) and its entry in the item index
     (:func:`~geoservice.workflow.village_scope.index_entries`)."""
 
     rows: pd.DataFrame
     items: pd.DataFrame
-    villages_before: list[Any]
-    villages_after: list[Any]
-    entries: dict[str, tuple[Any, ...] | None] = field(default_factory=dict)
+    villages: list[Any]
+    entries: dict[str, tuple[Any, ...] | None]
 
 
 def written_in(
@@ -136,7 +130,6 @@ def written_in(
     out_items = frame_of(new_items, items.index)
     columns[0].keep(out_rows, new_rows)
     columns[1].keep(out_items, new_items)
-    villages = list(fresh_items["vcode"])  # before and after: the same
     entries: dict[str, tuple[Any, ...] | None] = {
         str(pid): (vcode, code, name, version)
         for pid, vcode, code, name, version in zip(
@@ -144,7 +137,7 @@ def written_in(
             fresh_rows["village_name"], fresh_rows["version"].tolist(), strict=True,
         )
     }  # fmt: skip
-    return Written(out_rows, out_items, villages, villages, entries)
+    return Written(out_rows, out_items, list(fresh_items["vcode"]), entries)
 
 
 def _item_values(
@@ -197,45 +190,8 @@ def _written_columns(
         return None
     out = {}
     for name in names:
-        written = _written(kept[name], at, fresh[name])
+        written = written_at(kept[name], at, fresh[name])
         if written is None:
             return None
         out[name] = written
     return out
-
-
-def _written(old: Any, at: np.ndarray, new: Any) -> Any | None:
-    if isinstance(old, np.ndarray) and old.dtype.kind in "iuM":
-        values = np.asarray(new)
-        if values.dtype != old.dtype:
-            return None
-        if old.dtype.kind == "M":
-            same = np.array_equal(old[at].view("int64"), values.view("int64"))
-        else:
-            same = np.array_equal(old[at], values)
-        if same:
-            return old
-        out = old.copy()
-        out[at] = values
-        return out
-    if isinstance(old, np.ndarray) and old.dtype == object:
-        if all(a is b for a, b in zip(old[at], new, strict=True)):
-            return old
-        out = old.copy()
-        for position, value in zip(at, new, strict=True):
-            out[position] = value  # one by one: a value may be a list
-        return out
-    if isinstance(old, pd.arrays.ArrowStringArray):
-        if not all(v is None or type(v) is str for v in new):
-            return None
-        if _values_at(old, at) == list(new):  # text: not None
-            return old
-        arrow = pa.array(old)
-        mask = np.zeros(len(old), dtype=bool)
-        mask[at] = True
-        order = np.argsort(at, kind="stable")  # the mask takes replacements in row order
-        replacement = pa.array([new[i] for i in order], type=arrow.type)
-        return pd.arrays.ArrowStringArray(
-            pc.replace_with_mask(arrow, pa.array(mask), replacement), dtype=old.dtype
-        )
-    return None

@@ -15,13 +15,14 @@ arrays (unchanged columns shared; the kept frame, shared with readers, is never 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["frame_of", "id_positions", "replaced_at"]
+__all__ = ["column_array", "frame_of", "id_positions", "replaced_at", "written_at"]
 
 
 def id_positions(ids: pd.Series) -> dict[str, int] | None:
@@ -58,7 +59,7 @@ def replaced_at(frame: pd.DataFrame, at: np.ndarray, fresh: pd.DataFrame) -> pd.
     for (name, old), (_, new) in zip(frame.items(), fresh.items(), strict=True):
         if old.dtype != new.dtype:
             return None
-        written = _written(old, at, new)
+        written = written_at(column_array(old), at, column_array(new))
         if written is None:
             return None
         columns[name] = written
@@ -77,33 +78,83 @@ def frame_of(columns: dict[str, object], index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(held, index=index, copy=False)
 
 
-def _written(old: pd.Series, at: np.ndarray, new: pd.Series) -> object | None:
-    """The values of ``old`` with ``new`` at positions ``at`` (``old``'s own array when
-    nothing there changes)."""
-    if isinstance(old.dtype, np.dtype):
-        kept = old.to_numpy()
-        values = new.to_numpy()
-        if old.dtype.kind in "iuMmb" and np.array_equal(
-            kept[at].view("int64") if old.dtype.kind in "Mm" else kept[at],
-            values.view("int64") if old.dtype.kind in "Mm" else values,
-        ):
-            return old.array
-        out = kept.copy()
+def column_array(column: pd.Series) -> Any:
+    """The values of ``column``: a numpy array for a numpy type, the pandas array
+    otherwise (no copy)."""
+    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
+
+
+def written_at(old: Any, at: np.ndarray, new: Any) -> Any | None:
+    """``old`` (a column's values, as :func:`column_array` gives them) with the values
+    ``new`` at positions ``at``, in order: ``old`` itself when none changes there, a new
+    array otherwise (``old`` is left as it is).
+
+    ``new`` is an array of the same type, or a sequence of Python values (text or None
+    for text). None when ``old`` is neither a numpy array nor arrow-backed text, or
+    ``new`` does not fit its type.
+    """
+    if isinstance(old, np.ndarray):
+        values = _numpy_values(new, old.dtype)
+        if values is None:
+            return None
+        if _same(old[at], values):
+            return old
+        out = old.copy()
         out[at] = values
         return out
-    if isinstance(old.array, pd.arrays.ArrowStringArray):
-        before = old.array.take(at)
-        if before.equals(new.array):
-            return old.array
-        arrow = pa.array(old.array)
+    if isinstance(old, pd.arrays.ArrowStringArray):
+        arrow = _arrow(old)
+        replacement = _arrow_text(new, arrow.type)
+        if replacement is None:
+            return None
+        if arrow.take(pa.array(at)).equals(replacement):
+            return old
         mask = np.zeros(len(old), dtype=bool)
         mask[at] = True
         order = np.argsort(at, kind="stable")  # the mask takes replacements in row order
-        replacement = pa.array(new.array.take(order)).cast(arrow.type)
-        return pd.arrays.ArrowStringArray(
-            pc.replace_with_mask(arrow, pa.array(mask), replacement), dtype=old.dtype
-        )
+        written = pc.replace_with_mask(arrow, pa.array(mask), replacement.take(pa.array(order)))
+        return pd.arrays.ArrowStringArray(written, dtype=old.dtype)
     return None
+
+
+def _numpy_values(new: Any, dtype: np.dtype) -> np.ndarray | None:
+    """``new`` as a numpy array of ``dtype``, None when it is of another type."""
+    if isinstance(new, np.ndarray):
+        values = new
+    elif dtype.kind == "O":
+        values = np.empty(len(new), dtype=object)
+        for i, value in enumerate(new):
+            values[i] = value  # one by one: a value may be a list
+    else:
+        values = np.asarray(new)
+    return values if values.dtype == dtype else None
+
+
+def _same(before: np.ndarray, values: np.ndarray) -> bool:
+    """Whether writing ``values`` over ``before`` changes nothing (numbers, booleans and
+    dates compared by value, objects by identity; other types always written)."""
+    kind = before.dtype.kind
+    if kind in "Mm":
+        return bool(np.array_equal(before.view("int64"), values.view("int64")))
+    if kind in "iub":
+        return bool(np.array_equal(before, values))
+    if kind == "O":
+        return all(a is b for a, b in zip(before, values, strict=True))
+    return False
+
+
+def _arrow(values: pd.arrays.ArrowStringArray) -> pa.Array:
+    data = pa.array(values)
+    return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+
+
+def _arrow_text(new: Any, kind: pa.DataType) -> pa.Array | None:
+    """``new`` as an arrow array of ``kind``, None when a value is not text or None."""
+    if isinstance(new, pd.arrays.ArrowStringArray):
+        return _arrow(new).cast(kind)
+    if not all(v is None or type(v) is str for v in new):
+        return None
+    return pa.array(list(new), type=kind)
 
 
 def restacked(kept: pd.DataFrame, fresh: pd.DataFrame, key: str) -> pd.DataFrame:

@@ -79,7 +79,7 @@ def by_values(
     w = written_in(kept[0], kept[1], at, rows, hist_rows, as_of, caches)
     if w is None:
         return None
-    return Change(w.rows, w.items, w.villages_before, w.villages_after, w.entries, True)
+    return Change(w.rows, w.items, w.villages, w.villages, w.entries, True)
 
 
 def as_frames(

@@ -92,8 +92,8 @@ def test_written_values_equal_the_frames_computed_with_pandas(kept, data):
     assert got is not None
     pd.testing.assert_frame_equal(got.rows, replaced_at(rows, at, typed))
     pd.testing.assert_frame_equal(got.items, replaced_at(items, at, fresh))
-    assert got.villages_before == list(prior["vcode"].to_numpy(dtype=object, na_value=None))
-    assert got.villages_after == list(fresh["vcode"].to_numpy(dtype=object, na_value=None))
+    assert got.villages == list(prior["vcode"].to_numpy(dtype=object, na_value=None))
+    assert got.villages == list(fresh["vcode"].to_numpy(dtype=object, na_value=None))
     assert got.entries == index_entries(fresh)
 
 
